@@ -1,0 +1,369 @@
+//! Public keys, signatures, signing keys and signature domains.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroizing;
+
+use crate::{CryptoError, Suite};
+
+/// The SM2 distinguishing identifier used for every SM2 signature in Kexin: the standard
+/// default user id `1234567812345678` (GM/T 0009-2012).
+pub const SM2_DEFAULT_USER_ID: &str = "1234567812345678";
+
+/// What a signature is for: a namespace (e.g. `kexin/tx`) and the chain id.
+///
+/// The bytes actually signed are
+/// `u8(len(namespace)) || namespace || u8(len(chain_id)) || chain_id || message`,
+/// so a signature for one purpose or chain never verifies for another.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Domain {
+    namespace: String,
+    chain_id: String,
+}
+
+impl Domain {
+    /// A domain for `namespace` on chain `chain_id`. Both must be at most 255 bytes.
+    pub fn new(namespace: impl Into<String>, chain_id: impl Into<String>) -> Domain {
+        let namespace = namespace.into();
+        let chain_id = chain_id.into();
+        assert!(namespace.len() <= 255, "namespace longer than 255 bytes");
+        assert!(chain_id.len() <= 255, "chain id longer than 255 bytes");
+        Domain {
+            namespace,
+            chain_id,
+        }
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The chain id.
+    pub fn chain_id(&self) -> &str {
+        &self.chain_id
+    }
+
+    /// The exact bytes that are signed for `message` in this domain.
+    pub fn signing_input(&self, message: &[u8]) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(2 + self.namespace.len() + self.chain_id.len() + message.len());
+        out.push(self.namespace.len() as u8);
+        out.extend_from_slice(self.namespace.as_bytes());
+        out.push(self.chain_id.len() as u8);
+        out.extend_from_slice(self.chain_id.as_bytes());
+        out.extend_from_slice(message);
+        out
+    }
+}
+
+/// A public key of the chain's signature scheme.
+///
+/// Canonical bytes: Ed25519 keys are 32 bytes (RFC 8032); SM2 keys are 33-byte compressed SEC1
+/// points on the SM2 recommended curve.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PublicKey {
+    /// An Ed25519 key (`intl`).
+    Ed25519([u8; 32]),
+    /// An SM2 key (`gm`), compressed SEC1.
+    Sm2([u8; 33]),
+}
+
+impl PublicKey {
+    /// The suite this key belongs to.
+    pub fn suite(&self) -> Suite {
+        match self {
+            PublicKey::Ed25519(_) => Suite::Intl,
+            PublicKey::Sm2(_) => Suite::Gm,
+        }
+    }
+
+    /// The canonical key bytes (32 for Ed25519, 33 for SM2).
+    pub fn as_bytes(&self) -> &[u8] {
+        match self {
+            PublicKey::Ed25519(b) => b,
+            PublicKey::Sm2(b) => b,
+        }
+    }
+
+    /// The canonical key length for a suite.
+    pub const fn len_for(suite: Suite) -> usize {
+        match suite {
+            Suite::Gm => 33,
+            Suite::Intl => 32,
+        }
+    }
+
+    /// Parses canonical key bytes for `suite`, checking that they encode a valid point.
+    pub fn from_bytes(suite: Suite, bytes: &[u8]) -> Result<PublicKey, CryptoError> {
+        let bad = |reason: String| CryptoError::BadPublicKey {
+            scheme: suite.signature_name(),
+            reason,
+        };
+        if bytes.len() != Self::len_for(suite) {
+            return Err(bad(format!(
+                "expected {} bytes, got {}",
+                Self::len_for(suite),
+                bytes.len()
+            )));
+        }
+        match suite {
+            Suite::Intl => {
+                let mut b = [0u8; 32];
+                b.copy_from_slice(bytes);
+                ed25519_dalek::VerifyingKey::from_bytes(&b)
+                    .map_err(|_| bad("not a valid Ed25519 point".into()))?;
+                Ok(PublicKey::Ed25519(b))
+            }
+            Suite::Gm => {
+                let mut b = [0u8; 33];
+                b.copy_from_slice(bytes);
+                if b[0] != 0x02 && b[0] != 0x03 {
+                    return Err(bad("SM2 keys must be compressed SEC1 (02/03 prefix)".into()));
+                }
+                sm2::PublicKey::from_sec1_bytes(&b)
+                    .map_err(|_| bad("not a point on the SM2 curve".into()))?;
+                Ok(PublicKey::Sm2(b))
+            }
+        }
+    }
+
+    /// Parses `suite`'s key from lowercase or uppercase hex.
+    pub fn from_hex(suite: Suite, s: &str) -> Result<PublicKey, CryptoError> {
+        let bytes = hex::decode(s).map_err(|e| CryptoError::BadPublicKey {
+            scheme: suite.signature_name(),
+            reason: format!("bad hex: {e}"),
+        })?;
+        PublicKey::from_bytes(suite, &bytes)
+    }
+
+    /// Parses a key of either suite from hex, telling the suite by length.
+    pub fn from_hex_any(s: &str) -> Result<PublicKey, CryptoError> {
+        let suite = if s.len() == 66 { Suite::Gm } else { Suite::Intl };
+        PublicKey::from_hex(suite, s)
+    }
+
+    /// Lowercase hex of the canonical bytes.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.as_bytes())
+    }
+
+    /// Verifies `signature` over `message` in `domain`.
+    pub fn verify(
+        &self,
+        domain: &Domain,
+        message: &[u8],
+        signature: &Signature,
+    ) -> Result<(), CryptoError> {
+        let input = domain.signing_input(message);
+        match self {
+            PublicKey::Ed25519(b) => {
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(b).map_err(|_| {
+                    CryptoError::BadPublicKey {
+                        scheme: "Ed25519",
+                        reason: "not a valid Ed25519 point".into(),
+                    }
+                })?;
+                let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
+                vk.verify_strict(&input, &sig)
+                    .map_err(|_| CryptoError::BadSignature)
+            }
+            PublicKey::Sm2(b) => {
+                use sm2::dsa::signature::Verifier as _;
+                let distid = sm2_distid();
+                let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(distid, b).map_err(|_| {
+                    CryptoError::BadPublicKey {
+                        scheme: "SM2",
+                        reason: "not a point on the SM2 curve".into(),
+                    }
+                })?;
+                let sig = sm2::dsa::Signature::from_bytes(&signature.0.into())
+                    .map_err(|_| CryptoError::BadSignature)?;
+                vk.verify(&input, &sig)
+                    .map_err(|_| CryptoError::BadSignature)
+            }
+        }
+    }
+}
+
+fn sm2_distid() -> &'static str {
+    SM2_DEFAULT_USER_ID
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({}:{})", self.suite(), self.to_hex())
+    }
+}
+
+impl fmt::Display for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for PublicKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        PublicKey::from_hex_any(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A 64-byte signature: Ed25519 `R || S` (RFC 8032) or SM2 `r || s` (32-byte big-endian each).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Signature(pub [u8; 64]);
+
+impl Signature {
+    /// Signature length in bytes, the same for both suites.
+    pub const LEN: usize = 64;
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses exactly 128 hex characters.
+    pub fn from_hex(s: &str) -> Result<Signature, String> {
+        let mut out = [0u8; 64];
+        hex::decode_to_slice(s, &mut out).map_err(|e| format!("invalid signature hex: {e}"))?;
+        Ok(Signature(out))
+    }
+}
+
+impl fmt::Debug for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Signature({})", self.to_hex())
+    }
+}
+
+impl Serialize for Signature {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Signature {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Signature::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A private signing key of either suite.
+#[derive(Clone)]
+pub enum SigningKey {
+    /// Ed25519 (`intl`).
+    Ed25519(ed25519_dalek::SigningKey),
+    /// SM2 with the default user id (`gm`).
+    Sm2(Box<sm2::dsa::SigningKey>),
+}
+
+impl SigningKey {
+    /// A fresh random key for `suite` from the operating system's RNG.
+    pub fn generate(suite: Suite) -> SigningKey {
+        loop {
+            let mut seed = Zeroizing::new([0u8; 32]);
+            getrandom::fill(seed.as_mut()).expect("operating system RNG unavailable");
+            if let Ok(k) = SigningKey::from_seed(suite, &seed) {
+                return k;
+            }
+        }
+    }
+
+    /// A key derived from 32 secret bytes: the Ed25519 secret seed, or the SM2 secret scalar
+    /// (big-endian, must be in `[1, n-2]`). Deterministic; meant for tests and fixtures.
+    pub fn from_seed(suite: Suite, seed: &[u8; 32]) -> Result<SigningKey, CryptoError> {
+        match suite {
+            Suite::Intl => Ok(SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(seed))),
+            Suite::Gm => {
+                let sk = sm2::dsa::SigningKey::from_slice(sm2_distid(), seed)
+                    .map_err(|_| CryptoError::BadPrivateKey("SM2 scalar out of range".into()))?;
+                Ok(SigningKey::Sm2(Box::new(sk)))
+            }
+        }
+    }
+
+    /// The key's suite.
+    pub fn suite(&self) -> Suite {
+        match self {
+            SigningKey::Ed25519(_) => Suite::Intl,
+            SigningKey::Sm2(_) => Suite::Gm,
+        }
+    }
+
+    /// The matching public key.
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            SigningKey::Ed25519(k) => PublicKey::Ed25519(k.verifying_key().to_bytes()),
+            SigningKey::Sm2(k) => {
+                use sm2::elliptic_curve::sec1::ToSec1Point as _;
+                let point = k.verifying_key().to_sec1_point(true);
+                let mut b = [0u8; 33];
+                b.copy_from_slice(point.as_bytes());
+                PublicKey::Sm2(b)
+            }
+        }
+    }
+
+    /// Signs `message` in `domain`.
+    pub fn sign(&self, domain: &Domain, message: &[u8]) -> Signature {
+        let input = domain.signing_input(message);
+        match self {
+            SigningKey::Ed25519(k) => {
+                use ed25519_dalek::Signer as _;
+                Signature(k.sign(&input).to_bytes())
+            }
+            SigningKey::Sm2(k) => {
+                use sm2::dsa::signature::Signer as _;
+                let sig: sm2::dsa::Signature = k.sign(&input);
+                Signature(sig.to_bytes().into())
+            }
+        }
+    }
+
+    /// Encodes the key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), readable by OpenSSL 3.
+    pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
+        use sm2::pkcs8::{EncodePrivateKey as _, LineEnding};
+        match self {
+            SigningKey::Ed25519(k) => k
+                .to_pkcs8_pem(LineEnding::LF)
+                .expect("Ed25519 PKCS#8 encoding cannot fail"),
+            SigningKey::Sm2(k) => {
+                let sk = sm2::SecretKey::from(k.as_nonzero_scalar());
+                sk.to_pkcs8_pem(LineEnding::LF)
+                    .expect("SM2 PKCS#8 encoding cannot fail")
+            }
+        }
+    }
+
+    /// Reads a PKCS#8 PEM private key (Ed25519 or SM2; e.g. made by OpenSSL 3).
+    pub fn from_pkcs8_pem(pem: &str) -> Result<SigningKey, CryptoError> {
+        use sm2::pkcs8::DecodePrivateKey as _;
+        if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
+            return Ok(SigningKey::Ed25519(k));
+        }
+        match sm2::SecretKey::from_pkcs8_pem(pem) {
+            Ok(sk) => {
+                let k = sm2::dsa::SigningKey::new(sm2_distid(), &sk)
+                    .map_err(|e| CryptoError::BadPrivateKey(e.to_string()))?;
+                Ok(SigningKey::Sm2(Box::new(k)))
+            }
+            Err(e) => Err(CryptoError::BadPrivateKey(format!(
+                "not a PKCS#8 Ed25519 or SM2 private key: {e}"
+            ))),
+        }
+    }
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SigningKey({}, public {})", self.suite(), self.public_key())
+    }
+}

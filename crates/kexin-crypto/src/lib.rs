@@ -1,0 +1,29 @@
+//! Kexin's cryptographic suites: one hash, one signature scheme and one AEAD per chain.
+//!
+//! A chain picks its [`Suite`] at genesis and uses it for everything: `gm` is the Chinese
+//! national suite (SM3, SM2 with the standard default user id, SM4-GCM) and `intl` the
+//! international one (SHA-256, Ed25519, AES-256-GCM). Every signature is domain-separated by a
+//! [`Domain`] (a namespace plus the chain id) so a signature made for one purpose or chain can
+//! never be replayed for another.
+//!
+//! ```
+//! use kexin_crypto::{Domain, SigningKey, Suite};
+//! let suite = Suite::Intl;
+//! let key = SigningKey::generate(suite);
+//! let domain = Domain::new("kexin/example", "demo-chain");
+//! let digest = suite.hash(b"hello");
+//! let sig = key.sign(&domain, digest.as_bytes());
+//! assert!(key.public_key().verify(&domain, digest.as_bytes(), &sig).is_ok());
+//! ```
+
+mod aead;
+mod error;
+mod hash;
+mod keys;
+mod suite;
+
+pub use aead::SymmetricKey;
+pub use error::CryptoError;
+pub use hash::{Hash, HashParseError, Hasher};
+pub use keys::{Domain, PublicKey, Signature, SigningKey};
+pub use suite::Suite;
