@@ -1,0 +1,334 @@
+//! Blocks, their headers and commit certificates.
+
+use kexin_crypto::{Domain, Hash, PublicKey, Signature, SigningKey, Suite};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::genesis::Genesis;
+use crate::limits::*;
+use crate::tx::{Transaction, decode_public_key, encode_public_key};
+use crate::{FORMAT_VERSION, domains};
+
+/// A block header: everything a receipt verifier needs from a block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockHeader {
+    /// Height; the first block after genesis is 1.
+    pub height: u64,
+    /// Hash of the previous block's header (the genesis hash for height 1).
+    pub parent_hash: Hash,
+    /// Milliseconds since the Unix epoch, from the proposer; strictly greater than the parent's.
+    pub timestamp_ms: u64,
+    /// The proposing validator's public key.
+    pub proposer: PublicKey,
+    /// Transactions in this block.
+    pub tx_count: u32,
+    /// Size of the transaction log after this block.
+    pub log_size: u64,
+    /// Root of the transaction log after this block.
+    pub log_root: Hash,
+    /// Root of the authenticated state after this block.
+    pub state_root: Hash,
+}
+
+impl BlockHeader {
+    /// The block hash: `H("kexin:block:v1" || header encoding)`.
+    pub fn hash(&self, suite: Suite) -> Hash {
+        let mut h = suite.hasher();
+        h.update(domains::BLOCK_HASH);
+        h.update(&self.encode());
+        h.finalize()
+    }
+}
+
+impl Encode for BlockHeader {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.put_u8(FORMAT_VERSION);
+        out.put_u64(self.height);
+        out.extend_from_slice(self.parent_hash.as_bytes());
+        out.put_u64(self.timestamp_ms);
+        encode_public_key(out, &self.proposer);
+        out.put_u32(self.tx_count);
+        out.put_u64(self.log_size);
+        out.extend_from_slice(self.log_root.as_bytes());
+        out.extend_from_slice(self.state_root.as_bytes());
+    }
+}
+
+impl Decode for BlockHeader {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u8("header version")?;
+        if version != FORMAT_VERSION {
+            return Err(DecodeError::invalid(
+                "header version",
+                format!("unsupported version {version}"),
+            ));
+        }
+        let height = r.u64("height")?;
+        if height == 0 {
+            return Err(DecodeError::invalid("height", "blocks start at height 1"));
+        }
+        let parent_hash = r.hash("parent_hash")?;
+        let timestamp_ms = r.u64("timestamp_ms")?;
+        let proposer = decode_public_key(r, "proposer")?;
+        let tx_count = r.count("tx_count", MAX_BLOCK_TXS, true)?;
+        let log_size = r.u64("log_size")?;
+        if log_size < tx_count as u64 {
+            return Err(DecodeError::invalid(
+                "log_size",
+                "smaller than the block's tx_count",
+            ));
+        }
+        let log_root = r.hash("log_root")?;
+        let state_root = r.hash("state_root")?;
+        Ok(BlockHeader {
+            height,
+            parent_hash,
+            timestamp_ms,
+            proposer,
+            tx_count,
+            log_size,
+            log_root,
+            state_root,
+        })
+    }
+}
+
+/// A block: header and transactions, in log order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Block {
+    /// The header.
+    pub header: BlockHeader,
+    /// The transactions; `header.tx_count` of them.
+    pub transactions: Vec<Transaction>,
+}
+
+impl Encode for Block {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.header.encode_to(out);
+        for tx in &self.transactions {
+            let start = out.len();
+            out.put_u32(0);
+            tx.encode_to(out);
+            let len = (out.len() - start - 4) as u32;
+            out[start..start + 4].copy_from_slice(&len.to_be_bytes());
+        }
+    }
+}
+
+impl Decode for Block {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let header = BlockHeader::decode_from(r)?;
+        let mut transactions = Vec::with_capacity(header.tx_count.min(1024) as usize);
+        for _ in 0..header.tx_count {
+            let len = r.u32("transaction length")? as usize;
+            if len > MAX_TX_BYTES {
+                return Err(DecodeError::TooLarge {
+                    field: "transaction",
+                    limit: MAX_TX_BYTES as u64,
+                    actual: len as u64,
+                });
+            }
+            transactions.push(Transaction::decode(r.take("transaction", len)?)?);
+        }
+        Ok(Block {
+            header,
+            transactions,
+        })
+    }
+}
+
+/// Decodes a block from untrusted bytes, checking the size limit first.
+pub fn decode_block(bytes: &[u8]) -> Result<Block, DecodeError> {
+    if bytes.len() > MAX_BLOCK_BYTES {
+        return Err(DecodeError::TooLarge {
+            field: "block",
+            limit: MAX_BLOCK_BYTES as u64,
+            actual: bytes.len() as u64,
+        });
+    }
+    Block::decode(bytes)
+}
+
+/// One validator's signature in a certificate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorSignature {
+    /// Index of the validator in the genesis validator list.
+    pub validator: u16,
+    /// Its signature over the block hash in domain `kexin/commit` + chain id.
+    pub signature: Signature,
+}
+
+/// Proof that a block is final. Kind 1 (`signatures`) is a quorum of validator signatures over
+/// the block hash; other kinds (a BFT finalization certificate) get their own tag.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CommitCertificate {
+    /// Validator signatures over the block hash, strictly ascending by validator index.
+    Signatures {
+        /// The signatures.
+        signatures: Vec<ValidatorSignature>,
+    },
+}
+
+impl CommitCertificate {
+    /// A certificate with one validator's signature over `block_hash`.
+    pub fn sign_single(
+        chain_id: &str,
+        validator: u16,
+        key: &SigningKey,
+        block_hash: &Hash,
+    ) -> Self {
+        let signature = key.sign(
+            &Domain::new(domains::COMMIT_SIGNATURE, chain_id),
+            block_hash.as_bytes(),
+        );
+        CommitCertificate::Signatures {
+            signatures: vec![ValidatorSignature {
+                validator,
+                signature,
+            }],
+        }
+    }
+
+    /// Checks that a quorum of genesis validators signed `block_hash`.
+    pub fn verify(&self, genesis: &Genesis, block_hash: &Hash) -> Result<(), CertificateError> {
+        match self {
+            CommitCertificate::Signatures { signatures } => {
+                let domain = Domain::new(domains::COMMIT_SIGNATURE, &genesis.chain_id);
+                let mut prev: Option<u16> = None;
+                for vs in signatures {
+                    if prev.is_some_and(|p| p >= vs.validator) {
+                        return Err(CertificateError::NotCanonical);
+                    }
+                    prev = Some(vs.validator);
+                    let v = genesis
+                        .validators
+                        .get(vs.validator as usize)
+                        .ok_or(CertificateError::UnknownValidator(vs.validator))?;
+                    v.public_key
+                        .verify(&domain, block_hash.as_bytes(), &vs.signature)
+                        .map_err(|_| CertificateError::BadSignature(vs.validator))?;
+                }
+                let quorum = genesis.quorum();
+                if signatures.len() < quorum {
+                    return Err(CertificateError::NoQuorum {
+                        have: signatures.len(),
+                        need: quorum,
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why a certificate does not prove finality.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// A signature names a validator index not in the set.
+    #[error("certificate names validator {0}, which is not in the validator set")]
+    UnknownValidator(u16),
+    /// A signature does not verify.
+    #[error("certificate signature of validator {0} does not verify")]
+    BadSignature(u16),
+    /// Fewer valid signatures than the quorum.
+    #[error("certificate has {have} signature(s), a quorum is {need}")]
+    NoQuorum {
+        /// Valid distinct signatures.
+        have: usize,
+        /// Quorum size.
+        need: usize,
+    },
+    /// Signatures are not strictly ascending by validator index.
+    #[error("certificate signatures are not strictly ascending by validator index")]
+    NotCanonical,
+}
+
+impl Encode for CommitCertificate {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        match self {
+            CommitCertificate::Signatures { signatures } => {
+                out.put_u8(1);
+                out.put_u16(signatures.len() as u16);
+                for s in signatures {
+                    out.put_u16(s.validator);
+                    out.extend_from_slice(&s.signature.0);
+                }
+            }
+        }
+    }
+}
+
+impl Decode for CommitCertificate {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match r.u8("certificate kind")? {
+            1 => {
+                let n = r.u16("signature count")? as u32;
+                if n == 0 || n > MAX_CERTIFICATE_SIGNATURES {
+                    return Err(DecodeError::invalid(
+                        "signature count",
+                        format!("must be 1..={MAX_CERTIFICATE_SIGNATURES}, got {n}"),
+                    ));
+                }
+                let mut signatures = Vec::with_capacity(n as usize);
+                let mut prev: Option<u16> = None;
+                for _ in 0..n {
+                    let validator = r.u16("validator index")?;
+                    if prev.is_some_and(|p| p >= validator) {
+                        return Err(DecodeError::invalid(
+                            "validator index",
+                            "signatures must be strictly ascending by validator index",
+                        ));
+                    }
+                    prev = Some(validator);
+                    let signature = Signature(r.array("signature")?);
+                    signatures.push(ValidatorSignature {
+                        validator,
+                        signature,
+                    });
+                }
+                Ok(CommitCertificate::Signatures { signatures })
+            }
+            k => Err(DecodeError::invalid(
+                "certificate kind",
+                format!("unknown kind {k}"),
+            )),
+        }
+    }
+}
+
+/// A signed tree head: a finalized header and its certificate.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The header (with height, log size and root, state root).
+    pub header: BlockHeader,
+    /// Proof of finality.
+    pub certificate: CommitCertificate,
+}
+
+impl Checkpoint {
+    /// Verifies the certificate over the header against `genesis`.
+    pub fn verify(&self, genesis: &Genesis) -> Result<Hash, CertificateError> {
+        let hash = self.header.hash(genesis.suite);
+        self.certificate.verify(genesis, &hash)?;
+        Ok(hash)
+    }
+}
+
+impl Encode for Checkpoint {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.header.encode_to(out);
+        self.certificate.encode_to(out);
+    }
+}
+
+impl Decode for Checkpoint {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Checkpoint {
+            header: BlockHeader::decode_from(r)?,
+            certificate: CommitCertificate::decode_from(r)?,
+        })
+    }
+}

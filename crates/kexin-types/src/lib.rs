@@ -1,0 +1,67 @@
+//! Kexin's data types and their canonical encodings: transactions, blocks, receipts,
+//! checkpoints and genesis, with the offline checks a receipt verifier needs.
+//!
+//! Everything here is pure: no I/O, no clocks, no randomness except when signing.
+//!
+//! ```
+//! use kexin_crypto::{SigningKey, Suite};
+//! use kexin_types::{Decode, Encode, EvidenceRecord, Payload, SealedTx, Transaction};
+//! let key = SigningKey::generate(Suite::Intl);
+//! let record = EvidenceRecord {
+//!     digest: Suite::Intl.hash(b"contract.pdf bytes"),
+//!     content_type: "application/pdf".into(),
+//!     label: "contract.pdf".into(),
+//!     external_ref: None,
+//! };
+//! let tx = Transaction::sign("demo", &key, 1, Payload::Evidence { records: vec![record] });
+//! let bytes = tx.encode();
+//! let back = Transaction::decode(&bytes).unwrap();
+//! assert!(SealedTx::new(back).verify("demo", Suite::Intl).is_ok());
+//! ```
+
+mod block;
+pub mod codec;
+mod genesis;
+pub mod limits;
+mod receipt;
+pub mod state;
+mod tx;
+
+pub use block::{
+    Block, BlockHeader, CertificateError, Checkpoint, CommitCertificate, ValidatorSignature,
+    decode_block,
+};
+pub use codec::{Decode, DecodeError, Encode};
+pub use genesis::{Genesis, Validator};
+pub use kexin_crypto::{Hash, PublicKey, Signature, Suite};
+pub use kexin_merkle::{ConsistencyProof, InclusionProof, StateProof};
+pub use receipt::{BatchVerifier, Receipt, ReceiptError, VerifiedReceipt};
+pub use tx::{
+    EvidenceRecord, Payload, PayloadCommitment, SealedTx, Transaction, TxError, TxSummary,
+    decode_transaction, log_leaf_hash, validate_chain_id,
+};
+
+/// The format version of every encoding defined here.
+pub const FORMAT_VERSION: u8 = 1;
+
+/// Domain-separation prefixes of hash preimages and signature namespaces.
+pub mod domains {
+    /// Prefix of the transaction hash preimage.
+    pub const TX_HASH: &[u8] = b"kexin:tx:v1";
+    /// Prefix of a record's leaf data in its transaction's record tree.
+    pub const RECORD_LEAF: &[u8] = b"kexin:record:v1";
+    /// Prefix of a transaction's leaf data in the transaction log.
+    pub const LOG_LEAF: &[u8] = b"kexin:log:v1";
+    /// Prefix of the block hash preimage.
+    pub const BLOCK_HASH: &[u8] = b"kexin:block:v1";
+    /// Prefix of the genesis hash preimage.
+    pub const GENESIS_HASH: &[u8] = b"kexin:genesis:v1";
+    /// Prefix of a state key hash preimage.
+    pub const STATE_KEY: &[u8] = b"kexin:state-key:v1";
+    /// Prefix of a state value hash preimage.
+    pub const STATE_VALUE: &[u8] = b"kexin:state-value:v1";
+    /// Signature namespace of transactions.
+    pub const TX_SIGNATURE: &str = "kexin/tx";
+    /// Signature namespace of commit certificates.
+    pub const COMMIT_SIGNATURE: &str = "kexin/commit";
+}

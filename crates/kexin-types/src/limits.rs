@@ -1,0 +1,24 @@
+//! Protocol limits of format version 1. Changing any of them is a format version bump.
+
+/// Most evidence records in one transaction.
+pub const MAX_RECORDS_PER_TX: u32 = 4096;
+/// Most bytes of metadata (content type + label + external reference) in one record.
+pub const MAX_METADATA_BYTES: usize = 1024;
+/// Longest content type, in bytes.
+pub const MAX_CONTENT_TYPE_BYTES: usize = 127;
+/// Longest chain id, in bytes (`[a-z0-9._-]`, starting with a letter or digit).
+pub const MAX_CHAIN_ID_BYTES: usize = 64;
+/// Largest encoded transaction, in bytes (a full batch of records with full metadata fits).
+pub const MAX_TX_BYTES: usize = 8 * 1024 * 1024;
+/// Most transactions in one block.
+pub const MAX_BLOCK_TXS: u32 = 20_000;
+/// Largest encoded block, in bytes.
+pub const MAX_BLOCK_BYTES: usize = 64 * 1024 * 1024;
+/// Most validators in a validator set.
+pub const MAX_VALIDATORS: u32 = 100;
+/// Longest validator name, in bytes.
+pub const MAX_NAME_BYTES: usize = 64;
+/// Most signatures in a commit certificate.
+pub const MAX_CERTIFICATE_SIGNATURES: u32 = MAX_VALIDATORS;
+/// Longest Merkle proof path (a log of 2^64 leaves has at most 64 levels).
+pub const MAX_PROOF_PATH: u32 = 64;

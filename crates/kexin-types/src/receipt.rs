@@ -1,0 +1,418 @@
+//! Evidence receipts: everything needed to prove, offline, that a record was finalized.
+
+use std::collections::BTreeSet;
+
+use kexin_crypto::{Domain, Hash, Signature, Suite};
+use kexin_merkle::InclusionProof;
+use serde::{Deserialize, Serialize};
+
+use crate::block::{BlockHeader, CertificateError, CommitCertificate};
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::genesis::Genesis;
+use crate::limits::*;
+use crate::tx::{EvidenceRecord, PayloadCommitment, TxSummary, log_leaf_hash, validate_chain_id};
+use crate::{FORMAT_VERSION, domains};
+
+/// The transaction part of a receipt: the signed summary, its hash and signature.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptTx {
+    /// The transaction hash (recomputed and compared by the verifier).
+    pub hash: Hash,
+    /// The signed summary.
+    #[serde(flatten)]
+    pub summary: TxSummary,
+    /// The signer's signature over `hash`.
+    pub signature: Signature,
+}
+
+/// A receipt for one evidence record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Format version, 1.
+    pub version: u8,
+    /// The chain's id.
+    pub chain_id: String,
+    /// The chain's suite.
+    pub suite: Suite,
+    /// The record.
+    pub record: EvidenceRecord,
+    /// The record's inclusion proof in the transaction's record tree (`leaf_index` is the
+    /// record's index, `tree_size` the transaction's record count).
+    pub record_proof: InclusionProof,
+    /// The transaction.
+    pub transaction: ReceiptTx,
+    /// The transaction's inclusion proof in the log, against `header.log_root`.
+    pub log_proof: InclusionProof,
+    /// The block hash (recomputed and compared by the verifier).
+    pub block_hash: Hash,
+    /// The block header.
+    pub header: BlockHeader,
+    /// The block's commit certificate.
+    pub certificate: CommitCertificate,
+}
+
+/// What a successful verification established.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VerifiedReceipt {
+    /// The record's digest.
+    pub digest: Hash,
+    /// The transaction hash.
+    pub tx_hash: Hash,
+    /// The block height.
+    pub height: u64,
+    /// The block hash.
+    pub block_hash: Hash,
+    /// The block timestamp (milliseconds since the Unix epoch).
+    pub timestamp_ms: u64,
+}
+
+/// Why a receipt does not verify. Each variant has a stable [`ReceiptError::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReceiptError {
+    /// The receipt is for another chain.
+    #[error("receipt is for chain {actual:?} but the genesis is for {expected:?}")]
+    WrongChain {
+        /// Genesis chain id.
+        expected: String,
+        /// Receipt chain id.
+        actual: String,
+    },
+    /// The receipt's suite differs from the chain's.
+    #[error("receipt suite {actual} does not match the chain's suite {expected}")]
+    WrongSuite {
+        /// Genesis suite.
+        expected: Suite,
+        /// Receipt suite.
+        actual: Suite,
+    },
+    /// The receipt is malformed (limits, versions, fields that disagree).
+    #[error("malformed receipt: {0}")]
+    Malformed(String),
+    /// The data does not hash to the record's digest.
+    #[error("the data's {hash} digest {actual} does not match the record's digest {expected}")]
+    DigestMismatch {
+        /// Hash function name.
+        hash: &'static str,
+        /// The record's digest.
+        expected: Hash,
+        /// The data's digest.
+        actual: Hash,
+    },
+    /// The record is not in the transaction's record tree.
+    #[error("record proof does not verify against the transaction's records root: {0}")]
+    RecordProof(String),
+    /// The transaction hash in the receipt is not the hash of its summary.
+    #[error("transaction hash {claimed} does not match the transaction's contents ({computed})")]
+    TxHashMismatch {
+        /// The hash in the receipt.
+        claimed: Hash,
+        /// The recomputed hash.
+        computed: Hash,
+    },
+    /// The signer's signature does not verify.
+    #[error("the transaction signature does not verify for signer {0}")]
+    TxSignature(String),
+    /// The transaction is not in the log at the header's root.
+    #[error("log proof does not verify against the block's log root: {0}")]
+    LogProof(String),
+    /// The block hash in the receipt is not the hash of its header.
+    #[error("block hash {claimed} does not match the header ({computed})")]
+    BlockHashMismatch {
+        /// The hash in the receipt.
+        claimed: Hash,
+        /// The recomputed hash.
+        computed: Hash,
+    },
+    /// The certificate does not prove the block final.
+    #[error("commit certificate invalid: {0}")]
+    Certificate(#[from] CertificateError),
+}
+
+impl ReceiptError {
+    /// A stable, machine-readable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReceiptError::WrongChain { .. } => "wrong_chain",
+            ReceiptError::WrongSuite { .. } => "wrong_suite",
+            ReceiptError::Malformed(_) => "malformed_receipt",
+            ReceiptError::DigestMismatch { .. } => "digest_mismatch",
+            ReceiptError::RecordProof(_) => "bad_record_proof",
+            ReceiptError::TxHashMismatch { .. } => "tx_hash_mismatch",
+            ReceiptError::TxSignature(_) => "bad_signature",
+            ReceiptError::LogProof(_) => "bad_log_proof",
+            ReceiptError::BlockHashMismatch { .. } => "block_hash_mismatch",
+            ReceiptError::Certificate(_) => "bad_certificate",
+        }
+    }
+}
+
+impl Receipt {
+    /// Checks everything except the certificate; returns the block hash it needs.
+    fn verify_without_certificate(
+        &self,
+        genesis: &Genesis,
+    ) -> Result<VerifiedReceipt, ReceiptError> {
+        if self.chain_id != genesis.chain_id
+            || self.transaction.summary.chain_id != genesis.chain_id
+        {
+            return Err(ReceiptError::WrongChain {
+                expected: genesis.chain_id.clone(),
+                actual: if self.chain_id != genesis.chain_id {
+                    self.chain_id.clone()
+                } else {
+                    self.transaction.summary.chain_id.clone()
+                },
+            });
+        }
+        let suite = genesis.suite;
+        for actual in [
+            self.suite,
+            self.transaction.summary.signer.suite(),
+            self.header.proposer.suite(),
+        ] {
+            if actual != suite {
+                return Err(ReceiptError::WrongSuite {
+                    expected: suite,
+                    actual,
+                });
+            }
+        }
+        if self.version != FORMAT_VERSION {
+            return Err(ReceiptError::Malformed(format!(
+                "unsupported receipt version {}",
+                self.version
+            )));
+        }
+        self.record
+            .validate()
+            .map_err(|e| ReceiptError::Malformed(e.to_string()))?;
+
+        // 1. The record is leaf `record_proof.leaf_index` of the transaction's record tree.
+        let PayloadCommitment::Evidence {
+            record_count,
+            records_root,
+        } = self.transaction.summary.payload;
+        if self.record_proof.tree_size != record_count as u64 {
+            return Err(ReceiptError::RecordProof(format!(
+                "proof is for {} records, the transaction has {record_count}",
+                self.record_proof.tree_size
+            )));
+        }
+        kexin_merkle::verify_inclusion(
+            suite,
+            &self.record.leaf_hash(suite),
+            &self.record_proof,
+            &records_root,
+        )
+        .map_err(|e| ReceiptError::RecordProof(e.to_string()))?;
+
+        // 2. The transaction hash and the signer's signature.
+        let tx_hash = self.transaction.summary.hash();
+        if tx_hash != self.transaction.hash {
+            return Err(ReceiptError::TxHashMismatch {
+                claimed: self.transaction.hash,
+                computed: tx_hash,
+            });
+        }
+        let signer = self.transaction.summary.signer;
+        signer
+            .verify(
+                &Domain::new(domains::TX_SIGNATURE, &genesis.chain_id),
+                tx_hash.as_bytes(),
+                &self.transaction.signature,
+            )
+            .map_err(|_| ReceiptError::TxSignature(signer.to_hex()))?;
+
+        // 3. The transaction is in the log whose root the header commits to.
+        if self.log_proof.tree_size != self.header.log_size {
+            return Err(ReceiptError::LogProof(format!(
+                "proof is for a log of {} transactions, the header's log has {}",
+                self.log_proof.tree_size, self.header.log_size
+            )));
+        }
+        let first_in_block = self.header.log_size - self.header.tx_count as u64;
+        if self.log_proof.leaf_index < first_in_block {
+            return Err(ReceiptError::LogProof(format!(
+                "transaction is at log index {}, before this block's first transaction {first_in_block}",
+                self.log_proof.leaf_index
+            )));
+        }
+        let leaf = log_leaf_hash(suite, &tx_hash, &self.transaction.signature);
+        kexin_merkle::verify_inclusion(suite, &leaf, &self.log_proof, &self.header.log_root)
+            .map_err(|e| ReceiptError::LogProof(e.to_string()))?;
+
+        // 4. The header hash.
+        let block_hash = self.header.hash(suite);
+        if block_hash != self.block_hash {
+            return Err(ReceiptError::BlockHashMismatch {
+                claimed: self.block_hash,
+                computed: block_hash,
+            });
+        }
+        Ok(VerifiedReceipt {
+            digest: self.record.digest,
+            tx_hash,
+            height: self.header.height,
+            block_hash,
+            timestamp_ms: self.header.timestamp_ms,
+        })
+    }
+
+    /// Verifies the receipt against the chain's genesis alone: record proof, transaction hash
+    /// and signature, log proof, header hash, and a quorum certificate.
+    pub fn verify(&self, genesis: &Genesis) -> Result<VerifiedReceipt, ReceiptError> {
+        let v = self.verify_without_certificate(genesis)?;
+        self.certificate.verify(genesis, &v.block_hash)?;
+        Ok(v)
+    }
+
+    /// Verifies the receipt and that `data` hashes to the record's digest.
+    pub fn verify_data(
+        &self,
+        genesis: &Genesis,
+        data_digest: &Hash,
+    ) -> Result<VerifiedReceipt, ReceiptError> {
+        if *data_digest != self.record.digest {
+            return Err(ReceiptError::DigestMismatch {
+                hash: genesis.suite.hash_name(),
+                expected: self.record.digest,
+                actual: *data_digest,
+            });
+        }
+        self.verify(genesis)
+    }
+
+    /// Parses a receipt JSON document.
+    pub fn from_json(json: &str) -> Result<Receipt, ReceiptError> {
+        serde_json::from_str(json)
+            .map_err(|e| ReceiptError::Malformed(format!("not a receipt JSON document: {e}")))
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("receipt serializes")
+    }
+}
+
+/// Verifies many receipts, checking each block's certificate once.
+pub struct BatchVerifier<'g> {
+    genesis: &'g Genesis,
+    certified: BTreeSet<Hash>,
+}
+
+impl<'g> BatchVerifier<'g> {
+    /// A verifier for receipts of `genesis`'s chain.
+    pub fn new(genesis: &'g Genesis) -> Self {
+        BatchVerifier {
+            genesis,
+            certified: BTreeSet::new(),
+        }
+    }
+
+    /// Verifies one receipt; the certificate of a block already seen is not checked again,
+    /// as long as the certificate bytes are the same ones.
+    pub fn verify(&mut self, receipt: &Receipt) -> Result<VerifiedReceipt, ReceiptError> {
+        let v = receipt.verify_without_certificate(self.genesis)?;
+        // Key the cache by block hash *and* certificate so a receipt carrying a forged
+        // certificate for an already-seen block is still checked.
+        let key = self
+            .genesis
+            .suite
+            .hash_parts(&[v.block_hash.as_bytes(), &receipt.certificate.encode()]);
+        if !self.certified.contains(&key) {
+            receipt.certificate.verify(self.genesis, &v.block_hash)?;
+            self.certified.insert(key);
+        }
+        Ok(v)
+    }
+}
+
+fn encode_proof(out: &mut Vec<u8>, p: &InclusionProof) {
+    out.put_u64(p.leaf_index);
+    out.put_u64(p.tree_size);
+    out.put_u8(p.path.len() as u8);
+    for h in &p.path {
+        out.extend_from_slice(h.as_bytes());
+    }
+}
+
+fn decode_proof(r: &mut Reader<'_>, field: &'static str) -> Result<InclusionProof, DecodeError> {
+    let leaf_index = r.u64(field)?;
+    let tree_size = r.u64(field)?;
+    let n = r.u8(field)? as u32;
+    if n > MAX_PROOF_PATH {
+        return Err(DecodeError::TooLarge {
+            field,
+            limit: MAX_PROOF_PATH as u64,
+            actual: n as u64,
+        });
+    }
+    let mut path = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        path.push(r.hash(field)?);
+    }
+    Ok(InclusionProof {
+        leaf_index,
+        tree_size,
+        path,
+    })
+}
+
+/// Binary form: `version || u8 suite || str8 chain_id || record || record proof ||
+/// tx summary || signature || log proof || header || certificate`. The two hashes of the
+/// JSON form are not encoded; they are recomputed.
+impl Encode for Receipt {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.put_u8(self.version);
+        out.put_u8(self.suite.tag());
+        out.put_str8(&self.chain_id);
+        self.record.encode_to(out);
+        encode_proof(out, &self.record_proof);
+        self.transaction.summary.encode_to(out);
+        out.extend_from_slice(&self.transaction.signature.0);
+        encode_proof(out, &self.log_proof);
+        self.header.encode_to(out);
+        self.certificate.encode_to(out);
+    }
+}
+
+impl Decode for Receipt {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let version = r.u8("receipt version")?;
+        if version != FORMAT_VERSION {
+            return Err(DecodeError::invalid(
+                "receipt version",
+                format!("unsupported version {version}"),
+            ));
+        }
+        let tag = r.u8("suite")?;
+        let suite = Suite::from_tag(tag)
+            .ok_or_else(|| DecodeError::invalid("suite", format!("unknown suite tag {tag}")))?;
+        let chain_id = r.str8("chain_id", MAX_CHAIN_ID_BYTES)?;
+        validate_chain_id(&chain_id)?;
+        let record = EvidenceRecord::decode_from(r)?;
+        let record_proof = decode_proof(r, "record proof")?;
+        let summary = TxSummary::decode_from(r)?;
+        let signature = Signature(r.array("signature")?);
+        let log_proof = decode_proof(r, "log proof")?;
+        let header = BlockHeader::decode_from(r)?;
+        let certificate = CommitCertificate::decode_from(r)?;
+        Ok(Receipt {
+            version,
+            chain_id,
+            suite,
+            record,
+            record_proof,
+            transaction: ReceiptTx {
+                hash: summary.hash(),
+                summary,
+                signature,
+            },
+            log_proof,
+            block_hash: header.hash(suite),
+            header,
+            certificate,
+        })
+    }
+}

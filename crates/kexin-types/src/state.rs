@@ -1,0 +1,136 @@
+//! Authenticated state: which keys exist, how they hash, and what their values mean.
+//!
+//! The state is a sparse Merkle tree (see `kexin-merkle`) over 32-byte key hashes
+//! `H("kexin:state-key:v1" || u8 kind || key bytes)`, each holding the value hash
+//! `H("kexin:state-value:v1" || value bytes)`.
+
+use kexin_crypto::{Hash, PublicKey, Suite};
+use serde::{Deserialize, Serialize};
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::domains;
+
+/// A key of the authenticated state.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "key", rename_all = "snake_case")]
+pub enum StateKey {
+    /// Kind 1: the nonce record of a signer (key bytes: the canonical public key bytes).
+    Nonce(PublicKey),
+    /// Kind 2: the evidence index entry of a digest (key bytes: the 32-byte digest).
+    Evidence(Hash),
+}
+
+impl StateKey {
+    /// The kind byte.
+    pub fn kind(&self) -> u8 {
+        match self {
+            StateKey::Nonce(_) => 1,
+            StateKey::Evidence(_) => 2,
+        }
+    }
+
+    /// The key's position in the tree.
+    pub fn hash(&self, suite: Suite) -> Hash {
+        let bytes: &[u8] = match self {
+            StateKey::Nonce(pk) => pk.as_bytes(),
+            StateKey::Evidence(d) => d.as_bytes(),
+        };
+        suite.hash_parts(&[domains::STATE_KEY, &[self.kind()], bytes])
+    }
+}
+
+/// The hash stored in the tree for a value's canonical bytes.
+pub fn value_hash(suite: Suite, value: &[u8]) -> Hash {
+    suite.hash_parts(&[domains::STATE_VALUE, value])
+}
+
+/// Where a record lives: block height, transaction index in the block, record index in the
+/// transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RecordLocation {
+    /// Block height.
+    pub height: u64,
+    /// Index of the transaction in the block.
+    pub tx_index: u32,
+    /// Index of the record in the transaction.
+    pub record_index: u32,
+}
+
+impl Encode for RecordLocation {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.put_u64(self.height);
+        out.put_u32(self.tx_index);
+        out.put_u32(self.record_index);
+    }
+}
+
+impl Decode for RecordLocation {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(RecordLocation {
+            height: r.u64("height")?,
+            tx_index: r.u32("tx_index")?,
+            record_index: r.u32("record_index")?,
+        })
+    }
+}
+
+/// Value of a [`StateKey::Nonce`]: the highest committed nonce of the signer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NonceState {
+    /// The highest nonce committed; the next transaction needs a greater one.
+    pub last_nonce: u64,
+    /// How many transactions of this signer were committed.
+    pub tx_count: u64,
+}
+
+impl Encode for NonceState {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.put_u64(self.last_nonce);
+        out.put_u64(self.tx_count);
+    }
+}
+
+impl Decode for NonceState {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(NonceState {
+            last_nonce: r.u64("last_nonce")?,
+            tx_count: r.u64("tx_count")?,
+        })
+    }
+}
+
+/// Value of a [`StateKey::Evidence`]: how often the digest was recorded, first and last where.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceState {
+    /// Records with this digest.
+    pub count: u64,
+    /// The first one.
+    pub first: RecordLocation,
+    /// The latest one.
+    pub last: RecordLocation,
+}
+
+impl Encode for EvidenceState {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.put_u64(self.count);
+        self.first.encode_to(out);
+        self.last.encode_to(out);
+    }
+}
+
+impl Decode for EvidenceState {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let count = r.u64("count")?;
+        if count == 0 {
+            return Err(DecodeError::invalid(
+                "count",
+                "an evidence entry has at least one record",
+            ));
+        }
+        Ok(EvidenceState {
+            count,
+            first: RecordLocation::decode_from(r)?,
+            last: RecordLocation::decode_from(r)?,
+        })
+    }
+}
