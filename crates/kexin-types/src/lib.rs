@@ -19,6 +19,7 @@
 //! assert!(SealedTx::new(back).verify("demo", Suite::Intl).is_ok());
 //! ```
 
+pub mod api;
 mod block;
 pub mod codec;
 mod genesis;
@@ -35,7 +36,7 @@ pub use codec::{Decode, DecodeError, Encode};
 pub use genesis::{Genesis, Validator};
 pub use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 pub use kexin_merkle::{ConsistencyProof, InclusionProof, StateProof};
-pub use receipt::{BatchVerifier, Receipt, ReceiptError, VerifiedReceipt};
+pub use receipt::{BatchVerifier, Receipt, ReceiptError, ReceiptTx, VerifiedReceipt};
 pub use tx::{
     EvidenceRecord, Payload, PayloadCommitment, SealedTx, Transaction, TxError, TxSummary,
     decode_transaction, log_leaf_hash, validate_chain_id,

@@ -97,7 +97,6 @@ impl Decode for EvidenceRecord {
 /// What a transaction does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum Payload {
     /// Record a batch of evidence (kind 1).
     Evidence {
@@ -139,7 +138,6 @@ impl Payload {
 /// receipt for one record need not carry the whole batch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-#[non_exhaustive]
 pub enum PayloadCommitment {
     /// Evidence: `u32 record_count || records_root` where `records_root` is the RFC 6962
     /// root over the records' leaf hashes in order.

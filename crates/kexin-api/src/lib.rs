@@ -1,0 +1,98 @@
+//! Kexin's REST API over a running node: JSON with hex, stable error codes.
+//!
+//! [`router`] builds the axum router (testable without sockets); [`run`] opens a node
+//! directory, serves the API and stops cleanly on Ctrl-C or SIGTERM.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! kexin_api::run(std::path::Path::new("./node")).await
+//! # }
+//! ```
+
+mod error;
+mod routes;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use kexin_node::{Node, layout};
+
+pub use error::Error;
+pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE};
+
+/// The API router over `node`.
+pub fn router(node: Arc<Node>) -> Router {
+    let max_body = node.config().api.max_body_bytes;
+    Router::new()
+        .route("/v1/transactions", post(routes::submit))
+        .route("/v1/transactions/{hash}", get(routes::transaction))
+        .route("/v1/transactions/{hash}/receipts", get(routes::receipts))
+        .route("/v1/blocks/{id}", get(routes::block))
+        .route("/v1/evidence/{digest}", get(routes::evidence))
+        .route("/v1/checkpoint", get(routes::checkpoint))
+        .route("/v1/proofs/consistency", get(routes::consistency))
+        .route("/v1/state/nonce/{key}", get(routes::state_nonce))
+        .route("/v1/state/evidence/{digest}", get(routes::state_evidence))
+        .route("/v1/chain", get(routes::chain))
+        .route("/v1/health", get(routes::health))
+        .fallback(routes::fallback)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(node)
+}
+
+/// Opens the node in `dir`, serves the API on the configured address, writes the URL to
+/// `dir/api-url`, and runs until Ctrl-C or SIGTERM.
+pub async fn run(dir: &Path) -> anyhow::Result<()> {
+    let node = {
+        let dir = dir.to_owned();
+        tokio::task::spawn_blocking(move || Node::open(&dir)).await??
+    };
+    let node = Arc::new(node);
+    let addr = node.config().api.listen;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let url_path = dir.join(layout::API_URL);
+    std::fs::write(&url_path, format!("{url}\n"))
+        .with_context(|| format!("cannot write {}", url_path.display()))?;
+    tracing::info!(%url, height = node.ledger().height(), "serving the Kexin API");
+    eprintln!(
+        "kexin node serving {url} (chain {}, suite {})",
+        node.genesis().chain_id,
+        node.genesis().suite
+    );
+
+    axum::serve(listener, router(node.clone()))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    let _ = std::fs::remove_file(&url_path);
+    tokio::task::spawn_blocking(move || node.shutdown()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

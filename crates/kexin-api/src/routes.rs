@@ -1,0 +1,377 @@
+//! The `/v1` handlers.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+use kexin_crypto::{Hash, PublicKey};
+use kexin_ledger::Ledger;
+use kexin_node::Node;
+use kexin_types::api::*;
+use kexin_types::state::{EvidenceState, NonceState, StateKey};
+use kexin_types::{Block, CommitCertificate, Decode, SealedTx};
+use serde::Deserialize;
+
+use crate::error::Error;
+
+type Result<T> = std::result::Result<T, Error>;
+type AppState = State<Arc<Node>>;
+
+/// Most records returned by one evidence query.
+pub const MAX_EVIDENCE_PAGE: usize = 1000;
+/// Records returned by an evidence query without `limit`.
+pub const DEFAULT_EVIDENCE_PAGE: usize = 100;
+
+/// Runs ledger work off the async reactor.
+async fn blocking<T: Send + 'static>(
+    node: &Arc<Node>,
+    f: impl FnOnce(&Node) -> Result<T> + Send + 'static,
+) -> Result<T> {
+    let node = node.clone();
+    tokio::task::spawn_blocking(move || f(&node))
+        .await
+        .map_err(|e| Error {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: format!("worker failed: {e}"),
+        })?
+}
+
+fn parse_hash(what: &str, s: &str) -> Result<Hash> {
+    Hash::from_hex(s).map_err(|e| {
+        Error::bad_request(
+            "invalid_hash",
+            format!("{what} must be 64 hex characters: {}", e.0),
+        )
+    })
+}
+
+pub(crate) async fn submit(
+    State(node): AppState,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse> {
+    let body = body.map_err(|e| Error {
+        status: e.status(),
+        code: if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "too_large"
+        } else {
+            "invalid_body"
+        },
+        message: format!("cannot read the request body: {e}"),
+    })?;
+    let req: SubmitRequest = serde_json::from_slice(&body).map_err(|e| {
+        Error::bad_request(
+            "invalid_json",
+            format!("body must be JSON {{\"tx\": \"<hex>\"}}: {e}"),
+        )
+    })?;
+    let bytes = hex::decode(req.tx.trim()).map_err(|e| {
+        Error::bad_request("invalid_hex", format!("field tx is not valid hex: {e}"))
+    })?;
+    let (hash, _) = blocking(&node, move |n| n.submit(&bytes).map_err(Error::from)).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(SubmitResponse {
+            hash,
+            status: TxState::Pending,
+        }),
+    ))
+}
+
+pub(crate) async fn transaction(
+    State(node): AppState,
+    Path(hash): Path<String>,
+) -> Result<Json<TxResponse>> {
+    let hash = parse_hash("transaction hash", &hash)?;
+    blocking(&node, move |n| {
+        if let Some((tx, loc)) = n.ledger().transaction(&hash)? {
+            return Ok(Json(TxResponse {
+                hash,
+                status: TxState::Committed,
+                height: Some(loc.height),
+                tx_index: Some(loc.tx_index),
+                log_index: Some(loc.log_index),
+                transaction: tx,
+            }));
+        }
+        match n.mempool().get(&hash) {
+            Some(tx) => Ok(Json(TxResponse {
+                hash,
+                status: TxState::Pending,
+                height: None,
+                tx_index: None,
+                log_index: None,
+                transaction: tx.tx().clone(),
+            })),
+            None => Err(Error::not_found(format!("no transaction {hash}"))),
+        }
+    })
+    .await
+}
+
+pub(crate) async fn receipts(
+    State(node): AppState,
+    Path(hash): Path<String>,
+) -> Result<Json<ReceiptsResponse>> {
+    let hash = parse_hash("transaction hash", &hash)?;
+    blocking(&node, move |n| match n.ledger().receipts(&hash)? {
+        Some(receipts) => Ok(Json(ReceiptsResponse {
+            tx_hash: hash,
+            receipts,
+        })),
+        None if n.mempool().get(&hash).is_some() => Err(Error::not_found(format!(
+            "transaction {hash} is pending: receipts exist once it is committed"
+        ))),
+        None => Err(Error::not_found(format!("no committed transaction {hash}"))),
+    })
+    .await
+}
+
+fn block_response(ledger: &Ledger, block: Block, certificate: CommitCertificate) -> BlockResponse {
+    let suite = ledger.genesis().suite;
+    BlockResponse {
+        hash: block.header.hash(suite),
+        transactions: block
+            .transactions
+            .into_iter()
+            .map(|t| SealedTx::new(t).hash())
+            .collect(),
+        header: block.header,
+        certificate,
+    }
+}
+
+pub(crate) async fn block(
+    State(node): AppState,
+    Path(id): Path<String>,
+) -> Result<Json<BlockResponse>> {
+    enum Id {
+        Latest,
+        Height(u64),
+        Hash(Hash),
+    }
+    let id = if id == "latest" {
+        Id::Latest
+    } else if id.len() == 64 {
+        Id::Hash(parse_hash("block hash", &id)?)
+    } else {
+        Id::Height(id.parse().map_err(|_| {
+            Error::bad_request(
+                "invalid_block_id",
+                format!("{id:?} is not a height, a 64-hex block hash or \"latest\""),
+            )
+        })?)
+    };
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let found = match id {
+            Id::Latest => match ledger.height() {
+                0 => None,
+                h => ledger.block(h)?,
+            },
+            Id::Height(h) => ledger.block(h)?,
+            Id::Hash(h) => ledger.block_by_hash(&h)?,
+        };
+        let (block, cert) = found.ok_or_else(|| Error::not_found("no such block"))?;
+        Ok(Json(block_response(ledger, block, cert)))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PageQuery {
+    limit: Option<usize>,
+}
+
+pub(crate) async fn evidence(
+    State(node): AppState,
+    Path(digest): Path<String>,
+    query: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<EvidenceResponse>> {
+    let digest = parse_hash("digest", &digest)?;
+    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(DEFAULT_EVIDENCE_PAGE);
+    if limit == 0 || limit > MAX_EVIDENCE_PAGE {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!("limit must be 1..={MAX_EVIDENCE_PAGE}, got {limit}"),
+        ));
+    }
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let locations = ledger.evidence(&digest, limit)?;
+        if locations.is_empty() {
+            return Err(Error::not_found(format!(
+                "no evidence with digest {digest}"
+            )));
+        }
+        let mut records = Vec::with_capacity(locations.len());
+        let mut cached: Option<(u64, Block)> = None;
+        for loc in locations {
+            if cached.as_ref().is_none_or(|(h, _)| *h != loc.height) {
+                let (b, _) = ledger.block(loc.height)?.ok_or_else(|| {
+                    Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+                        "index names missing block {}",
+                        loc.height
+                    )))
+                })?;
+                cached = Some((loc.height, b));
+            }
+            let (_, block) = cached.as_ref().expect("just set");
+            let tx = block
+                .transactions
+                .get(loc.tx_index as usize)
+                .ok_or_else(|| {
+                    Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+                        "index names missing tx {loc:?}"
+                    )))
+                })?;
+            let record = tx
+                .records()
+                .get(loc.record_index as usize)
+                .cloned()
+                .ok_or_else(|| {
+                    Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+                        "index names missing record {loc:?}"
+                    )))
+                })?;
+            records.push(EvidenceEntry {
+                location: loc,
+                tx_hash: tx.hash(),
+                signer: tx.signer,
+                timestamp_ms: block.header.timestamp_ms,
+                record,
+            });
+        }
+        Ok(Json(EvidenceResponse { digest, records }))
+    })
+    .await
+}
+
+pub(crate) async fn checkpoint(State(node): AppState) -> Result<Json<CheckpointResponse>> {
+    blocking(&node, |n| {
+        let cp = n
+            .ledger()
+            .checkpoint()?
+            .ok_or_else(|| Error::not_found("no block has been committed yet"))?;
+        Ok(Json(CheckpointResponse {
+            block_hash: cp.header.hash(n.genesis().suite),
+            header: cp.header,
+            certificate: cp.certificate,
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConsistencyQuery {
+    from: u64,
+    to: u64,
+}
+
+pub(crate) async fn consistency(
+    State(node): AppState,
+    query: std::result::Result<Query<ConsistencyQuery>, QueryRejection>,
+) -> Result<Json<ConsistencyResponse>> {
+    let Query(q) = query.map_err(|e| {
+        Error::bad_request(
+            "invalid_query",
+            format!("expected ?from=M&to=N with sizes: {}", e.body_text()),
+        )
+    })?;
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let proof = ledger.consistency_proof(q.from, q.to)?;
+        Ok(Json(ConsistencyResponse {
+            old_root: ledger.log_root_at(q.from)?,
+            new_root: ledger.log_root_at(q.to)?,
+            proof,
+        }))
+    })
+    .await
+}
+
+fn state_response(node: &Node, key: StateKey) -> Result<Json<StateProofResponse>> {
+    let r = node.ledger().state_proof(&key)?;
+    let value = match (&key, &r.value) {
+        (_, None) => None,
+        (StateKey::Nonce(_), Some(v)) => {
+            Some(StateValue::Nonce(NonceState::decode(v).map_err(|e| {
+                Error::from(kexin_ledger::LedgerError::Corrupt(e.to_string()))
+            })?))
+        }
+        (StateKey::Evidence(_), Some(v)) => Some(StateValue::Evidence(
+            EvidenceState::decode(v)
+                .map_err(|e| Error::from(kexin_ledger::LedgerError::Corrupt(e.to_string())))?,
+        )),
+    };
+    Ok(Json(StateProofResponse {
+        key_hash: r.key_hash,
+        value,
+        value_hex: r.value.as_ref().map(hex::encode),
+        proof: r.proof,
+        state_root: r.state_root,
+        height: r.height,
+    }))
+}
+
+pub(crate) async fn state_nonce(
+    State(node): AppState,
+    Path(key): Path<String>,
+) -> Result<Json<StateProofResponse>> {
+    let suite = node.genesis().suite;
+    let pk = PublicKey::from_hex(suite, &key).map_err(|e| {
+        Error::bad_request(
+            "invalid_public_key",
+            format!("not a {suite} public key: {e}"),
+        )
+    })?;
+    blocking(&node, move |n| state_response(n, StateKey::Nonce(pk))).await
+}
+
+pub(crate) async fn state_evidence(
+    State(node): AppState,
+    Path(digest): Path<String>,
+) -> Result<Json<StateProofResponse>> {
+    let digest = parse_hash("digest", &digest)?;
+    blocking(&node, move |n| {
+        state_response(n, StateKey::Evidence(digest))
+    })
+    .await
+}
+
+pub(crate) async fn chain(State(node): AppState) -> Json<ChainInfo> {
+    let g = node.genesis();
+    Json(ChainInfo {
+        chain_id: g.chain_id.clone(),
+        suite: g.suite,
+        genesis_hash: g.hash(),
+        genesis: g.clone(),
+        height: node.ledger().height(),
+    })
+}
+
+pub(crate) async fn health(State(node): AppState) -> Result<Json<HealthResponse>> {
+    if let Some(e) = node.engine_error() {
+        return Err(Error {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "unavailable",
+            message: format!("the ordering engine stopped: {e}"),
+        });
+    }
+    Ok(Json(HealthResponse {
+        status: "ok".into(),
+        height: node.ledger().height(),
+        mempool: node.mempool().len() as u64,
+    }))
+}
+
+pub(crate) async fn fallback(method: Method, uri: Uri) -> Error {
+    Error::not_found(format!("no route for {method} {}", uri.path()))
+}

@@ -1,0 +1,349 @@
+//! Kexin's mempool: holds admitted transactions until a block includes them.
+//!
+//! Admission checks what can be checked without executing (chain id, suite, signature, size)
+//! plus the signer's committed nonce; it deduplicates by transaction hash, refuses a second
+//! transaction with the same signer and nonce, and refuses new work when full (the API turns
+//! that into HTTP 429). [`Mempool::select`] hands the block builder transactions in arrival
+//! order, with each signer's transactions in ascending nonce order.
+//!
+//! ```
+//! use kexin_crypto::{SigningKey, Suite};
+//! use kexin_mempool::{Mempool, MempoolConfig};
+//! use kexin_types::{EvidenceRecord, Payload, SealedTx, Transaction};
+//! let pool = Mempool::new(MempoolConfig::default(), "demo", Suite::Intl);
+//! let key = SigningKey::generate(Suite::Intl);
+//! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), content_type: "text/plain".into(), label: "x".into(), external_ref: None };
+//! let tx = SealedTx::new(Transaction::sign("demo", &key, 1, Payload::Evidence { records: vec![rec] }));
+//! pool.admit(tx, 0).unwrap();
+//! assert_eq!(pool.select(10, 100_000, 1 << 20).len(), 1);
+//! ```
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use kexin_crypto::{Hash, PublicKey, Suite};
+use kexin_types::{SealedTx, TxError};
+
+/// Mempool limits.
+#[derive(Clone, Debug)]
+pub struct MempoolConfig {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most evidence records held.
+    pub max_records: usize,
+    /// Most encoded bytes held.
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolConfig {
+    fn default() -> Self {
+        MempoolConfig {
+            max_txs: 100_000,
+            max_records: 2_000_000,
+            max_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Why a transaction was not admitted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdmissionError {
+    /// Chain, suite or signature check failed.
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    /// The nonce is not above the signer's last committed nonce.
+    #[error("nonce {nonce} is not greater than the signer's last committed nonce {last}: the transaction is a replay or was overtaken")]
+    NonceReplayed {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The signer's last committed nonce.
+        last: u64,
+    },
+    /// Another pending transaction of the signer has this nonce.
+    #[error("another pending transaction ({other}) of this signer already uses nonce {nonce}")]
+    NonceConflict {
+        /// The nonce.
+        nonce: u64,
+        /// The pending transaction.
+        other: Hash,
+    },
+    /// The mempool is at a limit; retry later.
+    #[error("mempool full ({what}): retry later")]
+    Full {
+        /// Which limit.
+        what: &'static str,
+    },
+}
+
+impl AdmissionError {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdmissionError::Invalid(e) => e.code(),
+            AdmissionError::NonceReplayed { .. } => "nonce_replayed",
+            AdmissionError::NonceConflict { .. } => "nonce_conflict",
+            AdmissionError::Full { .. } => "mempool_full",
+        }
+    }
+}
+
+/// What admission did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admitted {
+    /// Newly added.
+    New,
+    /// The same transaction was already pending.
+    AlreadyPending,
+}
+
+#[derive(Default)]
+struct Inner {
+    by_hash: BTreeMap<Hash, Arc<SealedTx>>,
+    by_signer: BTreeMap<PublicKey, BTreeMap<u64, Hash>>,
+    arrivals: VecDeque<Hash>,
+    records: usize,
+    bytes: usize,
+}
+
+/// The mempool. Cheap to share behind an `Arc`; all methods take `&self`.
+pub struct Mempool {
+    config: MempoolConfig,
+    chain_id: String,
+    suite: Suite,
+    inner: Mutex<Inner>,
+}
+
+impl Mempool {
+    /// An empty mempool for a chain.
+    pub fn new(config: MempoolConfig, chain_id: &str, suite: Suite) -> Mempool {
+        Mempool {
+            config,
+            chain_id: chain_id.to_owned(),
+            suite,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Checks and admits a transaction. `last_committed_nonce` is the signer's last committed
+    /// nonce (0 if none). Signature verification happens outside the lock.
+    pub fn admit(&self, tx: SealedTx, last_committed_nonce: u64) -> Result<Admitted, AdmissionError> {
+        if self.lock().by_hash.contains_key(&tx.hash()) {
+            return Ok(Admitted::AlreadyPending);
+        }
+        tx.verify(&self.chain_id, self.suite)?;
+        let nonce = tx.tx().nonce;
+        if nonce <= last_committed_nonce {
+            return Err(AdmissionError::NonceReplayed {
+                nonce,
+                last: last_committed_nonce,
+            });
+        }
+        let mut inner = self.lock();
+        if inner.by_hash.contains_key(&tx.hash()) {
+            return Ok(Admitted::AlreadyPending);
+        }
+        if let Some(other) = inner
+            .by_signer
+            .get(&tx.tx().signer)
+            .and_then(|m| m.get(&nonce))
+        {
+            return Err(AdmissionError::NonceConflict {
+                nonce,
+                other: *other,
+            });
+        }
+        let records = tx.tx().records().len();
+        if inner.by_hash.len() >= self.config.max_txs {
+            return Err(AdmissionError::Full { what: "transactions" });
+        }
+        if inner.records + records > self.config.max_records {
+            return Err(AdmissionError::Full { what: "records" });
+        }
+        if inner.bytes + tx.encoded_len() > self.config.max_bytes {
+            return Err(AdmissionError::Full { what: "bytes" });
+        }
+        let hash = tx.hash();
+        inner.records += records;
+        inner.bytes += tx.encoded_len();
+        inner
+            .by_signer
+            .entry(tx.tx().signer)
+            .or_default()
+            .insert(nonce, hash);
+        inner.arrivals.push_back(hash);
+        inner.by_hash.insert(hash, Arc::new(tx));
+        Ok(Admitted::New)
+    }
+
+    /// Whether a transaction is pending.
+    pub fn get(&self, hash: &Hash) -> Option<Arc<SealedTx>> {
+        self.lock().by_hash.get(hash).cloned()
+    }
+
+    /// Pending transactions.
+    pub fn len(&self) -> usize {
+        self.lock().by_hash.len()
+    }
+
+    /// Whether nothing is pending.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Pending evidence records.
+    pub fn records(&self) -> usize {
+        self.lock().records
+    }
+
+    /// Picks transactions for a block without removing them: in arrival order up to the
+    /// limits, then each signer's picks are reordered by ascending nonce within the slots
+    /// that signer occupies.
+    pub fn select(&self, max_txs: usize, max_records: usize, max_bytes: usize) -> Vec<SealedTx> {
+        let inner = self.lock();
+        let mut picked: Vec<Arc<SealedTx>> = Vec::new();
+        let (mut records, mut bytes) = (0usize, 0usize);
+        for hash in &inner.arrivals {
+            let Some(tx) = inner.by_hash.get(hash) else {
+                continue;
+            };
+            let r = tx.tx().records().len();
+            if picked.len() + 1 > max_txs
+                || records + r > max_records
+                || bytes + tx.encoded_len() > max_bytes
+            {
+                break;
+            }
+            records += r;
+            bytes += tx.encoded_len();
+            picked.push(tx.clone());
+        }
+        drop(inner);
+        // Reorder each signer's transactions by nonce inside the slots it holds.
+        let mut slots: BTreeMap<PublicKey, Vec<usize>> = BTreeMap::new();
+        for (i, tx) in picked.iter().enumerate() {
+            slots.entry(tx.tx().signer).or_default().push(i);
+        }
+        let mut ordered: Vec<Option<Arc<SealedTx>>> = vec![None; picked.len()];
+        for positions in slots.values() {
+            let mut txs: Vec<&Arc<SealedTx>> = positions.iter().map(|&i| &picked[i]).collect();
+            txs.sort_by_key(|t| t.tx().nonce);
+            for (&pos, tx) in positions.iter().zip(txs) {
+                ordered[pos] = Some(tx.clone());
+            }
+        }
+        ordered
+            .into_iter()
+            .map(|t| SealedTx::clone(&t.expect("every slot filled")))
+            .collect()
+    }
+
+    /// Removes transactions (committed or found invalid).
+    pub fn remove(&self, hashes: &[Hash]) {
+        let mut inner = self.lock();
+        for h in hashes {
+            if let Some(tx) = inner.by_hash.remove(h) {
+                inner.records -= tx.tx().records().len();
+                inner.bytes -= tx.encoded_len();
+                let signer = tx.tx().signer;
+                if let Some(m) = inner.by_signer.get_mut(&signer) {
+                    m.remove(&tx.tx().nonce);
+                    if m.is_empty() {
+                        inner.by_signer.remove(&signer);
+                    }
+                }
+            }
+        }
+        // Drop arrival entries of removed transactions from the front; the rest are skipped
+        // lazily by `select` and trimmed when the queue gets much longer than the pool.
+        while let Some(front) = inner.arrivals.front() {
+            if inner.by_hash.contains_key(front) {
+                break;
+            }
+            inner.arrivals.pop_front();
+        }
+        if inner.arrivals.len() > 2 * inner.by_hash.len() + 1024 {
+            let Inner {
+                arrivals, by_hash, ..
+            } = &mut *inner;
+            arrivals.retain(|h| by_hash.contains_key(h));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kexin_crypto::SigningKey;
+    use kexin_types::{EvidenceRecord, Payload, Transaction};
+
+    fn tx(key: &SigningKey, nonce: u64, n: usize) -> SealedTx {
+        let records = (0..n)
+            .map(|i| EvidenceRecord {
+                digest: Suite::Intl.hash(&[nonce as u8, i as u8]),
+                content_type: "text/plain".into(),
+                label: format!("r{i}"),
+                external_ref: None,
+            })
+            .collect();
+        SealedTx::new(Transaction::sign("c", key, nonce, Payload::Evidence { records }))
+    }
+
+    fn pool(max_txs: usize) -> Mempool {
+        Mempool::new(
+            MempoolConfig {
+                max_txs,
+                ..MempoolConfig::default()
+            },
+            "c",
+            Suite::Intl,
+        )
+    }
+
+    #[test]
+    fn refuses_bad_signature_wrong_chain_replay_conflict_and_full() {
+        let key = SigningKey::from_seed(Suite::Intl, &[1; 32]).unwrap();
+        let p = pool(2);
+        let mut bad = tx(&key, 1, 1).tx().clone();
+        bad.signature.0[0] ^= 1;
+        assert_eq!(p.admit(SealedTx::new(bad), 0).unwrap_err().code(), "bad_signature");
+        let other = SealedTx::new(Transaction::sign("other", &key, 1, tx(&key, 1, 1).tx().payload.clone()));
+        assert_eq!(p.admit(other, 0).unwrap_err().code(), "wrong_chain");
+        let gm = SigningKey::from_seed(Suite::Gm, &[1; 32]).unwrap();
+        assert_eq!(p.admit(tx(&gm, 1, 1), 0).unwrap_err().code(), "wrong_suite");
+        assert_eq!(p.admit(tx(&key, 3, 1), 3).unwrap_err().code(), "nonce_replayed");
+        assert_eq!(p.admit(tx(&key, 4, 1), 3).unwrap(), Admitted::New);
+        assert_eq!(p.admit(tx(&key, 4, 1), 3).unwrap(), Admitted::AlreadyPending);
+        assert_eq!(p.admit(tx(&key, 4, 2), 3).unwrap_err().code(), "nonce_conflict");
+        assert_eq!(p.admit(tx(&key, 5, 1), 3).unwrap(), Admitted::New);
+        assert_eq!(p.admit(tx(&key, 6, 1), 3).unwrap_err().code(), "mempool_full");
+        assert_eq!(p.len(), 2);
+    }
+
+    #[test]
+    fn select_orders_each_signer_by_nonce_and_respects_limits() {
+        let a = SigningKey::from_seed(Suite::Intl, &[2; 32]).unwrap();
+        let b = SigningKey::from_seed(Suite::Intl, &[3; 32]).unwrap();
+        let p = pool(100);
+        for (k, n) in [(&a, 3), (&b, 1), (&a, 1), (&a, 2)] {
+            p.admit(tx(k, n, 2), 0).unwrap();
+        }
+        let picked = p.select(10, 100, 1 << 20);
+        let order: Vec<(bool, u64)> = picked
+            .iter()
+            .map(|t| (t.tx().signer == a.public_key(), t.tx().nonce))
+            .collect();
+        assert_eq!(order, vec![(true, 1), (false, 1), (true, 2), (true, 3)]);
+        assert_eq!(p.select(2, 100, 1 << 20).len(), 2);
+        assert_eq!(p.select(10, 5, 1 << 20).len(), 2, "record limit");
+        let hashes: Vec<Hash> = picked.iter().take(2).map(|t| t.hash()).collect();
+        p.remove(&hashes);
+        assert_eq!(p.len(), 2);
+        assert_eq!(p.records(), 4);
+        assert!(p.get(&hashes[0]).is_none());
+    }
+}

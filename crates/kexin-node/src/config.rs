@@ -1,0 +1,171 @@
+//! Node configuration (`config.toml` in the node's directory).
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole node configuration. Every field has a default; the file only overrides.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// The REST API.
+    pub api: ApiConfig,
+    /// Block production.
+    pub block: BlockConfig,
+    /// Mempool limits.
+    pub mempool: MempoolLimits,
+}
+
+/// REST API settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address to listen on; port 0 picks a free port (the URL is written to `api-url`).
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// When blocks are cut.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BlockConfig {
+    /// Longest wait from the first pending transaction to its block, in milliseconds.
+    pub interval_ms: u64,
+    /// A block is cut as soon as this many transactions are pending (and holds at most this many).
+    pub max_txs: u32,
+    /// A block is cut as soon as this many evidence records are pending (and holds at most this many).
+    pub max_records: u32,
+}
+
+/// Mempool limits; beyond them submissions get HTTP 429.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MempoolLimits {
+    /// Most pending transactions.
+    pub max_txs: usize,
+    /// Most pending evidence records.
+    pub max_records: usize,
+    /// Most pending bytes.
+    pub max_bytes: usize,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        ApiConfig {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            max_body_bytes: 2 * kexin_types::limits::MAX_TX_BYTES + 1024,
+        }
+    }
+}
+
+impl Default for BlockConfig {
+    fn default() -> Self {
+        BlockConfig {
+            interval_ms: 100,
+            max_txs: 5_000,
+            max_records: 65_536,
+        }
+    }
+}
+
+impl Default for MempoolLimits {
+    fn default() -> Self {
+        MempoolLimits {
+            max_txs: 100_000,
+            max_records: 1_000_000,
+            max_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            api: ApiConfig::default(),
+            block: BlockConfig::default(),
+            mempool: MempoolLimits::default(),
+        }
+    }
+}
+
+/// A configuration value that cannot work.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration {path}: {field}: {reason}")]
+pub struct ConfigError {
+    /// The file.
+    pub path: String,
+    /// The field, dotted (`block.max_txs`).
+    pub field: &'static str,
+    /// Why.
+    pub reason: String,
+}
+
+impl NodeConfig {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> anyhow::Result<NodeConfig> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let config: NodeConfig = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("invalid configuration {}: {e}", path.display()))?;
+        config.validate(&path.display().to_string())?;
+        Ok(config)
+    }
+
+    /// Checks every value; errors name the field.
+    pub fn validate(&self, path: &str) -> Result<(), ConfigError> {
+        let err = |field, reason: String| ConfigError {
+            path: path.to_owned(),
+            field,
+            reason,
+        };
+        if !(1..=60_000).contains(&self.block.interval_ms) {
+            return Err(err(
+                "block.interval_ms",
+                format!("must be 1..=60000, got {}", self.block.interval_ms),
+            ));
+        }
+        let max = kexin_types::limits::MAX_BLOCK_TXS;
+        if self.block.max_txs == 0 || self.block.max_txs > max {
+            return Err(err(
+                "block.max_txs",
+                format!("must be 1..={max}, got {}", self.block.max_txs),
+            ));
+        }
+        if self.block.max_records < kexin_types::limits::MAX_RECORDS_PER_TX {
+            return Err(err(
+                "block.max_records",
+                format!(
+                    "must be at least {} so a full transaction fits, got {}",
+                    kexin_types::limits::MAX_RECORDS_PER_TX,
+                    self.block.max_records
+                ),
+            ));
+        }
+        if self.mempool.max_txs == 0 {
+            return Err(err("mempool.max_txs", "must be at least 1".into()));
+        }
+        if self.mempool.max_records < kexin_types::limits::MAX_RECORDS_PER_TX as usize {
+            return Err(err(
+                "mempool.max_records",
+                "must hold at least one full transaction".into(),
+            ));
+        }
+        if self.mempool.max_bytes < kexin_types::limits::MAX_TX_BYTES {
+            return Err(err(
+                "mempool.max_bytes",
+                "must hold at least one maximal transaction".into(),
+            ));
+        }
+        if self.api.max_body_bytes < 1024 {
+            return Err(err("api.max_body_bytes", "must be at least 1024".into()));
+        }
+        Ok(())
+    }
+
+    /// The TOML text of this configuration.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("config serializes")
+    }
+}

@@ -1,0 +1,244 @@
+//! A running node: ledger, mempool and ordering engine, with the submission path.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use kexin_consensus::{SoloConfig, SoloEngine, Wakeup};
+use kexin_crypto::{Hash, SigningKey};
+use kexin_ledger::{Ledger, LedgerError, RedbStore};
+use kexin_mempool::{AdmissionError, Admitted, Mempool, MempoolConfig};
+use kexin_types::state::{NonceState, StateKey};
+use kexin_types::{Decode, DecodeError, Genesis, SealedTx, decode_transaction};
+
+use crate::app::{LedgerApp, ProposalLimits};
+use crate::config::NodeConfig;
+use crate::layout;
+
+/// Why a submitted transaction was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubmitError {
+    /// The bytes are not a canonical transaction.
+    #[error("malformed transaction: {0}")]
+    Decode(#[from] DecodeError),
+    /// Admission refused it.
+    #[error(transparent)]
+    Admission(#[from] AdmissionError),
+    /// The same transaction is already committed.
+    #[error("transaction {hash} is already committed at height {height}: replayed nonce {nonce}")]
+    AlreadyCommitted {
+        /// The transaction.
+        hash: Hash,
+        /// Where.
+        height: u64,
+        /// Its nonce.
+        nonce: u64,
+    },
+    /// The node cannot take transactions (its engine stopped).
+    #[error("node is not accepting transactions: {0}")]
+    Unavailable(String),
+    /// Storage failed.
+    #[error("storage error: {0}")]
+    Ledger(#[from] LedgerError),
+}
+
+impl SubmitError {
+    /// A stable, machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitError::Decode(e) => e.code(),
+            SubmitError::Admission(e) => e.code(),
+            SubmitError::AlreadyCommitted { .. } => "nonce_replayed",
+            SubmitError::Unavailable(_) => "unavailable",
+            SubmitError::Ledger(_) => "internal",
+        }
+    }
+}
+
+/// A running node.
+pub struct Node {
+    dir: PathBuf,
+    config: NodeConfig,
+    ledger: Arc<Ledger>,
+    mempool: Arc<Mempool>,
+    wakeup: Wakeup,
+    engine: Mutex<Option<JoinHandle<()>>>,
+    engine_error: Arc<Mutex<Option<String>>>,
+}
+
+impl Node {
+    /// Opens the node directory made by [`crate::init`] and starts ordering.
+    pub fn open(dir: &Path) -> anyhow::Result<Node> {
+        let genesis_path = dir.join(layout::GENESIS);
+        let text = std::fs::read_to_string(&genesis_path).with_context(|| {
+            format!(
+                "cannot read {} (run `kexin node init --dir {}` first)",
+                genesis_path.display(),
+                dir.display()
+            )
+        })?;
+        let genesis = Genesis::from_json(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", genesis_path.display()))?;
+        let config = NodeConfig::load(&dir.join(layout::CONFIG))?;
+        let key_path = dir.join(layout::VALIDATOR_KEY);
+        let pem = std::fs::read_to_string(&key_path)
+            .with_context(|| format!("cannot read {}", key_path.display()))?;
+        let key = SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?;
+        if key.suite() != genesis.suite {
+            anyhow::bail!(
+                "{}: a {} key on a {} chain",
+                key_path.display(),
+                key.suite(),
+                genesis.suite
+            );
+        }
+        let validator_index = genesis.validator_index(&key.public_key()).ok_or_else(|| {
+            anyhow::anyhow!(
+                "{}: key {} is not a validator in the genesis",
+                key_path.display(),
+                key.public_key()
+            )
+        })?;
+
+        std::fs::create_dir_all(dir.join(layout::DATA))?;
+        let store = RedbStore::open(&dir.join(layout::LEDGER_DB)).with_context(|| {
+            format!(
+                "cannot open the ledger in {}",
+                dir.join(layout::DATA).display()
+            )
+        })?;
+        let ledger = Arc::new(Ledger::open(Arc::new(store), genesis.clone())?);
+        tracing::info!(chain = %genesis.chain_id, suite = %genesis.suite, height = ledger.height(), "ledger opened");
+
+        let mempool = Arc::new(Mempool::new(
+            MempoolConfig {
+                max_txs: config.mempool.max_txs,
+                max_records: config.mempool.max_records,
+                max_bytes: config.mempool.max_bytes,
+            },
+            &genesis.chain_id,
+            genesis.suite,
+        ));
+        let limits = ProposalLimits {
+            max_txs: config.block.max_txs as usize,
+            max_records: config.block.max_records as usize,
+        };
+        let app = LedgerApp::new(ledger.clone(), mempool.clone(), key.public_key(), limits);
+        let wakeup = Wakeup::default();
+        let engine = SoloEngine::new(
+            SoloConfig {
+                block_interval: Duration::from_millis(config.block.interval_ms),
+                max_block_txs: limits.max_txs,
+                max_block_records: limits.max_records,
+            },
+            &genesis.chain_id,
+            validator_index,
+            key,
+            app,
+            wakeup.clone(),
+        );
+        let engine_error = Arc::new(Mutex::new(None));
+        let err_slot = engine_error.clone();
+        let handle = std::thread::Builder::new()
+            .name("kexin-engine".into())
+            .spawn(move || {
+                if let Err(e) = engine.run() {
+                    tracing::error!("ordering engine stopped: {e}");
+                    *err_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                }
+            })?;
+        Ok(Node {
+            dir: dir.to_owned(),
+            config,
+            ledger,
+            mempool,
+            wakeup,
+            engine: Mutex::new(Some(handle)),
+            engine_error,
+        })
+    }
+
+    /// The node directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    /// The genesis.
+    pub fn genesis(&self) -> &Genesis {
+        self.ledger.genesis()
+    }
+
+    /// The ledger (read side for the API).
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// The mempool.
+    pub fn mempool(&self) -> &Arc<Mempool> {
+        &self.mempool
+    }
+
+    /// Why the engine stopped, if it did.
+    pub fn engine_error(&self) -> Option<String> {
+        self.engine_error
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The signer's last committed nonce (0 if none).
+    pub fn last_nonce(&self, signer: &kexin_crypto::PublicKey) -> Result<u64, LedgerError> {
+        Ok(match self.ledger.state_get(&StateKey::Nonce(*signer))? {
+            Some(bytes) => NonceState::decode(&bytes)
+                .map(|s| s.last_nonce)
+                .unwrap_or(u64::MAX),
+            None => 0,
+        })
+    }
+
+    /// Decodes, checks and admits a transaction. CPU-heavy for big batches (hashing every
+    /// record, verifying the signature): call it off the async reactor.
+    pub fn submit(&self, bytes: &[u8]) -> Result<(Hash, Admitted), SubmitError> {
+        if let Some(e) = self.engine_error() {
+            return Err(SubmitError::Unavailable(e));
+        }
+        let tx = SealedTx::new(decode_transaction(bytes)?);
+        let hash = tx.hash();
+        if let Some(loc) = self.ledger.tx_location(&hash)? {
+            return Err(SubmitError::AlreadyCommitted {
+                hash,
+                height: loc.height,
+                nonce: tx.tx().nonce,
+            });
+        }
+        let last = self.last_nonce(&tx.tx().signer)?;
+        let admitted = self.mempool.admit(tx, last)?;
+        if admitted == Admitted::New {
+            self.wakeup.notify();
+        }
+        Ok((hash, admitted))
+    }
+
+    /// Stops the engine after the block in progress and waits for it.
+    pub fn shutdown(&self) {
+        self.wakeup.stop();
+        if let Some(h) = self.engine.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}

@@ -1,0 +1,187 @@
+//! JSON shapes of the REST API (`/v1/...`), shared by the server and the client SDK.
+
+use kexin_crypto::{Hash, PublicKey, Suite};
+use kexin_merkle::{ConsistencyProof, StateProof};
+use serde::{Deserialize, Serialize};
+
+use crate::block::{BlockHeader, CommitCertificate};
+use crate::genesis::Genesis;
+use crate::receipt::Receipt;
+use crate::state::{EvidenceState, NonceState, RecordLocation};
+use crate::tx::{EvidenceRecord, Transaction};
+
+/// Every API error body: `{"code": "...", "message": "..."}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// A stable, machine-readable code (`bad_signature`, `nonce_replayed`, `not_found`, ...).
+    pub code: String,
+    /// A human-readable explanation.
+    pub message: String,
+}
+
+/// `POST /v1/transactions` body.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubmitRequest {
+    /// The canonical transaction encoding, hex.
+    pub tx: String,
+}
+
+/// `POST /v1/transactions` answer (202 Accepted).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitResponse {
+    /// The transaction hash.
+    pub hash: Hash,
+    /// `pending` (accepted into the mempool) or `committed` (already final).
+    pub status: TxState,
+}
+
+/// Where a transaction stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxState {
+    /// In the mempool, not yet final.
+    Pending,
+    /// Final: in a committed block.
+    Committed,
+}
+
+/// `GET /v1/transactions/{hash}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TxResponse {
+    /// The transaction hash.
+    pub hash: Hash,
+    /// Pending or committed.
+    pub status: TxState,
+    /// Block height, when committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    /// Index in the block, when committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_index: Option<u32>,
+    /// Index in the transaction log, when committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+    /// The transaction.
+    pub transaction: Transaction,
+}
+
+/// `GET /v1/transactions/{hash}/receipts`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ReceiptsResponse {
+    /// The transaction hash.
+    pub tx_hash: Hash,
+    /// One receipt per evidence record, in record order.
+    pub receipts: Vec<Receipt>,
+}
+
+/// `GET /v1/blocks/{height|hash|latest}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockResponse {
+    /// The block hash.
+    pub hash: Hash,
+    /// The header.
+    pub header: BlockHeader,
+    /// The commit certificate.
+    pub certificate: CommitCertificate,
+    /// Hashes of the block's transactions, in order.
+    pub transactions: Vec<Hash>,
+}
+
+/// One record found by digest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvidenceEntry {
+    /// Where it is.
+    pub location: RecordLocation,
+    /// Its transaction.
+    pub tx_hash: Hash,
+    /// Who signed it.
+    pub signer: PublicKey,
+    /// The block's timestamp.
+    pub timestamp_ms: u64,
+    /// The record.
+    pub record: EvidenceRecord,
+}
+
+/// `GET /v1/evidence/{digest}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EvidenceResponse {
+    /// The digest.
+    pub digest: Hash,
+    /// Every record with that digest, oldest first (at most the page limit).
+    pub records: Vec<EvidenceEntry>,
+}
+
+/// `GET /v1/checkpoint`: the latest signed tree head.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CheckpointResponse {
+    /// The block hash.
+    pub block_hash: Hash,
+    /// The header: height, log size and root, state root.
+    pub header: BlockHeader,
+    /// The certificate.
+    pub certificate: CommitCertificate,
+}
+
+/// `GET /v1/proofs/consistency?from=M&to=N`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConsistencyResponse {
+    /// Root of the log at size `from`.
+    pub old_root: Hash,
+    /// Root of the log at size `to`.
+    pub new_root: Hash,
+    /// The proof.
+    pub proof: ConsistencyProof,
+}
+
+/// The decoded value of a state key.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StateValue {
+    /// A signer's nonce record.
+    Nonce(NonceState),
+    /// A digest's evidence entry.
+    Evidence(EvidenceState),
+}
+
+/// `GET /v1/state/nonce/{public-key}` and `GET /v1/state/evidence/{digest}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StateProofResponse {
+    /// The key's hash (its position in the tree).
+    pub key_hash: Hash,
+    /// The decoded value, or null when absent.
+    pub value: Option<StateValue>,
+    /// The value's canonical bytes, hex, or null when absent.
+    pub value_hex: Option<String>,
+    /// Membership proof (value present) or absence proof.
+    pub proof: StateProof,
+    /// The state root the proof is against (the head's).
+    pub state_root: Hash,
+    /// The head height.
+    pub height: u64,
+}
+
+/// `GET /v1/chain`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ChainInfo {
+    /// The chain id.
+    pub chain_id: String,
+    /// The suite.
+    pub suite: Suite,
+    /// The genesis hash.
+    pub genesis_hash: Hash,
+    /// The genesis document.
+    pub genesis: Genesis,
+    /// Current height (0 before the first block).
+    pub height: u64,
+}
+
+/// `GET /v1/health`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct HealthResponse {
+    /// `ok` when the node serves requests.
+    pub status: String,
+    /// Current height.
+    pub height: u64,
+    /// Transactions waiting in the mempool.
+    pub mempool: u64,
+}
