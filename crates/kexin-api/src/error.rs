@@ -70,7 +70,6 @@ impl From<SubmitError> for Error {
     fn from(e: SubmitError) -> Error {
         let code = e.code();
         let status = match code {
-            "too_large" => StatusCode::PAYLOAD_TOO_LARGE,
             "nonce_replayed" | "nonce_conflict" => StatusCode::CONFLICT,
             "mempool_full" => StatusCode::TOO_MANY_REQUESTS,
             "unavailable" => StatusCode::SERVICE_UNAVAILABLE,

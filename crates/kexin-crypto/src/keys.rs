@@ -140,7 +140,11 @@ impl PublicKey {
 
     /// Parses a key of either suite from hex, telling the suite by length.
     pub fn from_hex_any(s: &str) -> Result<PublicKey, CryptoError> {
-        let suite = if s.len() == 66 { Suite::Gm } else { Suite::Intl };
+        let suite = if s.len() == 66 {
+            Suite::Gm
+        } else {
+            Suite::Intl
+        };
         PublicKey::from_hex(suite, s)
     }
 
@@ -189,6 +193,20 @@ impl PublicKey {
 
 fn sm2_distid() -> &'static str {
     SM2_DEFAULT_USER_ID
+}
+
+/// An SM2 signing key for secret scalar `d`, refusing `d = n - 1`: SM2 signing divides by
+/// `1 + d`, which is zero for that scalar, so such a key could never sign (the `sm2` crate
+/// accepts it and then fails, which `Signer::sign` turns into a panic).
+fn sm2_signing_key(d: sm2::NonZeroScalar) -> Result<sm2::dsa::SigningKey, CryptoError> {
+    let d_plus_1 = *d.as_ref() + sm2::Scalar::ONE;
+    if bool::from(d_plus_1.is_zero()) {
+        return Err(CryptoError::BadPrivateKey(
+            "SM2 secret scalar must be in [1, n-2]".into(),
+        ));
+    }
+    sm2::dsa::SigningKey::from_nonzero_scalar(sm2_distid(), d)
+        .map_err(|e| CryptoError::BadPrivateKey(e.to_string()))
 }
 
 impl fmt::Debug for PublicKey {
@@ -259,8 +277,9 @@ impl<'de> Deserialize<'de> for Signature {
 /// A private signing key of either suite.
 #[derive(Clone)]
 pub enum SigningKey {
-    /// Ed25519 (`intl`).
-    Ed25519(ed25519_dalek::SigningKey),
+    /// Ed25519 (`intl`). Boxed, like the SM2 key, so moving a `SigningKey` does not copy the
+    /// secret around the stack.
+    Ed25519(Box<ed25519_dalek::SigningKey>),
     /// SM2 with the default user id (`gm`).
     Sm2(Box<sm2::dsa::SigningKey>),
 }
@@ -281,11 +300,13 @@ impl SigningKey {
     /// (big-endian, must be in `[1, n-2]`). Deterministic; meant for tests and fixtures.
     pub fn from_seed(suite: Suite, seed: &[u8; 32]) -> Result<SigningKey, CryptoError> {
         match suite {
-            Suite::Intl => Ok(SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(seed))),
+            Suite::Intl => Ok(SigningKey::Ed25519(Box::new(
+                ed25519_dalek::SigningKey::from_bytes(seed),
+            ))),
             Suite::Gm => {
-                let sk = sm2::dsa::SigningKey::from_slice(sm2_distid(), seed)
+                let scalar = sm2::NonZeroScalar::try_from(seed.as_slice())
                     .map_err(|_| CryptoError::BadPrivateKey("SM2 scalar out of range".into()))?;
-                Ok(SigningKey::Sm2(Box::new(sk)))
+                Ok(SigningKey::Sm2(Box::new(sm2_signing_key(scalar)?)))
             }
         }
     }
@@ -329,12 +350,24 @@ impl SigningKey {
     }
 
     /// Encodes the key as PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`), readable by OpenSSL 3.
+    ///
+    /// Ed25519 keys are written in the PKCS#8 v1 form (seed only, no embedded public key), which
+    /// is what OpenSSL writes and the only form OpenSSL 3.0 reads. SM2 keys are written as
+    /// `id-ecPublicKey` with the `sm2` curve OID (1.2.156.10197.1.301), as OpenSSL 3 does.
     pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
         use sm2::pkcs8::{EncodePrivateKey as _, LineEnding};
         match self {
-            SigningKey::Ed25519(k) => k
-                .to_pkcs8_pem(LineEnding::LF)
-                .expect("Ed25519 PKCS#8 encoding cannot fail"),
+            SigningKey::Ed25519(k) => {
+                // PKCS#8 v1 (RFC 5208): no optional public key field. ed25519-dalek's own encoder
+                // writes the RFC 5958 v2 form with `[1] publicKey`, which OpenSSL 3.0 refuses.
+                let bytes = ed25519_dalek::pkcs8::KeypairBytes {
+                    secret_key: k.to_bytes(),
+                    public_key: None,
+                };
+                bytes
+                    .to_pkcs8_pem(LineEnding::LF)
+                    .expect("Ed25519 PKCS#8 encoding cannot fail")
+            }
             SigningKey::Sm2(k) => {
                 let sk = sm2::SecretKey::from(k.as_nonzero_scalar());
                 sk.to_pkcs8_pem(LineEnding::LF)
@@ -343,18 +376,17 @@ impl SigningKey {
         }
     }
 
-    /// Reads a PKCS#8 PEM private key (Ed25519 or SM2; e.g. made by OpenSSL 3).
+    /// Reads a PKCS#8 PEM private key (Ed25519 or SM2; e.g. made by OpenSSL 3). Ed25519 keys may
+    /// be PKCS#8 v1 or v2 (with the public key, which must then match the seed).
     pub fn from_pkcs8_pem(pem: &str) -> Result<SigningKey, CryptoError> {
         use sm2::pkcs8::DecodePrivateKey as _;
         if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
-            return Ok(SigningKey::Ed25519(k));
+            return Ok(SigningKey::Ed25519(Box::new(k)));
         }
         match sm2::SecretKey::from_pkcs8_pem(pem) {
-            Ok(sk) => {
-                let k = sm2::dsa::SigningKey::new(sm2_distid(), &sk)
-                    .map_err(|e| CryptoError::BadPrivateKey(e.to_string()))?;
-                Ok(SigningKey::Sm2(Box::new(k)))
-            }
+            Ok(sk) => Ok(SigningKey::Sm2(Box::new(sm2_signing_key(
+                sk.to_nonzero_scalar(),
+            )?))),
             Err(e) => Err(CryptoError::BadPrivateKey(format!(
                 "not a PKCS#8 Ed25519 or SM2 private key: {e}"
             ))),
@@ -364,6 +396,11 @@ impl SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SigningKey({}, public {})", self.suite(), self.public_key())
+        write!(
+            f,
+            "SigningKey({}, public {})",
+            self.suite(),
+            self.public_key()
+        )
     }
 }

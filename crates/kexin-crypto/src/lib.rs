@@ -25,5 +25,5 @@ mod suite;
 pub use aead::SymmetricKey;
 pub use error::CryptoError;
 pub use hash::{Hash, HashParseError, Hasher};
-pub use keys::{Domain, PublicKey, Signature, SigningKey};
+pub use keys::{Domain, PublicKey, SM2_DEFAULT_USER_ID, Signature, SigningKey};
 pub use suite::Suite;

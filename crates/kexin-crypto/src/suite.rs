@@ -91,7 +91,9 @@ impl FromStr for Suite {
         match s {
             "gm" => Ok(Suite::Gm),
             "intl" => Ok(Suite::Intl),
-            other => Err(format!("unknown suite {other:?}: expected \"gm\" or \"intl\"")),
+            other => Err(format!(
+                "unknown suite {other:?}: expected \"gm\" or \"intl\""
+            )),
         }
     }
 }

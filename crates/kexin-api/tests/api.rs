@@ -1,0 +1,425 @@
+//! The REST API in process (no sockets): happy path with receipt verification, and every bad
+//! input answered with its stable code while nothing changes.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt as _;
+use kexin_crypto::{Hash, SigningKey, Suite};
+use kexin_node::{InitOptions, Node};
+use kexin_types::api::*;
+use kexin_types::{Encode, EvidenceRecord, Genesis, Payload, Transaction};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    node: Arc<Node>,
+    app: Router,
+}
+
+fn start(suite: Suite) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    kexin_node::init(&InitOptions {
+        dir: dir.path().to_owned(),
+        suite,
+        chain_id: Some("api-test".into()),
+        api_addr: "127.0.0.1:0".parse().unwrap(),
+    })
+    .unwrap();
+    // Fast blocks for tests.
+    let cfg = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("interval_ms = 100", "interval_ms = 20");
+    std::fs::write(&cfg, text).unwrap();
+    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let app = kexin_api::router(node.clone());
+    Harness {
+        _dir: dir,
+        node,
+        app,
+    }
+}
+
+async fn call(app: &Router, method: &str, uri: &str, body: Option<String>) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(body.map(Body::from).unwrap_or_else(Body::empty))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+        panic!(
+            "{method} {uri}: body is not JSON: {}",
+            String::from_utf8_lossy(&bytes)
+        )
+    });
+    (status, json)
+}
+
+fn records(suite: Suite, tag: &str, n: usize) -> Vec<EvidenceRecord> {
+    (0..n)
+        .map(|i| EvidenceRecord {
+            digest: suite.hash(format!("{tag}-{i}").as_bytes()),
+            content_type: "application/pdf".into(),
+            label: format!("{tag}-{i}.pdf"),
+            external_ref: (i % 2 == 0).then(|| format!("s3://bucket/{tag}/{i}")),
+        })
+        .collect()
+}
+
+fn body(tx: &Transaction) -> String {
+    serde_json::to_string(&SubmitRequest {
+        tx: hex::encode(tx.encode()),
+    })
+    .unwrap()
+}
+
+async fn wait_committed(app: &Router, hash: &Hash) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, json) = call(app, "GET", &format!("/v1/transactions/{hash}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        if json["status"] == "committed" {
+            return json;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "transaction {hash} not committed in time"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn assert_error(status: StatusCode, json: &Value, want_status: StatusCode, want_code: &str) {
+    assert_eq!(status, want_status, "{json}");
+    assert_eq!(json["code"], want_code, "{json}");
+    assert!(
+        json["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{json}"
+    );
+}
+
+async fn happy_path(suite: Suite) {
+    let h = start(suite);
+    let genesis: Genesis = h.node.genesis().clone();
+    let key = SigningKey::generate(suite);
+
+    let (status, _) = call(&h.app, "GET", "/v1/checkpoint", None).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no checkpoint before the first block"
+    );
+
+    let recs = records(suite, "happy", 5);
+    let tx = Transaction::sign(
+        "api-test",
+        &key,
+        1,
+        Payload::Evidence {
+            records: recs.clone(),
+        },
+    );
+    let (status, json) = call(&h.app, "POST", "/v1/transactions", Some(body(&tx))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    let hash: Hash = serde_json::from_value(json["hash"].clone()).unwrap();
+    assert_eq!(hash, tx.hash());
+    let committed = wait_committed(&h.app, &hash).await;
+    let height = committed["height"].as_u64().unwrap();
+
+    let (status, json) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/transactions/{hash}/receipts"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let receipts: ReceiptsResponse = serde_json::from_value(json).unwrap();
+    assert_eq!(receipts.receipts.len(), 5);
+    for (i, r) in receipts.receipts.iter().enumerate() {
+        let v = r.verify(&genesis).unwrap();
+        assert_eq!(v.digest, recs[i].digest);
+        assert_eq!(v.height, height);
+        assert_eq!(r.record, recs[i]);
+    }
+
+    let (status, json) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/evidence/{}", recs[2].digest),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let ev: EvidenceResponse = serde_json::from_value(json).unwrap();
+    assert_eq!(ev.records.len(), 1);
+    assert_eq!(ev.records[0].record, recs[2]);
+    assert_eq!(ev.records[0].tx_hash, hash);
+
+    for path in [
+        "/v1/blocks/latest".to_string(),
+        format!("/v1/blocks/{height}"),
+    ] {
+        let (status, json) = call(&h.app, "GET", &path, None).await;
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(json["header"]["height"].as_u64(), Some(height));
+        let block_hash = json["hash"].as_str().unwrap().to_owned();
+        let (status, by_hash) =
+            call(&h.app, "GET", &format!("/v1/blocks/{block_hash}"), None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(by_hash["header"], json["header"]);
+    }
+
+    let (status, json) = call(&h.app, "GET", "/v1/checkpoint", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let cp: CheckpointResponse = serde_json::from_value(json).unwrap();
+    let checkpoint = kexin_types::Checkpoint {
+        header: cp.header.clone(),
+        certificate: cp.certificate.clone(),
+    };
+    assert_eq!(checkpoint.verify(&genesis).unwrap(), cp.block_hash);
+
+    // A second transaction, then a consistency proof between the two log sizes.
+    let tx2 = Transaction::sign(
+        "api-test",
+        &key,
+        2,
+        Payload::Evidence {
+            records: records(suite, "second", 3),
+        },
+    );
+    let (status, json) = call(&h.app, "POST", "/v1/transactions", Some(body(&tx2))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    wait_committed(&h.app, &tx2.hash()).await;
+    let (status, json) = call(&h.app, "GET", "/v1/proofs/consistency?from=1&to=2", None).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let c: ConsistencyResponse = serde_json::from_value(json).unwrap();
+    kexin_merkle::verify_consistency(suite, &c.old_root, &c.new_root, &c.proof).unwrap();
+
+    // State proofs: the signer's nonce is present, an unknown digest is absent.
+    let (status, json) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/state/nonce/{}", key.public_key()),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let sp: StateProofResponse = serde_json::from_value(json).unwrap();
+    match sp.value {
+        Some(StateValue::Nonce(n)) => assert_eq!((n.last_nonce, n.tx_count), (2, 2)),
+        other => panic!("unexpected {other:?}"),
+    }
+    let value = hex::decode(sp.value_hex.unwrap()).unwrap();
+    let vh = kexin_types::state::value_hash(suite, &value);
+    kexin_merkle::verify_state_proof(suite, &sp.state_root, &sp.key_hash, Some(&vh), &sp.proof)
+        .unwrap();
+    let unknown = suite.hash(b"never attested");
+    let (status, json) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/state/evidence/{unknown}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    let sp: StateProofResponse = serde_json::from_value(json).unwrap();
+    assert!(sp.value.is_none());
+    kexin_merkle::verify_state_proof(suite, &sp.state_root, &sp.key_hash, None, &sp.proof).unwrap();
+
+    let (status, json) = call(&h.app, "GET", "/v1/chain", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["suite"], suite.name());
+    let (status, json) = call(&h.app, "GET", "/v1/health", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["status"], "ok");
+    h.node.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_intl() {
+    happy_path(Suite::Intl).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn happy_path_gm() {
+    happy_path(Suite::Gm).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_inputs_are_refused_and_change_nothing() {
+    let suite = Suite::Intl;
+    let h = start(suite);
+    let key = SigningKey::generate(suite);
+    let good = Transaction::sign(
+        "api-test",
+        &key,
+        1,
+        Payload::Evidence {
+            records: records(suite, "ok", 2),
+        },
+    );
+    let (status, _) = call(&h.app, "POST", "/v1/transactions", Some(body(&good))).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    wait_committed(&h.app, &good.hash()).await;
+    let height = h.node.ledger().height();
+    let (log_size, log_root) = h.node.ledger().log_head();
+
+    let post = |b: String| call(&h.app, "POST", "/v1/transactions", Some(b));
+
+    let (s, j) = post("{not json".into()).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_json");
+    let (s, j) = post(r#"{"tx":"zz"}"#.into()).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hex");
+    let bytes = good.encode();
+    let (s, j) =
+        post(serde_json::json!({"tx": hex::encode(&bytes[..bytes.len() - 10])}).to_string()).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "truncated");
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    let (s, j) = post(serde_json::json!({"tx": hex::encode(&trailing)}).to_string()).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "trailing_bytes");
+
+    let wrong_chain = Transaction::sign(
+        "other-chain",
+        &key,
+        2,
+        Payload::Evidence {
+            records: records(suite, "wc", 1),
+        },
+    );
+    let (s, j) = post(body(&wrong_chain)).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "wrong_chain");
+
+    let gm_key = SigningKey::generate(Suite::Gm);
+    let wrong_suite = Transaction::sign(
+        "api-test",
+        &gm_key,
+        1,
+        Payload::Evidence {
+            records: records(suite, "ws", 1),
+        },
+    );
+    let (s, j) = post(body(&wrong_suite)).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "wrong_suite");
+
+    let mut bad_sig = Transaction::sign(
+        "api-test",
+        &key,
+        2,
+        Payload::Evidence {
+            records: records(suite, "bs", 1),
+        },
+    );
+    bad_sig.signature.0[10] ^= 0x40;
+    let (s, j) = post(body(&bad_sig)).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "bad_signature");
+
+    // The same signed transaction again, and a fresh one reusing the nonce.
+    let (s, j) = post(body(&good)).await;
+    assert_error(s, &j, StatusCode::CONFLICT, "nonce_replayed");
+    let reuse = Transaction::sign(
+        "api-test",
+        &key,
+        1,
+        Payload::Evidence {
+            records: records(suite, "reuse", 1),
+        },
+    );
+    let (s, j) = post(body(&reuse)).await;
+    assert_error(s, &j, StatusCode::CONFLICT, "nonce_replayed");
+
+    // Oversized batch and metadata, unknown payload type: built by hand since the encoder
+    // would not produce them from valid types.
+    let mut big = good.clone();
+    big.payload = Payload::Evidence {
+        records: records(suite, "big", 4097),
+    };
+    let (s, j) = post(body(&big)).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "too_large");
+    let mut meta = records(suite, "meta", 1);
+    meta[0].label = "x".repeat(1025);
+    let mut fat = good.clone();
+    fat.payload = Payload::Evidence { records: meta };
+    let (s, j) = post(body(&fat)).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "too_large");
+    let mut unknown = good.encode();
+    let kind_at = 1 + 1 + "api-test".len() + 1 + 32 + 8;
+    assert_eq!(unknown[kind_at], 1, "payload kind offset");
+    unknown[kind_at] = 9;
+    let (s, j) = post(serde_json::json!({"tx": hex::encode(&unknown)}).to_string()).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "malformed");
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown payload type"),
+        "{j}"
+    );
+
+    // Reads with bad parameters.
+    let (s, j) = call(&h.app, "GET", "/v1/transactions/xyz", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hash");
+    let (s, j) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/transactions/{}", Hash::ZERO),
+        None,
+    )
+    .await;
+    assert_error(s, &j, StatusCode::NOT_FOUND, "not_found");
+    let (s, j) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/evidence/{}", suite.hash(b"nothing")),
+        None,
+    )
+    .await;
+    assert_error(s, &j, StatusCode::NOT_FOUND, "not_found");
+    let (s, j) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/evidence/{}?limit=0", suite.hash(b"x")),
+        None,
+    )
+    .await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_query");
+    let (s, j) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/evidence/{}?limit=99999999", suite.hash(b"x")),
+        None,
+    )
+    .await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_query");
+    let (s, j) = call(&h.app, "GET", "/v1/blocks/abc", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_block_id");
+    let (s, j) = call(&h.app, "GET", "/v1/blocks/999", None).await;
+    assert_error(s, &j, StatusCode::NOT_FOUND, "not_found");
+    let (s, j) = call(&h.app, "GET", "/v1/proofs/consistency?from=2&to=1", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{j}");
+    let (s, j) = call(&h.app, "GET", "/v1/proofs/consistency?from=1&to=99", None).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{j}");
+    let (s, j) = call(&h.app, "GET", "/v1/proofs/consistency?from=a", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_query");
+    let (s, j) = call(&h.app, "GET", "/v1/state/nonce/1234", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_public_key");
+    let (s, j) = call(&h.app, "GET", "/v1/nope", None).await;
+    assert_error(s, &j, StatusCode::NOT_FOUND, "not_found");
+
+    // Nothing was stored: give the engine a chance to (wrongly) cut a block, then compare.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(h.node.ledger().height(), height);
+    assert_eq!(h.node.ledger().log_head(), (log_size, log_root));
+    assert_eq!(h.node.mempool().len(), 0);
+    h.node.shutdown();
+}
