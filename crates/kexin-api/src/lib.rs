@@ -30,6 +30,10 @@ pub fn router(node: Arc<Node>) -> Router {
     Router::new()
         .route("/v1/transactions", post(routes::submit))
         .route("/v1/transactions/{hash}", get(routes::transaction))
+        .route(
+            "/v1/transactions/{hash}/status",
+            get(routes::transaction_status),
+        )
         .route("/v1/transactions/{hash}/receipts", get(routes::receipts))
         .route("/v1/blocks/{id}", get(routes::block))
         .route("/v1/evidence/{digest}", get(routes::evidence))

@@ -113,6 +113,35 @@ pub(crate) async fn transaction(
     .await
 }
 
+pub(crate) async fn transaction_status(
+    State(node): AppState,
+    Path(hash): Path<String>,
+) -> Result<Json<TxStatusResponse>> {
+    let hash = parse_hash("transaction hash", &hash)?;
+    blocking(&node, move |n| {
+        if let Some(loc) = n.ledger().tx_location(&hash)? {
+            return Ok(Json(TxStatusResponse {
+                hash,
+                status: TxState::Committed,
+                height: Some(loc.height),
+                tx_index: Some(loc.tx_index),
+                log_index: Some(loc.log_index),
+            }));
+        }
+        match n.mempool().get(&hash) {
+            Some(_) => Ok(Json(TxStatusResponse {
+                hash,
+                status: TxState::Pending,
+                height: None,
+                tx_index: None,
+                log_index: None,
+            })),
+            None => Err(Error::not_found(format!("no transaction {hash}"))),
+        }
+    })
+    .await
+}
+
 pub(crate) async fn receipts(
     State(node): AppState,
     Path(hash): Path<String>,

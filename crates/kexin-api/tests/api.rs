@@ -85,7 +85,8 @@ fn body(tx: &Transaction) -> String {
 async fn wait_committed(app: &Router, hash: &Hash) -> Value {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let (status, json) = call(app, "GET", &format!("/v1/transactions/{hash}"), None).await;
+        let (status, json) =
+            call(app, "GET", &format!("/v1/transactions/{hash}/status"), None).await;
         assert_eq!(status, StatusCode::OK, "{json}");
         if json["status"] == "committed" {
             return json;
@@ -134,6 +135,12 @@ async fn happy_path(suite: Suite) {
     assert_eq!(hash, tx.hash());
     let committed = wait_committed(&h.app, &hash).await;
     let height = committed["height"].as_u64().unwrap();
+    let (status, full) = call(&h.app, "GET", &format!("/v1/transactions/{hash}"), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(full["status"], "committed");
+    assert_eq!(full["height"].as_u64(), Some(height));
+    let back: Transaction = serde_json::from_value(full["transaction"].clone()).unwrap();
+    assert_eq!(back, tx);
 
     let (status, json) = call(
         &h.app,

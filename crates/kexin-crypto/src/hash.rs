@@ -14,7 +14,8 @@ impl Hash {
     /// The length of every Kexin hash in bytes.
     pub const LEN: usize = 32;
 
-    /// The all-zero hash (used as the parent of the first block and for empty trees' padding).
+    /// The all-zero hash: the hash of an empty sparse Merkle (state) subtree. (The parent of
+    /// block 1 is the genesis hash, and the empty log's root is `H("")`, not this.)
     pub const ZERO: Hash = Hash([0; 32]);
 
     /// The raw bytes.

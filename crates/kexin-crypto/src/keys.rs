@@ -112,8 +112,16 @@ impl PublicKey {
             Suite::Intl => {
                 let mut b = [0u8; 32];
                 b.copy_from_slice(bytes);
-                ed25519_dalek::VerifyingKey::from_bytes(&b)
+                let vk = ed25519_dalek::VerifyingKey::from_bytes(&b)
                     .map_err(|_| bad("not a valid Ed25519 point".into()))?;
+                // One point, one encoding: refuse non-canonical y and the small-order points
+                // under which no signature can verify.
+                if vk.to_edwards().compress().to_bytes() != b {
+                    return Err(bad("not the canonical encoding of its point".into()));
+                }
+                if vk.is_weak() {
+                    return Err(bad("a small-order (weak) point".into()));
+                }
                 Ok(PublicKey::Ed25519(b))
             }
             Suite::Gm => {

@@ -564,3 +564,23 @@ fn symmetric_key_refuses_wrong_lengths() {
         }
     }
 }
+
+#[test]
+fn ed25519_keys_have_one_encoding_and_are_not_weak() {
+    // The identity point (small order): a valid point no signature can verify under.
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let err = PublicKey::from_bytes(Suite::Intl, &identity).unwrap_err();
+    assert!(err.to_string().contains("weak"), "{err}");
+    // y = p + 3 encodes the same point as y = 3 would: not canonical.
+    let mut non_canonical = [0xffu8; 32];
+    non_canonical[0] = 0xf0;
+    non_canonical[31] = 0x7f;
+    assert!(PublicKey::from_bytes(Suite::Intl, &non_canonical).is_err());
+    // A real key still parses.
+    let key = SigningKey::generate(Suite::Intl).public_key();
+    assert_eq!(
+        PublicKey::from_bytes(Suite::Intl, key.as_bytes()).unwrap(),
+        key
+    );
+}

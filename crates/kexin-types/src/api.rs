@@ -65,6 +65,24 @@ pub struct TxResponse {
     pub transaction: Transaction,
 }
 
+/// `GET /v1/transactions/{hash}/status`: where a transaction stands, without its body.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TxStatusResponse {
+    /// The transaction hash.
+    pub hash: Hash,
+    /// Pending or committed.
+    pub status: TxState,
+    /// Block height, when committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    /// Index in the block, when committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx_index: Option<u32>,
+    /// Index in the transaction log, when committed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_index: Option<u64>,
+}
+
 /// `GET /v1/transactions/{hash}/receipts`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ReceiptsResponse {

@@ -266,11 +266,15 @@ impl Decode for CommitCertificate {
         match r.u8("certificate kind")? {
             1 => {
                 let n = r.u16("signature count")? as u32;
-                if n == 0 || n > MAX_CERTIFICATE_SIGNATURES {
-                    return Err(DecodeError::invalid(
-                        "signature count",
-                        format!("must be 1..={MAX_CERTIFICATE_SIGNATURES}, got {n}"),
-                    ));
+                if n == 0 {
+                    return Err(DecodeError::invalid("signature count", "must not be empty"));
+                }
+                if n > MAX_CERTIFICATE_SIGNATURES {
+                    return Err(DecodeError::TooLarge {
+                        field: "signature count",
+                        limit: MAX_CERTIFICATE_SIGNATURES as u64,
+                        actual: n as u64,
+                    });
                 }
                 let mut signatures = Vec::with_capacity(n as usize);
                 let mut prev: Option<u16> = None;

@@ -135,6 +135,12 @@ impl Encode for Genesis {
 impl Decode for Genesis {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8("genesis version")?;
+        if version != FORMAT_VERSION {
+            return Err(DecodeError::invalid(
+                "genesis version",
+                format!("unsupported version {version}"),
+            ));
+        }
         let chain_id = r.str8("chain_id", MAX_CHAIN_ID_BYTES)?;
         let tag = r.u8("suite")?;
         let suite = Suite::from_tag(tag)

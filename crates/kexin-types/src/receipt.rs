@@ -231,7 +231,16 @@ impl Receipt {
                 self.log_proof.tree_size, self.header.log_size
             )));
         }
-        let first_in_block = self.header.log_size - self.header.tx_count as u64;
+        let first_in_block = self
+            .header
+            .log_size
+            .checked_sub(self.header.tx_count as u64)
+            .ok_or_else(|| {
+                ReceiptError::Malformed(format!(
+                    "header tx_count {} exceeds its log_size {}",
+                    self.header.tx_count, self.header.log_size
+                ))
+            })?;
         if self.log_proof.leaf_index < first_in_block {
             return Err(ReceiptError::LogProof(format!(
                 "transaction is at log index {}, before this block's first transaction {first_in_block}",

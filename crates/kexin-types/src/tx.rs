@@ -331,6 +331,37 @@ impl Transaction {
         tx
     }
 
+    /// Checks the format limits the decoder enforces (chain id, record count, metadata
+    /// sizes), for transactions built in memory rather than decoded.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        validate_chain_id(&self.chain_id)?;
+        match &self.payload {
+            Payload::Evidence { records } => {
+                if records.is_empty() {
+                    return Err(DecodeError::invalid("record count", "must not be empty"));
+                }
+                if records.len() > MAX_RECORDS_PER_TX as usize {
+                    return Err(DecodeError::TooLarge {
+                        field: "record count",
+                        limit: MAX_RECORDS_PER_TX as u64,
+                        actual: records.len() as u64,
+                    });
+                }
+                for rec in records {
+                    rec.validate()?;
+                    if rec.label.len() > u16::MAX as usize {
+                        return Err(DecodeError::TooLarge {
+                            field: "label",
+                            limit: MAX_METADATA_BYTES as u64,
+                            actual: rec.label.len() as u64,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// The summary whose hash is the transaction hash (computes the payload commitment).
     pub fn summary(&self) -> TxSummary {
         TxSummary {
@@ -380,6 +411,11 @@ impl SealedTx {
     /// The transaction.
     pub fn tx(&self) -> &Transaction {
         &self.tx
+    }
+
+    /// Gives the transaction back (moving, not copying, its records).
+    pub fn into_tx(self) -> Transaction {
+        self.tx
     }
 
     /// Its summary.

@@ -1,0 +1,748 @@
+//! Conformance vectors of format version 1, for both suites.
+//!
+//! The test builds a small chain from fixed seeds (see `common::conformance_chain`) and
+//! compares every encoding and hash with the pinned values in `tests/fixtures/`:
+//!
+//! * `conformance-v1-{intl,gm}.json`: named hex vectors (encodings, hashes, signing inputs,
+//!   signatures) plus state proofs;
+//! * `genesis-v1-{intl,gm}.json`: the genesis JSON file of the chain;
+//! * `receipt-v1-{intl,gm}.json`: the JSON form of a receipt.
+//!
+//! Any difference fails the test: a changed value is a format change and needs a
+//! `FORMAT_VERSION` bump (see `docs/formats.md`). Every pinned encoding is also decoded and
+//! re-encoded byte for byte, and every hash is recomputed from its documented preimage with
+//! literal domain strings, so the fixtures double as a check of the documentation.
+//!
+//! Regenerate (only together with a format version bump, or when adding vectors):
+//! `KEXIN_REGENERATE_FIXTURES=1 cargo test -p kexin-types --test conformance`.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use common::*;
+use kexin_crypto::Domain;
+use kexin_merkle::{empty_root, leaf_hash, node_hash, smt_leaf_hash, verify_state_proof};
+use kexin_types::state::{EvidenceState, NonceState, RecordLocation, StateKey, value_hash};
+use kexin_types::*;
+
+/// What a pinned encoding decodes as.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Record,
+    PayloadCommitment,
+    TxSummary,
+    Transaction,
+    Genesis,
+    Header,
+    Block,
+    Certificate,
+    Checkpoint,
+    RecordLocation,
+    NonceState,
+    EvidenceState,
+    Receipt,
+}
+
+/// Decodes `bytes` as `kind` (with the size-checking entry points where they exist) and
+/// re-encodes it.
+fn reencode(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    Ok(match kind {
+        Kind::Record => EvidenceRecord::decode(bytes)?.encode(),
+        Kind::PayloadCommitment => PayloadCommitment::decode(bytes)?.encode(),
+        Kind::TxSummary => TxSummary::decode(bytes)?.encode(),
+        Kind::Transaction => decode_transaction(bytes)?.encode(),
+        Kind::Genesis => Genesis::decode(bytes)?.encode(),
+        Kind::Header => BlockHeader::decode(bytes)?.encode(),
+        Kind::Block => decode_block(bytes)?.encode(),
+        Kind::Certificate => CommitCertificate::decode(bytes)?.encode(),
+        Kind::Checkpoint => Checkpoint::decode(bytes)?.encode(),
+        Kind::RecordLocation => RecordLocation::decode(bytes)?.encode(),
+        Kind::NonceState => NonceState::decode(bytes)?.encode(),
+        Kind::EvidenceState => EvidenceState::decode(bytes)?.encode(),
+        Kind::Receipt => Receipt::decode(bytes)?.encode(),
+    })
+}
+
+/// Named vectors in insertion order, and which of them are decodable encodings.
+#[derive(Default)]
+struct Vectors {
+    entries: Vec<(String, String)>,
+    encodings: Vec<(String, Kind)>,
+}
+
+impl Vectors {
+    fn put(&mut self, name: impl Into<String>, bytes: impl AsRef<[u8]>) {
+        let name = name.into();
+        assert!(
+            self.entries.iter().all(|(n, _)| *n != name),
+            "duplicate vector name {name}"
+        );
+        self.entries.push((name, hex(bytes)));
+    }
+
+    fn enc(&mut self, name: impl Into<String>, kind: Kind, bytes: impl AsRef<[u8]>) {
+        let name = name.into();
+        self.encodings.push((name.clone(), kind));
+        self.put(name, bytes);
+    }
+}
+
+/// Everything pinned for one suite.
+struct Fixture {
+    vectors: Vectors,
+    state_proofs: Vec<serde_json::Value>,
+    genesis_json: String,
+    receipt_json: String,
+}
+
+fn suite_name(suite: Suite) -> &'static str {
+    suite.name()
+}
+
+fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
+}
+
+/// The literal-string form of every hash preimage, independent of `kexin_types::domains`.
+mod literal {
+    use super::*;
+
+    pub fn tx_hash(suite: Suite, summary: &[u8]) -> Hash {
+        suite.hash_parts(&[b"kexin:tx:v1", summary])
+    }
+    pub fn record_leaf(suite: Suite, record: &[u8]) -> Hash {
+        suite.hash_parts(&[&[0x00], b"kexin:record:v1", record])
+    }
+    pub fn log_leaf(suite: Suite, tx_hash: &Hash, sig: &Signature) -> Hash {
+        suite.hash_parts(&[&[0x00], b"kexin:log:v1", tx_hash.as_bytes(), &sig.0])
+    }
+    pub fn block_hash(suite: Suite, header: &[u8]) -> Hash {
+        suite.hash_parts(&[b"kexin:block:v1", header])
+    }
+    pub fn genesis_hash(suite: Suite, genesis: &[u8]) -> Hash {
+        suite.hash_parts(&[b"kexin:genesis:v1", genesis])
+    }
+    pub fn state_key(suite: Suite, kind: u8, key: &[u8]) -> Hash {
+        suite.hash_parts(&[b"kexin:state-key:v1", &[kind], key])
+    }
+    pub fn state_value(suite: Suite, value: &[u8]) -> Hash {
+        suite.hash_parts(&[b"kexin:state-value:v1", value])
+    }
+    pub fn signing_input(namespace: &str, chain_id: &str, message: &[u8]) -> Vec<u8> {
+        let mut out = vec![namespace.len() as u8];
+        out.extend_from_slice(namespace.as_bytes());
+        out.push(chain_id.len() as u8);
+        out.extend_from_slice(chain_id.as_bytes());
+        out.extend_from_slice(message);
+        out
+    }
+    /// RFC 6962 MTH over leaf hashes.
+    pub fn mth(suite: Suite, leaves: &[Hash]) -> Hash {
+        match leaves.len() {
+            0 => suite.hash(b""),
+            1 => leaves[0],
+            n => {
+                let mut k = 1;
+                while k * 2 < n {
+                    k *= 2;
+                }
+                let (l, r) = (mth(suite, &leaves[..k]), mth(suite, &leaves[k..]));
+                suite.hash_parts(&[&[0x01], l.as_bytes(), r.as_bytes()])
+            }
+        }
+    }
+}
+
+/// SM2 (GB/T 32918.5) recommended curve parameters, for the independent `Z_A` computation.
+mod sm2_params {
+    pub const A: &str = "FFFFFFFEFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF00000000FFFFFFFFFFFFFFFC";
+    pub const B: &str = "28E9FA9E9D9F5E344D5A9E4BCF6509A7F39789F515AB8F92DDBCBD414D940E93";
+    pub const GX: &str = "32C4AE2C1F1981195F9904466A39C9948FE30BBFF2660BE1715A4589334C74C7";
+    pub const GY: &str = "BC3736A2F4F6779C59BDCEE36B692153D0A9877CC62A474002DF32E52139F0A0";
+}
+
+/// The uncompressed `x || y` (64 bytes) of a compressed SM2 key.
+fn sm2_uncompressed_xy(key: &PublicKey) -> Vec<u8> {
+    use sm2::elliptic_curve::sec1::ToSec1Point as _;
+    let p = sm2::PublicKey::from_sec1_bytes(key.as_bytes()).expect("valid SM2 key");
+    let u = p.to_sec1_point(false);
+    assert_eq!(u.as_bytes()[0], 0x04);
+    u.as_bytes()[1..].to_vec()
+}
+
+/// `Z_A = SM3(ENTL_A || ID_A || a || b || x_G || y_G || x_A || y_A)` with the default id.
+fn sm2_za(key: &PublicKey) -> Hash {
+    let id = kexin_crypto::SM2_DEFAULT_USER_ID.as_bytes();
+    assert_eq!(id, b"1234567812345678");
+    let entl = ((id.len() * 8) as u16).to_be_bytes();
+    let p = |h: &str| ::hex::decode(h).unwrap();
+    let xy = sm2_uncompressed_xy(key);
+    Suite::Gm.hash_parts(&[
+        &entl,
+        id,
+        &p(sm2_params::A),
+        &p(sm2_params::B),
+        &p(sm2_params::GX),
+        &p(sm2_params::GY),
+        &xy,
+    ])
+}
+
+/// Checks an SM2 signature through the prehash interface with `e = SM3(Z_A || M)` computed
+/// here, so the documented `Z_A` and `e` are the ones the signature scheme uses.
+fn sm2_verify_prehash(key: &PublicKey, e: &Hash, sig: &Signature) {
+    use sm2::dsa::signature::hazmat::PrehashVerifier as _;
+    let vk =
+        sm2::dsa::VerifyingKey::from_sec1_bytes(kexin_crypto::SM2_DEFAULT_USER_ID, key.as_bytes())
+            .expect("valid SM2 key");
+    let s = sm2::dsa::Signature::from_bytes(&sig.0.into()).expect("valid SM2 signature bytes");
+    vk.verify_prehash(e.as_bytes(), &s)
+        .expect("SM2 signature verifies with e = SM3(Z_A || signing input)");
+}
+
+/// Builds every vector of `suite` and cross-checks each against its documented preimage.
+fn build(suite: Suite) -> Fixture {
+    let chain = conformance_chain(suite);
+    let mut v = Vectors::default();
+
+    // ---- keys -------------------------------------------------------------------------
+    v.put("suite.tag", [suite.tag()]);
+    for (name, seed) in [("signer_a", 1u8), ("signer_b", 2), ("signer_c", 3)] {
+        let k = key(suite, seed);
+        v.put(format!("key.{name}.seed"), [seed; 32]);
+        v.put(format!("key.{name}.public_key"), k.public_key().as_bytes());
+    }
+    for (i, val) in chain.genesis.validators.iter().enumerate() {
+        v.put(format!("key.validator.{i}.seed"), [validator_seed(i); 32]);
+        v.put(
+            format!("key.validator.{i}.public_key"),
+            val.public_key.as_bytes(),
+        );
+    }
+    if suite == Suite::Gm {
+        let signer = key(suite, 1).public_key();
+        v.put(
+            "key.signer_a.sm2_uncompressed_xy",
+            sm2_uncompressed_xy(&signer),
+        );
+        v.put("key.signer_a.sm2_za", sm2_za(&signer));
+    }
+
+    // ---- basic hashes -----------------------------------------------------------------
+    let empty = empty_root(suite);
+    assert_eq!(empty, suite.hash(b""));
+    v.put("hash.empty_string", empty);
+    v.put("hash.abc", suite.hash(b"abc"));
+
+    // ---- the main transaction ---------------------------------------------------------
+    let tx = sample_tx(suite);
+    assert_eq!(chain.block(2).transactions[0], tx);
+    let mut record_leaves = Vec::new();
+    for (i, rec) in tx.records().iter().enumerate() {
+        let enc = rec.encode();
+        let leaf = rec.leaf_hash(suite);
+        assert_eq!(leaf, literal::record_leaf(suite, &enc));
+        assert_eq!(
+            leaf,
+            leaf_hash(suite, &[b"kexin:record:v1".as_slice(), &enc].concat())
+        );
+        v.enc(format!("tx.record.{i}.encoding"), Kind::Record, &enc);
+        v.put(format!("tx.record.{i}.leaf_hash"), leaf);
+        record_leaves.push(leaf);
+    }
+    let records_root = literal::mth(suite, &record_leaves);
+    let summary = tx.summary();
+    assert_eq!(
+        summary.payload,
+        PayloadCommitment::Evidence {
+            record_count: 3,
+            records_root
+        }
+    );
+    v.put("tx.records_root", records_root);
+    v.enc(
+        "tx.payload_commitment.encoding",
+        Kind::PayloadCommitment,
+        summary.payload.encode(),
+    );
+    let summary_enc = summary.encode();
+    v.enc("tx.summary.encoding", Kind::TxSummary, &summary_enc);
+    let tx_hash = tx.hash();
+    assert_eq!(tx_hash, literal::tx_hash(suite, &summary_enc));
+    v.put("tx.hash", tx_hash);
+    let signing_input = literal::signing_input("kexin/tx", CHAIN_ID, tx_hash.as_bytes());
+    assert_eq!(
+        signing_input,
+        Domain::new(domains::TX_SIGNATURE, CHAIN_ID).signing_input(tx_hash.as_bytes())
+    );
+    v.put("tx.signing_input", &signing_input);
+    // Signing is deterministic for both suites (SM2: RFC 6979 nonces with HMAC-SM3).
+    let again = Transaction::sign(CHAIN_ID, &key(suite, 1), 42, tx.payload.clone());
+    assert_eq!(
+        again.signature, tx.signature,
+        "{suite}: signing is not deterministic"
+    );
+    if suite == Suite::Gm {
+        let signer = tx.signer;
+        let e = Suite::Gm.hash_parts(&[sm2_za(&signer).as_bytes(), &signing_input]);
+        sm2_verify_prehash(&signer, &e, &tx.signature);
+        v.put("tx.sm2_e", e);
+    }
+    v.put("tx.signature", tx.signature.0);
+    let tx_enc = tx.encode();
+    v.enc("tx.encoding", Kind::Transaction, &tx_enc);
+    let sealed = SealedTx::new(tx.clone());
+    sealed.verify(CHAIN_ID, suite).expect("main tx verifies");
+    assert_eq!(sealed.encoded_len(), tx_enc.len());
+    let log_leaf = sealed.log_leaf_hash();
+    assert_eq!(log_leaf, literal::log_leaf(suite, &tx_hash, &tx.signature));
+    v.put("tx.log_leaf_hash", log_leaf);
+
+    // ---- genesis ------------------------------------------------------------------------
+    let genesis_enc = chain.genesis.encode();
+    v.enc("genesis.encoding", Kind::Genesis, &genesis_enc);
+    assert_eq!(
+        chain.genesis.hash(),
+        literal::genesis_hash(suite, &genesis_enc)
+    );
+    v.put("genesis.hash", chain.genesis.hash());
+    assert_eq!(chain.genesis.quorum(), 3);
+
+    // ---- blocks ---------------------------------------------------------------------------
+    let mut leaves = Vec::new();
+    let mut parent = chain.genesis.hash();
+    for block in &chain.blocks {
+        let h = block.header.height;
+        for (i, t) in block.transactions.iter().enumerate() {
+            let s = SealedTx::new(t.clone());
+            v.enc(
+                format!("block.{h}.tx.{i}.encoding"),
+                Kind::Transaction,
+                t.encode(),
+            );
+            v.put(format!("block.{h}.tx.{i}.hash"), s.hash());
+            v.put(format!("block.{h}.tx.{i}.log_leaf_hash"), s.log_leaf_hash());
+            leaves.push(s.log_leaf_hash());
+        }
+        assert_eq!(block.header.parent_hash, parent);
+        assert_eq!(block.header.log_size, leaves.len() as u64);
+        assert_eq!(block.header.log_root, literal::mth(suite, &leaves));
+        v.put(format!("block.{h}.log_root"), block.header.log_root);
+        let header_enc = block.header.encode();
+        v.enc(
+            format!("block.{h}.header.encoding"),
+            Kind::Header,
+            &header_enc,
+        );
+        assert_eq!(block.hash, literal::block_hash(suite, &header_enc));
+        v.put(format!("block.{h}.hash"), block.hash);
+        let full = Block {
+            header: block.header.clone(),
+            transactions: block.transactions.clone(),
+        };
+        v.enc(format!("block.{h}.encoding"), Kind::Block, full.encode());
+        v.put(
+            format!("block.{h}.commit_signing_input"),
+            literal::signing_input("kexin/commit", CHAIN_ID, block.hash.as_bytes()),
+        );
+        block
+            .certificate
+            .verify(&chain.genesis, &block.hash)
+            .expect("quorum certificate verifies");
+        v.enc(
+            format!("block.{h}.certificate.encoding"),
+            Kind::Certificate,
+            block.certificate.encode(),
+        );
+        parent = block.hash;
+    }
+    // The checkpoint of block 2 with a certificate of validators 0, 1 and 3 (a quorum of 4).
+    let b2 = chain.block(2);
+    let checkpoint = Checkpoint {
+        header: b2.header.clone(),
+        certificate: chain.certificate(&b2.hash, &[0, 1, 3]),
+    };
+    assert_eq!(checkpoint.verify(&chain.genesis), Ok(b2.hash));
+    v.enc(
+        "checkpoint.certificate.encoding",
+        Kind::Certificate,
+        checkpoint.certificate.encode(),
+    );
+    v.enc("checkpoint.encoding", Kind::Checkpoint, checkpoint.encode());
+
+    // ---- state ------------------------------------------------------------------------------
+    let mut state_proofs = Vec::new();
+    let mut expected_entries = BTreeMap::new();
+    for (name, seed) in [("signer_a", 1u8), ("signer_b", 2), ("signer_c", 3)] {
+        let pk = key(suite, seed).public_key();
+        let state = chain.nonces[&pk];
+        let key_hash = StateKey::Nonce(pk).hash(suite);
+        assert_eq!(key_hash, literal::state_key(suite, 1, pk.as_bytes()));
+        let value = state.encode();
+        let vh = value_hash(suite, &value);
+        assert_eq!(vh, literal::state_value(suite, &value));
+        v.put(format!("state.nonce.{name}.key_hash"), key_hash);
+        v.enc(
+            format!("state.nonce.{name}.value"),
+            Kind::NonceState,
+            &value,
+        );
+        v.put(format!("state.nonce.{name}.value_hash"), vh);
+        v.put(
+            format!("state.nonce.{name}.smt_leaf_hash"),
+            smt_leaf_hash(suite, &key_hash, &vh),
+        );
+        expected_entries.insert(key_hash, vh);
+    }
+    for (i, (digest, state)) in chain.evidence.iter().enumerate() {
+        let key_hash = StateKey::Evidence(*digest).hash(suite);
+        assert_eq!(key_hash, literal::state_key(suite, 2, digest.as_bytes()));
+        let value = state.encode();
+        let vh = value_hash(suite, &value);
+        assert_eq!(vh, literal::state_value(suite, &value));
+        v.put(format!("state.evidence.{i}.digest"), digest);
+        v.put(format!("state.evidence.{i}.key_hash"), key_hash);
+        v.enc(
+            format!("state.evidence.{i}.value"),
+            Kind::EvidenceState,
+            &value,
+        );
+        v.put(format!("state.evidence.{i}.value_hash"), vh);
+        expected_entries.insert(key_hash, vh);
+    }
+    let loc = chain.evidence.values().next().expect("evidence").first;
+    v.enc(
+        "state.record_location.example",
+        Kind::RecordLocation,
+        loc.encode(),
+    );
+    assert_eq!(
+        chain.state.iter().collect::<BTreeMap<_, _>>(),
+        expected_entries
+    );
+    let root = chain.state.root();
+    assert_eq!(root, b2.header.state_root);
+    v.put("state.root", root);
+    // A membership proof (signer A's nonce) and an absence proof (a digest never recorded).
+    let present = StateKey::Nonce(key(suite, 1).public_key()).hash(suite);
+    let absent = StateKey::Evidence(suite.hash(b"never recorded")).hash(suite);
+    for (what, k) in [("membership", present), ("absence", absent)] {
+        let proof = chain.state.prove(&k);
+        let value = chain.state.get(&k);
+        verify_state_proof(suite, &root, &k, value.as_ref(), &proof).expect("state proof");
+        state_proofs.push(serde_json::json!({
+            "what": what,
+            "root": root,
+            "key": k,
+            "value_hash": value,
+            "proof": proof,
+        }));
+    }
+    // An SMT over two fixed keys, small enough to check by hand:
+    // root = H(0x03 || leaf(k0) || leaf(k1)) when k0 starts with bit 0 and k1 with bit 1.
+    let (k0, k1) = (Hash([0x00; 32]), Hash([0x80; 32]));
+    let (v0, v1) = (suite.hash(b"v0"), suite.hash(b"v1"));
+    let two = kexin_merkle::SparseMerkleTree::new(suite)
+        .apply(&BTreeMap::from([(k0, Some(v0)), (k1, Some(v1))]));
+    let by_hand = kexin_merkle::smt_node_hash(
+        suite,
+        &smt_leaf_hash(suite, &k0, &v0),
+        &smt_leaf_hash(suite, &k1, &v1),
+    );
+    assert_eq!(two.root(), by_hand);
+    v.put("smt.two_keys.root", two.root());
+
+    // ---- receipt ---------------------------------------------------------------------------
+    // Record 1 (with external_ref) of transaction 0 of block 2: log index 1 of 3.
+    let receipt_bytes = chain.receipt_bytes(2, 0, 1);
+    let receipt = Receipt::decode(&receipt_bytes).expect("receipt decodes");
+    assert_eq!(receipt.encode(), receipt_bytes);
+    let verified = receipt.verify(&chain.genesis).expect("receipt verifies");
+    assert_eq!(verified.tx_hash, tx_hash);
+    assert_eq!(verified.block_hash, b2.hash);
+    assert_eq!(verified.height, 2);
+    assert_eq!(verified.digest, tx.records()[1].digest);
+    assert_eq!(receipt.log_proof.leaf_index, 1);
+    assert_eq!(receipt.log_proof.tree_size, 3);
+    // The log proof of leaf 1 of 3 is [leaf 0, leaf 2]; the root is H(1 || H(1 || l0 || l1) || l2).
+    assert_eq!(receipt.log_proof.path, vec![leaves[0], leaves[2]]);
+    assert_eq!(
+        b2.header.log_root,
+        node_hash(suite, &node_hash(suite, &leaves[0], &leaves[1]), &leaves[2])
+    );
+    v.enc("receipt.encoding", Kind::Receipt, &receipt_bytes);
+    v.put("receipt.tx_hash", verified.tx_hash);
+    v.put("receipt.block_hash", verified.block_hash);
+
+    let genesis_json = chain.genesis.to_json() + "\n";
+    let receipt_json = receipt.to_json() + "\n";
+    Fixture {
+        vectors: v,
+        state_proofs,
+        genesis_json,
+        receipt_json,
+    }
+}
+
+/// The conformance file's text (hand-written so the vectors keep their order).
+fn render(suite: Suite, f: &Fixture) -> String {
+    let q = |s: &str| serde_json::to_string(s).expect("string");
+    let mut out = String::from("{\n");
+    out += "  \"format_version\": 1,\n";
+    out += &format!("  \"suite\": {},\n", q(suite.name()));
+    out += &format!("  \"chain_id\": {},\n", q(CHAIN_ID));
+    out += "  \"generated_by\": \"crates/kexin-types/tests/conformance.rs (KEXIN_REGENERATE_FIXTURES=1)\",\n";
+    out += "  \"note\": \"All values are lowercase hex. Changing any value requires a format version bump.\",\n";
+    out += "  \"vectors\": {\n";
+    let n = f.vectors.entries.len();
+    for (i, (name, value)) in f.vectors.entries.iter().enumerate() {
+        let comma = if i + 1 < n { "," } else { "" };
+        out += &format!("    {}: {}{comma}\n", q(name), q(value));
+    }
+    out += "  },\n";
+    out += "  \"state_proofs\": [\n";
+    let n = f.state_proofs.len();
+    for (i, p) in f.state_proofs.iter().enumerate() {
+        let comma = if i + 1 < n { "," } else { "" };
+        out += &format!("    {}{comma}\n", serde_json::to_string(p).expect("json"));
+    }
+    out += "  ]\n}\n";
+    out
+}
+
+fn files(suite: Suite, f: &Fixture) -> Vec<(PathBuf, String)> {
+    let dir = fixtures_dir();
+    let s = suite_name(suite);
+    vec![
+        (
+            dir.join(format!("conformance-v1-{s}.json")),
+            render(suite, f),
+        ),
+        (
+            dir.join(format!("genesis-v1-{s}.json")),
+            f.genesis_json.clone(),
+        ),
+        (
+            dir.join(format!("receipt-v1-{s}.json")),
+            f.receipt_json.clone(),
+        ),
+    ]
+}
+
+fn regenerate() -> bool {
+    std::env::var("KEXIN_REGENERATE_FIXTURES").is_ok_and(|v| v == "1")
+}
+
+/// Reads a pinned conformance file's vectors.
+fn pinned_vectors(suite: Suite) -> BTreeMap<String, String> {
+    ensure_regenerated();
+    let path = fixtures_dir().join(format!("conformance-v1-{}.json", suite_name(suite)));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; run KEXIN_REGENERATE_FIXTURES=1 cargo test -p kexin-types --test conformance",
+            path.display()
+        )
+    });
+    let json: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
+    assert_eq!(json["format_version"], FORMAT_VERSION);
+    json["vectors"]
+        .as_object()
+        .expect("vectors object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("hex string").to_owned()))
+        .collect()
+}
+
+/// With `KEXIN_REGENERATE_FIXTURES=1`, rewrites every fixture file (once per test run, before
+/// any test reads them).
+fn ensure_regenerated() {
+    static DONE: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    DONE.get_or_init(|| {
+        if !regenerate() {
+            return;
+        }
+        std::fs::create_dir_all(fixtures_dir()).expect("fixtures dir");
+        for suite in SUITES {
+            for (path, text) in files(suite, &build(suite)) {
+                std::fs::write(&path, text).expect("write fixture");
+                eprintln!("wrote {}", path.display());
+            }
+        }
+    });
+}
+
+fn check_suite(suite: Suite) {
+    ensure_regenerated();
+    let fixture = build(suite);
+    let files = files(suite, &fixture);
+
+    // 1. Every vector equals the pinned one (named report first, then the exact text).
+    let pinned = pinned_vectors(suite);
+    let mut diffs = Vec::new();
+    for (name, value) in &fixture.vectors.entries {
+        match pinned.get(name) {
+            None => diffs.push(format!("{name}: missing from the fixture")),
+            Some(p) if p != value => {
+                diffs.push(format!("{name}:\n  pinned   {p}\n  computed {value}"))
+            }
+            Some(_) => {}
+        }
+    }
+    for name in pinned.keys() {
+        if !fixture.vectors.entries.iter().any(|(n, _)| n == name) {
+            diffs.push(format!("{name}: in the fixture but no longer computed"));
+        }
+    }
+    assert!(
+        diffs.is_empty(),
+        "{suite}: {} conformance vector(s) changed; this is a format change (bump \
+         FORMAT_VERSION, then regenerate with KEXIN_REGENERATE_FIXTURES=1):\n{}",
+        diffs.len(),
+        diffs.join("\n")
+    );
+    for (path, text) in &files {
+        let pinned =
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            &pinned,
+            text,
+            "{} differs from the computed fixture",
+            path.display()
+        );
+    }
+
+    // 2. Every pinned encoding decodes and re-encodes to the same bytes.
+    for (name, kind) in &fixture.vectors.encodings {
+        let bytes = ::hex::decode(&pinned[name]).expect("hex");
+        let again = reencode(*kind, &bytes)
+            .unwrap_or_else(|e| panic!("{suite}: {name} ({kind:?}) does not decode: {e}"));
+        assert_eq!(
+            again, bytes,
+            "{suite}: {name} ({kind:?}) does not re-encode identically"
+        );
+    }
+}
+
+#[test]
+fn intl_vectors_match_the_fixtures() {
+    check_suite(Suite::Intl);
+}
+
+#[test]
+fn gm_vectors_match_the_fixtures() {
+    check_suite(Suite::Gm);
+}
+
+/// The pinned files alone are enough to verify: decode genesis and receipt from the fixture
+/// files (binary and JSON) and verify, as an outside verifier would.
+#[test]
+fn pinned_receipts_verify_from_the_files_alone() {
+    for suite in SUITES {
+        let s = suite_name(suite);
+        let v = pinned_vectors(suite);
+        let genesis_bin = Genesis::decode(&::hex::decode(&v["genesis.encoding"]).unwrap()).unwrap();
+        let genesis_json = Genesis::from_json(
+            &std::fs::read_to_string(fixtures_dir().join(format!("genesis-v1-{s}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(genesis_bin, genesis_json);
+        assert_eq!(genesis_bin.hash().to_hex(), v["genesis.hash"]);
+
+        let from_bin = Receipt::decode(&::hex::decode(&v["receipt.encoding"]).unwrap()).unwrap();
+        let from_json = Receipt::from_json(
+            &std::fs::read_to_string(fixtures_dir().join(format!("receipt-v1-{s}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            from_bin, from_json,
+            "{suite}: binary and JSON receipts differ"
+        );
+        for r in [&from_bin, &from_json] {
+            let ok = r.verify(&genesis_bin).unwrap();
+            assert_eq!(ok.tx_hash.to_hex(), v["receipt.tx_hash"]);
+            assert_eq!(ok.block_hash.to_hex(), v["receipt.block_hash"]);
+            assert_eq!(ok.tx_hash.to_hex(), v["tx.hash"]);
+        }
+        let cp = Checkpoint::decode(&::hex::decode(&v["checkpoint.encoding"]).unwrap()).unwrap();
+        assert_eq!(cp.verify(&genesis_bin).unwrap().to_hex(), v["block.2.hash"]);
+        let tx = decode_transaction(&::hex::decode(&v["tx.encoding"]).unwrap()).unwrap();
+        SealedTx::new(tx).verify(CHAIN_ID, suite).unwrap();
+    }
+}
+
+/// The JSON receipt's field names and hex conventions, as documented.
+#[test]
+fn receipt_json_shape() {
+    let chain = conformance_chain(Suite::Gm);
+    let r = chain.receipt(2, 0, 1);
+    let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
+    let obj = json.as_object().unwrap();
+    let keys: Vec<&str> = obj.keys().map(String::as_str).collect();
+    let mut want = vec![
+        "version",
+        "chain_id",
+        "suite",
+        "record",
+        "record_proof",
+        "transaction",
+        "log_proof",
+        "block_hash",
+        "header",
+        "certificate",
+    ];
+    want.sort_unstable();
+    assert_eq!(keys, want);
+    assert_eq!(json["suite"], "gm");
+    assert_eq!(json["version"], 1);
+    let tx = json["transaction"].as_object().unwrap();
+    let mut tx_keys: Vec<&str> = tx.keys().map(String::as_str).collect();
+    tx_keys.sort_unstable();
+    assert_eq!(
+        tx_keys,
+        [
+            "chain_id",
+            "hash",
+            "nonce",
+            "payload",
+            "signature",
+            "signer"
+        ]
+    );
+    assert_eq!(json["transaction"]["payload"]["type"], "evidence");
+    assert_eq!(json["transaction"]["payload"]["record_count"], 3);
+    assert_eq!(json["certificate"]["kind"], "signatures");
+    assert_eq!(json["transaction"]["signer"].as_str().unwrap().len(), 66);
+    assert_eq!(
+        json["transaction"]["signature"].as_str().unwrap().len(),
+        128
+    );
+    assert_eq!(
+        json["record"]["external_ref"],
+        "s3://evidence/2024/photo-01.png"
+    );
+    // A record without external_ref omits the field.
+    let r0 = chain.receipt(2, 0, 0);
+    let json0: serde_json::Value = serde_json::from_str(&r0.to_json()).unwrap();
+    assert!(json0["record"].get("external_ref").is_none());
+    // Hex is written lowercase.
+    let text = r.to_json();
+    assert!(
+        !text
+            .chars()
+            .any(|c| c.is_ascii_uppercase() && c.is_ascii_hexdigit())
+    );
+}
+
+/// SM2 signatures from RustCrypto are deterministic (RFC 6979 nonces), so pinning them is
+/// sound; a different SM2 implementation may produce other (equally valid) signatures.
+#[test]
+fn signatures_are_deterministic() {
+    for suite in SUITES {
+        let k = key(suite, 1);
+        let d = Domain::new(domains::TX_SIGNATURE, CHAIN_ID);
+        assert_eq!(k.sign(&d, b"m"), k.sign(&d, b"m"));
+        assert_eq!(sample_tx(suite), sample_tx(suite));
+    }
+}

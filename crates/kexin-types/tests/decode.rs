@@ -1,0 +1,1041 @@
+//! Bad input for every decoder: truncation, trailing bytes, bad tags, versions, flags, UTF-8,
+//! limits, chain ids, suites, points and certificate order; transaction verification errors;
+//! and property tests (roundtrips, random bytes never panic).
+
+mod common;
+
+use common::*;
+use kexin_types::limits::*;
+use kexin_types::state::{EvidenceState, NonceState, RecordLocation};
+use kexin_types::*;
+use proptest::prelude::*;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+fn tx_bytes(suite: Suite) -> Vec<u8> {
+    sample_tx(suite).encode()
+}
+
+fn block_bytes(suite: Suite) -> Vec<u8> {
+    let chain = conformance_chain(suite);
+    let b = chain.block(2);
+    Block {
+        header: b.header.clone(),
+        transactions: b.transactions.clone(),
+    }
+    .encode()
+}
+
+fn receipt_bytes(suite: Suite) -> Vec<u8> {
+    conformance_chain(suite).receipt_bytes(2, 0, 1)
+}
+
+fn certificate_bytes(suite: Suite) -> Vec<u8> {
+    let chain = conformance_chain(suite);
+    let b = chain.block(2);
+    chain.certificate(&b.hash, &[0, 2, 3]).encode()
+}
+
+/// Offset of the first record in an encoded transaction of `suite` with chain id `CHAIN_ID`:
+/// version, str8 chain id, suite tag, key, nonce, payload kind, record count.
+fn first_record_offset(suite: Suite) -> usize {
+    1 + 1 + CHAIN_ID.len() + 1 + PublicKey::len_for(suite) + 8 + 1 + 4
+}
+
+/// Offset of the payload kind byte in an encoded transaction.
+fn payload_kind_offset(suite: Suite) -> usize {
+    first_record_offset(suite) - 5
+}
+
+fn assert_invalid(r: Result<impl std::fmt::Debug, DecodeError>, field: &str, needle: &str) {
+    match r {
+        Err(DecodeError::Invalid { field: f, reason }) => {
+            assert_eq!(f, field, "field of {reason:?}");
+            assert!(
+                reason.contains(needle),
+                "reason {reason:?} does not contain {needle:?}"
+            );
+        }
+        other => panic!("expected Invalid({field}: ..{needle}..), got {other:?}"),
+    }
+}
+
+fn assert_too_large(r: Result<impl std::fmt::Debug, DecodeError>, field: &str, limit: u64) {
+    match r {
+        Err(DecodeError::TooLarge {
+            field: f, limit: l, ..
+        }) => {
+            assert_eq!((f, l), (field, limit));
+        }
+        other => panic!("expected TooLarge({field}, {limit}), got {other:?}"),
+    }
+}
+
+/// A transaction encoding with the given records (unsigned: the signature is zeros).
+fn tx_with_records(suite: Suite, records: Vec<EvidenceRecord>) -> Transaction {
+    Transaction {
+        chain_id: CHAIN_ID.into(),
+        signer: key(suite, 1).public_key(),
+        nonce: 1,
+        payload: Payload::Evidence { records },
+        signature: Signature([0; 64]),
+    }
+}
+
+fn records_mut(tx: &mut Transaction) -> &mut Vec<EvidenceRecord> {
+    let Payload::Evidence { records } = &mut tx.payload;
+    records
+}
+
+fn small_record(suite: Suite) -> EvidenceRecord {
+    record(suite, b"x", "text/plain", "x", None)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Truncation and trailing bytes
+// ---------------------------------------------------------------------------------------------
+
+/// Every proper prefix of a valid encoding is refused (and nothing panics); the full encoding
+/// decodes; one more byte is `TrailingBytes(1)`.
+fn check_prefixes_and_trailing<T: std::fmt::Debug>(
+    what: &str,
+    bytes: &[u8],
+    decode: impl Fn(&[u8]) -> Result<T, DecodeError>,
+) {
+    for cut in 0..bytes.len() {
+        let r = decode(&bytes[..cut]);
+        assert!(r.is_err(), "{what}: prefix of {cut} bytes decoded: {r:?}");
+    }
+    decode(bytes).unwrap_or_else(|e| panic!("{what}: full encoding refused: {e}"));
+    for extra in [0x00u8, 0x01, 0xff] {
+        let mut long = bytes.to_vec();
+        long.push(extra);
+        match decode(&long) {
+            Err(DecodeError::TrailingBytes(1)) => {}
+            other => panic!("{what}: trailing byte gave {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn truncation_at_every_offset_and_trailing_bytes() {
+    for suite in SUITES {
+        let chain = conformance_chain(suite);
+        check_prefixes_and_trailing("tx", &tx_bytes(suite), decode_transaction);
+        check_prefixes_and_trailing("block", &block_bytes(suite), decode_block);
+        check_prefixes_and_trailing("receipt", &receipt_bytes(suite), Receipt::decode);
+        check_prefixes_and_trailing(
+            "certificate",
+            &certificate_bytes(suite),
+            CommitCertificate::decode,
+        );
+        check_prefixes_and_trailing("summary", &sample_tx(suite).summary().encode(), |b| {
+            TxSummary::decode(b)
+        });
+        check_prefixes_and_trailing(
+            "header",
+            &chain.block(1).header.encode(),
+            BlockHeader::decode,
+        );
+        check_prefixes_and_trailing("genesis", &chain.genesis.encode(), Genesis::decode);
+        let cp = Checkpoint {
+            header: chain.block(2).header.clone(),
+            certificate: chain.block(2).certificate.clone(),
+        };
+        check_prefixes_and_trailing("checkpoint", &cp.encode(), Checkpoint::decode);
+        for rec in sample_records(suite) {
+            check_prefixes_and_trailing("record", &rec.encode(), EvidenceRecord::decode);
+        }
+        let loc = RecordLocation {
+            height: 1,
+            tx_index: 2,
+            record_index: 3,
+        };
+        check_prefixes_and_trailing("location", &loc.encode(), RecordLocation::decode);
+        let ns = NonceState {
+            last_nonce: 9,
+            tx_count: 2,
+        };
+        check_prefixes_and_trailing("nonce state", &ns.encode(), NonceState::decode);
+        let es = EvidenceState {
+            count: 2,
+            first: loc,
+            last: loc,
+        };
+        check_prefixes_and_trailing("evidence state", &es.encode(), EvidenceState::decode);
+    }
+}
+
+#[test]
+fn truncated_input_reports_the_missing_field() {
+    let bytes = tx_bytes(Suite::Intl);
+    match decode_transaction(&bytes[..bytes.len() - 10]) {
+        Err(e @ DecodeError::Truncated { field, needed }) => {
+            assert_eq!((field, needed), ("signature", 10));
+            assert_eq!(e.code(), "truncated");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        decode_transaction(&[]),
+        Err(DecodeError::Truncated {
+            field: "version",
+            needed: 1
+        })
+    ));
+}
+
+#[test]
+fn error_codes_are_stable() {
+    let trailing = DecodeError::TrailingBytes(3);
+    assert_eq!(trailing.code(), "trailing_bytes");
+    let mut long = tx_bytes(Suite::Gm);
+    long.extend([0, 0, 0]);
+    assert_eq!(decode_transaction(&long), Err(trailing));
+    let mut big = tx_bytes(Suite::Gm);
+    let at = payload_kind_offset(Suite::Gm) + 1;
+    big[at..at + 4].copy_from_slice(&4097u32.to_be_bytes());
+    assert_eq!(decode_transaction(&big).unwrap_err().code(), "too_large");
+    big[at..at + 4].copy_from_slice(&0u32.to_be_bytes());
+    assert_eq!(decode_transaction(&big).unwrap_err().code(), "malformed");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tags, versions, flags, UTF-8
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn unknown_payload_kind_is_refused() {
+    for suite in SUITES {
+        for kind in [0u8, 2, 3, 0x7f, 0xff] {
+            let mut b = tx_bytes(suite);
+            let at = payload_kind_offset(suite);
+            assert_eq!(b[at], 1);
+            b[at] = kind;
+            assert_invalid(
+                decode_transaction(&b),
+                "payload kind",
+                "unknown payload type",
+            );
+            // The same byte in a summary (the payload commitment).
+            let mut s = sample_tx(suite).summary().encode();
+            assert_eq!(s[at], 1);
+            s[at] = kind;
+            assert_invalid(
+                TxSummary::decode(&s),
+                "payload kind",
+                "unknown payload type",
+            );
+            assert_invalid(
+                PayloadCommitment::decode(&s[at..]),
+                "payload kind",
+                "unknown payload type",
+            );
+        }
+    }
+}
+
+#[test]
+fn wrong_versions_are_refused() {
+    for suite in SUITES {
+        for v in [0u8, 2, 0xff] {
+            let mut b = tx_bytes(suite);
+            b[0] = v;
+            assert_invalid(decode_transaction(&b), "version", "unsupported version");
+            let mut s = sample_tx(suite).summary().encode();
+            s[0] = v;
+            assert_invalid(TxSummary::decode(&s), "version", "unsupported version");
+            let mut blk = block_bytes(suite);
+            blk[0] = v;
+            assert_invalid(decode_block(&blk), "header version", "unsupported version");
+            let mut r = receipt_bytes(suite);
+            r[0] = v;
+            assert_invalid(
+                Receipt::decode(&r),
+                "receipt version",
+                "unsupported version",
+            );
+            let mut g = conformance_chain(suite).genesis.encode();
+            g[0] = v;
+            assert_invalid(
+                Genesis::decode(&g),
+                "genesis version",
+                "unsupported version",
+            );
+        }
+    }
+}
+
+#[test]
+fn flags_must_be_zero_or_one() {
+    for suite in SUITES {
+        let rec = small_record(suite);
+        let mut b = rec.encode();
+        let last = b.len() - 1;
+        assert_eq!(b[last], 0);
+        for t in [2u8, 0x80, 0xff] {
+            b[last] = t;
+            assert_invalid(
+                EvidenceRecord::decode(&b),
+                "external_ref tag",
+                "must be 0 or 1",
+            );
+        }
+        // Inside a transaction too.
+        let tx = tx_with_records(suite, vec![rec]);
+        let mut t = tx.encode();
+        let at = t.len() - 64 - 1;
+        assert_eq!(t[at], 0);
+        t[at] = 2;
+        assert_invalid(decode_transaction(&t), "external_ref tag", "must be 0 or 1");
+    }
+}
+
+#[test]
+fn invalid_utf8_is_refused() {
+    let suite = Suite::Intl;
+    let rec = record(suite, b"x", "ab", "cd", Some("ef"));
+    let enc = rec.encode();
+    // content_type at 33..35, label at 37..39, external_ref at 42..44.
+    for (at, field) in [(33, "content_type"), (37, "label"), (42, "external_ref")] {
+        for bad in [0xffu8, 0xc0, 0x80] {
+            let mut b = enc.clone();
+            b[at] = bad;
+            assert_invalid(EvidenceRecord::decode(&b), field, "not valid UTF-8");
+        }
+    }
+    // A truncated multi-byte sequence.
+    let mut b = enc.clone();
+    b[38] = 0xe7;
+    assert_invalid(EvidenceRecord::decode(&b), "label", "not valid UTF-8");
+    // Chain id bytes that are not UTF-8.
+    let mut t = tx_bytes(suite);
+    t[2] = 0xff;
+    assert_invalid(decode_transaction(&t), "chain_id", "not valid UTF-8");
+    // Validator names.
+    let mut g = conformance_chain(suite).genesis.encode();
+    let name_at = 1 + 1 + CHAIN_ID.len() + 1 + 8 + 4 + 1;
+    assert_eq!(&g[name_at..name_at + 5], b"node0");
+    g[name_at] = 0xfe;
+    assert_invalid(Genesis::decode(&g), "validator name", "not valid UTF-8");
+}
+
+#[test]
+fn unknown_suite_tags_are_refused() {
+    for suite in SUITES {
+        for tag in [0u8, 3, 0xff] {
+            let mut t = tx_bytes(suite);
+            let at = 2 + CHAIN_ID.len();
+            assert_eq!(t[at], suite.tag());
+            t[at] = tag;
+            assert_invalid(decode_transaction(&t), "signer", "unknown suite tag");
+            let mut r = receipt_bytes(suite);
+            r[1] = tag;
+            assert_invalid(Receipt::decode(&r), "suite", "unknown suite tag");
+            let mut g = conformance_chain(suite).genesis.encode();
+            g[at] = tag;
+            assert_invalid(Genesis::decode(&g), "suite", "unknown suite tag");
+            let mut h = conformance_chain(suite).block(1).header.encode();
+            let at = 1 + 8 + 32 + 8;
+            assert_eq!(h[at], suite.tag());
+            h[at] = tag;
+            assert_invalid(BlockHeader::decode(&h), "proposer", "unknown suite tag");
+        }
+    }
+}
+
+#[test]
+fn suite_tag_selects_the_key_length() {
+    // An intl key relabelled gm reads 33 bytes and fails (on the point or on what follows).
+    let mut t = tx_bytes(Suite::Intl);
+    t[2 + CHAIN_ID.len()] = Suite::Gm.tag();
+    assert!(decode_transaction(&t).is_err());
+    let mut t = tx_bytes(Suite::Gm);
+    t[2 + CHAIN_ID.len()] = Suite::Intl.tag();
+    assert!(decode_transaction(&t).is_err());
+}
+
+#[test]
+fn invalid_points_are_refused() {
+    let key_at = 2 + CHAIN_ID.len() + 1;
+    // Ed25519: y = 2 is not the y coordinate of a curve point.
+    let mut t = tx_bytes(Suite::Intl);
+    let mut y2 = [0u8; 32];
+    y2[0] = 2;
+    t[key_at..key_at + 32].copy_from_slice(&y2);
+    assert_invalid(
+        decode_transaction(&t),
+        "signer",
+        "not a valid Ed25519 point",
+    );
+    // SM2: x = 2 is not the x coordinate of a curve point; 0x04 is not a compressed prefix.
+    let mut t = tx_bytes(Suite::Gm);
+    let mut x2 = [0u8; 33];
+    x2[0] = 0x02;
+    x2[32] = 2;
+    t[key_at..key_at + 33].copy_from_slice(&x2);
+    assert_invalid(
+        decode_transaction(&t),
+        "signer",
+        "not a point on the SM2 curve",
+    );
+    for prefix in [0x00u8, 0x04, 0x05, 0xff] {
+        let mut t = tx_bytes(Suite::Gm);
+        t[key_at] = prefix;
+        assert_invalid(decode_transaction(&t), "signer", "compressed SEC1");
+    }
+    // The same checks guard the genesis and the header.
+    let mut g = conformance_chain(Suite::Gm).genesis.encode();
+    let vkey = 1 + 1 + CHAIN_ID.len() + 1 + 8 + 4 + 1 + 5 + 1;
+    g[vkey..vkey + 33].copy_from_slice(&x2);
+    assert_invalid(Genesis::decode(&g), "validator key", "not a point");
+    let mut h = conformance_chain(Suite::Intl).block(1).header.encode();
+    let pk = 1 + 8 + 32 + 8 + 1;
+    h[pk..pk + 32].copy_from_slice(&y2);
+    assert_invalid(
+        BlockHeader::decode(&h),
+        "proposer",
+        "not a valid Ed25519 point",
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn record_count_limits() {
+    for suite in SUITES {
+        let at = payload_kind_offset(suite) + 1;
+        let mut b = tx_bytes(suite);
+        b[at..at + 4].copy_from_slice(&(MAX_RECORDS_PER_TX + 1).to_be_bytes());
+        assert_too_large(decode_transaction(&b), "record count", 4096);
+        b[at..at + 4].copy_from_slice(&u32::MAX.to_be_bytes());
+        assert_too_large(decode_transaction(&b), "record count", 4096);
+        b[at..at + 4].copy_from_slice(&0u32.to_be_bytes());
+        assert_invalid(decode_transaction(&b), "record count", "must not be empty");
+        // The commitment's record count.
+        let mut s = sample_tx(suite).summary().encode();
+        s[at..at + 4].copy_from_slice(&4097u32.to_be_bytes());
+        assert_too_large(TxSummary::decode(&s), "record_count", 4096);
+        s[at..at + 4].copy_from_slice(&0u32.to_be_bytes());
+        assert_invalid(TxSummary::decode(&s), "record_count", "must not be empty");
+    }
+}
+
+#[test]
+fn empty_record_list_is_refused() {
+    for suite in SUITES {
+        let tx = tx_with_records(suite, vec![]);
+        assert_invalid(
+            decode_transaction(&tx.encode()),
+            "record count",
+            "must not be empty",
+        );
+    }
+}
+
+#[test]
+fn max_records_decode() {
+    let suite = Suite::Intl;
+    let records = vec![small_record(suite); MAX_RECORDS_PER_TX as usize];
+    let tx = tx_with_records(suite, records);
+    let back = decode_transaction(&tx.encode()).unwrap();
+    assert_eq!(back, tx);
+}
+
+#[test]
+fn metadata_limits() {
+    let suite = Suite::Gm;
+    let d = suite.hash(b"d");
+    let mk = |ct: usize, label: usize, ext: Option<usize>| EvidenceRecord {
+        digest: d,
+        content_type: "c".repeat(ct),
+        label: "l".repeat(label),
+        external_ref: ext.map(|n| "e".repeat(n)),
+    };
+    // Exactly at the limits.
+    for rec in [
+        mk(127, 0, None),
+        mk(0, 1024, None),
+        mk(0, 0, Some(1024)),
+        mk(127, 800, Some(97)),
+        mk(0, 0, Some(0)),
+    ] {
+        assert_eq!(rec.validate(), Ok(()));
+        assert_eq!(EvidenceRecord::decode(&rec.encode()).unwrap(), rec);
+    }
+    // content_type over 127.
+    assert_too_large(
+        EvidenceRecord::decode(&mk(128, 0, None).encode()),
+        "content_type",
+        127,
+    );
+    assert_too_large(
+        EvidenceRecord::decode(&mk(255, 0, None).encode()),
+        "content_type",
+        127,
+    );
+    // One field over 1 KiB.
+    assert_too_large(
+        EvidenceRecord::decode(&mk(0, 1025, None).encode()),
+        "label",
+        1024,
+    );
+    assert_too_large(
+        EvidenceRecord::decode(&mk(0, 0, Some(1025)).encode()),
+        "external_ref",
+        1024,
+    );
+    // The sum over 1 KiB.
+    for rec in [
+        mk(127, 800, Some(98)),
+        mk(1, 1024, None),
+        mk(0, 512, Some(513)),
+    ] {
+        assert_eq!(rec.metadata_len(), 1025);
+        assert_too_large(
+            EvidenceRecord::decode(&rec.encode()),
+            "record metadata",
+            1024,
+        );
+        assert!(rec.validate().is_err());
+        let tx = tx_with_records(suite, vec![small_record(suite), rec]);
+        assert_too_large(decode_transaction(&tx.encode()), "record metadata", 1024);
+    }
+}
+
+#[test]
+fn chain_id_rules() {
+    for good in ["a", "0", "kexin-main", "a.b_c-d", &"z".repeat(64)] {
+        assert_eq!(validate_chain_id(good), Ok(()), "{good}");
+        let tx = Transaction {
+            chain_id: good.to_string(),
+            ..tx_with_records(Suite::Intl, vec![small_record(Suite::Intl)])
+        };
+        assert_eq!(decode_transaction(&tx.encode()).unwrap(), tx);
+    }
+    for bad in [
+        "",
+        "-a",
+        ".a",
+        "_a",
+        "A",
+        "kexin main",
+        "kexin/main",
+        "é",
+        "a\0",
+    ] {
+        assert!(validate_chain_id(bad).is_err(), "{bad:?}");
+        let tx = Transaction {
+            chain_id: bad.to_string(),
+            ..tx_with_records(Suite::Intl, vec![small_record(Suite::Intl)])
+        };
+        assert_invalid(
+            decode_transaction(&tx.encode()),
+            "chain_id",
+            "must be 1..=64 bytes",
+        );
+        let mut r = receipt_bytes(Suite::Intl);
+        // Replace the receipt's chain id (u8 length at offset 2).
+        let old = 1 + CHAIN_ID.len();
+        let mut b = vec![r[0], r[1], bad.len() as u8];
+        b.extend_from_slice(bad.as_bytes());
+        b.extend_from_slice(&r.split_off(2 + old));
+        assert_invalid(Receipt::decode(&b), "chain_id", "must be 1..=64 bytes");
+    }
+    // 65 bytes is refused by the length check before anything else.
+    let tx = Transaction {
+        chain_id: "a".repeat(65),
+        ..tx_with_records(Suite::Intl, vec![small_record(Suite::Intl)])
+    };
+    assert_too_large(decode_transaction(&tx.encode()), "chain_id", 64);
+    assert!(validate_chain_id(&"a".repeat(65)).is_err());
+}
+
+#[test]
+fn oversized_transactions_and_blocks_are_refused_before_decoding() {
+    let huge = vec![0u8; MAX_TX_BYTES + 1];
+    assert_too_large(
+        decode_transaction(&huge),
+        "transaction",
+        MAX_TX_BYTES as u64,
+    );
+    // A block whose transaction length prefix exceeds the limit.
+    let chain = conformance_chain(Suite::Intl);
+    let mut b = chain.block(1).header.encode();
+    b.extend_from_slice(&((MAX_TX_BYTES + 1) as u32).to_be_bytes());
+    assert_too_large(decode_block(&b), "transaction", MAX_TX_BYTES as u64);
+    // A block over the block limit is refused by length alone.
+    let huge = vec![0u8; MAX_BLOCK_BYTES + 1];
+    assert_too_large(decode_block(&huge), "block", MAX_BLOCK_BYTES as u64);
+}
+
+#[test]
+fn block_transaction_framing() {
+    let suite = Suite::Intl;
+    let good = block_bytes(suite);
+    let header_len = conformance_chain(suite).block(2).header.encode().len();
+    // A length prefix one byte longer than the transaction: the inner decode sees a trailing
+    // byte taken from the next frame.
+    let mut b = good.clone();
+    let len = u32::from_be_bytes(b[header_len..header_len + 4].try_into().unwrap());
+    b[header_len..header_len + 4].copy_from_slice(&(len + 1).to_be_bytes());
+    assert!(matches!(
+        decode_block(&b),
+        Err(DecodeError::TrailingBytes(1))
+    ));
+    b[header_len..header_len + 4].copy_from_slice(&(len - 1).to_be_bytes());
+    assert!(matches!(
+        decode_block(&b),
+        Err(DecodeError::Truncated { .. })
+    ));
+    // Fewer transactions than tx_count.
+    let chain = conformance_chain(suite);
+    let mut short = chain.block(2).header.encode();
+    short.extend_from_slice(&good[header_len..header_len + 4 + len as usize]);
+    assert!(matches!(
+        decode_block(&short),
+        Err(DecodeError::Truncated {
+            field: "transaction length",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn header_rules() {
+    let suite = Suite::Gm;
+    let chain = conformance_chain(suite);
+    let h = chain.block(2).header.clone();
+    let mut zero = h.clone();
+    zero.height = 0;
+    assert_invalid(
+        BlockHeader::decode(&zero.encode()),
+        "height",
+        "blocks start at height 1",
+    );
+    let mut small_log = h.clone();
+    small_log.log_size = 1;
+    assert_invalid(
+        BlockHeader::decode(&small_log.encode()),
+        "log_size",
+        "smaller than",
+    );
+    let mut many = h.clone();
+    many.tx_count = MAX_BLOCK_TXS + 1;
+    many.log_size = u64::MAX;
+    assert_too_large(
+        BlockHeader::decode(&many.encode()),
+        "tx_count",
+        MAX_BLOCK_TXS as u64,
+    );
+    let mut empty = h.clone();
+    empty.tx_count = 0;
+    assert_eq!(BlockHeader::decode(&empty.encode()).unwrap(), empty);
+    let b = Block {
+        header: empty.clone(),
+        transactions: vec![],
+    };
+    assert_eq!(decode_block(&b.encode()).unwrap(), b);
+}
+
+#[test]
+fn receipt_proof_path_limit() {
+    let suite = Suite::Intl;
+    let r = receipt_bytes(suite);
+    // The record proof's path length byte follows version, suite, chain id, record, 16 bytes.
+    let rec_len = sample_records(suite)[1].encode().len();
+    let at = 2 + 1 + CHAIN_ID.len() + rec_len + 16;
+    assert_eq!(r[at], 2);
+    let mut b = r.clone();
+    b[at] = 65;
+    assert_too_large(Receipt::decode(&b), "record proof", 64);
+    b[at] = 0xff;
+    assert_too_large(Receipt::decode(&b), "record proof", 64);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Certificates and genesis
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn certificate_rules() {
+    for suite in SUITES {
+        let chain = conformance_chain(suite);
+        let hash = chain.block(2).hash;
+        let sig = |c: &CommitCertificate| match c {
+            CommitCertificate::Signatures { signatures } => signatures.clone(),
+            _ => unreachable!(),
+        };
+        let sigs = sig(&chain.certificate(&hash, &[0, 1, 2, 3]));
+        let cert = |order: &[usize]| CommitCertificate::Signatures {
+            signatures: order.iter().map(|&i| sigs[i]).collect(),
+        };
+        assert!(CommitCertificate::decode(&cert(&[0, 1, 3]).encode()).is_ok());
+        for bad in [&[1usize, 0][..], &[0, 0], &[0, 2, 1], &[3, 3]] {
+            let c = cert(bad);
+            assert_invalid(
+                CommitCertificate::decode(&c.encode()),
+                "validator index",
+                "strictly ascending",
+            );
+            // Built without decoding, verification refuses it as well.
+            assert_eq!(
+                c.verify(&chain.genesis, &hash),
+                Err(CertificateError::NotCanonical)
+            );
+        }
+        // Signature count 0 and over the limit.
+        assert_invalid(
+            CommitCertificate::decode(&[1, 0, 0]),
+            "signature count",
+            "must not be empty",
+        );
+        assert_eq!(
+            CommitCertificate::decode(&[1, 0, 101]).unwrap_err(),
+            DecodeError::TooLarge {
+                field: "signature count",
+                limit: 100,
+                actual: 101
+            }
+        );
+        // Unknown kind.
+        let mut b = cert(&[0]).encode();
+        b[0] = 2;
+        assert_invalid(
+            CommitCertificate::decode(&b),
+            "certificate kind",
+            "unknown kind",
+        );
+    }
+}
+
+#[test]
+fn genesis_rules() {
+    for suite in SUITES {
+        let (g, _) = genesis(suite, 4);
+        assert_eq!(Genesis::decode(&g.encode()).unwrap(), g);
+        let mut none = g.clone();
+        none.validators.clear();
+        assert_invalid(
+            Genesis::decode(&none.encode()),
+            "validators",
+            "must not be empty",
+        );
+        let mut dup = g.clone();
+        dup.validators[3].public_key = dup.validators[1].public_key;
+        assert_invalid(
+            Genesis::decode(&dup.encode()),
+            "validator key",
+            "repeats a key",
+        );
+        let mut other = g.clone();
+        let other_suite = if suite == Suite::Gm {
+            Suite::Intl
+        } else {
+            Suite::Gm
+        };
+        other.validators[2].public_key = key(other_suite, 11).public_key();
+        assert_invalid(
+            Genesis::decode(&other.encode()),
+            "validator key",
+            "key on a",
+        );
+        let mut unnamed = g.clone();
+        unnamed.validators[0].name.clear();
+        assert_invalid(
+            Genesis::decode(&unnamed.encode()),
+            "validator name",
+            "1..=64",
+        );
+        let mut long = g.clone();
+        long.validators[0].name = "n".repeat(65);
+        assert_too_large(Genesis::decode(&long.encode()), "validator name", 64);
+        let mut bad_chain = g.clone();
+        bad_chain.chain_id = "Main".into();
+        assert_invalid(Genesis::decode(&bad_chain.encode()), "chain_id", "must be");
+        let mut many = g.encode();
+        let at = 1 + 1 + CHAIN_ID.len() + 1 + 8;
+        many[at..at + 4].copy_from_slice(&(MAX_VALIDATORS + 1).to_be_bytes());
+        assert_too_large(Genesis::decode(&many), "validators", 100);
+        // JSON is validated the same way.
+        assert!(Genesis::from_json(&dup.to_json()).is_err());
+        assert_eq!(Genesis::from_json(&g.to_json()).unwrap(), g);
+    }
+}
+
+#[test]
+fn quorum_sizes() {
+    for (n, q) in [
+        (1, 1),
+        (2, 2),
+        (3, 3),
+        (4, 3),
+        (5, 4),
+        (6, 5),
+        (7, 5),
+        (10, 7),
+        (100, 67),
+    ] {
+        let (g, _) = genesis(Suite::Intl, n);
+        assert_eq!(g.quorum(), q, "n = {n}");
+    }
+}
+
+#[test]
+fn evidence_state_count_is_positive() {
+    let loc = RecordLocation {
+        height: 1,
+        tx_index: 0,
+        record_index: 0,
+    };
+    let es = EvidenceState {
+        count: 0,
+        first: loc,
+        last: loc,
+    };
+    assert_invalid(EvidenceState::decode(&es.encode()), "count", "at least one");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transaction verification
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn tx_verify_errors() {
+    for suite in SUITES {
+        let other = if suite == Suite::Gm {
+            Suite::Intl
+        } else {
+            Suite::Gm
+        };
+        let tx = sample_tx(suite);
+        let sealed = SealedTx::new(tx.clone());
+        assert_eq!(sealed.verify(CHAIN_ID, suite), Ok(()));
+
+        let e = sealed.verify("other-chain", suite).unwrap_err();
+        assert_eq!(e.code(), "wrong_chain");
+        assert!(matches!(e, TxError::WrongChain { .. }));
+        let e = sealed.verify(CHAIN_ID, other).unwrap_err();
+        assert_eq!(e.code(), "wrong_suite");
+
+        // A transaction signed for another chain id and relabelled does not verify.
+        let foreign = Transaction::sign("other-chain", &key(suite, 1), 42, tx.payload.clone());
+        let relabelled = Transaction {
+            chain_id: CHAIN_ID.into(),
+            ..foreign
+        };
+        assert_eq!(
+            SealedTx::new(relabelled).verify(CHAIN_ID, suite),
+            Err(TxError::BadSignature)
+        );
+
+        let mut t = tx.clone();
+        t.signature.0[10] ^= 1;
+        let e = SealedTx::new(t).verify(CHAIN_ID, suite).unwrap_err();
+        assert_eq!(
+            (e.clone(), e.code()),
+            (TxError::BadSignature, "bad_signature")
+        );
+
+        let mut t = tx.clone();
+        t.nonce += 1;
+        assert_eq!(
+            SealedTx::new(t).verify(CHAIN_ID, suite),
+            Err(TxError::BadSignature)
+        );
+
+        for i in 0..3 {
+            let mut t = tx.clone();
+            let records = records_mut(&mut t);
+            records[i].label.push('!');
+            assert_eq!(
+                SealedTx::new(t.clone()).verify(CHAIN_ID, suite),
+                Err(TxError::BadSignature)
+            );
+            let records = records_mut(&mut t);
+            records[i].label.pop();
+            records[i].digest.0[0] ^= 0x80;
+            assert_eq!(
+                SealedTx::new(t).verify(CHAIN_ID, suite),
+                Err(TxError::BadSignature)
+            );
+        }
+        // Reordering or dropping records changes the records root.
+        let mut t = tx.clone();
+        let records = records_mut(&mut t);
+        records.swap(0, 2);
+        assert_eq!(
+            SealedTx::new(t.clone()).verify(CHAIN_ID, suite),
+            Err(TxError::BadSignature)
+        );
+        let records = records_mut(&mut t);
+        records.pop();
+        assert_eq!(
+            SealedTx::new(t).verify(CHAIN_ID, suite),
+            Err(TxError::BadSignature)
+        );
+        // Another signer's key.
+        let mut t = tx.clone();
+        t.signer = key(suite, 2).public_key();
+        assert_eq!(
+            SealedTx::new(t).verify(CHAIN_ID, suite),
+            Err(TxError::BadSignature)
+        );
+        // Every single flipped byte of the encoding either fails to decode or to verify.
+        let bytes = tx.encode();
+        for i in 0..bytes.len() {
+            let mut b = bytes.clone();
+            b[i] ^= 0x01;
+            if let Ok(t) = decode_transaction(&b) {
+                assert!(
+                    SealedTx::new(t).verify(CHAIN_ID, suite).is_err(),
+                    "{suite}: flipped byte {i} still verifies"
+                );
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Property tests
+// ---------------------------------------------------------------------------------------------
+
+fn arb_suite() -> impl Strategy<Value = Suite> {
+    prop_oneof![Just(Suite::Intl), Just(Suite::Gm)]
+}
+
+fn arb_hash() -> impl Strategy<Value = Hash> {
+    any::<[u8; 32]>().prop_map(Hash)
+}
+
+fn arb_record() -> impl Strategy<Value = EvidenceRecord> {
+    (
+        arb_hash(),
+        "[a-z]{0,20}(/[a-z0-9.+-]{0,30})?",
+        ".{0,60}",
+        proptest::option::of(".{0,80}"),
+    )
+        .prop_map(
+            |(digest, content_type, label, external_ref)| EvidenceRecord {
+                digest,
+                content_type,
+                label,
+                external_ref,
+            },
+        )
+        .prop_filter("within the metadata limits", |r| r.validate().is_ok())
+}
+
+fn arb_chain_id() -> impl Strategy<Value = String> {
+    "[a-z0-9][a-z0-9._-]{0,63}"
+}
+
+prop_compose! {
+    fn arb_tx()(
+        suite in arb_suite(),
+        seed in 1u8..=8,
+        chain_id in arb_chain_id(),
+        nonce in any::<u64>(),
+        records in proptest::collection::vec(arb_record(), 1..12),
+        sig in proptest::collection::vec(any::<u8>(), 64),
+    ) -> Transaction {
+        Transaction {
+            chain_id,
+            signer: key(suite, seed).public_key(),
+            nonce,
+            payload: Payload::Evidence { records },
+            signature: Signature(sig.try_into().unwrap()),
+        }
+    }
+}
+
+/// Runs every decoder over `bytes`; none may panic.
+fn decode_everything(bytes: &[u8]) {
+    let _ = decode_transaction(bytes);
+    let _ = decode_block(bytes);
+    let _ = Receipt::decode(bytes);
+    let _ = TxSummary::decode(bytes);
+    let _ = PayloadCommitment::decode(bytes);
+    let _ = EvidenceRecord::decode(bytes);
+    let _ = BlockHeader::decode(bytes);
+    let _ = CommitCertificate::decode(bytes);
+    let _ = Checkpoint::decode(bytes);
+    let _ = Genesis::decode(bytes);
+    let _ = RecordLocation::decode(bytes);
+    let _ = NonceState::decode(bytes);
+    let _ = EvidenceState::decode(bytes);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn records_roundtrip(rec in arb_record()) {
+        let bytes = rec.encode();
+        prop_assert_eq!(EvidenceRecord::decode(&bytes).unwrap(), rec);
+    }
+
+    #[test]
+    fn transactions_roundtrip(tx in arb_tx()) {
+        let bytes = tx.encode();
+        let back = decode_transaction(&bytes).unwrap();
+        prop_assert_eq!(back.encode(), bytes);
+        prop_assert_eq!(back.summary(), tx.summary());
+        prop_assert_eq!(&back, &tx);
+        let s = tx.summary();
+        prop_assert_eq!(TxSummary::decode(&s.encode()).unwrap(), s);
+    }
+
+    #[test]
+    fn signed_transactions_verify_after_roundtrip(
+        suite in arb_suite(),
+        seed in 1u8..=8,
+        nonce in any::<u64>(),
+        chain_id in arb_chain_id(),
+        records in proptest::collection::vec(arb_record(), 1..5),
+    ) {
+        let tx = Transaction::sign(&chain_id, &key(suite, seed), nonce, Payload::Evidence { records });
+        let back = decode_transaction(&tx.encode()).unwrap();
+        prop_assert_eq!(SealedTx::new(back).verify(&chain_id, suite), Ok(()));
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        decode_everything(&bytes);
+    }
+
+    #[test]
+    fn random_bytes_after_a_valid_prefix_never_panic(
+        suite in arb_suite(),
+        cut in 0usize..400,
+        tail in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        for seed in [tx_bytes(suite), receipt_bytes(suite), block_bytes(suite)] {
+            let mut b = seed[..cut.min(seed.len())].to_vec();
+            b.extend_from_slice(&tail);
+            decode_everything(&b);
+        }
+    }
+
+    #[test]
+    fn mutated_encodings_never_panic_and_stay_canonical(
+        suite in arb_suite(),
+        at in any::<prop::sample::Index>(),
+        value in any::<u8>(),
+    ) {
+        for seed in [tx_bytes(suite), receipt_bytes(suite), block_bytes(suite), certificate_bytes(suite)] {
+            let mut b = seed.clone();
+            let i = at.index(b.len());
+            b[i] = value;
+            decode_everything(&b);
+            if let Ok(t) = decode_transaction(&b) { prop_assert_eq!(t.encode(), b.clone()); }
+            if let Ok(r) = Receipt::decode(&b) { prop_assert_eq!(r.encode(), b.clone()); }
+            if let Ok(k) = decode_block(&b) { prop_assert_eq!(k.encode(), b.clone()); }
+            if let Ok(c) = CommitCertificate::decode(&b) { prop_assert_eq!(c.encode(), b.clone()); }
+        }
+    }
+}
