@@ -62,7 +62,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {addr}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     let url_path = dir.join(layout::API_URL);
-    std::fs::write(&url_path, format!("{url}\n"))
+    // Written whole or not at all: readers never see half a URL.
+    let tmp = dir.join(format!("{}.tmp", layout::API_URL));
+    std::fs::write(&tmp, format!("{url}\n"))
+        .and_then(|()| std::fs::rename(&tmp, &url_path))
         .with_context(|| format!("cannot write {}", url_path.display()))?;
     tracing::info!(%url, height = node.ledger().height(), "serving the Kexin API");
     eprintln!(

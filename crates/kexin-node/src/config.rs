@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 /// The whole node configuration. Every field has a default; the file only overrides.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NodeConfig {
     /// The REST API.
@@ -76,16 +76,6 @@ impl Default for MempoolLimits {
             max_txs: 100_000,
             max_records: 1_000_000,
             max_bytes: 512 * 1024 * 1024,
-        }
-    }
-}
-
-impl Default for NodeConfig {
-    fn default() -> Self {
-        NodeConfig {
-            api: ApiConfig::default(),
-            block: BlockConfig::default(),
-            mempool: MempoolLimits::default(),
         }
     }
 }

@@ -1,0 +1,619 @@
+//! `kexin bench`: a load generator for one node's REST API.
+//!
+//! Signers and their transactions (records with random digests) are prepared ahead of time
+//! on generator threads, so the measurement is of the node: each signer submits its
+//! transactions in nonce order as fast as the node accepts them (backing off on 429 and 503),
+//! at most `--in-flight` transactions are submitted but not yet committed at any time, and a
+//! watcher follows new blocks to time each transaction from submission to commit.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read as _, Seek as _, SeekFrom};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use kexin_client::{BlockId, Client, ClientError, sign_evidence};
+use kexin_crypto::{Hash, SigningKey, Suite};
+use kexin_types::limits::MAX_RECORDS_PER_TX;
+use kexin_types::{Encode as _, EvidenceRecord};
+use serde::Serialize;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use crate::Cli;
+use crate::error::fail;
+
+/// `kexin bench`
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// How long to submit, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    duration: f64,
+    /// Evidence records per transaction (1..=4096).
+    #[arg(long, value_name = "N", default_value_t = MAX_RECORDS_PER_TX,
+          value_parser = clap::value_parser!(u32).range(1..=MAX_RECORDS_PER_TX as i64))]
+    records_per_tx: u32,
+    /// Concurrent signers, each submitting its own transactions in nonce order.
+    #[arg(long, value_name = "K", default_value_t = 4,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    signers: u32,
+    /// Most transactions submitted but not yet committed at once [default: 4 per signer].
+    #[arg(long, value_name = "M")]
+    in_flight: Option<usize>,
+    /// Suite of the node started without --node (gm or intl); with --node the chain's suite
+    /// is used and this must match it.
+    #[arg(long)]
+    suite: Option<Suite>,
+    /// Without --node: the node directory to create and run [default: a temporary one].
+    #[arg(long, value_name = "D")]
+    dir: Option<PathBuf>,
+    /// Seconds to wait, after submitting stops, for submitted transactions to commit.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    drain_timeout: u64,
+    /// Also print the results as one JSON object on the last line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The results; printed as the last line with `--json`.
+#[derive(Debug, Serialize)]
+struct BenchReport {
+    signed_tx_per_s: f64,
+    evidence_records_per_s: f64,
+    p50_ms: f64,
+    p90_ms: f64,
+    p99_ms: f64,
+    max_ms: f64,
+    duration_s: f64,
+    requested_duration_s: f64,
+    records: u64,
+    txs: u64,
+    submitted_txs: u64,
+    submitted_records: u64,
+    uncommitted_txs: u64,
+    rejected_txs: u64,
+    busy_retries: u64,
+    records_per_tx: u32,
+    signers: u32,
+    in_flight: usize,
+    suite: Suite,
+    node: String,
+}
+
+/// A transaction ready to send.
+struct Prepared {
+    bytes: Vec<u8>,
+    records: u32,
+}
+
+struct Pending {
+    submitted: Instant,
+    records: u32,
+    _permit: OwnedSemaphorePermit,
+}
+
+#[derive(Default)]
+struct State {
+    pending: BTreeMap<Hash, Pending>,
+    /// Transactions seen in a block before their submission was acknowledged.
+    seen_early: BTreeMap<Hash, Instant>,
+    latencies_us: Vec<u64>,
+    committed_txs: u64,
+    committed_records: u64,
+    last_commit: Option<Instant>,
+    submitted_txs: u64,
+    submitted_records: u64,
+    rejected_txs: u64,
+    busy_retries: u64,
+    errors: BTreeMap<String, u64>,
+}
+
+/// Runs `kexin bench`.
+pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
+    if !(args.duration > 0.0 && args.duration.is_finite()) {
+        return Err(fail(
+            "usage",
+            "--duration must be a positive number of seconds",
+        ));
+    }
+    match cli.explicit_node() {
+        Some(url) => bench(&url, args).await,
+        None => {
+            let suite = args.suite.unwrap_or(Suite::Gm);
+            let mut node = LocalNode::start(args.dir.clone(), suite).await?;
+            eprintln!(
+                "bench: started a {suite} node at {} in {}",
+                node.url,
+                node.dir.display()
+            );
+            let result = bench(&node.url.clone(), args).await;
+            node.stop();
+            result
+        }
+    }
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
+}
+
+/// Fills `tx` with transactions of one signer, nonce after nonce, until the receiver is gone.
+fn generate(
+    chain_id: String,
+    key: SigningKey,
+    first_nonce: u64,
+    records_per_tx: u32,
+    seed: Hash,
+    tx: mpsc::Sender<Prepared>,
+) {
+    let suite = key.suite();
+    let pk = key.public_key();
+    let mut nonce = first_nonce;
+    loop {
+        let records: Vec<EvidenceRecord> = (0..records_per_tx)
+            .map(|i| EvidenceRecord {
+                digest: suite.hash_parts(&[
+                    seed.as_bytes(),
+                    pk.as_bytes(),
+                    &nonce.to_be_bytes(),
+                    &i.to_be_bytes(),
+                ]),
+                content_type: "application/octet-stream".into(),
+                label: format!("bench-{nonce}-{i}"),
+                external_ref: None,
+            })
+            .collect();
+        let t = sign_evidence(&chain_id, &key, nonce, records);
+        let prepared = Prepared {
+            bytes: t.encode(),
+            records: records_per_tx,
+        };
+        if tx.blocking_send(prepared).is_err() {
+            return;
+        }
+        nonce += 1;
+    }
+}
+
+async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
+    let client = Client::new(url)?;
+    let info = crate::attest::chain_info(&client).await?;
+    if let Some(s) = args.suite
+        && s != info.suite
+    {
+        return Err(fail(
+            "wrong_suite",
+            format!("--suite {s} but the node's chain uses {}", info.suite),
+        ));
+    }
+    let suite = info.suite;
+    let signers = args.signers as usize;
+    let in_flight = args.in_flight.unwrap_or(4 * signers).max(1);
+    let requested = Duration::from_secs_f64(args.duration);
+
+    // Signers, their first nonces, and generator threads filling a small queue each.
+    let seed = suite.hash(SigningKey::generate(suite).public_key().as_bytes());
+    let mut receivers = Vec::with_capacity(signers);
+    let mut senders_ready = Vec::with_capacity(signers);
+    for _ in 0..signers {
+        let key = SigningKey::generate(suite);
+        let first = client.next_nonce(&key.public_key()).await?;
+        let (tx, rx) = mpsc::channel::<Prepared>(4);
+        senders_ready.push(tx.clone());
+        let chain_id = info.chain_id.clone();
+        let rpt = args.records_per_tx;
+        std::thread::Builder::new()
+            .name("kexin-bench-gen".into())
+            .spawn(move || generate(chain_id, key, first, rpt, seed, tx))
+            .context("cannot start a generator thread")?;
+        receivers.push(rx);
+    }
+    // Let the queues fill before the clock starts.
+    let fill_deadline = Instant::now() + Duration::from_secs(60);
+    while senders_ready.iter().any(|s| s.capacity() > 0) && Instant::now() < fill_deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(senders_ready);
+
+    let start_height = client.health().await?.height;
+    let state = Arc::new(Mutex::new(State::default()));
+    let permits = Arc::new(Semaphore::new(in_flight));
+    let stop = Arc::new(AtomicBool::new(false));
+    eprintln!(
+        "bench: {signers} signer(s), {} record(s)/tx, {in_flight} in flight, {:.1}s, suite {suite}, node {}",
+        args.records_per_tx,
+        args.duration,
+        client.base_url()
+    );
+
+    let start = Instant::now();
+    let deadline = start + requested;
+    let watcher = {
+        let client = client.clone();
+        let state = state.clone();
+        let stop = stop.clone();
+        let drain = Duration::from_secs(args.drain_timeout);
+        tokio::spawn(watch(client, state, stop, start_height, deadline, drain))
+    };
+    let mut submitters = tokio::task::JoinSet::new();
+    for rx in receivers {
+        let client = client.clone();
+        let state = state.clone();
+        let permits = permits.clone();
+        submitters.spawn(submit_loop(client, rx, state, permits, deadline));
+    }
+    while let Some(r) = submitters.join_next().await {
+        r?;
+    }
+    stop.store(true, Ordering::SeqCst);
+    watcher.await??;
+
+    let st = state.lock().expect("bench state lock");
+    let mut lat = st.latencies_us.clone();
+    lat.sort_unstable();
+    let end = st
+        .last_commit
+        .unwrap_or(deadline)
+        .max(deadline.min(Instant::now()));
+    let measured = end.duration_since(start).as_secs_f64().max(1e-9);
+    let report = BenchReport {
+        signed_tx_per_s: st.committed_txs as f64 / measured,
+        evidence_records_per_s: st.committed_records as f64 / measured,
+        p50_ms: percentile(&lat, 50.0),
+        p90_ms: percentile(&lat, 90.0),
+        p99_ms: percentile(&lat, 99.0),
+        max_ms: lat.last().map_or(0.0, |&m| m as f64 / 1000.0),
+        duration_s: measured,
+        requested_duration_s: args.duration,
+        records: st.committed_records,
+        txs: st.committed_txs,
+        submitted_txs: st.submitted_txs,
+        submitted_records: st.submitted_records,
+        uncommitted_txs: st.pending.len() as u64,
+        rejected_txs: st.rejected_txs,
+        busy_retries: st.busy_retries,
+        records_per_tx: args.records_per_tx,
+        signers: args.signers,
+        in_flight,
+        suite,
+        node: client.base_url().to_owned(),
+    };
+    let errors = st.errors.clone();
+    drop(st);
+
+    println!(
+        "submitted   {} tx ({} records); rejected {}; busy retries (429/503) {}",
+        report.submitted_txs, report.submitted_records, report.rejected_txs, report.busy_retries
+    );
+    println!(
+        "committed   {} tx ({} records) in {:.2}s; {} not committed within the drain timeout",
+        report.txs, report.records, report.duration_s, report.uncommitted_txs
+    );
+    println!(
+        "throughput  {:.1} signed tx/s, {:.0} evidence records/s finalized",
+        report.signed_tx_per_s, report.evidence_records_per_s
+    );
+    println!(
+        "latency     submit -> committed: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        report.p50_ms, report.p90_ms, report.p99_ms, report.max_ms
+    );
+    for (e, n) in &errors {
+        println!("error       {n} x {e}");
+    }
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    if report.txs == 0 {
+        return Err(fail(
+            "no_commits",
+            "no transaction was committed during the benchmark",
+        ));
+    }
+    Ok(())
+}
+
+async fn submit_loop(
+    client: Client,
+    mut rx: mpsc::Receiver<Prepared>,
+    state: Arc<Mutex<State>>,
+    permits: Arc<Semaphore>,
+    deadline: Instant,
+) {
+    let deadline_tokio = tokio::time::Instant::from_std(deadline);
+    let mut consecutive_errors = 0u32;
+    'txs: while Instant::now() < deadline {
+        let permit = tokio::select! {
+            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+            () = tokio::time::sleep_until(deadline_tokio) => break,
+        };
+        let Some(prepared) = rx.recv().await else {
+            break;
+        };
+        let mut backoff = Duration::from_millis(2);
+        loop {
+            let t0 = Instant::now();
+            match client.submit_encoded(&prepared.bytes).await {
+                Ok(r) => {
+                    consecutive_errors = 0;
+                    let mut st = state.lock().expect("bench state lock");
+                    st.submitted_txs += 1;
+                    st.submitted_records += prepared.records as u64;
+                    if let Some(seen) = st.seen_early.remove(&r.hash) {
+                        let us = seen.saturating_duration_since(t0).as_micros() as u64;
+                        st.latencies_us.push(us);
+                        st.committed_txs += 1;
+                        st.committed_records += prepared.records as u64;
+                        st.last_commit = Some(st.last_commit.map_or(seen, |l| l.max(seen)));
+                    } else {
+                        st.pending.insert(
+                            r.hash,
+                            Pending {
+                                submitted: t0,
+                                records: prepared.records,
+                                _permit: permit,
+                            },
+                        );
+                    }
+                    break;
+                }
+                Err(e) if busy(&e) => {
+                    state.lock().expect("bench state lock").busy_retries += 1;
+                    if Instant::now() + backoff >= deadline {
+                        break 'txs;
+                    }
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_millis(100));
+                }
+                Err(e) => {
+                    let mut st = state.lock().expect("bench state lock");
+                    st.rejected_txs += 1;
+                    *st.errors
+                        .entry(format!("{}: {}", e.code(), e.message()))
+                        .or_default() += 1;
+                    drop(st);
+                    consecutive_errors += 1;
+                    if consecutive_errors >= 20 {
+                        tracing::error!(error = %e, "bench: too many consecutive errors; signer stops");
+                        break 'txs;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// 429 (mempool full), 503 (not ready) and connection trouble: try the same request again.
+fn busy(e: &ClientError) -> bool {
+    e.is_transient()
+}
+
+/// Follows new blocks and matches their transactions with the pending ones.
+async fn watch(
+    client: Client,
+    state: Arc<Mutex<State>>,
+    stop: Arc<AtomicBool>,
+    start_height: u64,
+    deadline: Instant,
+    drain: Duration,
+) -> anyhow::Result<()> {
+    let mut next = start_height + 1;
+    let mut stopped_at: Option<Instant> = None;
+    loop {
+        if stop.load(Ordering::SeqCst) && stopped_at.is_none() {
+            stopped_at = Some(Instant::now().max(deadline));
+        }
+        let height = match client.health().await {
+            Ok(h) => h.height,
+            Err(e) if e.is_transient() => next - 1,
+            Err(e) => return Err(e.into()),
+        };
+        while next <= height {
+            let block = match client.block(BlockId::Height(next)).await {
+                Ok(b) => b,
+                Err(e) if e.is_transient() || e.is_not_found() => break,
+                Err(e) => return Err(e.into()),
+            };
+            let now = Instant::now();
+            let mut st = state.lock().expect("bench state lock");
+            for h in &block.transactions {
+                if let Some(p) = st.pending.remove(h) {
+                    let us = now.duration_since(p.submitted).as_micros() as u64;
+                    st.latencies_us.push(us);
+                    st.committed_txs += 1;
+                    st.committed_records += p.records as u64;
+                    st.last_commit = Some(now);
+                } else {
+                    st.seen_early.insert(*h, now);
+                }
+            }
+            // Forget foreign transactions after a while.
+            st.seen_early
+                .retain(|_, t| now.duration_since(*t) < Duration::from_secs(120));
+            drop(st);
+            next += 1;
+        }
+        if let Some(t) = stopped_at {
+            let empty = state.lock().expect("bench state lock").pending.is_empty();
+            if empty || Instant::now() >= t + drain {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// A node started for the benchmark: `kexin node run --dir D` as a child process.
+struct LocalNode {
+    child: Option<Child>,
+    dir: PathBuf,
+    url: String,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+impl LocalNode {
+    async fn start(dir: Option<PathBuf>, suite: Suite) -> anyhow::Result<LocalNode> {
+        let (dir, tmp) = match dir {
+            Some(d) => (d, None),
+            None => {
+                let t = tempfile::Builder::new()
+                    .prefix("kexin-bench-")
+                    .tempdir()
+                    .context("cannot create a temporary node directory")?;
+                (t.path().to_owned(), Some(t))
+            }
+        };
+        let initialized = dir.join("genesis.json").exists();
+        if initialized {
+            eprintln!("bench: using the existing node in {}", dir.display());
+        } else {
+            let api: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
+            crate::node::init(dir.clone(), suite, None, api)
+                .with_context(|| format!("cannot initialize a node in {}", dir.display()))?;
+        }
+        let url_file = dir.join("api-url");
+        let _ = std::fs::remove_file(&url_file);
+        let log_path = dir.join("node.log");
+        let log = File::create(&log_path)
+            .with_context(|| format!("cannot create {}", log_path.display()))?;
+        let exe = std::env::current_exe().context("cannot find the kexin executable")?;
+        let child = Command::new(exe)
+            .args(["node", "run", "--dir"])
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .spawn()
+            .context("cannot start `kexin node run`")?;
+        let mut node = LocalNode {
+            child: Some(child),
+            dir,
+            url: String::new(),
+            _tmp: tmp,
+        };
+        node.url = node.wait_ready(&url_file, &log_path).await?;
+        Ok(node)
+    }
+
+    async fn wait_ready(&mut self, url_file: &Path, log_path: &Path) -> anyhow::Result<String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(child) = self.child.as_mut()
+                && let Some(status) = child.try_wait()?
+            {
+                return Err(fail(
+                    "node_failed",
+                    format!(
+                        "the node exited ({status}); its log ends with:\n{}",
+                        tail(log_path)
+                    ),
+                ));
+            }
+            if let Ok(url) = std::fs::read_to_string(url_file) {
+                let url = url.trim().to_owned();
+                if !url.is_empty() {
+                    let c = Client::new(&url)?;
+                    if c.health().await.is_ok() {
+                        return Ok(url);
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(fail(
+                    "node_failed",
+                    format!(
+                        "the node did not become ready within 60s; its log ends with:\n{}",
+                        tail(log_path)
+                    ),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Asks the node to stop (SIGINT), then kills it if it has not exited within 10 s.
+    fn stop(&mut self) {
+        let Some(mut child) = self.child.take() else {
+            return;
+        };
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+}
+
+impl Drop for LocalNode {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The last few KiB of a log file.
+fn tail(path: &Path) -> String {
+    let Ok(mut f) = File::open(path) else {
+        return "(no log)".into();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = f.seek(SeekFrom::Start(len.saturating_sub(4096)));
+    let mut s = String::new();
+    let _ = f.read_to_string(&mut s);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let v: Vec<u64> = (1..=100).map(|x| x * 1000).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 90.0), 90.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&v, 100.0), 100.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+        assert_eq!(percentile(&[7000], 99.0), 7.0);
+    }
+
+    #[test]
+    fn generator_produces_consecutive_valid_transactions() {
+        let key = SigningKey::generate(Suite::Gm);
+        let pk = key.public_key();
+        let (tx, mut rx) = mpsc::channel(2);
+        let h = std::thread::spawn(move || generate("c".into(), key, 5, 3, Hash([1; 32]), tx));
+        let a = rx.blocking_recv().unwrap();
+        let b = rx.blocking_recv().unwrap();
+        drop(rx);
+        h.join().unwrap();
+        let a = kexin_types::decode_transaction(&a.bytes).unwrap();
+        let b = kexin_types::decode_transaction(&b.bytes).unwrap();
+        assert_eq!((a.nonce, b.nonce), (5, 6));
+        assert_eq!(a.signer, pk);
+        assert_eq!(a.records().len(), 3);
+        assert_ne!(a.records()[0].digest, b.records()[0].digest);
+        assert!(kexin_types::SealedTx::new(a).verify("c", Suite::Gm).is_ok());
+    }
+}

@@ -1,0 +1,102 @@
+//! `kexin keys`: signing keys, and the key `attest` signs with.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Subcommand;
+use kexin_client::{load_key, save_key};
+use kexin_crypto::{SigningKey, Suite};
+
+use crate::error::fail;
+
+/// `kexin keys ...`
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Generate a signing key and write it as PKCS#8 PEM (mode 0600); prints the public key hex.
+    New {
+        /// The chain's suite: `gm` (SM2) or `intl` (Ed25519).
+        #[arg(long, default_value = "gm")]
+        suite: Suite,
+        /// Where to write the key; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Print the suite and public key of a key file.
+    Show {
+        /// The PKCS#8 PEM key file.
+        file: PathBuf,
+    },
+}
+
+/// Runs a `keys` subcommand.
+pub fn run(cmd: &KeysCommand) -> anyhow::Result<()> {
+    match cmd {
+        KeysCommand::New { suite, out } => {
+            let key = SigningKey::generate(*suite);
+            save_key(out, &key)?;
+            eprintln!(
+                "wrote {} {} key to {}",
+                suite,
+                suite.signature_name(),
+                out.display()
+            );
+            println!("{}", key.public_key());
+            Ok(())
+        }
+        KeysCommand::Show { file } => {
+            let key = load_key(file)?;
+            println!("suite      {}", key.suite());
+            println!("scheme     {}", key.suite().signature_name());
+            println!("public key {}", key.public_key());
+            Ok(())
+        }
+    }
+}
+
+/// The key `attest` signs with: `--key FILE`, else `$KEXIN_KEY`, else
+/// `$HOME/.kexin/client-<suite>.pem`, created on first use. The key must be of `suite`.
+pub fn signing_key(explicit: Option<&Path>, suite: Suite) -> anyhow::Result<SigningKey> {
+    let env = std::env::var_os("KEXIN_KEY").filter(|v| !v.is_empty());
+    let key = if let Some(path) = explicit {
+        load_key(path)?
+    } else if let Some(path) = env {
+        load_key(PathBuf::from(path)).context("loading the key named by KEXIN_KEY")?
+    } else {
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                fail(
+                    "no_key",
+                    "no --key given, KEXIN_KEY is unset, and HOME is unset",
+                )
+            })?;
+        let path = PathBuf::from(home)
+            .join(".kexin")
+            .join(format!("client-{suite}.pem"));
+        if path.exists() {
+            load_key(&path)?
+        } else {
+            let key = SigningKey::generate(suite);
+            save_key(&path, &key)?;
+            eprintln!(
+                "note: created a new {} signing key at {} (public key {}); keep it to prove \
+                 who submitted this evidence",
+                suite.signature_name(),
+                path.display(),
+                key.public_key()
+            );
+            key
+        }
+    };
+    if key.suite() != suite {
+        return Err(fail(
+            "wrong_suite",
+            format!(
+                "the chain uses the {suite} suite ({}), but the key is a {} key",
+                suite.signature_name(),
+                key.suite().signature_name()
+            ),
+        ));
+    }
+    Ok(key)
+}

@@ -1,0 +1,169 @@
+//! `kexin`: run a Kexin node, attest files and digests, verify receipts offline, query a node,
+//! and benchmark one.
+//!
+//! Every command exits 0 on success; on failure it prints `error: <code>: <message>` on stderr
+//! and exits non-zero (2 for usage errors).
+
+mod attest;
+mod bench;
+mod error;
+mod keys;
+mod node;
+mod output;
+mod query;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The node URL used when neither `--node` nor `KEXIN_NODE` is given.
+pub const DEFAULT_NODE: &str = "http://127.0.0.1:8080";
+
+/// Kexin: a consortium ledger for evidence (存证). Run a node, attest files and digests,
+/// verify receipts offline, query and benchmark a node.
+#[derive(Debug, Parser)]
+#[command(name = "kexin", version, propagate_version = true)]
+pub struct Cli {
+    /// Node API URL [default: $KEXIN_NODE, else http://127.0.0.1:8080].
+    #[arg(long, global = true, value_name = "URL")]
+    node: Option<String>,
+    /// Log as JSON lines instead of text (logs go to stderr; filter with RUST_LOG).
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+impl Cli {
+    /// The node URL given by `--node` or `KEXIN_NODE`, if any.
+    fn explicit_node(&self) -> Option<String> {
+        self.node.clone().or_else(|| {
+            std::env::var("KEXIN_NODE")
+                .ok()
+                .filter(|s| !s.trim().is_empty())
+        })
+    }
+
+    /// The node URL to use: `--node`, else `KEXIN_NODE`, else the default.
+    fn node_url(&self) -> String {
+        self.explicit_node()
+            .unwrap_or_else(|| DEFAULT_NODE.to_owned())
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create and inspect signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// Create and run a node.
+    #[command(subcommand)]
+    Node(node::NodeCommand),
+    /// Fingerprint files (or take digests), record them on the ledger, and save a verified
+    /// receipt for each.
+    Attest(attest::AttestArgs),
+    /// Verify a receipt offline against a genesis file, and that FILE (or --digest) matches it.
+    Verify(verify::VerifyArgs),
+    /// Show a transaction.
+    Tx(query::TxArgs),
+    /// Show a block by height, hash, or `latest`.
+    Block(query::BlockArgs),
+    /// Show the records with a digest.
+    Evidence(query::EvidenceArgs),
+    /// Load-test a node with evidence transactions and report throughput and latency.
+    Bench(bench::BenchArgs),
+}
+
+fn init_tracing(json: bool) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    // A second initialisation (never expected) is not worth failing the command for.
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: runtime: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(run(&cli));
+    // Do not wait for stray blocking tasks (e.g. a hash of a huge file after an error).
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let (code, message) = error::describe(&e);
+            eprintln!("error: {code}: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: &Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Keys(cmd) => keys::run(cmd),
+        Command::Node(cmd) => node::run(cmd).await,
+        Command::Attest(args) => attest::run(cli, args).await,
+        Command::Verify(args) => verify::run(args).await,
+        Command::Tx(args) => query::tx(cli, args).await,
+        Command::Block(args) => query::block(cli, args).await,
+        Command::Evidence(args) => query::evidence(cli, args).await,
+        Command::Bench(args) => bench::run(cli, args).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_common_forms() {
+        let c = Cli::try_parse_from(["kexin", "attest", "a", "b", "--out", "o", "--batch", "10"])
+            .unwrap();
+        assert!(matches!(c.command, Command::Attest(_)));
+        assert!(
+            Cli::try_parse_from(["kexin", "attest", "a", "--out", "o", "--batch", "4097"]).is_err()
+        );
+        let c = Cli::try_parse_from(["kexin", "block", "latest", "--node", "http://x:1", "--json"])
+            .unwrap();
+        assert_eq!(c.node.as_deref(), Some("http://x:1"));
+        assert!(Cli::try_parse_from(["kexin", "verify", "f", "--receipt", "r"]).is_err());
+        assert!(
+            Cli::try_parse_from([
+                "kexin",
+                "verify",
+                "f",
+                "--digest",
+                "00",
+                "--receipt",
+                "r",
+                "--genesis",
+                "g"
+            ])
+            .is_err()
+        );
+    }
+}

@@ -1,0 +1,178 @@
+//! `kexin tx`, `kexin block`, `kexin evidence`: read-only queries.
+
+use clap::Args;
+use kexin_client::{BlockId, Client};
+use kexin_crypto::Hash;
+use kexin_types::CommitCertificate;
+use kexin_types::api::TxState;
+
+use crate::Cli;
+use crate::error::fail;
+use crate::output::{print_json, utc};
+
+/// How many records of a transaction are listed in human output.
+const MAX_LISTED: usize = 20;
+
+/// `kexin tx HASH`
+#[derive(Debug, Args)]
+pub struct TxArgs {
+    /// The transaction hash (hex).
+    #[arg(value_name = "HASH")]
+    hash: String,
+    /// Print the node's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `kexin block HEIGHT|HASH|latest`
+#[derive(Debug, Args)]
+pub struct BlockArgs {
+    /// A height, a block hash (hex), or `latest`.
+    #[arg(value_name = "HEIGHT|HASH|latest")]
+    id: BlockId,
+    /// Print the node's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `kexin evidence DIGEST`
+#[derive(Debug, Args)]
+pub struct EvidenceArgs {
+    /// The digest (hex).
+    #[arg(value_name = "DIGEST")]
+    digest: String,
+    /// Print the node's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_hash(what: &str, s: &str) -> anyhow::Result<Hash> {
+    Hash::from_hex(&s.trim().to_ascii_lowercase())
+        .map_err(|e| fail("bad_hash", format!("{what} {s:?}: {e}")))
+}
+
+/// Runs `kexin tx`.
+pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
+    let hash = parse_hash("transaction hash", &args.hash)?;
+    let client = Client::new(cli.node_url())?;
+    let r = client.transaction(&hash).await?;
+    if args.json {
+        return print_json(&r);
+    }
+    let t = &r.transaction;
+    println!("transaction {}", r.hash);
+    match r.status {
+        TxState::Committed => {
+            println!("  status      committed");
+            if let Some(h) = r.height {
+                println!("  height      {h}");
+            }
+            if let Some(i) = r.tx_index {
+                println!("  tx index    {i}");
+            }
+            if let Some(i) = r.log_index {
+                println!("  log index   {i}");
+            }
+        }
+        TxState::Pending => println!("  status      pending (in the mempool)"),
+    }
+    println!("  chain       {}", t.chain_id);
+    println!(
+        "  signer      {} ({})",
+        t.signer,
+        t.signer.suite().signature_name()
+    );
+    println!("  nonce       {}", t.nonce);
+    println!("  signature   {}", t.signature.to_hex());
+    let records = t.records();
+    println!("  payload     evidence, {} record(s)", records.len());
+    for (i, rec) in records.iter().enumerate().take(MAX_LISTED) {
+        println!(
+            "    [{i}] {} {:?} {:?}",
+            rec.digest, rec.content_type, rec.label
+        );
+    }
+    if records.len() > MAX_LISTED {
+        println!(
+            "    ... and {} more (use --json)",
+            records.len() - MAX_LISTED
+        );
+    }
+    Ok(())
+}
+
+/// Runs `kexin block`.
+pub async fn block(cli: &Cli, args: &BlockArgs) -> anyhow::Result<()> {
+    let client = Client::new(cli.node_url())?;
+    let b = client.block(args.id).await?;
+    if args.json {
+        return print_json(&b);
+    }
+    let h = &b.header;
+    println!("block {} {}", h.height, b.hash);
+    println!("  parent       {}", h.parent_hash);
+    println!(
+        "  time         {} ({} ms)",
+        utc(h.timestamp_ms),
+        h.timestamp_ms
+    );
+    println!("  proposer     {}", h.proposer);
+    println!("  txs          {}", h.tx_count);
+    println!("  log size     {}", h.log_size);
+    println!("  log root     {}", h.log_root);
+    println!("  state root   {}", h.state_root);
+    match &b.certificate {
+        CommitCertificate::Signatures { signatures } => {
+            let who: Vec<String> = signatures.iter().map(|s| s.validator.to_string()).collect();
+            println!(
+                "  certificate  {} signature(s) from validator(s) {}",
+                signatures.len(),
+                who.join(", ")
+            );
+        }
+        #[allow(unreachable_patterns)]
+        _ => println!("  certificate  (kind not known to this version)"),
+    }
+    if !b.transactions.is_empty() {
+        println!("  transactions");
+        for t in b.transactions.iter().take(MAX_LISTED) {
+            println!("    {t}");
+        }
+        if b.transactions.len() > MAX_LISTED {
+            println!(
+                "    ... and {} more (use --json)",
+                b.transactions.len() - MAX_LISTED
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs `kexin evidence`.
+pub async fn evidence(cli: &Cli, args: &EvidenceArgs) -> anyhow::Result<()> {
+    let digest = parse_hash("digest", &args.digest)?;
+    let client = Client::new(cli.node_url())?;
+    let r = client.evidence(&digest).await?;
+    if args.json {
+        return print_json(&r);
+    }
+    println!("digest {}: {} record(s)", r.digest, r.records.len());
+    for (i, e) in r.records.iter().enumerate() {
+        println!(
+            "  [{}] height {} tx {} (tx index {}, record {})",
+            i + 1,
+            e.location.height,
+            e.tx_hash,
+            e.location.tx_index,
+            e.location.record_index
+        );
+        println!("      time          {}", utc(e.timestamp_ms));
+        println!("      signer        {}", e.signer);
+        println!("      label         {:?}", e.record.label);
+        println!("      content type  {:?}", e.record.content_type);
+        if let Some(r) = &e.record.external_ref {
+            println!("      external ref  {r:?}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! `kexin verify`: offline receipt verification against a genesis file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::Args;
+use kexin_client::hash_file_with_progress;
+use kexin_crypto::Hash;
+use kexin_types::api::ChainInfo;
+use kexin_types::{CommitCertificate, Genesis, Receipt, VerifiedReceipt};
+use serde::Serialize;
+
+use crate::error::{describe, fail};
+use crate::output::{bytes_progress, print_json, utc};
+
+/// `kexin verify FILE --receipt R --genesis G`
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The file the receipt is for (or give --digest).
+    #[arg(value_name = "FILE", required_unless_present = "digest")]
+    file: Option<PathBuf>,
+    /// The digest (hex) the receipt is for, instead of a FILE.
+    #[arg(long, value_name = "HEX", conflicts_with = "file")]
+    digest: Option<String>,
+    /// The receipt JSON written by `kexin attest` (or served by the node).
+    #[arg(long, value_name = "R")]
+    receipt: PathBuf,
+    /// The chain's genesis.json (a saved `GET /v1/chain` answer is accepted too).
+    #[arg(long, value_name = "G")]
+    genesis: PathBuf,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Report {
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    file: Option<String>,
+    digest: Hash,
+    hash: &'static str,
+    chain_id: String,
+    suite: kexin_crypto::Suite,
+    genesis_hash: Hash,
+    label: String,
+    content_type: String,
+    record_index: u64,
+    record_count: u64,
+    tx_hash: Hash,
+    signer: kexin_crypto::PublicKey,
+    nonce: u64,
+    log_index: u64,
+    log_size: u64,
+    block_hash: Hash,
+    height: u64,
+    timestamp_ms: u64,
+    time: String,
+    certificate_signatures: usize,
+    validators: usize,
+    quorum: usize,
+    checks: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+struct Failure {
+    ok: bool,
+    code: String,
+    message: String,
+}
+
+/// Reads a genesis document, or the genesis inside a saved `/v1/chain` answer.
+pub fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read genesis {}", path.display()))?;
+    match Genesis::from_json(&text) {
+        Ok(g) => Ok(g),
+        Err(e) => match serde_json::from_str::<ChainInfo>(&text) {
+            Ok(info) => {
+                kexin_client::check_chain_info(&info)
+                    .map_err(|e| fail("bad_genesis", format!("{}: {e}", path.display())))?;
+                Ok(info.genesis)
+            }
+            Err(_) => Err(fail("bad_genesis", format!("{}: {e}", path.display()))),
+        },
+    }
+}
+
+/// Runs `kexin verify`.
+pub async fn run(args: &VerifyArgs) -> anyhow::Result<()> {
+    let result = verify(args).await;
+    match result {
+        Ok(report) => {
+            if args.json {
+                print_json(&report)?;
+            } else {
+                print_human(&report);
+            }
+            Ok(())
+        }
+        Err(e) => {
+            if args.json {
+                let (code, message) = describe(&e);
+                print_json(&Failure {
+                    ok: false,
+                    code,
+                    message,
+                })?;
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
+    let genesis = read_genesis(&args.genesis)?;
+    let text = std::fs::read_to_string(&args.receipt)
+        .with_context(|| format!("cannot read receipt {}", args.receipt.display()))?;
+    let receipt = Receipt::from_json(&text)?;
+    let suite = genesis.suite;
+    let digest = match (&args.file, &args.digest) {
+        (_, Some(hex)) => Hash::from_hex(hex.trim().to_ascii_lowercase().as_str())
+            .map_err(|e| fail("bad_digest", format!("--digest {hex:?}: {e}")))?,
+        (Some(file), None) => {
+            let file = file.clone();
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?
+                .len();
+            tokio::task::spawn_blocking(move || {
+                let bar = bytes_progress(size, &format!("hashing ({})", suite.hash_name()));
+                let h = hash_file_with_progress(suite, &file, |n| bar.inc(n));
+                bar.finish_and_clear();
+                h
+            })
+            .await??
+        }
+        (None, None) => return Err(fail("usage", "give FILE or --digest")),
+    };
+    let v: VerifiedReceipt = receipt.verify_data(&genesis, &digest)?;
+    let signatures = match &receipt.certificate {
+        CommitCertificate::Signatures { signatures } => signatures.len(),
+        #[allow(unreachable_patterns)]
+        _ => 0,
+    };
+    Ok(Report {
+        ok: true,
+        file: args.file.as_ref().map(|f| f.display().to_string()),
+        digest: v.digest,
+        hash: suite.hash_name(),
+        chain_id: genesis.chain_id.clone(),
+        suite,
+        genesis_hash: genesis.hash(),
+        label: receipt.record.label.clone(),
+        content_type: receipt.record.content_type.clone(),
+        record_index: receipt.record_proof.leaf_index,
+        record_count: receipt.record_proof.tree_size,
+        tx_hash: v.tx_hash,
+        signer: receipt.transaction.summary.signer,
+        nonce: receipt.transaction.summary.nonce,
+        log_index: receipt.log_proof.leaf_index,
+        log_size: receipt.log_proof.tree_size,
+        block_hash: v.block_hash,
+        height: v.height,
+        timestamp_ms: v.timestamp_ms,
+        time: utc(v.timestamp_ms),
+        certificate_signatures: signatures,
+        validators: genesis.validators.len(),
+        quorum: genesis.quorum(),
+        checks: vec![
+            "digest",
+            "record",
+            "record_proof",
+            "tx_hash",
+            "tx_signature",
+            "log_proof",
+            "header",
+            "certificate_quorum",
+        ],
+    })
+}
+
+fn print_human(r: &Report) {
+    let what = r
+        .file
+        .as_deref()
+        .map_or_else(|| "the digest".to_owned(), |f| f.to_owned());
+    println!(
+        "OK: the receipt proves {what} was recorded on chain {} at {}",
+        r.chain_id, r.time
+    );
+    println!(
+        "  digest          ok  {} {} matches the record",
+        r.hash, r.digest
+    );
+    println!(
+        "  record          ok  label {:?}, content type {:?}",
+        r.label, r.content_type
+    );
+    println!(
+        "  record proof    ok  record {} of {} in the transaction's record tree",
+        r.record_index, r.record_count
+    );
+    println!(
+        "  tx signature    ok  tx {} signed by {} (nonce {})",
+        r.tx_hash, r.signer, r.nonce
+    );
+    println!(
+        "  log proof       ok  log entry {} of {} under the block's log root",
+        r.log_index, r.log_size
+    );
+    println!("  header          ok  block hash {}", r.block_hash);
+    println!(
+        "  certificate     ok  {} of {} validator signatures, quorum {}",
+        r.certificate_signatures, r.validators, r.quorum
+    );
+    println!("  height              {}", r.height);
+    println!("  time                {} ({} ms)", r.time, r.timestamp_ms);
+    println!(
+        "  genesis             {} ({}, {})",
+        r.genesis_hash, r.chain_id, r.suite
+    );
+}

@@ -1,0 +1,554 @@
+//! The REST client.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use kexin_crypto::{Hash, PublicKey};
+use kexin_types::api::{
+    ApiError, BlockResponse, ChainInfo, CheckpointResponse, ConsistencyResponse, EvidenceResponse,
+    HealthResponse, ReceiptsResponse, StateProofResponse, StateValue, SubmitRequest,
+    SubmitResponse, TxResponse, TxState, TxStatusResponse,
+};
+use kexin_types::{Encode, Transaction};
+use serde::de::DeserializeOwned;
+
+/// Why a request failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The node answered with an error status and an [`ApiError`] body (or, when the body was
+    /// not one, `code` is `http_<status>` and `message` the start of the body).
+    #[error("{code}: {message} (HTTP {status})")]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The API's machine-readable code (`not_found`, `nonce_replayed`, ...).
+        code: String,
+        /// The API's explanation.
+        message: String,
+    },
+    /// The request did not get an answer: connection refused or reset, timeout, bad URL.
+    #[error("{0}")]
+    Http(String),
+    /// The answer was not the JSON shape expected.
+    #[error("{0}")]
+    Decode(String),
+    /// [`Client::wait_committed`] gave up.
+    #[error("{0}")]
+    Timeout(String),
+}
+
+impl ClientError {
+    /// A stable, machine-readable code: the API's code, or `http`, `decode`, `timeout`.
+    pub fn code(&self) -> &str {
+        match self {
+            ClientError::Api { code, .. } => code,
+            ClientError::Http(_) => "http",
+            ClientError::Decode(_) => "decode",
+            ClientError::Timeout(_) => "timeout",
+        }
+    }
+
+    /// The error without its code (what follows `code: ` when printed as `code: message`).
+    pub fn message(&self) -> String {
+        match self {
+            ClientError::Api {
+                status, message, ..
+            } => format!("{message} (HTTP {status})"),
+            ClientError::Http(m) | ClientError::Decode(m) | ClientError::Timeout(m) => m.clone(),
+        }
+    }
+
+    /// The HTTP status of an API error.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ClientError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a 404 from the API.
+    pub fn is_not_found(&self) -> bool {
+        self.status() == Some(404)
+    }
+
+    /// Whether retrying the same request later may succeed: no answer at all, 429 (mempool
+    /// full) or 503 (not ready).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ClientError::Http(_) => true,
+            ClientError::Api { status, .. } => matches!(status, 429 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+}
+
+/// Which block to fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockId {
+    /// The highest committed block.
+    Latest,
+    /// The block at a height (1 is the first).
+    Height(u64),
+    /// The block with a hash.
+    Hash(Hash),
+}
+
+impl FromStr for BlockId {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "latest" {
+            Ok(BlockId::Latest)
+        } else if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) {
+            s.parse()
+                .map(BlockId::Height)
+                .map_err(|e| format!("invalid height {s:?}: {e}"))
+        } else {
+            Hash::from_hex(s).map(BlockId::Hash).map_err(|_| {
+                format!("{s:?} is not a block height, a 64-hex-digit block hash, or \"latest\"")
+            })
+        }
+    }
+}
+
+impl fmt::Display for BlockId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BlockId::Latest => f.write_str("latest"),
+            BlockId::Height(h) => write!(f, "{h}"),
+            BlockId::Hash(h) => write!(f, "{h}"),
+        }
+    }
+}
+
+/// A client of one node's REST API.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+/// How long one request may take before it is abandoned.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest error body quoted in a [`ClientError::Api`] message when it is not JSON.
+const MAX_QUOTED_BODY: usize = 200;
+
+impl Client {
+    /// A client of the node at `url` (`http://host:port`; a bare `host:port` means `http://`).
+    pub fn new(url: impl AsRef<str>) -> Result<Client, ClientError> {
+        let url = url.as_ref().trim();
+        let base = if url.contains("://") {
+            url.to_owned()
+        } else {
+            format!("http://{url}")
+        };
+        let base = base.trim_end_matches('/').to_owned();
+        let rest = base
+            .strip_prefix("http://")
+            .or_else(|| base.strip_prefix("https://"))
+            .ok_or_else(|| ClientError::Http(format!("unsupported URL {url:?}: use http://")))?;
+        if rest.is_empty() {
+            return Err(ClientError::Http(format!("URL {url:?} has no host")));
+        }
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .map_err(|e| ClientError::Http(format!("cannot build HTTP client: {e}")))?;
+        Ok(Client { base, http })
+    }
+
+    /// The node's base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    async fn finish<T: DeserializeOwned>(
+        &self,
+        what: &str,
+        res: Result<reqwest::Response, reqwest::Error>,
+    ) -> Result<T, ClientError> {
+        let res = res.map_err(|e| http_error(what, &self.base, e))?;
+        let status = res.status();
+        let body = res
+            .bytes()
+            .await
+            .map_err(|e| http_error(what, &self.base, e))?;
+        if !status.is_success() {
+            return Err(api_error(status.as_u16(), &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| {
+            ClientError::Decode(format!("{what}: unexpected answer from the node: {e}"))
+        })
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let res = self.http.get(format!("{}{path}", self.base)).send().await;
+        self.finish(&format!("GET {path}"), res).await
+    }
+
+    /// `POST /v1/transactions`: submits a signed transaction.
+    pub async fn submit(&self, tx: &Transaction) -> Result<SubmitResponse, ClientError> {
+        self.submit_encoded(&tx.encode()).await
+    }
+
+    /// `POST /v1/transactions` with an already encoded transaction.
+    pub async fn submit_encoded(&self, tx: &[u8]) -> Result<SubmitResponse, ClientError> {
+        let body = serde_json::to_vec(&SubmitRequest {
+            tx: hex::encode(tx),
+        })
+        .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let res = self
+            .http
+            .post(format!("{}/v1/transactions", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+        self.finish("POST /v1/transactions", res).await
+    }
+
+    /// `GET /v1/transactions/{hash}`.
+    pub async fn transaction(&self, hash: &Hash) -> Result<TxResponse, ClientError> {
+        self.get(&format!("/v1/transactions/{hash}")).await
+    }
+
+    /// `GET /v1/transactions/{hash}/status`: pending or committed, without the body.
+    pub async fn transaction_status(&self, hash: &Hash) -> Result<TxStatusResponse, ClientError> {
+        self.get(&format!("/v1/transactions/{hash}/status")).await
+    }
+
+    /// `GET /v1/transactions/{hash}/receipts`: one receipt per record (404 while pending).
+    pub async fn receipts(&self, hash: &Hash) -> Result<ReceiptsResponse, ClientError> {
+        self.get(&format!("/v1/transactions/{hash}/receipts")).await
+    }
+
+    /// `GET /v1/blocks/{latest|height|hash}`.
+    pub async fn block(&self, id: BlockId) -> Result<BlockResponse, ClientError> {
+        self.get(&format!("/v1/blocks/{id}")).await
+    }
+
+    /// `GET /v1/blocks/latest`.
+    pub async fn latest_block(&self) -> Result<BlockResponse, ClientError> {
+        self.block(BlockId::Latest).await
+    }
+
+    /// `GET /v1/evidence/{digest}`: the records with a digest (404 when there are none).
+    pub async fn evidence(&self, digest: &Hash) -> Result<EvidenceResponse, ClientError> {
+        self.get(&format!("/v1/evidence/{digest}")).await
+    }
+
+    /// `GET /v1/checkpoint`: the latest signed tree head (404 before the first block).
+    pub async fn checkpoint(&self) -> Result<CheckpointResponse, ClientError> {
+        self.get("/v1/checkpoint").await
+    }
+
+    /// `GET /v1/proofs/consistency?from=M&to=N`.
+    pub async fn consistency(
+        &self,
+        from: u64,
+        to: u64,
+    ) -> Result<ConsistencyResponse, ClientError> {
+        self.get(&format!("/v1/proofs/consistency?from={from}&to={to}"))
+            .await
+    }
+
+    /// `GET /v1/state/nonce/{public-key}`.
+    pub async fn nonce_state(&self, key: &PublicKey) -> Result<StateProofResponse, ClientError> {
+        self.get(&format!("/v1/state/nonce/{key}")).await
+    }
+
+    /// `GET /v1/state/evidence/{digest}`.
+    pub async fn evidence_state(&self, digest: &Hash) -> Result<StateProofResponse, ClientError> {
+        self.get(&format!("/v1/state/evidence/{digest}")).await
+    }
+
+    /// `GET /v1/chain`: chain id, suite, genesis and height.
+    pub async fn chain(&self) -> Result<ChainInfo, ClientError> {
+        self.get("/v1/chain").await
+    }
+
+    /// `GET /v1/health` (an error while the node is not ready).
+    pub async fn health(&self) -> Result<HealthResponse, ClientError> {
+        self.get("/v1/health").await
+    }
+
+    /// The smallest nonce `key`'s next transaction may use: the last committed nonce plus one,
+    /// or 1 for a signer with no committed transaction. Pending transactions are not counted.
+    pub async fn next_nonce(&self, key: &PublicKey) -> Result<u64, ClientError> {
+        let state = self.nonce_state(key).await?;
+        match state.value {
+            None => Ok(1),
+            Some(StateValue::Nonce(n)) => n.last_nonce.checked_add(1).ok_or_else(|| {
+                ClientError::Decode(format!("signer {key} has used up every nonce"))
+            }),
+            Some(other) => Err(ClientError::Decode(format!(
+                "nonce state of {key} holds a {} value",
+                match other {
+                    StateValue::Evidence(_) => "evidence",
+                    StateValue::Nonce(_) => "nonce",
+                }
+            ))),
+        }
+    }
+
+    /// Polls `GET /v1/transactions/{hash}/status` with a short backoff until the transaction is
+    /// committed, or `timeout` passes. A 404 (not yet known, or the node restarting), no
+    /// answer, 429 and 503 are retried; other API errors are returned at once.
+    pub async fn wait_committed(
+        &self,
+        hash: &Hash,
+        timeout: Duration,
+    ) -> Result<TxStatusResponse, ClientError> {
+        let start = Instant::now();
+        let mut delay = Duration::from_millis(5);
+        loop {
+            let last = match self.transaction_status(hash).await {
+                Ok(tx) if tx.status == TxState::Committed => return Ok(tx),
+                Ok(_) => "still pending".to_owned(),
+                Err(e) if e.is_not_found() || e.is_transient() => e.to_string(),
+                Err(e) => return Err(e),
+            };
+            let elapsed = start.elapsed();
+            if elapsed >= timeout {
+                return Err(ClientError::Timeout(format!(
+                    "transaction {hash} not committed after {:.1}s ({last})",
+                    elapsed.as_secs_f64()
+                )));
+            }
+            tokio::time::sleep(delay.min(timeout - elapsed)).await;
+            delay = (delay * 2).min(Duration::from_millis(200));
+        }
+    }
+}
+
+fn http_error(what: &str, base: &str, e: reqwest::Error) -> ClientError {
+    // reqwest's own message repeats the URL; the innermost cause says what went wrong.
+    let mut cause: &dyn std::error::Error = &e;
+    while let Some(s) = cause.source() {
+        cause = s;
+    }
+    let why = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        format!("cannot connect: {cause}")
+    } else {
+        format!("{e}: {cause}")
+    };
+    ClientError::Http(format!("{what} at {base}: {why}"))
+}
+
+fn api_error(status: u16, body: &[u8]) -> ClientError {
+    if let Ok(e) = serde_json::from_slice::<ApiError>(body) {
+        return ClientError::Api {
+            status,
+            code: e.code,
+            message: e.message,
+        };
+    }
+    let text = String::from_utf8_lossy(body);
+    let mut text: String = text.trim().chars().take(MAX_QUOTED_BODY).collect();
+    if text.is_empty() {
+        text = "(empty body)".into();
+    }
+    ClientError::Api {
+        status,
+        code: format!("http_{status}"),
+        message: text,
+    }
+}
+
+/// Checks that a `/v1/chain` answer is self-consistent: the genesis is valid, hashes to
+/// `genesis_hash`, and has the same chain id and suite. (Whether it is the *right* chain is for
+/// the caller to decide, e.g. by comparing `genesis_hash` with one obtained out of band.)
+pub fn check_chain_info(info: &ChainInfo) -> Result<(), ClientError> {
+    info.genesis
+        .validate()
+        .map_err(|e| ClientError::Decode(format!("the node's genesis is invalid: {e}")))?;
+    let computed = info.genesis.hash();
+    if computed != info.genesis_hash {
+        return Err(ClientError::Decode(format!(
+            "the node's genesis hashes to {computed}, not the genesis_hash {} it reports",
+            info.genesis_hash
+        )));
+    }
+    if info.genesis.chain_id != info.chain_id || info.genesis.suite != info.suite {
+        return Err(ClientError::Decode(format!(
+            "the node reports chain {} ({}) but its genesis is for {} ({})",
+            info.chain_id, info.suite, info.genesis.chain_id, info.genesis.suite
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    /// A canned HTTP/1.1 server: answers each request with the next `(status, body)`, and
+    /// records the request lines.
+    async fn fake_server(answers: Vec<(u16, String)>) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        tokio::spawn(async move {
+            for (status, body) in answers {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Read the head, then any body announced by content-length.
+                loop {
+                    let n = sock.read(&mut buf).await.unwrap();
+                    req.extend_from_slice(&buf[..n]);
+                    if let Some(end) = req.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&req[..end]).to_lowercase();
+                        let len = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+                        while req.len() < end + 4 + len {
+                            let n = sock.read(&mut buf).await.unwrap();
+                            req.extend_from_slice(&buf[..n]);
+                        }
+                        break;
+                    }
+                    if n == 0 {
+                        break;
+                    }
+                }
+                let text = String::from_utf8_lossy(&req).to_string();
+                seen2.lock().unwrap().push(text);
+                let resp = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                sock.write_all(resp.as_bytes()).await.unwrap();
+                sock.shutdown().await.ok();
+            }
+        });
+        (format!("http://{addr}/"), seen)
+    }
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            Client::new("127.0.0.1:8080").unwrap().base_url(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(Client::new("http://h:1/").unwrap().base_url(), "http://h:1");
+        assert!(Client::new("ftp://h").is_err());
+        assert!(Client::new("http://").is_err());
+    }
+
+    #[test]
+    fn block_ids() {
+        assert_eq!("latest".parse::<BlockId>().unwrap(), BlockId::Latest);
+        assert_eq!("12".parse::<BlockId>().unwrap(), BlockId::Height(12));
+        let h = Hash([0xab; 32]);
+        assert_eq!(h.to_hex().parse::<BlockId>().unwrap(), BlockId::Hash(h));
+        assert!("12x".parse::<BlockId>().is_err());
+        assert!("".parse::<BlockId>().is_err());
+    }
+
+    #[test]
+    fn error_bodies() {
+        let e = api_error(
+            409,
+            br#"{"code":"nonce_replayed","message":"nonce 3 <= 5"}"#,
+        );
+        assert_eq!(e.code(), "nonce_replayed");
+        assert_eq!(e.status(), Some(409));
+        assert!(!e.is_transient());
+        let e = api_error(502, b"<html>bad gateway</html>");
+        assert_eq!(e.code(), "http_502");
+        assert!(e.is_transient());
+        assert!(e.message().contains("bad gateway"));
+        assert!(api_error(404, b"").is_not_found());
+    }
+
+    #[tokio::test]
+    async fn nonce_and_errors_over_http() {
+        let key = kexin_crypto::SigningKey::generate(kexin_crypto::Suite::Intl).public_key();
+        let absent = r#"{"key_hash":"0000000000000000000000000000000000000000000000000000000000000000","value":null,"value_hex":null,"proof":{"siblings":[],"leaf":null},"state_root":"0000000000000000000000000000000000000000000000000000000000000000","height":0}"#;
+        let present = absent.replace(
+            r#""value":null"#,
+            r#""value":{"kind":"nonce","last_nonce":41,"tx_count":3}"#,
+        );
+        let (url, seen) = fake_server(vec![
+            (200, absent.to_string()),
+            (200, present),
+            (
+                404,
+                r#"{"code":"not_found","message":"no such route"}"#.into(),
+            ),
+            (200, "{not json".into()),
+        ])
+        .await;
+        let c = Client::new(&url).unwrap();
+        assert_eq!(c.next_nonce(&key).await.unwrap(), 1);
+        assert_eq!(c.next_nonce(&key).await.unwrap(), 42);
+        let e = c.health().await.unwrap_err();
+        assert_eq!(e.code(), "not_found");
+        assert!(e.is_not_found());
+        let e = c.chain().await.unwrap_err();
+        assert!(matches!(e, ClientError::Decode(_)), "{e:?}");
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].starts_with(&format!("GET /v1/state/nonce/{key} ")));
+        assert!(seen[2].starts_with("GET /v1/health "));
+    }
+
+    #[tokio::test]
+    async fn submit_posts_hex_json() {
+        let key = kexin_crypto::SigningKey::generate(kexin_crypto::Suite::Gm);
+        let rec =
+            crate::evidence_record(kexin_crypto::Suite::Gm.hash(b"x"), "x", "text/plain").unwrap();
+        let tx = crate::sign_evidence("c", &key, 1, vec![rec]);
+        let hash = tx.hash();
+        let (url, seen) = fake_server(vec![(
+            202,
+            format!(r#"{{"hash":"{hash}","status":"pending"}}"#),
+        )])
+        .await;
+        let c = Client::new(&url).unwrap();
+        let r = c.submit(&tx).await.unwrap();
+        assert_eq!(r.hash, hash);
+        assert_eq!(r.status, TxState::Pending);
+        let req = seen.lock().unwrap()[0].clone();
+        assert!(req.starts_with("POST /v1/transactions "));
+        let body = &req[req.find("\r\n\r\n").unwrap() + 4..];
+        let parsed: SubmitRequest = serde_json::from_str(body).unwrap();
+        assert_eq!(parsed.tx, hex::encode(tx.encode()));
+    }
+
+    #[tokio::test]
+    async fn wait_committed_polls_then_times_out() {
+        let (url, _) = fake_server(vec![
+            (404, r#"{"code":"not_found","message":"unknown"}"#.into()),
+            (404, r#"{"code":"not_found","message":"unknown"}"#.into()),
+            (400, r#"{"code":"malformed","message":"bad"}"#.into()),
+        ])
+        .await;
+        let c = Client::new(&url).unwrap();
+        let e = c
+            .wait_committed(&Hash([1; 32]), Duration::from_secs(10))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "malformed");
+
+        // Nothing listens: connection refused is retried until the timeout.
+        let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = dead.local_addr().unwrap();
+        drop(dead);
+        let c = Client::new(format!("http://{addr}")).unwrap();
+        let e = c
+            .wait_committed(&Hash([1; 32]), Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "timeout");
+    }
+}
