@@ -15,6 +15,13 @@ mod verify;
 
 use std::process::ExitCode;
 
+// The node allocates many small, short-lived objects per evidence record (tree nodes, index
+// keys); mimalloc measured markedly faster than glibc malloc on the ingest path (see
+// docs/BENCHMARKS.md).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 
 /// The node URL used when neither `--node` nor `KEXIN_NODE` is given.

@@ -52,5 +52,9 @@ pub trait Application: Send + 'static {
 
     /// Applies and durably commits a finalized block. Idempotent by height. Returns only once
     /// the commit is on disk; only then may anything be acknowledged.
-    fn finalized(&mut self, block: Block, certificate: CommitCertificate) -> Result<(), Self::Error>;
+    fn finalized(
+        &mut self,
+        block: Block,
+        certificate: CommitCertificate,
+    ) -> Result<(), Self::Error>;
 }

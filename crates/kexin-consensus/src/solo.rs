@@ -122,7 +122,8 @@ impl<A: Application> SoloEngine<A> {
             let deadline = Instant::now() + self.config.block_interval;
             loop {
                 let p = self.app.pending();
-                if p.txs >= self.config.max_block_txs || p.records >= self.config.max_block_records {
+                if p.txs >= self.config.max_block_txs || p.records >= self.config.max_block_records
+                {
                     break;
                 }
                 let now = Instant::now();

@@ -46,7 +46,9 @@ impl StateView for MemoryState {
 #[non_exhaustive]
 pub enum TxRejection {
     /// The nonce was already used (or a greater one was).
-    #[error("nonce {nonce} of signer {signer} is not greater than its last committed nonce {last}: the transaction is a replay or was overtaken")]
+    #[error(
+        "nonce {nonce} of signer {signer} is not greater than its last committed nonce {last}: the transaction is a replay or was overtaken"
+    )]
     NonceReplayed {
         /// The signer.
         signer: String,
@@ -303,22 +305,34 @@ mod tests {
         let w = execute_block(&state, 1, &[tx(&key, 1, &[b"a"]), tx(&key, 5, &[b"b"])]).unwrap();
         commit(&mut state, w);
         let ns = NonceState::decode(&state.0[&StateKey::Nonce(key.public_key())]).unwrap();
-        assert_eq!(ns, NonceState { last_nonce: 5, tx_count: 2 });
+        assert_eq!(
+            ns,
+            NonceState {
+                last_nonce: 5,
+                tx_count: 2
+            }
+        );
         assert_eq!(next_nonce(Some(&ns)), 6);
 
         // Replays of a committed nonce, or any nonce not above the last, are refused.
         for n in [1, 5] {
             let err = execute_block(&state, 2, &[tx(&key, n, &[b"c"])]).unwrap_err();
             match err {
-                ExecError::InvalidTransaction { index: 0, reason, .. } => {
+                ExecError::InvalidTransaction {
+                    index: 0, reason, ..
+                } => {
                     assert_eq!(reason.code(), "nonce_replayed")
                 }
                 e => panic!("unexpected {e}"),
             }
         }
         // Within one block, the second use of a nonce is refused.
-        let err = execute_block(&state, 2, &[tx(&key, 6, &[b"c"]), tx(&key, 6, &[b"d"])]).unwrap_err();
-        assert!(matches!(err, ExecError::InvalidTransaction { index: 1, .. }));
+        let err =
+            execute_block(&state, 2, &[tx(&key, 6, &[b"c"]), tx(&key, 6, &[b"d"])]).unwrap_err();
+        assert!(matches!(
+            err,
+            ExecError::InvalidTransaction { index: 1, .. }
+        ));
     }
 
     #[test]
@@ -328,7 +342,11 @@ mod tests {
         let built = build_block(
             &state,
             1,
-            vec![tx(&key, 2, &[b"a"]), tx(&key, 1, &[b"b"]), tx(&key, 3, &[b"c"])],
+            vec![
+                tx(&key, 2, &[b"a"]),
+                tx(&key, 1, &[b"b"]),
+                tx(&key, 3, &[b"c"]),
+            ],
         )
         .unwrap();
         assert_eq!(built.included.len(), 2);
@@ -347,10 +365,25 @@ mod tests {
         commit(&mut state, w);
         let w = execute_block(&state, 8, &[tx(&b, 1, &[b"z"]), tx(&b, 2, &[b"x"])]).unwrap();
         commit(&mut state, w);
-        let e = EvidenceState::decode(&state.0[&StateKey::Evidence(Suite::Intl.hash(b"x"))]).unwrap();
+        let e =
+            EvidenceState::decode(&state.0[&StateKey::Evidence(Suite::Intl.hash(b"x"))]).unwrap();
         assert_eq!(e.count, 3);
-        assert_eq!(e.first, RecordLocation { height: 7, tx_index: 0, record_index: 0 });
-        assert_eq!(e.last, RecordLocation { height: 8, tx_index: 1, record_index: 0 });
+        assert_eq!(
+            e.first,
+            RecordLocation {
+                height: 7,
+                tx_index: 0,
+                record_index: 0
+            }
+        );
+        assert_eq!(
+            e.last,
+            RecordLocation {
+                height: 8,
+                tx_index: 1,
+                record_index: 0
+            }
+        );
     }
 
     #[test]
@@ -376,7 +409,9 @@ mod tests {
     fn corrupt_state_is_an_error_not_a_panic() {
         let key = SigningKey::from_seed(Suite::Intl, &[5; 32]).unwrap();
         let mut state = MemoryState::default();
-        state.0.insert(StateKey::Nonce(key.public_key()), vec![1, 2, 3]);
+        state
+            .0
+            .insert(StateKey::Nonce(key.public_key()), vec![1, 2, 3]);
         let err = execute_block(&state, 1, &[tx(&key, 1, &[b"a"])]).unwrap_err();
         assert!(matches!(err, ExecError::CorruptState { .. }), "{err}");
     }

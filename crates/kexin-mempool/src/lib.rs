@@ -53,7 +53,9 @@ pub enum AdmissionError {
     #[error(transparent)]
     Invalid(#[from] TxError),
     /// The nonce is not above the signer's last committed nonce.
-    #[error("nonce {nonce} is not greater than the signer's last committed nonce {last}: the transaction is a replay or was overtaken")]
+    #[error(
+        "nonce {nonce} is not greater than the signer's last committed nonce {last}: the transaction is a replay or was overtaken"
+    )]
     NonceReplayed {
         /// The transaction's nonce.
         nonce: u64,
@@ -131,7 +133,11 @@ impl Mempool {
 
     /// Checks and admits a transaction. `last_committed_nonce` is the signer's last committed
     /// nonce (0 if none). Signature verification happens outside the lock.
-    pub fn admit(&self, tx: SealedTx, last_committed_nonce: u64) -> Result<Admitted, AdmissionError> {
+    pub fn admit(
+        &self,
+        tx: SealedTx,
+        last_committed_nonce: u64,
+    ) -> Result<Admitted, AdmissionError> {
         if self.lock().by_hash.contains_key(&tx.hash()) {
             return Ok(Admitted::AlreadyPending);
         }
@@ -159,7 +165,9 @@ impl Mempool {
         }
         let records = tx.tx().records().len();
         if inner.by_hash.len() >= self.config.max_txs {
-            return Err(AdmissionError::Full { what: "transactions" });
+            return Err(AdmissionError::Full {
+                what: "transactions",
+            });
         }
         if inner.records + records > self.config.max_records {
             return Err(AdmissionError::Full { what: "records" });
@@ -290,7 +298,12 @@ mod tests {
                 external_ref: None,
             })
             .collect();
-        SealedTx::new(Transaction::sign("c", key, nonce, Payload::Evidence { records }))
+        SealedTx::new(Transaction::sign(
+            "c",
+            key,
+            nonce,
+            Payload::Evidence { records },
+        ))
     }
 
     fn pool(max_txs: usize) -> Mempool {
@@ -310,17 +323,37 @@ mod tests {
         let p = pool(2);
         let mut bad = tx(&key, 1, 1).tx().clone();
         bad.signature.0[0] ^= 1;
-        assert_eq!(p.admit(SealedTx::new(bad), 0).unwrap_err().code(), "bad_signature");
-        let other = SealedTx::new(Transaction::sign("other", &key, 1, tx(&key, 1, 1).tx().payload.clone()));
+        assert_eq!(
+            p.admit(SealedTx::new(bad), 0).unwrap_err().code(),
+            "bad_signature"
+        );
+        let other = SealedTx::new(Transaction::sign(
+            "other",
+            &key,
+            1,
+            tx(&key, 1, 1).tx().payload.clone(),
+        ));
         assert_eq!(p.admit(other, 0).unwrap_err().code(), "wrong_chain");
         let gm = SigningKey::from_seed(Suite::Gm, &[1; 32]).unwrap();
         assert_eq!(p.admit(tx(&gm, 1, 1), 0).unwrap_err().code(), "wrong_suite");
-        assert_eq!(p.admit(tx(&key, 3, 1), 3).unwrap_err().code(), "nonce_replayed");
+        assert_eq!(
+            p.admit(tx(&key, 3, 1), 3).unwrap_err().code(),
+            "nonce_replayed"
+        );
         assert_eq!(p.admit(tx(&key, 4, 1), 3).unwrap(), Admitted::New);
-        assert_eq!(p.admit(tx(&key, 4, 1), 3).unwrap(), Admitted::AlreadyPending);
-        assert_eq!(p.admit(tx(&key, 4, 2), 3).unwrap_err().code(), "nonce_conflict");
+        assert_eq!(
+            p.admit(tx(&key, 4, 1), 3).unwrap(),
+            Admitted::AlreadyPending
+        );
+        assert_eq!(
+            p.admit(tx(&key, 4, 2), 3).unwrap_err().code(),
+            "nonce_conflict"
+        );
         assert_eq!(p.admit(tx(&key, 5, 1), 3).unwrap(), Admitted::New);
-        assert_eq!(p.admit(tx(&key, 6, 1), 3).unwrap_err().code(), "mempool_full");
+        assert_eq!(
+            p.admit(tx(&key, 6, 1), 3).unwrap_err().code(),
+            "mempool_full"
+        );
         assert_eq!(p.len(), 2);
     }
 

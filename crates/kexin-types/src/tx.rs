@@ -1,5 +1,7 @@
 //! Transactions and their payloads.
 
+use std::sync::Arc;
+
 use kexin_crypto::{Domain, Hash, PublicKey, Signature, SigningKey, Suite};
 use serde::{Deserialize, Serialize};
 
@@ -386,9 +388,10 @@ impl Transaction {
 }
 
 /// A transaction decoded and hashed once, as it moves through mempool, blocks and ledger.
+/// Cloning is cheap: the transaction itself is shared.
 #[derive(Clone, Debug)]
 pub struct SealedTx {
-    tx: Transaction,
+    tx: Arc<Transaction>,
     summary: TxSummary,
     hash: Hash,
     encoded_len: usize,
@@ -401,7 +404,7 @@ impl SealedTx {
         let hash = summary.hash();
         let encoded_len = tx.encode().len();
         SealedTx {
-            tx,
+            tx: Arc::new(tx),
             summary,
             hash,
             encoded_len,
@@ -413,9 +416,9 @@ impl SealedTx {
         &self.tx
     }
 
-    /// Gives the transaction back (moving, not copying, its records).
+    /// Gives the transaction back (copying it only if it is still shared).
     pub fn into_tx(self) -> Transaction {
-        self.tx
+        Arc::unwrap_or_clone(self.tx)
     }
 
     /// Its summary.
