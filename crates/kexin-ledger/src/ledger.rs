@@ -1,0 +1,981 @@
+//! The ledger: prepare a block, commit it with its certificate, read everything back with
+//! proofs.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+
+use kexin_crypto::{Hash, PublicKey, Suite};
+use kexin_merkle::{
+    ConsistencyProof, LogAccumulator, LogError, MemoryLog, NodeSource, SMT_EMPTY_HASH,
+    SparseMerkleTree, StateProof,
+};
+use kexin_types::codec::Reader;
+use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
+use kexin_types::state::{RecordLocation, StateKey, value_hash};
+use kexin_types::{
+    Block, BlockHeader, Checkpoint, CommitCertificate, Decode, Encode, FORMAT_VERSION, Genesis,
+    PayloadCommitment, Receipt, ReceiptTx, SealedTx, Transaction, TxSummary, decode_block,
+    decode_transaction,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::LedgerError;
+use crate::schema::*;
+use crate::store::{KvStore, Table, WriteBatch};
+
+/// The committed head block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Its height.
+    pub height: u64,
+    /// Its hash.
+    pub hash: Hash,
+    /// Its header.
+    pub header: BlockHeader,
+}
+
+/// Where a transaction is: block height, index in the block, index in the log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TxLocation {
+    /// Block height.
+    pub height: u64,
+    /// Index of the transaction in its block.
+    pub tx_index: u32,
+    /// Index of the transaction in the transaction log (its leaf index).
+    pub log_index: u64,
+}
+
+/// A state value with its proof against the committed head's state root.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateProofResponse {
+    /// The key's position in the tree.
+    pub key_hash: Hash,
+    /// The value, if present.
+    pub value: Option<Vec<u8>>,
+    /// Its hash, as stored in the tree.
+    pub value_hash: Option<Hash>,
+    /// Proof of the value or of the key's absence.
+    pub proof: StateProof,
+    /// The state root it verifies against.
+    pub state_root: Hash,
+    /// The height whose header holds `state_root` (0 before block 1: the empty state).
+    pub height: u64,
+}
+
+/// A block computed by [`Ledger::prepare`], ready for [`Ledger::commit`] once certified.
+///
+/// Everything the commit writes is computed here, so committing is one store write. The
+/// public fields are for reading: [`Ledger::commit`] refuses a prepared block whose `block` or
+/// `hash` were changed after `prepare`.
+#[derive(Clone)]
+pub struct PreparedBlock {
+    /// The block.
+    pub block: Block,
+    /// Its hash (the hash validators sign).
+    pub hash: Hash,
+    sealed_hash: Hash,
+    genesis_hash: Hash,
+    encoded: Vec<u8>,
+    txs: Vec<(Hash, TxLocation)>,
+    log: LogAccumulator,
+    log_nodes: Vec<(u8, u64, Hash)>,
+    smt: SparseMerkleTree,
+    state_writes: BTreeMap<Hash, Vec<u8>>,
+    evidence: Vec<(Hash, RecordLocation)>,
+}
+
+impl PreparedBlock {
+    /// The block's height.
+    pub fn height(&self) -> u64 {
+        self.block.header.height
+    }
+
+    /// The block's header.
+    pub fn header(&self) -> &BlockHeader {
+        &self.block.header
+    }
+
+    /// The transaction hashes, in block order.
+    pub fn tx_hashes(&self) -> impl ExactSizeIterator<Item = Hash> + '_ {
+        self.txs.iter().map(|(h, _)| *h)
+    }
+
+    /// Number of evidence records in the block.
+    pub fn record_count(&self) -> usize {
+        self.evidence.len()
+    }
+
+    /// Size of the block's encoding in bytes.
+    pub fn encoded_len(&self) -> usize {
+        self.encoded.len()
+    }
+}
+
+impl fmt::Debug for PreparedBlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedBlock")
+            .field("height", &self.block.header.height)
+            .field("hash", &self.hash)
+            .field("tx_count", &self.txs.len())
+            .field("records", &self.evidence.len())
+            .field("state_writes", &self.state_writes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The committed in-memory state, swapped as a whole after each successful store commit.
+struct Committed {
+    head: Option<Head>,
+    log: LogAccumulator,
+    smt: SparseMerkleTree,
+}
+
+/// Reads log nodes from the store.
+struct StoreNodes<'a>(&'a dyn KvStore);
+
+impl NodeSource for StoreNodes<'_> {
+    type Error = LedgerError;
+
+    fn node(&self, level: u8, index: u64) -> Result<Hash, LedgerError> {
+        match self.0.get(Table::LogNodes, &log_node_key(level, index))? {
+            Some(v) => parse_hash(&v, "log node"),
+            None => Err(LedgerError::corrupt(format!(
+                "log node (level {level}, index {index}) is missing"
+            ))),
+        }
+    }
+}
+
+fn log_err(e: LogError<LedgerError>) -> LedgerError {
+    match e {
+        LogError::Proof(p) => LedgerError::InvalidProofRequest(p),
+        LogError::Source(s) => s,
+    }
+}
+
+/// The durable ledger of one chain.
+///
+/// One writer ([`prepare`](Self::prepare) + [`commit`](Self::commit), from the block
+/// pipeline) and any number of concurrent readers. Readers never block on a commit's disk
+/// write; they see the state before or after it. Open at most one `Ledger` per store.
+pub struct Ledger {
+    store: Arc<dyn KvStore>,
+    genesis: Genesis,
+    genesis_hash: Hash,
+    suite: Suite,
+    committed: RwLock<Arc<Committed>>,
+    /// Serializes commits. Holds `Some(reason)` once a store commit failed.
+    writer: Mutex<Option<String>>,
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ledger")
+            .field("chain_id", &self.genesis.chain_id)
+            .field("height", &self.height())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ledger {
+    /// Opens the ledger of `genesis` in `store`: writes the genesis hash into an empty store,
+    /// refuses a store of another genesis, and restores the head, the log frontier and the
+    /// state tree, checking them against the head header.
+    pub fn open(store: Arc<dyn KvStore>, genesis: Genesis) -> Result<Ledger, LedgerError> {
+        genesis
+            .validate()
+            .map_err(|e| LedgerError::InvalidGenesis(e.to_string()))?;
+        let genesis_hash = genesis.hash();
+        let suite = genesis.suite;
+        match store.get(Table::Meta, META_GENESIS_HASH)? {
+            Some(bytes) => {
+                let stored = parse_hash(&bytes, "genesis hash")?;
+                if stored != genesis_hash {
+                    return Err(LedgerError::GenesisMismatch {
+                        stored,
+                        given: genesis_hash,
+                    });
+                }
+                match store.get(Table::Meta, META_SCHEMA)?.as_deref() {
+                    Some([SCHEMA_VERSION]) => {}
+                    other => {
+                        return Err(LedgerError::corrupt(format!(
+                            "unsupported ledger schema {other:?}, expected [{SCHEMA_VERSION}]"
+                        )));
+                    }
+                }
+            }
+            None => {
+                if store.get(Table::Meta, META_HEAD)?.is_some() {
+                    return Err(LedgerError::corrupt("a head block but no genesis hash"));
+                }
+                let mut batch = WriteBatch::new();
+                batch.put(
+                    Table::Meta,
+                    META_GENESIS_HASH,
+                    genesis_hash.as_bytes().to_vec(),
+                );
+                batch.put(Table::Meta, META_GENESIS, genesis.encode());
+                batch.put(Table::Meta, META_SCHEMA, vec![SCHEMA_VERSION]);
+                store.commit(batch)?;
+            }
+        }
+        let committed = Self::load(store.as_ref(), suite)?;
+        Ok(Ledger {
+            store,
+            genesis,
+            genesis_hash,
+            suite,
+            committed: RwLock::new(Arc::new(committed)),
+            writer: Mutex::new(None),
+        })
+    }
+
+    fn load(store: &dyn KvStore, suite: Suite) -> Result<Committed, LedgerError> {
+        let head = match store.get(Table::Meta, META_HEAD)? {
+            None => None,
+            Some(bytes) => {
+                let header = BlockHeader::decode(&bytes)
+                    .map_err(|e| LedgerError::corrupt(format!("head header: {e}")))?;
+                let hash = header.hash(suite);
+                Some(Head {
+                    height: header.height,
+                    hash,
+                    header,
+                })
+            }
+        };
+        let log = match store.get(Table::Meta, META_LOG)? {
+            None => LogAccumulator::new(suite),
+            Some(bytes) => decode_log(suite, &bytes)?,
+        };
+        let (log_size, log_root, state_root) = match &head {
+            Some(h) => (h.header.log_size, h.header.log_root, h.header.state_root),
+            None => (0, kexin_merkle::empty_root(suite), SMT_EMPTY_HASH),
+        };
+        if log.size() != log_size || log.root() != log_root {
+            return Err(LedgerError::corrupt(format!(
+                "log frontier (size {}, root {}) disagrees with the head (size {log_size}, root {log_root})",
+                log.size(),
+                log.root()
+            )));
+        }
+        if let Some(h) = &head {
+            let stored = store
+                .get(Table::BlockHashes, h.hash.as_bytes())?
+                .ok_or_else(|| LedgerError::corrupt("the head block's hash is not indexed"))?;
+            if parse_u64(&stored, "block height")? != h.height {
+                return Err(LedgerError::corrupt(
+                    "the head block's hash is indexed at another height",
+                ));
+            }
+        }
+        let mut changes: BTreeMap<Hash, Option<Hash>> = BTreeMap::new();
+        store.for_each(Table::State, &mut |k, v| {
+            let key = parse_hash(k, "state key")
+                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+            changes.insert(key, Some(value_hash(suite, v)));
+            Ok(())
+        })?;
+        let smt = SparseMerkleTree::new(suite).apply(&changes);
+        if smt.root() != state_root {
+            return Err(LedgerError::corrupt(format!(
+                "state tree root {} disagrees with the head's state root {state_root}",
+                smt.root()
+            )));
+        }
+        Ok(Committed { head, log, smt })
+    }
+
+    fn snapshot(&self) -> Arc<Committed> {
+        self.committed
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Option<String>> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The chain's genesis.
+    pub fn genesis(&self) -> &Genesis {
+        &self.genesis
+    }
+
+    /// The genesis hash (the parent of block 1).
+    pub fn genesis_hash(&self) -> Hash {
+        self.genesis_hash
+    }
+
+    /// The committed head, `None` before block 1.
+    pub fn head(&self) -> Option<Head> {
+        self.snapshot().head.clone()
+    }
+
+    /// The committed height, 0 before block 1.
+    pub fn height(&self) -> u64 {
+        self.snapshot().head.as_ref().map_or(0, |h| h.height)
+    }
+
+    /// The committed transaction log's size and root.
+    pub fn log_head(&self) -> (u64, Hash) {
+        let s = self.snapshot();
+        (s.log.size(), s.log.root())
+    }
+
+    /// The committed state root.
+    pub fn state_root(&self) -> Hash {
+        self.snapshot().smt.root()
+    }
+
+    /// The committed value of `key`.
+    pub fn state_get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, LedgerError> {
+        let key_hash = key.hash(self.suite);
+        // The in-memory tree knows every committed key: most evidence digests are new, and
+        // answering their absence from memory saves a store lookup per record.
+        if self.snapshot().smt.get(&key_hash).is_none() {
+            return Ok(None);
+        }
+        Ok(self.store.get(Table::State, key_hash.as_bytes())?)
+    }
+
+    /// Computes the block that `txs`, with these state writes, would make on top of the
+    /// current head. Pure: writes nothing.
+    ///
+    /// Checks the proposer is a validator, that the timestamp is after the parent's (the
+    /// genesis timestamp for height 1), each transaction's chain id, suite and format limits
+    /// (not its signature: admission checked that), that no transaction is repeated or already
+    /// committed, and the block limits. Refused with [`LedgerError::NeedsReopen`] after a
+    /// failed commit.
+    pub fn prepare(
+        &self,
+        txs: Vec<SealedTx>,
+        state_writes: BTreeMap<StateKey, Vec<u8>>,
+        timestamp_ms: u64,
+        proposer: PublicKey,
+    ) -> Result<PreparedBlock, LedgerError> {
+        if let Some(reason) = self.lock_writer().as_ref() {
+            return Err(LedgerError::NeedsReopen(reason.clone()));
+        }
+        let suite = self.suite;
+        let snap = self.snapshot();
+        let (height, parent_hash, parent_ms) = match &snap.head {
+            Some(h) => (
+                h.height
+                    .checked_add(1)
+                    .ok_or_else(|| LedgerError::corrupt("the head is at the maximum height"))?,
+                h.hash,
+                h.header.timestamp_ms,
+            ),
+            None => (1, self.genesis_hash, self.genesis.timestamp_ms),
+        };
+        if timestamp_ms <= parent_ms {
+            return Err(LedgerError::TimestampNotMonotonic {
+                parent_ms,
+                proposed_ms: timestamp_ms,
+            });
+        }
+        if self.genesis.validator_index(&proposer).is_none() {
+            return Err(LedgerError::InvalidProposer(format!(
+                "{proposer} is not a validator of chain {}",
+                self.genesis.chain_id
+            )));
+        }
+        if txs.len() > MAX_BLOCK_TXS as usize {
+            return Err(LedgerError::BlockTooLarge(format!(
+                "{} transactions, the limit is {MAX_BLOCK_TXS}",
+                txs.len()
+            )));
+        }
+
+        let mut log = snap.log.clone();
+        let mut log_nodes = Vec::with_capacity(txs.len() * 2);
+        let mut seen = BTreeSet::new();
+        let mut tx_entries = Vec::with_capacity(txs.len());
+        let mut evidence = Vec::new();
+        let mut transactions = Vec::with_capacity(txs.len());
+        for (i, stx) in txs.into_iter().enumerate() {
+            let tx = stx.tx();
+            if tx.chain_id != self.genesis.chain_id {
+                return Err(LedgerError::InvalidTransaction {
+                    index: i,
+                    reason: format!(
+                        "chain id {:?}, this chain is {:?}",
+                        tx.chain_id, self.genesis.chain_id
+                    ),
+                });
+            }
+            if tx.signer.suite() != suite {
+                return Err(LedgerError::InvalidTransaction {
+                    index: i,
+                    reason: format!("signed with {}, this chain uses {suite}", tx.signer.suite()),
+                });
+            }
+            // Everything committed must decode again: check the format limits the decoder
+            // enforces (record count, metadata sizes, ...).
+            if let Err(e) = tx.validate() {
+                return Err(LedgerError::InvalidTransaction {
+                    index: i,
+                    reason: e.to_string(),
+                });
+            }
+            let hash = stx.hash();
+            if !seen.insert(hash) || self.store.get(Table::Txs, hash.as_bytes())?.is_some() {
+                return Err(LedgerError::DuplicateTransaction(hash));
+            }
+            let tx_index = i as u32;
+            let loc = TxLocation {
+                height,
+                tx_index,
+                log_index: log.size(),
+            };
+            log_nodes.extend(log.append(stx.log_leaf_hash()));
+            for (j, rec) in tx.records().iter().enumerate() {
+                evidence.push((
+                    rec.digest,
+                    RecordLocation {
+                        height,
+                        tx_index,
+                        record_index: j as u32,
+                    },
+                ));
+            }
+            tx_entries.push((hash, loc));
+            transactions.push(stx.into_tx());
+        }
+
+        let mut changes = BTreeMap::new();
+        let mut writes = BTreeMap::new();
+        for (key, value) in state_writes {
+            let kh = key.hash(suite);
+            changes.insert(kh, Some(value_hash(suite, &value)));
+            writes.insert(kh, value);
+        }
+        let smt = snap.smt.apply(&changes);
+
+        let header = BlockHeader {
+            height,
+            parent_hash,
+            timestamp_ms,
+            proposer,
+            tx_count: tx_entries.len() as u32,
+            log_size: log.size(),
+            log_root: log.root(),
+            state_root: smt.root(),
+        };
+        let block = Block {
+            header,
+            transactions,
+        };
+        let encoded = block.encode();
+        if encoded.len() > MAX_BLOCK_BYTES {
+            return Err(LedgerError::BlockTooLarge(format!(
+                "{} bytes, the limit is {MAX_BLOCK_BYTES}",
+                encoded.len()
+            )));
+        }
+        let hash = block.header.hash(suite);
+        Ok(PreparedBlock {
+            block,
+            hash,
+            sealed_hash: hash,
+            genesis_hash: self.genesis_hash,
+            encoded,
+            txs: tx_entries,
+            log,
+            log_nodes,
+            smt,
+            state_writes: writes,
+            evidence,
+        })
+    }
+
+    /// Writes a prepared block and its certificate in one atomic, durable store commit, then
+    /// makes it the head.
+    ///
+    /// Idempotent by height: a block at or below the head whose hash is the committed one is
+    /// `Ok(())` and writes nothing. A different block at a committed height, a height gap, a
+    /// parent that is not the head, or a certificate that does not verify against the genesis
+    /// is an error. If the store commit fails, the ledger refuses further commits
+    /// ([`LedgerError::NeedsReopen`]) until reopened, since the store may hold the block.
+    pub fn commit(
+        &self,
+        prepared: PreparedBlock,
+        certificate: &CommitCertificate,
+    ) -> Result<(), LedgerError> {
+        let mut writer = self.lock_writer();
+        if let Some(reason) = writer.as_ref() {
+            return Err(LedgerError::NeedsReopen(reason.clone()));
+        }
+        let suite = self.suite;
+        if prepared.genesis_hash != self.genesis_hash {
+            return Err(LedgerError::InvalidPreparedBlock(
+                "prepared by a ledger of another chain".into(),
+            ));
+        }
+        let hash = prepared.block.header.hash(suite);
+        if hash != prepared.sealed_hash || prepared.hash != prepared.sealed_hash {
+            return Err(LedgerError::InvalidPreparedBlock(
+                "the header or hash was changed after prepare".into(),
+            ));
+        }
+        if prepared.block.encode() != prepared.encoded {
+            return Err(LedgerError::InvalidPreparedBlock(
+                "the transactions were changed after prepare".into(),
+            ));
+        }
+
+        let snap = self.snapshot();
+        let height = prepared.block.header.height;
+        let head_height = snap.head.as_ref().map_or(0, |h| h.height);
+        if height <= head_height {
+            let committed = self.block_hash_at(height)?.ok_or_else(|| {
+                LedgerError::corrupt(format!("block {height} is below the head but missing"))
+            })?;
+            if committed == hash {
+                return Ok(());
+            }
+            return Err(LedgerError::ConflictingBlock {
+                height,
+                committed,
+                proposed: hash,
+            });
+        }
+        if height - 1 != head_height {
+            return Err(LedgerError::HeightGap {
+                expected: head_height.saturating_add(1),
+                got: height,
+            });
+        }
+        let expected_parent = snap.head.as_ref().map_or(self.genesis_hash, |h| h.hash);
+        if prepared.block.header.parent_hash != expected_parent {
+            return Err(LedgerError::ParentMismatch {
+                height,
+                expected: expected_parent,
+                got: prepared.block.header.parent_hash,
+            });
+        }
+        // Same parent hash means same parent header, hence same log and state it built on.
+        certificate.verify(&self.genesis, &hash)?;
+
+        let PreparedBlock {
+            block,
+            encoded,
+            txs,
+            log,
+            log_nodes,
+            smt,
+            state_writes,
+            evidence,
+            ..
+        } = prepared;
+        let mut batch = WriteBatch::new();
+        let hkey = height_key(height);
+        batch.put(Table::Blocks, hkey, encoded);
+        batch.put(Table::BlockHashes, hash.as_bytes().to_vec(), hkey);
+        batch.put(Table::Certificates, hkey, certificate.encode());
+        for (tx_hash, loc) in &txs {
+            batch.put(
+                Table::Txs,
+                tx_hash.as_bytes().to_vec(),
+                encode_tx_location(loc),
+            );
+        }
+        for (level, index, node) in &log_nodes {
+            batch.put(
+                Table::LogNodes,
+                log_node_key(*level, *index),
+                node.as_bytes().to_vec(),
+            );
+        }
+        for (key, value) in state_writes {
+            batch.put(Table::State, key.as_bytes().to_vec(), value);
+        }
+        for (digest, loc) in &evidence {
+            batch.put(Table::EvidenceIndex, evidence_key(digest, loc), Vec::new());
+        }
+        batch.put(Table::Meta, META_HEAD, block.header.encode());
+        batch.put(Table::Meta, META_LOG, encode_log(&log));
+
+        if let Err(e) = self.store.commit(batch) {
+            *writer = Some(format!("committing block {height} failed: {e}"));
+            return Err(e.into());
+        }
+        let next = Arc::new(Committed {
+            head: Some(Head {
+                height,
+                hash,
+                header: block.header,
+            }),
+            log,
+            smt,
+        });
+        *self
+            .committed
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = next;
+        Ok(())
+    }
+
+    fn block_bytes(&self, height: u64) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.store.get(Table::Blocks, &height_key(height))?)
+    }
+
+    fn certificate_at(&self, height: u64) -> Result<CommitCertificate, LedgerError> {
+        let bytes = self
+            .store
+            .get(Table::Certificates, &height_key(height))?
+            .ok_or_else(|| LedgerError::corrupt(format!("block {height} has no certificate")))?;
+        CommitCertificate::decode(&bytes)
+            .map_err(|e| LedgerError::corrupt(format!("certificate of block {height}: {e}")))
+    }
+
+    fn header_from_bytes(height: u64, bytes: &[u8]) -> Result<BlockHeader, LedgerError> {
+        let mut r = Reader::new(bytes);
+        let header = BlockHeader::decode_from(&mut r)
+            .map_err(|e| LedgerError::corrupt(format!("header of block {height}: {e}")))?;
+        if header.height != height {
+            return Err(LedgerError::corrupt(format!(
+                "block stored at height {height} claims height {}",
+                header.height
+            )));
+        }
+        Ok(header)
+    }
+
+    fn block_hash_at(&self, height: u64) -> Result<Option<Hash>, LedgerError> {
+        match self.block_bytes(height)? {
+            None => Ok(None),
+            Some(bytes) => Ok(Some(
+                Self::header_from_bytes(height, &bytes)?.hash(self.suite),
+            )),
+        }
+    }
+
+    /// The block at `height` with its certificate.
+    pub fn block(&self, height: u64) -> Result<Option<(Block, CommitCertificate)>, LedgerError> {
+        let Some(bytes) = self.block_bytes(height)? else {
+            return Ok(None);
+        };
+        let block = decode_block(&bytes)
+            .map_err(|e| LedgerError::corrupt(format!("block {height}: {e}")))?;
+        if block.header.height != height {
+            return Err(LedgerError::corrupt(format!(
+                "block stored at height {height} claims height {}",
+                block.header.height
+            )));
+        }
+        Ok(Some((block, self.certificate_at(height)?)))
+    }
+
+    fn height_of(&self, hash: &Hash) -> Result<Option<u64>, LedgerError> {
+        match self.store.get(Table::BlockHashes, hash.as_bytes())? {
+            None => Ok(None),
+            Some(v) => Ok(Some(parse_u64(&v, "block height")?)),
+        }
+    }
+
+    /// The block with header hash `hash`, with its certificate.
+    pub fn block_by_hash(
+        &self,
+        hash: &Hash,
+    ) -> Result<Option<(Block, CommitCertificate)>, LedgerError> {
+        let Some(height) = self.height_of(hash)? else {
+            return Ok(None);
+        };
+        let (block, cert) = self
+            .block(height)?
+            .ok_or_else(|| LedgerError::corrupt(format!("block {hash} indexed but missing")))?;
+        if block.header.hash(self.suite) != *hash {
+            return Err(LedgerError::corrupt(format!(
+                "block {hash} indexed at height {height}, which holds another block"
+            )));
+        }
+        Ok(Some((block, cert)))
+    }
+
+    /// The header at `height` with its certificate.
+    pub fn header(
+        &self,
+        height: u64,
+    ) -> Result<Option<(BlockHeader, CommitCertificate)>, LedgerError> {
+        let Some(bytes) = self.block_bytes(height)? else {
+            return Ok(None);
+        };
+        let header = Self::header_from_bytes(height, &bytes)?;
+        Ok(Some((header, self.certificate_at(height)?)))
+    }
+
+    /// Where the transaction `tx_hash` is.
+    pub fn tx_location(&self, tx_hash: &Hash) -> Result<Option<TxLocation>, LedgerError> {
+        match self.store.get(Table::Txs, tx_hash.as_bytes())? {
+            None => Ok(None),
+            Some(v) => Ok(Some(decode_tx_location(&v)?)),
+        }
+    }
+
+    /// Reads one transaction out of a stored block without decoding the others.
+    fn tx_in_block(
+        &self,
+        tx_hash: &Hash,
+        loc: &TxLocation,
+    ) -> Result<(BlockHeader, Transaction), LedgerError> {
+        let height = loc.height;
+        let bytes = self.block_bytes(height)?.ok_or_else(|| {
+            LedgerError::corrupt(format!(
+                "transaction {tx_hash} is in missing block {height}"
+            ))
+        })?;
+        let mut r = Reader::new(&bytes);
+        let header = BlockHeader::decode_from(&mut r)
+            .map_err(|e| LedgerError::corrupt(format!("header of block {height}: {e}")))?;
+        if header.height != height || loc.tx_index >= header.tx_count {
+            return Err(LedgerError::corrupt(format!(
+                "transaction {tx_hash} is indexed at {loc:?}, outside block {}",
+                header.height
+            )));
+        }
+        let first = header.log_size - u64::from(header.tx_count);
+        if loc.log_index != first + u64::from(loc.tx_index) {
+            return Err(LedgerError::corrupt(format!(
+                "transaction {tx_hash} has log index {}, its block puts it at {}",
+                loc.log_index,
+                first + u64::from(loc.tx_index)
+            )));
+        }
+        let bad = |e: kexin_types::DecodeError| {
+            LedgerError::corrupt(format!("transactions of block {height}: {e}"))
+        };
+        for i in 0..=loc.tx_index {
+            let len = r.u32("transaction length").map_err(bad)? as usize;
+            let body = r.take("transaction", len).map_err(bad)?;
+            if i == loc.tx_index {
+                let tx = decode_transaction(body).map_err(bad)?;
+                return Ok((header, tx));
+            }
+        }
+        Err(LedgerError::corrupt(format!(
+            "transaction {tx_hash} not found in block {height}"
+        )))
+    }
+
+    /// The transaction `tx_hash` and where it is.
+    pub fn transaction(
+        &self,
+        tx_hash: &Hash,
+    ) -> Result<Option<(Transaction, TxLocation)>, LedgerError> {
+        let Some(loc) = self.tx_location(tx_hash)? else {
+            return Ok(None);
+        };
+        let (_, tx) = self.tx_in_block(tx_hash, &loc)?;
+        if tx.hash() != *tx_hash {
+            return Err(LedgerError::corrupt(format!(
+                "transaction {tx_hash} is indexed at {loc:?}, which holds another transaction"
+            )));
+        }
+        Ok(Some((tx, loc)))
+    }
+
+    /// The receipts of every evidence record of transaction `tx_hash`, in record order
+    /// (`O(n log n)` for `n` records). Each verifies with [`Receipt::verify`] against the
+    /// genesis alone.
+    pub fn receipts(&self, tx_hash: &Hash) -> Result<Option<Vec<Receipt>>, LedgerError> {
+        self.build_receipts(tx_hash, None)
+    }
+
+    /// The receipt of record `record_index` of transaction `tx_hash`; `None` if there is no
+    /// such transaction or record.
+    pub fn receipt(
+        &self,
+        tx_hash: &Hash,
+        record_index: u32,
+    ) -> Result<Option<Receipt>, LedgerError> {
+        Ok(self
+            .build_receipts(tx_hash, Some(record_index))?
+            .and_then(|mut v| v.pop()))
+    }
+
+    fn build_receipts(
+        &self,
+        tx_hash: &Hash,
+        only: Option<u32>,
+    ) -> Result<Option<Vec<Receipt>>, LedgerError> {
+        let suite = self.suite;
+        let Some(loc) = self.tx_location(tx_hash)? else {
+            return Ok(None);
+        };
+        let (header, tx) = self.tx_in_block(tx_hash, &loc)?;
+        let records = tx.records();
+        if let Some(j) = only
+            && j as usize >= records.len()
+        {
+            return Ok(None);
+        }
+        let mut record_tree = MemoryLog::new(suite);
+        for rec in records {
+            record_tree.append(rec.leaf_hash(suite));
+        }
+        let summary = TxSummary {
+            chain_id: tx.chain_id.clone(),
+            signer: tx.signer,
+            nonce: tx.nonce,
+            payload: PayloadCommitment::Evidence {
+                record_count: records.len() as u32,
+                records_root: record_tree.root(),
+            },
+        };
+        if summary.hash() != *tx_hash {
+            return Err(LedgerError::corrupt(format!(
+                "transaction {tx_hash} is indexed at {loc:?}, which holds another transaction"
+            )));
+        }
+        let log_proof = kexin_merkle::prove_inclusion(
+            suite,
+            &StoreNodes(self.store.as_ref()),
+            loc.log_index,
+            header.log_size,
+        )
+        .map_err(log_err)?;
+        let certificate = self.certificate_at(loc.height)?;
+        let block_hash = header.hash(suite);
+        let transaction = ReceiptTx {
+            hash: *tx_hash,
+            summary,
+            signature: tx.signature,
+        };
+        let size = record_tree.size();
+        let range = match only {
+            Some(j) => j as usize..j as usize + 1,
+            None => 0..records.len(),
+        };
+        let mut out = Vec::with_capacity(range.len());
+        for j in range {
+            let record_proof = record_tree
+                .prove_inclusion(j as u64, size)
+                .map_err(|e| LedgerError::corrupt(format!("record proof: {e}")))?;
+            out.push(Receipt {
+                version: FORMAT_VERSION,
+                chain_id: self.genesis.chain_id.clone(),
+                suite,
+                record: records[j].clone(),
+                record_proof,
+                transaction: transaction.clone(),
+                log_proof: log_proof.clone(),
+                block_hash,
+                header: header.clone(),
+                certificate: certificate.clone(),
+            });
+        }
+        Ok(Some(out))
+    }
+
+    /// Up to `limit` locations of records with `digest`, ascending.
+    pub fn evidence(
+        &self,
+        digest: &Hash,
+        limit: usize,
+    ) -> Result<Vec<RecordLocation>, LedgerError> {
+        self.store
+            .scan_prefix(Table::EvidenceIndex, digest.as_bytes(), limit)?
+            .into_iter()
+            .map(|(k, _)| parse_evidence_key(&k).map(|(_, loc)| loc))
+            .collect()
+    }
+
+    /// The head header with its certificate (a signed tree head); `None` before block 1.
+    pub fn checkpoint(&self) -> Result<Option<Checkpoint>, LedgerError> {
+        let snap = self.snapshot();
+        let Some(head) = &snap.head else {
+            return Ok(None);
+        };
+        Ok(Some(Checkpoint {
+            header: head.header.clone(),
+            certificate: self.certificate_at(head.height)?,
+        }))
+    }
+
+    /// A consistency proof between the log's first `old_size` and `new_size` transactions;
+    /// `new_size` must not exceed the committed log size.
+    pub fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<ConsistencyProof, LedgerError> {
+        let log_size = self.snapshot().log.size();
+        if new_size > log_size {
+            return Err(LedgerError::LogSizeOutOfRange {
+                requested: new_size,
+                log_size,
+            });
+        }
+        kexin_merkle::prove_consistency(
+            self.suite,
+            &StoreNodes(self.store.as_ref()),
+            old_size,
+            new_size,
+        )
+        .map_err(log_err)
+    }
+
+    /// The root of the log's first `size` transactions; `size` must not exceed the committed
+    /// log size.
+    pub fn log_root_at(&self, size: u64) -> Result<Hash, LedgerError> {
+        let snap = self.snapshot();
+        let log_size = snap.log.size();
+        if size > log_size {
+            return Err(LedgerError::LogSizeOutOfRange {
+                requested: size,
+                log_size,
+            });
+        }
+        if size == log_size {
+            return Ok(snap.log.root());
+        }
+        kexin_merkle::root_at(self.suite, &StoreNodes(self.store.as_ref()), size).map_err(log_err)
+    }
+
+    /// `key`'s committed value with a proof against the head's state root.
+    pub fn state_proof(&self, key: &StateKey) -> Result<StateProofResponse, LedgerError> {
+        let key_hash = key.hash(self.suite);
+        if let Some(resp) = self.try_state_proof(key_hash)? {
+            return Ok(resp);
+        }
+        // The store and the in-memory tree disagree: a commit is between its store write and
+        // its swap. Wait for it (commits hold the writer lock across both) and retry.
+        let writer = self.lock_writer();
+        if let Some(reason) = writer.as_ref() {
+            return Err(LedgerError::NeedsReopen(reason.clone()));
+        }
+        let resp = self.try_state_proof(key_hash)?;
+        drop(writer);
+        resp.ok_or_else(|| {
+            LedgerError::corrupt(format!(
+                "stored value of state key {key_hash} disagrees with the state tree"
+            ))
+        })
+    }
+
+    fn try_state_proof(&self, key_hash: Hash) -> Result<Option<StateProofResponse>, LedgerError> {
+        let snap = self.snapshot();
+        let value = self.store.get(Table::State, key_hash.as_bytes())?;
+        let value_hash = value.as_ref().map(|v| value_hash(self.suite, v));
+        if value_hash != snap.smt.get(&key_hash) {
+            return Ok(None);
+        }
+        Ok(Some(StateProofResponse {
+            key_hash,
+            value,
+            value_hash,
+            proof: snap.smt.prove(&key_hash),
+            state_root: snap.smt.root(),
+            height: snap.head.as_ref().map_or(0, |h| h.height),
+        }))
+    }
+
+    /// Bytes the store occupies (0 if the store cannot tell).
+    pub fn storage_bytes(&self) -> u64 {
+        self.store.size_on_disk().unwrap_or(0)
+    }
+}

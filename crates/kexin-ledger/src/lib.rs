@@ -1,0 +1,64 @@
+//! Kexin's durable ledger: blocks, transaction log, authenticated state and indexes, committed atomically per block.
+//!
+//! A [`Ledger`] sits on a [`KvStore`] — [`RedbStore`] on disk, [`MemStore`] in tests — and
+//! keeps, for one chain ([`kexin_types::Genesis`]):
+//!
+//! * the blocks and their commit certificates, by height and by hash;
+//! * the RFC 6962 transaction log: every perfect-subtree node, so inclusion and consistency
+//!   proofs are `O(log n)` reads, and the frontier (peaks) for appending;
+//! * the authenticated state: values in the store, their hashes in an in-memory
+//!   [`SparseMerkleTree`](kexin_merkle::SparseMerkleTree) rebuilt at open;
+//! * indexes: transaction hash → location, evidence digest → record locations.
+//!
+//! Everything a block changes goes into **one** atomic, durable store commit, so after a crash
+//! the ledger reopens at exactly the last committed block. Writing is two steps:
+//! [`Ledger::prepare`] computes the block (header, roots, all index entries) without writing,
+//! and [`Ledger::commit`] writes it once consensus has certified it.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use std::sync::Arc;
+//! use kexin_crypto::{SigningKey, Suite};
+//! use kexin_ledger::{Ledger, MemStore};
+//! use kexin_types::{CommitCertificate, EvidenceRecord, Genesis, Payload, SealedTx, Transaction, Validator};
+//!
+//! let validator = SigningKey::generate(Suite::Intl);
+//! let genesis = Genesis {
+//!     version: 1,
+//!     chain_id: "demo".into(),
+//!     suite: Suite::Intl,
+//!     timestamp_ms: 1_700_000_000_000,
+//!     validators: vec![Validator { name: "node0".into(), public_key: validator.public_key() }],
+//! };
+//! let ledger = Ledger::open(Arc::new(MemStore::new()), genesis.clone()).unwrap();
+//!
+//! let client = SigningKey::generate(Suite::Intl);
+//! let record = EvidenceRecord {
+//!     digest: Suite::Intl.hash(b"contract.pdf bytes"),
+//!     content_type: "application/pdf".into(),
+//!     label: "contract.pdf".into(),
+//!     external_ref: None,
+//! };
+//! let tx = SealedTx::new(Transaction::sign("demo", &client, 1, Payload::Evidence { records: vec![record] }));
+//! let tx_hash = tx.hash();
+//! let prepared = ledger
+//!     .prepare(vec![tx], BTreeMap::new(), 1_700_000_001_000, validator.public_key())
+//!     .unwrap();
+//! let cert = CommitCertificate::sign_single("demo", 0, &validator, &prepared.hash);
+//! ledger.commit(prepared, &cert).unwrap();
+//!
+//! assert_eq!(ledger.height(), 1);
+//! let receipts = ledger.receipts(&tx_hash).unwrap().unwrap();
+//! assert!(receipts[0].verify(&genesis).is_ok());
+//! ```
+
+mod error;
+mod ledger;
+mod redb_store;
+pub mod schema;
+mod store;
+
+pub use error::LedgerError;
+pub use ledger::{Head, Ledger, PreparedBlock, StateProofResponse, TxLocation};
+pub use redb_store::{DEFAULT_CACHE_BYTES, RedbStore};
+pub use store::{BatchOp, Entry, KvStore, MemStore, ScanFn, StoreError, Table, WriteBatch};
