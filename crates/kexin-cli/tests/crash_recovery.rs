@@ -87,9 +87,31 @@ async fn ingest(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn crash_recovery() {
-    let mut node = TestNode::init("gm");
+async fn crash_recovery_fjall_gm() {
+    crash_recovery("fjall", "gm").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crash_recovery_redb_intl() {
+    crash_recovery("redb", "intl").await;
+}
+
+async fn crash_recovery(engine: &str, suite: &str) {
+    let mut node = TestNode::init(suite);
+    let config = node.dir.join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("engine = \"fjall\""),
+        "default engine is fjall:\n{text}"
+    );
+    std::fs::write(
+        &config,
+        text.replace("engine = \"fjall\"", &format!("engine = \"{engine}\"")),
+    )
+    .unwrap();
     node.start().await;
+    let data = node.dir.join(format!("data/ledger.{engine}"));
+    assert!(data.exists(), "{} missing", data.display());
     let genesis = Genesis::from_json(&std::fs::read_to_string(node.genesis()).unwrap()).unwrap();
     let key = load_key(node.client_key()).unwrap();
 

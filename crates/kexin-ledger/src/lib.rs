@@ -53,12 +53,14 @@
 //! ```
 
 mod error;
+mod fjall_store;
 mod ledger;
 mod redb_store;
 pub mod schema;
 mod store;
 
 pub use error::LedgerError;
+pub use fjall_store::FjallStore;
 pub use ledger::{Head, Ledger, PreparedBlock, StateProofResponse, TxLocation};
 pub use redb_store::{DEFAULT_CACHE_BYTES, RedbStore};
 pub use store::{BatchOp, Entry, KvStore, MemStore, ScanFn, StoreError, Table, WriteBatch};

@@ -757,3 +757,13 @@ fn readers_see_consistent_snapshots_during_commits() {
         assert!(r.join().unwrap() > 0);
     }
 }
+
+#[test]
+fn end_to_end_fjall_store() {
+    let chain = Chain::new(Suite::Intl);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fj");
+    end_to_end(&chain, || -> Arc<dyn KvStore> {
+        Arc::new(kexin_ledger::FjallStore::open(&path).unwrap())
+    });
+}

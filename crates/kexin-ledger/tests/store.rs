@@ -11,9 +11,12 @@ use kexin_ledger::{KvStore, MemStore, RedbStore, Table, WriteBatch};
 fn stores() -> Vec<(&'static str, Arc<dyn KvStore>, Option<tempfile::TempDir>)> {
     let dir = tempfile::tempdir().unwrap();
     let redb = RedbStore::open(&dir.path().join("sub/ledger.redb")).unwrap();
+    let dir2 = tempfile::tempdir().unwrap();
+    let fjall = kexin_ledger::FjallStore::open(&dir2.path().join("f")).unwrap();
     vec![
         ("mem", Arc::new(MemStore::new()), None),
         ("redb", Arc::new(redb), Some(dir)),
+        ("fjall", Arc::new(fjall), Some(dir2)),
     ]
 }
 

@@ -15,6 +15,28 @@ pub struct NodeConfig {
     pub block: BlockConfig,
     /// Mempool limits.
     pub mempool: MempoolLimits,
+    /// Storage engine.
+    pub storage: StorageConfig,
+}
+
+/// Which embedded engine holds the ledger (chosen by the evidence-ingest benchmark; see
+/// docs/BENCHMARKS.md). Fixed for the life of a data directory.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageEngine {
+    /// fjall (LSM tree): the default, fastest for batched evidence ingest.
+    #[default]
+    Fjall,
+    /// redb (copy-on-write B-tree).
+    Redb,
+}
+
+/// Storage settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `fjall` (default) or `redb`.
+    pub engine: StorageEngine,
 }
 
 /// REST API settings.

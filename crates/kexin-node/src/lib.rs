@@ -32,8 +32,10 @@ pub mod layout {
     pub const CLIENT_KEY: &str = "keys/client.pem";
     /// The data folder.
     pub const DATA: &str = "data";
-    /// The ledger database.
-    pub const LEDGER_DB: &str = "data/ledger.redb";
+    /// The ledger database with `storage.engine = "redb"`.
+    pub const LEDGER_REDB: &str = "data/ledger.redb";
+    /// The ledger database directory with `storage.engine = "fjall"`.
+    pub const LEDGER_FJALL: &str = "data/ledger.fjall";
     /// Written by `kexin node run`: the URL the API serves.
     pub const API_URL: &str = "api-url";
 }

@@ -8,13 +8,13 @@ use std::time::Duration;
 use anyhow::Context as _;
 use kexin_consensus::{SoloConfig, SoloEngine, Wakeup};
 use kexin_crypto::{Hash, SigningKey};
-use kexin_ledger::{Ledger, LedgerError, RedbStore};
+use kexin_ledger::{FjallStore, KvStore, Ledger, LedgerError, RedbStore};
 use kexin_mempool::{AdmissionError, Admitted, Mempool, MempoolConfig};
 use kexin_types::state::{NonceState, StateKey};
 use kexin_types::{Decode, DecodeError, Genesis, SealedTx, decode_transaction};
 
 use crate::app::{LedgerApp, ProposalLimits};
-use crate::config::NodeConfig;
+use crate::config::{NodeConfig, StorageEngine};
 use crate::layout;
 
 /// Why a submitted transaction was refused.
@@ -56,6 +56,28 @@ impl SubmitError {
             SubmitError::Ledger(_) => "internal",
         }
     }
+}
+
+/// Opens the ledger store of `dir` with the configured engine, refusing to open a directory
+/// that holds the other engine's data (which would look like an empty chain).
+fn open_store(dir: &Path, engine: StorageEngine) -> anyhow::Result<Arc<dyn KvStore>> {
+    let redb_path = dir.join(layout::LEDGER_REDB);
+    let fjall_path = dir.join(layout::LEDGER_FJALL);
+    let (path, name, other, other_name) = match engine {
+        StorageEngine::Fjall => (&fjall_path, "fjall", &redb_path, "redb"),
+        StorageEngine::Redb => (&redb_path, "redb", &fjall_path, "fjall"),
+    };
+    if other.exists() {
+        anyhow::bail!(
+            "{} holds a {other_name} ledger but storage.engine is \"{name}\"; set storage.engine = \"{other_name}\" in config.toml",
+            dir.display()
+        );
+    }
+    let context = || format!("cannot open the ledger in {}", path.display());
+    Ok(match engine {
+        StorageEngine::Fjall => Arc::new(FjallStore::open(path).with_context(context)?),
+        StorageEngine::Redb => Arc::new(RedbStore::open(path).with_context(context)?),
+    })
 }
 
 /// A running node.
@@ -105,13 +127,8 @@ impl Node {
         })?;
 
         std::fs::create_dir_all(dir.join(layout::DATA))?;
-        let store = RedbStore::open(&dir.join(layout::LEDGER_DB)).with_context(|| {
-            format!(
-                "cannot open the ledger in {}",
-                dir.join(layout::DATA).display()
-            )
-        })?;
-        let ledger = Arc::new(Ledger::open(Arc::new(store), genesis.clone())?);
+        let store = open_store(dir, config.storage.engine)?;
+        let ledger = Arc::new(Ledger::open(store, genesis.clone())?);
         tracing::info!(chain = %genesis.chain_id, suite = %genesis.suite, height = ledger.height(), "ledger opened");
 
         let mempool = Arc::new(Mempool::new(
