@@ -125,6 +125,10 @@ fn build(suite: Suite, depth: usize, entries: &[(Hash, Hash)]) -> Node {
     }
 }
 
+/// Each half of a batch at the root must hold this many changes before the halves are
+/// hashed on two threads (below it, a thread costs more than it saves).
+const PARALLEL_MIN_HALF: usize = 1024;
+
 /// Applies a sorted batch (distinct keys sharing their first `depth` bits with `node`'s
 /// position) to the subtree `node` at `depth`; untouched subtrees are shared, not copied.
 fn apply_node(suite: Suite, node: &Node, depth: usize, batch: &[(Hash, Option<Hash>)]) -> Node {
@@ -170,8 +174,20 @@ fn apply_node(suite: Suite, node: &Node, depth: usize, batch: &[(Hash, Option<Ha
         Node::Internal(n) => {
             let split = batch.partition_point(|(k, _)| !key_bit(k, depth));
             let (lb, rb) = batch.split_at(split);
-            let left = apply_node(suite, &n.left, depth + 1, lb);
-            let right = apply_node(suite, &n.right, depth + 1, rb);
+            let (left, right) = if depth == 0 && lb.len().min(rb.len()) >= PARALLEL_MIN_HALF {
+                // A large batch splits into two independent halves at the root: hash them on
+                // two threads. The result is the same as the sequential computation.
+                std::thread::scope(|s| {
+                    let left = s.spawn(|| apply_node(suite, &n.left, 1, lb));
+                    let right = apply_node(suite, &n.right, 1, rb);
+                    (left.join().expect("tree worker panicked"), right)
+                })
+            } else {
+                (
+                    apply_node(suite, &n.left, depth + 1, lb),
+                    apply_node(suite, &n.right, depth + 1, rb),
+                )
+            };
             if left.same(&n.left) && right.same(&n.right) {
                 return node.clone();
             }
