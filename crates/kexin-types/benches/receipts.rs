@@ -6,7 +6,6 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use kexin_crypto::Suite;
 use kexin_types::{BatchVerifier, Receipt};
 
-#[allow(dead_code)]
 #[path = "../tests/common/mod.rs"]
 mod common;
 
