@@ -82,33 +82,40 @@ pub(crate) async fn submit(
     ))
 }
 
+/// Where a transaction stands, and the transaction itself when `with_body`.
+fn lookup(node: &Node, hash: Hash, with_body: bool) -> Result<TxResponseParts> {
+    if with_body {
+        if let Some((tx, loc)) = node.ledger().transaction(&hash)? {
+            let status = TxStatusResponse::committed(hash, loc.height, loc.tx_index, loc.log_index);
+            return Ok((status, Some(tx)));
+        }
+    } else if let Some(loc) = node.ledger().tx_location(&hash)? {
+        let status = TxStatusResponse::committed(hash, loc.height, loc.tx_index, loc.log_index);
+        return Ok((status, None));
+    }
+    match node.mempool().get(&hash) {
+        Some(tx) => Ok((
+            TxStatusResponse::pending(hash),
+            with_body.then(|| tx.tx().clone()),
+        )),
+        None => Err(Error::not_found(format!("no transaction {hash}"))),
+    }
+}
+
+type TxResponseParts = (TxStatusResponse, Option<kexin_types::Transaction>);
+
 pub(crate) async fn transaction(
     State(node): AppState,
     Path(hash): Path<String>,
 ) -> Result<Json<TxResponse>> {
     let hash = parse_hash("transaction hash", &hash)?;
     blocking(&node, move |n| {
-        if let Some((tx, loc)) = n.ledger().transaction(&hash)? {
-            return Ok(Json(TxResponse {
-                hash,
-                status: TxState::Committed,
-                height: Some(loc.height),
-                tx_index: Some(loc.tx_index),
-                log_index: Some(loc.log_index),
-                transaction: tx,
-            }));
-        }
-        match n.mempool().get(&hash) {
-            Some(tx) => Ok(Json(TxResponse {
-                hash,
-                status: TxState::Pending,
-                height: None,
-                tx_index: None,
-                log_index: None,
-                transaction: tx.tx().clone(),
-            })),
-            None => Err(Error::not_found(format!("no transaction {hash}"))),
-        }
+        let (status, tx) = lookup(n, hash, true)?;
+        let transaction = tx.expect("lookup with a body returns the transaction");
+        Ok(Json(TxResponse {
+            status,
+            transaction,
+        }))
     })
     .await
 }
@@ -118,28 +125,7 @@ pub(crate) async fn transaction_status(
     Path(hash): Path<String>,
 ) -> Result<Json<TxStatusResponse>> {
     let hash = parse_hash("transaction hash", &hash)?;
-    blocking(&node, move |n| {
-        if let Some(loc) = n.ledger().tx_location(&hash)? {
-            return Ok(Json(TxStatusResponse {
-                hash,
-                status: TxState::Committed,
-                height: Some(loc.height),
-                tx_index: Some(loc.tx_index),
-                log_index: Some(loc.log_index),
-            }));
-        }
-        match n.mempool().get(&hash) {
-            Some(_) => Ok(Json(TxStatusResponse {
-                hash,
-                status: TxState::Pending,
-                height: None,
-                tx_index: None,
-                log_index: None,
-            })),
-            None => Err(Error::not_found(format!("no transaction {hash}"))),
-        }
-    })
-    .await
+    blocking(&node, move |n| Ok(Json(lookup(n, hash, false)?.0))).await
 }
 
 pub(crate) async fn receipts(

@@ -60,17 +60,17 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
         return print_json(&r);
     }
     let t = &r.transaction;
-    println!("transaction {}", r.hash);
-    match r.status {
+    println!("transaction {}", r.status.hash);
+    match r.status.status {
         TxState::Committed => {
             println!("  status      committed");
-            if let Some(h) = r.height {
+            if let Some(h) = r.status.height {
                 println!("  height      {h}");
             }
-            if let Some(i) = r.tx_index {
+            if let Some(i) = r.status.tx_index {
                 println!("  tx index    {i}");
             }
-            if let Some(i) = r.log_index {
+            if let Some(i) = r.status.log_index {
                 println!("  log index   {i}");
             }
         }

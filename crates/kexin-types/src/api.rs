@@ -45,26 +45,6 @@ pub enum TxState {
     Committed,
 }
 
-/// `GET /v1/transactions/{hash}`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TxResponse {
-    /// The transaction hash.
-    pub hash: Hash,
-    /// Pending or committed.
-    pub status: TxState,
-    /// Block height, when committed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub height: Option<u64>,
-    /// Index in the block, when committed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tx_index: Option<u32>,
-    /// Index in the transaction log, when committed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_index: Option<u64>,
-    /// The transaction.
-    pub transaction: Transaction,
-}
-
 /// `GET /v1/transactions/{hash}/status`: where a transaction stands, without its body.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TxStatusResponse {
@@ -81,6 +61,40 @@ pub struct TxStatusResponse {
     /// Index in the transaction log, when committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_index: Option<u64>,
+}
+
+impl TxStatusResponse {
+    /// A pending transaction.
+    pub fn pending(hash: Hash) -> Self {
+        TxStatusResponse {
+            hash,
+            status: TxState::Pending,
+            height: None,
+            tx_index: None,
+            log_index: None,
+        }
+    }
+
+    /// A committed transaction at a location.
+    pub fn committed(hash: Hash, height: u64, tx_index: u32, log_index: u64) -> Self {
+        TxStatusResponse {
+            hash,
+            status: TxState::Committed,
+            height: Some(height),
+            tx_index: Some(tx_index),
+            log_index: Some(log_index),
+        }
+    }
+}
+
+/// `GET /v1/transactions/{hash}`: the status fields and the transaction.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TxResponse {
+    /// Where it stands (flattened into the same JSON object).
+    #[serde(flatten)]
+    pub status: TxStatusResponse,
+    /// The transaction.
+    pub transaction: Transaction,
 }
 
 /// `GET /v1/transactions/{hash}/receipts`.
