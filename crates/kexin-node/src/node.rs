@@ -216,8 +216,8 @@ impl Node {
     pub fn last_nonce(&self, signer: &kexin_crypto::PublicKey) -> Result<u64, LedgerError> {
         Ok(match self.ledger.state_get(&StateKey::Nonce(*signer))? {
             Some(bytes) => NonceState::decode(&bytes)
-                .map(|s| s.last_nonce)
-                .unwrap_or(u64::MAX),
+                .map_err(|e| LedgerError::Corrupt(format!("nonce state of {signer}: {e}")))?
+                .last_nonce,
             None => 0,
         })
     }
