@@ -215,9 +215,11 @@ impl Node {
     /// The signer's last committed nonce (0 if none).
     pub fn last_nonce(&self, signer: &kexin_crypto::PublicKey) -> Result<u64, LedgerError> {
         Ok(match self.ledger.state_get(&StateKey::Nonce(*signer))? {
-            Some(bytes) => NonceState::decode(&bytes)
-                .map_err(|e| LedgerError::Corrupt(format!("nonce state of {signer}: {e}")))?
-                .last_nonce,
+            Some(bytes) => {
+                NonceState::decode(&bytes)
+                    .map_err(|e| LedgerError::Corrupt(format!("nonce state of {signer}: {e}")))?
+                    .last_nonce
+            }
             None => 0,
         })
     }
