@@ -4,7 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable as _};
 
 use crate::store::{BatchOp, Entry, KvStore, ScanFn, StoreError, Table, WriteBatch};
 
@@ -55,7 +55,14 @@ impl FjallStore {
 
 impl KvStore for FjallStore {
     fn get(&self, table: Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.ks(table).get(key).map_err(err)?.map(|v| v.to_vec()))
+        // Every read goes through a snapshot: a keyspace's own `get` reads at the newest
+        // sequence number and can see a batch that is still being applied to other keyspaces.
+        Ok(self
+            .db
+            .snapshot()
+            .get(self.ks(table), key)
+            .map_err(err)?
+            .map(|v| v.to_vec()))
     }
 
     fn scan_prefix(
@@ -68,7 +75,7 @@ impl KvStore for FjallStore {
         if limit == 0 {
             return Ok(out);
         }
-        for guard in self.ks(table).prefix(prefix) {
+        for guard in self.db.snapshot().prefix(self.ks(table), prefix) {
             let (k, v) = guard.into_inner().map_err(err)?;
             out.push((k.to_vec(), v.to_vec()));
             if out.len() >= limit {
@@ -79,7 +86,7 @@ impl KvStore for FjallStore {
     }
 
     fn for_each(&self, table: Table, f: &mut ScanFn<'_>) -> Result<(), StoreError> {
-        for guard in self.ks(table).iter() {
+        for guard in self.db.snapshot().iter(self.ks(table)) {
             let (k, v) = guard.into_inner().map_err(err)?;
             f(&k, &v)?;
         }
