@@ -8,6 +8,7 @@ mod attest;
 mod bench;
 mod error;
 mod keys;
+mod net;
 mod node;
 mod output;
 mod query;
@@ -67,6 +68,9 @@ enum Command {
     /// Create and run a node.
     #[command(subcommand)]
     Node(node::NodeCommand),
+    /// Run a local network of validators, one process per node, in one directory.
+    #[command(subcommand)]
+    Net(net::NetCommand),
     /// Fingerprint files (or take digests), record them on the ledger, and save a verified
     /// receipt for each.
     Attest(attest::AttestArgs),
@@ -129,6 +133,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Keys(cmd) => keys::run(cmd),
         Command::Node(cmd) => node::run(cmd).await,
+        Command::Net(cmd) => net::run(cmd).await,
         Command::Attest(args) => attest::run(cli, args).await,
         Command::Verify(args) => verify::run(args).await,
         Command::Tx(args) => query::tx(cli, args).await,

@@ -1,27 +1,22 @@
-//! The ordering boundary of Kexin: what an ordering engine asks of the ledger
-//! ([`Application`]: propose, verify, finalized), and the engines that drive it.
+//! The ordering boundary of Kexin: what the consensus engine asks of the ledger
+//! ([`Application`]: propose, verify, finalized) and the adapter that drives it from the
+//! commonware engine (simplex consensus with its marshal block layer).
 //!
-//! The ledger side never knows which engine orders its blocks. This crate has the
-//! single-validator engine, [`SoloEngine`]: the one validator proposes, verifies its own
-//! block exactly as a follower would, signs the commit certificate and hands the block over as
-//! finalized. The BFT network replaces it with the commonware simplex engine behind the same
-//! [`Application`] interface; execution is already idempotent by height, so a block finalized
-//! twice (after a crash, or from a backfill) is applied once.
-//!
-//! ```no_run
-//! # use kexin_consensus::{Application, SoloEngine, SoloConfig, Wakeup};
-//! # fn demo<A: Application>(app: A, key: kexin_crypto::SigningKey) {
-//! let wakeup = Wakeup::default();
-//! let engine = SoloEngine::new(SoloConfig::default(), "demo-chain", 0, key, app, wakeup.clone());
-//! std::thread::spawn(move || engine.run());
-//! wakeup.notify(); // after admitting a transaction
-//! # }
-//! ```
+//! The ledger side never knows which engine orders its blocks. [`driver`] implements
+//! commonware's marshal `Application` over any [`Application`]; [`engine`] wires simplex,
+//! marshal, block broadcast and backfill over four p2p channels. Blocks are verified
+//! speculatively on top of notarized but not yet finalized parents, so consensus never waits
+//! for a commit to vote; finalized blocks are committed in height order, idempotently, and
+//! acknowledged to the engine only once durable.
 
-mod solo;
+pub mod block;
+pub mod driver;
+pub mod engine;
+pub mod scheme;
 
-pub use solo::{SoloConfig, SoloEngine, Wakeup};
+pub use block::{BlockCfg, ChainBlock};
 
+use kexin_crypto::{Hash, Suite};
 use kexin_types::{Block, CommitCertificate};
 
 /// How much work is waiting to be ordered.
@@ -33,28 +28,54 @@ pub struct Pending {
     pub records: usize,
 }
 
-/// The ledger side of ordering.
-pub trait Application: Send + 'static {
-    /// Application failures (storage, corruption). A failed `finalized` is fatal.
+/// Where a block stands relative to this node's chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Committed here (the genesis counts, at height 0).
+    Committed,
+    /// Verified or proposed here, on top of the committed chain, not yet final.
+    Prepared,
+    /// At or below the committed height with another hash: can never be on the chain.
+    Conflicting,
+    /// Not seen yet.
+    Unknown,
+}
+
+/// The ledger side of ordering. Methods take `&self` and may block (execution, disk): the
+/// adapter calls them off the async reactor.
+pub trait Application: Send + Sync + 'static {
+    /// Application failures.
     type Error: std::error::Error + Send + Sync + 'static;
+
+    /// The chain's suite.
+    fn suite(&self) -> Suite;
+
+    /// The genesis hash (the parent of block 1).
+    fn genesis_hash(&self) -> Hash;
 
     /// What is waiting in the mempool.
     fn pending(&self) -> Pending;
 
-    /// Builds the next block on top of the finalized head from pending transactions, with a
-    /// timestamp of at least `now_ms` (and above the parent's). `None` when nothing valid is
-    /// pending: engines never produce empty blocks.
-    fn propose(&mut self, now_ms: u64) -> Result<Option<Block>, Self::Error>;
+    /// The committed height.
+    fn committed_height(&self) -> u64;
 
-    /// Checks a proposed block as a follower would: parent, height, timestamp, signatures,
-    /// re-execution and every root in the header.
-    fn verify(&mut self, block: &Block) -> Result<(), Self::Error>;
+    /// Where the block `hash` at `height` stands.
+    fn standing(&self, hash: &Hash, height: u64) -> Standing;
+
+    /// Builds a block on `parent` (committed or prepared here) from pending transactions, with
+    /// a timestamp of at least `now_ms`. `None` when nothing valid is pending.
+    fn propose(&self, parent: &Hash, now_ms: u64) -> Result<Option<Block>, Self::Error>;
+
+    /// Verifies a block whose parent is committed or prepared here, as a follower: height,
+    /// parent, timestamp, signatures, strict re-execution, every root in the header. On success
+    /// the block is prepared.
+    fn verify(&self, block: &Block) -> Result<(), Self::Error>;
+
+    /// Whether `error` is a local failure (storage, corruption) rather than a verdict on the
+    /// block: the adapter then withholds its vote instead of voting against.
+    fn is_internal(error: &Self::Error) -> bool;
 
     /// Applies and durably commits a finalized block. Idempotent by height. Returns only once
-    /// the commit is on disk; only then may anything be acknowledged.
-    fn finalized(
-        &mut self,
-        block: Block,
-        certificate: CommitCertificate,
-    ) -> Result<(), Self::Error>;
+    /// the commit is on disk; only then is the block acknowledged to the engine.
+    fn finalized(&self, block: &Block, certificate: CommitCertificate) -> Result<(), Self::Error>;
 }

@@ -161,14 +161,24 @@ impl PublicKey {
         hex::encode(self.as_bytes())
     }
 
-    /// Verifies `signature` over `message` in `domain`.
+    /// Verifies `signature` over `message` in `domain`, i.e. over
+    /// [`Domain::signing_input`]`(message)`.
     pub fn verify(
         &self,
         domain: &Domain,
         message: &[u8],
         signature: &Signature,
     ) -> Result<(), CryptoError> {
-        let input = domain.signing_input(message);
+        self.verify_raw(&domain.signing_input(message), signature)
+    }
+
+    /// Verifies `signature` over exactly `input`, with no domain separation added.
+    ///
+    /// Ed25519 verification is strict (`verify_strict`: canonical `S`, no small-order `R` or
+    /// key); SM2 uses the default user id [`SM2_DEFAULT_USER_ID`]. Only for inputs that are
+    /// already domain-separated by their own format (such as a consensus vote, whose namespace
+    /// is part of the input); everything else should use [`PublicKey::verify`].
+    pub fn verify_raw(&self, input: &[u8], signature: &Signature) -> Result<(), CryptoError> {
         match self {
             PublicKey::Ed25519(b) => {
                 let vk = ed25519_dalek::VerifyingKey::from_bytes(b).map_err(|_| {
@@ -178,7 +188,7 @@ impl PublicKey {
                     }
                 })?;
                 let sig = ed25519_dalek::Signature::from_bytes(&signature.0);
-                vk.verify_strict(&input, &sig)
+                vk.verify_strict(input, &sig)
                     .map_err(|_| CryptoError::BadSignature)
             }
             PublicKey::Sm2(b) => {
@@ -192,7 +202,7 @@ impl PublicKey {
                 })?;
                 let sig = sm2::dsa::Signature::from_bytes(&signature.0.into())
                     .map_err(|_| CryptoError::BadSignature)?;
-                vk.verify(&input, &sig)
+                vk.verify(input, &sig)
                     .map_err(|_| CryptoError::BadSignature)
             }
         }
@@ -341,17 +351,25 @@ impl SigningKey {
         }
     }
 
-    /// Signs `message` in `domain`.
+    /// Signs `message` in `domain`, i.e. [`Domain::signing_input`]`(message)`.
     pub fn sign(&self, domain: &Domain, message: &[u8]) -> Signature {
-        let input = domain.signing_input(message);
+        self.sign_raw(&domain.signing_input(message))
+    }
+
+    /// Signs exactly `input`, with no domain separation added.
+    ///
+    /// Only for inputs that are already domain-separated by their own format (such as a
+    /// consensus vote, whose namespace is part of the input); everything else should use
+    /// [`SigningKey::sign`]. Deterministic for both suites (SM2 nonces per RFC 6979).
+    pub fn sign_raw(&self, input: &[u8]) -> Signature {
         match self {
             SigningKey::Ed25519(k) => {
                 use ed25519_dalek::Signer as _;
-                Signature(k.sign(&input).to_bytes())
+                Signature(k.sign(input).to_bytes())
             }
             SigningKey::Sm2(k) => {
                 use sm2::dsa::signature::Signer as _;
-                let sig: sm2::dsa::Signature = k.sign(&input);
+                let sig: sm2::dsa::Signature = k.sign(input);
                 Signature(sig.to_bytes().into())
             }
         }
@@ -410,5 +428,89 @@ impl fmt::Debug for SigningKey {
             self.suite(),
             self.public_key()
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `sign`/`verify` are `sign_raw`/`verify_raw` over the domain's signing input, and the raw
+    /// forms bind exactly the bytes given: no namespace is added behind the caller's back.
+    #[test]
+    fn raw_signatures_cover_exactly_the_input() {
+        for suite in [Suite::Intl, Suite::Gm] {
+            let key = SigningKey::from_seed(suite, &[7; 32]).unwrap();
+            let public = key.public_key();
+            let domain = Domain::new("kexin/test", "chain-1");
+            let message = b"the message";
+            let input = domain.signing_input(message);
+
+            let raw = key.sign_raw(&input);
+            assert_eq!(public.verify_raw(&input, &raw), Ok(()), "{suite}");
+            // Deterministic for both suites, so the domain form is the same signature.
+            assert_eq!(key.sign(&domain, message), raw, "{suite}");
+            assert_eq!(public.verify(&domain, message, &raw), Ok(()), "{suite}");
+
+            // A raw signature over the bare message is not a domain signature, and vice versa.
+            let bare = key.sign_raw(message);
+            assert_eq!(public.verify_raw(message, &bare), Ok(()), "{suite}");
+            assert_eq!(
+                public.verify(&domain, message, &bare),
+                Err(CryptoError::BadSignature),
+                "{suite}"
+            );
+            assert_eq!(
+                public.verify_raw(message, &raw),
+                Err(CryptoError::BadSignature),
+                "{suite}"
+            );
+
+            // Any changed input byte, signature byte or key fails.
+            for i in 0..input.len() {
+                let mut changed = input.clone();
+                changed[i] ^= 0x01;
+                assert!(
+                    public.verify_raw(&changed, &raw).is_err(),
+                    "{suite} input {i}"
+                );
+            }
+            for i in [0, 31, 32, 63] {
+                let mut changed = raw;
+                changed.0[i] ^= 0x01;
+                assert!(
+                    public.verify_raw(&input, &changed).is_err(),
+                    "{suite} sig {i}"
+                );
+            }
+            let other = SigningKey::from_seed(suite, &[8; 32]).unwrap().public_key();
+            assert_eq!(
+                other.verify_raw(&input, &raw),
+                Err(CryptoError::BadSignature),
+                "{suite}"
+            );
+        }
+    }
+
+    /// Ed25519 raw signing is plain RFC 8032: test 1 of RFC 8032 §7.1 (empty message).
+    #[test]
+    fn ed25519_raw_signature_matches_rfc8032() {
+        let seed: [u8; 32] =
+            hex::decode("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+                .unwrap()
+                .try_into()
+                .unwrap();
+        let key = SigningKey::from_seed(Suite::Intl, &seed).unwrap();
+        assert_eq!(
+            key.public_key().to_hex(),
+            "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+        );
+        let sig = key.sign_raw(b"");
+        assert_eq!(
+            sig.to_hex(),
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155\
+             5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        );
+        assert_eq!(key.public_key().verify_raw(b"", &sig), Ok(()));
     }
 }

@@ -110,6 +110,16 @@ impl PreparedBlock {
     pub fn encoded_len(&self) -> usize {
         self.encoded.len()
     }
+
+    /// The value this block writes for the state key with hash `key_hash`, if it writes one.
+    pub fn state_write(&self, key_hash: &Hash) -> Option<&[u8]> {
+        self.state_writes.get(key_hash).map(Vec::as_slice)
+    }
+
+    /// Whether this block writes the state key with hash `key_hash`.
+    pub fn writes_key(&self, key_hash: &Hash) -> bool {
+        self.state_writes.contains_key(key_hash)
+    }
 }
 
 impl fmt::Debug for PreparedBlock {
@@ -356,21 +366,49 @@ impl Ledger {
         timestamp_ms: u64,
         proposer: PublicKey,
     ) -> Result<PreparedBlock, LedgerError> {
+        self.prepare_on(None, &|_| false, txs, state_writes, timestamp_ms, proposer)
+    }
+
+    /// Like [`Ledger::prepare`], but on top of `parent` when it is given: a prepared block not
+    /// yet committed (a notarized block awaiting finality). `pending_tx` tells whether a
+    /// transaction is already in one of the uncommitted ancestors; such a transaction is a
+    /// duplicate. The result commits only after `parent` has.
+    pub fn prepare_on(
+        &self,
+        parent: Option<&PreparedBlock>,
+        pending_tx: &dyn Fn(&Hash) -> bool,
+        txs: Vec<SealedTx>,
+        state_writes: BTreeMap<StateKey, Vec<u8>>,
+        timestamp_ms: u64,
+        proposer: PublicKey,
+    ) -> Result<PreparedBlock, LedgerError> {
         if let Some(reason) = self.lock_writer().as_ref() {
             return Err(LedgerError::NeedsReopen(reason.clone()));
         }
         let suite = self.suite;
         let snap = self.snapshot();
-        let (height, parent_hash, parent_ms) = match &snap.head {
-            Some(h) => (
-                h.height
-                    .checked_add(1)
-                    .ok_or_else(|| LedgerError::corrupt("the head is at the maximum height"))?,
-                h.hash,
-                h.header.timestamp_ms,
-            ),
-            None => (1, self.genesis_hash, self.genesis.timestamp_ms),
+        let (base_log, base_smt) = match parent {
+            Some(p) => (&p.log, &p.smt),
+            None => (&snap.log, &snap.smt),
         };
+        let (height, parent_hash, parent_ms) =
+            match (parent, &snap.head) {
+                (Some(p), _) => (
+                    p.block.header.height.checked_add(1).ok_or_else(|| {
+                        LedgerError::corrupt("the parent is at the maximum height")
+                    })?,
+                    p.hash,
+                    p.block.header.timestamp_ms,
+                ),
+                (None, Some(h)) => (
+                    h.height
+                        .checked_add(1)
+                        .ok_or_else(|| LedgerError::corrupt("the head is at the maximum height"))?,
+                    h.hash,
+                    h.header.timestamp_ms,
+                ),
+                (None, None) => (1, self.genesis_hash, self.genesis.timestamp_ms),
+            };
         if timestamp_ms <= parent_ms {
             return Err(LedgerError::TimestampNotMonotonic {
                 parent_ms,
@@ -390,7 +428,7 @@ impl Ledger {
             )));
         }
 
-        let mut log = snap.log.clone();
+        let mut log = base_log.clone();
         let mut log_nodes = Vec::with_capacity(txs.len() * 2);
         let mut seen = BTreeSet::new();
         let mut tx_entries = Vec::with_capacity(txs.len());
@@ -422,7 +460,10 @@ impl Ledger {
                 });
             }
             let hash = stx.hash();
-            if !seen.insert(hash) || self.store.get(Table::Txs, hash.as_bytes())?.is_some() {
+            if !seen.insert(hash)
+                || pending_tx(&hash)
+                || self.store.get(Table::Txs, hash.as_bytes())?.is_some()
+            {
                 return Err(LedgerError::DuplicateTransaction(hash));
             }
             let tx_index = i as u32;
@@ -453,7 +494,7 @@ impl Ledger {
             changes.insert(kh, Some(value_hash(suite, &value)));
             writes.insert(kh, value);
         }
-        let smt = snap.smt.apply(&changes);
+        let smt = base_smt.apply(&changes);
 
         let header = BlockHeader {
             height,
@@ -645,7 +686,8 @@ impl Ledger {
         Ok(header)
     }
 
-    fn block_hash_at(&self, height: u64) -> Result<Option<Hash>, LedgerError> {
+    /// The hash of the committed block at `height`.
+    pub fn block_hash_at(&self, height: u64) -> Result<Option<Hash>, LedgerError> {
         match self.block_bytes(height)? {
             None => Ok(None),
             Some(bytes) => Ok(Some(

@@ -1,11 +1,15 @@
 //! The ledger side of ordering: [`LedgerApp`] implements the consensus crate's
 //! [`Application`] over the ledger, execution and the mempool.
+//!
+//! Blocks are prepared speculatively: a block whose parent is notarized but not final is
+//! executed on top of the parent's prepared state (an overlay of the uncommitted ancestors'
+//! writes over the committed state), so voting never waits for a commit.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use kexin_consensus::{Application, Pending};
-use kexin_crypto::{Hash, PublicKey};
+use kexin_consensus::{Application, Pending, Standing};
+use kexin_crypto::{Hash, PublicKey, Suite};
 use kexin_exec::{ExecError, StateView};
 use kexin_ledger::{Ledger, LedgerError, PreparedBlock};
 use kexin_mempool::Mempool;
@@ -43,12 +47,34 @@ pub enum BlockError {
     Ledger(#[from] LedgerError),
 }
 
-/// Reads committed state through the ledger.
-pub struct LedgerView<'a>(pub &'a Ledger);
+/// Reads committed state through the ledger, under the writes of uncommitted ancestors
+/// (newest first).
+pub struct LedgerView<'a> {
+    ledger: &'a Ledger,
+    ancestors: Vec<Arc<PreparedBlock>>,
+}
+
+impl<'a> LedgerView<'a> {
+    /// The committed state.
+    pub fn committed(ledger: &'a Ledger) -> Self {
+        LedgerView {
+            ledger,
+            ancestors: Vec::new(),
+        }
+    }
+}
 
 impl StateView for LedgerView<'_> {
     fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ExecError> {
-        self.0
+        if !self.ancestors.is_empty() {
+            let kh = key.hash(self.ledger.genesis().suite);
+            for a in &self.ancestors {
+                if let Some(v) = a.state_write(&kh) {
+                    return Ok(Some(v.to_vec()));
+                }
+            }
+        }
+        self.ledger
             .state_get(key)
             .map_err(|e| ExecError::Read(e.to_string()))
     }
@@ -69,8 +95,21 @@ pub struct LedgerApp {
     mempool: Arc<Mempool>,
     proposer: PublicKey,
     limits: ProposalLimits,
-    /// Blocks this node prepared (proposed or verified), by hash, awaiting finalization.
-    prepared: BTreeMap<Hash, PreparedBlock>,
+    /// Blocks prepared here (proposed or verified) above the committed head, by hash.
+    prepared: Mutex<BTreeMap<Hash, Arc<PreparedBlock>>>,
+}
+
+/// The uncommitted chain a block builds on.
+struct Base {
+    /// The parent, if it is not the committed head.
+    parent: Option<Arc<PreparedBlock>>,
+    /// Uncommitted ancestors, newest first (starting with `parent`).
+    ancestors: Vec<Arc<PreparedBlock>>,
+    /// Their transactions.
+    pending_txs: BTreeSet<Hash>,
+    /// Height and timestamp of the parent.
+    height: u64,
+    timestamp_ms: u64,
 }
 
 impl LedgerApp {
@@ -86,33 +125,82 @@ impl LedgerApp {
             mempool,
             proposer,
             limits,
-            prepared: BTreeMap::new(),
+            prepared: Mutex::new(BTreeMap::new()),
         }
     }
 
-    fn check_next(&self, block: &Block) -> Result<(), BlockError> {
+    fn prepared(&self) -> std::sync::MutexGuard<'_, BTreeMap<Hash, Arc<PreparedBlock>>> {
+        self.prepared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The chain from the committed head to `parent`.
+    fn base(&self, parent: &Hash) -> Result<Base, BlockError> {
+        let head = self.ledger.head();
+        let (head_height, head_hash, head_ts) = match &head {
+            Some(h) => (h.height, h.hash, h.header.timestamp_ms),
+            None => (
+                0,
+                self.ledger.genesis_hash(),
+                self.ledger.genesis().timestamp_ms,
+            ),
+        };
+        if *parent == head_hash {
+            return Ok(Base {
+                parent: None,
+                ancestors: Vec::new(),
+                pending_txs: BTreeSet::new(),
+                height: head_height,
+                timestamp_ms: head_ts,
+            });
+        }
+        let prepared = self.prepared();
+        let mut ancestors = Vec::new();
+        let mut cursor = *parent;
+        loop {
+            let Some(p) = prepared.get(&cursor) else {
+                return Err(BlockError::NotNext {
+                    height: 0,
+                    reason: format!("parent {parent} is neither committed nor prepared here"),
+                });
+            };
+            ancestors.push(p.clone());
+            let up = p.block.header.parent_hash;
+            if up == head_hash {
+                break;
+            }
+            if p.height() <= head_height + 1 {
+                return Err(BlockError::NotNext {
+                    height: p.height(),
+                    reason: "parent chain does not reach the committed head".into(),
+                });
+            }
+            cursor = up;
+        }
+        drop(prepared);
+        let pending_txs = ancestors.iter().flat_map(|a| a.tx_hashes()).collect();
+        let first = ancestors[0].clone();
+        Ok(Base {
+            height: first.height(),
+            timestamp_ms: first.block.header.timestamp_ms,
+            parent: Some(first),
+            ancestors,
+            pending_txs,
+        })
+    }
+
+    fn check_shape(&self, block: &Block, base: &Base) -> Result<(), BlockError> {
         let h = &block.header;
         let genesis = self.ledger.genesis();
-        let (height, parent_hash, parent_ts) = match self.ledger.head() {
-            Some(head) => (head.height, head.hash, head.header.timestamp_ms),
-            None => (0, genesis.hash(), genesis.timestamp_ms),
-        };
-        if h.height != height + 1 {
+        if h.height != base.height + 1 {
             return Err(BlockError::NotNext {
                 height: h.height,
-                reason: format!("the head is at height {height}"),
+                reason: format!("the parent is at height {}", base.height),
             });
         }
-        if h.parent_hash != parent_hash {
-            return Err(BlockError::NotNext {
-                height: h.height,
-                reason: format!("parent {} is not the head {parent_hash}", h.parent_hash),
-            });
-        }
-        if h.timestamp_ms <= parent_ts {
+        if h.timestamp_ms <= base.timestamp_ms {
             return Err(BlockError::BadHeader(format!(
-                "timestamp {} is not after the parent's {parent_ts}",
-                h.timestamp_ms
+                "timestamp {} is not after the parent's {}",
+                h.timestamp_ms, base.timestamp_ms
             )));
         }
         if genesis.validator_index(&h.proposer).is_none() {
@@ -134,21 +222,36 @@ impl LedgerApp {
         Ok(())
     }
 
-    /// Full follower verification: returns the prepared block for commit.
+    /// Full follower verification on the chain ending at the block's parent.
     fn verify_and_prepare(&self, block: &Block) -> Result<PreparedBlock, BlockError> {
-        self.check_next(block)?;
+        let base = self.base(&block.header.parent_hash)?;
+        self.check_shape(block, &base)?;
         let genesis = self.ledger.genesis();
         let mut txs = Vec::with_capacity(block.transactions.len());
         for (index, tx) in block.transactions.iter().enumerate() {
             let sealed = SealedTx::new(tx.clone());
-            sealed
-                .verify(&genesis.chain_id, genesis.suite)
-                .map_err(|source| BlockError::BadTransaction { index, source })?;
+            // A transaction admitted here had its signature checked: skip it if the bytes
+            // signed and the signature are the ones admitted.
+            let known = self
+                .mempool
+                .get(&sealed.hash())
+                .is_some_and(|m| m.tx().signature == tx.signature && m.tx().signer == tx.signer);
+            if !known {
+                sealed
+                    .verify(&genesis.chain_id, genesis.suite)
+                    .map_err(|source| BlockError::BadTransaction { index, source })?;
+            }
             txs.push(sealed);
         }
-        let writes =
-            kexin_exec::execute_block(&LedgerView(&self.ledger), block.header.height, &txs)?;
-        let prepared = self.ledger.prepare(
+        let view = LedgerView {
+            ledger: &self.ledger,
+            ancestors: base.ancestors.clone(),
+        };
+        let writes = kexin_exec::execute_block(&view, block.header.height, &txs)?;
+        let pending = &base.pending_txs;
+        let prepared = self.ledger.prepare_on(
+            base.parent.as_deref(),
+            &|h| pending.contains(h),
             txs,
             writes,
             block.header.timestamp_ms,
@@ -171,10 +274,23 @@ impl LedgerApp {
         }
         Ok(prepared)
     }
+
+    /// Drops prepared blocks at or below the committed height.
+    fn prune(&self, height: u64) {
+        self.prepared().retain(|_, p| p.height() > height);
+    }
 }
 
 impl Application for LedgerApp {
     type Error = BlockError;
+
+    fn suite(&self) -> Suite {
+        self.ledger.genesis().suite
+    }
+
+    fn genesis_hash(&self) -> Hash {
+        self.ledger.genesis_hash()
+    }
 
     fn pending(&self) -> Pending {
         Pending {
@@ -183,18 +299,52 @@ impl Application for LedgerApp {
         }
     }
 
-    fn propose(&mut self, now_ms: u64) -> Result<Option<Block>, BlockError> {
+    fn committed_height(&self) -> u64 {
+        self.ledger.height()
+    }
+
+    fn standing(&self, hash: &Hash, height: u64) -> Standing {
+        if height == 0 {
+            return if *hash == self.ledger.genesis_hash() {
+                Standing::Committed
+            } else {
+                Standing::Conflicting
+            };
+        }
+        if height <= self.ledger.height() {
+            return match self.ledger.block_hash_at(height) {
+                Ok(Some(h)) if h == *hash => Standing::Committed,
+                Ok(Some(_)) => Standing::Conflicting,
+                _ => Standing::Unknown,
+            };
+        }
+        if self.prepared().contains_key(hash) {
+            Standing::Prepared
+        } else {
+            Standing::Unknown
+        }
+    }
+
+    fn propose(&self, parent: &Hash, now_ms: u64) -> Result<Option<Block>, BlockError> {
+        let base = self.base(parent)?;
         // Leave room for the header and length prefixes.
         let max_bytes = limits::MAX_BLOCK_BYTES - 64 * 1024;
-        let candidates =
+        let mut candidates =
             self.mempool
                 .select(self.limits.max_txs, self.limits.max_records, max_bytes);
+        candidates.retain(|t| !base.pending_txs.contains(&t.hash()));
         if candidates.is_empty() {
             return Ok(None);
         }
-        let height = self.ledger.height() + 1;
-        let built = kexin_exec::build_block(&LedgerView(&self.ledger), height, candidates)?;
-        if !built.rejected.is_empty() {
+        let height = base.height + 1;
+        let view = LedgerView {
+            ledger: &self.ledger,
+            ancestors: base.ancestors.clone(),
+        };
+        let built = kexin_exec::build_block(&view, height, candidates)?;
+        if !built.rejected.is_empty() && base.parent.is_none() {
+            // Refused against final state only: against a speculative parent a refusal may
+            // be undone if that parent is never finalized.
             for (hash, reason) in &built.rejected {
                 tracing::info!(tx = %hash, code = reason.code(), "dropping pending transaction: {reason}");
             }
@@ -204,56 +354,66 @@ impl Application for LedgerApp {
         if built.included.is_empty() {
             return Ok(None);
         }
-        let parent_ts = match self.ledger.head() {
-            Some(head) => head.header.timestamp_ms,
-            None => self.ledger.genesis().timestamp_ms,
-        };
-        let timestamp = now_ms.max(parent_ts + 1);
-        let prepared =
-            self.ledger
-                .prepare(built.included, built.writes, timestamp, self.proposer)?;
+        let timestamp = now_ms.max(base.timestamp_ms + 1);
+        let pending = &base.pending_txs;
+        let prepared = self.ledger.prepare_on(
+            base.parent.as_deref(),
+            &|h| pending.contains(h),
+            built.included,
+            built.writes,
+            timestamp,
+            self.proposer,
+        )?;
         let block = prepared.block.clone();
-        self.prepared.clear();
-        self.prepared.insert(prepared.hash, prepared);
+        self.prepared().insert(prepared.hash, Arc::new(prepared));
         Ok(Some(block))
     }
 
-    fn verify(&mut self, block: &Block) -> Result<(), BlockError> {
+    fn verify(&self, block: &Block) -> Result<(), BlockError> {
         let hash = block.header.hash(self.ledger.genesis().suite);
-        if self.prepared.contains_key(&hash) {
-            // Built (or verified) here already. The header hash commits to every transaction
-            // through the log root, so an equal hash is the same block.
+        if self.prepared().contains_key(&hash) {
+            // The header hash commits to every transaction through the log root.
             return Ok(());
         }
         let prepared = self.verify_and_prepare(block)?;
-        self.prepared.insert(hash, prepared);
+        self.prepared().insert(hash, Arc::new(prepared));
         Ok(())
     }
 
-    fn finalized(
-        &mut self,
-        block: Block,
-        certificate: CommitCertificate,
-    ) -> Result<(), BlockError> {
+    fn is_internal(error: &BlockError) -> bool {
+        matches!(error, BlockError::Ledger(e) if !matches!(e, LedgerError::DuplicateTransaction(_) | LedgerError::InvalidTransaction { .. } | LedgerError::TimestampNotMonotonic { .. } | LedgerError::InvalidProposer(_) | LedgerError::BlockTooLarge(_)))
+    }
+
+    fn finalized(&self, block: &Block, certificate: CommitCertificate) -> Result<(), BlockError> {
         let suite = self.ledger.genesis().suite;
         let hash = block.header.hash(suite);
-        if block.header.height <= self.ledger.height() {
+        let height = block.header.height;
+        if height <= self.ledger.height() {
             // Already committed (replayed after a restart): idempotent if it is the same block.
-            return match self.ledger.header(block.header.height)? {
-                Some((h, _)) if h.hash(suite) == hash => Ok(()),
+            return match self.ledger.block_hash_at(height)? {
+                Some(h) if h == hash => Ok(()),
                 _ => Err(BlockError::NotNext {
-                    height: block.header.height,
+                    height,
                     reason: "a different block is already committed at this height".into(),
                 }),
             };
         }
-        let prepared = match self.prepared.remove(&hash) {
-            Some(p) => p,
-            None => self.verify_and_prepare(&block)?,
+        let cached = self.prepared().get(&hash).cloned();
+        let prepared = match cached {
+            Some(p)
+                if p.block.header.parent_hash
+                    == self
+                        .ledger
+                        .head()
+                        .map_or(self.ledger.genesis_hash(), |h| h.hash) =>
+            {
+                Arc::unwrap_or_clone(p)
+            }
+            _ => self.verify_and_prepare(block)?,
         };
         let tx_hashes: Vec<Hash> = prepared.tx_hashes().collect();
         self.ledger.commit(prepared, &certificate)?;
-        self.prepared.clear();
+        self.prune(height);
         self.mempool.remove(&tx_hashes);
         Ok(())
     }

@@ -17,6 +17,44 @@ pub struct NodeConfig {
     pub mempool: MempoolLimits,
     /// Storage engine.
     pub storage: StorageConfig,
+    /// Consensus peers and timing.
+    pub network: NetworkConfig,
+}
+
+/// A peer of the consortium network: its node key and where it listens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The peer's node (validator) public key, hex, as in the genesis.
+    pub public_key: kexin_crypto::PublicKey,
+    /// `host:port` of its p2p listener.
+    pub address: SocketAddr,
+}
+
+/// The p2p network and consensus timing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Where this node's p2p listener binds.
+    pub listen: SocketAddr,
+    /// Every validator of the genesis (this node's own entry may be listed too), with the
+    /// address it listens on. Connections from keys not listed are refused.
+    pub peers: Vec<PeerConfig>,
+    /// How long to wait for a leader's proposal before voting to skip the view, ms.
+    pub leader_timeout_ms: u64,
+    /// How long to wait for a notarized proposal to be certified, ms.
+    pub certification_timeout_ms: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        NetworkConfig {
+            listen: "127.0.0.1:0".parse().expect("valid address"),
+            peers: Vec::new(),
+            leader_timeout_ms: 1_000,
+            certification_timeout_ms: 2_000,
+        }
+    }
 }
 
 /// Which embedded engine holds the ledger (chosen by the evidence-ingest benchmark; see
@@ -168,6 +206,18 @@ impl NodeConfig {
             return Err(err(
                 "mempool.max_bytes",
                 "must hold at least one maximal transaction".into(),
+            ));
+        }
+        if !(50..=60_000).contains(&self.network.leader_timeout_ms) {
+            return Err(err(
+                "network.leader_timeout_ms",
+                format!("must be 50..=60000, got {}", self.network.leader_timeout_ms),
+            ));
+        }
+        if self.network.certification_timeout_ms < self.network.leader_timeout_ms {
+            return Err(err(
+                "network.certification_timeout_ms",
+                "must be at least network.leader_timeout_ms".into(),
             ));
         }
         if self.api.max_body_bytes < 1024 {

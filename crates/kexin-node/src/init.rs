@@ -1,6 +1,7 @@
-//! `kexin node init`: a fresh single-validator chain in a directory.
+//! `kexin node init` and `kexin net up`: a fresh chain in a directory — one validator, or a
+//! local network of N validators sharing one genesis, each in its own node directory.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -8,7 +9,7 @@ use anyhow::Context as _;
 use kexin_crypto::{PublicKey, SigningKey, Suite};
 use kexin_types::{Genesis, Validator};
 
-use crate::config::NodeConfig;
+use crate::config::{NodeConfig, PeerConfig};
 use crate::layout;
 
 /// What to create.
@@ -72,15 +73,7 @@ pub fn init(opts: &InitOptions) -> anyhow::Result<InitReport> {
         );
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let chain_id = match &opts.chain_id {
-        Some(c) => c.clone(),
-        None => {
-            let mut b = [0u8; 4];
-            getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            format!("kexin-local-{}", hex::encode(b))
-        }
-    };
-    kexin_types::validate_chain_id(&chain_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let chain_id = chain_id_or_random(opts.chain_id.as_deref(), "kexin-local")?;
 
     let validator = SigningKey::generate(opts.suite);
     let client = SigningKey::generate(opts.suite);
@@ -102,6 +95,8 @@ pub fn init(opts: &InitOptions) -> anyhow::Result<InitReport> {
     write_key(&client_key_path, &client)?;
     let mut config = NodeConfig::default();
     config.api.listen = opts.api_addr;
+    // A single validator has no peers to be dialled by: any free port will do.
+    config.network.listen = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
     let config_path = dir.join(layout::CONFIG);
     std::fs::write(&config_path, config.to_toml())?;
     // Genesis last: its presence marks a complete init.
@@ -113,4 +108,345 @@ pub fn init(opts: &InitOptions) -> anyhow::Result<InitReport> {
         validator_key: validator.public_key(),
         client_key_path,
     })
+}
+
+/// The given chain id, or `<prefix>-<8 random hex digits>`; validated either way.
+fn chain_id_or_random(given: Option<&str>, prefix: &str) -> anyhow::Result<String> {
+    let chain_id = match given {
+        Some(c) => c.to_owned(),
+        None => {
+            let mut b = [0u8; 4];
+            getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+            format!("{prefix}-{}", hex::encode(b))
+        }
+    };
+    kexin_types::validate_chain_id(&chain_id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(chain_id)
+}
+
+/// What [`init_network`] creates: a local network of validators.
+#[derive(Clone, Debug)]
+pub struct NetInitOptions {
+    /// The network directory (created if missing; must not hold a `genesis.json` yet). Node
+    /// `i` lives in `DIR/node-{i}`.
+    pub dir: PathBuf,
+    /// How many validators: `1..=MAX_VALIDATORS`.
+    pub nodes: usize,
+    /// The chain's suite.
+    pub suite: Suite,
+    /// The chain id; default `kexin-net-<8 hex>`.
+    pub chain_id: Option<String>,
+    /// The address every node's API and p2p listener bind to (default 127.0.0.1).
+    pub host: IpAddr,
+    /// Node `i`'s API listens on `api_base_port + i`; 0 picks N free ports instead.
+    pub api_base_port: u16,
+    /// Node `i`'s p2p listener binds `p2p_base_port + i`; 0 picks N free ports instead.
+    pub p2p_base_port: u16,
+}
+
+impl NetInitOptions {
+    /// `nodes` validators in `dir` on 127.0.0.1, with free ports and a random chain id.
+    pub fn new(dir: impl Into<PathBuf>, nodes: usize, suite: Suite) -> NetInitOptions {
+        NetInitOptions {
+            dir: dir.into(),
+            nodes,
+            suite,
+            chain_id: None,
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            api_base_port: 0,
+            p2p_base_port: 0,
+        }
+    }
+}
+
+/// What [`init_network`] created; the vectors are indexed by node.
+#[derive(Clone, Debug)]
+pub struct NetInitReport {
+    /// The chain id.
+    pub chain_id: String,
+    /// `DIR/genesis.json`, the genesis every node shares.
+    pub genesis_path: PathBuf,
+    /// `DIR/node-{i}`.
+    pub node_dirs: Vec<PathBuf>,
+    /// Node `i`'s validator public key (validator `i` of the genesis).
+    pub validator_keys: Vec<PublicKey>,
+    /// Where node `i`'s REST API listens.
+    pub api_addrs: Vec<SocketAddr>,
+    /// Where node `i`'s p2p listener binds.
+    pub p2p_addrs: Vec<SocketAddr>,
+}
+
+/// The directory of node `index` inside a network directory made by [`init_network`].
+fn net_node_dir(net_dir: &Path, index: usize) -> PathBuf {
+    net_dir.join(format!("node-{index}"))
+}
+
+/// `n` ports on `host`: `base..base+n`, or, with `base` 0, free ports chosen by the OS. Free
+/// ports are found by binding `host:0` listeners; `held` keeps them bound so that later
+/// choices cannot repeat earlier ones (the caller drops them once every port is chosen).
+fn choose_ports(
+    host: IpAddr,
+    base: u16,
+    n: usize,
+    what: &str,
+    held: &mut Vec<TcpListener>,
+) -> anyhow::Result<Vec<u16>> {
+    if base == 0 {
+        let mut ports = Vec::with_capacity(n);
+        for _ in 0..n {
+            let l = TcpListener::bind(SocketAddr::new(host, 0))
+                .with_context(|| format!("cannot find a free {what} port on {host}"))?;
+            ports.push(l.local_addr()?.port());
+            held.push(l);
+        }
+        return Ok(ports);
+    }
+    let last = u32::from(base) + n as u32 - 1;
+    if last > u32::from(u16::MAX) {
+        anyhow::bail!("{what} ports {base}..={last} go beyond 65535");
+    }
+    Ok((0..n as u16).map(|i| base + i).collect())
+}
+
+/// Creates a network of `opts.nodes` validators in `opts.dir`: the shared `genesis.json`,
+/// and for each node `i` the directory `node-{i}` with a copy of the genesis, its own
+/// validator and client keys, and a `config.toml` whose `network.peers` lists every validator
+/// at its p2p address.
+pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
+    let dir = &opts.dir;
+    let n = opts.nodes;
+    let max = kexin_types::limits::MAX_VALIDATORS as usize;
+    if n == 0 || n > max {
+        anyhow::bail!("a network needs 1..={max} nodes, not {n}");
+    }
+    let genesis_path = dir.join(layout::GENESIS);
+    if genesis_path.exists() {
+        anyhow::bail!(
+            "{} already exists: {} is already initialised",
+            genesis_path.display(),
+            dir.display()
+        );
+    }
+    let node_dirs: Vec<PathBuf> = (0..n).map(|i| net_node_dir(dir, i)).collect();
+    // Check every node directory before writing anything, so a refusal leaves no half-made
+    // network behind.
+    for d in &node_dirs {
+        for f in [
+            layout::GENESIS,
+            layout::CONFIG,
+            layout::VALIDATOR_KEY,
+            layout::CLIENT_KEY,
+        ] {
+            let p = d.join(f);
+            if p.exists() {
+                anyhow::bail!(
+                    "{} already exists: remove {} first",
+                    p.display(),
+                    d.display()
+                );
+            }
+        }
+    }
+    let chain_id = chain_id_or_random(opts.chain_id.as_deref(), "kexin-net")?;
+
+    let (api_ports, p2p_ports) = {
+        let mut held = Vec::new();
+        let api = choose_ports(opts.host, opts.api_base_port, n, "API", &mut held)?;
+        let p2p = choose_ports(opts.host, opts.p2p_base_port, n, "p2p", &mut held)?;
+        (api, p2p)
+    };
+    if let Some(p) = api_ports.iter().find(|p| p2p_ports.contains(p)) {
+        anyhow::bail!("port {p} is both an API and a p2p port: choose base ports further apart");
+    }
+    let api_addrs: Vec<SocketAddr> = api_ports
+        .iter()
+        .map(|&p| SocketAddr::new(opts.host, p))
+        .collect();
+    let p2p_addrs: Vec<SocketAddr> = p2p_ports
+        .iter()
+        .map(|&p| SocketAddr::new(opts.host, p))
+        .collect();
+
+    let validators: Vec<SigningKey> = (0..n).map(|_| SigningKey::generate(opts.suite)).collect();
+    let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
+    let genesis = Genesis {
+        version: kexin_types::FORMAT_VERSION,
+        chain_id: chain_id.clone(),
+        suite: opts.suite,
+        timestamp_ms,
+        validators: validators
+            .iter()
+            .enumerate()
+            .map(|(i, k)| Validator {
+                name: format!("node{i}"),
+                public_key: k.public_key(),
+            })
+            .collect(),
+    };
+    genesis.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let genesis_json = genesis.to_json();
+    let peers: Vec<PeerConfig> = validators
+        .iter()
+        .zip(&p2p_addrs)
+        .map(|(k, &address)| PeerConfig {
+            public_key: k.public_key(),
+            address,
+        })
+        .collect();
+
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for (i, node_dir) in node_dirs.iter().enumerate() {
+        std::fs::create_dir_all(node_dir)
+            .with_context(|| format!("cannot create {}", node_dir.display()))?;
+        write_key(&node_dir.join(layout::VALIDATOR_KEY), &validators[i])?;
+        write_key(
+            &node_dir.join(layout::CLIENT_KEY),
+            &SigningKey::generate(opts.suite),
+        )?;
+        let mut config = NodeConfig::default();
+        config.api.listen = api_addrs[i];
+        config.network.listen = p2p_addrs[i];
+        config.network.peers = peers.clone();
+        let config_path = node_dir.join(layout::CONFIG);
+        config
+            .validate(&config_path.display().to_string())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        std::fs::write(&config_path, config.to_toml())
+            .with_context(|| format!("cannot write {}", config_path.display()))?;
+        // Genesis last: its presence marks a complete node directory.
+        let node_genesis = node_dir.join(layout::GENESIS);
+        std::fs::write(&node_genesis, &genesis_json)
+            .with_context(|| format!("cannot write {}", node_genesis.display()))?;
+    }
+    // The shared genesis last of all: its presence marks a complete network.
+    std::fs::write(&genesis_path, &genesis_json)
+        .with_context(|| format!("cannot write {}", genesis_path.display()))?;
+    Ok(NetInitReport {
+        chain_id,
+        genesis_path,
+        node_dirs,
+        validator_keys: validators.iter().map(SigningKey::public_key).collect(),
+        api_addrs,
+        p2p_addrs,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp() -> tempfile::TempDir {
+        tempfile::Builder::new()
+            .prefix("kexin-init-")
+            .tempdir()
+            .unwrap()
+    }
+
+    #[test]
+    fn network_of_four_shares_one_genesis_and_lists_every_peer() {
+        let t = tmp();
+        let dir = t.path().join("net");
+        let report = init_network(&NetInitOptions::new(&dir, 4, Suite::Intl)).unwrap();
+        assert_eq!(report.node_dirs.len(), 4);
+        let genesis_text = std::fs::read_to_string(dir.join(layout::GENESIS)).unwrap();
+        let genesis = Genesis::from_json(&genesis_text).unwrap();
+        assert_eq!(genesis.validators.len(), 4);
+        assert_eq!(genesis.chain_id, report.chain_id);
+        assert!(genesis.chain_id.starts_with("kexin-net-"));
+        let mut ports = std::collections::BTreeSet::new();
+        for (i, node_dir) in report.node_dirs.iter().enumerate() {
+            assert_eq!(node_dir, &dir.join(format!("node-{i}")));
+            let copy = std::fs::read_to_string(node_dir.join(layout::GENESIS)).unwrap();
+            assert_eq!(copy, genesis_text);
+            let key = std::fs::read_to_string(node_dir.join(layout::VALIDATOR_KEY)).unwrap();
+            let key = SigningKey::from_pkcs8_pem(&key).unwrap();
+            assert_eq!(key.public_key(), genesis.validators[i].public_key);
+            assert!(node_dir.join(layout::CLIENT_KEY).exists());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                let mode = std::fs::metadata(node_dir.join(layout::VALIDATOR_KEY))
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o600);
+            }
+            let config = NodeConfig::load(&node_dir.join(layout::CONFIG)).unwrap();
+            assert_eq!(config.api.listen, report.api_addrs[i]);
+            assert_eq!(config.network.listen, report.p2p_addrs[i]);
+            assert_ne!(config.api.listen.port(), 0);
+            assert_ne!(config.network.listen.port(), 0);
+            assert!(ports.insert(config.api.listen.port()));
+            assert!(ports.insert(config.network.listen.port()));
+            let listed: Vec<(PublicKey, SocketAddr)> = config
+                .network
+                .peers
+                .iter()
+                .map(|p| (p.public_key, p.address))
+                .collect();
+            let expected: Vec<(PublicKey, SocketAddr)> = genesis
+                .validators
+                .iter()
+                .map(|v| v.public_key)
+                .zip(report.p2p_addrs.iter().copied())
+                .collect();
+            assert_eq!(listed, expected);
+        }
+    }
+
+    #[test]
+    fn network_with_base_ports_and_chain_id() {
+        let t = tmp();
+        let mut opts = NetInitOptions::new(t.path(), 3, Suite::Gm);
+        opts.chain_id = Some("consortium-1".into());
+        opts.api_base_port = 18_080;
+        opts.p2p_base_port = 19_000;
+        let report = init_network(&opts).unwrap();
+        assert_eq!(report.chain_id, "consortium-1");
+        let ports: Vec<u16> = report.api_addrs.iter().map(SocketAddr::port).collect();
+        assert_eq!(ports, [18_080, 18_081, 18_082]);
+        let ports: Vec<u16> = report.p2p_addrs.iter().map(SocketAddr::port).collect();
+        assert_eq!(ports, [19_000, 19_001, 19_002]);
+
+        let t = tmp();
+        let mut opts = NetInitOptions::new(t.path(), 4, Suite::Gm);
+        opts.api_base_port = 9_000;
+        opts.p2p_base_port = 9_002;
+        let err = init_network(&opts).unwrap_err().to_string();
+        assert!(err.contains("both an API and a p2p port"), "{err}");
+        opts.api_base_port = 65_534;
+        opts.p2p_base_port = 9_000;
+        assert!(init_network(&opts).is_err());
+        assert!(!t.path().join(layout::GENESIS).exists());
+    }
+
+    #[test]
+    fn network_refuses_zero_too_many_and_an_existing_genesis() {
+        let t = tmp();
+        let err = init_network(&NetInitOptions::new(t.path(), 0, Suite::Intl)).unwrap_err();
+        assert!(err.to_string().contains("1..="), "{err}");
+        let too_many = kexin_types::limits::MAX_VALIDATORS as usize + 1;
+        assert!(init_network(&NetInitOptions::new(t.path(), too_many, Suite::Intl)).is_err());
+        assert!(!t.path().join("node-0").exists());
+
+        init_network(&NetInitOptions::new(t.path(), 1, Suite::Intl)).unwrap();
+        let err = init_network(&NetInitOptions::new(t.path(), 1, Suite::Intl)).unwrap_err();
+        assert!(err.to_string().contains("already initialised"), "{err}");
+    }
+
+    #[test]
+    fn single_node_listens_for_p2p_on_any_port() {
+        let t = tmp();
+        let report = init(&InitOptions {
+            dir: t.path().to_owned(),
+            suite: Suite::Intl,
+            chain_id: None,
+            api_addr: "127.0.0.1:0".parse().unwrap(),
+        })
+        .unwrap();
+        let config = NodeConfig::load(&report.config_path).unwrap();
+        assert_eq!(config.network.listen, "127.0.0.1:0".parse().unwrap());
+        assert!(config.network.peers.is_empty());
+        assert!(report.chain_id.starts_with("kexin-local-"));
+    }
 }

@@ -13,11 +13,14 @@
 mod app;
 pub mod config;
 mod init;
+mod network;
 mod node;
 
 pub use app::{BlockError, LedgerApp, LedgerView, ProposalLimits};
 pub use config::NodeConfig;
-pub use init::{InitOptions, InitReport, init, write_key};
+pub use init::{
+    InitOptions, InitReport, NetInitOptions, NetInitReport, init, init_network, write_key,
+};
 pub use node::{Node, SubmitError};
 
 /// File names inside a node directory.
@@ -36,6 +39,8 @@ pub mod layout {
     pub const LEDGER_REDB: &str = "data/ledger.redb";
     /// The ledger database directory with `storage.engine = "fjall"`.
     pub const LEDGER_FJALL: &str = "data/ledger.fjall";
+    /// The consensus engine's own storage (commonware journals and archives).
+    pub const CONSENSUS: &str = "data/consensus";
     /// Written by `kexin node run`: the URL the API serves.
     pub const API_URL: &str = "api-url";
 }

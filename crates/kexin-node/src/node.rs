@@ -2,11 +2,8 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
 
 use anyhow::Context as _;
-use kexin_consensus::{SoloConfig, SoloEngine, Wakeup};
 use kexin_crypto::{Hash, SigningKey};
 use kexin_ledger::{FjallStore, KvStore, Ledger, LedgerError, RedbStore};
 use kexin_mempool::{AdmissionError, Admitted, Mempool, MempoolConfig};
@@ -16,6 +13,7 @@ use kexin_types::{Decode, DecodeError, Genesis, SealedTx, decode_transaction};
 use crate::app::{LedgerApp, ProposalLimits};
 use crate::config::{NodeConfig, StorageEngine};
 use crate::layout;
+use crate::network::{self, NetworkHandle, NetworkParams};
 
 /// Why a submitted transaction was refused.
 #[derive(Debug, thiserror::Error)]
@@ -86,13 +84,44 @@ pub struct Node {
     config: NodeConfig,
     ledger: Arc<Ledger>,
     mempool: Arc<Mempool>,
-    wakeup: Wakeup,
-    engine: Mutex<Option<JoinHandle<()>>>,
+    network: Mutex<Option<NetworkHandle>>,
+    peers: network::PeerWatch,
     engine_error: Arc<Mutex<Option<String>>>,
 }
 
+/// Decodes, checks and admits a transaction into `mempool`.
+fn admit(
+    ledger: &Ledger,
+    mempool: &Mempool,
+    bytes: &[u8],
+) -> Result<(Hash, Admitted), SubmitError> {
+    let tx = SealedTx::new(decode_transaction(bytes)?);
+    let hash = tx.hash();
+    if let Some(loc) = ledger.tx_location(&hash)? {
+        return Err(SubmitError::AlreadyCommitted {
+            hash,
+            height: loc.height,
+            nonce: tx.tx().nonce,
+        });
+    }
+    let last = last_nonce(ledger, &tx.tx().signer)?;
+    let admitted = mempool.admit(tx, last)?;
+    Ok((hash, admitted))
+}
+
+fn last_nonce(ledger: &Ledger, signer: &kexin_crypto::PublicKey) -> Result<u64, LedgerError> {
+    Ok(match ledger.state_get(&StateKey::Nonce(*signer))? {
+        Some(bytes) => {
+            NonceState::decode(&bytes)
+                .map_err(|e| LedgerError::Corrupt(format!("nonce state of {signer}: {e}")))?
+                .last_nonce
+        }
+        None => 0,
+    })
+}
+
 impl Node {
-    /// Opens the node directory made by [`crate::init`] and starts ordering.
+    /// Opens the node directory made by [`crate::init`] and joins the network.
     pub fn open(dir: &Path) -> anyhow::Result<Node> {
         let genesis_path = dir.join(layout::GENESIS);
         let text = std::fs::read_to_string(&genesis_path).with_context(|| {
@@ -118,13 +147,13 @@ impl Node {
                 genesis.suite
             );
         }
-        let validator_index = genesis.validator_index(&key.public_key()).ok_or_else(|| {
-            anyhow::anyhow!(
+        if genesis.validator_index(&key.public_key()).is_none() {
+            anyhow::bail!(
                 "{}: key {} is not a validator in the genesis",
                 key_path.display(),
                 key.public_key()
-            )
-        })?;
+            );
+        }
 
         std::fs::create_dir_all(dir.join(layout::DATA))?;
         let store = open_store(dir, config.storage.engine)?;
@@ -144,38 +173,39 @@ impl Node {
             max_txs: config.block.max_txs as usize,
             max_records: config.block.max_records as usize,
         };
-        let app = LedgerApp::new(ledger.clone(), mempool.clone(), key.public_key(), limits);
-        let wakeup = Wakeup::default();
-        let engine = SoloEngine::new(
-            SoloConfig {
-                block_interval: Duration::from_millis(config.block.interval_ms),
-                max_block_txs: limits.max_txs,
-                max_block_records: limits.max_records,
-            },
-            &genesis.chain_id,
-            validator_index,
+        let app = Arc::new(LedgerApp::new(
+            ledger.clone(),
+            mempool.clone(),
+            key.public_key(),
+            limits,
+        ));
+        let gossip_in: network::GossipSink = {
+            let ledger = ledger.clone();
+            let mempool = mempool.clone();
+            Arc::new(move |bytes: &[u8]| {
+                if let Err(e) = admit(&ledger, &mempool, bytes) {
+                    tracing::debug!(code = e.code(), "gossiped transaction not admitted: {e}");
+                }
+            })
+        };
+        let peers = network::PeerWatch::default();
+        let network = network::spawn(NetworkParams {
+            peers: peers.clone(),
+            dir: dir.to_owned(),
+            config: config.clone(),
+            genesis,
             key,
             app,
-            wakeup.clone(),
-        );
-        let engine_error = Arc::new(Mutex::new(None));
-        let err_slot = engine_error.clone();
-        let handle = std::thread::Builder::new()
-            .name("kexin-engine".into())
-            .spawn(move || {
-                if let Err(e) = engine.run() {
-                    tracing::error!("ordering engine stopped: {e}");
-                    *err_slot.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
-                }
-            })?;
+            gossip_in,
+        })?;
         Ok(Node {
             dir: dir.to_owned(),
             config,
             ledger,
             mempool,
-            wakeup,
-            engine: Mutex::new(Some(handle)),
-            engine_error,
+            network: Mutex::new(Some(network)),
+            peers,
+            engine_error: Arc::new(Mutex::new(None)),
         })
     }
 
@@ -214,44 +244,44 @@ impl Node {
 
     /// The signer's last committed nonce (0 if none).
     pub fn last_nonce(&self, signer: &kexin_crypto::PublicKey) -> Result<u64, LedgerError> {
-        Ok(match self.ledger.state_get(&StateKey::Nonce(*signer))? {
-            Some(bytes) => {
-                NonceState::decode(&bytes)
-                    .map_err(|e| LedgerError::Corrupt(format!("nonce state of {signer}: {e}")))?
-                    .last_nonce
-            }
-            None => 0,
-        })
+        last_nonce(&self.ledger, signer)
     }
 
-    /// Decodes, checks and admits a transaction. CPU-heavy for big batches (hashing every
-    /// record, verifying the signature): call it off the async reactor.
+    /// Decodes, checks and admits a transaction, then gossips it to the other validators.
+    /// CPU-heavy for big batches (hashing every record, verifying the signature): call it off
+    /// the async reactor.
     pub fn submit(&self, bytes: &[u8]) -> Result<(Hash, Admitted), SubmitError> {
         if let Some(e) = self.engine_error() {
             return Err(SubmitError::Unavailable(e));
         }
-        let tx = SealedTx::new(decode_transaction(bytes)?);
-        let hash = tx.hash();
-        if let Some(loc) = self.ledger.tx_location(&hash)? {
-            return Err(SubmitError::AlreadyCommitted {
-                hash,
-                height: loc.height,
-                nonce: tx.tx().nonce,
-            });
-        }
-        let last = self.last_nonce(&tx.tx().signer)?;
-        let admitted = self.mempool.admit(tx, last)?;
+        let (hash, admitted) = admit(&self.ledger, &self.mempool, bytes)?;
         if admitted == Admitted::New {
-            self.wakeup.notify();
+            if let Some(net) = self
+                .network
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
+                net.gossip(bytes.to_vec());
+            }
         }
         Ok((hash, admitted))
     }
 
-    /// Stops the engine after the block in progress and waits for it.
+    /// Peers heard from (consensus votes) in the last 10 seconds.
+    pub fn peers(&self) -> usize {
+        self.peers.live(std::time::Duration::from_secs(10))
+    }
+
+    /// Stops the network and consensus, and waits for them.
     pub fn shutdown(&self) {
-        self.wakeup.stop();
-        if let Some(h) = self.engine.lock().unwrap_or_else(|p| p.into_inner()).take() {
-            let _ = h.join();
+        let net = self
+            .network
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut net) = net {
+            net.stop();
         }
     }
 }

@@ -216,4 +216,10 @@ pub struct HealthResponse {
     pub height: u64,
     /// Transactions waiting in the mempool.
     pub mempool: u64,
+    /// `validator` or `observer`.
+    #[serde(default)]
+    pub role: String,
+    /// Peers heard from (consensus votes) in the last 10 seconds.
+    #[serde(default)]
+    pub peers: u64,
 }

@@ -152,14 +152,20 @@ pub fn decode_block(bytes: &[u8]) -> Result<Block, DecodeError> {
 /// One validator's signature in a certificate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidatorSignature {
-    /// Index of the validator in the genesis validator list.
+    /// Index of the signing validator. In a [`CommitCertificate::Signatures`] certificate it
+    /// indexes the genesis validator list; in a [`CommitCertificate::Finalization`] certificate
+    /// it indexes [`Genesis::consensus_order`] (the validators' keys sorted by their bytes).
     pub validator: u16,
-    /// Its signature over the block hash in domain `kexin/commit` + chain id.
+    /// The signature: over the block hash in domain `kexin/commit` + chain id (kind 1), or over
+    /// [`finalize_signing_input`] (kind 2).
     pub signature: Signature,
 }
 
-/// Proof that a block is final. Kind 1 (`signatures`) is a quorum of validator signatures over
-/// the block hash; other kinds (a BFT finalization certificate) get their own tag.
+/// Proof that a block is final.
+///
+/// Kind 1 (`signatures`) is a quorum of validator signatures over the block hash, made by the
+/// single-validator ledger. Kind 2 (`finalization`) is the finalization certificate of the
+/// `simplex` BFT consensus: a quorum of finalize votes for the block hash in a view.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
@@ -169,6 +175,74 @@ pub enum CommitCertificate {
         /// The signatures.
         signatures: Vec<ValidatorSignature>,
     },
+    /// A simplex finalization certificate: finalize votes of a quorum of validators, strictly
+    /// ascending by their index in [`Genesis::consensus_order`], each over
+    /// [`finalize_signing_input`]`(chain_id, epoch, view, parent_view, block_hash)`.
+    Finalization {
+        /// The consensus epoch of the finalized proposal.
+        epoch: u64,
+        /// The consensus view in which the block was proposed and finalized.
+        view: u64,
+        /// The view of the proposal's parent.
+        parent_view: u64,
+        /// The finalize votes.
+        signatures: Vec<ValidatorSignature>,
+    },
+}
+
+/// The base namespace of the chain's `simplex` consensus: `"kexin/simplex/" || chain_id`.
+///
+/// Consensus derives its vote namespaces from it by appending `_NOTARIZE`, `_NULLIFY`,
+/// `_FINALIZE` (and `_SEED`); the consensus adapter passes exactly these bytes to the engine.
+pub fn simplex_namespace(chain_id: &str) -> Vec<u8> {
+    let mut ns = Vec::with_capacity(domains::SIMPLEX_NAMESPACE_PREFIX.len() + chain_id.len());
+    ns.extend_from_slice(domains::SIMPLEX_NAMESPACE_PREFIX.as_bytes());
+    ns.extend_from_slice(chain_id.as_bytes());
+    ns
+}
+
+/// Suffix commonware's `simplex` appends to the base namespace for finalize votes.
+const FINALIZE_SUFFIX: &[u8] = b"_FINALIZE";
+
+/// Appends `value` as an unsigned LEB128 varint (7 bits per byte, least significant group
+/// first, high bit set on every byte but the last), the minimal encoding: commonware's `UInt`.
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8 & 0x7f) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// The exact bytes a validator signs for a finalize vote on `block_hash` in `(epoch, view)`
+/// with parent view `parent_view`: how commonware's `simplex` (2026.10) signs a `Finalize`
+/// vote with an attributable scheme, `union_unique(finalize_namespace, proposal.encode())`.
+///
+/// ```text
+/// fns   = "kexin/simplex/" || chain_id || "_FINALIZE"
+/// input = varint(len(fns)) || fns || varint(epoch) || varint(view) || varint(parent_view)
+///         || block_hash
+/// ```
+///
+/// `varint` is unsigned LEB128. Sign it with `SigningKey::sign_raw`; verify with
+/// `PublicKey::verify_raw`.
+pub fn finalize_signing_input(
+    chain_id: &str,
+    epoch: u64,
+    view: u64,
+    parent_view: u64,
+    block_hash: &Hash,
+) -> Vec<u8> {
+    let mut fns = simplex_namespace(chain_id);
+    fns.extend_from_slice(FINALIZE_SUFFIX);
+    let mut input = Vec::with_capacity(fns.len() + 3 * 10 + 2 + 32);
+    put_varint(&mut input, fns.len() as u64);
+    input.extend_from_slice(&fns);
+    put_varint(&mut input, epoch);
+    put_varint(&mut input, view);
+    put_varint(&mut input, parent_view);
+    input.extend_from_slice(block_hash.as_bytes());
+    input
 }
 
 impl CommitCertificate {
@@ -196,31 +270,66 @@ impl CommitCertificate {
         match self {
             CommitCertificate::Signatures { signatures } => {
                 let domain = Domain::new(domains::COMMIT_SIGNATURE, &genesis.chain_id);
-                let mut prev: Option<u16> = None;
-                for vs in signatures {
-                    if prev.is_some_and(|p| p >= vs.validator) {
-                        return Err(CertificateError::NotCanonical);
-                    }
-                    prev = Some(vs.validator);
-                    let v = genesis
-                        .validators
-                        .get(vs.validator as usize)
-                        .ok_or(CertificateError::UnknownValidator(vs.validator))?;
-                    v.public_key
-                        .verify(&domain, block_hash.as_bytes(), &vs.signature)
-                        .map_err(|_| CertificateError::BadSignature(vs.validator))?;
-                }
-                let quorum = genesis.quorum();
-                if signatures.len() < quorum {
-                    return Err(CertificateError::NoQuorum {
-                        have: signatures.len(),
-                        need: quorum,
-                    });
-                }
-                Ok(())
+                let keys: Vec<PublicKey> =
+                    genesis.validators.iter().map(|v| v.public_key).collect();
+                verify_quorum(genesis, &keys, signatures, |key, signature| {
+                    key.verify(&domain, block_hash.as_bytes(), signature)
+                        .is_ok()
+                })
+            }
+            CommitCertificate::Finalization {
+                epoch,
+                view,
+                parent_view,
+                signatures,
+            } => {
+                let input = finalize_signing_input(
+                    &genesis.chain_id,
+                    *epoch,
+                    *view,
+                    *parent_view,
+                    block_hash,
+                );
+                verify_quorum(
+                    genesis,
+                    &genesis.consensus_order(),
+                    signatures,
+                    |key, signature| key.verify_raw(&input, signature).is_ok(),
+                )
             }
         }
     }
+}
+
+/// Checks `signatures` left to right (strictly ascending, index in `keys`, valid under
+/// `verifies`), then that there are at least a quorum of them.
+fn verify_quorum(
+    genesis: &Genesis,
+    keys: &[PublicKey],
+    signatures: &[ValidatorSignature],
+    verifies: impl Fn(&PublicKey, &Signature) -> bool,
+) -> Result<(), CertificateError> {
+    let mut prev: Option<u16> = None;
+    for vs in signatures {
+        if prev.is_some_and(|p| p >= vs.validator) {
+            return Err(CertificateError::NotCanonical);
+        }
+        prev = Some(vs.validator);
+        let key = keys
+            .get(vs.validator as usize)
+            .ok_or(CertificateError::UnknownValidator(vs.validator))?;
+        if !verifies(key, &vs.signature) {
+            return Err(CertificateError::BadSignature(vs.validator));
+        }
+    }
+    let quorum = genesis.quorum();
+    if signatures.len() < quorum {
+        return Err(CertificateError::NoQuorum {
+            have: signatures.len(),
+            need: quorum,
+        });
+    }
+    Ok(())
 }
 
 /// Why a certificate does not prove finality.
@@ -246,16 +355,66 @@ pub enum CertificateError {
     NotCanonical,
 }
 
+fn encode_signatures(out: &mut Vec<u8>, signatures: &[ValidatorSignature]) {
+    out.put_u16(signatures.len() as u16);
+    for s in signatures {
+        out.put_u16(s.validator);
+        out.extend_from_slice(&s.signature.0);
+    }
+}
+
+/// Reads `u16 count || count × (u16 validator || sig)`: count in
+/// `1..=MAX_CERTIFICATE_SIGNATURES`, validators strictly ascending.
+fn decode_signatures(r: &mut Reader<'_>) -> Result<Vec<ValidatorSignature>, DecodeError> {
+    let n = r.u16("signature count")? as u32;
+    if n == 0 {
+        return Err(DecodeError::invalid("signature count", "must not be empty"));
+    }
+    if n > MAX_CERTIFICATE_SIGNATURES {
+        return Err(DecodeError::TooLarge {
+            field: "signature count",
+            limit: MAX_CERTIFICATE_SIGNATURES as u64,
+            actual: n as u64,
+        });
+    }
+    let mut signatures = Vec::with_capacity(n as usize);
+    let mut prev: Option<u16> = None;
+    for _ in 0..n {
+        let validator = r.u16("validator index")?;
+        if prev.is_some_and(|p| p >= validator) {
+            return Err(DecodeError::invalid(
+                "validator index",
+                "signatures must be strictly ascending by validator index",
+            ));
+        }
+        prev = Some(validator);
+        let signature = Signature(r.array("signature")?);
+        signatures.push(ValidatorSignature {
+            validator,
+            signature,
+        });
+    }
+    Ok(signatures)
+}
+
 impl Encode for CommitCertificate {
     fn encode_to(&self, out: &mut Vec<u8>) {
         match self {
             CommitCertificate::Signatures { signatures } => {
                 out.put_u8(1);
-                out.put_u16(signatures.len() as u16);
-                for s in signatures {
-                    out.put_u16(s.validator);
-                    out.extend_from_slice(&s.signature.0);
-                }
+                encode_signatures(out, signatures);
+            }
+            CommitCertificate::Finalization {
+                epoch,
+                view,
+                parent_view,
+                signatures,
+            } => {
+                out.put_u8(2);
+                out.put_u64(*epoch);
+                out.put_u64(*view);
+                out.put_u64(*parent_view);
+                encode_signatures(out, signatures);
             }
         }
     }
@@ -264,41 +423,56 @@ impl Encode for CommitCertificate {
 impl Decode for CommitCertificate {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match r.u8("certificate kind")? {
-            1 => {
-                let n = r.u16("signature count")? as u32;
-                if n == 0 {
-                    return Err(DecodeError::invalid("signature count", "must not be empty"));
-                }
-                if n > MAX_CERTIFICATE_SIGNATURES {
-                    return Err(DecodeError::TooLarge {
-                        field: "signature count",
-                        limit: MAX_CERTIFICATE_SIGNATURES as u64,
-                        actual: n as u64,
-                    });
-                }
-                let mut signatures = Vec::with_capacity(n as usize);
-                let mut prev: Option<u16> = None;
-                for _ in 0..n {
-                    let validator = r.u16("validator index")?;
-                    if prev.is_some_and(|p| p >= validator) {
-                        return Err(DecodeError::invalid(
-                            "validator index",
-                            "signatures must be strictly ascending by validator index",
-                        ));
-                    }
-                    prev = Some(validator);
-                    let signature = Signature(r.array("signature")?);
-                    signatures.push(ValidatorSignature {
-                        validator,
-                        signature,
-                    });
-                }
-                Ok(CommitCertificate::Signatures { signatures })
+            1 => Ok(CommitCertificate::Signatures {
+                signatures: decode_signatures(r)?,
+            }),
+            2 => {
+                let epoch = r.u64("epoch")?;
+                let view = r.u64("view")?;
+                let parent_view = r.u64("parent_view")?;
+                Ok(CommitCertificate::Finalization {
+                    epoch,
+                    view,
+                    parent_view,
+                    signatures: decode_signatures(r)?,
+                })
             }
             k => Err(DecodeError::invalid(
                 "certificate kind",
                 format!("unknown kind {k}"),
             )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn varint(v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        put_varint(&mut out, v);
+        out
+    }
+
+    #[test]
+    fn varints_are_minimal_unsigned_leb128() {
+        let vectors: [(u64, &[u8]); 9] = [
+            (0, &[0x00]),
+            (1, &[0x01]),
+            (127, &[0x7f]),
+            (128, &[0x80, 0x01]),
+            (300, &[0xac, 0x02]),
+            (16_383, &[0xff, 0x7f]),
+            (16_384, &[0x80, 0x80, 0x01]),
+            (u32::MAX as u64, &[0xff, 0xff, 0xff, 0xff, 0x0f]),
+            (
+                u64::MAX,
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+            ),
+        ];
+        for (value, bytes) in vectors {
+            assert_eq!(varint(value), bytes, "{value}");
         }
     }
 }

@@ -47,6 +47,16 @@ impl Genesis {
         n - (n.saturating_sub(1)) / 3
     }
 
+    /// The validators' public keys sorted by their canonical bytes, ascending: the participant
+    /// order of the `simplex` consensus, whose indices
+    /// [`CommitCertificate::Finalization`](crate::CommitCertificate::Finalization) signatures
+    /// carry. (Kind 1 certificates index [`Genesis::validators`] in file order instead.)
+    pub fn consensus_order(&self) -> Vec<PublicKey> {
+        let mut keys: Vec<PublicKey> = self.validators.iter().map(|v| v.public_key).collect();
+        keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        keys
+    }
+
     /// Index of the validator with `key`.
     pub fn validator_index(&self, key: &PublicKey) -> Option<u16> {
         self.validators

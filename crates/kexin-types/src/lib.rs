@@ -30,7 +30,7 @@ mod tx;
 
 pub use block::{
     Block, BlockHeader, CertificateError, Checkpoint, CommitCertificate, ValidatorSignature,
-    decode_block,
+    decode_block, finalize_signing_input, simplex_namespace,
 };
 pub use codec::{Decode, DecodeError, Encode};
 pub use genesis::{Genesis, Validator};
@@ -65,4 +65,7 @@ pub mod domains {
     pub const TX_SIGNATURE: &str = "kexin/tx";
     /// Signature namespace of commit certificates.
     pub const COMMIT_SIGNATURE: &str = "kexin/commit";
+    /// Prefix of the `simplex` consensus namespace, followed by the chain id
+    /// (see [`simplex_namespace`](crate::simplex_namespace)).
+    pub const SIMPLEX_NAMESPACE_PREFIX: &str = "kexin/simplex/";
 }

@@ -702,9 +702,9 @@ fn certificate_rules() {
                 actual: 101
             }
         );
-        // Unknown kind.
+        // Unknown kind (1 is signatures, 2 a simplex finalization).
         let mut b = cert(&[0]).encode();
-        b[0] = 2;
+        b[0] = 3;
         assert_invalid(
             CommitCertificate::decode(&b),
             "certificate kind",

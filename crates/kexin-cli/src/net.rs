@@ -1,0 +1,852 @@
+//! `kexin net`: a local network of validators on one machine, for development and tests.
+//!
+//! A network directory `D` holds the shared `genesis.json`, `net.pid` (the foreground
+//! `kexin net up` process, while it runs) and one node directory `node-{i}` per validator,
+//! made by [`kexin_node::init_network`]. Each node runs as its own `kexin node run` process in
+//! its own process group, logging to `node-{i}/node.log`, its pid in `node-{i}/pid`.
+//!
+//! Process handling is Linux's: liveness is read from `/proc` (a pid counts as a node only
+//! while its command line names `kexin`, so a recycled pid is never signalled) and signals are
+//! sent with `kill(1)`. Nothing here touches a node's data; `net down` only stops processes.
+
+use std::io::Write as _;
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use kexin_crypto::Suite;
+use kexin_node::layout;
+use kexin_types::Genesis;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::signal::unix::{Signal, SignalKind, signal};
+
+use crate::error::fail;
+use crate::output::print_json;
+
+/// How long a starting node may take to answer its health check.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a stopping process may take after SIGTERM before it gets SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often processes and health checks are polled.
+const POLL: Duration = Duration::from_millis(100);
+/// How long one status request may take.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// Log lines quoted when a node fails to start.
+const LOG_TAIL_LINES: usize = 20;
+/// The `net up` process's pid file, in the network directory.
+const NET_PID: &str = "net.pid";
+/// A node's pid file, in its node directory.
+const NODE_PID: &str = "pid";
+/// A node's log (stdout and stderr, appended), in its node directory.
+const NODE_LOG: &str = "node.log";
+/// Nodes in a new network unless `--nodes` says otherwise.
+const DEFAULT_NODES: usize = 4;
+
+/// `kexin net ...`
+#[derive(Debug, Subcommand)]
+pub enum NetCommand {
+    /// Run a local network in the foreground until Ctrl-C or SIGTERM, creating it first when
+    /// D/genesis.json does not exist (else restarting the network in D).
+    Up(UpArgs),
+    /// Stop the network in D: the `net up` process and every node still running.
+    Down {
+        /// The network directory.
+        #[arg(long, value_name = "D", default_value = "./kexin-net")]
+        dir: PathBuf,
+    },
+    /// Show every node of the network in D; exits 1 unless every node answers its health check.
+    Status {
+        /// The network directory.
+        #[arg(long, value_name = "D", default_value = "./kexin-net")]
+        dir: PathBuf,
+        /// Print `{"nodes":[...]}` as JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Start node I of the network in D in the background (e.g. after it crashed) and wait
+    /// until it serves.
+    StartNode {
+        /// The node's index (its directory is D/node-I).
+        #[arg(value_name = "I")]
+        index: usize,
+        /// The network directory.
+        #[arg(long, value_name = "D", default_value = "./kexin-net")]
+        dir: PathBuf,
+    },
+}
+
+/// `kexin net up`
+#[derive(Debug, Args)]
+pub struct UpArgs {
+    /// How many validators a new network has [default: 4]; must match an existing network.
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=kexin_types::limits::MAX_VALIDATORS as i64))]
+    nodes: Option<u32>,
+    /// Cryptographic suite of a new network: `gm` (SM2/SM3/SM4) or `intl`
+    /// (Ed25519/SHA-256/AES-GCM) [default: intl]; must match an existing network.
+    #[arg(long)]
+    suite: Option<Suite>,
+    /// The network directory.
+    #[arg(long, value_name = "D", default_value = "./kexin-net")]
+    dir: PathBuf,
+    /// Chain id of a new network [default: kexin-net-<random>]; must match an existing one.
+    #[arg(long, value_name = "ID")]
+    chain_id: Option<String>,
+}
+
+/// Runs a `net` subcommand.
+pub async fn run(cmd: &NetCommand) -> anyhow::Result<()> {
+    match cmd {
+        NetCommand::Up(args) => up(args).await,
+        NetCommand::Down { dir } => down(dir).await,
+        NetCommand::Status { dir, json } => status(dir, *json).await,
+        NetCommand::StartNode { index, dir } => start_node(dir, *index).await,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The network directory.
+
+fn node_dir(net: &Path, index: usize) -> PathBuf {
+    net.join(format!("node-{index}"))
+}
+
+/// The nodes of the network in `net`: `node-0`, `node-1`, ... as long as they have a config.
+fn node_count(net: &Path) -> usize {
+    (0..)
+        .take_while(|&i| node_dir(net, i).join(layout::CONFIG).is_file())
+        .count()
+}
+
+fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Genesis::from_json(&text).map_err(|e| fail("bad_genesis", format!("{}: {e}", path.display())))
+}
+
+/// The network's genesis and its node count; an error when `net` holds no network.
+fn open_net(net: &Path) -> anyhow::Result<(Genesis, usize)> {
+    let genesis_path = net.join(layout::GENESIS);
+    if !genesis_path.exists() {
+        return Err(fail(
+            "not_found",
+            format!(
+                "no network in {}: {} does not exist (create one with kexin net up --dir {})",
+                net.display(),
+                genesis_path.display(),
+                net.display()
+            ),
+        ));
+    }
+    let genesis = read_genesis(&genesis_path)?;
+    let n = node_count(net);
+    if n == 0 {
+        return Err(fail(
+            "not_found",
+            format!("{} holds a genesis but no node-0 directory", net.display()),
+        ));
+    }
+    Ok((genesis, n))
+}
+
+fn read_pid(path: &Path) -> Option<u32> {
+    std::fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+/// Writes `pid` to `path` whole or not at all.
+fn write_pid(path: &Path, pid: u32) -> anyhow::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, format!("{pid}\n"))
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Removes the pid file at `path` if it still names `pid` (another command may have replaced
+/// it since).
+fn remove_pid_file_of(path: &Path, pid: u32) {
+    if read_pid(path) == Some(pid) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The pid in `path` if that process is running and is a `kexin` process.
+fn running_pid(path: &Path) -> Option<u32> {
+    read_pid(path).filter(|&pid| is_running(pid))
+}
+
+/// Whether `pid` is a live (not zombie) process whose command line names `kexin`.
+fn is_running(pid: u32) -> bool {
+    if pid <= 1 {
+        return false;
+    }
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    // The state follows the command name, which is in parentheses and may itself hold ')'.
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    if !matches!(state, Some(s) if !matches!(s, "Z" | "X" | "x")) {
+        return false;
+    }
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .is_ok_and(|c| String::from_utf8_lossy(&c).contains("kexin"))
+}
+
+/// Sends `signal` (`TERM`, `KILL`) to `pid` with kill(1); false if it could not be sent.
+fn send_signal(pid: u32, signal: &str) -> bool {
+    Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The last lines of a node's log, indented, for error messages.
+fn log_tail(node: &Path) -> String {
+    let path = node.join(NODE_LOG);
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines.len().saturating_sub(LOG_TAIL_LINES);
+    let mut out = format!("last lines of {}:", path.display());
+    for l in &lines[start..] {
+        out.push_str("\n    ");
+        out.push_str(l);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes.
+
+/// A node process started by this command.
+struct Started {
+    index: usize,
+    dir: PathBuf,
+    child: Child,
+    /// Whether its exit has already been reported.
+    exited: bool,
+}
+
+/// Starts `kexin node run --dir NODE` in its own process group, appending its output to
+/// `NODE/node.log`, and records its pid in `NODE/pid`.
+fn spawn_node(net: &Path, index: usize) -> anyhow::Result<Started> {
+    let dir = node_dir(net, index);
+    let exe = std::env::current_exe().context("cannot find the kexin executable")?;
+    // A node killed with SIGKILL leaves its URL behind; the new run writes it afresh.
+    let _ = std::fs::remove_file(dir.join(layout::API_URL));
+    let log_path = dir.join(NODE_LOG);
+    let mut log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .with_context(|| format!("cannot open {}", log_path.display()))?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    writeln!(
+        log,
+        "--- kexin net: starting node {index} at {}",
+        crate::output::utc(now_ms)
+    )?;
+    let child = Command::new(exe)
+        .arg("node")
+        .arg("run")
+        .arg("--dir")
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        // Its own group: a Ctrl-C at the terminal reaches `net up`, which stops the nodes
+        // in order, rather than every node at once.
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("cannot start node {index}"))?;
+    let started = Started {
+        index,
+        dir,
+        child,
+        exited: false,
+    };
+    write_pid(&started.dir.join(NODE_PID), started.child.id())?;
+    Ok(started)
+}
+
+/// A process to stop: a child of this command (reaped here) or any other process.
+struct Stoppable {
+    what: String,
+    pid: u32,
+    child: Option<Child>,
+}
+
+impl Stoppable {
+    fn alive(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => is_running(self.pid),
+        }
+    }
+}
+
+/// SIGTERM to every process, up to [`STOP_TIMEOUT`] for them to exit, then SIGKILL to the
+/// rest. Prints one line per process stopped.
+async fn stop_all(mut procs: Vec<Stoppable>) {
+    procs.retain_mut(Stoppable::alive);
+    for p in &procs {
+        send_signal(p.pid, "TERM");
+    }
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    let mut stopped = vec![false; procs.len()];
+    loop {
+        for (p, done) in procs.iter_mut().zip(stopped.iter_mut()) {
+            if !*done && !p.alive() {
+                *done = true;
+                println!("stopped {} (pid {})", p.what, p.pid);
+            }
+        }
+        if stopped.iter().all(|d| *d) || Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    for (p, done) in procs.iter_mut().zip(&stopped) {
+        if !*done {
+            send_signal(p.pid, "KILL");
+            // Reap a child; SIGKILL cannot be refused, so this does not block for long.
+            if let Some(c) = &mut p.child {
+                let _ = c.wait();
+            }
+            println!(
+                "killed {} (pid {}): still running {} s after SIGTERM",
+                p.what,
+                p.pid,
+                STOP_TIMEOUT.as_secs()
+            );
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP.
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .connect_timeout(Duration::from_secs(2))
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .context("cannot build an HTTP client")
+}
+
+/// The node's URL from `NODE/api-url`, if it has written one.
+fn api_url(node: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(node.join(layout::API_URL)).ok()?;
+    let url = text.trim();
+    (!url.is_empty()).then(|| url.to_owned())
+}
+
+/// `GET {url}{path}`: the status and the body as JSON (`Null` when it is not JSON); `None`
+/// when there was no answer.
+async fn get_json(http: &reqwest::Client, url: &str, path: &str) -> Option<(u16, Value)> {
+    let res = http.get(format!("{url}{path}")).send().await.ok()?;
+    let status = res.status().as_u16();
+    let body = res.bytes().await.ok()?;
+    Some((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+}
+
+/// The health document of the node at `url`, if it answers 200.
+async fn health(http: &reqwest::Client, url: &str) -> Option<Value> {
+    match get_json(http, url, "/v1/health").await {
+        Some((200, v)) => Some(v),
+        _ => None,
+    }
+}
+
+/// Waits until every node has written its URL and answers its health check; fails when one
+/// exits or [`READY_TIMEOUT`] passes. Returns the URLs in the order of `nodes`.
+async fn wait_ready(http: &reqwest::Client, nodes: &mut [Started]) -> anyhow::Result<Vec<String>> {
+    let deadline = Instant::now() + READY_TIMEOUT;
+    let mut urls: Vec<Option<String>> = vec![None; nodes.len()];
+    loop {
+        for (n, ready) in nodes.iter_mut().zip(urls.iter_mut()) {
+            if ready.is_some() {
+                continue;
+            }
+            if let Some(status) = n.child.try_wait()? {
+                n.exited = true;
+                return Err(fail(
+                    "node_exited",
+                    format!(
+                        "node {} exited while starting ({status}); {}",
+                        n.index,
+                        log_tail(&n.dir)
+                    ),
+                ));
+            }
+            if let Some(url) = api_url(&n.dir)
+                && health(http, &url).await.is_some()
+            {
+                *ready = Some(url);
+            }
+        }
+        if urls.iter().all(Option::is_some) {
+            return Ok(urls.into_iter().flatten().collect());
+        }
+        if Instant::now() >= deadline {
+            let late: Vec<&Started> = nodes
+                .iter()
+                .zip(&urls)
+                .filter(|(_, u)| u.is_none())
+                .map(|(n, _)| n)
+                .collect();
+            let names: Vec<String> = late.iter().map(|n| format!("node {}", n.index)).collect();
+            return Err(fail(
+                "timeout",
+                format!(
+                    "{} not serving after {} s; {}",
+                    names.join(", "),
+                    READY_TIMEOUT.as_secs(),
+                    log_tail(&late[0].dir)
+                ),
+            ));
+        }
+        tokio::time::sleep(POLL * 2).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The commands.
+
+/// Ctrl-C and SIGTERM, installed once so that none is lost between two waits.
+struct Shutdown {
+    int: Signal,
+    term: Signal,
+}
+
+impl Shutdown {
+    fn install() -> anyhow::Result<Shutdown> {
+        Ok(Shutdown {
+            int: signal(SignalKind::interrupt()).context("cannot handle SIGINT")?,
+            term: signal(SignalKind::terminate()).context("cannot handle SIGTERM")?,
+        })
+    }
+
+    async fn requested(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {},
+            _ = self.term.recv() => {},
+        }
+    }
+}
+
+async fn up(args: &UpArgs) -> anyhow::Result<()> {
+    let net = &args.dir;
+    // Before any node starts: a SIGTERM from `net down` during start-up must still stop them.
+    let mut shutdown = Shutdown::install()?;
+    let genesis_path = net.join(layout::GENESIS);
+    if genesis_path.exists() {
+        let (genesis, n) = open_net(net)?;
+        let mismatch = |what: &str, given: String, have: String| {
+            fail(
+                "mismatch",
+                format!(
+                    "the network in {} has {what} {have}, not {given} (omit {what} to restart \
+                     it, or choose another --dir)",
+                    net.display()
+                ),
+            )
+        };
+        if let Some(want) = args.nodes
+            && want as usize != n
+        {
+            return Err(mismatch("--nodes", want.to_string(), n.to_string()));
+        }
+        if let Some(want) = args.suite
+            && want != genesis.suite
+        {
+            return Err(mismatch(
+                "--suite",
+                want.to_string(),
+                genesis.suite.to_string(),
+            ));
+        }
+        if let Some(want) = &args.chain_id
+            && *want != genesis.chain_id
+        {
+            return Err(mismatch(
+                "--chain-id",
+                want.clone(),
+                genesis.chain_id.clone(),
+            ));
+        }
+        println!(
+            "restarting the network of {n} node(s) in {} (chain {}, suite {})",
+            net.display(),
+            genesis.chain_id,
+            genesis.suite
+        );
+    } else {
+        let n = args.nodes.map_or(DEFAULT_NODES, |n| n as usize);
+        let suite = args.suite.unwrap_or(Suite::Intl);
+        let mut opts = kexin_node::NetInitOptions::new(net, n, suite);
+        opts.chain_id = args.chain_id.clone();
+        let report = kexin_node::init_network(&opts).context("cannot create the network")?;
+        println!(
+            "created a network of {n} validator(s) in {} (chain {}, suite {suite})",
+            net.display(),
+            report.chain_id
+        );
+    }
+    let n = node_count(net);
+
+    let net_pid = net.join(NET_PID);
+    let me = std::process::id();
+    if let Some(pid) = running_pid(&net_pid).filter(|&p| p != me) {
+        return Err(fail(
+            "running",
+            format!(
+                "kexin net up is already running for {} (pid {pid}); stop it with kexin net \
+                 down --dir {}",
+                net.display(),
+                net.display()
+            ),
+        ));
+    }
+    for i in 0..n {
+        if let Some(pid) = running_pid(&node_dir(net, i).join(NODE_PID)) {
+            return Err(fail(
+                "running",
+                format!(
+                    "node {i} is already running (pid {pid}); stop the network first with kexin \
+                     net down --dir {}",
+                    net.display()
+                ),
+            ));
+        }
+    }
+    write_pid(&net_pid, me)?;
+
+    let http = http_client()?;
+    let mut nodes: Vec<Started> = Vec::with_capacity(n);
+    let started = async {
+        for i in 0..n {
+            nodes.push(spawn_node(net, i)?);
+        }
+        wait_ready(&http, &mut nodes).await
+    };
+    let urls = tokio::select! {
+        r = started => Some(r),
+        () = shutdown.requested() => None,
+    };
+    let urls = match urls {
+        Some(Ok(urls)) => urls,
+        Some(Err(e)) => {
+            stop_network(net, nodes).await;
+            remove_pid_file_of(&net_pid, me);
+            return Err(e);
+        }
+        None => {
+            eprintln!("interrupted while starting: stopping the network");
+            stop_network(net, nodes).await;
+            remove_pid_file_of(&net_pid, me);
+            return Ok(());
+        }
+    };
+    for (node, url) in nodes.iter().zip(&urls) {
+        println!("node {}: {url}", node.index);
+    }
+    println!(
+        "the network runs until Ctrl-C or kexin net down --dir {d}; inspect it with kexin net \
+         status --dir {d}",
+        d = net.display()
+    );
+
+    loop {
+        tokio::select! {
+            () = shutdown.requested() => break,
+            () = tokio::time::sleep(Duration::from_millis(500)) => {
+                for node in nodes.iter_mut().filter(|n| !n.exited) {
+                    if let Ok(Some(status)) = node.child.try_wait() {
+                        node.exited = true;
+                        let pid = node.child.id();
+                        remove_pid_file_of(&node.dir.join(NODE_PID), pid);
+                        tracing::warn!(node = node.index, pid, %status, "node exited");
+                        eprintln!(
+                            "node {} (pid {pid}) exited ({status}); see {} (restart it with \
+                             kexin net start-node {} --dir {})",
+                            node.index,
+                            node.dir.join(NODE_LOG).display(),
+                            node.index,
+                            net.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("stopping the network in {}", net.display());
+    stop_network(net, nodes).await;
+    remove_pid_file_of(&net_pid, me);
+    Ok(())
+}
+
+/// Stops this command's children and every other node of `net` that runs (a node restarted
+/// with `net start-node` is not our child), then removes their pid files.
+async fn stop_network(net: &Path, children: Vec<Started>) {
+    let mut procs: Vec<Stoppable> = Vec::new();
+    let mut pid_files: Vec<(PathBuf, u32)> = Vec::new();
+    let mut ours = std::collections::BTreeSet::new();
+    for node in children {
+        let pid = node.child.id();
+        ours.insert(node.index);
+        pid_files.push((node.dir.join(NODE_PID), pid));
+        procs.push(Stoppable {
+            what: format!("node {}", node.index),
+            pid,
+            child: Some(node.child),
+        });
+    }
+    for i in (0..node_count(net)).filter(|i| !ours.contains(i)) {
+        let path = node_dir(net, i).join(NODE_PID);
+        if let Some(pid) = running_pid(&path) {
+            pid_files.push((path, pid));
+            procs.push(Stoppable {
+                what: format!("node {i}"),
+                pid,
+                child: None,
+            });
+        }
+    }
+    // Pids of nodes restarted since (by `start-node`) are not ours; check those too.
+    for i in ours {
+        let path = node_dir(net, i).join(NODE_PID);
+        if let Some(pid) = running_pid(&path)
+            && !procs.iter().any(|p| p.pid == pid)
+        {
+            pid_files.push((path, pid));
+            procs.push(Stoppable {
+                what: format!("node {i}"),
+                pid,
+                child: None,
+            });
+        }
+    }
+    stop_all(procs).await;
+    for (path, pid) in pid_files {
+        remove_pid_file_of(&path, pid);
+    }
+}
+
+async fn down(net: &Path) -> anyhow::Result<()> {
+    let mut procs: Vec<Stoppable> = Vec::new();
+    let net_pid = net.join(NET_PID);
+    if let Some(pid) = running_pid(&net_pid) {
+        procs.push(Stoppable {
+            what: "kexin net up".into(),
+            pid,
+            child: None,
+        });
+    }
+    let n = node_count(net);
+    for i in 0..n {
+        if let Some(pid) = running_pid(&node_dir(net, i).join(NODE_PID)) {
+            procs.push(Stoppable {
+                what: format!("node {i}"),
+                pid,
+                child: None,
+            });
+        }
+    }
+    let stopped = procs.len();
+    // `net up` stops its nodes itself on SIGTERM; signalling them too changes nothing for
+    // them (a node handles a repeated SIGTERM) and covers nodes it did not start.
+    stop_all(procs).await;
+    // Whatever is no longer running has no business keeping a pid file.
+    for path in (0..n)
+        .map(|i| node_dir(net, i).join(NODE_PID))
+        .chain([net_pid])
+    {
+        if read_pid(&path).is_some_and(|pid| !is_running(pid)) {
+            let _ = std::fs::remove_file(&path);
+        }
+    }
+    if stopped == 0 {
+        println!("nothing was running in {}", net.display());
+    }
+    Ok(())
+}
+
+/// One row of `kexin net status`.
+#[derive(Debug, Serialize)]
+struct NodeStatus {
+    index: usize,
+    /// `validator` if the node's key is in the genesis, else `observer`.
+    role: &'static str,
+    api: Option<String>,
+    pid: Option<u32>,
+    height: Option<u64>,
+    peers: Option<u64>,
+    /// Whether it answered its health check.
+    healthy: bool,
+}
+
+/// Whether the node in `dir` holds a validator key of the genesis.
+fn role(dir: &Path, net_genesis: &Genesis) -> &'static str {
+    let genesis = read_genesis(&dir.join(layout::GENESIS)).ok();
+    let genesis = genesis.as_ref().unwrap_or(net_genesis);
+    match kexin_client::load_key(dir.join(layout::VALIDATOR_KEY)) {
+        Ok(key) if genesis.validator_index(&key.public_key()).is_some() => "validator",
+        _ => "observer",
+    }
+}
+
+async fn node_status(
+    http: reqwest::Client,
+    index: usize,
+    dir: PathBuf,
+    role: &'static str,
+) -> NodeStatus {
+    let pid = running_pid(&dir.join(NODE_PID));
+    let api = api_url(&dir);
+    let mut status = NodeStatus {
+        index,
+        role,
+        api: api.clone(),
+        pid,
+        height: None,
+        peers: None,
+        healthy: false,
+    };
+    let Some(url) = api else {
+        return status;
+    };
+    if let Some(h) = health(&http, &url).await {
+        status.healthy = true;
+        status.peers = h.get("peers").and_then(Value::as_u64);
+        status.height = match get_json(&http, &url, "/v1/blocks/latest").await {
+            Some((200, b)) => b.pointer("/header/height").and_then(Value::as_u64),
+            // Before block 1 there is no latest block.
+            Some((404, e)) if e.get("code").and_then(Value::as_str) == Some("not_found") => Some(0),
+            _ => None,
+        };
+    }
+    status
+}
+
+async fn status(net: &Path, json: bool) -> anyhow::Result<()> {
+    let (genesis, n) = open_net(net)?;
+    let http = http_client()?;
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let dir = node_dir(net, i);
+        let role = role(&dir, &genesis);
+        tasks.spawn(node_status(http.clone(), i, dir, role));
+    }
+    let mut nodes: Vec<NodeStatus> = tasks.join_all().await;
+    nodes.sort_by_key(|s| s.index);
+    if json {
+        print_json(&serde_json::json!({ "nodes": nodes }))?;
+    } else {
+        let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
+        println!(
+            "{:<5} {:<10} {:<8} {:<8} {:<6} {:<5} API",
+            "NODE", "ROLE", "PID", "HEIGHT", "PEERS", "OK"
+        );
+        for s in &nodes {
+            println!(
+                "{:<5} {:<10} {:<8} {:<8} {:<6} {:<5} {}",
+                s.index,
+                s.role,
+                dash(s.pid.map(|p| p.to_string())),
+                dash(s.height.map(|h| h.to_string())),
+                dash(s.peers.map(|p| p.to_string())),
+                if s.healthy { "yes" } else { "no" },
+                dash(s.api.clone())
+            );
+        }
+    }
+    let down = nodes.iter().filter(|s| !s.healthy).count();
+    if down > 0 {
+        return Err(fail(
+            "unhealthy",
+            format!("{down} of {n} node(s) did not answer their health check"),
+        ));
+    }
+    Ok(())
+}
+
+async fn start_node(net: &Path, index: usize) -> anyhow::Result<()> {
+    let (_, n) = open_net(net)?;
+    if index >= n {
+        return Err(fail(
+            "not_found",
+            format!(
+                "the network in {} has nodes 0..={}, not {index}",
+                net.display(),
+                n - 1
+            ),
+        ));
+    }
+    let pid_path = node_dir(net, index).join(NODE_PID);
+    if let Some(pid) = running_pid(&pid_path) {
+        return Err(fail(
+            "running",
+            format!("node {index} is already running (pid {pid})"),
+        ));
+    }
+    let mut node = [spawn_node(net, index)?];
+    let http = http_client()?;
+    match wait_ready(&http, &mut node).await {
+        Ok(urls) => {
+            println!("node {index}: {}", urls[0]);
+            // The node keeps running after we exit: dropping a `Child` does not kill it.
+            Ok(())
+        }
+        Err(e) => {
+            let [node] = node;
+            let pid = node.child.id();
+            stop_all(vec![Stoppable {
+                what: format!("node {index}"),
+                pid,
+                child: Some(node.child),
+            }])
+            .await;
+            remove_pid_file_of(&pid_path, pid);
+            Err(e)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn liveness_needs_a_kexin_command_line() {
+        // This test binary is `kexin-<hash>`, so it counts as a kexin process.
+        assert!(is_running(std::process::id()));
+        assert!(!is_running(0));
+        assert!(!is_running(1));
+        assert!(!is_running(u32::MAX));
+    }
+
+    #[test]
+    fn pid_files_are_removed_only_while_they_name_the_pid() {
+        let t = tempfile::tempdir().unwrap();
+        let p = t.path().join("pid");
+        write_pid(&p, 42).unwrap();
+        assert_eq!(read_pid(&p), Some(42));
+        remove_pid_file_of(&p, 43);
+        assert!(p.exists());
+        remove_pid_file_of(&p, 42);
+        assert!(!p.exists());
+        assert_eq!(running_pid(&p), None);
+    }
+}

@@ -1,0 +1,603 @@
+//! `kexin net`: a local network of real `kexin node run` processes, driven by the real binary.
+//!
+//! The network tests run one after another (a 4-node network already fills a 2-core machine),
+//! and every wait is a poll against a deadline.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use kexin_client::{BlockId, Client};
+use kexin_crypto::{Hash, Suite};
+use kexin_node::{NetInitOptions, NodeConfig, init_network};
+use kexin_types::Genesis;
+use serde_json::Value;
+
+/// How long a network may take to come up, commit, catch up or stop.
+const NET_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// One network at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Whether `pid` is a live process (a zombie counts as gone: it only waits to be reaped).
+fn alive(pid: u32) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
+    !matches!(state, Some("Z" | "X" | "x") | None)
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// A network directory with `kexin net up` running in the background.
+struct Net {
+    tmp: tempfile::TempDir,
+    dir: PathBuf,
+    up: Option<Child>,
+}
+
+impl Net {
+    /// `kexin net up --nodes N --suite S --dir D`, its output in a log file.
+    fn up(suite: &str, nodes: usize) -> Net {
+        let tmp = tempfile::Builder::new()
+            .prefix("kexin-net-test-")
+            .tempdir()
+            .unwrap();
+        let dir = tmp.path().join("net");
+        let log = std::fs::File::create(tmp.path().join("up.log")).unwrap();
+        let child = Command::new(KEXIN)
+            .args(["net", "up", "--nodes", &nodes.to_string(), "--suite", suite])
+            .arg("--dir")
+            .arg(&dir)
+            .env_remove("KEXIN_NODE")
+            .env_remove("KEXIN_KEY")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spawn kexin net up");
+        Net {
+            tmp,
+            dir,
+            up: Some(child),
+        }
+    }
+
+    fn node_dir(&self, i: usize) -> PathBuf {
+        self.dir.join(format!("node-{i}"))
+    }
+
+    fn genesis(&self) -> PathBuf {
+        self.dir.join("genesis.json")
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+
+    fn pid(&self, i: usize) -> u32 {
+        let path = self.node_dir(i).join("pid");
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    fn url(&self, i: usize) -> String {
+        std::fs::read_to_string(self.node_dir(i).join("api-url"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    fn client(&self, i: usize) -> Client {
+        Client::new(self.url(i)).unwrap()
+    }
+
+    /// The `net up` output and the end of every node's log, for failure messages.
+    fn logs(&self) -> String {
+        let mut out = format!(
+            "--- net up:\n{}",
+            std::fs::read_to_string(self.path("up.log")).unwrap_or_default()
+        );
+        for i in 0.. {
+            let log = self.node_dir(i).join("node.log");
+            if !self.node_dir(i).exists() {
+                break;
+            }
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            out.push_str(&format!("\n--- node {i}:\n{}", tail(&text, 40)));
+        }
+        out
+    }
+
+    fn status(&self) -> Output {
+        kexin([
+            "net".as_ref(),
+            "status".as_ref(),
+            "--json".as_ref(),
+            "--dir".as_ref(),
+            self.dir.as_os_str(),
+        ])
+    }
+
+    /// Polls `kexin net status --json` until it exits 0; returns its document.
+    async fn wait_healthy(&mut self) -> Value {
+        let deadline = Instant::now() + NET_TIMEOUT;
+        loop {
+            if let Some(up) = self.up.as_mut()
+                && let Some(st) = up.try_wait().unwrap()
+            {
+                panic!("kexin net up exited ({st}):\n{}", self.logs());
+            }
+            let o = self.status();
+            if o.status.success() {
+                return serde_json::from_slice(&o.stdout).unwrap();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "net status still failing after {NET_TIMEOUT:?}:\n{}\n{}\n{}",
+                stdout(&o),
+                stderr(&o),
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// `kexin attest FILE --node <node i> --out OUT --key <node i's client key>`; returns
+    /// the receipt.
+    fn attest(&self, i: usize, file: &Path, out: &Path) -> Value {
+        let key = self.node_dir(i).join("keys/client.pem");
+        let url = self.url(i);
+        let o = kexin([
+            "attest".as_ref(),
+            file.as_os_str(),
+            "--node".as_ref(),
+            url.as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--key".as_ref(),
+            key.as_os_str(),
+            "--timeout".as_ref(),
+            "120".as_ref(),
+        ]);
+        if !o.status.success() {
+            panic!(
+                "attest against node {i} failed:\n{}\n{}\n{}",
+                stdout(&o),
+                stderr(&o),
+                self.logs()
+            );
+        }
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let receipt = out.join(format!("{name}.receipt.json"));
+        serde_json::from_str(&std::fs::read_to_string(receipt).unwrap()).unwrap()
+    }
+
+    /// `kexin verify FILE --receipt R --genesis D/genesis.json` succeeds.
+    fn verify(&self, file: &Path, out: &Path) {
+        let name = file.file_name().unwrap().to_str().unwrap();
+        let receipt = out.join(format!("{name}.receipt.json"));
+        let genesis = self.genesis();
+        let o = kexin([
+            "verify".as_ref(),
+            file.as_os_str(),
+            "--receipt".as_ref(),
+            receipt.as_os_str(),
+            "--genesis".as_ref(),
+            genesis.as_os_str(),
+        ]);
+        let text = ok(&o);
+        assert!(text.starts_with("OK:"), "{text}");
+    }
+
+    /// Waits until every node in `nodes` has a block at `height` and all serve the same
+    /// hashes for blocks `1..=height`; returns the hash at `height`.
+    async fn wait_agree(&self, nodes: &[usize], height: u64) -> Hash {
+        let deadline = Instant::now() + NET_TIMEOUT;
+        loop {
+            let last = match self.chains(nodes, height).await {
+                Ok(hashes) => {
+                    let first = &hashes[0];
+                    for (k, h) in hashes.iter().enumerate() {
+                        assert_eq!(
+                            h, first,
+                            "node {} and node {} disagree on blocks 1..={height}",
+                            nodes[k], nodes[0]
+                        );
+                    }
+                    return *first.last().unwrap();
+                }
+                Err(why) => why,
+            };
+            assert!(
+                Instant::now() < deadline,
+                "nodes {nodes:?} did not all reach height {height} in {NET_TIMEOUT:?}: \
+                 {last}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Each node's hashes of blocks `1..=height`, or why they are not all there yet.
+    async fn chains(&self, nodes: &[usize], height: u64) -> Result<Vec<Vec<Hash>>, String> {
+        let mut all = Vec::new();
+        for &i in nodes {
+            let client = self.client(i);
+            let h = match client.latest_block().await {
+                Ok(b) => b.header.height,
+                Err(e) if e.is_not_found() => 0,
+                Err(e) => return Err(format!("node {i}: {e}")),
+            };
+            if h < height {
+                return Err(format!("node {i} is at height {h}"));
+            }
+            let mut hashes = Vec::new();
+            for k in 1..=height {
+                let b = client
+                    .block(BlockId::Height(k))
+                    .await
+                    .map_err(|e| format!("node {i} block {k}: {e}"))?;
+                assert_eq!(b.header.height, k);
+                hashes.push(b.hash);
+            }
+            all.push(hashes);
+        }
+        Ok(all)
+    }
+
+    /// `kexin net down` succeeds and `net up` exits 0.
+    async fn down(&mut self) -> String {
+        let text = ok(&kexin([
+            "net".as_ref(),
+            "down".as_ref(),
+            "--dir".as_ref(),
+            self.dir.as_os_str(),
+        ]));
+        if let Some(mut up) = self.up.take() {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let status = loop {
+                if let Some(st) = up.try_wait().unwrap() {
+                    break st;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "net up still running after net down:\n{}",
+                    self.logs()
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            assert!(status.success(), "net up: {status}\n{}", self.logs());
+        }
+        text
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        // Never leave nodes behind, whatever failed.
+        let _ = kexin([
+            "net".as_ref(),
+            "down".as_ref(),
+            "--dir".as_ref(),
+            self.dir.as_os_str(),
+        ]);
+        if let Some(mut up) = self.up.take() {
+            let _ = up.kill();
+            let _ = up.wait();
+        }
+    }
+}
+
+/// Waits until `pid` is gone.
+async fn wait_gone(pid: u32, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while alive(pid) {
+        assert!(Instant::now() < deadline, "{what} (pid {pid}) still alive");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn check_nodes(doc: &Value, n: usize) -> Vec<u32> {
+    let nodes = doc["nodes"].as_array().expect("nodes array");
+    assert_eq!(nodes.len(), n, "{doc}");
+    let mut pids = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        assert_eq!(node["index"], i, "{doc}");
+        assert_eq!(node["role"], "validator", "{doc}");
+        let pid = node["pid"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no pid: {doc}"));
+        pids.push(pid as u32);
+        let api = node["api"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no api: {doc}"));
+        assert!(api.starts_with("http://127.0.0.1:"), "{doc}");
+        assert!(node["height"].is_u64(), "{doc}");
+        assert!(node.get("peers").is_some(), "{doc}");
+    }
+    pids
+}
+
+fn receipt_height(receipt: &Value) -> u64 {
+    receipt["header"]["height"]
+        .as_u64()
+        .expect("receipt height")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn net_of_four_intl_survives_a_crash_and_catches_up() {
+    let _serial = SERIAL.lock().await;
+    let mut net = Net::up("intl", 4);
+    let doc = net.wait_healthy().await;
+    let pids = check_nodes(&doc, 4);
+    for (i, pid) in pids.iter().enumerate() {
+        assert_eq!(*pid, net.pid(i));
+        assert!(alive(*pid));
+    }
+    let up_log = std::fs::read_to_string(net.path("up.log")).unwrap();
+    for i in 0..4 {
+        assert!(
+            up_log.contains(&format!("node {i}: http://127.0.0.1:")),
+            "{up_log}"
+        );
+    }
+    assert!(up_log.contains("kexin net status --dir"), "{up_log}");
+
+    // Evidence through node 0, verified offline against the shared genesis.
+    let f1 = net.path("in/contract.txt");
+    write(&f1, b"the consortium contract\n");
+    let out = net.path("receipts");
+    let r1 = net.attest(0, &f1, &out);
+    net.verify(&f1, &out);
+    let h1 = receipt_height(&r1);
+    assert!(h1 >= 1);
+    let hash1 = net.wait_agree(&[0, 1, 2, 3], h1).await;
+    assert_eq!(r1["block_hash"].as_str().unwrap(), hash1.to_hex());
+
+    // Crash node 2; the other three are still a quorum (3 of 4).
+    let old2 = net.pid(2);
+    assert!(
+        Command::new("kill")
+            .args(["-KILL", &old2.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_gone(old2, "node 2").await;
+    let o = net.status();
+    assert_eq!(failed(&o), "unhealthy");
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["nodes"][2]["healthy"], false, "{doc}");
+    assert_eq!(doc["nodes"][2]["height"], Value::Null, "{doc}");
+    assert_eq!(doc["nodes"][2]["pid"], Value::Null, "{doc}");
+    assert_eq!(doc["nodes"][0]["healthy"], true, "{doc}");
+
+    let f2 = net.path("in/invoice.txt");
+    write(&f2, b"the invoice, after the crash\n");
+    let r2 = net.attest(1, &f2, &out);
+    net.verify(&f2, &out);
+    let h2 = receipt_height(&r2);
+    assert!(h2 > h1, "{h2} <= {h1}");
+    net.wait_agree(&[0, 1, 3], h2).await;
+
+    // Restart node 2; it catches up with the others.
+    let o = kexin([
+        "net".as_ref(),
+        "start-node".as_ref(),
+        "2".as_ref(),
+        "--dir".as_ref(),
+        net.dir.as_os_str(),
+    ]);
+    let text = ok(&o);
+    assert!(text.contains("node 2: http://127.0.0.1:"), "{text}");
+    let new2 = net.pid(2);
+    assert_ne!(new2, old2);
+    assert!(alive(new2));
+    let hash2 = net.wait_agree(&[0, 1, 2, 3], h2).await;
+    assert_eq!(r2["block_hash"].as_str().unwrap(), hash2.to_hex());
+    let doc = net.wait_healthy().await;
+    check_nodes(&doc, 4);
+
+    // Starting a running node is refused.
+    let o = kexin([
+        "net".as_ref(),
+        "start-node".as_ref(),
+        "2".as_ref(),
+        "--dir".as_ref(),
+        net.dir.as_os_str(),
+    ]);
+    assert_eq!(failed(&o), "running");
+
+    // Down: every process is gone, and so are the pid files.
+    let text = net.down().await;
+    assert!(text.contains("stopped"), "{text}");
+    for pid in pids.iter().chain([&new2]) {
+        wait_gone(*pid, "a node").await;
+    }
+    for i in 0..4 {
+        assert!(!net.node_dir(i).join("pid").exists(), "node {i} pid file");
+    }
+    assert!(!net.dir.join("net.pid").exists());
+    let o = net.status();
+    assert_eq!(failed(&o), "unhealthy");
+
+    // Down again: nothing to do, still success.
+    let text = net.down().await;
+    assert!(text.contains("nothing was running"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn net_of_four_gm_attests_and_verifies() {
+    let _serial = SERIAL.lock().await;
+    let mut net = Net::up("gm", 4);
+    let doc = net.wait_healthy().await;
+    let pids = check_nodes(&doc, 4);
+    let genesis = Genesis::from_json(&std::fs::read_to_string(net.genesis()).unwrap()).unwrap();
+    assert_eq!(genesis.suite, Suite::Gm);
+    assert_eq!(genesis.validators.len(), 4);
+
+    let f = net.path("in/合同.txt");
+    write(&f, "电子合同 v1\n".as_bytes());
+    let out = net.path("receipts");
+    let r = net.attest(0, &f, &out);
+    net.verify(&f, &out);
+    assert_eq!(r["suite"], "gm");
+    let h = receipt_height(&r);
+    let hash = net.wait_agree(&[0, 1, 2, 3], h).await;
+    assert_eq!(r["block_hash"].as_str().unwrap(), hash.to_hex());
+
+    net.down().await;
+    for pid in pids {
+        wait_gone(pid, "a node").await;
+    }
+}
+
+fn tmp_dir() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("kexin-net-test-")
+        .tempdir()
+        .unwrap()
+}
+
+fn net_cmd(args: &[&str], dir: &Path) -> Output {
+    let mut all: Vec<&std::ffi::OsStr> = vec!["net".as_ref()];
+    all.extend(args.iter().map(|a| std::ffi::OsStr::new(*a)));
+    all.push("--dir".as_ref());
+    all.push(dir.as_os_str());
+    kexin(all)
+}
+
+#[test]
+fn init_network_refuses_zero_nodes_and_an_existing_genesis() {
+    let t = tmp_dir();
+    let err = init_network(&NetInitOptions::new(t.path(), 0, Suite::Intl)).unwrap_err();
+    assert!(err.to_string().contains("1..="), "{err}");
+    assert!(!t.path().join("genesis.json").exists());
+    assert!(!t.path().join("node-0").exists());
+
+    init_network(&NetInitOptions::new(t.path(), 2, Suite::Gm)).unwrap();
+    let err = init_network(&NetInitOptions::new(t.path(), 2, Suite::Gm)).unwrap_err();
+    assert!(err.to_string().contains("already"), "{err}");
+
+    // The CLI refuses 0 nodes before creating anything.
+    let t = tmp_dir();
+    let dir = t.path().join("net");
+    let o = net_cmd(&["up", "--nodes", "0"], &dir);
+    assert!(!o.status.success());
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!dir.join("genesis.json").exists());
+}
+
+#[test]
+fn generated_configs_list_every_peer() {
+    let t = tmp_dir();
+    let report = init_network(&NetInitOptions::new(t.path(), 4, Suite::Intl)).unwrap();
+    let genesis =
+        Genesis::from_json(&std::fs::read_to_string(t.path().join("genesis.json")).unwrap())
+            .unwrap();
+    assert_eq!(genesis.validators.len(), 4);
+    assert_eq!(genesis.quorum(), 3);
+    let mut listens = std::collections::BTreeSet::new();
+    for i in 0..4 {
+        let dir = t.path().join(format!("node-{i}"));
+        let copy = Genesis::from_json(&std::fs::read_to_string(dir.join("genesis.json")).unwrap())
+            .unwrap();
+        assert_eq!(copy, genesis);
+        let config = NodeConfig::load(&dir.join("config.toml")).unwrap();
+        assert!(listens.insert(config.api.listen));
+        assert!(listens.insert(config.network.listen));
+        assert_eq!(config.network.listen, report.p2p_addrs[i]);
+        let peers: Vec<_> = config
+            .network
+            .peers
+            .iter()
+            .map(|p| (p.public_key, p.address))
+            .collect();
+        let expected: Vec<(_, SocketAddr)> = genesis
+            .validators
+            .iter()
+            .map(|v| v.public_key)
+            .zip(report.p2p_addrs.iter().copied())
+            .collect();
+        assert_eq!(peers, expected, "node {i}");
+        let key = kexin_client::load_key(dir.join("keys/validator.pem")).expect("validator key");
+        assert_eq!(key.public_key(), genesis.validators[i].public_key);
+        assert!(kexin_client::load_key(dir.join("keys/client.pem")).is_ok());
+    }
+}
+
+#[test]
+fn net_commands_with_nothing_running() {
+    let t = tmp_dir();
+    let dir = t.path().join("net");
+
+    // No network at all.
+    let o = net_cmd(&["status"], &dir);
+    assert_eq!(failed(&o), "not_found");
+    let o = net_cmd(&["down"], &dir);
+    assert!(ok(&o).contains("nothing was running"));
+
+    // A network that is not running.
+    init_network(&NetInitOptions::new(&dir, 3, Suite::Intl)).unwrap();
+    let o = net_cmd(&["status", "--json"], &dir);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(failed(&o), "unhealthy");
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let nodes = doc["nodes"].as_array().unwrap();
+    assert_eq!(nodes.len(), 3);
+    for (i, n) in nodes.iter().enumerate() {
+        assert_eq!(n["index"], i);
+        assert_eq!(n["role"], "validator");
+        for field in ["api", "pid", "height", "peers"] {
+            assert_eq!(n[field], Value::Null, "{field}: {doc}");
+        }
+    }
+    let o = net_cmd(&["status"], &dir);
+    assert_eq!(failed(&o), "unhealthy");
+    assert!(stdout(&o).contains("NODE"), "{}", stdout(&o));
+
+    // A node whose key is not in the genesis is an observer; a stale pid file is ignored.
+    let stray = t.path().join("stray.pem");
+    ok(&kexin([
+        "keys".as_ref(),
+        "new".as_ref(),
+        "--suite".as_ref(),
+        "intl".as_ref(),
+        "--out".as_ref(),
+        stray.as_os_str(),
+    ]));
+    let node2 = dir.join("node-2");
+    std::fs::remove_file(node2.join("keys/validator.pem")).unwrap();
+    std::fs::copy(&stray, node2.join("keys/validator.pem")).unwrap();
+    std::fs::write(node2.join("pid"), format!("{}\n", u32::MAX - 1)).unwrap();
+    let o = net_cmd(&["status", "--json"], &dir);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["nodes"][2]["role"], "observer", "{doc}");
+    assert_eq!(doc["nodes"][2]["pid"], Value::Null, "{doc}");
+
+    let o = net_cmd(&["down"], &dir);
+    assert!(ok(&o).contains("nothing was running"));
+    assert!(!node2.join("pid").exists(), "stale pid file left behind");
+    let o = net_cmd(&["start-node", "7"], &dir);
+    assert_eq!(failed(&o), "not_found");
+    let o = net_cmd(&["up", "--nodes", "5"], &dir);
+    assert_eq!(failed(&o), "mismatch");
+    let o = net_cmd(&["up", "--suite", "gm"], &dir);
+    assert_eq!(failed(&o), "mismatch");
+    assert!(!dir.join("net.pid").exists());
+}

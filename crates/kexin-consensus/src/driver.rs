@@ -1,0 +1,439 @@
+//! The adapter between the commonware marshal and a Kexin [`Application`].
+//!
+//! [`Driver`] is what marshal's inline wrapper calls to build and verify blocks: it catches up
+//! on ancestors this node has not prepared yet (walking the ancestry marshal supplies), runs
+//! the ledger work on a blocking thread, and answers. [`Finalizer`] receives finalized blocks
+//! from marshal in height order, fetches each block's finalization certificate, commits the
+//! block durably and only then acknowledges it.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use commonware_actor::Feedback;
+use commonware_consensus::marshal::Update;
+use commonware_consensus::marshal::ancestry::Ancestry;
+use commonware_consensus::marshal::core::Mailbox;
+use commonware_consensus::marshal::standard::Standard;
+use commonware_consensus::simplex::types::{Context, Finalization};
+use commonware_consensus::types::Height;
+use commonware_consensus::{Block as _, Reporter};
+use commonware_cryptography::certificate::Scheme;
+use commonware_cryptography::{Digested, Digestible as _};
+use commonware_runtime::{Clock, Metrics, Spawner};
+use commonware_utils::Acknowledgement;
+use commonware_utils::channel::mpsc;
+use futures::StreamExt as _;
+use kexin_types::{CommitCertificate, ValidatorSignature};
+
+use crate::block::{ChainBlock, Digest};
+use crate::{Application, Standing};
+
+/// Reads a commonware certificate as the signer indices and signatures Kexin stores.
+pub trait ExportCertificate: Scheme {
+    /// `(signer index in the participant order, 64-byte signature)` ascending by signer, or
+    /// `None` if a signature does not decode.
+    fn export(certificate: &Self::Certificate) -> Option<Vec<(u32, [u8; 64])>>;
+}
+
+/// Tuning of the driver.
+#[derive(Clone, Copy, Debug)]
+pub struct DriverConfig {
+    /// How long a leader with an empty mempool waits for transactions before declining to
+    /// propose (the view then times out and moves on). Keep it below the leader timeout.
+    pub propose_wait: Duration,
+    /// How often the empty mempool is polled while waiting.
+    pub poll: Duration,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        DriverConfig {
+            propose_wait: Duration::from_millis(400),
+            poll: Duration::from_millis(2),
+        }
+    }
+}
+
+/// Builds and verifies blocks for marshal over a Kexin [`Application`].
+pub struct Driver<A, S> {
+    app: Arc<A>,
+    config: DriverConfig,
+    _scheme: PhantomData<fn() -> S>,
+}
+
+impl<A, S> Clone for Driver<A, S> {
+    fn clone(&self) -> Self {
+        Driver {
+            app: self.app.clone(),
+            config: self.config,
+            _scheme: PhantomData,
+        }
+    }
+}
+
+impl<A: Application, S> Driver<A, S> {
+    /// A driver over `app`.
+    pub fn new(app: Arc<A>, config: DriverConfig) -> Self {
+        Driver {
+            app,
+            config,
+            _scheme: PhantomData,
+        }
+    }
+}
+
+/// Runs `f` on the runtime's blocking pool.
+async fn blocking<E, T, F>(context: &E, f: F) -> Option<T>
+where
+    E: Spawner,
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    context
+        .child("blocking")
+        .shared(true)
+        .spawn(move |_| async move { f() })
+        .await
+        .ok()
+}
+
+fn now_ms<E: Clock>(context: &E) -> u64 {
+    context
+        .current()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Prepares, oldest first, the ancestors in `stream` that this node has not prepared yet,
+/// stopping at the first committed or prepared one. `false` if the ancestry conflicts with the
+/// committed chain or an ancestor is invalid.
+async fn prepare_ancestry<E, A, St>(context: &E, app: &Arc<A>, mut stream: St) -> bool
+where
+    E: Spawner,
+    A: Application,
+    St: futures::Stream<Item = Digested<ChainBlock>> + Unpin,
+{
+    let mut missing = Vec::new();
+    loop {
+        let Some(block) = stream.next().await else {
+            tracing::debug!("ancestry ended before a known block");
+            return false;
+        };
+        match app.standing(&block.inner().hash(), block.inner().height_u64()) {
+            Standing::Committed | Standing::Prepared => break,
+            Standing::Conflicting => return false,
+            Standing::Unknown => missing.push(block),
+        }
+    }
+    for block in missing.into_iter().rev() {
+        let Some(inner) = block.inner().block().cloned() else {
+            return false;
+        };
+        let app = app.clone();
+        let verdict = blocking(context, move || app.verify(&inner)).await;
+        match verdict {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                tracing::warn!(height = block.inner().height_u64(), "ancestor refused: {e}");
+                return false;
+            }
+            None => return false,
+        }
+    }
+    true
+}
+
+impl<E, A, S> commonware_consensus::Application<E> for Driver<A, S>
+where
+    E: Spawner + Clock + Metrics,
+    A: Application,
+    S: Scheme,
+{
+    type SigningScheme = S;
+    type Context = Context<Digest, S::PublicKey>;
+    type Block = ChainBlock;
+    type Input = ();
+
+    async fn propose(
+        &mut self,
+        (context, _consensus): (E, Self::Context),
+        ancestry: impl Ancestry<Self::Block>,
+        _input: (),
+    ) -> Option<Digested<ChainBlock>> {
+        let parent = ancestry.peek()?.clone();
+        let started = context.current();
+        while self.app.pending().txs == 0 {
+            let waited = context
+                .current()
+                .duration_since(started)
+                .unwrap_or_default();
+            if waited >= self.config.propose_wait {
+                return None;
+            }
+            context.sleep(self.config.poll).await;
+        }
+        if !prepare_ancestry(&context, &self.app, ancestry).await {
+            return None;
+        }
+        let parent_hash = parent.inner().hash();
+        let app = self.app.clone();
+        let now = now_ms(&context);
+        let built = blocking(&context, move || app.propose(&parent_hash, now)).await?;
+        match built {
+            Ok(Some(block)) => {
+                let chain_block = ChainBlock::new(block, self.app.suite());
+                let digest = commonware_cryptography::Digestible::digest(&chain_block);
+                Some(Digested::precomputed(chain_block, digest))
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(
+                    height = parent.inner().height_u64() + 1,
+                    "cannot propose: {e}"
+                );
+                None
+            }
+        }
+    }
+
+    async fn verify(
+        &mut self,
+        (context, _consensus): (E, Self::Context),
+        ancestry: impl Ancestry<Self::Block>,
+    ) -> bool {
+        let Some(block) = ancestry.peek().cloned() else {
+            return false;
+        };
+        let Some(inner) = block.inner().block().cloned() else {
+            return false;
+        };
+        match self
+            .app
+            .standing(&block.inner().hash(), block.inner().height_u64())
+        {
+            Standing::Committed | Standing::Prepared => return true,
+            Standing::Conflicting => return false,
+            Standing::Unknown => {}
+        }
+        let mut parents = ancestry;
+        let _ = parents.next().await; // the block itself
+        if !prepare_ancestry(&context, &self.app, parents).await {
+            return false;
+        }
+        let app = self.app.clone();
+        match blocking(&context, move || app.verify(&inner)).await {
+            Some(Ok(())) => true,
+            Some(Err(e)) if A::is_internal(&e) => {
+                // Not a verdict on the block: withhold the vote.
+                tracing::error!(
+                    height = block.inner().height_u64(),
+                    "cannot verify block: {e}"
+                );
+                futures::future::pending::<()>().await;
+                false
+            }
+            Some(Err(e)) => {
+                tracing::warn!(height = block.inner().height_u64(), "refusing block: {e}");
+                false
+            }
+            None => false,
+        }
+    }
+}
+
+/// Turns a commonware finalization into a Kexin certificate.
+pub fn finalization_certificate<S: ExportCertificate>(
+    finalization: &Finalization<S, Digest>,
+) -> Option<CommitCertificate> {
+    let signatures = S::export(&finalization.certificate)?
+        .into_iter()
+        .map(|(signer, sig)| {
+            Some(ValidatorSignature {
+                validator: u16::try_from(signer).ok()?,
+                signature: kexin_crypto::Signature(sig),
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(CommitCertificate::Finalization {
+        epoch: finalization.proposal.round.epoch().get(),
+        view: finalization.proposal.round.view().get(),
+        parent_view: finalization.proposal.parent.get(),
+        signatures,
+    })
+}
+
+/// Receives finalized blocks from marshal (its reporter).
+#[derive(Clone)]
+pub struct Finalizer {
+    sender: mpsc::UnboundedSender<Update<ChainBlock>>,
+}
+
+impl Reporter for Finalizer {
+    type Activity = Update<ChainBlock>;
+
+    fn report(&mut self, activity: Self::Activity) -> Feedback {
+        match self.sender.send(activity) {
+            Ok(()) => Feedback::Ok,
+            Err(_) => Feedback::Closed,
+        }
+    }
+}
+
+impl Finalizer {
+    /// A finalizer and the receiving end for [`run_finalizer`].
+    pub fn new() -> (Finalizer, mpsc::UnboundedReceiver<Update<ChainBlock>>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        (Finalizer { sender }, receiver)
+    }
+}
+
+/// Commits finalized blocks in order: fetches each block's finalization from marshal,
+/// commits through the application, then acknowledges. Stops (without acknowledging) on a
+/// commit failure, which halts marshal: a node must not run past a block it could not store.
+pub async fn run_finalizer<E, A, S>(
+    context: E,
+    app: Arc<A>,
+    marshal: Mailbox<S, Standard<ChainBlock>>,
+    mut updates: mpsc::UnboundedReceiver<Update<ChainBlock>>,
+) where
+    E: Spawner + Clock,
+    A: Application,
+    S: ExportCertificate,
+{
+    while let Some(update) = updates.recv().await {
+        let Update::Block(block, ack) = update else {
+            continue;
+        };
+        let height = block.inner().height_u64();
+        let Some(inner) = block.inner().block().cloned() else {
+            ack.acknowledge();
+            continue;
+        };
+        if height <= app.committed_height() {
+            match app.standing(&block.inner().hash(), height) {
+                Standing::Committed => {
+                    ack.acknowledge();
+                    continue;
+                }
+                other => {
+                    tracing::error!(
+                        height,
+                        ?other,
+                        "marshal finalized a block that conflicts with the committed chain"
+                    );
+                    return;
+                }
+            }
+        }
+        let certificate = loop {
+            match marshal.get_finalization(Height::new(height)).await {
+                Some(f) if f.proposal.payload == block.digest() => {
+                    break finalization_certificate::<S>(&f);
+                }
+                Some(_) => {
+                    tracing::error!(height, "finalization at this height is for another block");
+                    return;
+                }
+                None => {
+                    // Finalized as the ancestor of a later finalization: fetch that one and
+                    // prove the link through the headers in between.
+                    match ancestor_certificate(&context, &app, &marshal, height, &block).await {
+                        Some(c) => break Some(c),
+                        None => context.sleep(Duration::from_millis(50)).await,
+                    }
+                }
+            }
+        };
+        let Some(certificate) = certificate else {
+            tracing::error!(height, "cannot read the finalization certificate");
+            return;
+        };
+        let commit_app = app.clone();
+        let result = blocking(&context, move || commit_app.finalized(&inner, certificate)).await;
+        match result {
+            Some(Ok(())) => ack.acknowledge(),
+            Some(Err(e)) => {
+                tracing::error!(height, "cannot commit finalized block: {e}");
+                return;
+            }
+            None => return,
+        }
+    }
+}
+
+/// Upper bound on the headers an ancestor certificate carries.
+pub const MAX_ANCESTOR_LINK: u64 = 1024;
+
+async fn ancestor_certificate<E, A, S>(
+    _context: &E,
+    _app: &Arc<A>,
+    marshal: &Mailbox<S, Standard<ChainBlock>>,
+    height: u64,
+    block: &Digested<ChainBlock>,
+) -> Option<CommitCertificate>
+where
+    E: Spawner + Clock,
+    A: Application,
+    S: ExportCertificate,
+{
+    let mut headers = Vec::new();
+    let mut expected_parent = block.digest();
+    for h in height + 1..=height + MAX_ANCESTOR_LINK {
+        let child = marshal.get_block(Height::new(h)).await?;
+        if child.parent() != expected_parent {
+            return None;
+        }
+        let header = child.inner().block()?.header.clone();
+        expected_parent = child.digest();
+        headers.push(header);
+        if let Some(f) = marshal.get_finalization(Height::new(h)).await {
+            if f.proposal.payload != child.digest() {
+                return None;
+            }
+            let certificate = finalization_certificate::<S>(&f)?;
+            return Some(ancestor_link(headers, certificate));
+        }
+    }
+    None
+}
+
+impl ExportCertificate for commonware_consensus::simplex::scheme::ed25519::Scheme {
+    fn export(certificate: &Self::Certificate) -> Option<Vec<(u32, [u8; 64])>> {
+        if certificate.signers.count() != certificate.signatures.len() {
+            return None;
+        }
+        certificate
+            .signers
+            .iter()
+            .zip(certificate.signatures.iter())
+            .map(|(signer, signature)| {
+                let bytes: [u8; 64] = signature.get()?.as_ref().try_into().ok()?;
+                Some((signer.get(), bytes))
+            })
+            .collect()
+    }
+}
+
+fn ancestor_link(
+    headers: Vec<kexin_types::BlockHeader>,
+    certificate: CommitCertificate,
+) -> CommitCertificate {
+    // ANCESTOR-TODO: replaced by CommitCertificate::Ancestor once kexin-types has it.
+    let _ = headers;
+    certificate
+}
+
+impl ExportCertificate for crate::scheme::sm2::Scheme {
+    fn export(certificate: &Self::Certificate) -> Option<Vec<(u32, [u8; 64])>> {
+        if certificate.signers.count() != certificate.signatures.len() {
+            return None;
+        }
+        Some(
+            certificate
+                .entries()
+                .map(|(signer, signature)| (signer.get(), *signature.as_bytes()))
+                .collect(),
+        )
+    }
+}

@@ -1,0 +1,460 @@
+//! The consortium network of a node: commonware's authenticated lookup p2p network, the
+//! consensus engine on it, and transaction gossip, on a commonware tokio runtime of its own.
+//!
+//! Peers are the genesis validators, at the addresses `config.toml` lists; the handshake
+//! authenticates each connection with the peer's node key and encrypts it
+//! (ChaCha20-Poly1305); a key not in the set is refused.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use commonware_consensus::simplex;
+use commonware_cryptography::{ChaCha20Poly1305, Signer};
+use commonware_p2p::authenticated::lookup;
+use commonware_p2p::{Address, AddressableManager as _, Receiver as _, Recipients, Sender as _};
+use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Supervisor as _, tokio};
+use commonware_stream::{cups, sake};
+use commonware_utils::channel::mpsc;
+use commonware_utils::ordered::{Map, Set};
+use commonware_utils::{NZU32, NZUsize};
+use kexin_consensus::driver::ExportCertificate;
+use kexin_consensus::engine::{self, Channels, EngineConfig, channels};
+use kexin_consensus::scheme::sm2;
+use kexin_consensus::{Application as _, BlockCfg};
+use kexin_crypto::{PublicKey, SigningKey, Suite};
+use kexin_types::Genesis;
+
+use crate::app::LedgerApp;
+use crate::config::NodeConfig;
+
+/// Largest p2p message: a maximal block with its framing.
+const MAX_MESSAGE_SIZE: u32 = (kexin_types::limits::MAX_BLOCK_BYTES + (1 << 20)) as u32;
+/// Largest gossip batch of transactions, in bytes.
+const GOSSIP_BATCH_BYTES: usize = 4 << 20;
+/// How long gossip waits to fill a batch.
+const GOSSIP_LINGER: Duration = Duration::from_millis(3);
+
+/// Admits transactions received by gossip.
+pub(crate) type GossipSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+
+/// What the network needs from the node.
+pub(crate) struct NetworkParams {
+    pub dir: PathBuf,
+    pub config: NodeConfig,
+    pub genesis: Genesis,
+    pub key: SigningKey,
+    pub app: Arc<LedgerApp>,
+    pub gossip_in: GossipSink,
+    pub peers: PeerWatch,
+}
+
+/// When each peer was last heard from on the vote channel.
+#[derive(Clone, Default)]
+pub(crate) struct PeerWatch(Arc<std::sync::Mutex<BTreeMap<Vec<u8>, Instant>>>);
+
+impl PeerWatch {
+    fn saw(&self, peer: &[u8]) {
+        let mut seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match seen.get_mut(peer) {
+            Some(t) => *t = Instant::now(),
+            None => {
+                seen.insert(peer.to_vec(), Instant::now());
+            }
+        }
+    }
+
+    /// Peers heard from within `window`.
+    pub fn live(&self, window: Duration) -> usize {
+        let seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.values().filter(|t| t.elapsed() <= window).count()
+    }
+}
+
+/// A receiver that records who it hears from.
+#[derive(Debug)]
+struct Watched<R> {
+    inner: R,
+    watch: PeerWatch,
+}
+
+impl std::fmt::Debug for PeerWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PeerWatch")
+    }
+}
+
+impl<R: commonware_p2p::Receiver> commonware_p2p::Receiver for Watched<R> {
+    type Error = R::Error;
+    type PublicKey = R::PublicKey;
+
+    fn capacity(&self) -> std::num::NonZeroUsize {
+        self.inner.capacity()
+    }
+
+    async fn recv(&mut self) -> Result<commonware_p2p::Message<R::PublicKey>, R::Error> {
+        let message = self.inner.recv().await?;
+        self.watch.saw(message.0.as_ref());
+        Ok(message)
+    }
+}
+
+/// A running network thread.
+pub(crate) struct NetworkHandle {
+    thread: Option<JoinHandle<()>>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    gossip: mpsc::UnboundedSender<Vec<u8>>,
+}
+
+impl NetworkHandle {
+    /// Queues a locally admitted transaction for gossip.
+    pub fn gossip(&self, tx: Vec<u8>) {
+        let _ = self.gossip.send(tx);
+    }
+
+    /// Stops the runtime and waits for its thread.
+    pub fn stop(&mut self) {
+        self.stop.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The keys and certificate scheme of a suite.
+trait SuiteScheme {
+    type Signer: Signer + Clone;
+    type Scheme: simplex::scheme::Scheme<
+            kexin_consensus::block::Digest,
+            PublicKey = <Self::Signer as Signer>::PublicKey,
+        > + ExportCertificate;
+
+    fn signer(key: &SigningKey) -> anyhow::Result<Self::Signer>;
+    fn public(key: &PublicKey) -> anyhow::Result<<Self::Signer as Signer>::PublicKey>;
+    fn scheme(
+        namespace: &[u8],
+        participants: Set<<Self::Signer as Signer>::PublicKey>,
+        signer: Self::Signer,
+    ) -> Option<Self::Scheme>;
+}
+
+struct Intl;
+
+impl SuiteScheme for Intl {
+    type Signer = commonware_cryptography::ed25519::PrivateKey;
+    type Scheme = simplex::scheme::ed25519::Scheme;
+
+    fn signer(key: &SigningKey) -> anyhow::Result<Self::Signer> {
+        use commonware_codec::DecodeExt as _;
+        let SigningKey::Ed25519(k) = key else {
+            anyhow::bail!("an SM2 key on an intl chain");
+        };
+        let seed = zeroize::Zeroizing::new(k.to_bytes());
+        Self::Signer::decode(seed.to_vec()).map_err(|e| anyhow::anyhow!("Ed25519 key: {e}"))
+    }
+
+    fn public(key: &PublicKey) -> anyhow::Result<commonware_cryptography::ed25519::PublicKey> {
+        use commonware_codec::DecodeExt as _;
+        match key {
+            PublicKey::Ed25519(b) => {
+                commonware_cryptography::ed25519::PublicKey::decode(b.to_vec())
+                    .map_err(|e| anyhow::anyhow!("Ed25519 key {key}: {e}"))
+            }
+            PublicKey::Sm2(_) => anyhow::bail!("an SM2 key on an intl chain: {key}"),
+        }
+    }
+
+    fn scheme(
+        namespace: &[u8],
+        participants: Set<commonware_cryptography::ed25519::PublicKey>,
+        signer: Self::Signer,
+    ) -> Option<Self::Scheme> {
+        simplex::scheme::ed25519::Scheme::signer(namespace, participants, signer)
+    }
+}
+
+struct Gm;
+
+impl SuiteScheme for Gm {
+    type Signer = sm2::PrivateKey;
+    type Scheme = sm2::Scheme;
+
+    fn signer(key: &SigningKey) -> anyhow::Result<Self::Signer> {
+        sm2::PrivateKey::try_from(key).map_err(|e| anyhow::anyhow!("SM2 key: {e}"))
+    }
+
+    fn public(key: &PublicKey) -> anyhow::Result<sm2::PublicKey> {
+        sm2::PublicKey::try_from(*key).map_err(|e| anyhow::anyhow!("SM2 key {key}: {e}"))
+    }
+
+    fn scheme(
+        namespace: &[u8],
+        participants: Set<sm2::PublicKey>,
+        signer: Self::Signer,
+    ) -> Option<Self::Scheme> {
+        sm2::Scheme::signer(namespace, participants, signer)
+    }
+}
+
+/// Starts the network thread.
+pub(crate) fn spawn(params: NetworkParams) -> anyhow::Result<NetworkHandle> {
+    let (gossip_tx, gossip_rx) = mpsc::unbounded_channel();
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<()>>();
+    let storage = params.dir.join(crate::layout::CONSENSUS);
+    std::fs::create_dir_all(&storage)
+        .with_context(|| format!("cannot create {}", storage.display()))?;
+    let thread = std::thread::Builder::new()
+        .name("kexin-network".into())
+        .spawn(move || {
+            let cfg = tokio::Config::new()
+                .with_storage_directory(storage)
+                .with_worker_threads(2)
+                .with_catch_panics(false);
+            let runner = tokio::Runner::new(cfg);
+            runner.start(|context| async move {
+                let started = match params.genesis.suite {
+                    Suite::Intl => run::<Intl>(context.child("kexin"), params, gossip_rx).await,
+                    Suite::Gm => run::<Gm>(context.child("kexin"), params, gossip_rx).await,
+                };
+                let engine = match started {
+                    Ok(engine) => {
+                        let _ = ready_tx.send(Ok(()));
+                        engine
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                // Run until the node drops the stop sender.
+                let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
+                std::thread::spawn(move || {
+                    let _ = stop_rx.recv();
+                    let _ = done_tx.send(());
+                });
+                let _ = done_rx.recv().await;
+                engine.abort();
+            });
+        })?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            let _ = thread.join();
+            return Err(e);
+        }
+        Err(_) => {
+            let _ = thread.join();
+            anyhow::bail!("the network thread stopped while starting");
+        }
+    }
+    Ok(NetworkHandle {
+        thread: Some(thread),
+        stop: Some(stop_tx),
+        gossip: gossip_tx,
+    })
+}
+
+fn peer_map<T: SuiteScheme>(
+    params: &NetworkParams,
+    me: &PublicKey,
+) -> anyhow::Result<Map<<T::Signer as Signer>::PublicKey, Address>> {
+    let mut entries = Vec::new();
+    for v in &params.genesis.validators {
+        let address: SocketAddr = if v.public_key == *me {
+            params.config.network.listen
+        } else {
+            params
+                .config
+                .network
+                .peers
+                .iter()
+                .find(|p| p.public_key == v.public_key)
+                .map(|p| p.address)
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "config.toml: network.peers has no address for validator {}",
+                        v.public_key
+                    )
+                })?
+        };
+        entries.push((T::public(&v.public_key)?, Address::from(address)));
+    }
+    Map::try_from(entries).map_err(|e| anyhow::anyhow!("duplicate validator key in genesis: {e:?}"))
+}
+
+async fn run<T: SuiteScheme>(
+    context: tokio::Context,
+    params: NetworkParams,
+    mut gossip_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+) -> anyhow::Result<commonware_runtime::Handle<()>> {
+    let genesis = &params.genesis;
+    let signer = T::signer(&params.key)?;
+    let me = params.key.public_key();
+    let peers = peer_map::<T>(&params, &me)?;
+    let participants: Set<_> = Set::try_from(peers.keys().iter().cloned().collect::<Vec<_>>())
+        .map_err(|e| anyhow::anyhow!("validator set: {e:?}"))?;
+    let namespace = kexin_types::simplex_namespace(&genesis.chain_id);
+    let scheme = T::scheme(&namespace, participants.clone(), signer.clone())
+        .ok_or_else(|| anyhow::anyhow!("this node's key {me} is not a genesis validator"))?;
+
+    let mut p2p_namespace = b"kexin/p2p/".to_vec();
+    p2p_namespace.extend_from_slice(genesis.chain_id.as_bytes());
+    let handshake = cups::Cups::<_, ChaCha20Poly1305>::new(
+        sake::Sake {
+            signer: signer.clone(),
+            synchrony_bound: Duration::from_secs(5),
+            max_handshake_age: Duration::from_secs(10),
+            version: sake::Version::V1,
+        },
+        cups::Version::V1,
+    );
+    let mut p2p_cfg = lookup::Config::recommended(
+        handshake,
+        &p2p_namespace,
+        params.config.network.listen,
+        std::num::NonZeroUsize::new(genesis.validators.len().max(1)).expect("at least one"),
+        MAX_MESSAGE_SIZE,
+        NZUsize!(4096),
+    );
+    p2p_cfg.allow_private_ips = true;
+    p2p_cfg.peer_connection_cooldown = Duration::from_secs(1);
+    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p_cfg);
+    oracle.track(0, peers);
+
+    // Messages per second per peer and channel. The inbound mailbox of each channel holds one
+    // burst per peer, so this also bounds memory.
+    let quota = Quota::per_second(NZU32!(2_000));
+    let mut consensus_channel = |channel| {
+        let (out, inner) = network.register(channel, quota);
+        (
+            out,
+            Watched {
+                inner,
+                watch: params.peers.clone(),
+            },
+        )
+    };
+    let vote = consensus_channel(channels::VOTE);
+    let certificate = consensus_channel(channels::CERTIFICATE);
+    let resolver = consensus_channel(channels::RESOLVER);
+    let backfill = consensus_channel(channels::BACKFILL);
+    let broadcast = consensus_channel(channels::BROADCAST);
+    let (mut txs_out, mut txs_in) = network.register(channels::TXS, quota);
+    network.start();
+
+    let mut engine_cfg = EngineConfig::new(
+        "kexin",
+        BlockCfg {
+            suite: genesis.suite,
+            genesis_hash: genesis.hash(),
+        },
+    );
+    engine_cfg.leader_timeout = Duration::from_millis(params.config.network.leader_timeout_ms);
+    engine_cfg.certification_timeout =
+        Duration::from_millis(params.config.network.certification_timeout_ms);
+    engine_cfg.driver.propose_wait = engine_cfg.leader_timeout / 2;
+    let public_key = T::public(&me)?;
+    let engine = engine::start(
+        context.child("engine"),
+        engine_cfg,
+        public_key,
+        scheme,
+        params.app.clone(),
+        oracle.clone(),
+        oracle.clone(),
+        Channels {
+            vote,
+            certificate,
+            resolver,
+            backfill,
+            broadcast,
+        },
+    )
+    .await;
+    tracing::info!(
+        height = params.app.committed_height(),
+        listen = %params.config.network.listen,
+        validators = genesis.validators.len(),
+        "consensus engine started"
+    );
+
+    // Outbound gossip: batch locally admitted transactions.
+    context.child("gossip_out").spawn(move |ctx| async move {
+        while let Some(first) = gossip_rx.recv().await {
+            let mut batch = Vec::new();
+            let mut count = 0u32;
+            push_framed(&mut batch, &first, &mut count);
+            let deadline = ctx.current() + GOSSIP_LINGER;
+            while batch.len() < GOSSIP_BATCH_BYTES {
+                match gossip_rx.try_recv() {
+                    Ok(tx) => push_framed(&mut batch, &tx, &mut count),
+                    Err(_) => {
+                        if ctx.current() >= deadline {
+                            break;
+                        }
+                        ctx.sleep(Duration::from_millis(1)).await;
+                    }
+                }
+            }
+            let _ = txs_out.send(Recipients::All, batch, false);
+        }
+    });
+
+    // Inbound gossip: admit on the blocking pool.
+    let sink = params.gossip_in.clone();
+    context.child("gossip_in").spawn(move |ctx| async move {
+        while let Ok((_from, message)) = txs_in.recv().await {
+            let bytes = message;
+            let sink = sink.clone();
+            let _ = ctx
+                .child("admit")
+                .shared(true)
+                .spawn(move |_| async move {
+                    for tx in Framed(bytes.as_ref()) {
+                        sink(tx);
+                    }
+                })
+                .await;
+        }
+    });
+    Ok(engine)
+}
+
+fn push_framed(batch: &mut Vec<u8>, tx: &[u8], count: &mut u32) {
+    batch.extend_from_slice(&(tx.len() as u32).to_be_bytes());
+    batch.extend_from_slice(tx);
+    *count += 1;
+}
+
+/// Iterates the `u32 length ‖ bytes` frames of a gossip batch, stopping at a malformed one.
+struct Framed<'a>(&'a [u8]);
+
+impl<'a> Iterator for Framed<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.0.len() < 4 {
+            return None;
+        }
+        let len = u32::from_be_bytes(self.0[..4].try_into().ok()?) as usize;
+        let rest = &self.0[4..];
+        if rest.len() < len {
+            self.0 = &[];
+            return None;
+        }
+        let (tx, tail) = rest.split_at(len);
+        self.0 = tail;
+        Some(tx)
+    }
+}
