@@ -392,7 +392,10 @@ where
                 return None;
             }
             let certificate = finalization_certificate::<S>(&f)?;
-            return Some(ancestor_link(headers, certificate));
+            return Some(CommitCertificate::Ancestor {
+                headers,
+                certificate: Box::new(certificate),
+            });
         }
     }
     None
@@ -413,15 +416,6 @@ impl ExportCertificate for commonware_consensus::simplex::scheme::ed25519::Schem
             })
             .collect()
     }
-}
-
-fn ancestor_link(
-    headers: Vec<kexin_types::BlockHeader>,
-    certificate: CommitCertificate,
-) -> CommitCertificate {
-    // ANCESTOR-TODO: replaced by CommitCertificate::Ancestor once kexin-types has it.
-    let _ = headers;
-    certificate
 }
 
 impl ExportCertificate for crate::scheme::sm2::Scheme {

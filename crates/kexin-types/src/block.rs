@@ -188,7 +188,19 @@ pub enum CommitCertificate {
         /// The finalize votes.
         signatures: Vec<ValidatorSignature>,
     },
+    /// The block was finalized as an ancestor of a later block that has its own certificate:
+    /// the headers of the blocks after it, each naming the previous one as its parent, and the
+    /// last one's certificate (kind 1 or 2; ancestor certificates do not nest).
+    Ancestor {
+        /// Headers of heights `h+1 ..= h+k` (1 ≤ k ≤ [`MAX_ANCESTOR_HEADERS`]).
+        headers: Vec<BlockHeader>,
+        /// The certificate of the last header's block.
+        certificate: Box<CommitCertificate>,
+    },
 }
+
+/// Most headers an ancestor certificate may carry.
+pub const MAX_ANCESTOR_HEADERS: usize = 1024;
 
 /// The base namespace of the chain's `simplex` consensus: `"kexin/simplex/" || chain_id`.
 ///
@@ -297,6 +309,43 @@ impl CommitCertificate {
                     |key, signature| key.verify_raw(&input, signature).is_ok(),
                 )
             }
+            CommitCertificate::Ancestor {
+                headers,
+                certificate,
+            } => {
+                if headers.is_empty() || headers.len() > MAX_ANCESTOR_HEADERS {
+                    return Err(CertificateError::BadLink(format!(
+                        "{} headers, must be 1..={MAX_ANCESTOR_HEADERS}",
+                        headers.len()
+                    )));
+                }
+                if matches!(**certificate, CommitCertificate::Ancestor { .. }) {
+                    return Err(CertificateError::BadLink(
+                        "ancestor certificates do not nest".into(),
+                    ));
+                }
+                let mut parent = *block_hash;
+                let mut parent_height: Option<u64> = None;
+                for (i, header) in headers.iter().enumerate() {
+                    if header.parent_hash != parent {
+                        return Err(CertificateError::BadLink(format!(
+                            "header {i} does not name the previous block as its parent"
+                        )));
+                    }
+                    if let Some(h) = parent_height
+                        && header.height != h.saturating_add(1)
+                    {
+                        return Err(CertificateError::BadLink(format!(
+                            "header {i} is at height {}, expected {}",
+                            header.height,
+                            h.saturating_add(1)
+                        )));
+                    }
+                    parent_height = Some(header.height);
+                    parent = header.hash(genesis.suite);
+                }
+                certificate.verify(genesis, &parent)
+            }
         }
     }
 }
@@ -353,6 +402,9 @@ pub enum CertificateError {
     /// Signatures are not strictly ascending by validator index.
     #[error("certificate signatures are not strictly ascending by validator index")]
     NotCanonical,
+    /// An ancestor certificate's header chain does not link the block to the certified one.
+    #[error("ancestor certificate: {0}")]
+    BadLink(String),
 }
 
 fn encode_signatures(out: &mut Vec<u8>, signatures: &[ValidatorSignature]) {
@@ -416,6 +468,17 @@ impl Encode for CommitCertificate {
                 out.put_u64(*parent_view);
                 encode_signatures(out, signatures);
             }
+            CommitCertificate::Ancestor {
+                headers,
+                certificate,
+            } => {
+                out.put_u8(3);
+                out.put_u16(headers.len() as u16);
+                for h in headers {
+                    h.encode_to(out);
+                }
+                certificate.encode_to(out);
+            }
         }
     }
 }
@@ -435,6 +498,34 @@ impl Decode for CommitCertificate {
                     view,
                     parent_view,
                     signatures: decode_signatures(r)?,
+                })
+            }
+            3 => {
+                let n = r.u16("header count")? as usize;
+                if n == 0 {
+                    return Err(DecodeError::invalid("header count", "must not be empty"));
+                }
+                if n > MAX_ANCESTOR_HEADERS {
+                    return Err(DecodeError::TooLarge {
+                        field: "header count",
+                        limit: MAX_ANCESTOR_HEADERS as u64,
+                        actual: n as u64,
+                    });
+                }
+                let mut headers = Vec::with_capacity(n);
+                for _ in 0..n {
+                    headers.push(BlockHeader::decode_from(r)?);
+                }
+                let certificate = CommitCertificate::decode_from(r)?;
+                if matches!(certificate, CommitCertificate::Ancestor { .. }) {
+                    return Err(DecodeError::invalid(
+                        "certificate kind",
+                        "ancestor certificates do not nest",
+                    ));
+                }
+                Ok(CommitCertificate::Ancestor {
+                    headers,
+                    certificate: Box::new(certificate),
                 })
             }
             k => Err(DecodeError::invalid(
