@@ -577,7 +577,6 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
                         node.exited = true;
                         let pid = node.child.id();
                         remove_pid_file_of(&node.dir.join(NODE_PID), pid);
-                        tracing::warn!(node = node.index, pid, %status, "node exited");
                         eprintln!(
                             "node {} (pid {pid}) exited ({status}); see {} (restart it with \
                              kexin net start-node {} --dir {})",

@@ -57,6 +57,7 @@ struct Report {
     timestamp_ms: u64,
     time: String,
     certificate_signatures: usize,
+    certificate_kind: String,
     validators: usize,
     quorum: usize,
     checks: Vec<&'static str>,
@@ -137,11 +138,7 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
         (None, None) => return Err(fail("usage", "give FILE or --digest")),
     };
     let v: VerifiedReceipt = receipt.verify_data(&genesis, &digest)?;
-    let signatures = match &receipt.certificate {
-        CommitCertificate::Signatures { signatures } => signatures.len(),
-        #[allow(unreachable_patterns)]
-        _ => 0,
-    };
+    let (signatures, certificate_kind) = describe_certificate(&receipt.certificate);
     Ok(Report {
         ok: true,
         file: args.file.as_ref().map(|f| f.display().to_string()),
@@ -164,6 +161,7 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
         timestamp_ms: v.timestamp_ms,
         time: utc(v.timestamp_ms),
         certificate_signatures: signatures,
+        certificate_kind,
         validators: genesis.validators.len(),
         quorum: genesis.quorum(),
         checks: vec![
@@ -210,8 +208,8 @@ fn print_human(r: &Report) {
     );
     println!("  header          ok  block hash {}", r.block_hash);
     println!(
-        "  certificate     ok  {} of {} validator signatures, quorum {}",
-        r.certificate_signatures, r.validators, r.quorum
+        "  certificate     ok  {}: {} of {} validator signatures, quorum {}",
+        r.certificate_kind, r.certificate_signatures, r.validators, r.quorum
     );
     println!("  height              {}", r.height);
     println!("  time                {} ({} ms)", r.time, r.timestamp_ms);
@@ -219,4 +217,31 @@ fn print_human(r: &Report) {
         "  genesis             {} ({}, {})",
         r.genesis_hash, r.chain_id, r.suite
     );
+}
+
+/// The signature count and a description of a certificate.
+fn describe_certificate(certificate: &CommitCertificate) -> (usize, String) {
+    match certificate {
+        CommitCertificate::Signatures { signatures } => {
+            (signatures.len(), "commit signatures".into())
+        }
+        CommitCertificate::Finalization {
+            view, signatures, ..
+        } => (
+            signatures.len(),
+            format!("BFT finalization in view {view}"),
+        ),
+        CommitCertificate::Ancestor {
+            headers,
+            certificate,
+        } => {
+            let (n, inner) = describe_certificate(certificate);
+            (
+                n,
+                format!("ancestor of a block {} later, by its {inner}", headers.len()),
+            )
+        }
+        #[allow(unreachable_patterns)]
+        _ => (0, "unknown".into()),
+    }
 }

@@ -50,7 +50,7 @@ impl Default for DriverConfig {
     fn default() -> Self {
         DriverConfig {
             propose_wait: Duration::from_millis(400),
-            poll: Duration::from_millis(2),
+            poll: Duration::from_millis(5),
         }
     }
 }
@@ -162,38 +162,40 @@ where
         _input: (),
     ) -> Option<Digested<ChainBlock>> {
         let parent = ancestry.peek()?.clone();
+        if !prepare_ancestry(&context, &self.app, ancestry).await {
+            return None;
+        }
+        // Build as soon as something new is pending. Transactions already in the uncommitted
+        // ancestors stay in the mempool until their block commits, so a non-empty mempool
+        // may still yield nothing: retry until the wait is over.
         let started = context.current();
-        while self.app.pending().txs == 0 {
-            let waited = context
-                .current()
-                .duration_since(started)
-                .unwrap_or_default();
+        let parent_hash = parent.inner().hash();
+        loop {
+            if self.app.pending().txs > 0 {
+                let app = self.app.clone();
+                let now = now_ms(&context);
+                let built = blocking(&context, move || app.propose(&parent_hash, now)).await?;
+                match built {
+                    Ok(Some(block)) => {
+                        let chain_block = ChainBlock::new(block, self.app.suite());
+                        let digest = commonware_cryptography::Digestible::digest(&chain_block);
+                        return Some(Digested::precomputed(chain_block, digest));
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(
+                            height = parent.inner().height_u64() + 1,
+                            "cannot propose: {e}"
+                        );
+                        return None;
+                    }
+                }
+            }
+            let waited = context.current().duration_since(started).unwrap_or_default();
             if waited >= self.config.propose_wait {
                 return None;
             }
             context.sleep(self.config.poll).await;
-        }
-        if !prepare_ancestry(&context, &self.app, ancestry).await {
-            return None;
-        }
-        let parent_hash = parent.inner().hash();
-        let app = self.app.clone();
-        let now = now_ms(&context);
-        let built = blocking(&context, move || app.propose(&parent_hash, now)).await?;
-        match built {
-            Ok(Some(block)) => {
-                let chain_block = ChainBlock::new(block, self.app.suite());
-                let digest = commonware_cryptography::Digestible::digest(&chain_block);
-                Some(Digested::precomputed(chain_block, digest))
-            }
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(
-                    height = parent.inner().height_u64() + 1,
-                    "cannot propose: {e}"
-                );
-                None
-            }
         }
     }
 

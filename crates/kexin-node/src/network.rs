@@ -363,7 +363,7 @@ async fn run<T: SuiteScheme>(
     engine_cfg.leader_timeout = Duration::from_millis(params.config.network.leader_timeout_ms);
     engine_cfg.certification_timeout =
         Duration::from_millis(params.config.network.certification_timeout_ms);
-    engine_cfg.driver.propose_wait = engine_cfg.leader_timeout / 2;
+    engine_cfg.driver.propose_wait = engine_cfg.leader_timeout * 3 / 4;
     let public_key = T::public(&me)?;
     let engine = engine::start(
         context.child("engine"),

@@ -173,9 +173,10 @@ impl certificate::Verifier for Scheme {
         D: Digest,
     {
         let signers = certificate.signers.count();
+        let quorum = usize::try_from(self.quorum()).expect("u32 fits in usize");
         if certificate.signers.len() != self.participants.len()
             || certificate.signatures.len() != signers
-            || u32::try_from(signers).is_ok_and(|signers| signers < self.quorum())
+            || signers < quorum
         {
             return false;
         }
