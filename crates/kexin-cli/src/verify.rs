@@ -227,10 +227,7 @@ fn describe_certificate(certificate: &CommitCertificate) -> (usize, String) {
         }
         CommitCertificate::Finalization {
             view, signatures, ..
-        } => (
-            signatures.len(),
-            format!("BFT finalization in view {view}"),
-        ),
+        } => (signatures.len(), format!("BFT finalization in view {view}")),
         CommitCertificate::Ancestor {
             headers,
             certificate,
@@ -238,7 +235,10 @@ fn describe_certificate(certificate: &CommitCertificate) -> (usize, String) {
             let (n, inner) = describe_certificate(certificate);
             (
                 n,
-                format!("ancestor of a block {} later, by its {inner}", headers.len()),
+                format!(
+                    "ancestor of a block {} later, by its {inner}",
+                    headers.len()
+                ),
             )
         }
         #[allow(unreachable_patterns)]

@@ -44,6 +44,9 @@ pub struct DriverConfig {
     pub propose_wait: Duration,
     /// How often the empty mempool is polled while waiting.
     pub poll: Duration,
+    /// Propose at once even with nothing pending (the application must then accept empty
+    /// blocks): measures consensus alone.
+    pub empty_blocks: bool,
 }
 
 impl Default for DriverConfig {
@@ -51,6 +54,7 @@ impl Default for DriverConfig {
         DriverConfig {
             propose_wait: Duration::from_millis(400),
             poll: Duration::from_millis(5),
+            empty_blocks: false,
         }
     }
 }
@@ -171,7 +175,7 @@ where
         let started = context.current();
         let parent_hash = parent.inner().hash();
         loop {
-            if self.app.pending().txs > 0 {
+            if self.config.empty_blocks || self.app.pending().txs > 0 {
                 let app = self.app.clone();
                 let now = now_ms(&context);
                 let built = blocking(&context, move || app.propose(&parent_hash, now)).await?;
@@ -191,7 +195,10 @@ where
                     }
                 }
             }
-            let waited = context.current().duration_since(started).unwrap_or_default();
+            let waited = context
+                .current()
+                .duration_since(started)
+                .unwrap_or_default();
             if waited >= self.config.propose_wait {
                 return None;
             }

@@ -258,7 +258,14 @@ where
             certification_timeout: config.certification_timeout,
             timeout_retry: config.timeout_retry,
             view_retention: ViewDelta::new(64),
-            skip: simplex::config::SkipPolicy::Disabled,
+            // Skip the turns of a leader that has been silent for a while (a crashed
+            // validator) instead of waiting out its leader timeout every rotation.
+            skip: simplex::config::SkipPolicy::Enabled {
+                timeout: config.certification_timeout
+                    + config.timeout_retry
+                    + Duration::from_secs(1),
+                budget: simplex::config::SkipBudget::Participants,
+            },
             fetch_timeout: commonware_utils::NZDuration!(Duration::from_secs(1)),
             fetch_retry_delay: Duration::from_millis(100),
             forward: ForwardPolicy::Disabled,

@@ -95,6 +95,8 @@ pub struct LedgerApp {
     mempool: Arc<Mempool>,
     proposer: PublicKey,
     limits: ProposalLimits,
+    /// Whether empty blocks are proposed and accepted (benchmark chains only).
+    empty_blocks: bool,
     /// Blocks prepared here (proposed or verified) above the committed head, by hash.
     prepared: Mutex<BTreeMap<Hash, Arc<PreparedBlock>>>,
 }
@@ -125,8 +127,15 @@ impl LedgerApp {
             mempool,
             proposer,
             limits,
+            empty_blocks: false,
             prepared: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Proposes and accepts empty blocks (benchmark chains measuring consensus alone).
+    pub fn with_empty_blocks(mut self, empty_blocks: bool) -> Self {
+        self.empty_blocks = empty_blocks;
+        self
     }
 
     fn prepared(&self) -> std::sync::MutexGuard<'_, BTreeMap<Hash, Arc<PreparedBlock>>> {
@@ -209,7 +218,9 @@ impl LedgerApp {
                 h.proposer
             )));
         }
-        if h.tx_count as usize != block.transactions.len() || block.transactions.is_empty() {
+        if h.tx_count as usize != block.transactions.len()
+            || (block.transactions.is_empty() && !self.empty_blocks)
+        {
             return Err(BlockError::BadHeader(format!(
                 "tx_count {} but the block has {} transactions (empty blocks are not allowed)",
                 h.tx_count,
@@ -333,7 +344,7 @@ impl Application for LedgerApp {
             self.mempool
                 .select(self.limits.max_txs, self.limits.max_records, max_bytes);
         candidates.retain(|t| !base.pending_txs.contains(&t.hash()));
-        if candidates.is_empty() {
+        if candidates.is_empty() && !self.empty_blocks {
             return Ok(None);
         }
         let height = base.height + 1;
@@ -351,7 +362,7 @@ impl Application for LedgerApp {
             let hashes: Vec<Hash> = built.rejected.iter().map(|(h, _)| *h).collect();
             self.mempool.remove(&hashes);
         }
-        if built.included.is_empty() {
+        if built.included.is_empty() && !self.empty_blocks {
             return Ok(None);
         }
         let timestamp = now_ms.max(base.timestamp_ms + 1);

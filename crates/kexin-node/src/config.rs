@@ -97,6 +97,9 @@ pub struct BlockConfig {
     pub max_txs: u32,
     /// A block is cut as soon as this many evidence records are pending (and holds at most this many).
     pub max_records: u32,
+    /// Benchmark only: leaders propose blocks even with nothing pending, and empty blocks are
+    /// valid, to measure consensus alone. Every validator of the chain must set the same value.
+    pub empty_blocks: bool,
 }
 
 /// Mempool limits; beyond them submissions get HTTP 429.
@@ -126,6 +129,7 @@ impl Default for BlockConfig {
             interval_ms: 100,
             max_txs: 5_000,
             max_records: 65_536,
+            empty_blocks: false,
         }
     }
 }

@@ -364,6 +364,7 @@ async fn run<T: SuiteScheme>(
     engine_cfg.certification_timeout =
         Duration::from_millis(params.config.network.certification_timeout_ms);
     engine_cfg.driver.propose_wait = engine_cfg.leader_timeout * 3 / 4;
+    engine_cfg.driver.empty_blocks = params.config.block.empty_blocks;
     let public_key = T::public(&me)?;
     let engine = engine::start(
         context.child("engine"),

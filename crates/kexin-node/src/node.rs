@@ -173,12 +173,10 @@ impl Node {
             max_txs: config.block.max_txs as usize,
             max_records: config.block.max_records as usize,
         };
-        let app = Arc::new(LedgerApp::new(
-            ledger.clone(),
-            mempool.clone(),
-            key.public_key(),
-            limits,
-        ));
+        let app = Arc::new(
+            LedgerApp::new(ledger.clone(), mempool.clone(), key.public_key(), limits)
+                .with_empty_blocks(config.block.empty_blocks),
+        );
         let gossip_in: network::GossipSink = {
             let ledger = ledger.clone();
             let mempool = mempool.clone();

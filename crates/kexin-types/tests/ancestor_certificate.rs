@@ -72,7 +72,8 @@ fn headers_mut(cert: &mut CommitCertificate) -> &mut Vec<BlockHeader> {
 fn a_linked_chain_with_a_quorum_verifies_in_both_suites() {
     for suite in [Suite::Intl, Suite::Gm] {
         let (genesis, target, cert) = chain(suite);
-        cert.verify(&genesis, &target).expect("valid ancestor certificate");
+        cert.verify(&genesis, &target)
+            .expect("valid ancestor certificate");
         // Another block at the same height is not proven.
         assert!(cert.verify(&genesis, &Hash([6; 32])).is_err());
     }
@@ -144,7 +145,10 @@ fn binary_and_json_round_trip_and_nesting_is_refused() {
     assert_eq!(back, cert);
     back.verify(&genesis, &target).expect("still verifies");
     for cut in 0..bytes.len() {
-        assert!(CommitCertificate::decode(&bytes[..cut]).is_err(), "prefix {cut}");
+        assert!(
+            CommitCertificate::decode(&bytes[..cut]).is_err(),
+            "prefix {cut}"
+        );
     }
     let json = serde_json::to_string(&cert).expect("json");
     assert!(json.contains("\"kind\":\"ancestor\""), "{json}");
