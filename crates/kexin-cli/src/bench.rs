@@ -58,6 +58,42 @@ pub struct BenchArgs {
     /// Also print the results as one JSON object on the last line.
     #[arg(long)]
     json: bool,
+    /// Start a local network of N validators in --dir (created if missing) and measure it:
+    /// peak signed tx/s (1 record per tx), peak evidence records/s (--records-per-tx per tx),
+    /// latency at half the peak tx rate, and a consensus-only baseline (empty blocks).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..=kexin_types::limits::MAX_VALIDATORS as i64))]
+    nodes: Option<u32>,
+}
+
+/// The results of `kexin bench --nodes N`; printed as the last line with `--json`.
+#[derive(Debug, Serialize)]
+struct NetworkReport {
+    nodes: u32,
+    suite: Suite,
+    duration_s: f64,
+    /// Peak signed transactions per second finalized (1 record each).
+    signed_tx_per_s: f64,
+    /// Peak evidence records per second finalized (batched transactions).
+    evidence_records_per_s: f64,
+    /// Latency at peak signed-transaction load.
+    p50_ms: f64,
+    p99_ms: f64,
+    /// Latency of an open-loop load at half the peak signed-transaction rate.
+    p50_ms_at_half_load: f64,
+    p99_ms_at_half_load: f64,
+    half_load_tx_per_s: f64,
+    /// Blocks per second of the same network with empty blocks: consensus alone.
+    consensus_only_blocks_per_s: f64,
+    /// CPU cores used by each node process during the signed-transaction phase.
+    cpu_cores_per_node: Vec<f64>,
+    /// Latency at peak evidence-record load.
+    records_p50_ms: f64,
+    records_p99_ms: f64,
+    records_per_tx: u32,
+    signed_tx_phase: BenchReport,
+    records_phase: BenchReport,
+    half_load_phase: BenchReport,
 }
 
 /// The results; printed as the last line with `--json`.
@@ -120,6 +156,15 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
             "usage",
             "--duration must be a positive number of seconds",
         ));
+    }
+    if let Some(nodes) = args.nodes {
+        if cli.explicit_node().is_some() {
+            return Err(fail(
+                "usage",
+                "--nodes starts its own network; do not give --node",
+            ));
+        }
+        return bench_network(args, nodes).await;
     }
     match cli.explicit_node() {
         Some(url) => bench(&url, args).await,
@@ -184,6 +229,24 @@ fn generate(
     }
 }
 
+/// One measured run: what load to apply.
+struct Phase {
+    duration: Duration,
+    records_per_tx: u32,
+    signers: usize,
+    in_flight: usize,
+    /// Open loop: submit at this many transactions per second in total (else as fast as
+    /// the nodes accept).
+    rate_tx_per_s: Option<f64>,
+    drain: Duration,
+}
+
+/// What one phase measured.
+struct PhaseResult {
+    report: BenchReport,
+    errors: BTreeMap<String, u64>,
+}
+
 async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let client = Client::new(url)?;
     let info = crate::attest::chain_info(&client).await?;
@@ -195,10 +258,64 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
             format!("--suite {s} but the node's chain uses {}", info.suite),
         ));
     }
-    let suite = info.suite;
     let signers = args.signers as usize;
-    let in_flight = args.in_flight.unwrap_or(4 * signers).max(1);
-    let requested = Duration::from_secs_f64(args.duration);
+    let phase = Phase {
+        duration: Duration::from_secs_f64(args.duration),
+        records_per_tx: args.records_per_tx,
+        signers,
+        in_flight: args.in_flight.unwrap_or(4 * signers).max(1),
+        rate_tx_per_s: None,
+        drain: Duration::from_secs(args.drain_timeout),
+    };
+    let result = run_phase(&[client], &info, &phase).await?;
+    print_phase(&result);
+    if args.json {
+        println!("{}", serde_json::to_string(&result.report)?);
+    }
+    if result.report.txs == 0 {
+        return Err(fail(
+            "no_commits",
+            "no transaction was committed during the benchmark",
+        ));
+    }
+    Ok(())
+}
+
+fn print_phase(result: &PhaseResult) {
+    let report = &result.report;
+    println!(
+        "submitted   {} tx ({} records); rejected {}; busy retries (429/503) {}",
+        report.submitted_txs, report.submitted_records, report.rejected_txs, report.busy_retries
+    );
+    println!(
+        "committed   {} tx ({} records) in {:.2}s; {} not committed within the drain timeout",
+        report.txs, report.records, report.duration_s, report.uncommitted_txs
+    );
+    println!(
+        "throughput  {:.1} signed tx/s, {:.0} evidence records/s finalized",
+        report.signed_tx_per_s, report.evidence_records_per_s
+    );
+    println!(
+        "latency     submit -> committed: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        report.p50_ms, report.p90_ms, report.p99_ms, report.max_ms
+    );
+    for (e, n) in &result.errors {
+        println!("error       {n} x {e}");
+    }
+}
+
+/// Applies `phase` through `clients` (signer `i` submits to `clients[i % len]`), timing each
+/// transaction from submission to its block on the first client's node.
+async fn run_phase(
+    clients: &[Client],
+    info: &kexin_types::api::ChainInfo,
+    phase: &Phase,
+) -> anyhow::Result<PhaseResult> {
+    let client = clients[0].clone();
+    let suite = info.suite;
+    let signers = phase.signers;
+    let in_flight = phase.in_flight;
+    let requested = phase.duration;
 
     // Signers, their first nonces, and generator threads filling a small queue each.
     let seed = suite.hash(SigningKey::generate(suite).public_key().as_bytes());
@@ -210,7 +327,7 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         let (tx, rx) = mpsc::channel::<Prepared>(4);
         senders_ready.push(tx.clone());
         let chain_id = info.chain_id.clone();
-        let rpt = args.records_per_tx;
+        let rpt = phase.records_per_tx;
         std::thread::Builder::new()
             .name("kexin-bench-gen".into())
             .spawn(move || generate(chain_id, key, first, rpt, seed, tx))
@@ -229,11 +346,18 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
     let permits = Arc::new(Semaphore::new(in_flight));
     let stop = Arc::new(AtomicBool::new(false));
     eprintln!(
-        "bench: {signers} signer(s), {} record(s)/tx, {in_flight} in flight, {:.1}s, suite {suite}, node {}",
-        args.records_per_tx,
-        args.duration,
-        client.base_url()
+        "bench: {signers} signer(s), {} record(s)/tx, {in_flight} in flight, {:.1}s, suite {suite}, {} node(s){}",
+        phase.records_per_tx,
+        requested.as_secs_f64(),
+        clients.len(),
+        phase
+            .rate_tx_per_s
+            .map_or(String::new(), |r| format!(", open loop at {r:.0} tx/s"))
     );
+    let interval = phase
+        .rate_tx_per_s
+        .filter(|r| *r > 0.0)
+        .map(|r| Duration::from_secs_f64(signers as f64 / r));
 
     let start = Instant::now();
     let deadline = start + requested;
@@ -241,15 +365,21 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         let client = client.clone();
         let state = state.clone();
         let stop = stop.clone();
-        let drain = Duration::from_secs(args.drain_timeout);
-        tokio::spawn(watch(client, state, stop, start_height, deadline, drain))
+        tokio::spawn(watch(
+            client,
+            state,
+            stop,
+            start_height,
+            deadline,
+            phase.drain,
+        ))
     };
     let mut submitters = tokio::task::JoinSet::new();
-    for rx in receivers {
-        let client = client.clone();
+    for (i, rx) in receivers.into_iter().enumerate() {
+        let client = clients[i % clients.len()].clone();
         let state = state.clone();
         let permits = permits.clone();
-        submitters.spawn(submit_loop(client, rx, state, permits, deadline));
+        submitters.spawn(submit_loop(client, rx, state, permits, deadline, interval));
     }
     while let Some(r) = submitters.join_next().await {
         r?;
@@ -273,7 +403,7 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         p99_ms: percentile(&lat, 99.0),
         max_ms: lat.last().map_or(0.0, |&m| m as f64 / 1000.0),
         duration_s: measured,
-        requested_duration_s: args.duration,
+        requested_duration_s: requested.as_secs_f64(),
         records: st.committed_records,
         txs: st.committed_txs,
         submitted_txs: st.submitted_txs,
@@ -281,44 +411,14 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
         uncommitted_txs: st.pending.len() as u64,
         rejected_txs: st.rejected_txs,
         busy_retries: st.busy_retries,
-        records_per_tx: args.records_per_tx,
-        signers: args.signers,
+        records_per_tx: phase.records_per_tx,
+        signers: signers as u32,
         in_flight,
         suite,
         node: client.base_url().to_owned(),
     };
     let errors = st.errors.clone();
-    drop(st);
-
-    println!(
-        "submitted   {} tx ({} records); rejected {}; busy retries (429/503) {}",
-        report.submitted_txs, report.submitted_records, report.rejected_txs, report.busy_retries
-    );
-    println!(
-        "committed   {} tx ({} records) in {:.2}s; {} not committed within the drain timeout",
-        report.txs, report.records, report.duration_s, report.uncommitted_txs
-    );
-    println!(
-        "throughput  {:.1} signed tx/s, {:.0} evidence records/s finalized",
-        report.signed_tx_per_s, report.evidence_records_per_s
-    );
-    println!(
-        "latency     submit -> committed: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        report.p50_ms, report.p90_ms, report.p99_ms, report.max_ms
-    );
-    for (e, n) in &errors {
-        println!("error       {n} x {e}");
-    }
-    if args.json {
-        println!("{}", serde_json::to_string(&report)?);
-    }
-    if report.txs == 0 {
-        return Err(fail(
-            "no_commits",
-            "no transaction was committed during the benchmark",
-        ));
-    }
-    Ok(())
+    Ok(PhaseResult { report, errors })
 }
 
 async fn submit_loop(
@@ -327,10 +427,19 @@ async fn submit_loop(
     state: Arc<Mutex<State>>,
     permits: Arc<Semaphore>,
     deadline: Instant,
+    interval: Option<Duration>,
 ) {
     let deadline_tokio = tokio::time::Instant::from_std(deadline);
     let mut consecutive_errors = 0u32;
+    let mut next_at = tokio::time::Instant::now();
     'txs: while Instant::now() < deadline {
+        if let Some(every) = interval {
+            tokio::select! {
+                () = tokio::time::sleep_until(next_at) => {}
+                () = tokio::time::sleep_until(deadline_tokio) => break,
+            }
+            next_at += every;
+        }
         let permit = tokio::select! {
             p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
             () = tokio::time::sleep_until(deadline_tokio) => break,
@@ -616,4 +725,171 @@ mod tests {
         assert_ne!(a.records()[0].digest, b.records()[0].digest);
         assert!(kexin_types::SealedTx::new(a).verify("c", Suite::Gm).is_ok());
     }
+}
+
+/// CPU time (user + system) of a process in seconds, from `/proc/PID/stat`.
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// `kexin bench --nodes N`: the four measurements of a local network.
+async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
+    let suite = args.suite.unwrap_or(Suite::Intl);
+    let tmp;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            tmp = tempfile::tempdir()?;
+            tmp.path().to_owned()
+        }
+    };
+    let n = nodes as usize;
+    let duration = Duration::from_secs_f64(args.duration);
+    let drain = Duration::from_secs(args.drain_timeout);
+
+    // The network under test.
+    let net = crate::net::LocalNet::start(&dir.join("net"), n, suite, false).await?;
+    eprintln!(
+        "bench: {n} validator(s) ({suite}) running in {}",
+        dir.join("net").display()
+    );
+    let clients = net
+        .urls()
+        .iter()
+        .map(|u| Client::new(u))
+        .collect::<Result<Vec<_>, _>>()?;
+    let info = crate::attest::chain_info(&clients[0]).await?;
+    let outcome = async {
+        let signers = args.signers.max(4 * nodes) as usize;
+        let in_flight = args.in_flight.unwrap_or(64 * n).max(1);
+
+        // 1. Peak signed transactions: one record each, as fast as the nodes accept.
+        let cpu_before: Vec<Option<f64>> = net.pids().iter().map(|&p| cpu_seconds(p)).collect();
+        let t0 = Instant::now();
+        let signed = run_phase(
+            &clients,
+            &info,
+            &Phase {
+                duration,
+                records_per_tx: 1,
+                signers,
+                in_flight,
+                rate_tx_per_s: None,
+                drain,
+            },
+        )
+        .await?;
+        let wall = t0.elapsed().as_secs_f64().max(1e-9);
+        let cpu: Vec<f64> = net
+            .pids()
+            .iter()
+            .zip(cpu_before)
+            .map(|(&p, before)| match (before, cpu_seconds(p)) {
+                (Some(b), Some(a)) => (a - b) / wall,
+                _ => 0.0,
+            })
+            .collect();
+        eprintln!("bench: peak signed transactions");
+        print_phase(&signed);
+
+        // 2. Peak evidence records: batched transactions.
+        let records = run_phase(
+            &clients,
+            &info,
+            &Phase {
+                duration,
+                records_per_tx: args.records_per_tx,
+                signers: (args.signers as usize).max(n),
+                in_flight: args.in_flight.unwrap_or(4 * n).max(1),
+                rate_tx_per_s: None,
+                drain,
+            },
+        )
+        .await?;
+        eprintln!("bench: peak evidence records");
+        print_phase(&records);
+
+        // 3. Half the peak signed-transaction rate, open loop: latency under moderate load.
+        let half = (signed.report.signed_tx_per_s / 2.0).max(1.0);
+        let half_load = run_phase(
+            &clients,
+            &info,
+            &Phase {
+                duration,
+                records_per_tx: 1,
+                signers,
+                in_flight: (half as usize * 4).max(64),
+                rate_tx_per_s: Some(half),
+                drain,
+            },
+        )
+        .await?;
+        eprintln!("bench: half the peak rate ({half:.0} tx/s)");
+        print_phase(&half_load);
+        anyhow::Ok((signed, records, half_load, cpu))
+    }
+    .await;
+    net.stop().await;
+    let (signed, records, half_load, cpu) = outcome?;
+
+    // 4. Consensus alone: the same number of validators proposing empty blocks.
+    let baseline = crate::net::LocalNet::start(&dir.join("consensus-only"), n, suite, true).await?;
+    let outcome = async {
+        let client = Client::new(&baseline.urls()[0])?;
+        let h0 = client.health().await?.height;
+        let t0 = Instant::now();
+        tokio::time::sleep(duration).await;
+        let h1 = client.health().await?.height;
+        anyhow::Ok((h1.saturating_sub(h0)) as f64 / t0.elapsed().as_secs_f64())
+    }
+    .await;
+    baseline.stop().await;
+    let blocks_per_s = outcome?;
+    eprintln!("bench: consensus only (empty blocks): {blocks_per_s:.1} blocks/s");
+
+    let report = NetworkReport {
+        nodes,
+        suite,
+        duration_s: args.duration,
+        signed_tx_per_s: signed.report.signed_tx_per_s,
+        evidence_records_per_s: records.report.evidence_records_per_s,
+        p50_ms: signed.report.p50_ms,
+        p99_ms: signed.report.p99_ms,
+        p50_ms_at_half_load: half_load.report.p50_ms,
+        p99_ms_at_half_load: half_load.report.p99_ms,
+        half_load_tx_per_s: half_load.report.signed_tx_per_s,
+        consensus_only_blocks_per_s: blocks_per_s,
+        cpu_cores_per_node: cpu,
+        records_p50_ms: records.report.p50_ms,
+        records_p99_ms: records.report.p99_ms,
+        records_per_tx: args.records_per_tx,
+        signed_tx_phase: signed.report,
+        records_phase: records.report,
+        half_load_phase: half_load.report,
+    };
+    println!(
+        "network     {} validator(s), {}: {:.0} signed tx/s, {:.0} evidence records/s, p99 {:.0} ms at half load, consensus alone {:.1} blocks/s",
+        report.nodes,
+        report.suite,
+        report.signed_tx_per_s,
+        report.evidence_records_per_s,
+        report.p99_ms_at_half_load,
+        report.consensus_only_blocks_per_s
+    );
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    }
+    if report.signed_tx_phase.txs == 0 {
+        return Err(fail(
+            "no_commits",
+            "no transaction was committed during the benchmark",
+        ));
+    }
+    Ok(())
 }

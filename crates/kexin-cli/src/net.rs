@@ -823,6 +823,80 @@ async fn start_node(net: &Path, index: usize) -> anyhow::Result<()> {
     }
 }
 
+/// A local network started by another command (`kexin bench --nodes`): its node processes
+/// are children of this process and stop with [`LocalNet::stop`].
+pub(crate) struct LocalNet {
+    net: PathBuf,
+    children: Vec<Started>,
+    urls: Vec<String>,
+}
+
+impl LocalNet {
+    /// Creates the network in `net` when it has no genesis yet (`nodes` validators of
+    /// `suite`; with `empty_blocks`, a benchmark chain whose leaders propose empty blocks),
+    /// starts every node and waits until all serve.
+    pub(crate) async fn start(
+        net: &Path,
+        nodes: usize,
+        suite: Suite,
+        empty_blocks: bool,
+    ) -> anyhow::Result<LocalNet> {
+        if !net.join(layout::GENESIS).exists() {
+            let opts = kexin_node::NetInitOptions::new(net, nodes, suite);
+            kexin_node::init_network(&opts).context("cannot create the network")?;
+            for i in 0..nodes {
+                let path = node_dir(net, i).join(layout::CONFIG);
+                let mut config = kexin_node::NodeConfig::load(&path)?;
+                config.block.empty_blocks = empty_blocks;
+                std::fs::write(&path, config.to_toml())
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+        }
+        let (genesis, n) = open_net(net)?;
+        if n != nodes || genesis.suite != suite {
+            return Err(fail(
+                "usage",
+                format!(
+                    "{} holds a network of {n} {} validator(s), not {nodes} {suite}; use another --dir",
+                    net.display(),
+                    genesis.suite
+                ),
+            ));
+        }
+        let mut children = Vec::with_capacity(n);
+        for i in 0..n {
+            children.push(spawn_node(net, i)?);
+        }
+        let http = http_client()?;
+        match wait_ready(&http, &mut children).await {
+            Ok(urls) => Ok(LocalNet {
+                net: net.to_owned(),
+                children,
+                urls,
+            }),
+            Err(e) => {
+                stop_network(net, children).await;
+                Err(e)
+            }
+        }
+    }
+
+    /// The nodes' API URLs, by index.
+    pub(crate) fn urls(&self) -> &[String] {
+        &self.urls
+    }
+
+    /// The nodes' process ids, by index.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        self.children.iter().map(|c| c.child.id()).collect()
+    }
+
+    /// Stops every node.
+    pub(crate) async fn stop(self) {
+        stop_network(&self.net, self.children).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -143,7 +143,12 @@ impl Net {
                 panic!("kexin net up exited ({st}):\n{}", self.logs());
             }
             let o = self.status();
-            if o.status.success() {
+            // `net up` prints its summary once it has seen every node serve, which may be a
+            // little after `net status` first sees them.
+            let up_ready = self.up.is_none()
+                || std::fs::read_to_string(self.path("up.log"))
+                    .is_ok_and(|l| l.contains("kexin net status --dir"));
+            if o.status.success() && up_ready {
                 return serde_json::from_slice(&o.stdout).unwrap();
             }
             assert!(

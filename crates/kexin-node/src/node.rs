@@ -253,15 +253,14 @@ impl Node {
             return Err(SubmitError::Unavailable(e));
         }
         let (hash, admitted) = admit(&self.ledger, &self.mempool, bytes)?;
-        if admitted == Admitted::New {
-            if let Some(net) = self
+        if admitted == Admitted::New
+            && let Some(net) = self
                 .network
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .as_ref()
-            {
-                net.gossip(bytes.to_vec());
-            }
+        {
+            net.gossip(bytes.to_vec());
         }
         Ok((hash, admitted))
     }
