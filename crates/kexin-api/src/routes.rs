@@ -384,7 +384,7 @@ pub(crate) async fn health(State(node): AppState) -> Result<Json<HealthResponse>
         status: "ok".into(),
         height: node.ledger().height(),
         mempool: node.mempool().len() as u64,
-        role: "validator".into(),
+        role: node.role().as_str().into(),
         peers: node.peers() as u64,
     }))
 }

@@ -692,41 +692,6 @@ fn tail(path: &Path) -> String {
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles() {
-        let v: Vec<u64> = (1..=100).map(|x| x * 1000).collect();
-        assert_eq!(percentile(&v, 50.0), 50.0);
-        assert_eq!(percentile(&v, 90.0), 90.0);
-        assert_eq!(percentile(&v, 99.0), 99.0);
-        assert_eq!(percentile(&v, 100.0), 100.0);
-        assert_eq!(percentile(&[], 50.0), 0.0);
-        assert_eq!(percentile(&[7000], 99.0), 7.0);
-    }
-
-    #[test]
-    fn generator_produces_consecutive_valid_transactions() {
-        let key = SigningKey::generate(Suite::Gm);
-        let pk = key.public_key();
-        let (tx, mut rx) = mpsc::channel(2);
-        let h = std::thread::spawn(move || generate("c".into(), key, 5, 3, Hash([1; 32]), tx));
-        let a = rx.blocking_recv().unwrap();
-        let b = rx.blocking_recv().unwrap();
-        drop(rx);
-        h.join().unwrap();
-        let a = kexin_types::decode_transaction(&a.bytes).unwrap();
-        let b = kexin_types::decode_transaction(&b.bytes).unwrap();
-        assert_eq!((a.nonce, b.nonce), (5, 6));
-        assert_eq!(a.signer, pk);
-        assert_eq!(a.records().len(), 3);
-        assert_ne!(a.records()[0].digest, b.records()[0].digest);
-        assert!(kexin_types::SealedTx::new(a).verify("c", Suite::Gm).is_ok());
-    }
-}
-
 /// CPU time (user + system) of a process in seconds, from `/proc/PID/stat`.
 fn cpu_seconds(pid: u32) -> Option<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -762,7 +727,7 @@ async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
     let clients = net
         .urls()
         .iter()
-        .map(|u| Client::new(u))
+        .map(Client::new)
         .collect::<Result<Vec<_>, _>>()?;
     let info = crate::attest::chain_info(&clients[0]).await?;
     let outcome = async {
@@ -892,4 +857,39 @@ async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let v: Vec<u64> = (1..=100).map(|x| x * 1000).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 90.0), 90.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&v, 100.0), 100.0);
+        assert_eq!(percentile(&[], 50.0), 0.0);
+        assert_eq!(percentile(&[7000], 99.0), 7.0);
+    }
+
+    #[test]
+    fn generator_produces_consecutive_valid_transactions() {
+        let key = SigningKey::generate(Suite::Gm);
+        let pk = key.public_key();
+        let (tx, mut rx) = mpsc::channel(2);
+        let h = std::thread::spawn(move || generate("c".into(), key, 5, 3, Hash([1; 32]), tx));
+        let a = rx.blocking_recv().unwrap();
+        let b = rx.blocking_recv().unwrap();
+        drop(rx);
+        h.join().unwrap();
+        let a = kexin_types::decode_transaction(&a.bytes).unwrap();
+        let b = kexin_types::decode_transaction(&b.bytes).unwrap();
+        assert_eq!((a.nonce, b.nonce), (5, 6));
+        assert_eq!(a.signer, pk);
+        assert_eq!(a.records().len(), 3);
+        assert_ne!(a.records()[0].digest, b.records()[0].digest);
+        assert!(kexin_types::SealedTx::new(a).verify("c", Suite::Gm).is_ok());
+    }
 }

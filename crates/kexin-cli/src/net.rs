@@ -96,6 +96,11 @@ pub struct UpArgs {
     /// Chain id of a new network [default: kexin-net-<random>]; must match an existing one.
     #[arg(long, value_name = "ID")]
     chain_id: Option<String>,
+    /// Read-only nodes of a new network, after the validators (`node-N` ...): they follow
+    /// the chain, verify every finalized block and serve the API, but do not vote.
+    #[arg(long, value_name = "K", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=16))]
+    observers: u32,
 }
 
 /// Runs a `net` subcommand.
@@ -463,10 +468,15 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
                 ),
             )
         };
+        let validators = genesis.validators.len();
         if let Some(want) = args.nodes
-            && want as usize != n
+            && want as usize != validators
         {
-            return Err(mismatch("--nodes", want.to_string(), n.to_string()));
+            return Err(mismatch(
+                "--nodes",
+                want.to_string(),
+                validators.to_string(),
+            ));
         }
         if let Some(want) = args.suite
             && want != genesis.suite
@@ -497,6 +507,7 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
         let suite = args.suite.unwrap_or(Suite::Intl);
         let mut opts = kexin_node::NetInitOptions::new(net, n, suite);
         opts.chain_id = args.chain_id.clone();
+        opts.observers = args.observers as usize;
         let report = kexin_node::init_network(&opts).context("cannot create the network")?;
         println!(
             "created a network of {n} validator(s) in {} (chain {}, suite {suite})",

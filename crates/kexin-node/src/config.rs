@@ -40,6 +40,9 @@ pub struct NetworkConfig {
     /// Every validator of the genesis (this node's own entry may be listed too), with the
     /// address it listens on. Connections from keys not listed are refused.
     pub peers: Vec<PeerConfig>,
+    /// Read-only nodes (keys not in the genesis) allowed to connect to this node and follow
+    /// the chain: they receive votes, certificates and blocks but never vote.
+    pub observers: Vec<PeerConfig>,
     /// How long to wait for a leader's proposal before voting to skip the view, ms.
     pub leader_timeout_ms: u64,
     /// How long to wait for a notarized proposal to be certified, ms.
@@ -51,6 +54,7 @@ impl Default for NetworkConfig {
         NetworkConfig {
             listen: "127.0.0.1:0".parse().expect("valid address"),
             peers: Vec::new(),
+            observers: Vec::new(),
             leader_timeout_ms: 1_000,
             certification_timeout_ms: 2_000,
         }

@@ -142,6 +142,9 @@ pub struct NetInitOptions {
     pub api_base_port: u16,
     /// Node `i`'s p2p listener binds `p2p_base_port + i`; 0 picks N free ports instead.
     pub p2p_base_port: u16,
+    /// Read-only nodes after the validators (`node-{nodes}` ...): keys not in the genesis,
+    /// listed as observers in every node's configuration.
+    pub observers: usize,
 }
 
 impl NetInitOptions {
@@ -155,6 +158,7 @@ impl NetInitOptions {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             api_base_port: 0,
             p2p_base_port: 0,
+            observers: 0,
         }
     }
 }
@@ -227,7 +231,8 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
             dir.display()
         );
     }
-    let node_dirs: Vec<PathBuf> = (0..n).map(|i| net_node_dir(dir, i)).collect();
+    let total = n + opts.observers;
+    let node_dirs: Vec<PathBuf> = (0..total).map(|i| net_node_dir(dir, i)).collect();
     // Check every node directory before writing anything, so a refusal leaves no half-made
     // network behind.
     for d in &node_dirs {
@@ -251,8 +256,8 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
 
     let (api_ports, p2p_ports) = {
         let mut held = Vec::new();
-        let api = choose_ports(opts.host, opts.api_base_port, n, "API", &mut held)?;
-        let p2p = choose_ports(opts.host, opts.p2p_base_port, n, "p2p", &mut held)?;
+        let api = choose_ports(opts.host, opts.api_base_port, total, "API", &mut held)?;
+        let p2p = choose_ports(opts.host, opts.p2p_base_port, total, "p2p", &mut held)?;
         (api, p2p)
     };
     if let Some(p) = api_ports.iter().find(|p| p2p_ports.contains(p)) {
@@ -267,7 +272,10 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
         .map(|&p| SocketAddr::new(opts.host, p))
         .collect();
 
-    let validators: Vec<SigningKey> = (0..n).map(|_| SigningKey::generate(opts.suite)).collect();
+    let node_keys: Vec<SigningKey> = (0..total)
+        .map(|_| SigningKey::generate(opts.suite))
+        .collect();
+    let validators = &node_keys[..n];
     let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
     let genesis = Genesis {
         version: kexin_types::FORMAT_VERSION,
@@ -285,7 +293,7 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
     };
     genesis.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
     let genesis_json = genesis.to_json();
-    let peers: Vec<PeerConfig> = validators
+    let all_peers: Vec<PeerConfig> = node_keys
         .iter()
         .zip(&p2p_addrs)
         .map(|(k, &address)| PeerConfig {
@@ -293,12 +301,13 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
             address,
         })
         .collect();
+    let (peers, observers) = all_peers.split_at(n);
 
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for (i, node_dir) in node_dirs.iter().enumerate() {
         std::fs::create_dir_all(node_dir)
             .with_context(|| format!("cannot create {}", node_dir.display()))?;
-        write_key(&node_dir.join(layout::VALIDATOR_KEY), &validators[i])?;
+        write_key(&node_dir.join(layout::VALIDATOR_KEY), &node_keys[i])?;
         write_key(
             &node_dir.join(layout::CLIENT_KEY),
             &SigningKey::generate(opts.suite),
@@ -306,7 +315,8 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
         let mut config = NodeConfig::default();
         config.api.listen = api_addrs[i];
         config.network.listen = p2p_addrs[i];
-        config.network.peers = peers.clone();
+        config.network.peers = peers.to_vec();
+        config.network.observers = observers.to_vec();
         let config_path = node_dir.join(layout::CONFIG);
         config
             .validate(&config_path.display().to_string())

@@ -146,6 +146,10 @@ trait SuiteScheme {
         participants: Set<<Self::Signer as Signer>::PublicKey>,
         signer: Self::Signer,
     ) -> Option<Self::Scheme>;
+    fn verifier(
+        namespace: &[u8],
+        participants: Set<<Self::Signer as Signer>::PublicKey>,
+    ) -> Self::Scheme;
 }
 
 struct Intl;
@@ -181,6 +185,13 @@ impl SuiteScheme for Intl {
     ) -> Option<Self::Scheme> {
         simplex::scheme::ed25519::Scheme::signer(namespace, participants, signer)
     }
+
+    fn verifier(
+        namespace: &[u8],
+        participants: Set<commonware_cryptography::ed25519::PublicKey>,
+    ) -> Self::Scheme {
+        simplex::scheme::ed25519::Scheme::verifier(namespace, participants)
+    }
 }
 
 struct Gm;
@@ -203,6 +214,10 @@ impl SuiteScheme for Gm {
         signer: Self::Signer,
     ) -> Option<Self::Scheme> {
         sm2::Scheme::signer(namespace, participants, signer)
+    }
+
+    fn verifier(namespace: &[u8], participants: Set<sm2::PublicKey>) -> Self::Scheme {
+        sm2::Scheme::verifier(namespace, participants)
     }
 }
 
@@ -272,6 +287,7 @@ fn peer_map<T: SuiteScheme>(
     let mut entries = Vec::new();
     for v in &params.genesis.validators {
         let address: SocketAddr = if v.public_key == *me {
+            // Our own entry.
             params.config.network.listen
         } else {
             params
@@ -293,6 +309,30 @@ fn peer_map<T: SuiteScheme>(
     Map::try_from(entries).map_err(|e| anyhow::anyhow!("duplicate validator key in genesis: {e:?}"))
 }
 
+/// Read-only peers: the configured observers, and this node itself if it is one.
+fn observer_map<T: SuiteScheme>(
+    params: &NetworkParams,
+    me: &PublicKey,
+    is_validator: bool,
+) -> anyhow::Result<Map<<T::Signer as Signer>::PublicKey, Address>> {
+    let mut entries = Vec::new();
+    for o in &params.config.network.observers {
+        if params.genesis.validator_index(&o.public_key).is_some() {
+            anyhow::bail!(
+                "config.toml: network.observers lists {}, which is a validator",
+                o.public_key
+            );
+        }
+        if o.public_key != *me {
+            entries.push((T::public(&o.public_key)?, Address::from(o.address)));
+        }
+    }
+    if !is_validator {
+        entries.push((T::public(me)?, Address::from(params.config.network.listen)));
+    }
+    Map::try_from(entries).map_err(|e| anyhow::anyhow!("duplicate observer key: {e:?}"))
+}
+
 async fn run<T: SuiteScheme>(
     context: tokio::Context,
     params: NetworkParams,
@@ -305,8 +345,14 @@ async fn run<T: SuiteScheme>(
     let participants: Set<_> = Set::try_from(peers.keys().iter().cloned().collect::<Vec<_>>())
         .map_err(|e| anyhow::anyhow!("validator set: {e:?}"))?;
     let namespace = kexin_types::simplex_namespace(&genesis.chain_id);
-    let scheme = T::scheme(&namespace, participants.clone(), signer.clone())
-        .ok_or_else(|| anyhow::anyhow!("this node's key {me} is not a genesis validator"))?;
+    let is_validator = genesis.validator_index(&me).is_some();
+    let observers = observer_map::<T>(&params, &me, is_validator)?;
+    let scheme = if is_validator {
+        T::scheme(&namespace, participants.clone(), signer.clone())
+            .ok_or_else(|| anyhow::anyhow!("this node's key {me} is not a genesis validator"))?
+    } else {
+        T::verifier(&namespace, participants.clone())
+    };
 
     let mut p2p_namespace = b"kexin/p2p/".to_vec();
     p2p_namespace.extend_from_slice(genesis.chain_id.as_bytes());
@@ -323,14 +369,18 @@ async fn run<T: SuiteScheme>(
         handshake,
         &p2p_namespace,
         params.config.network.listen,
-        std::num::NonZeroUsize::new(genesis.validators.len().max(1)).expect("at least one"),
+        std::num::NonZeroUsize::new(genesis.validators.len() + observers.len())
+            .expect("at least one validator"),
         MAX_MESSAGE_SIZE,
         NZUsize!(4096),
     );
     p2p_cfg.allow_private_ips = true;
     p2p_cfg.peer_connection_cooldown = Duration::from_secs(1);
     let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p_cfg);
-    oracle.track(0, peers);
+    oracle.track(
+        0,
+        commonware_p2p::AddressableTrackedPeers::new(peers, observers),
+    );
 
     // Messages per second per peer and channel. The inbound mailbox of each channel holds one
     // burst per peer, so this also bounds memory.

@@ -78,8 +78,28 @@ fn open_store(dir: &Path, engine: StorageEngine) -> anyhow::Result<Arc<dyn KvSto
     })
 }
 
+/// Whether a node votes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Its key is a genesis validator: it proposes and votes.
+    Validator,
+    /// A read-only node: follows the chain, verifies every finalized block, serves the API.
+    Observer,
+}
+
+impl Role {
+    /// `validator` or `observer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Validator => "validator",
+            Role::Observer => "observer",
+        }
+    }
+}
+
 /// A running node.
 pub struct Node {
+    role: Role,
     dir: PathBuf,
     config: NodeConfig,
     ledger: Arc<Ledger>,
@@ -147,13 +167,11 @@ impl Node {
                 genesis.suite
             );
         }
-        if genesis.validator_index(&key.public_key()).is_none() {
-            anyhow::bail!(
-                "{}: key {} is not a validator in the genesis",
-                key_path.display(),
-                key.public_key()
-            );
-        }
+        let role = if genesis.validator_index(&key.public_key()).is_some() {
+            Role::Validator
+        } else {
+            Role::Observer
+        };
 
         std::fs::create_dir_all(dir.join(layout::DATA))?;
         let store = open_store(dir, config.storage.engine)?;
@@ -187,6 +205,7 @@ impl Node {
             })
         };
         let peers = network::PeerWatch::default();
+        let params_key = key.public_key();
         let network = network::spawn(NetworkParams {
             peers: peers.clone(),
             dir: dir.to_owned(),
@@ -196,7 +215,9 @@ impl Node {
             app,
             gossip_in,
         })?;
+        tracing::info!(role = role.as_str(), key = %params_key, "node identity");
         Ok(Node {
+            role,
             dir: dir.to_owned(),
             config,
             ledger,
@@ -205,6 +226,11 @@ impl Node {
             peers,
             engine_error: Arc::new(Mutex::new(None)),
         })
+    }
+
+    /// Whether this node votes.
+    pub fn role(&self) -> Role {
+        self.role
     }
 
     /// The node directory.

@@ -54,23 +54,52 @@ fn init_tracing() {
     }
 }
 
-/// Runs `build(seed)` for every seed and prints a summary line per run.
+/// Runs `build(seed)` for every seed, prints a summary line per run, and fails at the end
+/// with every failing seed (a failure does not hide the seeds after it).
 fn sweep<S: SimSuite>(default_seeds: u64, build: impl Fn(u64) -> Scenario) {
     init_tracing();
+    let mut failures = Vec::new();
+    let mut name = String::new();
     for seed in seeds(default_seeds) {
         let scenario = build(seed);
-        let outcome = sim::run::<S>(&scenario, seed);
-        println!(
-            "{:<28} seed {:>3}: height {:>4}, {:>4} txs, simulated {:>6.1}s, wall {:>5.2}s, \
-             refusals {}, tampered {}",
-            scenario.name,
-            outcome.seed,
-            outcome.height,
-            outcome.txs,
-            outcome.simulated.as_secs_f64(),
-            outcome.wall.as_secs_f64(),
-            outcome.refusals,
-            outcome.tampered,
+        name.clone_from(&scenario.name);
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            sim::run::<S>(&scenario, seed)
+        }));
+        match run {
+            Ok(outcome) => println!(
+                "{:<24} seed {:>3}: height {:>4}, {:>4} txs, simulated {:>5.1}s, wall {:>5.2}s, \
+                 refusals {:>3}, tampered {:>3}",
+                scenario.name,
+                outcome.seed,
+                outcome.height,
+                outcome.txs,
+                outcome.simulated.as_secs_f64(),
+                outcome.wall.as_secs_f64(),
+                outcome.refusals,
+                outcome.tampered,
+            ),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_else(|| "non-string panic".into());
+                println!("{:<24} seed {seed:>3}: FAILED", scenario.name);
+                failures.push((seed, message));
+            }
+        }
+    }
+    if !failures.is_empty() {
+        let seeds: Vec<u64> = failures.iter().map(|(s, _)| *s).collect();
+        let details: Vec<String> = failures
+            .iter()
+            .map(|(seed, m)| format!("--- seed {seed}:\n{m}"))
+            .collect();
+        panic!(
+            "{name}: {} failing seed(s) {seeds:?}\n{}",
+            failures.len(),
+            details.join("\n")
         );
     }
 }

