@@ -49,6 +49,11 @@ struct Net {
 impl Net {
     /// `kexin net up --nodes N --suite S --dir D`, its output in a log file.
     fn up(suite: &str, nodes: usize) -> Net {
+        Net::up_with(suite, nodes, &[])
+    }
+
+    /// `net up` with extra arguments.
+    fn up_with(suite: &str, nodes: usize, extra: &[&str]) -> Net {
         let tmp = tempfile::Builder::new()
             .prefix("kexin-net-test-")
             .tempdir()
@@ -57,6 +62,7 @@ impl Net {
         let log = std::fs::File::create(tmp.path().join("up.log")).unwrap();
         let child = Command::new(KEXIN)
             .args(["net", "up", "--nodes", &nodes.to_string(), "--suite", suite])
+            .args(extra)
             .arg("--dir")
             .arg(&dir)
             .env_remove("KEXIN_NODE")
@@ -318,12 +324,18 @@ async fn wait_gone(pid: u32, what: &str) {
 }
 
 fn check_nodes(doc: &Value, n: usize) -> Vec<u32> {
+    check_nodes_with_observers(doc, n, 0)
+}
+
+/// `n` validators then `observers` read-only nodes.
+fn check_nodes_with_observers(doc: &Value, n: usize, observers: usize) -> Vec<u32> {
     let nodes = doc["nodes"].as_array().expect("nodes array");
-    assert_eq!(nodes.len(), n, "{doc}");
+    assert_eq!(nodes.len(), n + observers, "{doc}");
     let mut pids = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         assert_eq!(node["index"], i, "{doc}");
-        assert_eq!(node["role"], "validator", "{doc}");
+        let role = if i < n { "validator" } else { "observer" };
+        assert_eq!(node["role"], role, "{doc}");
         let pid = node["pid"]
             .as_u64()
             .unwrap_or_else(|| panic!("no pid: {doc}"));
@@ -449,9 +461,10 @@ async fn net_of_four_intl_survives_a_crash_and_catches_up() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn net_of_four_gm_attests_and_verifies() {
     let _serial = SERIAL.lock().await;
-    let mut net = Net::up("gm", 4);
+    // Four validators and one read-only node (the regulator's), which takes the submission.
+    let mut net = Net::up_with("gm", 4, &["--observers", "1"]);
     let doc = net.wait_healthy().await;
-    let pids = check_nodes(&doc, 4);
+    let pids = check_nodes_with_observers(&doc, 4, 1);
     let genesis = Genesis::from_json(&std::fs::read_to_string(net.genesis()).unwrap()).unwrap();
     assert_eq!(genesis.suite, Suite::Gm);
     assert_eq!(genesis.validators.len(), 4);
@@ -459,11 +472,11 @@ async fn net_of_four_gm_attests_and_verifies() {
     let f = net.path("in/合同.txt");
     write(&f, "电子合同 v1\n".as_bytes());
     let out = net.path("receipts");
-    let r = net.attest(0, &f, &out);
+    let r = net.attest(4, &f, &out);
     net.verify(&f, &out);
     assert_eq!(r["suite"], "gm");
     let h = receipt_height(&r);
-    let hash = net.wait_agree(&[0, 1, 2, 3], h).await;
+    let hash = net.wait_agree(&[0, 1, 2, 3, 4], h).await;
     assert_eq!(r["block_hash"].as_str().unwrap(), hash.to_hex());
 
     net.down().await;
