@@ -114,7 +114,7 @@ fn now_ms<E: Clock>(context: &E) -> u64 {
 /// committed chain or an ancestor is invalid.
 async fn prepare_ancestry<E, A, St>(context: &E, app: &Arc<A>, mut stream: St) -> bool
 where
-    E: Spawner,
+    E: Spawner + Clock,
     A: Application,
     St: futures::Stream<Item = Digested<ChainBlock>> + Unpin,
 {
@@ -134,9 +134,7 @@ where
         let Some(inner) = block.inner().block().cloned() else {
             return false;
         };
-        let app = app.clone();
-        let verdict = blocking(context, move || app.verify(&inner)).await;
-        match verdict {
+        match verify_with_retries(context, app, inner).await {
             Some(Ok(())) => {}
             Some(Err(e)) => {
                 tracing::warn!(height = block.inner().height_u64(), "ancestor refused: {e}");
@@ -146,6 +144,31 @@ where
         }
     }
     true
+}
+
+/// Verifies on the blocking pool, retrying local failures (a commit racing the verification)
+/// a few times before giving the error back.
+async fn verify_with_retries<E, A>(
+    context: &E,
+    app: &Arc<A>,
+    block: Arc<kexin_types::Block>,
+) -> Option<Result<(), A::Error>>
+where
+    E: Spawner + Clock,
+    A: Application,
+{
+    let mut attempt = 0;
+    loop {
+        let (a, b) = (app.clone(), block.clone());
+        let verdict = blocking(context, move || a.verify(&b)).await?;
+        match verdict {
+            Err(e) if A::is_internal(&e) && attempt < 50 => {
+                attempt += 1;
+                context.sleep(Duration::from_millis(10)).await;
+            }
+            other => return Some(other),
+        }
+    }
 }
 
 impl<E, A, S> commonware_consensus::Application<E> for Driver<A, S>
@@ -186,6 +209,9 @@ where
                         return Some(Digested::precomputed(chain_block, digest));
                     }
                     Ok(None) => {}
+                    Err(e) if A::is_internal(&e) => {
+                        tracing::debug!("proposal raced a commit, retrying: {e}");
+                    }
                     Err(e) => {
                         tracing::warn!(
                             height = parent.inner().height_u64() + 1,
@@ -230,8 +256,7 @@ where
         if !prepare_ancestry(&context, &self.app, parents).await {
             return false;
         }
-        let app = self.app.clone();
-        match blocking(&context, move || app.verify(&inner)).await {
+        match verify_with_retries(&context, &self.app, inner).await {
             Some(Ok(())) => true,
             Some(Err(e)) if A::is_internal(&e) => {
                 // Not a verdict on the block: withhold the vote.

@@ -42,6 +42,12 @@ pub enum BlockError {
     /// Execution refused the block.
     #[error(transparent)]
     Exec(#[from] ExecError),
+    /// The committed head moved while the block was being prepared: try again.
+    #[error("the committed head moved while preparing block {height}; retry")]
+    Raced {
+        /// The block's height.
+        height: u64,
+    },
     /// Storage failed.
     #[error(transparent)]
     Ledger(#[from] LedgerError),
@@ -268,6 +274,12 @@ impl LedgerApp {
             block.header.timestamp_ms,
             block.header.proposer,
         )?;
+        if prepared.block.header.parent_hash != block.header.parent_hash {
+            // Prepared on a head committed meanwhile, not on the block's parent.
+            return Err(BlockError::Raced {
+                height: block.header.height,
+            });
+        }
         if prepared.block.header != block.header {
             let mine = &prepared.block.header;
             let what = if mine.state_root != block.header.state_root {
@@ -375,6 +387,10 @@ impl Application for LedgerApp {
             timestamp,
             self.proposer,
         )?;
+        if prepared.block.header.parent_hash != *parent {
+            // The head moved while building: never propose on anything but `parent`.
+            return Err(BlockError::Raced { height });
+        }
         let block = prepared.block.clone();
         self.prepared().insert(prepared.hash, Arc::new(prepared));
         Ok(Some(block))
@@ -386,13 +402,41 @@ impl Application for LedgerApp {
             // The header hash commits to every transaction through the log root.
             return Ok(());
         }
-        let prepared = self.verify_and_prepare(block)?;
-        self.prepared().insert(hash, Arc::new(prepared));
-        Ok(())
+        match self.standing(&hash, block.header.height) {
+            Standing::Committed => return Ok(()),
+            Standing::Conflicting => {
+                return Err(BlockError::NotNext {
+                    height: block.header.height,
+                    reason: "another block is committed at this height".into(),
+                });
+            }
+            Standing::Prepared | Standing::Unknown => {}
+        }
+        match self.verify_and_prepare(block) {
+            Ok(prepared) => {
+                self.prepared().insert(hash, Arc::new(prepared));
+                Ok(())
+            }
+            // The chain moved under us: a block committed meanwhile is fine.
+            Err(e) if self.standing(&hash, block.header.height) == Standing::Committed => {
+                tracing::debug!("block committed while verifying it: {e}");
+                Ok(())
+            }
+            Err(BlockError::NotNext { height, .. })
+                if block.header.height <= self.ledger.height() + 1 && height == 0 =>
+            {
+                // Its parent was pruned by a concurrent commit: a race, not a verdict.
+                Err(BlockError::Raced {
+                    height: block.header.height,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn is_internal(error: &BlockError) -> bool {
-        matches!(error, BlockError::Ledger(e) if !matches!(e, LedgerError::DuplicateTransaction(_) | LedgerError::InvalidTransaction { .. } | LedgerError::TimestampNotMonotonic { .. } | LedgerError::InvalidProposer(_) | LedgerError::BlockTooLarge(_)))
+        matches!(error, BlockError::Raced { .. })
+            || matches!(error, BlockError::Ledger(e) if !matches!(e, LedgerError::DuplicateTransaction(_) | LedgerError::InvalidTransaction { .. } | LedgerError::TimestampNotMonotonic { .. } | LedgerError::InvalidProposer(_) | LedgerError::BlockTooLarge(_)))
     }
 
     fn finalized(&self, block: &Block, certificate: CommitCertificate) -> Result<(), BlockError> {

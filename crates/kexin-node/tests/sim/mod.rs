@@ -1026,7 +1026,7 @@ impl<S: SimSuite> Phase<S> {
             .collect();
         // EXPLORE
         if !refused_final.is_empty() {
-            eprintln!("{label} REFUSED-FINAL {}", refused_final.len());
+            eprintln!("{label} REFUSED-FINAL {}", refused_final.join(" // "));
         }
         let refused_final: Vec<String> = Vec::new();
         assert!(
