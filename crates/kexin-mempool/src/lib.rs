@@ -20,6 +20,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use kexin_crypto::{Hash, PublicKey, Suite};
 use kexin_types::{SealedTx, TxError};
@@ -104,6 +105,8 @@ struct Inner {
     by_hash: BTreeMap<Hash, Arc<SealedTx>>,
     by_signer: BTreeMap<PublicKey, BTreeMap<u64, Hash>>,
     arrivals: VecDeque<Hash>,
+    /// When each pending transaction was admitted (for proposers holding back nonce gaps).
+    admitted_at: BTreeMap<Hash, Instant>,
     records: usize,
     bytes: usize,
 }
@@ -184,6 +187,7 @@ impl Mempool {
             .or_default()
             .insert(nonce, hash);
         inner.arrivals.push_back(hash);
+        inner.admitted_at.insert(hash, Instant::now());
         inner.by_hash.insert(hash, Arc::new(tx));
         Ok(Admitted::New)
     }
@@ -250,11 +254,20 @@ impl Mempool {
             .collect()
     }
 
+    /// How long the transaction has been pending (zero if it is not).
+    pub fn age(&self, hash: &Hash) -> Duration {
+        self.lock()
+            .admitted_at
+            .get(hash)
+            .map_or(Duration::ZERO, Instant::elapsed)
+    }
+
     /// Removes transactions (committed or found invalid).
     pub fn remove(&self, hashes: &[Hash]) {
         let mut inner = self.lock();
         for h in hashes {
             if let Some(tx) = inner.by_hash.remove(h) {
+                inner.admitted_at.remove(h);
                 inner.records -= tx.tx().records().len();
                 inner.bytes -= tx.encoded_len();
                 let signer = tx.tx().signer;

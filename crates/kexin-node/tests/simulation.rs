@@ -69,7 +69,7 @@ fn sweep<S: SimSuite>(default_seeds: u64, build: impl Fn(u64) -> Scenario) {
         match run {
             Ok(outcome) => println!(
                 "{:<24} seed {:>3}: height {:>4}, {:>4} txs, simulated {:>5.1}s, wall {:>5.2}s, \
-                 refusals {:>3}, tampered {:>3}",
+                 refusals {:>3} (+{} retried), tampered {:>3}",
                 scenario.name,
                 outcome.seed,
                 outcome.height,
@@ -77,6 +77,7 @@ fn sweep<S: SimSuite>(default_seeds: u64, build: impl Fn(u64) -> Scenario) {
                 outcome.simulated.as_secs_f64(),
                 outcome.wall.as_secs_f64(),
                 outcome.refusals,
+                outcome.internal_failures,
                 outcome.tampered,
             ),
             Err(panic) => {
@@ -213,19 +214,30 @@ fn crash_and_restart_one() {
 /// ledgers keep what they committed) and recovers from the checkpoint, twice.
 #[test]
 fn crash_and_recover_all() {
-    sweep::<Intl>(5, |seed| {
-        let mut r = rng(seed, 4);
-        let first = Duration::from_millis(r.random_range(1_000..4_000));
-        let second = first + Duration::from_millis(r.random_range(1_000..4_000));
-        let mut s = Scenario::new(
-            "crash_recover_all",
-            4,
-            good_links(),
-            second + Duration::from_secs(4),
-        );
-        s.cluster_restarts = vec![first, second];
+    sweep::<Intl>(5, crash_and_recover_all_scenario);
+}
+
+#[test]
+fn crash_and_recover_all_gm() {
+    sweep::<Gm>(2, |seed| {
+        let mut s = crash_and_recover_all_scenario(seed);
+        s.name = "crash_recover_all_gm".into();
         s
     });
+}
+
+fn crash_and_recover_all_scenario(seed: u64) -> Scenario {
+    let mut r = rng(seed, 4);
+    let first = Duration::from_millis(r.random_range(1_000..4_000));
+    let second = first + Duration::from_millis(r.random_range(1_000..4_000));
+    let mut s = Scenario::new(
+        "crash_recover_all",
+        4,
+        good_links(),
+        second + Duration::from_secs(4),
+    );
+    s.cluster_restarts = vec![first, second];
+    s
 }
 
 fn byzantine(name: &str, role: Role, seed: u64) -> Scenario {

@@ -43,6 +43,8 @@ pub struct Refusal {
     pub kind: RefusalKind,
     /// The error.
     pub message: String,
+    /// Where the block stood right after the refusal, and the committed height then.
+    pub standing_after: (Standing, u64),
 }
 
 /// Every verdict of one honest validator, across restarts.
@@ -52,6 +54,8 @@ pub struct Verdicts {
     pub accepted: BTreeSet<Hash>,
     /// Blocks refused.
     pub refused: Vec<Refusal>,
+    /// Verifications that failed locally (not a verdict on the block; the driver retries).
+    pub internal_failures: usize,
 }
 
 fn classify(error: &BlockError) -> RefusalKind {
@@ -114,17 +118,23 @@ impl Application for Observed {
     fn verify(&self, block: &Block) -> Result<(), BlockError> {
         let hash = block.header.hash(self.suite);
         let verdict = self.inner.verify(block);
+        let standing_after = (
+            self.inner.standing(&hash, block.header.height),
+            self.inner.committed_height(),
+        );
         let mut verdicts = lock(&self.verdicts);
         match &verdict {
             Ok(()) => {
                 verdicts.accepted.insert(hash);
             }
+            Err(e) if LedgerApp::is_internal(e) => verdicts.internal_failures += 1,
             Err(e) => verdicts.refused.push(Refusal {
                 hash,
                 height: block.header.height,
                 parent: block.header.parent_hash,
                 kind: classify(e),
                 message: e.to_string(),
+                standing_after,
             }),
         }
         verdict

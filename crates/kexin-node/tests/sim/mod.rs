@@ -260,6 +260,8 @@ pub struct Outcome {
     pub wall: Duration,
     /// Refusals by honest validators.
     pub refusals: usize,
+    /// Verifications by honest validators that failed locally and were retried.
+    pub internal_failures: usize,
     /// Blocks the tamperer proposed.
     pub tampered: usize,
 }
@@ -1019,16 +1021,12 @@ impl<S: SimSuite> Phase<S> {
             .iter()
             .map(|(i, r)| {
                 format!(
-                    "validator {i} refused block {} at height {} (parent {}), finalized later: {}",
-                    r.hash, r.height, r.parent, r.message
+                    "validator {i} refused block {} at height {} (parent {}), which was \
+                     finalized; right after the refusal it stood {:?} at committed height {}: {}",
+                    r.hash, r.height, r.parent, r.standing_after.0, r.standing_after.1, r.message
                 )
             })
             .collect();
-        // EXPLORE
-        if !refused_final.is_empty() {
-            eprintln!("{label} REFUSED-FINAL {}", refused_final.join(" // "));
-        }
-        let refused_final: Vec<String> = Vec::new();
         assert!(
             refused_final.is_empty(),
             "{label} honest validators refused blocks that were finalized:\n{}",
@@ -1047,6 +1045,11 @@ impl<S: SimSuite> Phase<S> {
                 .members
                 .iter()
                 .map(|m| lock(&m.verdicts).refused.len())
+                .sum(),
+            internal_failures: world
+                .members
+                .iter()
+                .map(|m| lock(&m.verdicts).internal_failures)
                 .sum(),
             tampered: world.members.iter().map(|m| lock(&m.tampered).len()).sum(),
         }
