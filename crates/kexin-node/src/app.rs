@@ -86,9 +86,6 @@ impl StateView for LedgerView<'_> {
     }
 }
 
-/// How long a proposer holds back a transaction whose nonce leaves a gap.
-pub const GAP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
-
 /// Limits on what one proposal may take from the mempool.
 #[derive(Clone, Copy, Debug)]
 pub struct ProposalLimits {
@@ -301,43 +298,6 @@ impl LedgerApp {
         Ok(prepared)
     }
 
-    /// Leaves out a signer's transaction whose nonce skips ahead of the next expected one
-    /// (and the signer's later ones) while it is younger than [`GAP_GRACE`]: gossip may still
-    /// deliver the missing nonce, which including the later one would turn into a replay.
-    /// Gaps are valid, so an old enough gapped transaction is proposed anyway.
-    fn hold_back_gaps(&self, view: &LedgerView<'_>, candidates: &mut Vec<SealedTx>) {
-        let mut next: BTreeMap<PublicKey, u64> = BTreeMap::new();
-        let mut held: BTreeSet<PublicKey> = BTreeSet::new();
-        candidates.retain(|t| {
-            let signer = t.tx().signer;
-            let nonce = t.tx().nonce;
-            if held.contains(&signer) {
-                return false;
-            }
-            let expected = *next.entry(signer).or_insert_with(|| {
-                let last = match view.get(&StateKey::Nonce(signer)) {
-                    Ok(Some(bytes)) => {
-                        <kexin_types::state::NonceState as kexin_types::Decode>::decode(&bytes)
-                            .map_or(0, |n| n.last_nonce)
-                    }
-                    _ => 0,
-                };
-                last.saturating_add(1)
-            });
-            if nonce < expected {
-                // A replay: execution refuses it.
-                return true;
-            }
-            if nonce == expected || self.mempool.age(&t.hash()) >= GAP_GRACE {
-                next.insert(signer, nonce.saturating_add(1));
-                true
-            } else {
-                held.insert(signer);
-                false
-            }
-        });
-    }
-
     /// Drops prepared blocks at or below the committed height.
     fn prune(&self, height: u64) {
         self.prepared().retain(|_, p| p.height() > height);
@@ -400,7 +360,6 @@ impl Application for LedgerApp {
             ledger: &self.ledger,
             ancestors: base.ancestors.clone(),
         };
-        self.hold_back_gaps(&view, &mut candidates);
         if candidates.is_empty() && !self.empty_blocks {
             return Ok(None);
         }
