@@ -1080,6 +1080,5 @@ pub fn run<S: SimSuite>(scenario: &Scenario, seed: u64) -> Outcome {
         phase.run(None).await
     });
     let (height, simulated) = converged.expect("the last phase runs to convergence");
-    let outcome = Phase::outcome(&world, height, simulated);
-    outcome
+    Phase::outcome(&world, height, simulated)
 }
