@@ -83,7 +83,8 @@ fn a_linked_chain_with_a_quorum_verifies_in_both_suites() {
 fn any_change_to_the_headers_breaks_the_link() {
     let suite = Suite::Intl;
     let (genesis, target, cert) = chain(suite);
-    let mutations: Vec<Box<dyn Fn(&mut Vec<BlockHeader>)>> = vec![
+    type Mutation = Box<dyn Fn(&mut Vec<BlockHeader>)>;
+    let mutations: Vec<Mutation> = vec![
         Box::new(|h| h[0].state_root.0[0] ^= 1),
         Box::new(|h| h[1].state_root.0[31] ^= 1),
         Box::new(|h| h[0].timestamp_ms += 1),

@@ -130,7 +130,7 @@ fn all_online(n: usize, seed: u64) -> Scenario {
 
 #[test]
 fn all_online_intl() {
-    sweep::<Intl>(6, |seed| all_online(4, seed));
+    sweep::<Intl>(8, |seed| all_online(4, seed));
 }
 
 #[test]
@@ -146,7 +146,7 @@ fn all_online_seven_validators() {
 /// Links dropping 2–10% of messages, with heavy jitter.
 #[test]
 fn lossy_links() {
-    sweep::<Intl>(5, |seed| {
+    sweep::<Intl>(8, |seed| {
         let mut r = rng(seed, 1);
         let link = LinkSpec {
             latency: Duration::from_millis(r.random_range(40..120)),
@@ -163,7 +163,7 @@ fn lossy_links() {
 /// off nobody has a quorum until it heals.
 #[test]
 fn partition_and_heal() {
-    sweep::<Intl>(6, |seed| {
+    sweep::<Intl>(8, |seed| {
         let mut r = rng(seed, 2);
         let size = r.random_range(1..=2usize);
         let first = r.random_range(0..4usize);
@@ -188,7 +188,7 @@ fn partition_and_heal() {
 /// One validator crashes (its tasks aborted mid-flight) and restarts on its storage, twice.
 #[test]
 fn crash_and_restart_one() {
-    sweep::<Intl>(6, |seed| {
+    sweep::<Intl>(8, |seed| {
         let mut r = rng(seed, 3);
         let victim = r.random_range(0..4usize);
         let mut events = Vec::new();
@@ -214,7 +214,7 @@ fn crash_and_restart_one() {
 /// ledgers keep what they committed) and recovers from the checkpoint, twice.
 #[test]
 fn crash_and_recover_all() {
-    sweep::<Intl>(5, crash_and_recover_all_scenario);
+    sweep::<Intl>(6, crash_and_recover_all_scenario);
 }
 
 #[test]
@@ -240,6 +240,52 @@ fn crash_and_recover_all_scenario(seed: u64) -> Scenario {
     s
 }
 
+/// The whole cluster stops uncleanly just after the last submission, while the last blocks are
+/// in flight; more transactions arrive 20 s later.
+fn crash_recover_settling(seed: u64, traffic_resumes: bool) -> Scenario {
+    let mut r = rng(seed, 7);
+    let submit = Duration::from_secs(4);
+    let mut s = Scenario::new("crash_recover_settling", 4, good_links(), submit);
+    s.cluster_restarts = vec![submit + Duration::from_millis(r.random_range(0..500))];
+    if traffic_resumes {
+        s.events = vec![(submit + Duration::from_secs(20), Event::Submit(3))];
+    } else {
+        s.name = "crash_recover_quiet".into();
+    }
+    s
+}
+
+/// Two validators are cut off just after the last submission, for 3 s, so the last blocks may
+/// be notarized without being finalized; more transactions arrive 20 s later.
+fn partition_settling(seed: u64, traffic_resumes: bool) -> Scenario {
+    let mut r = rng(seed, 8);
+    let submit = Duration::from_secs(4);
+    let cut = submit + Duration::from_millis(r.random_range(0..400));
+    let first = r.random_range(0..4usize);
+    let mut s = Scenario::new("partition_settling", 4, good_links(), submit);
+    s.events = vec![
+        (cut, Event::Isolate(vec![first, (first + 1) % 4])),
+        (cut + Duration::from_secs(3), Event::Heal),
+    ];
+    if traffic_resumes {
+        s.events
+            .push((cut + Duration::from_secs(20), Event::Submit(3)));
+    } else {
+        s.name = "partition_quiet".into();
+    }
+    s
+}
+
+#[test]
+fn crash_recover_all_while_settling() {
+    sweep::<Intl>(5, |seed| crash_recover_settling(seed, true));
+}
+
+#[test]
+fn partition_while_settling() {
+    sweep::<Intl>(5, |seed| partition_settling(seed, true));
+}
+
 fn byzantine(name: &str, role: Role, seed: u64) -> Scenario {
     let mut r = rng(seed, 5);
     let mut s = Scenario::new(
@@ -254,24 +300,24 @@ fn byzantine(name: &str, role: Role, seed: u64) -> Scenario {
 
 #[test]
 fn byzantine_conflicter() {
-    sweep::<Intl>(4, |seed| byzantine("conflicter", Role::Conflicter, seed));
+    sweep::<Intl>(5, |seed| byzantine("conflicter", Role::Conflicter, seed));
 }
 
 #[test]
 fn byzantine_equivocator() {
-    sweep::<Intl>(4, |seed| byzantine("equivocator", Role::Equivocator, seed));
+    sweep::<Intl>(5, |seed| byzantine("equivocator", Role::Equivocator, seed));
 }
 
 #[test]
 fn byzantine_nuller() {
-    sweep::<Intl>(3, |seed| byzantine("nuller", Role::Nuller, seed));
+    sweep::<Intl>(4, |seed| byzantine("nuller", Role::Nuller, seed));
 }
 
 /// A validator whose every proposal is spoiled: a wrong state root, a transaction with a bad
 /// signature, or a replayed nonce.
 #[test]
 fn byzantine_tamperer_intl() {
-    sweep::<Intl>(5, |seed| byzantine("tamperer", Role::Tamperer, seed));
+    sweep::<Intl>(6, |seed| byzantine("tamperer", Role::Tamperer, seed));
 }
 
 #[test]

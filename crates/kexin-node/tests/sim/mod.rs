@@ -42,6 +42,7 @@ use kexin_types::state::{NonceState, StateKey};
 use kexin_types::{
     Decode as _, EvidenceRecord, Genesis, Payload, SealedTx, Transaction, Validator,
 };
+use rand::RngExt as _;
 
 use apps::{Observed, RefusalKind, Tamper, TamperedBlock, Tamperer, Verdicts, lock};
 
@@ -178,6 +179,8 @@ pub enum Event {
     Crash(usize),
     /// Start a crashed validator again on its storage.
     Restart(usize),
+    /// Submit this many transactions at once (outside the regular submission window).
+    Submit(usize),
 }
 
 /// Quality of every link.
@@ -225,6 +228,9 @@ pub struct Scenario {
     pub settle_limit: Duration,
     /// The leader timeout of every engine.
     pub leader_timeout: Duration,
+    /// Chance, in percent, that a transaction is admitted into a given validator's mempool
+    /// (at least one validator always admits it); 100 models perfect gossip.
+    pub admit_percent: u64,
 }
 
 impl Scenario {
@@ -241,6 +247,7 @@ impl Scenario {
             txs_per_interval: 3,
             settle_limit: Duration::from_secs(60),
             leader_timeout: Duration::from_secs(1),
+            admit_percent: 100,
         }
     }
 }
@@ -418,11 +425,10 @@ impl<S: SimSuite> World<S> {
 }
 
 /// Admits `tx` into a validator's mempool against its committed nonce.
-fn admit(ledger: &Ledger, mempool: &Mempool, tx: &Transaction) -> bool {
+fn admit(ledger: &Ledger, mempool: &Mempool, tx: &Transaction) {
     let last = last_nonce(ledger, &tx.signer);
-    match mempool.admit(SealedTx::new(tx.clone()), last) {
-        Ok(_) => true,
-        Err(e) => panic!("admission of {} refused: {e}", tx.hash()),
+    if let Err(e) = mempool.admit(SealedTx::new(tx.clone()), last) {
+        panic!("admission of {} refused: {e}", tx.hash());
     }
 }
 
@@ -725,21 +731,37 @@ impl<S: SimSuite> Phase<S> {
                 self.world.members[i].down = false;
                 self.start(i).await;
             }
+            Event::Submit(count) => self.submit(count),
         }
     }
 
-    fn submit(&mut self) {
-        for _ in 0..self.world.scenario.txs_per_interval {
+    fn submit(&mut self, count: usize) {
+        let percent = self.world.scenario.admit_percent;
+        for _ in 0..count {
             let tx = self.world.next_tx();
-            let mut admitted = false;
-            for r in self.running.iter().flatten() {
-                if let (Some(ledger), Some(mempool)) = (&r.ledger, &r.mempool) {
-                    admitted |= admit(ledger, mempool, &tx);
+            let pools: Vec<(Arc<Ledger>, Arc<Mempool>)> = self
+                .running
+                .iter()
+                .flatten()
+                .filter_map(|r| Some((r.ledger.clone()?, r.mempool.clone()?)))
+                .collect();
+            if pools.is_empty() {
+                continue;
+            }
+            let mut chosen: Vec<bool> = pools
+                .iter()
+                .map(|_| percent >= 100 || self.ctx.random_range(0..100) < percent)
+                .collect();
+            if !chosen.contains(&true) {
+                let k = self.ctx.random_range(0..pools.len());
+                chosen[k] = true;
+            }
+            for ((ledger, mempool), chosen) in pools.iter().zip(chosen) {
+                if chosen {
+                    admit(ledger, mempool, &tx);
                 }
             }
-            if admitted {
-                self.world.acked.push(tx);
-            }
+            self.world.acked.push(tx);
         }
     }
 
@@ -777,7 +799,23 @@ impl<S: SimSuite> Phase<S> {
             let hash = tx.hash();
             for (i, l) in &ledgers {
                 if l.tx_location(&hash).expect("read").is_none() {
-                    return Some(format!("transaction {hash} not committed on validator {i}"));
+                    let held: Vec<usize> = self
+                        .running
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, r)| {
+                            r.as_ref()
+                                .and_then(|r| r.mempool.as_ref())
+                                .is_some_and(|p| p.get(&hash).is_some())
+                        })
+                        .map(|(j, _)| j)
+                        .collect();
+                    return Some(format!(
+                        "transaction {hash} (nonce {}) not committed on validator {i}, where the \
+                         signer's last committed nonce is {}; in the mempools of {held:?}",
+                        tx.nonce,
+                        last_nonce(l, &tx.signer)
+                    ));
                 }
             }
         }
@@ -856,7 +894,7 @@ impl<S: SimSuite> Phase<S> {
                     .is_none_or(|t| now >= t + self.world.scenario.tx_interval);
                 if due {
                     self.world.last_submit = Some(now);
-                    self.submit();
+                    self.submit(self.world.scenario.txs_per_interval);
                 }
                 continue;
             }
