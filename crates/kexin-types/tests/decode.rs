@@ -702,9 +702,9 @@ fn certificate_rules() {
                 actual: 101
             }
         );
-        // Unknown kind (1 is signatures, 2 a simplex finalization).
+        // Unknown kind (1 is signatures, 2 a simplex finalization, 3 an ancestor link).
         let mut b = cert(&[0]).encode();
-        b[0] = 3;
+        b[0] = 4;
         assert_invalid(
             CommitCertificate::decode(&b),
             "certificate kind",
