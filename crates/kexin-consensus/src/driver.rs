@@ -372,7 +372,7 @@ pub async fn run_finalizer<E, A, S>(
                 None => {
                     // Finalized as the ancestor of a later finalization: fetch that one and
                     // prove the link through the headers in between.
-                    match ancestor_certificate(&context, &app, &marshal, height, &block).await {
+                    match ancestor_certificate(&marshal, height, &block).await {
                         Some(c) => break Some(c),
                         None => context.sleep(Duration::from_millis(50)).await,
                     }
@@ -399,16 +399,12 @@ pub async fn run_finalizer<E, A, S>(
 /// Upper bound on the headers an ancestor certificate carries.
 pub const MAX_ANCESTOR_LINK: u64 = 1024;
 
-async fn ancestor_certificate<E, A, S>(
-    _context: &E,
-    _app: &Arc<A>,
+async fn ancestor_certificate<S>(
     marshal: &Mailbox<S, Standard<ChainBlock>>,
     height: u64,
     block: &Digested<ChainBlock>,
 ) -> Option<CommitCertificate>
 where
-    E: Spawner + Clock,
-    A: Application,
     S: ExportCertificate,
 {
     let mut headers = Vec::new();

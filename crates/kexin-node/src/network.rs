@@ -444,12 +444,11 @@ async fn run<T: SuiteScheme>(
     context.child("gossip_out").spawn(move |ctx| async move {
         while let Some(first) = gossip_rx.recv().await {
             let mut batch = Vec::new();
-            let mut count = 0u32;
-            push_framed(&mut batch, &first, &mut count);
+            push_framed(&mut batch, &first);
             let deadline = ctx.current() + GOSSIP_LINGER;
             while batch.len() < GOSSIP_BATCH_BYTES {
                 match gossip_rx.try_recv() {
-                    Ok(tx) => push_framed(&mut batch, &tx, &mut count),
+                    Ok(tx) => push_framed(&mut batch, &tx),
                     Err(_) => {
                         if ctx.current() >= deadline {
                             break;
@@ -482,10 +481,9 @@ async fn run<T: SuiteScheme>(
     Ok(engine)
 }
 
-fn push_framed(batch: &mut Vec<u8>, tx: &[u8], count: &mut u32) {
+fn push_framed(batch: &mut Vec<u8>, tx: &[u8]) {
     batch.extend_from_slice(&(tx.len() as u32).to_be_bytes());
     batch.extend_from_slice(tx);
-    *count += 1;
 }
 
 /// Iterates the `u32 length ‖ bytes` frames of a gossip batch, stopping at a malformed one.
