@@ -22,13 +22,14 @@ use axum::routing::{get, post};
 use kexin_node::{Node, layout};
 
 pub use error::Error;
-pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE};
+pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
 
 /// The API router over `node`.
 pub fn router(node: Arc<Node>) -> Router {
     let max_body = node.config().api.max_body_bytes;
     Router::new()
         .route("/v1/transactions", post(routes::submit))
+        .route("/v1/transactions/batch", post(routes::submit_batch))
         .route("/v1/transactions/{hash}", get(routes::transaction))
         .route(
             "/v1/transactions/{hash}/status",

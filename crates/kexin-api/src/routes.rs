@@ -26,6 +26,9 @@ pub const MAX_EVIDENCE_PAGE: usize = 1000;
 /// Records returned by an evidence query without `limit`.
 pub const DEFAULT_EVIDENCE_PAGE: usize = 100;
 
+/// Most transactions in one `POST /v1/transactions/batch`.
+pub const MAX_SUBMIT_BATCH: usize = 4096;
+
 /// Runs ledger work off the async reactor.
 async fn blocking<T: Send + 'static>(
     node: &Arc<Node>,
@@ -50,11 +53,8 @@ fn parse_hash(what: &str, s: &str) -> Result<Hash> {
     })
 }
 
-pub(crate) async fn submit(
-    State(node): AppState,
-    body: std::result::Result<Bytes, BytesRejection>,
-) -> Result<impl IntoResponse> {
-    let body = body.map_err(|e| Error {
+fn read_body(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+    body.map_err(|e| Error {
         status: e.status(),
         code: if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             "too_large"
@@ -62,7 +62,14 @@ pub(crate) async fn submit(
             "invalid_body"
         },
         message: format!("cannot read the request body: {e}"),
-    })?;
+    })
+}
+
+pub(crate) async fn submit(
+    State(node): AppState,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse> {
+    let body = read_body(body)?;
     let req: SubmitRequest = serde_json::from_slice(&body).map_err(|e| {
         Error::bad_request(
             "invalid_json",
@@ -78,6 +85,80 @@ pub(crate) async fn submit(
         Json(SubmitResponse {
             hash,
             status: TxState::Pending,
+        }),
+    ))
+}
+
+/// `POST /v1/transactions/batch`: the whole request is refused (nothing admitted) when it is
+/// malformed, too big, or holds an item that is not hex; otherwise each transaction gets its
+/// own result, in order.
+pub(crate) async fn submit_batch(
+    State(node): AppState,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Result<impl IntoResponse> {
+    let body = read_body(body)?;
+    let req: SubmitBatchRequest = serde_json::from_slice(&body).map_err(|e| {
+        Error::bad_request(
+            "invalid_json",
+            format!("body must be JSON {{\"txs\": [\"<hex>\", ...]}}: {e}"),
+        )
+    })?;
+    if req.txs.is_empty() {
+        return Err(Error::bad_request(
+            "empty_batch",
+            "txs must hold at least one transaction",
+        ));
+    }
+    if req.txs.len() > MAX_SUBMIT_BATCH {
+        return Err(Error::bad_request(
+            "batch_too_large",
+            format!(
+                "{} transactions in one batch; the limit is {MAX_SUBMIT_BATCH}",
+                req.txs.len()
+            ),
+        ));
+    }
+    let txs = req
+        .txs
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            hex::decode(t.trim()).map_err(|e| {
+                Error::bad_request("invalid_hex", format!("txs[{i}] is not valid hex: {e}"))
+            })
+        })
+        .collect::<Result<Vec<Vec<u8>>>>()?;
+    let outcomes = blocking(&node, move |n| {
+        let results = n.submit_batch(&txs).map_err(Error::from)?;
+        Ok(txs
+            .iter()
+            .zip(results)
+            .map(|(bytes, r)| match r {
+                Ok((hash, _)) => BatchItemResult {
+                    hash: Some(hash),
+                    status: Some(TxState::Pending),
+                    error: None,
+                },
+                Err(e) => BatchItemResult {
+                    hash: kexin_types::decode_transaction(bytes)
+                        .ok()
+                        .map(|t| SealedTx::new(t).hash()),
+                    status: None,
+                    error: Some(ApiError {
+                        code: e.code().to_owned(),
+                        message: e.to_string(),
+                    }),
+                },
+            })
+            .collect::<Vec<_>>())
+    })
+    .await?;
+    let accepted = outcomes.iter().filter(|o| o.status.is_some()).count();
+    Ok((
+        StatusCode::OK,
+        Json(SubmitBatchResponse {
+            results: outcomes,
+            accepted,
         }),
     ))
 }

@@ -430,3 +430,114 @@ async fn bad_inputs_are_refused_and_change_nothing() {
     assert_eq!(h.node.mempool().len(), 0);
     h.node.shutdown();
 }
+
+fn evidence_tx(suite: Suite, key: &SigningKey, nonce: u64, tag: &str) -> Transaction {
+    Transaction::sign(
+        "api-test",
+        key,
+        nonce,
+        Payload::Evidence {
+            records: records(suite, &format!("{tag}-{nonce}"), 1),
+        },
+    )
+}
+
+fn batch_body(txs: &[Vec<u8>]) -> String {
+    serde_json::to_string(&SubmitBatchRequest {
+        txs: txs.iter().map(hex::encode).collect(),
+    })
+    .unwrap()
+}
+
+async fn status_of(app: &Router, hash: &Hash) -> String {
+    let (s, j) = call(app, "GET", &format!("/v1/transactions/{hash}/status"), None).await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    j["status"].as_str().unwrap().to_owned()
+}
+
+/// A batch is admitted item by item, in order: each item gets its own result, a nonce gap
+/// waits in the mempool until it is filled, and refusals change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_submission_reports_each_item_and_gaps_wait() {
+    let suite = Suite::Intl;
+    let h = start(suite);
+    let key = SigningKey::generate(suite);
+    let tx = |n: u64| evidence_tx(suite, &key, n, "batch");
+    let mut bad_sig = tx(4);
+    bad_sig.signature.0[3] ^= 1;
+    let items = vec![
+        tx(2).encode(), // before 1: waits for it
+        tx(1).encode(),
+        tx(3).encode(),
+        bad_sig.encode(),
+        tx(5).encode(),         // 4 was refused: waits behind the gap
+        tx(1_000_000).encode(), // too far ahead
+        vec![1, 2, 3],          // not a transaction
+    ];
+    let (s, j) = call(
+        &h.app,
+        "POST",
+        "/v1/transactions/batch",
+        Some(batch_body(&items)),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    let answer: SubmitBatchResponse = serde_json::from_value(j.clone()).unwrap();
+    assert_eq!(answer.results.len(), items.len());
+    assert_eq!(answer.accepted, 4, "{j}");
+    for (i, n) in [(0, 2), (1, 1), (2, 3), (4, 5)] {
+        assert_eq!(answer.results[i].hash, Some(tx(n).hash()), "item {i}");
+        assert_eq!(answer.results[i].status, Some(TxState::Pending), "item {i}");
+        assert!(answer.results[i].error.is_none(), "item {i}");
+    }
+    let code = |i: usize| answer.results[i].error.as_ref().unwrap().code.clone();
+    assert_eq!(code(3), "bad_signature");
+    assert_eq!(answer.results[3].hash, Some(bad_sig.hash()));
+    assert_eq!(code(5), "nonce_too_far");
+    assert_eq!(code(6), "truncated");
+    assert_eq!(answer.results[6].hash, None);
+
+    for n in [1, 2, 3] {
+        wait_committed(&h.app, &tx(n).hash()).await;
+    }
+    // Nonce 5 waits for 4; submitting 4 releases both, in order.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(status_of(&h.app, &tx(5).hash()).await, "pending");
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&tx(4)))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    let four = wait_committed(&h.app, &tx(4).hash()).await;
+    let five = wait_committed(&h.app, &tx(5).hash()).await;
+    let position = |j: &Value| {
+        (
+            j["height"].as_u64().unwrap(),
+            j["tx_index"].as_u64().unwrap(),
+        )
+    };
+    assert!(position(&four) < position(&five), "{four} {five}");
+
+    // Whole-batch refusals admit nothing.
+    let height = h.node.ledger().height();
+    let pending = h.node.mempool().len();
+    let post = |b: String| call(&h.app, "POST", "/v1/transactions/batch", Some(b));
+    let (s, j) = post(r#"{"txs": []}"#.into()).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "empty_batch");
+    let many = vec![tx(6).encode(); kexin_api::MAX_SUBMIT_BATCH + 1];
+    let (s, j) = post(batch_body(&many)).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "batch_too_large");
+    let (s, j) =
+        post(serde_json::json!({"txs": [hex::encode(tx(6).encode()), "zz"]}).to_string()).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hex");
+    let (s, j) = post(r#"{"tx": "00"}"#.into()).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_json");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(h.node.mempool().len(), pending);
+    assert_eq!(h.node.ledger().height(), height);
+    let (s, j) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/transactions/{}/status", tx(6).hash()),
+        None,
+    )
+    .await;
+    assert_error(s, &j, StatusCode::NOT_FOUND, "not_found");
+}

@@ -324,7 +324,7 @@ async fn run_phase(
     for _ in 0..signers {
         let key = SigningKey::generate(suite);
         let first = client.next_nonce(&key.public_key()).await?;
-        let (tx, rx) = mpsc::channel::<Prepared>(4);
+        let (tx, rx) = mpsc::channel::<Prepared>(MAX_BATCH.min(in_flight.div_ceil(signers)).max(4));
         senders_ready.push(tx.clone());
         let chain_id = info.chain_id.clone();
         let rpt = phase.records_per_tx;
@@ -421,6 +421,21 @@ async fn run_phase(
     Ok(PhaseResult { report, errors })
 }
 
+/// Most transactions a signer sends in one `POST /v1/transactions/batch`.
+const MAX_BATCH: usize = 256;
+/// A batch is sent once its transactions reach this many encoded bytes (the request, in hex,
+/// twice that, stays well below the API's body limit).
+const MAX_BATCH_BYTES: usize = 4 << 20;
+
+/// A transaction taken from its generator, holding its in-flight slot.
+struct Outgoing {
+    prepared: Prepared,
+    permit: OwnedSemaphorePermit,
+}
+
+/// One signer: sends its transactions in nonce order, in batches of whatever is ready (closed
+/// loop) or of what is due (open loop at one transaction per `interval`), and resends the
+/// ones the node was too busy to take.
 async fn submit_loop(
     client: Client,
     mut rx: mpsc::Receiver<Prepared>,
@@ -432,72 +447,124 @@ async fn submit_loop(
     let deadline_tokio = tokio::time::Instant::from_std(deadline);
     let mut consecutive_errors = 0u32;
     let mut next_at = tokio::time::Instant::now();
-    'txs: while Instant::now() < deadline {
-        if let Some(every) = interval {
-            tokio::select! {
-                () = tokio::time::sleep_until(next_at) => {}
-                () = tokio::time::sleep_until(deadline_tokio) => break,
-            }
-            next_at += every;
-        }
-        let permit = tokio::select! {
-            p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
-            () = tokio::time::sleep_until(deadline_tokio) => break,
-        };
-        let Some(prepared) = rx.recv().await else {
-            break;
-        };
-        let mut backoff = Duration::from_millis(2);
-        loop {
-            let t0 = Instant::now();
-            match client.submit_encoded(&prepared.bytes).await {
-                Ok(r) => {
-                    consecutive_errors = 0;
-                    let mut st = state.lock().expect("bench state lock");
-                    st.submitted_txs += 1;
-                    st.submitted_records += prepared.records as u64;
-                    if let Some(seen) = st.seen_early.remove(&r.hash) {
-                        let us = seen.saturating_duration_since(t0).as_micros() as u64;
-                        st.latencies_us.push(us);
-                        st.committed_txs += 1;
-                        st.committed_records += prepared.records as u64;
-                        st.last_commit = Some(st.last_commit.map_or(seen, |l| l.max(seen)));
-                    } else {
-                        st.pending.insert(
-                            r.hash,
-                            Pending {
-                                submitted: t0,
-                                records: prepared.records,
-                                _permit: permit,
-                            },
-                        );
-                    }
-                    break;
+    let mut retry: Vec<Outgoing> = Vec::new();
+    let mut backoff = Duration::from_millis(2);
+    while Instant::now() < deadline {
+        let due = match interval {
+            Some(every) => {
+                tokio::select! {
+                    () = tokio::time::sleep_until(next_at) => {}
+                    () = tokio::time::sleep_until(deadline_tokio) => break,
                 }
-                Err(e) if busy(&e) => {
-                    state.lock().expect("bench state lock").busy_retries += 1;
-                    if Instant::now() + backoff >= deadline {
-                        break 'txs;
+                let late = tokio::time::Instant::now().saturating_duration_since(next_at);
+                let n = 1 + (late.as_nanos() / every.as_nanos().max(1)) as usize;
+                next_at += every * n as u32;
+                n.min(MAX_BATCH)
+            }
+            None => MAX_BATCH,
+        };
+        let mut batch = std::mem::take(&mut retry);
+        let mut bytes: usize = batch.iter().map(|o| o.prepared.bytes.len()).sum();
+        while batch.len() < due && bytes < MAX_BATCH_BYTES {
+            let permit = if batch.is_empty() {
+                tokio::select! {
+                    p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => return },
+                    () = tokio::time::sleep_until(deadline_tokio) => return,
+                }
+            } else {
+                match permits.clone().try_acquire_owned() {
+                    Ok(p) => p,
+                    Err(_) => break,
+                }
+            };
+            let prepared = if batch.is_empty() {
+                match rx.recv().await {
+                    Some(p) => p,
+                    None => return,
+                }
+            } else {
+                match rx.try_recv() {
+                    Ok(p) => p,
+                    Err(_) => break,
+                }
+            };
+            bytes += prepared.bytes.len();
+            batch.push(Outgoing { prepared, permit });
+        }
+        let t0 = Instant::now();
+        let encoded: Vec<&[u8]> = batch.iter().map(|o| o.prepared.bytes.as_slice()).collect();
+        match client.submit_batch_encoded(&encoded).await {
+            Ok(answer) => {
+                consecutive_errors = 0;
+                {
+                    let mut st = state.lock().expect("bench state lock");
+                    for (out, result) in batch.into_iter().zip(answer.results) {
+                        match (result.hash, result.error) {
+                            (Some(hash), None) => accepted(&mut st, hash, out, t0),
+                            (_, Some(e)) if e.code == "mempool_full" => {
+                                st.busy_retries += 1;
+                                retry.push(out);
+                            }
+                            (_, e) => {
+                                st.rejected_txs += 1;
+                                let e = e.map_or("no hash in the answer".into(), |e| {
+                                    format!("{}: {}", e.code, e.message)
+                                });
+                                *st.errors.entry(e).or_default() += 1;
+                            }
+                        }
                     }
+                }
+                if retry.is_empty() {
+                    backoff = Duration::from_millis(2);
+                } else {
                     tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_millis(100));
                 }
-                Err(e) => {
+            }
+            Err(e) if busy(&e) => {
+                state.lock().expect("bench state lock").busy_retries += batch.len() as u64;
+                retry = batch;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_millis(100));
+            }
+            Err(e) => {
+                {
                     let mut st = state.lock().expect("bench state lock");
-                    st.rejected_txs += 1;
+                    st.rejected_txs += batch.len() as u64;
                     *st.errors
                         .entry(format!("{}: {}", e.code(), e.message()))
-                        .or_default() += 1;
-                    drop(st);
-                    consecutive_errors += 1;
-                    if consecutive_errors >= 20 {
-                        tracing::error!(error = %e, "bench: too many consecutive errors; signer stops");
-                        break 'txs;
-                    }
-                    break;
+                        .or_default() += batch.len() as u64;
+                }
+                consecutive_errors += 1;
+                if consecutive_errors >= 20 {
+                    tracing::error!(error = %e, "bench: too many consecutive errors; signer stops");
+                    return;
                 }
             }
         }
+    }
+}
+
+/// Records an admitted transaction as in flight (or as committed, if its block came first).
+fn accepted(st: &mut State, hash: Hash, out: Outgoing, t0: Instant) {
+    st.submitted_txs += 1;
+    st.submitted_records += out.prepared.records as u64;
+    if let Some(seen) = st.seen_early.remove(&hash) {
+        let us = seen.saturating_duration_since(t0).as_micros() as u64;
+        st.latencies_us.push(us);
+        st.committed_txs += 1;
+        st.committed_records += out.prepared.records as u64;
+        st.last_commit = Some(st.last_commit.map_or(seen, |l| l.max(seen)));
+    } else {
+        st.pending.insert(
+            hash,
+            Pending {
+                submitted: t0,
+                records: out.prepared.records,
+                _permit: out.permit,
+            },
+        );
     }
 }
 
@@ -732,7 +799,7 @@ async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
     let info = crate::attest::chain_info(&clients[0]).await?;
     let outcome = async {
         let signers = args.signers.max(4 * nodes) as usize;
-        let in_flight = args.in_flight.unwrap_or(64 * n).max(1);
+        let in_flight = args.in_flight.unwrap_or(2048 * n).max(1);
 
         // 1. Peak signed transactions: one record each, as fast as the nodes accept.
         let cpu_before: Vec<Option<f64>> = net.pids().iter().map(|&p| cpu_seconds(p)).collect();
@@ -771,7 +838,7 @@ async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
                 duration,
                 records_per_tx: args.records_per_tx,
                 signers: (args.signers as usize).max(n),
-                in_flight: args.in_flight.unwrap_or(4 * n).max(1),
+                in_flight: args.in_flight.unwrap_or(8 * n).max(1),
                 rate_tx_per_s: None,
                 drain,
             },

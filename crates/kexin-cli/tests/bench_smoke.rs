@@ -39,6 +39,10 @@ fn bench_self_hosted_reports_json_last() {
     }
     let txs = v["txs"].as_u64().unwrap();
     assert!(txs > 0, "{last}");
+    // Every accepted transaction was committed: none lost, none refused.
+    assert_eq!(v["submitted_txs"].as_u64(), Some(txs), "{last}");
+    assert_eq!(v["uncommitted_txs"].as_u64(), Some(0), "{last}");
+    assert_eq!(v["rejected_txs"].as_u64(), Some(0), "{last}");
     assert_eq!(v["records"].as_u64().unwrap(), txs * 16);
     assert_eq!(v["suite"], "intl");
     assert!(v["p50_ms"].as_f64().unwrap() <= v["p99_ms"].as_f64().unwrap());

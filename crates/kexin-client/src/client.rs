@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use kexin_crypto::{Hash, PublicKey};
 use kexin_types::api::{
     ApiError, BlockResponse, ChainInfo, CheckpointResponse, ConsistencyResponse, EvidenceResponse,
-    HealthResponse, ReceiptsResponse, StateProofResponse, StateValue, SubmitRequest,
-    SubmitResponse, TxResponse, TxState, TxStatusResponse,
+    HealthResponse, ReceiptsResponse, StateProofResponse, StateValue, SubmitBatchRequest,
+    SubmitBatchResponse, SubmitRequest, SubmitResponse, TxResponse, TxState, TxStatusResponse,
 };
 use kexin_types::{Encode, Transaction};
 use serde::de::DeserializeOwned;
@@ -208,6 +208,34 @@ impl Client {
             .send()
             .await;
         self.finish("POST /v1/transactions", res).await
+    }
+
+    /// `POST /v1/transactions/batch` with already encoded transactions (at most 4,096): one
+    /// result per transaction, in order. An error means the whole batch was refused.
+    pub async fn submit_batch_encoded(
+        &self,
+        txs: &[&[u8]],
+    ) -> Result<SubmitBatchResponse, ClientError> {
+        let body = serde_json::to_vec(&SubmitBatchRequest {
+            txs: txs.iter().map(hex::encode).collect(),
+        })
+        .map_err(|e| ClientError::Decode(e.to_string()))?;
+        let res = self
+            .http
+            .post(format!("{}/v1/transactions/batch", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+        let answer: SubmitBatchResponse = self.finish("POST /v1/transactions/batch", res).await?;
+        if answer.results.len() != txs.len() {
+            return Err(ClientError::Decode(format!(
+                "POST /v1/transactions/batch: {} results for {} transactions",
+                answer.results.len(),
+                txs.len()
+            )));
+        }
+        Ok(answer)
     }
 
     /// `GET /v1/transactions/{hash}`.

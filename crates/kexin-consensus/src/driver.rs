@@ -39,13 +39,13 @@ pub trait ExportCertificate: Scheme {
 /// Tuning of the driver.
 #[derive(Clone, Copy, Debug)]
 pub struct DriverConfig {
-    /// How long a leader with an empty mempool waits for transactions before declining to
-    /// propose (the view then times out and moves on). Keep it below the leader timeout.
+    /// How long a leader with an empty mempool waits for transactions before proposing an
+    /// empty block that finalizes a not-yet-final tip, or else declining to propose (the view
+    /// then times out and moves on). Keep it below the leader timeout.
     pub propose_wait: Duration,
     /// How often the empty mempool is polled while waiting.
     pub poll: Duration,
-    /// Propose at once even with nothing pending (the application must then accept empty
-    /// blocks): measures consensus alone.
+    /// Propose at once even with nothing pending: measures consensus alone.
     pub empty_blocks: bool,
 }
 
@@ -198,10 +198,17 @@ where
         let started = context.current();
         let parent_hash = parent.inner().hash();
         loop {
-            if self.config.empty_blocks || self.app.pending().txs > 0 {
+            let waited = context
+                .current()
+                .duration_since(started)
+                .unwrap_or_default();
+            // The last attempt may yield an empty block that finalizes a quiet chain's tip.
+            let last = waited >= self.config.propose_wait;
+            if self.config.empty_blocks || last || self.app.pending().txs > 0 {
                 let app = self.app.clone();
                 let now = now_ms(&context);
-                let built = blocking(&context, move || app.propose(&parent_hash, now)).await?;
+                let built =
+                    blocking(&context, move || app.propose(&parent_hash, now, last)).await?;
                 match built {
                     Ok(Some(block)) => {
                         let chain_block = ChainBlock::new(block, self.app.suite());
@@ -221,11 +228,7 @@ where
                     }
                 }
             }
-            let waited = context
-                .current()
-                .duration_since(started)
-                .unwrap_or_default();
-            if waited >= self.config.propose_wait {
+            if last {
                 return None;
             }
             context.sleep(self.config.poll).await;

@@ -63,8 +63,16 @@ pub trait Application: Send + Sync + 'static {
     fn standing(&self, hash: &Hash, height: u64) -> Standing;
 
     /// Builds a block on `parent` (committed or prepared here) from pending transactions, with
-    /// a timestamp of at least `now_ms`. `None` when nothing valid is pending.
-    fn propose(&self, parent: &Hash, now_ms: u64) -> Result<Option<Block>, Self::Error>;
+    /// a timestamp of at least `now_ms`. `None` when nothing valid is pending, unless
+    /// `allow_empty` and the chain above the committed head up to `parent` holds transactions:
+    /// then an empty block, whose finalization finalizes them (a quiet chain would otherwise
+    /// leave its notarized tip unfinalized for good once its finalize votes were lost).
+    fn propose(
+        &self,
+        parent: &Hash,
+        now_ms: u64,
+        allow_empty: bool,
+    ) -> Result<Option<Block>, Self::Error>;
 
     /// Verifies a block whose parent is committed or prepared here, as a follower: height,
     /// parent, timestamp, signatures, strict re-execution, every root in the header. On success

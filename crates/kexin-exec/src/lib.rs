@@ -4,8 +4,11 @@
 //! Execution is a pure function of (state view, height, transactions): no clocks, no
 //! randomness, no hash-map iteration, so every validator computes the same state root.
 //! Signatures are checked before execution (mempool admission, block verification); here a
-//! transaction can still fail on the state: its nonce must be strictly greater than its
-//! signer's last committed nonce.
+//! transaction can still fail on the state: its nonce must be exactly one more than its
+//! signer's last committed nonce (the first transaction of a signer uses nonce 1). Nonces
+//! without gaps mean a transaction can never be overtaken by its signer's later ones: a
+//! proposer that holds nonce k+1 but not yet k waits for k instead of turning it into a
+//! replay.
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -57,6 +60,18 @@ pub enum TxRejection {
         /// The last nonce committed (or applied earlier in the same block).
         last: u64,
     },
+    /// An earlier nonce of the signer is not applied yet: the transaction must wait for it.
+    #[error(
+        "nonce {nonce} of signer {signer} leaves a gap: the next nonce it may use is {expected}"
+    )]
+    NonceGap {
+        /// The signer.
+        signer: String,
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The nonce the signer's next transaction must carry.
+        expected: u64,
+    },
 }
 
 impl TxRejection {
@@ -64,6 +79,7 @@ impl TxRejection {
     pub fn code(&self) -> &'static str {
         match self {
             TxRejection::NonceReplayed { .. } => "nonce_replayed",
+            TxRejection::NonceGap { .. } => "nonce_gap",
         }
     }
 }
@@ -137,13 +153,20 @@ impl<'v, V: StateView + ?Sized> Overlay<'v, V> {
     /// Checks `tx` against the state without applying it.
     fn check(&self, tx: &SealedTx) -> Result<Result<(), TxRejection>, ExecError> {
         let t = tx.tx();
-        if let Some(s) = self.nonce_state(&t.signer)?
-            && t.nonce <= s.last_nonce
-        {
+        let state = self.nonce_state(&t.signer)?;
+        let expected = next_nonce(state.as_ref());
+        if t.nonce < expected {
             return Ok(Err(TxRejection::NonceReplayed {
                 signer: t.signer.to_hex(),
                 nonce: t.nonce,
-                last: s.last_nonce,
+                last: state.map_or(0, |s| s.last_nonce),
+            }));
+        }
+        if t.nonce > expected {
+            return Ok(Err(TxRejection::NonceGap {
+                signer: t.signer.to_hex(),
+                nonce: t.nonce,
+                expected,
             }));
         }
         Ok(Ok(()))
@@ -231,14 +254,18 @@ pub fn execute_block<V: StateView + ?Sized>(
 pub struct BuiltBlock {
     /// The transactions included, in block order.
     pub included: Vec<SealedTx>,
-    /// Candidates left out, with the reason.
+    /// Candidates that can never be applied on this chain (replays), with the reason.
     pub rejected: Vec<(Hash, TxRejection)>,
+    /// Candidates left out because an earlier nonce of their signer is missing: they stay
+    /// pending until it arrives.
+    pub deferred: Vec<Hash>,
     /// The state writes of the included transactions.
     pub writes: BTreeMap<StateKey, Vec<u8>>,
 }
 
 /// Builds a block from candidate transactions (already signature-checked): applies each in
-/// order and leaves out those that cannot be applied. `execute_block` on the result succeeds.
+/// order and leaves out those that cannot be applied (yet). `execute_block` on the result
+/// succeeds.
 pub fn build_block<V: StateView + ?Sized>(
     view: &V,
     height: u64,
@@ -247,18 +274,21 @@ pub fn build_block<V: StateView + ?Sized>(
     let mut overlay = Overlay::new(view, height);
     let mut included = Vec::with_capacity(candidates.len());
     let mut rejected = Vec::new();
+    let mut deferred = Vec::new();
     for tx in candidates {
         match overlay.check(&tx)? {
             Ok(()) => {
                 overlay.apply(&tx)?;
                 included.push(tx);
             }
+            Err(TxRejection::NonceGap { .. }) => deferred.push(tx.hash()),
             Err(reason) => rejected.push((tx.hash(), reason)),
         }
     }
     Ok(BuiltBlock {
         included,
         rejected,
+        deferred,
         writes: overlay.into_writes(),
     })
 }
@@ -298,60 +328,78 @@ mod tests {
         state.0.extend(writes);
     }
 
+    fn refusal(err: ExecError) -> (usize, &'static str) {
+        match err {
+            ExecError::InvalidTransaction { index, reason, .. } => (index, reason.code()),
+            e => panic!("unexpected {e}"),
+        }
+    }
+
     #[test]
-    fn nonces_must_increase_across_blocks_and_within_a_block() {
+    fn nonces_follow_one_another_across_blocks_and_within_a_block() {
         let key = SigningKey::from_seed(Suite::Intl, &[1; 32]).unwrap();
         let mut state = MemoryState::default();
-        let w = execute_block(&state, 1, &[tx(&key, 1, &[b"a"]), tx(&key, 5, &[b"b"])]).unwrap();
+        // A signer's first transaction uses nonce 1.
+        let err = execute_block(&state, 1, &[tx(&key, 2, &[b"a"])]).unwrap_err();
+        assert_eq!(refusal(err), (0, "nonce_gap"));
+        let w = execute_block(&state, 1, &[tx(&key, 1, &[b"a"]), tx(&key, 2, &[b"b"])]).unwrap();
         commit(&mut state, w);
         let ns = NonceState::decode(&state.0[&StateKey::Nonce(key.public_key())]).unwrap();
         assert_eq!(
             ns,
             NonceState {
-                last_nonce: 5,
+                last_nonce: 2,
                 tx_count: 2
             }
         );
-        assert_eq!(next_nonce(Some(&ns)), 6);
+        assert_eq!(next_nonce(Some(&ns)), 3);
 
-        // Replays of a committed nonce, or any nonce not above the last, are refused.
-        for n in [1, 5] {
+        // Replays of a committed nonce are refused, and so is any gap.
+        for (n, code) in [
+            (1, "nonce_replayed"),
+            (2, "nonce_replayed"),
+            (4, "nonce_gap"),
+        ] {
             let err = execute_block(&state, 2, &[tx(&key, n, &[b"c"])]).unwrap_err();
-            match err {
-                ExecError::InvalidTransaction {
-                    index: 0, reason, ..
-                } => {
-                    assert_eq!(reason.code(), "nonce_replayed")
-                }
-                e => panic!("unexpected {e}"),
-            }
+            assert_eq!(refusal(err), (0, code), "nonce {n}");
         }
-        // Within one block, the second use of a nonce is refused.
+        // Within one block, the second use of a nonce is refused, and so is a skipped one.
         let err =
-            execute_block(&state, 2, &[tx(&key, 6, &[b"c"]), tx(&key, 6, &[b"d"])]).unwrap_err();
-        assert!(matches!(
-            err,
-            ExecError::InvalidTransaction { index: 1, .. }
-        ));
+            execute_block(&state, 2, &[tx(&key, 3, &[b"c"]), tx(&key, 3, &[b"d"])]).unwrap_err();
+        assert_eq!(refusal(err), (1, "nonce_replayed"));
+        let err =
+            execute_block(&state, 2, &[tx(&key, 3, &[b"c"]), tx(&key, 5, &[b"d"])]).unwrap_err();
+        assert_eq!(refusal(err), (1, "nonce_gap"));
+        // Out of order within a block is a gap too: the block order is the execution order.
+        let err =
+            execute_block(&state, 2, &[tx(&key, 4, &[b"c"]), tx(&key, 3, &[b"d"])]).unwrap_err();
+        assert_eq!(refusal(err), (0, "nonce_gap"));
     }
 
     #[test]
-    fn build_block_leaves_out_invalid_and_result_executes() {
+    fn build_block_leaves_out_replays_defers_gaps_and_result_executes() {
         let key = SigningKey::from_seed(Suite::Intl, &[2; 32]).unwrap();
+        let other = SigningKey::from_seed(Suite::Intl, &[9; 32]).unwrap();
         let state = MemoryState::default();
+        let gapped = tx(&key, 4, &[b"d"]);
+        let replay = tx(&key, 1, &[b"b2"]);
         let built = build_block(
             &state,
             1,
             vec![
-                tx(&key, 2, &[b"a"]),
                 tx(&key, 1, &[b"b"]),
-                tx(&key, 3, &[b"c"]),
+                tx(&key, 2, &[b"a"]),
+                gapped.clone(),
+                replay.clone(),
+                tx(&other, 1, &[b"c"]),
             ],
         )
         .unwrap();
-        assert_eq!(built.included.len(), 2);
+        assert_eq!(built.included.len(), 3);
         assert_eq!(built.rejected.len(), 1);
+        assert_eq!(built.rejected[0].0, replay.hash());
         assert_eq!(built.rejected[0].1.code(), "nonce_replayed");
+        assert_eq!(built.deferred, vec![gapped.hash()]);
         let again = execute_block(&state, 1, &built.included).unwrap();
         assert_eq!(again, built.writes);
     }

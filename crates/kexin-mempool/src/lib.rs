@@ -3,8 +3,11 @@
 //! Admission checks what can be checked without executing (chain id, suite, signature, size)
 //! plus the signer's committed nonce; it deduplicates by transaction hash, refuses a second
 //! transaction with the same signer and nonce, and refuses new work when full (the API turns
-//! that into HTTP 429). [`Mempool::select`] hands the block builder transactions in arrival
-//! order, with each signer's transactions in ascending nonce order.
+//! that into HTTP 429). A transaction whose nonce is ahead of its signer's next one waits here
+//! until the nonces before it arrive (at most [`MempoolConfig::max_nonce_lead`] ahead, and
+//! dropped by [`Mempool::evict_stalled`] if the gap is never filled). [`Mempool::select`]
+//! hands the block builder transactions in arrival order, with each signer's transactions in
+//! ascending nonce order.
 //!
 //! ```
 //! use kexin_crypto::{SigningKey, Suite};
@@ -34,6 +37,9 @@ pub struct MempoolConfig {
     pub max_records: usize,
     /// Most encoded bytes held.
     pub max_bytes: usize,
+    /// How far past its signer's next nonce a transaction may be admitted (it waits for the
+    /// nonces in between).
+    pub max_nonce_lead: u64,
 }
 
 impl Default for MempoolConfig {
@@ -42,6 +48,7 @@ impl Default for MempoolConfig {
             max_txs: 100_000,
             max_records: 2_000_000,
             max_bytes: 1 << 30,
+            max_nonce_lead: 65_536,
         }
     }
 }
@@ -62,6 +69,18 @@ pub enum AdmissionError {
         nonce: u64,
         /// The signer's last committed nonce.
         last: u64,
+    },
+    /// The nonce is too far ahead of the signer's next nonce.
+    #[error(
+        "nonce {nonce} is more than {max_lead} ahead of the signer's next nonce {next}: submit the nonces in between first"
+    )]
+    NonceTooFar {
+        /// The transaction's nonce.
+        nonce: u64,
+        /// The signer's next nonce.
+        next: u64,
+        /// The admitted lead.
+        max_lead: u64,
     },
     /// Another pending transaction of the signer has this nonce.
     #[error("another pending transaction ({other}) of this signer already uses nonce {nonce}")]
@@ -85,6 +104,7 @@ impl AdmissionError {
         match self {
             AdmissionError::Invalid(e) => e.code(),
             AdmissionError::NonceReplayed { .. } => "nonce_replayed",
+            AdmissionError::NonceTooFar { .. } => "nonce_too_far",
             AdmissionError::NonceConflict { .. } => "nonce_conflict",
             AdmissionError::Full { .. } => "mempool_full",
         }
@@ -105,8 +125,11 @@ struct Inner {
     by_hash: BTreeMap<Hash, Arc<SealedTx>>,
     by_signer: BTreeMap<PublicKey, BTreeMap<u64, Hash>>,
     arrivals: VecDeque<Hash>,
-    /// When each pending transaction was admitted (for proposers holding back nonce gaps).
+    /// When each pending transaction was admitted (to evict gaps that are never filled).
     admitted_at: BTreeMap<Hash, Instant>,
+    /// Transactions submitted to this node (not learnt by gossip), with when they were last
+    /// gossiped: this node may be the only one holding them.
+    local: BTreeMap<Hash, Instant>,
     records: usize,
     bytes: usize,
 }
@@ -150,6 +173,14 @@ impl Mempool {
             return Err(AdmissionError::NonceReplayed {
                 nonce,
                 last: last_committed_nonce,
+            });
+        }
+        let next = last_committed_nonce.saturating_add(1);
+        if nonce - next > self.config.max_nonce_lead {
+            return Err(AdmissionError::NonceTooFar {
+                nonce,
+                next,
+                max_lead: self.config.max_nonce_lead,
             });
         }
         let mut inner = self.lock();
@@ -254,12 +285,76 @@ impl Mempool {
             .collect()
     }
 
-    /// How long the transaction has been pending (zero if it is not).
-    pub fn age(&self, hash: &Hash) -> Duration {
-        self.lock()
-            .admitted_at
-            .get(hash)
-            .map_or(Duration::ZERO, Instant::elapsed)
+    /// Marks a pending transaction as submitted to this node (and just gossiped).
+    pub fn mark_local(&self, hash: &Hash) {
+        let mut inner = self.lock();
+        if inner.by_hash.contains_key(hash) {
+            inner.local.insert(*hash, Instant::now());
+        }
+    }
+
+    /// Transactions submitted to this node that are still pending and were last gossiped
+    /// more than `every` ago, oldest first, at most `limit`; marks them gossiped now. Gossip
+    /// is best effort, so a node resends what only it may hold until it is committed.
+    pub fn due_for_regossip(&self, every: Duration, limit: usize) -> Vec<Arc<SealedTx>> {
+        let now = Instant::now();
+        let mut inner = self.lock();
+        let mut due: Vec<(Instant, Hash)> = inner
+            .local
+            .iter()
+            .filter(|(_, t)| now.saturating_duration_since(**t) > every)
+            .map(|(h, t)| (*t, *h))
+            .collect();
+        due.sort();
+        due.truncate(limit);
+        let mut out = Vec::with_capacity(due.len());
+        for (_, hash) in due {
+            inner.local.insert(hash, now);
+            if let Some(tx) = inner.by_hash.get(&hash) {
+                out.push(tx.clone());
+            }
+        }
+        out
+    }
+
+    /// Drops what can no longer be committed: each signer's transactions whose nonce is not
+    /// above `last_nonce(signer)` (replays now), and those pending for longer than `max_age`
+    /// behind a gap in the signer's nonces (the nonce that would fill it never arrived).
+    /// Signers for whom `last_nonce` answers `None` (state unreadable) are left alone.
+    /// Returns the hashes dropped.
+    pub fn evict_stalled(
+        &self,
+        max_age: Duration,
+        last_nonce: &dyn Fn(&PublicKey) -> Option<u64>,
+    ) -> Vec<Hash> {
+        let now = Instant::now();
+        let mut dropped = Vec::new();
+        {
+            let inner = self.lock();
+            for (signer, nonces) in &inner.by_signer {
+                let Some(last) = last_nonce(signer) else {
+                    continue;
+                };
+                let mut next = last.saturating_add(1);
+                for (&nonce, hash) in nonces {
+                    if nonce < next {
+                        dropped.push(*hash);
+                    } else if nonce == next {
+                        next += 1;
+                    } else {
+                        let age = inner
+                            .admitted_at
+                            .get(hash)
+                            .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
+                        if age > max_age {
+                            dropped.push(*hash);
+                        }
+                    }
+                }
+            }
+        }
+        self.remove(&dropped);
+        dropped
     }
 
     /// Removes transactions (committed or found invalid).
@@ -268,6 +363,7 @@ impl Mempool {
         for h in hashes {
             if let Some(tx) = inner.by_hash.remove(h) {
                 inner.admitted_at.remove(h);
+                inner.local.remove(h);
                 inner.records -= tx.tx().records().len();
                 inner.bytes -= tx.encoded_len();
                 let signer = tx.tx().signer;
@@ -391,5 +487,92 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert_eq!(p.records(), 4);
         assert!(p.get(&hashes[0]).is_none());
+    }
+
+    #[test]
+    fn nonces_far_ahead_are_refused() {
+        let key = SigningKey::from_seed(Suite::Intl, &[4; 32]).unwrap();
+        let p = Mempool::new(
+            MempoolConfig {
+                max_nonce_lead: 10,
+                ..MempoolConfig::default()
+            },
+            "c",
+            Suite::Intl,
+        );
+        // Next nonce is 6; 16 is exactly 10 ahead, 17 is one too many.
+        assert_eq!(p.admit(tx(&key, 16, 1), 5).unwrap(), Admitted::New);
+        let err = p.admit(tx(&key, 17, 1), 5).unwrap_err();
+        assert_eq!(err.code(), "nonce_too_far");
+        assert!(err.to_string().contains("next nonce 6"), "{err}");
+        assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn evict_stalled_drops_replays_and_old_gaps_only() {
+        let a = SigningKey::from_seed(Suite::Intl, &[5; 32]).unwrap();
+        let b = SigningKey::from_seed(Suite::Intl, &[6; 32]).unwrap();
+        let p = pool(100);
+        // a: 1, 2, 3 pending, then 5 behind the gap at 4. b: 7 behind a gap (next is 1).
+        let a_txs: Vec<SealedTx> = [1, 2, 3, 5].iter().map(|&n| tx(&a, n, 1)).collect();
+        for t in &a_txs {
+            p.admit(t.clone(), 0).unwrap();
+        }
+        let b7 = tx(&b, 7, 1);
+        p.admit(b7.clone(), 0).unwrap();
+        let a_last = a.public_key();
+        // Nothing is old yet: only a's nonce 1, now committed elsewhere, is a replay.
+        let last = |s: &PublicKey| Some(if *s == a_last { 1 } else { 0 });
+        assert_eq!(
+            p.evict_stalled(Duration::from_secs(3600), &last),
+            vec![a_txs[0].hash()]
+        );
+        assert_eq!(p.len(), 4);
+        std::thread::sleep(Duration::from_millis(20));
+        // Everything is old now: contiguous 2, 3 stay; 5 (gap at 4) and b's 7 go.
+        let mut dropped = p.evict_stalled(Duration::from_millis(10), &last);
+        dropped.sort();
+        let mut expected = vec![a_txs[3].hash(), b7.hash()];
+        expected.sort();
+        assert_eq!(dropped, expected);
+        assert_eq!(p.len(), 2);
+        assert!(p.get(&a_txs[1].hash()).is_some());
+        assert!(p.get(&a_txs[2].hash()).is_some());
+    }
+
+    #[test]
+    fn local_transactions_are_due_for_regossip_until_removed() {
+        let key = SigningKey::from_seed(Suite::Intl, &[7; 32]).unwrap();
+        let p = pool(100);
+        let (a, b, c) = (tx(&key, 1, 1), tx(&key, 2, 1), tx(&key, 3, 1));
+        for t in [&a, &b, &c] {
+            p.admit(t.clone(), 0).unwrap();
+        }
+        // a and b were submitted here; c came by gossip.
+        p.mark_local(&a.hash());
+        p.mark_local(&b.hash());
+        p.mark_local(&Hash::ZERO); // not pending: ignored
+        assert!(p.due_for_regossip(Duration::from_secs(60), 10).is_empty());
+        std::thread::sleep(Duration::from_millis(20));
+        let due = p.due_for_regossip(Duration::from_millis(10), 1);
+        assert_eq!(due.len(), 1, "the limit holds");
+        assert_eq!(due[0].hash(), a.hash(), "oldest first");
+        // a was just resent; b is still due, then nothing until the interval passes again.
+        let due: Vec<Hash> = p
+            .due_for_regossip(Duration::from_millis(10), 10)
+            .iter()
+            .map(|t| t.hash())
+            .collect();
+        assert_eq!(due, vec![b.hash()]);
+        assert!(p.due_for_regossip(Duration::from_millis(10), 10).is_empty());
+        // Committed (removed): never resent.
+        p.remove(&[a.hash()]);
+        std::thread::sleep(Duration::from_millis(20));
+        let due: Vec<Hash> = p
+            .due_for_regossip(Duration::from_millis(10), 10)
+            .iter()
+            .map(|t| t.hash())
+            .collect();
+        assert_eq!(due, vec![b.hash()]);
     }
 }

@@ -7,14 +7,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use kexin_consensus::{Application, Pending, Standing};
 use kexin_crypto::{Hash, PublicKey, Suite};
 use kexin_exec::{ExecError, StateView};
 use kexin_ledger::{Ledger, LedgerError, PreparedBlock};
 use kexin_mempool::Mempool;
-use kexin_types::state::StateKey;
-use kexin_types::{Block, CommitCertificate, SealedTx, TxError, limits};
+use kexin_types::state::{NonceState, StateKey};
+use kexin_types::{Block, CommitCertificate, Decode as _, SealedTx, TxError, limits};
 
 /// Why a block was refused or could not be applied.
 #[derive(Debug, thiserror::Error)]
@@ -101,10 +102,29 @@ pub struct LedgerApp {
     mempool: Arc<Mempool>,
     proposer: PublicKey,
     limits: ProposalLimits,
-    /// Whether empty blocks are proposed and accepted (benchmark chains only).
+    /// Whether empty blocks are proposed without need (benchmark chains only).
     empty_blocks: bool,
     /// Blocks prepared here (proposed or verified) above the committed head, by hash.
     prepared: Mutex<BTreeMap<Hash, Arc<PreparedBlock>>>,
+    /// How long a transaction may wait behind a nonce gap before it is dropped.
+    gap_timeout: Duration,
+    /// When the mempool was last swept for stalled transactions.
+    last_sweep: Mutex<Instant>,
+}
+
+/// How often, at most, committing a block sweeps the mempool for stalled transactions.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The signer's last committed nonce (0 if none).
+pub(crate) fn last_nonce(ledger: &Ledger, signer: &PublicKey) -> Result<u64, LedgerError> {
+    Ok(match ledger.state_get(&StateKey::Nonce(*signer))? {
+        Some(bytes) => {
+            NonceState::decode(&bytes)
+                .map_err(|e| LedgerError::Corrupt(format!("nonce state of {signer}: {e}")))?
+                .last_nonce
+        }
+        None => 0,
+    })
 }
 
 /// The uncommitted chain a block builds on.
@@ -135,10 +155,45 @@ impl LedgerApp {
             limits,
             empty_blocks: false,
             prepared: Mutex::new(BTreeMap::new()),
+            gap_timeout: Duration::from_secs(600),
+            last_sweep: Mutex::new(Instant::now()),
         }
     }
 
-    /// Proposes and accepts empty blocks (benchmark chains measuring consensus alone).
+    /// How long a transaction may wait behind a gap in its signer's nonces (default 600 s).
+    pub fn with_gap_timeout(mut self, gap_timeout: Duration) -> Self {
+        self.gap_timeout = gap_timeout;
+        self
+    }
+
+    /// Drops pending transactions that became replays or wait behind a gap for too long; at
+    /// most every [`SWEEP_INTERVAL`].
+    fn sweep_mempool(&self) {
+        {
+            let mut last = self
+                .last_sweep
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.elapsed() < SWEEP_INTERVAL {
+                return;
+            }
+            *last = Instant::now();
+        }
+        let ledger = &self.ledger;
+        let dropped = self
+            .mempool
+            .evict_stalled(self.gap_timeout, &|s| last_nonce(ledger, s).ok());
+        if !dropped.is_empty() {
+            tracing::info!(
+                dropped = dropped.len(),
+                "dropped pending transactions that are replays or wait behind a nonce gap for over {:?}",
+                self.gap_timeout
+            );
+        }
+    }
+
+    /// Proposes empty blocks even with nothing to finalize (benchmark chains measuring
+    /// consensus alone).
     pub fn with_empty_blocks(mut self, empty_blocks: bool) -> Self {
         self.empty_blocks = empty_blocks;
         self
@@ -224,11 +279,12 @@ impl LedgerApp {
                 h.proposer
             )));
         }
-        if h.tx_count as usize != block.transactions.len()
-            || (block.transactions.is_empty() && !self.empty_blocks)
-        {
+        // Empty blocks are valid: honest leaders propose them only to finalize a quiet chain's
+        // tip, and refusing them would not stop a faulty leader from padding the chain (it
+        // could as well fill its blocks with its own transactions).
+        if h.tx_count as usize != block.transactions.len() {
             return Err(BlockError::BadHeader(format!(
-                "tx_count {} but the block has {} transactions (empty blocks are not allowed)",
+                "tx_count {} but the block has {} transactions",
                 h.tx_count,
                 block.transactions.len()
             )));
@@ -348,7 +404,12 @@ impl Application for LedgerApp {
         }
     }
 
-    fn propose(&self, parent: &Hash, now_ms: u64) -> Result<Option<Block>, BlockError> {
+    fn propose(
+        &self,
+        parent: &Hash,
+        now_ms: u64,
+        allow_empty: bool,
+    ) -> Result<Option<Block>, BlockError> {
         let base = self.base(parent)?;
         // Leave room for the header and length prefixes.
         let max_bytes = limits::MAX_BLOCK_BYTES - 64 * 1024;
@@ -360,7 +421,11 @@ impl Application for LedgerApp {
             ledger: &self.ledger,
             ancestors: base.ancestors.clone(),
         };
-        if candidates.is_empty() && !self.empty_blocks {
+        // An empty block is worth proposing only to finalize transactions above the committed
+        // head (or on a benchmark chain measuring consensus alone).
+        let empty_ok = self.empty_blocks
+            || (allow_empty && base.ancestors.iter().any(|a| a.block.header.tx_count > 0));
+        if candidates.is_empty() && !empty_ok {
             return Ok(None);
         }
         let height = base.height + 1;
@@ -374,7 +439,7 @@ impl Application for LedgerApp {
             let hashes: Vec<Hash> = built.rejected.iter().map(|(h, _)| *h).collect();
             self.mempool.remove(&hashes);
         }
-        if built.included.is_empty() && !self.empty_blocks {
+        if built.included.is_empty() && !empty_ok {
             return Ok(None);
         }
         let timestamp = now_ms.max(base.timestamp_ms + 1);
@@ -470,6 +535,7 @@ impl Application for LedgerApp {
         self.ledger.commit(prepared, &certificate)?;
         self.prune(height);
         self.mempool.remove(&tx_hashes);
+        self.sweep_mempool();
         Ok(())
     }
 }

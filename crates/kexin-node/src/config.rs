@@ -101,8 +101,8 @@ pub struct BlockConfig {
     pub max_txs: u32,
     /// A block is cut as soon as this many evidence records are pending (and holds at most this many).
     pub max_records: u32,
-    /// Benchmark only: leaders propose blocks even with nothing pending, and empty blocks are
-    /// valid, to measure consensus alone. Every validator of the chain must set the same value.
+    /// Benchmark only: this node, when it leads, proposes a block even with nothing pending,
+    /// to measure consensus alone.
     pub empty_blocks: bool,
 }
 
@@ -116,6 +116,12 @@ pub struct MempoolLimits {
     pub max_records: usize,
     /// Most pending bytes.
     pub max_bytes: usize,
+    /// How far past a signer's next nonce a transaction is admitted (it waits for the nonces
+    /// in between); further is refused with `nonce_too_far`.
+    pub max_nonce_lead: u64,
+    /// Seconds a transaction may wait behind a gap in its signer's nonces before it is
+    /// dropped (the missing nonce never arrived).
+    pub gap_timeout_s: u64,
 }
 
 impl Default for ApiConfig {
@@ -144,6 +150,8 @@ impl Default for MempoolLimits {
             max_txs: 100_000,
             max_records: 1_000_000,
             max_bytes: 512 * 1024 * 1024,
+            max_nonce_lead: 65_536,
+            gap_timeout_s: 600,
         }
     }
 }
@@ -215,6 +223,9 @@ impl NodeConfig {
                 "mempool.max_bytes",
                 "must hold at least one maximal transaction".into(),
             ));
+        }
+        if self.mempool.gap_timeout_s == 0 {
+            return Err(err("mempool.gap_timeout_s", "must be at least 1".into()));
         }
         if !(50..=60_000).contains(&self.network.leader_timeout_ms) {
             return Err(err(

@@ -21,7 +21,7 @@ pub use config::NodeConfig;
 pub use init::{
     InitOptions, InitReport, NetInitOptions, NetInitReport, init, init_network, write_key,
 };
-pub use node::{Node, Role, SubmitError};
+pub use node::{Node, Role, SubmitError, Submitted};
 
 /// File names inside a node directory.
 pub mod layout {

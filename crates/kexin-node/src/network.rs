@@ -42,6 +42,14 @@ const GOSSIP_LINGER: Duration = Duration::from_millis(3);
 /// Admits transactions received by gossip.
 pub(crate) type GossipSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
 
+/// Transactions submitted here that are still pending and due to be gossiped again.
+pub(crate) type Regossip = Arc<dyn Fn() -> Vec<Vec<u8>> + Send + Sync>;
+
+/// How often pending transactions submitted here are gossiped again: gossip is best effort,
+/// and on an observer (which never proposes) a lost gossip message would otherwise leave an
+/// accepted transaction pending for good.
+const REGOSSIP_EVERY: Duration = Duration::from_secs(2);
+
 /// What the network needs from the node.
 pub(crate) struct NetworkParams {
     pub dir: PathBuf,
@@ -50,6 +58,7 @@ pub(crate) struct NetworkParams {
     pub key: SigningKey,
     pub app: Arc<LedgerApp>,
     pub gossip_in: GossipSink,
+    pub regossip: Regossip,
     pub peers: PeerWatch,
 }
 
@@ -224,6 +233,7 @@ impl SuiteScheme for Gm {
 /// Starts the network thread.
 pub(crate) fn spawn(params: NetworkParams) -> anyhow::Result<NetworkHandle> {
     let (gossip_tx, gossip_rx) = mpsc::unbounded_channel();
+    let resend = gossip_tx.clone();
     let (stop_tx, stop_rx) = std::sync::mpsc::channel::<()>();
     let (ready_tx, ready_rx) = std::sync::mpsc::channel::<anyhow::Result<()>>();
     let storage = params.dir.join(crate::layout::CONSENSUS);
@@ -239,8 +249,10 @@ pub(crate) fn spawn(params: NetworkParams) -> anyhow::Result<NetworkHandle> {
             let runner = tokio::Runner::new(cfg);
             runner.start(|context| async move {
                 let started = match params.genesis.suite {
-                    Suite::Intl => run::<Intl>(context.child("kexin"), params, gossip_rx).await,
-                    Suite::Gm => run::<Gm>(context.child("kexin"), params, gossip_rx).await,
+                    Suite::Intl => {
+                        run::<Intl>(context.child("kexin"), params, gossip_rx, resend).await
+                    }
+                    Suite::Gm => run::<Gm>(context.child("kexin"), params, gossip_rx, resend).await,
                 };
                 let engine = match started {
                     Ok(engine) => {
@@ -337,6 +349,7 @@ async fn run<T: SuiteScheme>(
     context: tokio::Context,
     params: NetworkParams,
     mut gossip_rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    resend: mpsc::UnboundedSender<Vec<u8>>,
 ) -> anyhow::Result<commonware_runtime::Handle<()>> {
     let genesis = &params.genesis;
     let signer = T::signer(&params.key)?;
@@ -458,6 +471,31 @@ async fn run<T: SuiteScheme>(
                 }
             }
             let _ = txs_out.send(Recipients::All, batch, false);
+        }
+    });
+
+    // Resend what was submitted here and is still pending.
+    let regossip = params.regossip.clone();
+    context.child("regossip").spawn(move |ctx| async move {
+        loop {
+            ctx.sleep(REGOSSIP_EVERY).await;
+            let regossip = regossip.clone();
+            let Ok(due) = ctx
+                .child("due")
+                .shared(true)
+                .spawn(move |_| async move { regossip() })
+                .await
+            else {
+                return;
+            };
+            if !due.is_empty() {
+                tracing::debug!(count = due.len(), "gossiping pending transactions again");
+            }
+            for tx in due {
+                if resend.send(tx).is_err() {
+                    return;
+                }
+            }
         }
     });
 

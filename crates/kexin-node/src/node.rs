@@ -7,8 +7,7 @@ use anyhow::Context as _;
 use kexin_crypto::{Hash, SigningKey};
 use kexin_ledger::{FjallStore, KvStore, Ledger, LedgerError, RedbStore};
 use kexin_mempool::{AdmissionError, Admitted, Mempool, MempoolConfig};
-use kexin_types::state::{NonceState, StateKey};
-use kexin_types::{Decode, DecodeError, Genesis, SealedTx, decode_transaction};
+use kexin_types::{DecodeError, Encode as _, Genesis, SealedTx, decode_transaction};
 
 use crate::app::{LedgerApp, ProposalLimits};
 use crate::config::{NodeConfig, StorageEngine};
@@ -109,6 +108,14 @@ pub struct Node {
     engine_error: Arc<Mutex<Option<String>>>,
 }
 
+/// A transaction submitted here is gossiped again if still pending after this long.
+const REGOSSIP_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+/// Most transactions gossiped again per round.
+const REGOSSIP_LIMIT: usize = 4096;
+
+/// What admitting one transaction gave: its hash and whether it was new, or why not.
+pub type Submitted = Result<(Hash, Admitted), SubmitError>;
+
 /// Decodes, checks and admits a transaction into `mempool`.
 fn admit(
     ledger: &Ledger,
@@ -124,20 +131,9 @@ fn admit(
             nonce: tx.tx().nonce,
         });
     }
-    let last = last_nonce(ledger, &tx.tx().signer)?;
+    let last = crate::app::last_nonce(ledger, &tx.tx().signer)?;
     let admitted = mempool.admit(tx, last)?;
     Ok((hash, admitted))
-}
-
-fn last_nonce(ledger: &Ledger, signer: &kexin_crypto::PublicKey) -> Result<u64, LedgerError> {
-    Ok(match ledger.state_get(&StateKey::Nonce(*signer))? {
-        Some(bytes) => {
-            NonceState::decode(&bytes)
-                .map_err(|e| LedgerError::Corrupt(format!("nonce state of {signer}: {e}")))?
-                .last_nonce
-        }
-        None => 0,
-    })
 }
 
 impl Node {
@@ -183,6 +179,7 @@ impl Node {
                 max_txs: config.mempool.max_txs,
                 max_records: config.mempool.max_records,
                 max_bytes: config.mempool.max_bytes,
+                max_nonce_lead: config.mempool.max_nonce_lead,
             },
             &genesis.chain_id,
             genesis.suite,
@@ -193,7 +190,8 @@ impl Node {
         };
         let app = Arc::new(
             LedgerApp::new(ledger.clone(), mempool.clone(), key.public_key(), limits)
-                .with_empty_blocks(config.block.empty_blocks),
+                .with_empty_blocks(config.block.empty_blocks)
+                .with_gap_timeout(std::time::Duration::from_secs(config.mempool.gap_timeout_s)),
         );
         let gossip_in: network::GossipSink = {
             let ledger = ledger.clone();
@@ -202,6 +200,16 @@ impl Node {
                 if let Err(e) = admit(&ledger, &mempool, bytes) {
                     tracing::debug!(code = e.code(), "gossiped transaction not admitted: {e}");
                 }
+            })
+        };
+        let regossip: network::Regossip = {
+            let mempool = mempool.clone();
+            Arc::new(move || {
+                mempool
+                    .due_for_regossip(REGOSSIP_AFTER, REGOSSIP_LIMIT)
+                    .iter()
+                    .map(|t| t.tx().encode())
+                    .collect()
             })
         };
         let peers = network::PeerWatch::default();
@@ -214,6 +222,7 @@ impl Node {
             key,
             app,
             gossip_in,
+            regossip,
         })?;
         tracing::info!(role = role.as_str(), key = %params_key, "node identity");
         Ok(Node {
@@ -268,7 +277,7 @@ impl Node {
 
     /// The signer's last committed nonce (0 if none).
     pub fn last_nonce(&self, signer: &kexin_crypto::PublicKey) -> Result<u64, LedgerError> {
-        last_nonce(&self.ledger, signer)
+        crate::app::last_nonce(&self.ledger, signer)
     }
 
     /// Decodes, checks and admits a transaction, then gossips it to the other validators.
@@ -279,6 +288,9 @@ impl Node {
             return Err(SubmitError::Unavailable(e));
         }
         let (hash, admitted) = admit(&self.ledger, &self.mempool, bytes)?;
+        if admitted == Admitted::New {
+            self.mempool.mark_local(&hash);
+        }
         if admitted == Admitted::New
             && let Some(net) = self
                 .network
@@ -289,6 +301,32 @@ impl Node {
             net.gossip(bytes.to_vec());
         }
         Ok((hash, admitted))
+    }
+
+    /// Admits transactions one after the other (a signer's nonces in the order given), each
+    /// with the checks of [`Node::submit`], and gossips the new ones. One result per input.
+    pub fn submit_batch(&self, txs: &[Vec<u8>]) -> Result<Vec<Submitted>, SubmitError> {
+        if let Some(e) = self.engine_error() {
+            return Err(SubmitError::Unavailable(e));
+        }
+        let results: Vec<_> = txs
+            .iter()
+            .map(|bytes| admit(&self.ledger, &self.mempool, bytes))
+            .collect();
+        if let Some(net) = self
+            .network
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            for (bytes, result) in txs.iter().zip(&results) {
+                if let Ok((hash, Admitted::New)) = result {
+                    self.mempool.mark_local(hash);
+                    net.gossip(bytes.clone());
+                }
+            }
+        }
+        Ok(results)
     }
 
     /// Peers heard from (consensus votes) in the last 10 seconds.

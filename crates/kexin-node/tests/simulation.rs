@@ -286,6 +286,49 @@ fn partition_while_settling() {
     sweep::<Intl>(5, |seed| partition_settling(seed, true));
 }
 
+/// As above with no traffic afterwards: the last transactions must still be finalized, by the
+/// empty block a leader proposes on a tip that is notarized but not final.
+#[test]
+fn quiet_chain_after_crash_finalizes_its_tip() {
+    sweep::<Intl>(5, |seed| crash_recover_settling(seed, false));
+}
+
+#[test]
+fn quiet_chain_after_partition_finalizes_its_tip() {
+    sweep::<Intl>(5, |seed| partition_settling(seed, false));
+}
+
+/// Each transaction reaches only some validators' mempools (lossy gossip, a client talking to
+/// one node), so a leader often holds a signer's nonce k+1 without k: it must wait for k
+/// rather than turn it into a replay, and every acknowledged transaction must still commit.
+#[test]
+fn partial_admission() {
+    sweep::<Intl>(6, |_seed| {
+        let mut s = Scenario::new(
+            "partial_admission",
+            4,
+            good_links(),
+            Duration::from_secs(10),
+        );
+        s.admit_percent = 40;
+        s
+    });
+}
+
+#[test]
+fn partial_admission_gm() {
+    sweep::<Gm>(2, |_seed| {
+        let mut s = Scenario::new(
+            "partial_admission_gm",
+            4,
+            good_links(),
+            Duration::from_secs(8),
+        );
+        s.admit_percent = 40;
+        s
+    });
+}
+
 fn byzantine(name: &str, role: Role, seed: u64) -> Scenario {
     let mut r = rng(seed, 5);
     let mut s = Scenario::new(

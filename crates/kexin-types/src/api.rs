@@ -35,6 +35,38 @@ pub struct SubmitResponse {
     pub status: TxState,
 }
 
+/// `POST /v1/transactions/batch` body: up to 4,096 transactions, admitted in order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SubmitBatchRequest {
+    /// Canonical transaction encodings, hex.
+    pub txs: Vec<String>,
+}
+
+/// One transaction's outcome in a batch: `status` when admitted, `error` (the code and message
+/// `POST /v1/transactions` would have answered) when refused. `hash` is absent only when the
+/// item does not decode.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchItemResult {
+    /// The transaction hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash: Option<Hash>,
+    /// `pending` when admitted (or already pending).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TxState>,
+    /// Why it was refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
+}
+
+/// `POST /v1/transactions/batch` answer (200): one result per transaction, in request order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitBatchResponse {
+    /// Results, in the order of the request's `txs`.
+    pub results: Vec<BatchItemResult>,
+    /// How many were admitted.
+    pub accepted: usize,
+}
+
 /// Where a transaction stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

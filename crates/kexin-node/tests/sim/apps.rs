@@ -111,8 +111,13 @@ impl Application for Observed {
         self.inner.standing(hash, height)
     }
 
-    fn propose(&self, parent: &Hash, now_ms: u64) -> Result<Option<Block>, BlockError> {
-        self.inner.propose(parent, now_ms)
+    fn propose(
+        &self,
+        parent: &Hash,
+        now_ms: u64,
+        allow_empty: bool,
+    ) -> Result<Option<Block>, BlockError> {
+        self.inner.propose(parent, now_ms, allow_empty)
     }
 
     fn verify(&self, block: &Block) -> Result<(), BlockError> {
@@ -263,8 +268,13 @@ impl Application for Tamperer {
         self.inner.standing(hash, height)
     }
 
-    fn propose(&self, parent: &Hash, now_ms: u64) -> Result<Option<Block>, BlockError> {
-        let Some(mut block) = self.inner.propose(parent, now_ms)? else {
+    fn propose(
+        &self,
+        parent: &Hash,
+        now_ms: u64,
+        allow_empty: bool,
+    ) -> Result<Option<Block>, BlockError> {
+        let Some(mut block) = self.inner.propose(parent, now_ms, allow_empty)? else {
             return Ok(None);
         };
         let mut proposed = lock(&self.proposed);
