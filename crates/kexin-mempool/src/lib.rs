@@ -18,7 +18,7 @@
 //! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), content_type: "text/plain".into(), label: "x".into(), external_ref: None };
 //! let tx = SealedTx::new(Transaction::sign("demo", &key, 1, Payload::Evidence { records: vec![rec] }));
 //! pool.admit(tx, 0).unwrap();
-//! assert_eq!(pool.select(10, 100_000, 1 << 20).len(), 1);
+//! assert_eq!(pool.select(10, 100_000, 1 << 20, &|_| false).len(), 1);
 //! ```
 
 use std::collections::{BTreeMap, VecDeque};
@@ -244,9 +244,16 @@ impl Mempool {
     }
 
     /// Picks transactions for a block without removing them: in arrival order up to the
-    /// limits, then each signer's picks are reordered by ascending nonce within the slots
-    /// that signer occupies.
-    pub fn select(&self, max_txs: usize, max_records: usize, max_bytes: usize) -> Vec<SealedTx> {
+    /// limits, passing over those `skip` names (already in an uncommitted ancestor block), then
+    /// each signer's picks are reordered by ascending nonce within the slots that signer
+    /// occupies.
+    pub fn select(
+        &self,
+        max_txs: usize,
+        max_records: usize,
+        max_bytes: usize,
+        skip: &dyn Fn(&Hash) -> bool,
+    ) -> Vec<SealedTx> {
         let inner = self.lock();
         let mut picked: Vec<Arc<SealedTx>> = Vec::new();
         let (mut records, mut bytes) = (0usize, 0usize);
@@ -254,6 +261,9 @@ impl Mempool {
             let Some(tx) = inner.by_hash.get(hash) else {
                 continue;
             };
+            if skip(hash) {
+                continue;
+            }
             let r = tx.tx().records().len();
             if picked.len() + 1 > max_txs
                 || records + r > max_records
@@ -474,14 +484,24 @@ mod tests {
         for (k, n) in [(&a, 3), (&b, 1), (&a, 1), (&a, 2)] {
             p.admit(tx(k, n, 2), 0).unwrap();
         }
-        let picked = p.select(10, 100, 1 << 20);
+        let picked = p.select(10, 100, 1 << 20, &|_| false);
         let order: Vec<(bool, u64)> = picked
             .iter()
             .map(|t| (t.tx().signer == a.public_key(), t.tx().nonce))
             .collect();
         assert_eq!(order, vec![(true, 1), (false, 1), (true, 2), (true, 3)]);
-        assert_eq!(p.select(2, 100, 1 << 20).len(), 2);
-        assert_eq!(p.select(10, 5, 1 << 20).len(), 2, "record limit");
+        assert_eq!(p.select(2, 100, 1 << 20, &|_| false).len(), 2);
+        assert_eq!(
+            p.select(10, 5, 1 << 20, &|_| false).len(),
+            2,
+            "record limit"
+        );
+        // Skipped transactions (in an uncommitted ancestor) leave their slots to later ones.
+        let first_two: Vec<Hash> = picked.iter().take(2).map(|t| t.hash()).collect();
+        let rest = p.select(2, 100, 1 << 20, &|h| first_two.contains(h));
+        let rest: Vec<Hash> = rest.iter().map(|t| t.hash()).collect();
+        let expected: Vec<Hash> = picked.iter().skip(2).map(|t| t.hash()).collect();
+        assert_eq!(rest, expected);
         let hashes: Vec<Hash> = picked.iter().take(2).map(|t| t.hash()).collect();
         p.remove(&hashes);
         assert_eq!(p.len(), 2);

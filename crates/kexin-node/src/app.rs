@@ -413,10 +413,14 @@ impl Application for LedgerApp {
         let base = self.base(parent)?;
         // Leave room for the header and length prefixes.
         let max_bytes = limits::MAX_BLOCK_BYTES - 64 * 1024;
-        let mut candidates =
-            self.mempool
-                .select(self.limits.max_txs, self.limits.max_records, max_bytes);
-        candidates.retain(|t| !base.pending_txs.contains(&t.hash()));
+        // Transactions of the uncommitted ancestors stay pending until their block commits:
+        // pass over them, or a leader following a full block would find nothing new to pick.
+        let candidates = self.mempool.select(
+            self.limits.max_txs,
+            self.limits.max_records,
+            max_bytes,
+            &|h| base.pending_txs.contains(h),
+        );
         let view = LedgerView {
             ledger: &self.ledger,
             ancestors: base.ancestors.clone(),

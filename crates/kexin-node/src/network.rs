@@ -16,7 +16,9 @@ use anyhow::Context as _;
 use commonware_consensus::simplex;
 use commonware_cryptography::{ChaCha20Poly1305, Signer};
 use commonware_p2p::authenticated::lookup;
-use commonware_p2p::{Address, AddressableManager as _, Receiver as _, Recipients, Sender as _};
+use commonware_p2p::{
+    Address, AddressableManager as _, Blocker as _, Receiver as _, Recipients, Sender as _,
+};
 use commonware_runtime::{Clock as _, Quota, Runner as _, Spawner as _, Supervisor as _, tokio};
 use commonware_stream::{cups, sake};
 use commonware_utils::channel::mpsc;
@@ -39,8 +41,10 @@ const GOSSIP_BATCH_BYTES: usize = 4 << 20;
 /// How long gossip waits to fill a batch.
 const GOSSIP_LINGER: Duration = Duration::from_millis(3);
 
-/// Admits transactions received by gossip.
-pub(crate) type GossipSink = Arc<dyn Fn(&[u8]) + Send + Sync>;
+/// Admits a transaction received by gossip; `Err` names an offence no honest peer commits
+/// (bytes that are not a transaction, a bad signature, another chain), for which the sender
+/// is blocked.
+pub(crate) type GossipSink = Arc<dyn Fn(&[u8]) -> Result<(), String> + Send + Sync>;
 
 /// Transactions submitted here that are still pending and due to be gossiped again.
 pub(crate) type Regossip = Arc<dyn Fn() -> Vec<Vec<u8>> + Send + Sync>;
@@ -499,24 +503,50 @@ async fn run<T: SuiteScheme>(
         }
     });
 
-    // Inbound gossip: admit on the blocking pool.
+    // Inbound gossip: admit on the blocking pool; block a peer that sends what no honest
+    // node would (honest nodes gossip only transactions they admitted).
     let sink = params.gossip_in.clone();
+    let mut blocker = oracle.clone();
     context.child("gossip_in").spawn(move |ctx| async move {
-        while let Ok((_from, message)) = txs_in.recv().await {
-            let bytes = message;
+        while let Ok((from, message)) = txs_in.recv().await {
             let sink = sink.clone();
-            let _ = ctx
+            let verdict = ctx
                 .child("admit")
                 .shared(true)
-                .spawn(move |_| async move {
-                    for tx in Framed(bytes.as_ref()) {
-                        sink(tx);
-                    }
-                })
+                .spawn(move |_| async move { admit_batch(message.as_ref(), &*sink) })
                 .await;
+            if let Ok(Err(offence)) = verdict {
+                commonware_p2p::block!(blocker, from, "blocking peer: {offence}");
+            }
         }
     });
     Ok(engine)
+}
+
+/// Admits every transaction of a gossip batch; stops at the first offence.
+fn admit_batch(batch: &[u8], sink: &dyn Fn(&[u8]) -> Result<(), String>) -> Result<(), String> {
+    let mut rest = batch;
+    let mut index = 0usize;
+    while !rest.is_empty() {
+        let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+            return Err(format!("gossip batch frame {index}: truncated length"));
+        };
+        let len = u32::from_be_bytes(*len) as usize;
+        if len > kexin_types::limits::MAX_TX_BYTES || tail.len() < len {
+            return Err(format!(
+                "gossip batch frame {index}: length {len} with {} bytes left",
+                tail.len()
+            ));
+        }
+        let (tx, next) = tail.split_at(len);
+        sink(tx).map_err(|e| format!("gossip batch frame {index}: {e}"))?;
+        rest = next;
+        index += 1;
+    }
+    if index == 0 {
+        return Err("empty gossip batch".into());
+    }
+    Ok(())
 }
 
 fn push_framed(batch: &mut Vec<u8>, tx: &[u8]) {
@@ -524,24 +554,65 @@ fn push_framed(batch: &mut Vec<u8>, tx: &[u8]) {
     batch.extend_from_slice(tx);
 }
 
-/// Iterates the `u32 length ‖ bytes` frames of a gossip batch, stopping at a malformed one.
-struct Framed<'a>(&'a [u8]);
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
 
-impl<'a> Iterator for Framed<'a> {
-    type Item = &'a [u8];
+    fn batch(txs: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for tx in txs {
+            push_framed(&mut out, tx);
+        }
+        out
+    }
 
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.0.len() < 4 {
-            return None;
-        }
-        let len = u32::from_be_bytes(self.0[..4].try_into().ok()?) as usize;
-        let rest = &self.0[4..];
-        if rest.len() < len {
-            self.0 = &[];
-            return None;
-        }
-        let (tx, tail) = rest.split_at(len);
-        self.0 = tail;
-        Some(tx)
+    #[test]
+    fn gossip_batches_are_admitted_frame_by_frame() {
+        let seen = RefCell::new(Vec::new());
+        let sink = |tx: &[u8]| {
+            seen.borrow_mut().push(tx.to_vec());
+            Ok(())
+        };
+        assert_eq!(admit_batch(&batch(&[b"one", b"", b"three"]), &sink), Ok(()));
+        assert_eq!(
+            *seen.borrow(),
+            vec![b"one".to_vec(), Vec::new(), b"three".to_vec()]
+        );
+    }
+
+    #[test]
+    fn malformed_gossip_is_an_offence() {
+        let sink = |_: &[u8]| Ok(());
+        let good = batch(&[b"abc"]);
+        // Truncated length, length past the end, oversized length, empty batch.
+        let mut cut = good.clone();
+        cut.extend_from_slice(&[0, 0]);
+        assert!(
+            admit_batch(&cut, &sink)
+                .unwrap_err()
+                .contains("truncated length")
+        );
+        assert!(
+            admit_batch(&good[..good.len() - 1], &sink)
+                .unwrap_err()
+                .contains("bytes left")
+        );
+        let huge = ((kexin_types::limits::MAX_TX_BYTES + 1) as u32).to_be_bytes();
+        assert!(admit_batch(&huge, &sink).is_err());
+        assert!(admit_batch(&[], &sink).is_err());
+        // The sink's verdict on a frame stops the batch and names the frame.
+        let calls = RefCell::new(0);
+        let refusing = |tx: &[u8]| {
+            *calls.borrow_mut() += 1;
+            if tx == b"bad" {
+                Err("bad signature".to_owned())
+            } else {
+                Ok(())
+            }
+        };
+        let err = admit_batch(&batch(&[b"ok", b"bad", b"never"]), &refusing).unwrap_err();
+        assert_eq!(err, "gossip batch frame 1: bad signature");
+        assert_eq!(*calls.borrow(), 2);
     }
 }

@@ -196,9 +196,17 @@ impl Node {
         let gossip_in: network::GossipSink = {
             let ledger = ledger.clone();
             let mempool = mempool.clone();
-            Arc::new(move |bytes: &[u8]| {
-                if let Err(e) = admit(&ledger, &mempool, bytes) {
+            Arc::new(move |bytes: &[u8]| match admit(&ledger, &mempool, bytes) {
+                Ok(_) => Ok(()),
+                // Honest peers gossip only what they admitted: these are offences.
+                Err(
+                    e @ (SubmitError::Decode(_)
+                    | SubmitError::Admission(AdmissionError::Invalid(_))),
+                ) => Err(e.to_string()),
+                // Races and local limits: nothing to hold against the sender.
+                Err(e) => {
                     tracing::debug!(code = e.code(), "gossiped transaction not admitted: {e}");
+                    Ok(())
                 }
             })
         };
