@@ -120,13 +120,18 @@ pub enum Admitted {
     AlreadyPending,
 }
 
+/// A pending transaction.
+struct Entry {
+    tx: Arc<SealedTx>,
+    /// When it was admitted (to evict gaps that are never filled).
+    admitted_at: Instant,
+}
+
 #[derive(Default)]
 struct Inner {
-    by_hash: BTreeMap<Hash, Arc<SealedTx>>,
+    by_hash: BTreeMap<Hash, Entry>,
     by_signer: BTreeMap<PublicKey, BTreeMap<u64, Hash>>,
     arrivals: VecDeque<Hash>,
-    /// When each pending transaction was admitted (to evict gaps that are never filled).
-    admitted_at: BTreeMap<Hash, Instant>,
     /// Transactions submitted to this node (not learnt by gossip), with when they were last
     /// gossiped: this node may be the only one holding them.
     local: BTreeMap<Hash, Instant>,
@@ -218,14 +223,19 @@ impl Mempool {
             .or_default()
             .insert(nonce, hash);
         inner.arrivals.push_back(hash);
-        inner.admitted_at.insert(hash, Instant::now());
-        inner.by_hash.insert(hash, Arc::new(tx));
+        inner.by_hash.insert(
+            hash,
+            Entry {
+                tx: Arc::new(tx),
+                admitted_at: Instant::now(),
+            },
+        );
         Ok(Admitted::New)
     }
 
     /// Whether a transaction is pending.
     pub fn get(&self, hash: &Hash) -> Option<Arc<SealedTx>> {
-        self.lock().by_hash.get(hash).cloned()
+        self.lock().by_hash.get(hash).map(|e| e.tx.clone())
     }
 
     /// Pending transactions.
@@ -258,7 +268,7 @@ impl Mempool {
         let mut picked: Vec<Arc<SealedTx>> = Vec::new();
         let (mut records, mut bytes) = (0usize, 0usize);
         for hash in &inner.arrivals {
-            let Some(tx) = inner.by_hash.get(hash) else {
+            let Some(Entry { tx, .. }) = inner.by_hash.get(hash) else {
                 continue;
             };
             if skip(hash) {
@@ -320,8 +330,8 @@ impl Mempool {
         let mut out = Vec::with_capacity(due.len());
         for (_, hash) in due {
             inner.local.insert(hash, now);
-            if let Some(tx) = inner.by_hash.get(&hash) {
-                out.push(tx.clone());
+            if let Some(entry) = inner.by_hash.get(&hash) {
+                out.push(entry.tx.clone());
             }
         }
         out
@@ -337,12 +347,18 @@ impl Mempool {
         max_age: Duration,
         last_nonce: &dyn Fn(&PublicKey) -> Option<u64>,
     ) -> Vec<Hash> {
+        // Read the nonces (storage) without holding the lock that admission needs.
+        let signers: Vec<PublicKey> = self.lock().by_signer.keys().copied().collect();
+        let lasts: Vec<(PublicKey, u64)> = signers
+            .into_iter()
+            .filter_map(|s| last_nonce(&s).map(|last| (s, last)))
+            .collect();
         let now = Instant::now();
         let mut dropped = Vec::new();
         {
             let inner = self.lock();
-            for (signer, nonces) in &inner.by_signer {
-                let Some(last) = last_nonce(signer) else {
+            for (signer, last) in lasts {
+                let Some(nonces) = inner.by_signer.get(&signer) else {
                     continue;
                 };
                 let mut next = last.saturating_add(1);
@@ -352,10 +368,9 @@ impl Mempool {
                     } else if nonce == next {
                         next += 1;
                     } else {
-                        let age = inner
-                            .admitted_at
-                            .get(hash)
-                            .map_or(Duration::ZERO, |t| now.saturating_duration_since(*t));
+                        let age = inner.by_hash.get(hash).map_or(Duration::ZERO, |e| {
+                            now.saturating_duration_since(e.admitted_at)
+                        });
                         if age > max_age {
                             dropped.push(*hash);
                         }
@@ -371,8 +386,7 @@ impl Mempool {
     pub fn remove(&self, hashes: &[Hash]) {
         let mut inner = self.lock();
         for h in hashes {
-            if let Some(tx) = inner.by_hash.remove(h) {
-                inner.admitted_at.remove(h);
+            if let Some(Entry { tx, .. }) = inner.by_hash.remove(h) {
                 inner.local.remove(h);
                 inner.records -= tx.tx().records().len();
                 inner.bytes -= tx.encoded_len();

@@ -116,6 +116,16 @@ const REGOSSIP_LIMIT: usize = 4096;
 /// What admitting one transaction gave: its hash and whether it was new, or why not.
 pub type Submitted = Result<(Hash, Admitted), SubmitError>;
 
+/// Whether a peer that gossiped a transaction refused with `e` misbehaved. Honest peers
+/// gossip only what they admitted, so bytes that are not a transaction, a bad signature or
+/// another chain's transaction are offences; replays, nonce races and full mempools are not.
+fn is_gossip_offence(e: &SubmitError) -> bool {
+    matches!(
+        e,
+        SubmitError::Decode(_) | SubmitError::Admission(AdmissionError::Invalid(_))
+    )
+}
+
 /// Decodes, checks and admits a transaction into `mempool`.
 fn admit(
     ledger: &Ledger,
@@ -198,12 +208,7 @@ impl Node {
             let mempool = mempool.clone();
             Arc::new(move |bytes: &[u8]| match admit(&ledger, &mempool, bytes) {
                 Ok(_) => Ok(()),
-                // Honest peers gossip only what they admitted: these are offences.
-                Err(
-                    e @ (SubmitError::Decode(_)
-                    | SubmitError::Admission(AdmissionError::Invalid(_))),
-                ) => Err(e.to_string()),
-                // Races and local limits: nothing to hold against the sender.
+                Err(e) if is_gossip_offence(&e) => Err(e.to_string()),
                 Err(e) => {
                     tracing::debug!(code = e.code(), "gossiped transaction not admitted: {e}");
                     Ok(())
@@ -292,49 +297,41 @@ impl Node {
     /// CPU-heavy for big batches (hashing every record, verifying the signature): call it off
     /// the async reactor.
     pub fn submit(&self, bytes: &[u8]) -> Result<(Hash, Admitted), SubmitError> {
-        if let Some(e) = self.engine_error() {
-            return Err(SubmitError::Unavailable(e));
-        }
-        let (hash, admitted) = admit(&self.ledger, &self.mempool, bytes)?;
-        if admitted == Admitted::New {
-            self.mempool.mark_local(&hash);
-        }
-        if admitted == Admitted::New
-            && let Some(net) = self
-                .network
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .as_ref()
-        {
-            net.gossip(bytes.to_vec());
-        }
-        Ok((hash, admitted))
+        self.accepting()?;
+        self.admit_local(bytes)
     }
 
     /// Admits transactions one after the other (a signer's nonces in the order given), each
     /// with the checks of [`Node::submit`], and gossips the new ones. One result per input.
     pub fn submit_batch(&self, txs: &[Vec<u8>]) -> Result<Vec<Submitted>, SubmitError> {
-        if let Some(e) = self.engine_error() {
-            return Err(SubmitError::Unavailable(e));
+        self.accepting()?;
+        Ok(txs.iter().map(|bytes| self.admit_local(bytes)).collect())
+    }
+
+    /// Refuses submissions once the engine has stopped.
+    fn accepting(&self) -> Result<(), SubmitError> {
+        match self.engine_error() {
+            Some(e) => Err(SubmitError::Unavailable(e)),
+            None => Ok(()),
         }
-        let results: Vec<_> = txs
-            .iter()
-            .map(|bytes| admit(&self.ledger, &self.mempool, bytes))
-            .collect();
-        if let Some(net) = self
-            .network
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
-            for (bytes, result) in txs.iter().zip(&results) {
-                if let Ok((hash, Admitted::New)) = result {
-                    self.mempool.mark_local(hash);
-                    net.gossip(bytes.clone());
-                }
+    }
+
+    /// Admits a transaction submitted to this node; a new one is marked local (resent until
+    /// committed) and gossiped.
+    fn admit_local(&self, bytes: &[u8]) -> Submitted {
+        let (hash, admitted) = admit(&self.ledger, &self.mempool, bytes)?;
+        if admitted == Admitted::New {
+            self.mempool.mark_local(&hash);
+            if let Some(net) = self
+                .network
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .as_ref()
+            {
+                net.gossip(bytes.to_vec());
             }
         }
-        Ok(results)
+        Ok((hash, admitted))
     }
 
     /// Peers heard from (consensus votes) in the last 10 seconds.
@@ -360,3 +357,4 @@ impl Drop for Node {
         self.shutdown();
     }
 }
+
