@@ -497,6 +497,16 @@ async fn batch_submission_reports_each_item_and_gaps_wait() {
     assert_eq!(code(6), "truncated");
     assert_eq!(answer.results[6].hash, None);
 
+    // What was submitted here is resent by gossip while pending; refusals are not.
+    let resend: Vec<Hash> = h
+        .node
+        .mempool()
+        .due_for_regossip(Duration::ZERO, 100)
+        .iter()
+        .map(|t| t.hash())
+        .collect();
+    assert!(resend.contains(&tx(5).hash()), "{resend:?}");
+    assert!(!resend.contains(&bad_sig.hash()));
     for n in [1, 2, 3] {
         wait_committed(&h.app, &tx(n).hash()).await;
     }

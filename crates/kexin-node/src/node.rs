@@ -358,3 +358,37 @@ impl Drop for Node {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kexin_types::TxError;
+
+    #[test]
+    fn only_what_no_honest_peer_sends_is_a_gossip_offence() {
+        let malformed = SubmitError::Decode(decode_transaction(&[1, 2, 3]).unwrap_err());
+        let bad_signature = SubmitError::Admission(AdmissionError::Invalid(TxError::BadSignature));
+        assert!(is_gossip_offence(&malformed));
+        assert!(is_gossip_offence(&bad_signature));
+        for benign in [
+            SubmitError::Admission(AdmissionError::NonceReplayed { nonce: 1, last: 1 }),
+            SubmitError::Admission(AdmissionError::NonceConflict {
+                nonce: 2,
+                other: Hash::ZERO,
+            }),
+            SubmitError::Admission(AdmissionError::NonceTooFar {
+                nonce: 9,
+                next: 1,
+                max_lead: 2,
+            }),
+            SubmitError::Admission(AdmissionError::Full { what: "bytes" }),
+            SubmitError::AlreadyCommitted {
+                hash: Hash::ZERO,
+                height: 1,
+                nonce: 1,
+            },
+            SubmitError::Unavailable("stopped".into()),
+        ] {
+            assert!(!is_gossip_offence(&benign), "{benign}");
+        }
+    }
+}
