@@ -72,6 +72,7 @@ impl From<SubmitError> for Error {
         let status = match code {
             "nonce_replayed" | "nonce_conflict" => StatusCode::CONFLICT,
             "mempool_full" => StatusCode::TOO_MANY_REQUESTS,
+            "permission_denied" => StatusCode::FORBIDDEN,
             "unavailable" => StatusCode::SERVICE_UNAVAILABLE,
             "internal" => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::BAD_REQUEST,

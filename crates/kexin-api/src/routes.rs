@@ -13,7 +13,7 @@ use kexin_ledger::Ledger;
 use kexin_node::Node;
 use kexin_types::api::*;
 use kexin_types::state::{EvidenceState, NonceState, StateKey};
-use kexin_types::{Block, CommitCertificate, Decode, SealedTx};
+use kexin_types::{Block, CertState, CommitCertificate, Decode, OrgState, ProposalState, SealedTx};
 use serde::Deserialize;
 
 use crate::error::Error;
@@ -179,7 +179,16 @@ fn lookup(node: &Node, hash: Hash, with_body: bool) -> Result<TxResponseParts> {
             TxStatusResponse::pending(hash),
             with_body.then(|| tx.tx().clone()),
         )),
-        None => Err(Error::not_found(format!("no transaction {hash}"))),
+        None => match node.mempool().rejection(&hash) {
+            Some(r) if !with_body => {
+                Ok((TxStatusResponse::rejected(hash, r.code, r.message), None))
+            }
+            Some(r) => Err(Error::not_found(format!(
+                "transaction {hash} was rejected and not kept: {}: {}",
+                r.code, r.message
+            ))),
+            None => Err(Error::not_found(format!("no transaction {hash}"))),
+        },
     }
 }
 
@@ -393,6 +402,11 @@ pub(crate) async fn consistency(
     .await
 }
 
+/// Decodes a stored state value; a value that does not decode means a corrupt store.
+fn decode_value<T: Decode>(bytes: &[u8]) -> Result<T> {
+    T::decode(bytes).map_err(|e| Error::from(kexin_ledger::LedgerError::Corrupt(e.to_string())))
+}
+
 fn state_response(node: &Node, key: StateKey) -> Result<Json<StateProofResponse>> {
     let r = node.ledger().state_proof(&key)?;
     let value = match (&key, &r.value) {
@@ -406,6 +420,14 @@ fn state_response(node: &Node, key: StateKey) -> Result<Json<StateProofResponse>
             EvidenceState::decode(v)
                 .map_err(|e| Error::from(kexin_ledger::LedgerError::Corrupt(e.to_string())))?,
         )),
+        (StateKey::Org(_), Some(v)) => {
+            Some(StateValue::Org(OrgState::decode(v).map_err(|e| {
+                Error::from(kexin_ledger::LedgerError::Corrupt(e.to_string()))
+            })?))
+        }
+        (StateKey::Cert(_), Some(v)) => Some(StateValue::Cert(decode_value(v)?)),
+        (StateKey::Proposal(_), Some(v)) => Some(StateValue::Proposal(decode_value(v)?)),
+        (StateKey::Consortium, Some(v)) => Some(StateValue::Consortium(decode_value(v)?)),
     };
     Ok(Json(StateProofResponse {
         key_hash: r.key_hash,
@@ -442,6 +464,151 @@ pub(crate) async fn state_evidence(
     .await
 }
 
+pub(crate) async fn state_cert(
+    State(node): AppState,
+    Path(id): Path<String>,
+) -> Result<Json<StateProofResponse>> {
+    let id = parse_hash("certificate id", &id)?;
+    blocking(&node, move |n| state_response(n, StateKey::Cert(id))).await
+}
+
+pub(crate) async fn state_org(
+    State(node): AppState,
+    Path(name): Path<String>,
+) -> Result<Json<StateProofResponse>> {
+    kexin_types::identity::validate_org_name(&name)
+        .map_err(|e| Error::bad_request("invalid_name", e.to_string()))?;
+    blocking(&node, move |n| state_response(n, StateKey::Org(name))).await
+}
+
+/// Most certificates one `GET /v1/certs` returns.
+pub(crate) const MAX_CERT_PAGE: usize = 10_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CertQuery {
+    org: Option<String>,
+    limit: Option<usize>,
+}
+
+pub(crate) async fn certs(
+    State(node): AppState,
+    query: std::result::Result<Query<CertQuery>, QueryRejection>,
+) -> Result<Json<CertListResponse>> {
+    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(1000);
+    if limit == 0 || limit > MAX_CERT_PAGE {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!("limit must be 1..={MAX_CERT_PAGE}, got {limit}"),
+        ));
+    }
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let height = ledger.height();
+        let mut certs = Vec::new();
+        for key in ledger.registry_keys(4, MAX_CERT_PAGE)? {
+            let StateKey::Cert(id) = key else { continue };
+            let Some(bytes) = ledger.state_get(&key)? else {
+                continue;
+            };
+            let state = CertState::decode(&bytes)
+                .map_err(|e| Error::from(kexin_ledger::LedgerError::Corrupt(e.to_string())))?;
+            if q.org.as_ref().is_some_and(|o| *o != state.org) {
+                continue;
+            }
+            certs.push(CertEntry { id, state });
+            if certs.len() == limit {
+                break;
+            }
+        }
+        Ok(Json(CertListResponse { height, certs }))
+    })
+    .await
+}
+
+pub(crate) async fn orgs(State(node): AppState) -> Result<Json<OrgListResponse>> {
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let height = ledger.height();
+        let orgs = kexin_node::expiry::current_orgs(ledger, n.genesis())?;
+        Ok(Json(OrgListResponse { height, orgs }))
+    })
+    .await
+}
+
+pub(crate) async fn state_proposal(
+    State(node): AppState,
+    Path(id): Path<String>,
+) -> Result<Json<StateProofResponse>> {
+    let id = parse_hash("proposal id", &id)?;
+    blocking(&node, move |n| state_response(n, StateKey::Proposal(id))).await
+}
+
+/// Most proposals one `GET /v1/gov/proposals` returns.
+pub(crate) const MAX_PROPOSAL_PAGE: usize = 1_000;
+
+pub(crate) async fn proposals(
+    State(node): AppState,
+    query: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<ProposalListResponse>> {
+    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_PROPOSAL_PAGE {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!("limit must be 1..={MAX_PROPOSAL_PAGE}, got {limit}"),
+        ));
+    }
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let height = ledger.height();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let mut proposals = Vec::new();
+        for key in ledger.registry_keys(5, limit)? {
+            let StateKey::Proposal(id) = key else {
+                continue;
+            };
+            let Some(bytes) = ledger.state_get(&key)? else {
+                continue;
+            };
+            let proposal: ProposalState = decode_value(&bytes)?;
+            proposals.push(ProposalEntry {
+                id,
+                state: proposal.state_name(now).to_owned(),
+                proposal,
+            });
+        }
+        Ok(Json(ProposalListResponse { height, proposals }))
+    })
+    .await
+}
+
+pub(crate) async fn consortium(State(node): AppState) -> Result<Json<ConsortiumResponse>> {
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let height = ledger.height();
+        let c = kexin_node::expiry::consortium(ledger, n.genesis())?;
+        Ok(Json(ConsortiumResponse {
+            height,
+            params: kexin_types::gov::PARAMS
+                .iter()
+                .map(|p| ParamValue {
+                    name: p.name.to_owned(),
+                    value: c.param(p.name),
+                    default: p.default,
+                    doc: p.doc.to_owned(),
+                })
+                .collect(),
+            votes_needed: c.votes_needed(),
+            members: c.members,
+        }))
+    })
+    .await
+}
+
 pub(crate) async fn chain(State(node): AppState) -> Json<ChainInfo> {
     let g = node.genesis();
     Json(ChainInfo {
@@ -461,12 +628,14 @@ pub(crate) async fn health(State(node): AppState) -> Result<Json<HealthResponse>
             message: format!("the ordering engine stopped: {e}"),
         });
     }
+    let expiring = blocking(&node, |n| Ok(n.expiring()?)).await?;
     Ok(Json(HealthResponse {
         status: "ok".into(),
         height: node.ledger().height(),
         mempool: node.mempool().len() as u64,
         role: node.role().as_str().into(),
         peers: node.peers() as u64,
+        expiring,
     }))
 }
 

@@ -22,14 +22,24 @@ struct Harness {
 }
 
 fn start(suite: Suite) -> Harness {
+    start_with(suite, "api-test", |_| {})
+}
+
+/// A one-node chain made by `init`, its genesis edited by `edit` before the node first opens
+/// it, with fast blocks.
+fn start_with(suite: Suite, chain_id: &str, edit: impl FnOnce(&mut Genesis)) -> Harness {
     let dir = tempfile::tempdir().unwrap();
     kexin_node::init(&InitOptions {
         dir: dir.path().to_owned(),
         suite,
-        chain_id: Some("api-test".into()),
+        chain_id: Some(chain_id.into()),
         api_addr: "127.0.0.1:0".parse().unwrap(),
     })
     .unwrap();
+    let path = dir.path().join("genesis.json");
+    let mut genesis = Genesis::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut genesis);
+    std::fs::write(&path, genesis.to_json()).unwrap();
     // Fast blocks for tests.
     let cfg = dir.path().join("config.toml");
     let text = std::fs::read_to_string(&cfg)
@@ -360,7 +370,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
     let (s, j) = post(body(&fat)).await;
     assert_error(s, &j, StatusCode::BAD_REQUEST, "too_large");
     let mut unknown = good.encode();
-    let kind_at = 1 + 1 + "api-test".len() + 1 + 32 + 8;
+    let kind_at = 1 + 1 + "api-test".len() + 1 + 32 + 8 + 1;
     assert_eq!(unknown[kind_at], 1, "payload kind offset");
     unknown[kind_at] = 9;
     let (s, j) = post(serde_json::json!({"tx": hex::encode(&unknown)}).to_string()).await;
@@ -470,9 +480,9 @@ async fn batch_submission_reports_each_item_and_gaps_wait() {
         tx(1).encode(),
         tx(3).encode(),
         bad_sig.encode(),
-        tx(5).encode(),         // 4 was refused: waits behind the gap
-        tx(1_000_000).encode(), // too far ahead
-        vec![1, 2, 3],          // not a transaction
+        tx(5).encode(),                          // 4 was refused: waits behind the gap
+        tx(1_000_000).encode(),                  // too far ahead
+        vec![kexin_types::FORMAT_VERSION, 2, 3], // not a transaction
     ];
     let (s, j) = call(
         &h.app,
@@ -550,4 +560,313 @@ async fn batch_submission_reports_each_item_and_gaps_wait() {
     )
     .await;
     assert_error(s, &j, StatusCode::NOT_FOUND, "not_found");
+}
+
+/// A one-node consortium chain: genesis made by `init`, then given organisation `org1` with a
+/// CA made here (before the node first opens it).
+fn start_permissioned(suite: Suite) -> (Harness, kexin_pki::Certificate, SigningKey) {
+    let ca_key = SigningKey::generate(suite);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let terms = kexin_pki::Terms {
+        serial: 1,
+        not_before_ms: now - 60_000,
+        not_after_ms: now + 86_400_000,
+    };
+    let ca = kexin_pki::self_signed_ca("org1", &ca_key, &terms).unwrap();
+    let der = kexin_types::CertDer(ca.der().to_vec());
+    let h = start_with(suite, "api-pki", |genesis| {
+        genesis.organisations = vec![kexin_types::Organisation {
+            name: "org1".into(),
+            ca_certs: vec![der],
+        }];
+        genesis.validators[0].org = "org1".into();
+    });
+    (h, ca, ca_key)
+}
+
+/// A key and its certificate under `ca`.
+fn identity(
+    suite: Suite,
+    ca: &kexin_pki::Certificate,
+    ca_key: &SigningKey,
+    name: &str,
+    role: kexin_types::Role,
+    serial: u64,
+) -> (SigningKey, kexin_types::CertDer) {
+    let key = SigningKey::generate(suite);
+    let (from, to) = ca.validity_ms();
+    let terms = kexin_pki::Terms {
+        serial,
+        not_before_ms: from,
+        not_after_ms: to,
+    };
+    let cert = kexin_pki::issue(ca, ca_key, name, role, &key.public_key(), &terms).unwrap();
+    (key, kexin_types::CertDer(cert.der().to_vec()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_roles_and_revocation_over_the_api() {
+    use kexin_types::{RevocationReason, Role};
+    let suite = Suite::Gm;
+    let (h, ca, ca_key) = start_permissioned(suite);
+    let (wkey, wcert) = identity(suite, &ca, &ca_key, "alice", Role::Writer, 2);
+    let (akey, acert) = identity(suite, &ca, &ca_key, "admin", Role::Admin, 3);
+    let wid = wcert.id(suite);
+    let sign = |key: &SigningKey, cert: &kexin_types::CertDer, attach: bool, nonce, payload| {
+        Transaction::sign_as("api-pki", key, Some((cert, attach)), nonce, payload)
+    };
+    let ev = |tag: &str| Payload::Evidence {
+        records: records(suite, tag, 1),
+    };
+
+    // Refusals before anything is registered: no certificate, unknown certificate, wrong role.
+    let height0 = h.node.ledger().height();
+    let bare = Transaction::sign("api-pki", &wkey, 1, ev("bare"));
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&bare))).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "cert_required");
+    let unknown = sign(&wkey, &wcert, false, 1, ev("unknown"));
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&unknown))).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "cert_unknown");
+    let by_admin = sign(&akey, &acert, true, 1, ev("admin"));
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&by_admin))).await;
+    assert_error(s, &j, StatusCode::FORBIDDEN, "permission_denied");
+    assert!(
+        j["message"].as_str().unwrap().contains("evidence.write"),
+        "{j}"
+    );
+    assert_eq!(h.node.mempool().len(), 0);
+    assert_eq!(h.node.ledger().height(), height0);
+    let (s, j) = call(&h.app, "GET", &format!("/v1/state/cert/{wid}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(j["value"].is_null(), "{j}");
+
+    // The writer's first transaction registers its certificate.
+    let first = sign(&wkey, &wcert, true, 1, ev("first"));
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&first))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    wait_committed(&h.app, &first.hash()).await;
+    let (s, j) = call(&h.app, "GET", &format!("/v1/state/cert/{wid}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(j["value"]["kind"], "cert", "{j}");
+    assert_eq!(j["value"]["name"], "alice");
+    assert_eq!(j["value"]["role"], "writer");
+    assert_eq!(j["value"]["org"], "org1");
+    let proof: StateProofResponse = serde_json::from_value(j).unwrap();
+    let value = hex::decode(proof.value_hex.as_ref().unwrap()).unwrap();
+    kexin_merkle::verify_state_proof(
+        suite,
+        &proof.state_root,
+        &proof.key_hash,
+        Some(&kexin_types::state::value_hash(suite, &value)),
+        &proof.proof,
+    )
+    .expect("the registry entry is proven against the state root");
+    // A reference is enough from now on.
+    let second = sign(&wkey, &wcert, false, 2, ev("second"));
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&second))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    wait_committed(&h.app, &second.hash()).await;
+
+    // The CA and the writer's certificate expire within a day: well inside the default
+    // 30-day warning window.
+    let (s, j) = call(&h.app, "GET", "/v1/health", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let expiring = j["expiring"].as_array().expect("expiry warnings");
+    let kinds: Vec<&str> = expiring
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"ca") && kinds.contains(&"writer"), "{j}");
+    assert!(
+        expiring
+            .iter()
+            .all(|e| e["days_left"] == 0 && e["expired"] == false),
+        "{j}"
+    );
+
+    // Listing.
+    let (s, j) = call(&h.app, "GET", "/v1/certs", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let certs = j["certs"].as_array().unwrap();
+    assert_eq!(certs.len(), 1, "{j}");
+    assert_eq!(certs[0]["id"], wid.to_hex());
+    let (_, j) = call(&h.app, "GET", "/v1/certs?org=org2", None).await;
+    assert!(j["certs"].as_array().unwrap().is_empty());
+    for bad in [
+        "/v1/certs?limit=0",
+        "/v1/certs?limit=10001",
+        "/v1/certs?colour=red",
+    ] {
+        let (s, j) = call(&h.app, "GET", bad, None).await;
+        assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+    let (s, j) = call(&h.app, "GET", "/v1/orgs", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(j["orgs"][0]["name"], "org1");
+    assert_eq!(j["orgs"][0]["validators"][0], "node0");
+    assert_eq!(
+        j["orgs"][0]["ca_certs"][0]["id"],
+        kexin_types::CertDer(ca.der().to_vec()).id(suite).to_hex()
+    );
+    let (s, j) = call(&h.app, "GET", "/v1/state/cert/xyz", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hash");
+    let (s, j) = call(&h.app, "GET", "/v1/state/org/no%20spaces", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_name");
+
+    // A transaction admitted before the revocation, waiting behind a nonce gap.
+    let waiting = sign(&wkey, &wcert, false, 4, ev("waiting"));
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&waiting))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+
+    // The admin revokes the writer; the writer's next transaction is refused.
+    let revoke = sign(
+        &akey,
+        &acert,
+        true,
+        1,
+        Payload::RevokeCert {
+            cert: wcert.clone(),
+            reason: RevocationReason::KeyCompromise,
+        },
+    );
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&revoke))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    let status = wait_committed(&h.app, &revoke.hash()).await;
+    let (_, j) = call(&h.app, "GET", &format!("/v1/state/cert/{wid}"), None).await;
+    assert_eq!(j["value"]["revoked"]["reason"], "key-compromise", "{j}");
+    assert_eq!(j["value"]["revoked"]["height"], status["height"], "{j}");
+    let height = h.node.ledger().height();
+    let third = sign(&wkey, &wcert, false, 3, ev("third"));
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&third))).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "cert_revoked");
+    assert_eq!(h.node.mempool().len(), 0);
+    assert!(h.node.ledger().height() >= height);
+    // The transaction admitted before the revocation is dropped when a block is built, and
+    // its status says why.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let j = loop {
+        let (s, j) = call(
+            &h.app,
+            "GET",
+            &format!("/v1/transactions/{}/status", waiting.hash()),
+            None,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{j}");
+        if j["status"] == "rejected" {
+            break j;
+        }
+        assert_eq!(j["status"], "pending", "{j}");
+        assert!(Instant::now() < deadline, "never rejected: {j}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(j["error"]["code"], "cert_revoked", "{j}");
+    assert_eq!(h.node.mempool().len(), 0);
+    // Revocation transactions have no record receipts.
+    let (s, j) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/transactions/{}/receipts", revoke.hash()),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn governance_over_the_api() {
+    use kexin_types::{GovAction, Role};
+    let suite = Suite::Intl;
+    let (h, ca, ca_key) = start_permissioned(suite);
+    let (akey, acert) = identity(suite, &ca, &ca_key, "admin", Role::Admin, 2);
+    let (wkey, wcert) = identity(suite, &ca, &ca_key, "writer", Role::Writer, 3);
+    let action = GovAction::SetParam {
+        name: "gov.proposal_ttl_ms".into(),
+        value: 3_600_000,
+    };
+    // A writer may not propose.
+    let by_writer = Transaction::sign_as(
+        "api-pki",
+        &wkey,
+        Some((&wcert, true)),
+        1,
+        Payload::Propose {
+            action: action.clone(),
+        },
+    );
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&by_writer))).await;
+    assert_error(s, &j, StatusCode::FORBIDDEN, "permission_denied");
+    assert!(
+        j["message"].as_str().unwrap().contains("governance.vote"),
+        "{j}"
+    );
+
+    let (s, j) = call(&h.app, "GET", "/v1/gov/consortium", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(j["members"], serde_json::json!(["org1"]));
+    assert_eq!(j["votes_needed"], 1, "one member: its own yes passes");
+    // One member organisation: proposing passes the proposal at once.
+    let propose = Transaction::sign_as(
+        "api-pki",
+        &akey,
+        Some((&acert, true)),
+        1,
+        Payload::Propose { action },
+    );
+    let id = propose.hash();
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&propose))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    let status = wait_committed(&h.app, &id).await;
+    let (s, j) = call(&h.app, "GET", "/v1/gov/proposals", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(j["proposals"][0]["id"], id.to_hex(), "{j}");
+    assert_eq!(j["proposals"][0]["state"], "passed", "{j}");
+    assert_eq!(
+        j["proposals"][0]["proposal"]["status"]["height"],
+        status["height"]
+    );
+    let (_, j) = call(&h.app, "GET", "/v1/gov/consortium", None).await;
+    let ttl = j["params"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "gov.proposal_ttl_ms")
+        .unwrap()
+        .clone();
+    assert_eq!(ttl["value"], 3_600_000, "{j}");
+    let (s, j) = call(&h.app, "GET", &format!("/v1/state/proposal/{id}"), None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(j["value"]["kind"], "proposal", "{j}");
+    // Voting on a decided proposal is refused, and so is a vote on an unknown one.
+    let vote = |nonce, proposal| {
+        Transaction::sign_as(
+            "api-pki",
+            &akey,
+            Some((&acert, false)),
+            nonce,
+            Payload::Vote {
+                proposal,
+                approve: true,
+            },
+        )
+    };
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&vote(2, id)))).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "proposal_closed");
+    let (s, j) = call(
+        &h.app,
+        "POST",
+        "/v1/transactions",
+        Some(body(&vote(2, Hash([7; 32])))),
+    )
+    .await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "unknown_proposal");
+    for bad in ["/v1/gov/proposals?limit=0", "/v1/gov/proposals?limit=1001"] {
+        let (s, j) = call(&h.app, "GET", bad, None).await;
+        assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+    let (s, j) = call(&h.app, "GET", "/v1/state/proposal/nothex", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hash");
 }

@@ -7,12 +7,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use kexin_client::{Client, ClientError, evidence_record, guess_content_type, sign_evidence};
-use kexin_crypto::{Hash, SigningKey, Suite};
+use kexin_client::{
+    Client, ClientError, Identity, evidence_record, guess_content_type, sign_evidence,
+};
+use kexin_crypto::{Hash, PublicKey, SigningKey, Suite};
 use kexin_types::api::ChainInfo;
 use kexin_types::limits::MAX_RECORDS_PER_TX;
 use kexin_types::{
-    BatchVerifier, EvidenceRecord, Genesis, Receipt, ReceiptError, Transaction, VerifiedReceipt,
+    BatchVerifier, EvidenceRecord, Genesis, Payload, Receipt, ReceiptError, Transaction,
+    VerifiedReceipt,
 };
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -39,10 +42,15 @@ pub struct AttestArgs {
     /// Directory for the receipts: `<file name>.receipt.json` (`<digest>.receipt.json`).
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
-    /// PKCS#8 PEM signing key [default: $KEXIN_KEY, else ~/.kexin/client-<suite>.pem,
-    /// created on first use].
-    #[arg(long, value_name = "FILE")]
+    /// PKCS#8 PEM signing key, on a chain without organisations [default: $KEXIN_KEY, else
+    /// ~/.kexin/client-<suite>.pem, created on first use].
+    #[arg(long, value_name = "FILE", conflicts_with = "identity")]
     key: Option<PathBuf>,
+    /// Act as the identity in DIR (DIR/cert.pem and DIR/key.pem, e.g. made by `kexin cert
+    /// issue`): required on a chain with organisations. The certificate is attached to the
+    /// transactions until the chain has registered it.
+    #[arg(long, value_name = "DIR")]
+    identity: Option<PathBuf>,
     /// Label for every record [default: the file's path relative to its PATH; empty for
     /// --digest].
     #[arg(long, value_name = "L")]
@@ -279,10 +287,105 @@ async fn hash_inputs(suite: Suite, inputs: Vec<Input>) -> anyhow::Result<Vec<Inp
     .await?
 }
 
+/// Who signs: a bare key (chains without organisations) or an identity.
+pub enum Signer {
+    /// A key, no certificate.
+    Key(SigningKey),
+    /// A certificate and its key; `attach` carries the certificate in every transaction.
+    Identity {
+        /// The identity (boxed: a parsed certificate is large).
+        identity: Box<Identity>,
+        /// Whether to attach the certificate (the chain has not registered it yet).
+        attach: bool,
+    },
+}
+
+impl Signer {
+    /// The signing public key (whose nonces count).
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            Signer::Key(k) => k.public_key(),
+            Signer::Identity { identity, .. } => identity.public_key(),
+        }
+    }
+
+    /// Signs an evidence transaction.
+    pub fn sign(&self, chain_id: &str, nonce: u64, records: Vec<EvidenceRecord>) -> Transaction {
+        match self {
+            Signer::Key(k) => sign_evidence(chain_id, k, nonce, records),
+            Signer::Identity { identity, attach } => {
+                identity.sign(chain_id, nonce, Payload::Evidence { records }, *attach)
+            }
+        }
+    }
+}
+
+/// Loads the identity in `dir` for the chain of `info`, and whether its certificate must be
+/// attached (the chain has not registered it yet). Refuses an open chain and a key of the
+/// wrong suite.
+pub async fn identity_for(
+    client: &Client,
+    info: &ChainInfo,
+    dir: &Path,
+) -> anyhow::Result<(Identity, bool)> {
+    if !info.genesis.is_permissioned() {
+        return Err(fail(
+            "no_organisations",
+            format!(
+                "chain {} has no organisations, so transactions cannot act under a \
+                 certificate; sign with --key instead of --identity",
+                info.chain_id
+            ),
+        ));
+    }
+    let identity = Identity::load(dir)
+        .with_context(|| format!("cannot load the identity in {}", dir.display()))?;
+    if identity.suite() != info.suite {
+        return Err(fail(
+            "wrong_suite",
+            format!(
+                "the chain uses the {} suite, but the identity in {} holds a {} key",
+                info.suite,
+                dir.display(),
+                identity.suite()
+            ),
+        ));
+    }
+    let registered = client.cert(&identity.id()).await.with_context(|| {
+        format!(
+            "cannot look up certificate {} in the registry",
+            identity.id()
+        )
+    })?;
+    Ok((identity, registered.is_none()))
+}
+
+/// The `identity_required` error for a chain with organisations signed without an identity.
+pub fn identity_required(info: &ChainInfo) -> anyhow::Error {
+    let orgs: Vec<&str> = info
+        .genesis
+        .organisations
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
+    fail(
+        "identity_required",
+        format!(
+            "chain {} is a consortium of {} organisation(s) ({}): transactions must act under \
+             a certificate; pass --identity DIR holding cert.pem and key.pem issued by your \
+             organisation's CA (kexin cert issue; a network made by kexin net up --dir D has \
+             D/org1/writer)",
+            info.chain_id,
+            orgs.len(),
+            orgs.join(", ")
+        ),
+    )
+}
+
 /// Submits `tx`, retrying while the node is busy (429), not ready (503) or unreachable, until
 /// `deadline`. A retry answered `duplicate`, or `nonce_replayed` for a transaction the node
 /// has, means an earlier attempt got through.
-async fn submit_with_retry(
+pub async fn submit_with_retry(
     client: &Client,
     tx: &Transaction,
     deadline: Instant,
@@ -471,7 +574,23 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
     let client = Client::new(cli.node_url())?;
     let info = chain_info(&client).await?;
     let suite = info.suite;
-    let key: SigningKey = crate::keys::signing_key(args.key.as_deref(), suite)?;
+    let signer = match &args.identity {
+        Some(dir) => {
+            let (identity, attach) = identity_for(&client, &info, dir).await?;
+            if attach {
+                tracing::debug!(
+                    cert = %identity.id(),
+                    "certificate not registered yet: attaching it to the transactions"
+                );
+            }
+            Signer::Identity {
+                identity: Box::new(identity),
+                attach,
+            }
+        }
+        None if info.genesis.is_permissioned() => return Err(identity_required(&info)),
+        None => Signer::Key(crate::keys::signing_key(args.key.as_deref(), suite)?),
+    };
 
     inputs = hash_inputs(suite, inputs).await?;
     let mut records = Vec::with_capacity(inputs.len());
@@ -489,7 +608,8 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
         .map(|c| c.to_vec())
         .collect();
     let timeout = Duration::from_secs(args.timeout);
-    let mut nonce = client.next_nonce(&key.public_key()).await?;
+    let signer_key = signer.public_key();
+    let mut nonce = client.next_nonce(&signer_key).await?;
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut tasks: JoinSet<BatchOutcome> = JoinSet::new();
     let bar = count_progress(inputs.len() as u64, "attesting");
@@ -502,7 +622,7 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
             indices.iter().map(|&i| records[i].clone()).collect();
         let mut attempt = 0;
         let submitted = loop {
-            let tx = sign_evidence(&info.chain_id, &key, nonce, batch_records.clone());
+            let tx = signer.sign(&info.chain_id, nonce, batch_records.clone());
             match submit_with_retry(&client, &tx, Instant::now() + timeout).await {
                 Ok(hash) => {
                     nonce += 1;
@@ -511,7 +631,7 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
                 Err(e) if e.code() == "nonce_replayed" && attempt < NONCE_RETRIES => {
                     // Another client with this key got there first: take the next free nonce.
                     attempt += 1;
-                    let next = client.next_nonce(&key.public_key()).await?;
+                    let next = client.next_nonce(&signer_key).await?;
                     tracing::warn!(nonce, next, "nonce already used; re-signing");
                     nonce = next.max(nonce + 1);
                 }

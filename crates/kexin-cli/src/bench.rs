@@ -258,6 +258,16 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
             format!("--suite {s} but the node's chain uses {}", info.suite),
         ));
     }
+    if info.genesis.is_permissioned() {
+        return Err(fail(
+            "identity_required",
+            format!(
+                "chain {} has organisations, and the load generator signs with bare keys: \
+                 benchmark an open chain (kexin net up --open, or kexin bench without --node)",
+                info.chain_id
+            ),
+        ));
+    }
     let signers = args.signers as usize;
     let phase = Phase {
         duration: Duration::from_secs_f64(args.duration),

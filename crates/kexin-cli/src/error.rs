@@ -1,6 +1,7 @@
 //! Error codes at the command-line edge: every failure is printed as `error: <code>: <message>`.
 
-use kexin_client::{ClientError, KeyFileError};
+use kexin_client::{ClientError, IdentityError, KeyFileError};
+use kexin_pki::PkiError;
 use kexin_types::ReceiptError;
 
 /// An error with an explicit code.
@@ -34,6 +35,10 @@ pub fn describe(err: &anyhow::Error) -> (String, String) {
         } else if let Some(e) = cause.downcast_ref::<ReceiptError>() {
             (Some(e.code().to_owned()), e.to_string())
         } else if let Some(e) = cause.downcast_ref::<KeyFileError>() {
+            (Some(e.code().to_owned()), e.to_string())
+        } else if let Some(e) = cause.downcast_ref::<IdentityError>() {
+            (Some(e.code().to_owned()), e.to_string())
+        } else if let Some(e) = cause.downcast_ref::<PkiError>() {
             (Some(e.code().to_owned()), e.to_string())
         } else if let Some(e) = cause.downcast_ref::<std::io::Error>() {
             (Some("io".to_owned()), e.to_string())

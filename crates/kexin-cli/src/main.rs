@@ -1,5 +1,5 @@
 //! `kexin`: run a Kexin node, attest files and digests, verify receipts offline, query a node,
-//! and benchmark one.
+//! manage organisation CAs and certificates, vote on governance proposals, and benchmark a node.
 //!
 //! Every command exits 0 on success; on failure it prints `error: <code>: <message>` on stderr
 //! and exits non-zero (2 for usage errors).
@@ -7,10 +7,12 @@
 mod attest;
 mod bench;
 mod error;
+mod gov;
 mod keys;
 mod net;
 mod node;
 mod output;
+mod pki;
 mod query;
 mod verify;
 
@@ -84,6 +86,19 @@ enum Command {
     Evidence(query::EvidenceArgs),
     /// Load-test a node with evidence transactions and report throughput and latency.
     Bench(bench::BenchArgs),
+    /// Create and rotate organisation certificate authorities.
+    #[command(subcommand)]
+    Ca(pki::CaCommand),
+    /// Issue, revoke, list and show certificates.
+    #[command(subcommand)]
+    Cert(pki::CertCommand),
+    /// Show the consortium's organisations and their CAs.
+    #[command(subcommand)]
+    Org(pki::OrgCommand),
+    /// Propose governance actions, vote on them as an organisation's admin, and list and
+    /// show proposals.
+    #[command(subcommand)]
+    Gov(gov::GovCommand),
 }
 
 fn init_tracing(json: bool) {
@@ -140,6 +155,10 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Block(args) => query::block(cli, args).await,
         Command::Evidence(args) => query::evidence(cli, args).await,
         Command::Bench(args) => bench::run(cli, args).await,
+        Command::Ca(cmd) => pki::run_ca(cli, cmd).await,
+        Command::Cert(cmd) => pki::run_cert(cli, cmd).await,
+        Command::Org(cmd) => pki::run_org(cli, cmd).await,
+        Command::Gov(cmd) => gov::run(cli, cmd).await,
     }
 }
 

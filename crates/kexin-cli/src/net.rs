@@ -20,6 +20,7 @@ use clap::{Args, Subcommand};
 use kexin_crypto::Suite;
 use kexin_node::layout;
 use kexin_types::Genesis;
+use kexin_types::api::ExpiringCert;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::signal::unix::{Signal, SignalKind, signal};
@@ -101,6 +102,11 @@ pub struct UpArgs {
     #[arg(long, value_name = "K", default_value_t = 0,
           value_parser = clap::value_parser!(u32).range(0..=16))]
     observers: u32,
+    /// Create an open chain: no organisations, so any key may submit evidence and no
+    /// certificate is checked. For development and benchmarks only [default: a consortium of
+    /// organisations org1..orgN, one per validator, with their CAs in D/orgK].
+    #[arg(long)]
+    open: bool,
 }
 
 /// Runs a `net` subcommand.
@@ -127,7 +133,7 @@ fn node_count(net: &Path) -> usize {
         .count()
 }
 
-fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+pub(crate) fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     Genesis::from_json(&text).map_err(|e| fail("bad_genesis", format!("{}: {e}", path.display())))
@@ -374,6 +380,49 @@ async fn health(http: &reqwest::Client, url: &str) -> Option<Value> {
     }
 }
 
+/// The API URL of the first node of the network in `net` that answers its health check (the
+/// default node of commands given a network directory).
+pub(crate) async fn serving_node(net: &Path) -> anyhow::Result<String> {
+    let (_, n) = open_net(net)?;
+    let http = http_client()?;
+    for i in 0..n {
+        if let Some(url) = api_url(&node_dir(net, i))
+            && health(&http, &url).await.is_some()
+        {
+            return Ok(url);
+        }
+    }
+    Err(fail(
+        "unavailable",
+        format!(
+            "no node of the network in {} is serving (start it with kexin net up --dir {}), \
+             or name one with --node URL",
+            net.display(),
+            net.display()
+        ),
+    ))
+}
+
+/// The API URLs of every node of the network in `net` that answers its health check, by
+/// index (none when `net` holds no network).
+pub(crate) async fn serving_nodes(net: &Path) -> Vec<String> {
+    let Ok((_, n)) = open_net(net) else {
+        return Vec::new();
+    };
+    let Ok(http) = http_client() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for i in 0..n {
+        if let Some(url) = api_url(&node_dir(net, i))
+            && health(&http, &url).await.is_some()
+        {
+            out.push(url);
+        }
+    }
+    out
+}
+
 /// Waits until every node has written its URL and answers its health check; fails when one
 /// exits or [`READY_TIMEOUT`] passes. Returns the URLs in the order of `nodes`.
 async fn wait_ready(http: &reqwest::Client, nodes: &mut [Started]) -> anyhow::Result<Vec<String>> {
@@ -496,6 +545,17 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
                 genesis.chain_id.clone(),
             ));
         }
+        if args.open && genesis.is_permissioned() {
+            return Err(fail(
+                "mismatch",
+                format!(
+                    "the network in {} is a consortium of {} organisation(s), not an open \
+                     chain (omit --open to restart it, or choose another --dir)",
+                    net.display(),
+                    genesis.organisations.len()
+                ),
+            ));
+        }
         println!(
             "restarting the network of {n} node(s) in {} (chain {}, suite {})",
             net.display(),
@@ -508,12 +568,26 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
         let mut opts = kexin_node::NetInitOptions::new(net, n, suite);
         opts.chain_id = args.chain_id.clone();
         opts.observers = args.observers as usize;
+        opts.open = args.open;
         let report = kexin_node::init_network(&opts).context("cannot create the network")?;
         println!(
             "created a network of {n} validator(s) in {} (chain {}, suite {suite})",
             net.display(),
             report.chain_id
         );
+        if report.org_dirs.is_empty() {
+            println!(
+                "the chain is open (no organisations, no certificates): for development and \
+                 benchmarks only"
+            );
+        } else {
+            println!(
+                "organisations org1..org{n}, one per validator: CA in {d}/orgK/ca.pem (key \
+                 {d}/orgK/ca-key.pem), identities {d}/orgK/admin and {d}/orgK/writer; attest \
+                 with --identity {d}/org1/writer",
+                d = net.display()
+            );
+        }
     }
     let n = node_count(net);
 
@@ -705,6 +779,11 @@ struct NodeStatus {
     peers: Option<u64>,
     /// Whether it answered its health check.
     healthy: bool,
+    /// Its `pki.expiry_warning_days` (from its config.toml).
+    expiry_warning_days: Option<u32>,
+    /// What its health check warned about (gathered, de-duplicated, in the `expiring` list).
+    #[serde(skip)]
+    expiring: Vec<ExpiringCert>,
 }
 
 /// Whether the node in `dir` holds a validator key of the genesis.
@@ -733,6 +812,10 @@ async fn node_status(
         height: None,
         peers: None,
         healthy: false,
+        expiry_warning_days: kexin_node::NodeConfig::load(&dir.join(layout::CONFIG))
+            .ok()
+            .map(|c| c.pki.expiry_warning_days),
+        expiring: Vec::new(),
     };
     let Some(url) = api else {
         return status;
@@ -740,6 +823,10 @@ async fn node_status(
     if let Some(h) = health(&http, &url).await {
         status.healthy = true;
         status.peers = h.get("peers").and_then(Value::as_u64);
+        status.expiring = h
+            .get("expiring")
+            .and_then(|v| serde_json::from_value(v.clone()).ok())
+            .unwrap_or_default();
         status.height = match get_json(&http, &url, "/v1/blocks/latest").await {
             Some((200, b)) => b.pointer("/header/height").and_then(Value::as_u64),
             // Before block 1 there is no latest block.
@@ -761,8 +848,15 @@ async fn status(net: &Path, json: bool) -> anyhow::Result<()> {
     }
     let mut nodes: Vec<NodeStatus> = tasks.join_all().await;
     nodes.sort_by_key(|s| s.index);
+    let warning_days = nodes.iter().filter_map(|s| s.expiry_warning_days).max();
+    let expiring = gather_expiring(&nodes);
     if json {
-        print_json(&serde_json::json!({ "nodes": nodes }))?;
+        let mut doc = serde_json::json!({ "nodes": nodes });
+        if genesis.is_permissioned() {
+            doc["expiry_warning_days"] = serde_json::json!(warning_days);
+            doc["expiring"] = serde_json::to_value(&expiring)?;
+        }
+        print_json(&doc)?;
     } else {
         let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
         println!(
@@ -781,6 +875,10 @@ async fn status(net: &Path, json: bool) -> anyhow::Result<()> {
                 dash(s.api.clone())
             );
         }
+        if genesis.is_permissioned() {
+            println!();
+            print_expiring(&expiring, warning_days, "NODES");
+        }
     }
     let down = nodes.iter().filter(|s| !s.healthy).count();
     if down > 0 {
@@ -790,6 +888,107 @@ async fn status(net: &Path, json: bool) -> anyhow::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// A certificate some node warned about, with the nodes that did.
+#[derive(Debug, Serialize)]
+pub(crate) struct Expiring {
+    #[serde(flatten)]
+    pub(crate) cert: ExpiringCert,
+    /// The nodes (indices) whose health check listed it.
+    pub(crate) nodes: Vec<usize>,
+}
+
+/// Every node's warnings, one entry per certificate (by id; by organisation, name and expiry
+/// when there is none), soonest first. A node's own certificate (`this node`) is only ever
+/// reported by that node.
+fn gather_expiring(nodes: &[NodeStatus]) -> Vec<Expiring> {
+    let mut out: Vec<Expiring> = Vec::new();
+    for s in nodes {
+        for e in &s.expiring {
+            let same = |x: &Expiring| match (x.cert.id, e.id) {
+                (Some(a), Some(b)) => a == b,
+                _ => {
+                    (&x.cert.kind, &x.cert.org, &x.cert.name, x.cert.not_after_ms)
+                        == (&e.kind, &e.org, &e.name, e.not_after_ms)
+                }
+            };
+            match out.iter_mut().find(|x| same(x)) {
+                Some(x) => {
+                    if !x.nodes.contains(&s.index) {
+                        x.nodes.push(s.index);
+                    }
+                }
+                None => out.push(Expiring {
+                    cert: e.clone(),
+                    nodes: vec![s.index],
+                }),
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        (a.cert.not_after_ms, &a.cert.org, &a.cert.name).cmp(&(
+            b.cert.not_after_ms,
+            &b.cert.org,
+            &b.cert.name,
+        ))
+    });
+    out
+}
+
+/// When `e` expires, relative to now: `EXPIRED 3 day(s) ago` or `in 12 day(s)`.
+pub(crate) fn expiry_phrase(e: &ExpiringCert) -> String {
+    if e.expired {
+        format!("EXPIRED {} day(s) ago", e.days_left.unsigned_abs())
+    } else {
+        format!("in {} day(s)", e.days_left)
+    }
+}
+
+/// The "certificates expiring within N days" section of `net status` (and `org list`):
+/// `source` heads a last column listing the reporting nodes (empty: no such column).
+pub(crate) fn print_expiring(list: &[Expiring], days: Option<u32>, source: &str) {
+    let window = match days {
+        Some(0) => {
+            println!("certificate expiry warnings are off (pki.expiry_warning_days = 0)");
+            return;
+        }
+        Some(d) => format!("within {d} days"),
+        None => "within the node's warning window".to_owned(),
+    };
+    if list.is_empty() {
+        println!("certificates expiring {window}: none");
+        return;
+    }
+    println!(
+        "certificates expiring {window}: {} (rotate them before they expire)",
+        list.len()
+    );
+    let row = |cols: [&str; 6], last: &str| {
+        let line = format!(
+            "  {:<10} {:<12} {:<16} {:<24} {:<20} {:<64} {last}",
+            cols[0], cols[1], cols[2], cols[3], cols[4], cols[5]
+        );
+        println!("{}", line.trim_end());
+    };
+    row(
+        ["KIND", "ORG", "NAME", "NOT AFTER", "EXPIRES", "ID"],
+        source,
+    );
+    for e in list {
+        let nodes: Vec<String> = e.nodes.iter().map(usize::to_string).collect();
+        row(
+            [
+                &e.cert.kind,
+                &e.cert.org,
+                &e.cert.name,
+                &crate::output::utc(e.cert.not_after_ms),
+                &expiry_phrase(&e.cert),
+                &e.cert.id.map_or_else(|| "-".to_owned(), |h| h.to_hex()),
+            ],
+            &nodes.join(","),
+        );
+    }
 }
 
 async fn start_node(net: &Path, index: usize) -> anyhow::Result<()> {
@@ -853,7 +1052,9 @@ impl LocalNet {
         empty_blocks: bool,
     ) -> anyhow::Result<LocalNet> {
         if !net.join(layout::GENESIS).exists() {
-            let opts = kexin_node::NetInitOptions::new(net, nodes, suite);
+            // The load generator signs with bare keys: an open chain.
+            let mut opts = kexin_node::NetInitOptions::new(net, nodes, suite);
+            opts.open = true;
             kexin_node::init_network(&opts).context("cannot create the network")?;
             for i in 0..nodes {
                 let path = node_dir(net, i).join(layout::CONFIG);
@@ -919,6 +1120,63 @@ mod tests {
         assert!(!is_running(0));
         assert!(!is_running(1));
         assert!(!is_running(u32::MAX));
+    }
+
+    #[test]
+    fn expiry_warnings_are_gathered_once_per_certificate() {
+        let cert = |kind: &str, name: &str, id: Option<u8>, not_after_ms: u64| ExpiringCert {
+            kind: kind.into(),
+            org: "org1".into(),
+            name: name.into(),
+            id: id.map(|b| kexin_crypto::Hash([b; 32])),
+            not_after_ms,
+            days_left: 3,
+            expired: false,
+        };
+        let node = |index: usize, expiring: Vec<ExpiringCert>| NodeStatus {
+            index,
+            role: "validator",
+            api: None,
+            pid: None,
+            height: None,
+            peers: None,
+            healthy: true,
+            expiry_warning_days: Some(30),
+            expiring,
+        };
+        let ca = cert("ca", "org1 CA", Some(1), 500);
+        let writer = cert("writer", "alice", Some(2), 100);
+        let own = cert("this node", "node1", Some(3), 300);
+        let anonymous = cert("writer", "bob", None, 200);
+        let nodes = [
+            node(0, vec![writer.clone(), ca.clone(), anonymous.clone()]),
+            node(1, vec![writer.clone(), own.clone(), ca.clone()]),
+            node(2, vec![]),
+            node(3, vec![anonymous.clone(), ca.clone()]),
+        ];
+        let got = gather_expiring(&nodes);
+        let summary: Vec<(&str, Vec<usize>)> = got
+            .iter()
+            .map(|e| (e.cert.name.as_str(), e.nodes.clone()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("alice", vec![0, 1]),
+                ("bob", vec![0, 3]),
+                ("node1", vec![1]),
+                ("org1 CA", vec![0, 1, 3]),
+            ]
+        );
+        assert!(gather_expiring(&nodes[2..3]).is_empty());
+        let e = cert("ca", "x", None, 0);
+        assert_eq!(expiry_phrase(&e), "in 3 day(s)");
+        let gone = ExpiringCert {
+            days_left: -2,
+            expired: true,
+            ..e
+        };
+        assert_eq!(expiry_phrase(&gone), "EXPIRED 2 day(s) ago");
     }
 
     #[test]

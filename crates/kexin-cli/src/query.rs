@@ -75,6 +75,15 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
             }
         }
         TxState::Pending => println!("  status      pending (in the mempool)"),
+        TxState::Rejected => {
+            let why = r
+                .status
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .unwrap_or_default();
+            println!("  status      rejected ({why})");
+        }
     }
     println!("  chain       {}", t.chain_id);
     println!(

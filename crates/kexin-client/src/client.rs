@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 
 use kexin_crypto::{Hash, PublicKey};
 use kexin_types::api::{
-    ApiError, BlockResponse, ChainInfo, CheckpointResponse, ConsistencyResponse, EvidenceResponse,
-    HealthResponse, ReceiptsResponse, StateProofResponse, StateValue, SubmitBatchRequest,
-    SubmitBatchResponse, SubmitRequest, SubmitResponse, TxResponse, TxState, TxStatusResponse,
+    ApiError, BlockResponse, CertListResponse, ChainInfo, CheckpointResponse, ConsistencyResponse,
+    EvidenceResponse, HealthResponse, OrgListResponse, ReceiptsResponse, StateProofResponse,
+    StateValue, SubmitBatchRequest, SubmitBatchResponse, SubmitRequest, SubmitResponse, TxResponse,
+    TxState, TxStatusResponse,
 };
-use kexin_types::{Encode, Transaction};
+use kexin_types::{CertState, Encode, Transaction};
 use serde::de::DeserializeOwned;
 
 /// Why a request failed.
@@ -293,6 +294,57 @@ impl Client {
         self.get(&format!("/v1/state/evidence/{digest}")).await
     }
 
+    /// `GET /v1/state/cert/{id}`: a certificate's registry entry with its proof.
+    pub async fn cert_state(&self, id: &Hash) -> Result<StateProofResponse, ClientError> {
+        self.get(&format!("/v1/state/cert/{id}")).await
+    }
+
+    /// `GET /v1/state/org/{name}`: an organisation's CA set if it changed since genesis, with
+    /// its proof.
+    pub async fn org_state(&self, name: &str) -> Result<StateProofResponse, ClientError> {
+        self.get(&format!("/v1/state/org/{}", encode_component(name)))
+            .await
+    }
+
+    /// The registry entry of certificate `id`, or `None` if the chain has not registered it
+    /// (never used nor revoked).
+    pub async fn cert(&self, id: &Hash) -> Result<Option<CertState>, ClientError> {
+        match self.cert_state(id).await?.value {
+            None => Ok(None),
+            Some(StateValue::Cert(c)) => Ok(Some(c)),
+            Some(other) => Err(ClientError::Decode(format!(
+                "certificate state of {id} holds a {} value",
+                value_kind(&other)
+            ))),
+        }
+    }
+
+    /// `GET /v1/certs[?org=ORG][&limit=N]`: registered certificates, in id order.
+    pub async fn certs(
+        &self,
+        org: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<CertListResponse, ClientError> {
+        let mut query = Vec::new();
+        if let Some(o) = org {
+            query.push(format!("org={}", encode_component(o)));
+        }
+        if let Some(l) = limit {
+            query.push(format!("limit={l}"));
+        }
+        let path = if query.is_empty() {
+            "/v1/certs".to_owned()
+        } else {
+            format!("/v1/certs?{}", query.join("&"))
+        };
+        self.get(&path).await
+    }
+
+    /// `GET /v1/orgs`: the consortium's organisations and their CAs now.
+    pub async fn orgs(&self) -> Result<OrgListResponse, ClientError> {
+        self.get("/v1/orgs").await
+    }
+
     /// `GET /v1/chain`: chain id, suite, genesis and height.
     pub async fn chain(&self) -> Result<ChainInfo, ClientError> {
         self.get("/v1/chain").await
@@ -314,10 +366,7 @@ impl Client {
             }),
             Some(other) => Err(ClientError::Decode(format!(
                 "nonce state of {key} holds a {} value",
-                match other {
-                    StateValue::Evidence(_) => "evidence",
-                    StateValue::Nonce(_) => "nonce",
-                }
+                value_kind(&other)
             ))),
         }
     }
@@ -335,6 +384,17 @@ impl Client {
         loop {
             let last = match self.transaction_status(hash).await {
                 Ok(tx) if tx.status == TxState::Committed => return Ok(tx),
+                Ok(tx) if tx.status == TxState::Rejected => {
+                    let e = tx.error.unwrap_or(ApiError {
+                        code: "rejected".into(),
+                        message: "the node dropped the transaction".into(),
+                    });
+                    return Err(ClientError::Api {
+                        status: 200,
+                        code: e.code,
+                        message: format!("transaction {hash} was rejected: {}", e.message),
+                    });
+                }
                 Ok(_) => "still pending".to_owned(),
                 Err(e) if e.is_not_found() || e.is_transient() => e.to_string(),
                 Err(e) => return Err(e),
@@ -350,6 +410,70 @@ impl Client {
             delay = (delay * 2).min(Duration::from_millis(200));
         }
     }
+
+    /// `GET /v1/gov/proposals[?limit=N]`: governance proposals with their state (`open`,
+    /// `passed`, `rejected`, `expired`), in id order.
+    pub async fn proposals(
+        &self,
+        limit: Option<usize>,
+    ) -> Result<kexin_types::api::ProposalListResponse, ClientError> {
+        match limit {
+            Some(l) => self.get(&format!("/v1/gov/proposals?limit={l}")).await,
+            None => self.get("/v1/gov/proposals").await,
+        }
+    }
+
+    /// `GET /v1/gov/consortium`: member organisations, parameters and the yes votes a
+    /// proposal needs now.
+    pub async fn consortium(&self) -> Result<kexin_types::api::ConsortiumResponse, ClientError> {
+        self.get("/v1/gov/consortium").await
+    }
+
+    /// `GET /v1/state/proposal/{id}`: a proposal's state with its proof.
+    pub async fn proposal_state(&self, id: &Hash) -> Result<StateProofResponse, ClientError> {
+        self.get(&format!("/v1/state/proposal/{id}")).await
+    }
+
+    /// The proposal with id `id` (its proposing transaction's hash), or `None` if the chain
+    /// has none.
+    pub async fn proposal(
+        &self,
+        id: &Hash,
+    ) -> Result<Option<kexin_types::ProposalState>, ClientError> {
+        match self.proposal_state(id).await?.value {
+            None => Ok(None),
+            Some(StateValue::Proposal(p)) => Ok(Some(p)),
+            Some(other) => Err(ClientError::Decode(format!(
+                "proposal state of {id} holds a {} value",
+                value_kind(&other)
+            ))),
+        }
+    }
+}
+
+fn value_kind(v: &StateValue) -> &'static str {
+    match v {
+        StateValue::Evidence(_) => "evidence",
+        StateValue::Nonce(_) => "nonce",
+        StateValue::Org(_) => "organisation",
+        StateValue::Cert(_) => "certificate",
+        StateValue::Proposal(_) => "proposal",
+        StateValue::Consortium(_) => "consortium",
+    }
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters, for a path segment or a
+/// query value.
+fn encode_component(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn http_error(what: &str, base: &str, e: reqwest::Error) -> ClientError {
@@ -471,6 +595,43 @@ mod tests {
         assert_eq!(Client::new("http://h:1/").unwrap().base_url(), "http://h:1");
         assert!(Client::new("ftp://h").is_err());
         assert!(Client::new("http://").is_err());
+    }
+
+    #[test]
+    fn components_are_percent_encoded() {
+        assert_eq!(encode_component("org-1.a_b~"), "org-1.a_b~");
+        assert_eq!(encode_component("a b/&?"), "a%20b%2F%26%3F");
+        assert_eq!(encode_component("银"), "%E9%93%B6");
+    }
+
+    #[tokio::test]
+    async fn registry_requests() {
+        let id = Hash([7; 32]);
+        let absent = r#"{"key_hash":"0000000000000000000000000000000000000000000000000000000000000000","value":null,"value_hex":null,"proof":{"siblings":[],"leaf":null},"state_root":"0000000000000000000000000000000000000000000000000000000000000000","height":3}"#;
+        let (url, seen) = fake_server(vec![
+            (200, absent.to_string()),
+            (200, r#"{"height":3,"certs":[]}"#.into()),
+            (200, r#"{"height":3,"orgs":[]}"#.into()),
+        ])
+        .await;
+        let c = Client::new(&url).unwrap();
+        assert_eq!(c.cert(&id).await.unwrap(), None);
+        assert!(
+            c.certs(Some("org 2"), Some(5))
+                .await
+                .unwrap()
+                .certs
+                .is_empty()
+        );
+        assert!(c.orgs().await.unwrap().orgs.is_empty());
+        let seen = seen.lock().unwrap();
+        assert!(seen[0].starts_with(&format!("GET /v1/state/cert/{id} ")));
+        assert!(
+            seen[1].starts_with("GET /v1/certs?org=org%202&limit=5 "),
+            "{}",
+            seen[1]
+        );
+        assert!(seen[2].starts_with("GET /v1/orgs "));
     }
 
     #[test]

@@ -4,7 +4,9 @@
 //!   [`kexin_types::api`]; every failure is a [`ClientError`].
 //! * [`hash_file`] fingerprints a file with the chain's hash (SM3 or SHA-256), streaming it.
 //! * [`evidence_record`] and [`sign_evidence`] build and sign an evidence transaction.
-//! * [`load_key`] and [`save_key`] read and write PKCS#8 PEM private keys.
+//! * [`load_key`] and [`save_key`] read and write PKCS#8 PEM private keys; an [`Identity`]
+//!   (`cert.pem` + `key.pem`) signs transactions under a certificate, as chains with
+//!   organisations require.
 //! * [`check_chain_info`] checks that what `/v1/chain` returned is self-consistent, and
 //!   [`kexin_types::Receipt::verify`] (or [`kexin_types::BatchVerifier`]) checks a receipt
 //!   offline against the genesis alone.
@@ -35,6 +37,7 @@
 
 mod client;
 mod files;
+mod identity;
 mod keys;
 
 pub use client::{BlockId, Client, ClientError, check_chain_info};
@@ -42,4 +45,5 @@ pub use files::{
     HASH_BUFFER_BYTES, evidence_record, guess_content_type, hash_file, hash_file_with_progress,
     hash_reader, hash_reader_with_progress, sign_evidence,
 };
+pub use identity::{IDENTITY_CERT, IDENTITY_KEY, Identity, IdentityError};
 pub use keys::{KeyFileError, load_key, save_key};

@@ -32,12 +32,14 @@ impl Bench {
         let suite = Suite::Intl;
         let validator = SigningKey::generate(suite);
         let genesis = Genesis {
-            version: 1,
+            version: kexin_types::FORMAT_VERSION,
             chain_id: CHAIN.into(),
             suite,
             timestamp_ms: T0,
+            organisations: vec![],
             validators: vec![Validator {
                 name: "node0".into(),
+                org: String::new(),
                 public_key: validator.public_key(),
             }],
         };

@@ -15,7 +15,7 @@ use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use kexin_types::state::{RecordLocation, StateKey, value_hash};
 use kexin_types::{
     Block, BlockHeader, Checkpoint, CommitCertificate, Decode, Encode, FORMAT_VERSION, Genesis,
-    PayloadCommitment, Receipt, ReceiptTx, SealedTx, Transaction, TxSummary, decode_block,
+    Payload, PayloadCommitment, Receipt, ReceiptTx, SealedTx, Transaction, TxSummary, decode_block,
     decode_transaction,
 };
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,8 @@ pub struct PreparedBlock {
     smt: SparseMerkleTree,
     state_writes: BTreeMap<Hash, Vec<u8>>,
     evidence: Vec<(Hash, RecordLocation)>,
+    /// Registry keys written (see [`Table::Registry`]).
+    registry: Vec<Vec<u8>>,
 }
 
 impl PreparedBlock {
@@ -489,7 +491,15 @@ impl Ledger {
 
         let mut changes = BTreeMap::new();
         let mut writes = BTreeMap::new();
+        let mut registry = Vec::new();
         for (key, value) in state_writes {
+            match &key {
+                StateKey::Org(name) => registry.push(registry_key(key.kind(), name.as_bytes())),
+                StateKey::Cert(id) | StateKey::Proposal(id) => {
+                    registry.push(registry_key(key.kind(), id.as_bytes()))
+                }
+                StateKey::Nonce(_) | StateKey::Evidence(_) | StateKey::Consortium => {}
+            }
             let kh = key.hash(suite);
             changes.insert(kh, Some(value_hash(suite, &value)));
             writes.insert(kh, value);
@@ -529,6 +539,7 @@ impl Ledger {
             log_nodes,
             smt,
             state_writes: writes,
+            registry,
             evidence,
         })
     }
@@ -610,6 +621,7 @@ impl Ledger {
             smt,
             state_writes,
             evidence,
+            registry,
             ..
         } = prepared;
         let mut batch = WriteBatch::new();
@@ -636,6 +648,9 @@ impl Ledger {
         }
         for (digest, loc) in &evidence {
             batch.put(Table::EvidenceIndex, evidence_key(digest, loc), Vec::new());
+        }
+        for key in registry {
+            batch.put(Table::Registry, key, Vec::new());
         }
         batch.put(Table::Meta, META_HEAD, block.header.encode());
         batch.put(Table::Meta, META_LOG, encode_log(&log));
@@ -849,6 +864,10 @@ impl Ledger {
             return Ok(None);
         };
         let (header, tx) = self.tx_in_block(tx_hash, &loc)?;
+        if !matches!(tx.payload, Payload::Evidence { .. }) {
+            // Record receipts exist for evidence only.
+            return Ok(Some(Vec::new()));
+        }
         let records = tx.records();
         if let Some(j) = only
             && j as usize >= records.len()
@@ -863,6 +882,7 @@ impl Ledger {
             chain_id: tx.chain_id.clone(),
             signer: tx.signer,
             nonce: tx.nonce,
+            cert: tx.cert,
             payload: PayloadCommitment::Evidence {
                 record_count: records.len() as u32,
                 records_root: record_tree.root(),
@@ -923,6 +943,33 @@ impl Ledger {
             .scan_prefix(Table::EvidenceIndex, digest.as_bytes(), limit)?
             .into_iter()
             .map(|(k, _)| parse_evidence_key(&k).map(|(_, loc)| loc))
+            .collect()
+    }
+
+    /// Up to `limit` registry keys of state key kind `kind` (3: organisations changed since
+    /// genesis, 4: certificates, 5: governance proposals), in key order.
+    pub fn registry_keys(&self, kind: u8, limit: usize) -> Result<Vec<StateKey>, LedgerError> {
+        self.store
+            .scan_prefix(Table::Registry, &[kind], limit)?
+            .into_iter()
+            .map(|(k, _)| {
+                let body = &k[1..];
+                match kind {
+                    3 => String::from_utf8(body.to_vec())
+                        .map(StateKey::Org)
+                        .map_err(|_| {
+                            LedgerError::corrupt("registry organisation name is not UTF-8")
+                        }),
+                    5 => <[u8; 32]>::try_from(body)
+                        .map(|b| StateKey::Proposal(Hash(b)))
+                        .map_err(|_| LedgerError::corrupt("registry proposal id is not 32 bytes")),
+                    _ => <[u8; 32]>::try_from(body)
+                        .map(|b| StateKey::Cert(Hash(b)))
+                        .map_err(|_| {
+                            LedgerError::corrupt("registry certificate id is not 32 bytes")
+                        }),
+                }
+            })
             .collect()
     }
 

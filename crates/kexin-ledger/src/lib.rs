@@ -24,11 +24,12 @@
 //!
 //! let validator = SigningKey::generate(Suite::Intl);
 //! let genesis = Genesis {
-//!     version: 1,
+//!     version: kexin_types::FORMAT_VERSION,
 //!     chain_id: "demo".into(),
 //!     suite: Suite::Intl,
 //!     timestamp_ms: 1_700_000_000_000,
-//!     validators: vec![Validator { name: "node0".into(), public_key: validator.public_key() }],
+//!     organisations: vec![],
+//!     validators: vec![Validator { name: "node0".into(), org: String::new(), public_key: validator.public_key() }],
 //! };
 //! let ledger = Ledger::open(Arc::new(MemStore::new()), genesis.clone()).unwrap();
 //!

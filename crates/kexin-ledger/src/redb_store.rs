@@ -23,6 +23,7 @@ const DEFS: [Def; Table::ALL.len()] = [
     def(Table::LogNodes),
     def(Table::State),
     def(Table::EvidenceIndex),
+    def(Table::Registry),
 ];
 
 /// Default size of redb's page cache: 256 MiB (redb's own default is 1 GiB).

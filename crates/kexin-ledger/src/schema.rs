@@ -8,7 +8,7 @@ use crate::error::LedgerError;
 use crate::ledger::TxLocation;
 
 /// Version of the table layouts; stored under [`META_SCHEMA`].
-pub const SCHEMA_VERSION: u8 = 1;
+pub const SCHEMA_VERSION: u8 = 2;
 
 /// Meta key: the genesis hash (32 bytes).
 pub const META_GENESIS_HASH: &[u8] = b"genesis_hash";
@@ -130,6 +130,14 @@ pub(crate) fn decode_log(suite: Suite, bytes: &[u8]) -> Result<LogAccumulator, L
         .collect::<Result<Vec<_>, _>>()?;
     LogAccumulator::from_peaks(suite, size, peaks)
         .map_err(|e| LedgerError::corrupt(format!("log frontier: {e}")))
+}
+
+/// A [`Table::Registry`](crate::Table::Registry) key: `u8 state key kind || key bytes`.
+pub(crate) fn registry_key(kind: u8, body: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(1 + body.len());
+    k.push(kind);
+    k.extend_from_slice(body);
+    k
 }
 
 #[cfg(test)]

@@ -28,11 +28,14 @@ pub enum Table {
     State,
     /// `digest (32) || u64 height || u32 tx_index || u32 record_index` (BE) -> empty.
     EvidenceIndex,
+    /// `u8 state key kind || key bytes` -> empty: the registry's state keys (organisations,
+    /// certificates, governance proposals), so they can be listed.
+    Registry,
 }
 
 impl Table {
     /// Every table, in declaration order.
-    pub const ALL: [Table; 8] = [
+    pub const ALL: [Table; 9] = [
         Table::Meta,
         Table::Blocks,
         Table::BlockHashes,
@@ -41,6 +44,7 @@ impl Table {
         Table::LogNodes,
         Table::State,
         Table::EvidenceIndex,
+        Table::Registry,
     ];
 
     /// The table's name, stable on disk.
@@ -54,6 +58,7 @@ impl Table {
             Table::LogNodes => "log_nodes",
             Table::State => "state",
             Table::EvidenceIndex => "evidence_index",
+            Table::Registry => "registry",
         }
     }
 

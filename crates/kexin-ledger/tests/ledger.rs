@@ -767,3 +767,62 @@ fn end_to_end_fjall_store() {
         Arc::new(kexin_ledger::FjallStore::open(&path).unwrap())
     });
 }
+
+/// Registry keys (organisations, certificates) written by a block are listed after it commits,
+/// survive reopening, and other state keys are not listed.
+#[test]
+fn registry_keys_are_indexed_on_commit() {
+    let chain = Chain::new(Suite::Intl);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("registry.redb");
+    let ids: Vec<Hash> = [b"b".as_slice(), b"a", b"c"]
+        .iter()
+        .map(|d| Suite::Intl.hash(d))
+        .collect();
+    {
+        let ledger = Ledger::open(
+            Arc::new(RedbStore::open(&path).unwrap()),
+            chain.genesis.clone(),
+        )
+        .unwrap();
+        assert!(ledger.registry_keys(4, 10).unwrap().is_empty());
+        let txs = vec![chain.tx(0, 1, &[1])];
+        let mut writes = common::exec_writes(&ledger, &txs).unwrap();
+        for id in &ids {
+            writes.insert(StateKey::Cert(*id), vec![1, 2, 3]);
+        }
+        writes.insert(StateKey::Org("org7".into()), vec![4]);
+        let prepared = ledger
+            .prepare(txs, writes, T0 + 1, chain.validator.public_key())
+            .unwrap();
+        // Nothing is listed before the commit.
+        assert!(ledger.registry_keys(4, 10).unwrap().is_empty());
+        let cert = chain.certify(&prepared);
+        ledger.commit(prepared, &cert).unwrap();
+    }
+    let ledger = Ledger::open(
+        Arc::new(RedbStore::open(&path).unwrap()),
+        chain.genesis.clone(),
+    )
+    .unwrap();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    let certs = ledger.registry_keys(4, 10).unwrap();
+    assert_eq!(
+        certs,
+        sorted
+            .iter()
+            .map(|h| StateKey::Cert(*h))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(ledger.registry_keys(4, 2).unwrap().len(), 2);
+    assert_eq!(
+        ledger.registry_keys(3, 10).unwrap(),
+        vec![StateKey::Org("org7".into())]
+    );
+    assert!(ledger.registry_keys(1, 10).unwrap().is_empty());
+    assert_eq!(
+        ledger.state_get(&StateKey::Cert(ids[0])).unwrap(),
+        Some(vec![1, 2, 3])
+    );
+}

@@ -137,7 +137,23 @@ struct Inner {
     local: BTreeMap<Hash, Instant>,
     records: usize,
     bytes: usize,
+    /// Why recently dropped transactions were refused when building a block, so a client
+    /// polling their status learns the reason (bounded: oldest forgotten first).
+    rejected: BTreeMap<Hash, Rejected>,
+    rejected_order: VecDeque<Hash>,
 }
+
+/// Why a pending transaction was dropped: a stable code and a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejected {
+    /// The refusal's code (e.g. `cert_revoked`, `nonce_replayed`).
+    pub code: String,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// How many dropped transactions' reasons are remembered.
+pub const REJECTED_MEMORY: usize = 65_536;
 
 /// The mempool. Cheap to share behind an `Arc`; all methods take `&self`.
 pub struct Mempool {
@@ -231,6 +247,34 @@ impl Mempool {
             },
         );
         Ok(Admitted::New)
+    }
+
+    /// Drops pending transactions that can never be applied, remembering why (see
+    /// [`Mempool::rejection`]).
+    pub fn reject(&self, refused: &[(Hash, Rejected)]) {
+        let hashes: Vec<Hash> = refused.iter().map(|(h, _)| *h).collect();
+        self.remove(&hashes);
+        let mut inner = self.lock();
+        for (hash, why) in refused {
+            if inner.rejected.insert(*hash, why.clone()).is_none() {
+                inner.rejected_order.push_back(*hash);
+            }
+        }
+        while inner.rejected_order.len() > REJECTED_MEMORY {
+            if let Some(old) = inner.rejected_order.pop_front() {
+                inner.rejected.remove(&old);
+            }
+        }
+    }
+
+    /// Why a transaction that is no longer pending was dropped, if this node dropped it
+    /// recently (and it was not admitted again since).
+    pub fn rejection(&self, hash: &Hash) -> Option<Rejected> {
+        let inner = self.lock();
+        if inner.by_hash.contains_key(hash) {
+            return None;
+        }
+        inner.rejected.get(hash).cloned()
     }
 
     /// Whether a transaction is pending.
@@ -364,7 +408,15 @@ impl Mempool {
                 let mut next = last.saturating_add(1);
                 for (&nonce, hash) in nonces {
                     if nonce < next {
-                        dropped.push(*hash);
+                        dropped.push((
+                            *hash,
+                            Rejected {
+                                code: "nonce_replayed".into(),
+                                message: format!(
+                                    "nonce {nonce} was used by another committed transaction of the signer (last committed nonce {last})"
+                                ),
+                            },
+                        ));
                     } else if nonce == next {
                         next += 1;
                     } else {
@@ -372,14 +424,24 @@ impl Mempool {
                             now.saturating_duration_since(e.admitted_at)
                         });
                         if age > max_age {
-                            dropped.push(*hash);
+                            dropped.push((
+                                *hash,
+                                Rejected {
+                                    code: "nonce_gap".into(),
+                                    message: format!(
+                                        "waited {}s behind a nonce gap: nonce {next} never arrived",
+                                        age.as_secs()
+                                    ),
+                                },
+                            ));
                         }
                     }
                 }
             }
         }
-        self.remove(&dropped);
-        dropped
+        // Remembered with why, so a client polling the transaction learns it.
+        self.reject(&dropped);
+        dropped.into_iter().map(|(h, _)| h).collect()
     }
 
     /// Removes transactions (committed or found invalid).
@@ -572,6 +634,12 @@ mod tests {
         assert_eq!(p.len(), 2);
         assert!(p.get(&a_txs[1].hash()).is_some());
         assert!(p.get(&a_txs[2].hash()).is_some());
+        // A client polling them learns why.
+        let code = |h: &Hash| p.rejection(h).map(|r| r.code);
+        assert_eq!(code(&a_txs[0].hash()).as_deref(), Some("nonce_replayed"));
+        assert_eq!(code(&a_txs[3].hash()).as_deref(), Some("nonce_gap"));
+        assert_eq!(code(&b7.hash()).as_deref(), Some("nonce_gap"));
+        assert_eq!(code(&a_txs[1].hash()), None);
     }
 
     #[test]
@@ -608,5 +676,46 @@ mod tests {
             .map(|t| t.hash())
             .collect();
         assert_eq!(due, vec![b.hash()]);
+    }
+
+    #[test]
+    fn rejected_transactions_are_dropped_and_remembered_with_why() {
+        let key = SigningKey::from_seed(Suite::Intl, &[7; 32]).unwrap();
+        let p = pool(10);
+        let a = tx(&key, 1, 2);
+        let b = tx(&key, 2, 1);
+        p.admit(a.clone(), 0).unwrap();
+        p.admit(b.clone(), 0).unwrap();
+        assert_eq!(p.rejection(&a.hash()), None, "pending is not rejected");
+        let why = Rejected {
+            code: "cert_revoked".into(),
+            message: "revoked at height 9".into(),
+        };
+        p.reject(&[(a.hash(), why.clone())]);
+        assert!(p.get(&a.hash()).is_none());
+        assert_eq!((p.len(), p.records()), (1, 1));
+        assert_eq!(p.rejection(&a.hash()), Some(why));
+        assert_eq!(p.rejection(&b.hash()), None);
+        // Admitted again (e.g. after the reason went away), it is pending, not rejected.
+        p.admit(a.clone(), 0).unwrap();
+        assert_eq!(p.rejection(&a.hash()), None);
+        // The memory is bounded: the oldest reasons are forgotten first.
+        let many: Vec<(Hash, Rejected)> = (0..REJECTED_MEMORY as u32 + 5)
+            .map(|i| {
+                let mut h = [0u8; 32];
+                h[..4].copy_from_slice(&i.to_be_bytes());
+                (
+                    Hash(h),
+                    Rejected {
+                        code: "nonce_replayed".into(),
+                        message: String::new(),
+                    },
+                )
+            })
+            .collect();
+        p.reject(&many);
+        assert_eq!(p.rejection(&many[0].0), None);
+        assert!(p.rejection(&many[many.len() - 1].0).is_some());
+        assert_eq!(p.lock().rejected.len(), REJECTED_MEMORY);
     }
 }

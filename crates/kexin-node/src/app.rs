@@ -112,6 +112,9 @@ pub struct LedgerApp {
     last_sweep: Mutex<Instant>,
 }
 
+/// How far ahead of a validator's clock a block's timestamp may be for it to vote for the block.
+pub const MAX_FUTURE_DRIFT_MS: u64 = 30_000;
+
 /// How often, at most, committing a block sweeps the mempool for stalled transactions.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -273,6 +276,15 @@ impl LedgerApp {
                 h.timestamp_ms, base.timestamp_ms
             )));
         }
+        // Certificates are checked at the block's timestamp: a leader must not move the chain's
+        // clock ahead (which would expire certificates early for every later block).
+        let now = now_ms();
+        if h.timestamp_ms > now.saturating_add(MAX_FUTURE_DRIFT_MS) {
+            return Err(BlockError::BadHeader(format!(
+                "timestamp {} is more than {} ms ahead of this node's clock ({now})",
+                h.timestamp_ms, MAX_FUTURE_DRIFT_MS
+            )));
+        }
         if genesis.validator_index(&h.proposer).is_none() {
             return Err(BlockError::BadHeader(format!(
                 "proposer {} is not a validator",
@@ -320,7 +332,12 @@ impl LedgerApp {
             ledger: &self.ledger,
             ancestors: base.ancestors.clone(),
         };
-        let writes = kexin_exec::execute_block(&view, block.header.height, &txs)?;
+        let ctx = kexin_exec::BlockContext {
+            genesis,
+            height: block.header.height,
+            timestamp_ms: block.header.timestamp_ms,
+        };
+        let writes = kexin_exec::execute_block(&view, &ctx, &txs)?;
         let pending = &base.pending_txs;
         let prepared = self.ledger.prepare_on(
             base.parent.as_deref(),
@@ -433,20 +450,38 @@ impl Application for LedgerApp {
             return Ok(None);
         }
         let height = base.height + 1;
-        let built = kexin_exec::build_block(&view, height, candidates)?;
+        // Certificates are checked at the block's timestamp, so it is fixed before building.
+        let timestamp = now_ms.max(base.timestamp_ms + 1);
+        let ctx = kexin_exec::BlockContext {
+            genesis: self.ledger.genesis(),
+            height,
+            timestamp_ms: timestamp,
+        };
+        let built = kexin_exec::build_block(&view, &ctx, candidates)?;
         if !built.rejected.is_empty() && base.parent.is_none() {
             // Refused against final state only: against a speculative parent a refusal may
             // be undone if that parent is never finalized.
             for (hash, reason) in &built.rejected {
                 tracing::debug!(tx = %hash, code = reason.code(), "dropping pending transaction: {reason}");
             }
-            let hashes: Vec<Hash> = built.rejected.iter().map(|(h, _)| *h).collect();
-            self.mempool.remove(&hashes);
+            let refused: Vec<(Hash, kexin_mempool::Rejected)> = built
+                .rejected
+                .iter()
+                .map(|(h, r)| {
+                    (
+                        *h,
+                        kexin_mempool::Rejected {
+                            code: r.code().to_owned(),
+                            message: r.to_string(),
+                        },
+                    )
+                })
+                .collect();
+            self.mempool.reject(&refused);
         }
         if built.included.is_empty() && !empty_ok {
             return Ok(None);
         }
-        let timestamp = now_ms.max(base.timestamp_ms + 1);
         let pending = &base.pending_txs;
         let prepared = self.ledger.prepare_on(
             base.parent.as_deref(),
@@ -542,4 +577,12 @@ impl Application for LedgerApp {
         self.sweep_mempool();
         Ok(())
     }
+}
+
+/// Wall-clock milliseconds since the Unix epoch: the time admission checks certificates at
+/// (never used inside execution, which takes the block's timestamp).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

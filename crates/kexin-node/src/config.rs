@@ -19,6 +19,25 @@ pub struct NodeConfig {
     pub storage: StorageConfig,
     /// Consensus peers and timing.
     pub network: NetworkConfig,
+    /// Certificate housekeeping.
+    pub pki: PkiConfig,
+}
+
+/// Certificate housekeeping.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PkiConfig {
+    /// Warn (logs every hour, `GET /v1/health`, `kexin net status`) about certificates that
+    /// expire within this many days.
+    pub expiry_warning_days: u32,
+}
+
+impl Default for PkiConfig {
+    fn default() -> Self {
+        PkiConfig {
+            expiry_warning_days: 30,
+        }
+    }
 }
 
 /// A peer of the consortium network: its node key and where it listens.
@@ -231,6 +250,15 @@ impl NodeConfig {
             return Err(err(
                 "network.leader_timeout_ms",
                 format!("must be 50..=60000, got {}", self.network.leader_timeout_ms),
+            ));
+        }
+        if self.pki.expiry_warning_days > 3650 {
+            return Err(err(
+                "pki.expiry_warning_days",
+                format!(
+                    "must be 0..=3650 (0 turns warnings off), got {}",
+                    self.pki.expiry_warning_days
+                ),
             ));
         }
         if self.network.certification_timeout_ms < self.network.leader_timeout_ms {

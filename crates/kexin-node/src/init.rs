@@ -7,8 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use kexin_crypto::{PublicKey, SigningKey, Suite};
-use kexin_types::{Genesis, Validator};
+use kexin_pki::Role;
+use kexin_types::{CertDer, Genesis, Organisation, Validator};
 
+use crate::ca::{self, OrgCa};
 use crate::config::{NodeConfig, PeerConfig};
 use crate::layout;
 
@@ -83,8 +85,10 @@ pub fn init(opts: &InitOptions) -> anyhow::Result<InitReport> {
         chain_id: chain_id.clone(),
         suite: opts.suite,
         timestamp_ms,
+        organisations: vec![],
         validators: vec![Validator {
             name: "node0".into(),
+            org: String::new(),
             public_key: validator.public_key(),
         }],
     };
@@ -145,6 +149,9 @@ pub struct NetInitOptions {
     /// Read-only nodes after the validators (`node-{nodes}` ...): keys not in the genesis,
     /// listed as observers in every node's configuration.
     pub observers: usize,
+    /// Make an open chain: no organisations, so any key may submit evidence and no
+    /// certificates are checked. For development and benchmarks only.
+    pub open: bool,
 }
 
 impl NetInitOptions {
@@ -159,6 +166,7 @@ impl NetInitOptions {
             api_base_port: 0,
             p2p_base_port: 0,
             observers: 0,
+            open: false,
         }
     }
 }
@@ -178,6 +186,14 @@ pub struct NetInitReport {
     pub api_addrs: Vec<SocketAddr>,
     /// Where node `i`'s p2p listener binds.
     pub p2p_addrs: Vec<SocketAddr>,
+    /// `DIR/org{k}` for organisation `k` = 1..=nodes (empty for an open chain).
+    pub org_dirs: Vec<PathBuf>,
+}
+
+/// The organisation operating validator `index` of a network made by [`init_network`]:
+/// `org{index + 1}`.
+pub fn net_org_name(index: usize) -> String {
+    format!("org{}", index + 1)
 }
 
 /// The directory of node `index` inside a network directory made by [`init_network`].
@@ -216,6 +232,18 @@ fn choose_ports(
 /// and for each node `i` the directory `node-{i}` with a copy of the genesis, its own
 /// validator and client keys, and a `config.toml` whose `network.peers` lists every validator
 /// at its p2p address.
+///
+/// Unless `opts.open`, the network is a consortium: validator `i` is operated by organisation
+/// `org{i+1}` ([`net_org_name`]), and each organisation gets, in `DIR/org{k}`:
+///
+/// * its CA ([`OrgCa`]): `ca.pem` (self-signed, ten years) and `ca-key.pem` (mode 0600),
+///   listed in the genesis;
+/// * two identities, `admin/` (role admin) and `writer/` (role writer), each a `cert.pem`
+///   and `key.pem`, valid one year;
+/// * `issued/<name>/<serial>.pem`, the record of every certificate its CA issued.
+///
+/// Every node also gets a node certificate (role node) for its validator key, in
+/// `node-{i}/keys/node-cert.pem`, issued by its organisation (observers: by `org1`).
 pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
     let dir = &opts.dir;
     let n = opts.nodes;
@@ -233,23 +261,38 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
     }
     let total = n + opts.observers;
     let node_dirs: Vec<PathBuf> = (0..total).map(|i| net_node_dir(dir, i)).collect();
-    // Check every node directory before writing anything, so a refusal leaves no half-made
-    // network behind.
+    let org_names: Vec<String> = if opts.open {
+        Vec::new()
+    } else {
+        (0..n).map(net_org_name).collect()
+    };
+    let org_dirs: Vec<PathBuf> = org_names.iter().map(|o| dir.join(o)).collect();
+    // Check every node and organisation directory before writing anything, so a refusal
+    // leaves no half-made network behind.
+    let mut must_not_exist = Vec::new();
     for d in &node_dirs {
         for f in [
             layout::GENESIS,
             layout::CONFIG,
             layout::VALIDATOR_KEY,
             layout::CLIENT_KEY,
+            ca::NODE_CERT,
         ] {
-            let p = d.join(f);
-            if p.exists() {
-                anyhow::bail!(
-                    "{} already exists: remove {} first",
-                    p.display(),
-                    d.display()
-                );
-            }
+            must_not_exist.push((d.join(f), d));
+        }
+    }
+    for d in &org_dirs {
+        for f in [ca::CA_CERT, ca::CA_KEY, ca::ISSUED, "admin", "writer"] {
+            must_not_exist.push((d.join(f), d));
+        }
+    }
+    for (p, d) in must_not_exist {
+        if p.exists() {
+            anyhow::bail!(
+                "{} already exists: remove {} first",
+                p.display(),
+                d.display()
+            );
         }
     }
     let chain_id = chain_id_or_random(opts.chain_id.as_deref(), "kexin-net")?;
@@ -276,17 +319,30 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
         .map(|_| SigningKey::generate(opts.suite))
         .collect();
     let validators = &node_keys[..n];
+    let cas: Vec<OrgCa> = org_names
+        .iter()
+        .zip(&org_dirs)
+        .map(|(name, d)| OrgCa::generate(d, name, opts.suite, ca::CA_VALIDITY_DAYS))
+        .collect::<anyhow::Result<_>>()?;
     let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
     let genesis = Genesis {
         version: kexin_types::FORMAT_VERSION,
         chain_id: chain_id.clone(),
         suite: opts.suite,
         timestamp_ms,
+        organisations: cas
+            .iter()
+            .map(|ca| Organisation {
+                name: ca.org().to_owned(),
+                ca_certs: vec![CertDer(ca.cert().der().to_vec())],
+            })
+            .collect(),
         validators: validators
             .iter()
             .enumerate()
             .map(|(i, k)| Validator {
                 name: format!("node{i}"),
+                org: org_names.get(i).cloned().unwrap_or_default(),
                 public_key: k.public_key(),
             })
             .collect(),
@@ -304,6 +360,14 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
     let (peers, observers) = all_peers.split_at(n);
 
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for ca in &cas {
+        ca.save()?;
+        for (name, role) in [("admin", Role::Admin), ("writer", Role::Writer)] {
+            let key = SigningKey::generate(opts.suite);
+            let cert = ca.issue(name, role, &key.public_key(), ca::CERT_VALIDITY_DAYS)?;
+            ca::write_identity(&ca.dir().join(name), &cert, Some(&key))?;
+        }
+    }
     for (i, node_dir) in node_dirs.iter().enumerate() {
         std::fs::create_dir_all(node_dir)
             .with_context(|| format!("cannot create {}", node_dir.display()))?;
@@ -312,6 +376,18 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
             &node_dir.join(layout::CLIENT_KEY),
             &SigningKey::generate(opts.suite),
         )?;
+        // Validator i belongs to org{i+1}; observers to org1.
+        if let Some(ca) = cas.get(i).or(cas.first()) {
+            let cert = ca.issue(
+                &format!("node{i}"),
+                Role::Node,
+                &node_keys[i].public_key(),
+                ca::CERT_VALIDITY_DAYS,
+            )?;
+            let path = node_dir.join(ca::NODE_CERT);
+            std::fs::write(&path, cert.to_pem())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
         let mut config = NodeConfig::default();
         config.api.listen = api_addrs[i];
         config.network.listen = p2p_addrs[i];
@@ -338,6 +414,7 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
         validator_keys: validators.iter().map(SigningKey::public_key).collect(),
         api_addrs,
         p2p_addrs,
+        org_dirs,
     })
 }
 
@@ -402,6 +479,101 @@ mod tests {
                 .collect();
             assert_eq!(listed, expected);
         }
+    }
+
+    #[test]
+    fn network_is_a_consortium_of_one_org_per_validator() {
+        let t = tmp();
+        let dir = t.path().join("net");
+        let mut opts = NetInitOptions::new(&dir, 4, Suite::Intl);
+        opts.observers = 1;
+        let report = init_network(&opts).unwrap();
+        let genesis =
+            Genesis::from_json(&std::fs::read_to_string(dir.join(layout::GENESIS)).unwrap())
+                .unwrap();
+        assert!(genesis.is_permissioned());
+        let names: Vec<&str> = genesis
+            .organisations
+            .iter()
+            .map(|o| o.name.as_str())
+            .collect();
+        assert_eq!(names, ["org1", "org2", "org3", "org4"]);
+        assert_eq!(report.org_dirs.len(), 4);
+        let at = genesis.timestamp_ms;
+        for (k, org) in genesis.organisations.iter().enumerate() {
+            let org_dir = dir.join(&org.name);
+            assert_eq!(report.org_dirs[k], org_dir);
+            assert_eq!(genesis.validators[k].org, org.name);
+            let ca = ca::read_cert(&org_dir.join(ca::CA_CERT)).unwrap();
+            assert_eq!(org.ca_certs, vec![CertDer(ca.der().to_vec())]);
+            kexin_pki::check_ca(&ca, Suite::Intl, at).unwrap();
+            let (_, ca_end) = ca.validity_ms();
+            assert!(ca_end > at + 9 * 365 * 86_400_000);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                for f in [ca::CA_KEY, "admin/key.pem", "writer/key.pem"] {
+                    let mode = std::fs::metadata(org_dir.join(f))
+                        .unwrap()
+                        .permissions()
+                        .mode();
+                    assert_eq!(mode & 0o777, 0o600, "{f}");
+                }
+            }
+            for (who, role) in [("admin", Role::Admin), ("writer", Role::Writer)] {
+                let cert = ca::read_cert(&org_dir.join(who).join(ca::IDENTITY_CERT)).unwrap();
+                let key =
+                    std::fs::read_to_string(org_dir.join(who).join(ca::IDENTITY_KEY)).unwrap();
+                let key = SigningKey::from_pkcs8_pem(&key).unwrap();
+                let id = kexin_pki::verify(&cert, &ca, Suite::Intl, at).unwrap();
+                assert_eq!((id.name.as_str(), id.role), (who, role));
+                assert_eq!(id.org, org.name);
+                assert_eq!(id.public_key, key.public_key());
+                let record = org_dir
+                    .join(ca::ISSUED)
+                    .join(who)
+                    .join(format!("{}.pem", cert.serial_hex()));
+                assert_eq!(ca::read_cert(&record).unwrap(), cert);
+            }
+        }
+        for (i, node_dir) in report.node_dirs.iter().enumerate() {
+            let cert = ca::read_cert(&node_dir.join(ca::NODE_CERT)).unwrap();
+            let org = if i < 4 { i } else { 0 };
+            let ca = ca::read_cert(&report.org_dirs[org].join(ca::CA_CERT)).unwrap();
+            let id = kexin_pki::verify(&cert, &ca, Suite::Intl, at).unwrap();
+            assert_eq!(id.role, Role::Node);
+            assert_eq!(id.name, format!("node{i}"));
+            let key = std::fs::read_to_string(node_dir.join(layout::VALIDATOR_KEY)).unwrap();
+            assert_eq!(
+                id.public_key,
+                SigningKey::from_pkcs8_pem(&key).unwrap().public_key()
+            );
+        }
+
+        // An open chain has none of it.
+        let t = tmp();
+        let mut opts = NetInitOptions::new(t.path(), 2, Suite::Gm);
+        opts.open = true;
+        let report = init_network(&opts).unwrap();
+        let genesis =
+            Genesis::from_json(&std::fs::read_to_string(&report.genesis_path).unwrap()).unwrap();
+        assert!(!genesis.is_permissioned());
+        assert!(genesis.validators.iter().all(|v| v.org.is_empty()));
+        assert!(report.org_dirs.is_empty());
+        assert!(!t.path().join("org1").exists());
+        assert!(!report.node_dirs[0].join(ca::NODE_CERT).exists());
+    }
+
+    #[test]
+    fn network_refuses_a_leftover_organisation() {
+        let t = tmp();
+        std::fs::create_dir_all(t.path().join("org2/admin")).unwrap();
+        let err = init_network(&NetInitOptions::new(t.path(), 4, Suite::Intl))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("org2"), "{err}");
+        assert!(!t.path().join("org1").exists());
+        assert!(!t.path().join(layout::GENESIS).exists());
     }
 
     #[test]

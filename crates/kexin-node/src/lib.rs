@@ -11,7 +11,9 @@
 //! ```
 
 mod app;
+pub mod ca;
 pub mod config;
+pub mod expiry;
 mod init;
 mod network;
 mod node;
@@ -19,7 +21,8 @@ mod node;
 pub use app::{BlockError, LedgerApp, LedgerView, ProposalLimits};
 pub use config::NodeConfig;
 pub use init::{
-    InitOptions, InitReport, NetInitOptions, NetInitReport, init, init_network, write_key,
+    InitOptions, InitReport, NetInitOptions, NetInitReport, init, init_network, net_org_name,
+    write_key,
 };
 pub use node::{Node, Role, SubmitError, Submitted};
 

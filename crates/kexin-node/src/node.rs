@@ -34,6 +34,13 @@ pub enum SubmitError {
         /// Its nonce.
         nonce: u64,
     },
+    /// The transaction cannot act as it claims: its certificate, role or payload is refused
+    /// (the same rules execution applies).
+    #[error("{0}")]
+    Refused(kexin_exec::TxRejection),
+    /// Execution could not read the state.
+    #[error("state error: {0}")]
+    Exec(#[from] kexin_exec::ExecError),
     /// The node cannot take transactions (its engine stopped).
     #[error("node is not accepting transactions: {0}")]
     Unavailable(String),
@@ -49,8 +56,9 @@ impl SubmitError {
             SubmitError::Decode(e) => e.code(),
             SubmitError::Admission(e) => e.code(),
             SubmitError::AlreadyCommitted { .. } => "nonce_replayed",
+            SubmitError::Refused(r) => r.code(),
             SubmitError::Unavailable(_) => "unavailable",
-            SubmitError::Ledger(_) => "internal",
+            SubmitError::Ledger(_) | SubmitError::Exec(_) => "internal",
         }
     }
 }
@@ -141,9 +149,82 @@ fn admit(
             nonce: tx.tx().nonce,
         });
     }
+    // Identity, permission and payload rules, as the next block would apply them now.
+    let genesis = ledger.genesis();
+    let ctx = kexin_exec::BlockContext {
+        genesis,
+        height: ledger.height() + 1,
+        timestamp_ms: crate::app::now_ms(),
+    };
+    kexin_exec::check_admission(&crate::app::LedgerView::committed(ledger), &ctx, &tx)?
+        .map_err(SubmitError::Refused)?;
     let last = crate::app::last_nonce(ledger, &tx.tx().signer)?;
     let admitted = mempool.admit(tx, last)?;
     Ok((hash, admitted))
+}
+
+/// Checks every organisation CA in genesis is a CA certificate of the chain's suite, in
+/// force when the chain was created.
+fn check_genesis_cas(genesis: &Genesis) -> anyhow::Result<()> {
+    for org in &genesis.organisations {
+        for (i, der) in org.ca_certs.iter().enumerate() {
+            let ca = kexin_pki::Certificate::from_der(der.as_bytes())
+                .map_err(|e| anyhow::anyhow!("organisation {} CA {i}: {e}", org.name))?;
+            kexin_pki::check_ca(&ca, genesis.suite, genesis.timestamp_ms)
+                .map_err(|e| anyhow::anyhow!("organisation {} CA {i}: {e}", org.name))?;
+            if ca.org().as_deref() != Some(org.name.as_str()) {
+                anyhow::bail!(
+                    "organisation {} CA {i} names organisation {:?}",
+                    org.name,
+                    ca.org().unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How often expiring certificates are logged.
+const EXPIRY_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Logs expiring certificates now and every hour while the ledger is open.
+fn spawn_expiry_watch(ledger: &Arc<Ledger>, dir: &Path, config: &NodeConfig) {
+    let days = config.pki.expiry_warning_days;
+    if days == 0 || !ledger.genesis().is_permissioned() {
+        return;
+    }
+    let weak = Arc::downgrade(ledger);
+    let own = dir.join(crate::ca::NODE_CERT);
+    let window = u64::from(days) * 86_400_000;
+    let spawned = std::thread::Builder::new()
+        .name("kexin-expiry".into())
+        .spawn(move || {
+            loop {
+                let Some(ledger) = weak.upgrade() else { return };
+                match crate::expiry::expiring(
+                    &ledger,
+                    ledger.genesis(),
+                    Some(&own),
+                    crate::app::now_ms(),
+                    window,
+                ) {
+                    Ok(list) => crate::expiry::log_warnings(&list),
+                    Err(e) => tracing::warn!("cannot check certificate expiry: {e}"),
+                }
+                drop(ledger);
+                // Sleep in short steps so the thread ends soon after the ledger closes.
+                let until = std::time::Instant::now() + EXPIRY_LOG_INTERVAL;
+                while std::time::Instant::now() < until {
+                    std::thread::sleep(std::time::Duration::from_secs(1));
+                    if weak.strong_count() == 0 {
+                        return;
+                    }
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("cannot start the certificate expiry watch: {e}");
+    }
 }
 
 impl Node {
@@ -181,8 +262,11 @@ impl Node {
 
         std::fs::create_dir_all(dir.join(layout::DATA))?;
         let store = open_store(dir, config.storage.engine)?;
+        check_genesis_cas(&genesis)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", genesis_path.display()))?;
         let ledger = Arc::new(Ledger::open(store, genesis.clone())?);
         tracing::info!(chain = %genesis.chain_id, suite = %genesis.suite, height = ledger.height(), "ledger opened");
+        spawn_expiry_watch(&ledger, dir, &config);
 
         let mempool = Arc::new(Mempool::new(
             MempoolConfig {
@@ -263,6 +347,21 @@ impl Node {
     /// The configuration.
     pub fn config(&self) -> &NodeConfig {
         &self.config
+    }
+
+    /// Certificates expiring within `pki.expiry_warning_days` (empty when that is 0).
+    pub fn expiring(&self) -> Result<Vec<kexin_types::api::ExpiringCert>, LedgerError> {
+        let days = self.config.pki.expiry_warning_days;
+        if days == 0 {
+            return Ok(Vec::new());
+        }
+        crate::expiry::expiring(
+            &self.ledger,
+            self.ledger.genesis(),
+            Some(&self.dir.join(crate::ca::NODE_CERT)),
+            crate::app::now_ms(),
+            u64::from(days) * 86_400_000,
+        )
     }
 
     /// The genesis.

@@ -47,57 +47,12 @@ const OID_O: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.10");
 /// `id-at-commonName`.
 const OID_CN: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.4.3");
 
-/// What a certificate's holder may do (the permission table is in `docs/pki.md`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    /// Governance and certificate management for its own organisation.
-    Admin,
-    /// Evidence and contract calls.
-    Writer,
-    /// Queries of its organisation's private metadata.
-    Reader,
-    /// A regulator: reads everything, writes nothing but audit notes.
-    Auditor,
-    /// A node (validator or observer).
-    Node,
-}
+pub use kexin_types::Role;
+use kexin_types::identity::UnknownRole;
 
-impl Role {
-    /// Every role.
-    pub const ALL: [Role; 5] = [
-        Role::Admin,
-        Role::Writer,
-        Role::Reader,
-        Role::Auditor,
-        Role::Node,
-    ];
-
-    /// The name written in certificates and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Writer => "writer",
-            Role::Reader => "reader",
-            Role::Auditor => "auditor",
-            Role::Node => "node",
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Role {
-    type Err = PkiError;
-
-    fn from_str(s: &str) -> Result<Role, PkiError> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str() == s)
-            .ok_or_else(|| PkiError::UnknownRole(s.to_owned()))
+impl From<UnknownRole> for PkiError {
+    fn from(e: UnknownRole) -> PkiError {
+        PkiError::UnknownRole(e.0)
     }
 }
 
@@ -203,6 +158,12 @@ impl Certificate {
         Ok(Certificate { der, inner })
     }
 
+    /// Whether the DER it was parsed from is the canonical encoding of its contents (so a
+    /// certificate has exactly one DER, and one id).
+    pub fn is_canonical(&self) -> bool {
+        self.inner.to_der().is_ok_and(|d| d == self.der)
+    }
+
     /// The DER encoding.
     pub fn der(&self) -> &[u8] {
         &self.der
@@ -233,7 +194,8 @@ impl Certificate {
 
     /// The role (`OU`), if the certificate carries one.
     pub fn role(&self) -> Option<Result<Role, PkiError>> {
-        attribute(self.inner.tbs_certificate().subject(), OID_OU).map(|s| s.parse())
+        attribute(self.inner.tbs_certificate().subject(), OID_OU)
+            .map(|s| s.parse::<Role>().map_err(PkiError::from))
     }
 
     /// The serial number, as its big-endian bytes in hex.

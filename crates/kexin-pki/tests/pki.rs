@@ -185,7 +185,14 @@ fn refusals(suite: Suite) {
         code(Certificate::from_pem("not a certificate")),
         "cert_malformed"
     );
-    assert_eq!(code("superuser".parse::<Role>()), "unknown_role");
+    assert_eq!(
+        code(
+            "superuser"
+                .parse::<Role>()
+                .map_err(kexin_pki::PkiError::from)
+        ),
+        "unknown_role"
+    );
 }
 
 #[test]

@@ -75,6 +75,9 @@ pub enum TxState {
     Pending,
     /// Final: in a committed block.
     Committed,
+    /// Dropped by this node: it can never be applied (`error` says why, e.g. `cert_revoked`
+    /// for a certificate revoked after the transaction was admitted, or `nonce_replayed`).
+    Rejected,
 }
 
 /// `GET /v1/transactions/{hash}/status`: where a transaction stands, without its body.
@@ -93,6 +96,9 @@ pub struct TxStatusResponse {
     /// Index in the transaction log, when committed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_index: Option<u64>,
+    /// Why it was rejected, when rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiError>,
 }
 
 impl TxStatusResponse {
@@ -104,6 +110,19 @@ impl TxStatusResponse {
             height: None,
             tx_index: None,
             log_index: None,
+            error: None,
+        }
+    }
+
+    /// A transaction this node dropped, with why.
+    pub fn rejected(hash: Hash, code: String, message: String) -> Self {
+        TxStatusResponse {
+            hash,
+            status: TxState::Rejected,
+            height: None,
+            tx_index: None,
+            log_index: None,
+            error: Some(ApiError { code, message }),
         }
     }
 
@@ -115,6 +134,7 @@ impl TxStatusResponse {
             height: Some(height),
             tx_index: Some(tx_index),
             log_index: Some(log_index),
+            error: None,
         }
     }
 }
@@ -205,6 +225,14 @@ pub enum StateValue {
     Nonce(NonceState),
     /// A digest's evidence entry.
     Evidence(EvidenceState),
+    /// An organisation's CA set (changed since genesis).
+    Org(crate::OrgState),
+    /// A certificate registry entry.
+    Cert(crate::CertState),
+    /// A governance proposal.
+    Proposal(crate::ProposalState),
+    /// The consortium's members and parameters.
+    Consortium(crate::ConsortiumState),
 }
 
 /// `GET /v1/state/nonce/{public-key}` and `GET /v1/state/evidence/{digest}`.
@@ -254,4 +282,126 @@ pub struct HealthResponse {
     /// Peers heard from (consensus votes) in the last 10 seconds.
     #[serde(default)]
     pub peers: u64,
+    /// Certificates expiring within the node's warning window (`pki.expiry_warning_days`),
+    /// soonest first; omitted when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expiring: Vec<ExpiringCert>,
+}
+
+/// One certificate of the registry (`GET /v1/certs`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CertEntry {
+    /// The certificate id, `H("kexin:cert:v1" || DER)`.
+    pub id: Hash,
+    /// What the chain recorded.
+    #[serde(flatten)]
+    pub state: crate::CertState,
+}
+
+/// `GET /v1/certs[?org=ORG][&limit=N]`: registered certificates, in id order.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CertListResponse {
+    /// The committed height the list is read at.
+    pub height: u64,
+    /// The certificates.
+    pub certs: Vec<CertEntry>,
+}
+
+/// A CA certificate of an organisation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CaEntry {
+    /// The CA certificate's id.
+    pub id: Hash,
+    /// Its DER, hex.
+    pub cert: crate::CertDer,
+}
+
+/// An organisation as it stands (`GET /v1/orgs`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrgInfo {
+    /// Its name.
+    pub name: String,
+    /// Its CA certificates now.
+    pub ca_certs: Vec<CaEntry>,
+    /// The validators it operates (by genesis).
+    pub validators: Vec<String>,
+    /// The height its CA set last changed (absent: as in genesis).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated_at: Option<u64>,
+}
+
+/// `GET /v1/orgs`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OrgListResponse {
+    /// The committed height the list is read at.
+    pub height: u64,
+    /// The organisations.
+    pub orgs: Vec<OrgInfo>,
+}
+
+/// A certificate that expires within the node's warning window (in `GET /v1/health`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiringCert {
+    /// `ca`, a role name (`admin`, `writer`, ...) for a registered certificate, or `this node`
+    /// for the answering node's own certificate.
+    pub kind: String,
+    /// The organisation.
+    pub org: String,
+    /// The holder (`CN`).
+    pub name: String,
+    /// The certificate id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<Hash>,
+    /// End of validity, ms since the Unix epoch.
+    pub not_after_ms: u64,
+    /// Whole days left (negative once expired).
+    pub days_left: i64,
+    /// Whether it has expired.
+    pub expired: bool,
+}
+
+/// One proposal (`GET /v1/gov/proposals`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProposalEntry {
+    /// The proposal id (the proposing transaction's hash).
+    pub id: Hash,
+    /// `open`, `passed`, `rejected` or `expired`, at the node's clock.
+    pub state: String,
+    /// What the chain recorded.
+    pub proposal: crate::ProposalState,
+}
+
+/// `GET /v1/gov/proposals[?limit=N]`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ProposalListResponse {
+    /// The committed height the list is read at.
+    pub height: u64,
+    /// The proposals, in id order.
+    pub proposals: Vec<ProposalEntry>,
+}
+
+/// A governable parameter and its value (`GET /v1/gov/consortium`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ParamValue {
+    /// The parameter's name.
+    pub name: String,
+    /// Its value now.
+    pub value: u64,
+    /// Its default.
+    pub default: u64,
+    /// What it means.
+    pub doc: String,
+}
+
+/// `GET /v1/gov/consortium`: member organisations, parameters and the votes a proposal needs.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ConsortiumResponse {
+    /// The committed height.
+    pub height: u64,
+    /// Member organisations, by name.
+    pub members: Vec<String>,
+    /// Every governable parameter.
+    pub params: Vec<ParamValue>,
+    /// Yes votes a proposal needs to pass now.
+    pub votes_needed: usize,
 }

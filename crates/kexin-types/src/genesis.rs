@@ -1,9 +1,10 @@
-//! The genesis file: the chain's identity, suite and validator set.
+//! The genesis file: the chain's identity, suite, organisations and validator set.
 
 use kexin_crypto::{Hash, PublicKey, Suite};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::identity::Organisation;
 use crate::limits::*;
 use crate::tx::{decode_public_key, encode_public_key, validate_chain_id};
 use crate::{FORMAT_VERSION, domains};
@@ -13,6 +14,9 @@ use crate::{FORMAT_VERSION, domains};
 pub struct Validator {
     /// A human name, e.g. `node0` or `bank-of-x`.
     pub name: String,
+    /// The organisation operating it (empty on a chain without organisations).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub org: String,
     /// Its consensus public key.
     pub public_key: PublicKey,
 }
@@ -20,7 +24,7 @@ pub struct Validator {
 /// The genesis of a chain; its hash is the parent hash of block 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
-    /// Format version, 1.
+    /// Format version (`FORMAT_VERSION`, now 2).
     pub version: u8,
     /// The chain id, used in every signature domain.
     pub chain_id: String,
@@ -28,6 +32,10 @@ pub struct Genesis {
     pub suite: Suite,
     /// When the chain was created, milliseconds since the Unix epoch.
     pub timestamp_ms: u64,
+    /// The consortium's organisations. Empty makes an open chain: any key may submit
+    /// evidence and no certificates are checked (development and benchmarks only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organisations: Vec<Organisation>,
     /// The validators, in index order.
     pub validators: Vec<Validator>,
 }
@@ -57,6 +65,16 @@ impl Genesis {
         keys
     }
 
+    /// Whether transactions must act under certificates of the organisations.
+    pub fn is_permissioned(&self) -> bool {
+        !self.organisations.is_empty()
+    }
+
+    /// The genesis organisation named `name`.
+    pub fn organisation(&self, name: &str) -> Option<&Organisation> {
+        self.organisations.iter().find(|o| o.name == name)
+    }
+
     /// Index of the validator with `key`.
     pub fn validator_index(&self, key: &PublicKey) -> Option<u16> {
         self.validators
@@ -83,7 +101,42 @@ impl Genesis {
                 ),
             ));
         }
+        if self.organisations.len() > MAX_ORGS as usize {
+            return Err(DecodeError::TooLarge {
+                field: "organisations",
+                limit: MAX_ORGS as u64,
+                actual: self.organisations.len() as u64,
+            });
+        }
+        for (i, o) in self.organisations.iter().enumerate() {
+            o.validate()?;
+            if self.organisations[..i].iter().any(|p| p.name == o.name) {
+                return Err(DecodeError::invalid(
+                    "organisation name",
+                    format!("organisation {} is listed twice", o.name),
+                ));
+            }
+        }
         for (i, v) in self.validators.iter().enumerate() {
+            if self.is_permissioned() {
+                if self.organisation(&v.org).is_none() {
+                    return Err(DecodeError::invalid(
+                        "validator org",
+                        format!(
+                            "validator {i} ({}) names organisation {:?}, which genesis does not list",
+                            v.name, v.org
+                        ),
+                    ));
+                }
+            } else if !v.org.is_empty() {
+                return Err(DecodeError::invalid(
+                    "validator org",
+                    format!(
+                        "validator {i} ({}) names organisation {:?} but genesis lists none",
+                        v.name, v.org
+                    ),
+                ));
+            }
             if v.name.is_empty() || v.name.len() > MAX_NAME_BYTES {
                 return Err(DecodeError::invalid(
                     "validator name",
@@ -134,9 +187,14 @@ impl Encode for Genesis {
         out.put_str8(&self.chain_id);
         out.put_u8(self.suite.tag());
         out.put_u64(self.timestamp_ms);
+        out.put_u32(self.organisations.len() as u32);
+        for o in &self.organisations {
+            o.encode_to(out);
+        }
         out.put_u32(self.validators.len() as u32);
         for v in &self.validators {
             out.put_str8(&v.name);
+            out.put_str8(&v.org);
             encode_public_key(out, &v.public_key);
         }
     }
@@ -156,18 +214,29 @@ impl Decode for Genesis {
         let suite = Suite::from_tag(tag)
             .ok_or_else(|| DecodeError::invalid("suite", format!("unknown suite tag {tag}")))?;
         let timestamp_ms = r.u64("timestamp_ms")?;
+        let n = r.count("organisations", MAX_ORGS, true)?;
+        let mut organisations = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            organisations.push(Organisation::decode_from(r)?);
+        }
         let n = r.count("validators", MAX_VALIDATORS, false)?;
         let mut validators = Vec::with_capacity(n as usize);
         for _ in 0..n {
             let name = r.str8("validator name", MAX_NAME_BYTES)?;
+            let org = r.str8("validator org", MAX_NAME_BYTES)?;
             let public_key = decode_public_key(r, "validator key")?;
-            validators.push(Validator { name, public_key });
+            validators.push(Validator {
+                name,
+                org,
+                public_key,
+            });
         }
         let g = Genesis {
             version,
             chain_id,
             suite,
             timestamp_ms,
+            organisations,
             validators,
         };
         g.validate()?;

@@ -23,6 +23,8 @@ pub mod api;
 mod block;
 pub mod codec;
 mod genesis;
+pub mod gov;
+pub mod identity;
 pub mod limits;
 mod receipt;
 pub mod state;
@@ -34,6 +36,10 @@ pub use block::{
 };
 pub use codec::{Decode, DecodeError, Encode};
 pub use genesis::{Genesis, Validator};
+pub use gov::{ConsortiumState, GovAction, ProposalState, ProposalStatus, Vote};
+pub use identity::{
+    CertDer, CertState, OrgState, Organisation, Permission, Revocation, RevocationReason, Role,
+};
 pub use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 pub use kexin_merkle::{ConsistencyProof, InclusionProof, StateProof};
 pub use receipt::{BatchVerifier, Receipt, ReceiptError, ReceiptTx, VerifiedReceipt};
@@ -43,7 +49,7 @@ pub use tx::{
 };
 
 /// The format version of every encoding defined here.
-pub const FORMAT_VERSION: u8 = 1;
+pub const FORMAT_VERSION: u8 = 2;
 
 /// Domain-separation prefixes of hash preimages and signature namespaces.
 pub mod domains {
@@ -57,6 +63,8 @@ pub mod domains {
     pub const BLOCK_HASH: &[u8] = b"kexin:block:v1";
     /// Prefix of the genesis hash preimage.
     pub const GENESIS_HASH: &[u8] = b"kexin:genesis:v1";
+    /// Prefix of the commitment to a payload other than evidence.
+    pub const PAYLOAD: &[u8] = b"kexin:payload:v1";
     /// Prefix of a state key hash preimage.
     pub const STATE_KEY: &[u8] = b"kexin:state-key:v1";
     /// Prefix of a state value hash preimage.

@@ -1,4 +1,4 @@
-//! Protocol limits of format version 1. Changing any of them is a format version bump.
+//! Protocol limits of the current format version. Changing any of them is a format version bump.
 
 /// Most evidence records in one transaction.
 pub const MAX_RECORDS_PER_TX: u32 = 4096;
@@ -22,3 +22,11 @@ pub const MAX_NAME_BYTES: usize = 64;
 pub const MAX_CERTIFICATE_SIGNATURES: u32 = MAX_VALIDATORS;
 /// Longest Merkle proof path (a log of 2^64 leaves has at most 64 levels).
 pub const MAX_PROOF_PATH: u32 = 64;
+/// Largest DER certificate, in bytes.
+pub const MAX_CERT_BYTES: usize = 4096;
+/// Most CA certificates an organisation holds at once (rotation overlaps two or three).
+pub const MAX_ORG_CAS: usize = 4;
+/// Most organisations in a consortium.
+pub const MAX_ORGS: u32 = 100;
+/// Longest certificate serial number, in hex digits (RFC 5280 allows 20 bytes).
+pub const MAX_SERIAL_HEX: usize = 64;

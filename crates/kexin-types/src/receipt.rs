@@ -28,7 +28,7 @@ pub struct ReceiptTx {
 /// A receipt for one evidence record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
-    /// Format version, 1.
+    /// Format version (`FORMAT_VERSION`, now 2).
     pub version: u8,
     /// The chain's id.
     pub chain_id: String,
@@ -192,7 +192,12 @@ impl Receipt {
         let PayloadCommitment::Evidence {
             record_count,
             records_root,
-        } = self.transaction.summary.payload;
+        } = self.transaction.summary.payload
+        else {
+            return Err(ReceiptError::Malformed(
+                "an evidence receipt's transaction must be an evidence transaction".into(),
+            ));
+        };
         if self.record_proof.tree_size != record_count as u64 {
             return Err(ReceiptError::RecordProof(format!(
                 "proof is for {} records, the transaction has {record_count}",

@@ -18,6 +18,18 @@ pub enum StateKey {
     Nonce(PublicKey),
     /// Kind 2: the evidence index entry of a digest (key bytes: the 32-byte digest).
     Evidence(Hash),
+    /// Kind 3: an organisation's current CA set, once it differs from genesis (key bytes: the
+    /// UTF-8 name). Value: [`OrgState`](crate::OrgState).
+    Org(String),
+    /// Kind 4: a certificate in the registry (key bytes: the 32-byte certificate id).
+    /// Value: [`CertState`](crate::CertState).
+    Cert(Hash),
+    /// Kind 5: a governance proposal (key bytes: the proposal id).
+    /// Value: [`ProposalState`](crate::ProposalState).
+    Proposal(Hash),
+    /// Kind 6: the consortium's members and parameters once governance changed them (key
+    /// bytes: empty). Value: [`ConsortiumState`](crate::ConsortiumState).
+    Consortium,
 }
 
 impl StateKey {
@@ -26,6 +38,10 @@ impl StateKey {
         match self {
             StateKey::Nonce(_) => 1,
             StateKey::Evidence(_) => 2,
+            StateKey::Org(_) => 3,
+            StateKey::Cert(_) => 4,
+            StateKey::Proposal(_) => 5,
+            StateKey::Consortium => 6,
         }
     }
 
@@ -34,6 +50,9 @@ impl StateKey {
         let bytes: &[u8] = match self {
             StateKey::Nonce(pk) => pk.as_bytes(),
             StateKey::Evidence(d) => d.as_bytes(),
+            StateKey::Org(name) => name.as_bytes(),
+            StateKey::Cert(id) | StateKey::Proposal(id) => id.as_bytes(),
+            StateKey::Consortium => &[],
         };
         suite.hash_parts(&[domains::STATE_KEY, &[self.kind()], bytes])
     }

@@ -6,6 +6,8 @@ use kexin_crypto::{Domain, Hash, PublicKey, Signature, SigningKey, Suite};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::gov::GovAction;
+use crate::identity::{CertDer, RevocationReason};
 use crate::limits::*;
 use crate::{FORMAT_VERSION, domains};
 
@@ -105,6 +107,33 @@ pub enum Payload {
         /// 1..=4096 records, all covered by the one transaction signature.
         records: Vec<EvidenceRecord>,
     },
+    /// Revoke a certificate (kind 2): by an admin of the certificate's organisation. The
+    /// certificate is carried whole, so one that was never used can be revoked too.
+    RevokeCert {
+        /// The certificate's DER.
+        cert: CertDer,
+        /// Why.
+        reason: RevocationReason,
+    },
+    /// Add a CA certificate to the signer's organisation (kind 3): by an admin, to rotate the
+    /// organisation's CA. Certificates of the old and new CA are accepted side by side.
+    AddCa {
+        /// The new CA certificate's DER.
+        cert: CertDer,
+    },
+    /// Propose a governance action (kind 4): by an admin of a member organisation. The
+    /// proposal's id is this transaction's hash; proposing counts as its organisation's yes.
+    Propose {
+        /// What passing the proposal does.
+        action: GovAction,
+    },
+    /// Vote on an open proposal (kind 5): by an admin, once per organisation.
+    Vote {
+        /// The proposal id (the proposing transaction's hash).
+        proposal: Hash,
+        /// Yes or no.
+        approve: bool,
+    },
 }
 
 impl Payload {
@@ -112,6 +141,10 @@ impl Payload {
     pub fn kind(&self) -> u8 {
         match self {
             Payload::Evidence { .. } => 1,
+            Payload::RevokeCert { .. } => 2,
+            Payload::AddCa { .. } => 3,
+            Payload::Propose { .. } => 4,
+            Payload::Vote { .. } => 5,
         }
     }
 
@@ -119,6 +152,10 @@ impl Payload {
     pub fn kind_name(&self) -> &'static str {
         match self {
             Payload::Evidence { .. } => "evidence",
+            Payload::RevokeCert { .. } => "revoke_cert",
+            Payload::AddCa { .. } => "add_ca",
+            Payload::Propose { .. } => "propose",
+            Payload::Vote { .. } => "vote",
         }
     }
 
@@ -132,7 +169,77 @@ impl Payload {
                     records_root: kexin_merkle::root_from_leaves(suite, &leaves),
                 }
             }
+            _ => {
+                let mut body = Vec::new();
+                self.encode_body(&mut body);
+                PayloadCommitment::Digest {
+                    kind: self.kind(),
+                    digest: suite.hash_parts(&[domains::PAYLOAD, &[self.kind()], &body]),
+                }
+            }
         }
+    }
+
+    /// The payload after its kind byte.
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        match self {
+            Payload::Evidence { records } => {
+                out.put_u32(records.len() as u32);
+                for rec in records {
+                    rec.encode_to(out);
+                }
+            }
+            Payload::RevokeCert { cert, reason } => {
+                cert.put(out);
+                out.put_u8(reason.code());
+            }
+            Payload::AddCa { cert } => cert.put(out),
+            Payload::Propose { action } => action.encode_to(out),
+            Payload::Vote { proposal, approve } => {
+                out.extend_from_slice(proposal.as_bytes());
+                out.put_u8(*approve as u8);
+            }
+        }
+    }
+
+    fn decode_body(kind: u8, r: &mut Reader<'_>) -> Result<Payload, DecodeError> {
+        Ok(match kind {
+            1 => {
+                let n = r.count("record count", MAX_RECORDS_PER_TX, false)?;
+                let mut records = Vec::with_capacity(n as usize);
+                for _ in 0..n {
+                    records.push(EvidenceRecord::decode_from(r)?);
+                }
+                Payload::Evidence { records }
+            }
+            2 => {
+                let cert = CertDer::read(r, "revoked certificate")?;
+                let code = r.u8("revocation reason")?;
+                let reason = RevocationReason::from_code(code).ok_or_else(|| {
+                    DecodeError::invalid(
+                        "revocation reason",
+                        format!("unknown RFC 5280 reason code {code}"),
+                    )
+                })?;
+                Payload::RevokeCert { cert, reason }
+            }
+            3 => Payload::AddCa {
+                cert: CertDer::read(r, "CA certificate")?,
+            },
+            4 => Payload::Propose {
+                action: GovAction::decode_from(r)?,
+            },
+            5 => Payload::Vote {
+                proposal: r.hash("proposal id")?,
+                approve: r.flag("vote")?,
+            },
+            k => {
+                return Err(DecodeError::invalid(
+                    "payload kind",
+                    format!("unknown payload type {k}"),
+                ));
+            }
+        })
     }
 }
 
@@ -149,12 +256,20 @@ pub enum PayloadCommitment {
         /// Merkle root over the records.
         records_root: Hash,
     },
+    /// Any other payload: `H("kexin:payload:v1" || u8 kind || payload body)`.
+    Digest {
+        /// The payload kind (2..=5).
+        kind: u8,
+        /// The digest.
+        digest: Hash,
+    },
 }
 
 impl PayloadCommitment {
     fn kind(&self) -> u8 {
         match self {
             PayloadCommitment::Evidence { .. } => 1,
+            PayloadCommitment::Digest { kind, .. } => *kind,
         }
     }
 }
@@ -170,6 +285,7 @@ impl Encode for PayloadCommitment {
                 out.put_u32(*record_count);
                 out.extend_from_slice(records_root.as_bytes());
             }
+            PayloadCommitment::Digest { digest, .. } => out.extend_from_slice(digest.as_bytes()),
         }
     }
 }
@@ -185,6 +301,10 @@ impl Decode for PayloadCommitment {
                     records_root,
                 })
             }
+            kind @ 2..=5 => Ok(PayloadCommitment::Digest {
+                kind,
+                digest: r.hash("payload digest")?,
+            }),
             k => Err(DecodeError::invalid(
                 "payload kind",
                 format!("unknown payload type {k}"),
@@ -223,8 +343,12 @@ pub struct TxSummary {
     pub chain_id: String,
     /// Who signed it.
     pub signer: PublicKey,
-    /// Replay protection: strictly greater than the signer's previous committed nonce.
+    /// Replay protection: exactly one more than the signer's previous committed nonce.
     pub nonce: u64,
+    /// The id of the certificate the signer acts under (required on chains with
+    /// organisations, absent on open chains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<Hash>,
     /// The payload commitment.
     pub payload: PayloadCommitment,
 }
@@ -240,15 +364,30 @@ impl TxSummary {
     }
 }
 
-fn encode_header(out: &mut Vec<u8>, chain_id: &str, signer: &PublicKey, nonce: u64) {
+fn encode_header(
+    out: &mut Vec<u8>,
+    chain_id: &str,
+    signer: &PublicKey,
+    nonce: u64,
+    cert: Option<&Hash>,
+) {
     out.put_u8(FORMAT_VERSION);
     out.put_str8(chain_id);
     out.put_u8(signer.suite().tag());
     out.extend_from_slice(signer.as_bytes());
     out.put_u64(nonce);
+    match cert {
+        None => out.put_u8(0),
+        Some(id) => {
+            out.put_u8(1);
+            out.extend_from_slice(id.as_bytes());
+        }
+    }
 }
 
-fn decode_header(r: &mut Reader<'_>) -> Result<(String, PublicKey, u64), DecodeError> {
+type Header = (String, PublicKey, u64, Option<Hash>);
+
+fn decode_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
     let version = r.u8("version")?;
     if version != FORMAT_VERSION {
         return Err(DecodeError::invalid(
@@ -260,7 +399,12 @@ fn decode_header(r: &mut Reader<'_>) -> Result<(String, PublicKey, u64), DecodeE
     validate_chain_id(&chain_id)?;
     let signer = decode_public_key(r, "signer")?;
     let nonce = r.u64("nonce")?;
-    Ok((chain_id, signer, nonce))
+    let cert = if r.flag("cert tag")? {
+        Some(r.hash("cert id")?)
+    } else {
+        None
+    };
+    Ok((chain_id, signer, nonce, cert))
 }
 
 /// Reads `u8 suite tag || key bytes` (32 bytes for intl, 33 for gm), checking the point.
@@ -282,19 +426,26 @@ pub(crate) fn encode_public_key(out: &mut Vec<u8>, key: &PublicKey) {
 
 impl Encode for TxSummary {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_header(out, &self.chain_id, &self.signer, self.nonce);
+        encode_header(
+            out,
+            &self.chain_id,
+            &self.signer,
+            self.nonce,
+            self.cert.as_ref(),
+        );
         self.payload.encode_to(out);
     }
 }
 
 impl Decode for TxSummary {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let (chain_id, signer, nonce) = decode_header(r)?;
+        let (chain_id, signer, nonce, cert) = decode_header(r)?;
         let payload = PayloadCommitment::decode_from(r)?;
         Ok(TxSummary {
             chain_id,
             signer,
             nonce,
+            cert,
             payload,
         })
     }
@@ -309,20 +460,42 @@ pub struct Transaction {
     pub signer: PublicKey,
     /// Replay protection.
     pub nonce: u64,
+    /// The id of the certificate the signer acts under (see [`TxSummary::cert`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<Hash>,
     /// What it does.
     pub payload: Payload,
+    /// The certificate itself, attached when the chain may not have seen it yet (its first
+    /// use registers it). Not signed directly: its id is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_cert: Option<CertDer>,
     /// The signer's signature over the transaction hash in domain `kexin/tx` + chain id.
     pub signature: Signature,
 }
 
 impl Transaction {
-    /// Builds and signs a transaction.
+    /// Builds and signs a transaction without a certificate (open chains only).
     pub fn sign(chain_id: &str, key: &SigningKey, nonce: u64, payload: Payload) -> Transaction {
+        Transaction::sign_as(chain_id, key, None, nonce, payload)
+    }
+
+    /// Builds and signs a transaction acting under a certificate: `cert` is the certificate
+    /// and whether to attach it (needed until the chain has registered it).
+    pub fn sign_as(
+        chain_id: &str,
+        key: &SigningKey,
+        cert: Option<(&CertDer, bool)>,
+        nonce: u64,
+        payload: Payload,
+    ) -> Transaction {
+        let suite = key.suite();
         let mut tx = Transaction {
             chain_id: chain_id.to_owned(),
             signer: key.public_key(),
             nonce,
+            cert: cert.map(|(c, _)| c.id(suite)),
             payload,
+            attached_cert: cert.and_then(|(c, attach)| attach.then(|| c.clone())),
             signature: Signature([0; 64]),
         };
         let hash = tx.summary().hash();
@@ -360,6 +533,20 @@ impl Transaction {
                     }
                 }
             }
+            Payload::RevokeCert { cert, .. } | Payload::AddCa { cert } => {
+                cert.check_len("certificate")?
+            }
+            Payload::Propose { action } => action.validate()?,
+            Payload::Vote { .. } => {}
+        }
+        if let Some(c) = &self.attached_cert {
+            if self.cert.is_none() {
+                return Err(DecodeError::invalid(
+                    "attached cert",
+                    "a certificate is attached but the transaction names no certificate id",
+                ));
+            }
+            c.check_len("attached certificate")?;
         }
         Ok(())
     }
@@ -370,6 +557,7 @@ impl Transaction {
             chain_id: self.chain_id.clone(),
             signer: self.signer,
             nonce: self.nonce,
+            cert: self.cert,
             payload: self.payload.commitment(self.signer.suite()),
         }
     }
@@ -379,10 +567,11 @@ impl Transaction {
         self.summary().hash()
     }
 
-    /// The evidence records, if this is an evidence transaction.
+    /// The evidence records, if this is an evidence transaction (none otherwise).
     pub fn records(&self) -> &[EvidenceRecord] {
         match &self.payload {
             Payload::Evidence { records } => records,
+            _ => &[],
         }
     }
 }
@@ -450,6 +639,11 @@ impl SealedTx {
                 actual: self.tx.signer.suite(),
             });
         }
+        if let Some(attached) = &self.tx.attached_cert
+            && self.tx.cert != Some(attached.id(suite))
+        {
+            return Err(TxError::CertMismatch);
+        }
         self.tx
             .signer
             .verify(
@@ -498,6 +692,11 @@ pub enum TxError {
     /// The signature does not verify.
     #[error("bad signature: the signature does not match the transaction and signer")]
     BadSignature,
+    /// The attached certificate is not the one whose id the transaction names.
+    #[error(
+        "the attached certificate's id differs from the certificate id the transaction is signed under"
+    )]
+    CertMismatch,
 }
 
 impl TxError {
@@ -507,20 +706,27 @@ impl TxError {
             TxError::WrongChain { .. } => "wrong_chain",
             TxError::WrongSuite { .. } => "wrong_suite",
             TxError::BadSignature => "bad_signature",
+            TxError::CertMismatch => "cert_id_mismatch",
         }
     }
 }
 
 impl Encode for Transaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        encode_header(out, &self.chain_id, &self.signer, self.nonce);
+        encode_header(
+            out,
+            &self.chain_id,
+            &self.signer,
+            self.nonce,
+            self.cert.as_ref(),
+        );
         out.put_u8(self.payload.kind());
-        match &self.payload {
-            Payload::Evidence { records } => {
-                out.put_u32(records.len() as u32);
-                for rec in records {
-                    rec.encode_to(out);
-                }
+        self.payload.encode_body(out);
+        match &self.attached_cert {
+            None => out.put_u8(0),
+            Some(c) => {
+                out.put_u8(1);
+                c.put(out);
             }
         }
         out.extend_from_slice(&self.signature.0);
@@ -529,29 +735,28 @@ impl Encode for Transaction {
 
 impl Decode for Transaction {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let (chain_id, signer, nonce) = decode_header(r)?;
-        let payload = match r.u8("payload kind")? {
-            1 => {
-                let n = r.count("record count", MAX_RECORDS_PER_TX, false)?;
-                let mut records = Vec::with_capacity(n as usize);
-                for _ in 0..n {
-                    records.push(EvidenceRecord::decode_from(r)?);
-                }
-                Payload::Evidence { records }
-            }
-            k => {
+        let (chain_id, signer, nonce, cert) = decode_header(r)?;
+        let kind = r.u8("payload kind")?;
+        let payload = Payload::decode_body(kind, r)?;
+        let attached_cert = if r.flag("attached cert tag")? {
+            if cert.is_none() {
                 return Err(DecodeError::invalid(
-                    "payload kind",
-                    format!("unknown payload type {k}"),
+                    "attached cert",
+                    "a certificate is attached but the transaction names no certificate id",
                 ));
             }
+            Some(CertDer::read(r, "attached cert")?)
+        } else {
+            None
         };
         let signature = Signature(r.array("signature")?);
         Ok(Transaction {
             chain_id,
             signer,
             nonce,
+            cert,
             payload,
+            attached_cert,
             signature,
         })
     }

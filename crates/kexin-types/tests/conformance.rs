@@ -1,12 +1,12 @@
-//! Conformance vectors of format version 1, for both suites.
+//! Conformance vectors of the current format version (2), for both suites.
 //!
 //! The test builds a small chain from fixed seeds (see `common::conformance_chain`) and
 //! compares every encoding and hash with the pinned values in `tests/fixtures/`:
 //!
-//! * `conformance-v1-{intl,gm}.json`: named hex vectors (encodings, hashes, signing inputs,
+//! * `conformance-v2-{intl,gm}.json`: named hex vectors (encodings, hashes, signing inputs,
 //!   signatures) plus state proofs;
-//! * `genesis-v1-{intl,gm}.json`: the genesis JSON file of the chain;
-//! * `receipt-v1-{intl,gm}.json`: the JSON form of a receipt.
+//! * `genesis-v2-{intl,gm}.json`: the genesis JSON file of the chain;
+//! * `receipt-v2-{intl,gm}.json`: the JSON form of a receipt.
 //!
 //! Any difference fails the test: a changed value is a format change and needs a
 //! `FORMAT_VERSION` bump (see `docs/formats.md`). Every pinned encoding is also decoded and
@@ -43,6 +43,12 @@ enum Kind {
     NonceState,
     EvidenceState,
     Receipt,
+    Organisation,
+    OrgState,
+    CertState,
+    GovAction,
+    ProposalState,
+    ConsortiumState,
 }
 
 /// Decodes `bytes` as `kind` (with the size-checking entry points where they exist) and
@@ -62,6 +68,12 @@ fn reencode(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
         Kind::NonceState => NonceState::decode(bytes)?.encode(),
         Kind::EvidenceState => EvidenceState::decode(bytes)?.encode(),
         Kind::Receipt => Receipt::decode(bytes)?.encode(),
+        Kind::Organisation => Organisation::decode(bytes)?.encode(),
+        Kind::OrgState => OrgState::decode(bytes)?.encode(),
+        Kind::CertState => CertState::decode(bytes)?.encode(),
+        Kind::GovAction => GovAction::decode(bytes)?.encode(),
+        Kind::ProposalState => ProposalState::decode(bytes)?.encode(),
+        Kind::ConsortiumState => ConsortiumState::decode(bytes)?.encode(),
     })
 }
 
@@ -300,6 +312,178 @@ fn build(suite: Suite) -> Fixture {
     assert_eq!(log_leaf, literal::log_leaf(suite, &tx_hash, &tx.signature));
     v.put("tx.log_leaf_hash", log_leaf);
 
+    // ---- identities: a transaction under a certificate -----------------------------------
+    // Certificates are opaque DER to the format; these bytes stand in for real ones.
+    let user_cert = CertDer(b"conformance user certificate DER".to_vec());
+    let revoked_cert = CertDer(b"conformance revoked certificate DER".to_vec());
+    let cert_id = user_cert.id(suite);
+    assert_eq!(
+        cert_id,
+        suite.hash_parts(&[b"kexin:cert:v1", user_cert.as_bytes()])
+    );
+    v.put("identity.user_cert.der", user_cert.as_bytes());
+    v.put("identity.user_cert.id", cert_id);
+    let revoke = Transaction::sign_as(
+        CHAIN_ID,
+        &key(suite, 2),
+        Some((&user_cert, true)),
+        7,
+        Payload::RevokeCert {
+            cert: revoked_cert.clone(),
+            reason: RevocationReason::KeyCompromise,
+        },
+    );
+    let commitment = revoke.summary().payload;
+    let mut body = (revoked_cert.as_bytes().len() as u16)
+        .to_be_bytes()
+        .to_vec();
+    body.extend_from_slice(revoked_cert.as_bytes());
+    body.push(1);
+    assert_eq!(
+        commitment,
+        PayloadCommitment::Digest {
+            kind: 2,
+            digest: suite.hash_parts(&[b"kexin:payload:v1", &[2], &body]),
+        }
+    );
+    v.enc(
+        "identity.revoke_tx.payload_commitment.encoding",
+        Kind::PayloadCommitment,
+        commitment.encode(),
+    );
+    let summary_enc = revoke.summary().encode();
+    v.enc(
+        "identity.revoke_tx.summary.encoding",
+        Kind::TxSummary,
+        &summary_enc,
+    );
+    assert_eq!(revoke.hash(), literal::tx_hash(suite, &summary_enc));
+    v.put("identity.revoke_tx.hash", revoke.hash());
+    v.enc(
+        "identity.revoke_tx.encoding",
+        Kind::Transaction,
+        revoke.encode(),
+    );
+    SealedTx::new(revoke.clone())
+        .verify(CHAIN_ID, suite)
+        .expect("revoke tx verifies");
+    let cert_state = CertState {
+        org: "org1".into(),
+        name: "alice".into(),
+        role: Role::Writer,
+        public_key: key(suite, 2).public_key(),
+        issuer: chain.genesis.organisations[0].ca_certs[0].id(suite),
+        serial: "01".into(),
+        not_before_ms: GENESIS_TIMESTAMP_MS,
+        not_after_ms: GENESIS_TIMESTAMP_MS + 365 * 86_400_000,
+        registered_at: 3,
+        revoked: Some(Revocation {
+            height: 5,
+            reason: RevocationReason::Superseded,
+        }),
+    };
+    v.enc(
+        "identity.cert_state.encoding",
+        Kind::CertState,
+        cert_state.encode(),
+    );
+    let cert_key = StateKey::Cert(cert_id).hash(suite);
+    assert_eq!(cert_key, literal::state_key(suite, 4, cert_id.as_bytes()));
+    v.put("identity.cert_state.key_hash", cert_key);
+    let org_state = OrgState {
+        org: chain.genesis.organisations[0].clone(),
+        updated_at: 9,
+    };
+    v.enc(
+        "identity.org.encoding",
+        Kind::Organisation,
+        org_state.org.encode(),
+    );
+    v.enc(
+        "identity.org_state.encoding",
+        Kind::OrgState,
+        org_state.encode(),
+    );
+    let org_key = StateKey::Org("org1".into()).hash(suite);
+    assert_eq!(org_key, literal::state_key(suite, 3, b"org1"));
+    v.put("identity.org_state.key_hash", org_key);
+
+    // ---- governance: a proposal, a vote, the proposal's and the consortium's state ----------
+    let action = GovAction::SetParam {
+        name: "gov.proposal_ttl_ms".into(),
+        value: 86_400_000,
+    };
+    v.enc("gov.action.encoding", Kind::GovAction, action.encode());
+    let propose = Transaction::sign_as(
+        CHAIN_ID,
+        &key(suite, 2),
+        Some((&user_cert, false)),
+        8,
+        Payload::Propose {
+            action: action.clone(),
+        },
+    );
+    assert_eq!(
+        propose.summary().payload,
+        PayloadCommitment::Digest {
+            kind: 4,
+            digest: suite.hash_parts(&[b"kexin:payload:v1", &[4], &action.encode()]),
+        }
+    );
+    v.enc(
+        "gov.propose_tx.encoding",
+        Kind::Transaction,
+        propose.encode(),
+    );
+    v.put("gov.propose_tx.hash", propose.hash());
+    let vote = Transaction::sign_as(
+        CHAIN_ID,
+        &key(suite, 3),
+        Some((&revoked_cert, true)),
+        1,
+        Payload::Vote {
+            proposal: propose.hash(),
+            approve: true,
+        },
+    );
+    v.enc("gov.vote_tx.encoding", Kind::Transaction, vote.encode());
+    v.put("gov.vote_tx.hash", vote.hash());
+    let proposal_state = ProposalState {
+        action,
+        proposer_org: "org1".into(),
+        created_at: 4,
+        expires_ms: GENESIS_TIMESTAMP_MS + 7 * 86_400_000,
+        votes: vec![kexin_types::Vote {
+            org: "org1".into(),
+            approve: true,
+            height: 4,
+            cert: cert_id,
+        }],
+        status: ProposalStatus::Passed { height: 6 },
+    };
+    v.enc(
+        "gov.proposal_state.encoding",
+        Kind::ProposalState,
+        proposal_state.encode(),
+    );
+    let pkey = StateKey::Proposal(propose.hash()).hash(suite);
+    assert_eq!(
+        pkey,
+        literal::state_key(suite, 5, propose.hash().as_bytes())
+    );
+    v.put("gov.proposal_state.key_hash", pkey);
+    let mut consortium = ConsortiumState::from_genesis(&chain.genesis);
+    consortium.set_param("gov.proposal_ttl_ms", 86_400_000);
+    consortium.updated_at = 6;
+    v.enc(
+        "gov.consortium_state.encoding",
+        Kind::ConsortiumState,
+        consortium.encode(),
+    );
+    let ckey = StateKey::Consortium.hash(suite);
+    assert_eq!(ckey, literal::state_key(suite, 6, b""));
+    v.put("gov.consortium_state.key_hash", ckey);
+
     // ---- genesis ------------------------------------------------------------------------
     let genesis_enc = chain.genesis.encode();
     v.enc("genesis.encoding", Kind::Genesis, &genesis_enc);
@@ -490,7 +674,7 @@ fn build(suite: Suite) -> Fixture {
 fn render(suite: Suite, f: &Fixture) -> String {
     let q = |s: &str| serde_json::to_string(s).expect("string");
     let mut out = String::from("{\n");
-    out += "  \"format_version\": 1,\n";
+    out += &format!("  \"format_version\": {FORMAT_VERSION},\n");
     out += &format!("  \"suite\": {},\n", q(suite.name()));
     out += &format!("  \"chain_id\": {},\n", q(CHAIN_ID));
     out += "  \"generated_by\": \"crates/kexin-types/tests/conformance.rs (KEXIN_REGENERATE_FIXTURES=1)\",\n";
@@ -517,15 +701,15 @@ fn files(suite: Suite, f: &Fixture) -> Vec<(PathBuf, String)> {
     let s = suite_name(suite);
     vec![
         (
-            dir.join(format!("conformance-v1-{s}.json")),
+            dir.join(format!("conformance-v{FORMAT_VERSION}-{s}.json")),
             render(suite, f),
         ),
         (
-            dir.join(format!("genesis-v1-{s}.json")),
+            dir.join(format!("genesis-v{FORMAT_VERSION}-{s}.json")),
             f.genesis_json.clone(),
         ),
         (
-            dir.join(format!("receipt-v1-{s}.json")),
+            dir.join(format!("receipt-v{FORMAT_VERSION}-{s}.json")),
             f.receipt_json.clone(),
         ),
     ]
@@ -538,7 +722,10 @@ fn regenerate() -> bool {
 /// Reads a pinned conformance file's vectors.
 fn pinned_vectors(suite: Suite) -> BTreeMap<String, String> {
     ensure_regenerated();
-    let path = fixtures_dir().join(format!("conformance-v1-{}.json", suite_name(suite)));
+    let path = fixtures_dir().join(format!(
+        "conformance-v{FORMAT_VERSION}-{}.json",
+        suite_name(suite)
+    ));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; run KEXIN_REGENERATE_FIXTURES=1 cargo test -p kexin-types --test conformance",
@@ -644,7 +831,10 @@ fn pinned_receipts_verify_from_the_files_alone() {
         let v = pinned_vectors(suite);
         let genesis_bin = Genesis::decode(&::hex::decode(&v["genesis.encoding"]).unwrap()).unwrap();
         let genesis_json = Genesis::from_json(
-            &std::fs::read_to_string(fixtures_dir().join(format!("genesis-v1-{s}.json"))).unwrap(),
+            &std::fs::read_to_string(
+                fixtures_dir().join(format!("genesis-v{FORMAT_VERSION}-{s}.json")),
+            )
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(genesis_bin, genesis_json);
@@ -652,7 +842,10 @@ fn pinned_receipts_verify_from_the_files_alone() {
 
         let from_bin = Receipt::decode(&::hex::decode(&v["receipt.encoding"]).unwrap()).unwrap();
         let from_json = Receipt::from_json(
-            &std::fs::read_to_string(fixtures_dir().join(format!("receipt-v1-{s}.json"))).unwrap(),
+            &std::fs::read_to_string(
+                fixtures_dir().join(format!("receipt-v{FORMAT_VERSION}-{s}.json")),
+            )
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(
@@ -695,7 +888,7 @@ fn receipt_json_shape() {
     want.sort_unstable();
     assert_eq!(keys, want);
     assert_eq!(json["suite"], "gm");
-    assert_eq!(json["version"], 1);
+    assert_eq!(json["version"], FORMAT_VERSION);
     let tx = json["transaction"].as_object().unwrap();
     let mut tx_keys: Vec<&str> = tx.keys().map(String::as_str).collect();
     tx_keys.sort_unstable();

@@ -39,9 +39,16 @@ fn certificate_bytes(suite: Suite) -> Vec<u8> {
 }
 
 /// Offset of the first record in an encoded transaction of `suite` with chain id `CHAIN_ID`:
-/// version, str8 chain id, suite tag, key, nonce, payload kind, record count.
+/// version, str8 chain id, suite tag, key, nonce, cert tag (0: none), payload kind, record
+/// count.
 fn first_record_offset(suite: Suite) -> usize {
-    1 + 1 + CHAIN_ID.len() + 1 + PublicKey::len_for(suite) + 8 + 1 + 4
+    1 + 1 + CHAIN_ID.len() + 1 + PublicKey::len_for(suite) + 8 + 1 + 1 + 4
+}
+
+/// Offset of the first validator (after its `u32` count) in an encoded genesis.
+fn first_validator_offset(g: &Genesis) -> usize {
+    let orgs: usize = g.organisations.iter().map(|o| o.encode().len()).sum();
+    1 + 1 + g.chain_id.len() + 1 + 8 + 4 + orgs + 4
 }
 
 /// Offset of the payload kind byte in an encoded transaction.
@@ -79,13 +86,17 @@ fn tx_with_records(suite: Suite, records: Vec<EvidenceRecord>) -> Transaction {
         chain_id: CHAIN_ID.into(),
         signer: key(suite, 1).public_key(),
         nonce: 1,
+        cert: None,
         payload: Payload::Evidence { records },
+        attached_cert: None,
         signature: Signature([0; 64]),
     }
 }
 
 fn records_mut(tx: &mut Transaction) -> &mut Vec<EvidenceRecord> {
-    let Payload::Evidence { records } = &mut tx.payload;
+    let Payload::Evidence { records } = &mut tx.payload else {
+        unreachable!("built as evidence")
+    };
     records
 }
 
@@ -209,7 +220,7 @@ fn error_codes_are_stable() {
 #[test]
 fn unknown_payload_kind_is_refused() {
     for suite in SUITES {
-        for kind in [0u8, 2, 3, 0x7f, 0xff] {
+        for kind in [0u8, 6, 0x7f, 0xff] {
             let mut b = tx_bytes(suite);
             let at = payload_kind_offset(suite);
             assert_eq!(b[at], 1);
@@ -240,7 +251,7 @@ fn unknown_payload_kind_is_refused() {
 #[test]
 fn wrong_versions_are_refused() {
     for suite in SUITES {
-        for v in [0u8, 2, 0xff] {
+        for v in [0u8, 1, 3, 0xff] {
             let mut b = tx_bytes(suite);
             b[0] = v;
             assert_invalid(decode_transaction(&b), "version", "unsupported version");
@@ -286,10 +297,26 @@ fn flags_must_be_zero_or_one() {
         // Inside a transaction too.
         let tx = tx_with_records(suite, vec![rec]);
         let mut t = tx.encode();
-        let at = t.len() - 64 - 1;
+        // ... external_ref tag, attached cert tag, signature.
+        let at = t.len() - 64 - 2;
         assert_eq!(t[at], 0);
         t[at] = 2;
         assert_invalid(decode_transaction(&t), "external_ref tag", "must be 0 or 1");
+        let mut t = tx.encode();
+        let at = t.len() - 64 - 1;
+        assert_eq!(t[at], 0);
+        t[at] = 2;
+        assert_invalid(
+            decode_transaction(&t),
+            "attached cert tag",
+            "must be 0 or 1",
+        );
+        // The cert tag in the header.
+        let mut t = tx.encode();
+        let at = first_record_offset(suite) - 6;
+        assert_eq!(t[at], 0);
+        t[at] = 2;
+        assert_invalid(decode_transaction(&t), "cert tag", "must be 0 or 1");
     }
 }
 
@@ -315,8 +342,9 @@ fn invalid_utf8_is_refused() {
     t[2] = 0xff;
     assert_invalid(decode_transaction(&t), "chain_id", "not valid UTF-8");
     // Validator names.
-    let mut g = conformance_chain(suite).genesis.encode();
-    let name_at = 1 + 1 + CHAIN_ID.len() + 1 + 8 + 4 + 1;
+    let genesis = conformance_chain(suite).genesis;
+    let mut g = genesis.encode();
+    let name_at = first_validator_offset(&genesis) + 1;
     assert_eq!(&g[name_at..name_at + 5], b"node0");
     g[name_at] = 0xfe;
     assert_invalid(Genesis::decode(&g), "validator name", "not valid UTF-8");
@@ -387,8 +415,10 @@ fn invalid_points_are_refused() {
         assert_invalid(decode_transaction(&t), "signer", "compressed SEC1");
     }
     // The same checks guard the genesis and the header.
-    let mut g = conformance_chain(Suite::Gm).genesis.encode();
-    let vkey = 1 + 1 + CHAIN_ID.len() + 1 + 8 + 4 + 1 + 5 + 1;
+    let genesis = conformance_chain(Suite::Gm).genesis;
+    let mut g = genesis.encode();
+    // str8 "node0", str8 "org1", then the suite tag.
+    let vkey = first_validator_offset(&genesis) + 6 + 5 + 1;
     g[vkey..vkey + 33].copy_from_slice(&x2);
     assert_invalid(Genesis::decode(&g), "validator key", "not a point");
     let mut h = conformance_chain(Suite::Intl).block(1).header.encode();
@@ -758,9 +788,49 @@ fn genesis_rules() {
         bad_chain.chain_id = "Main".into();
         assert_invalid(Genesis::decode(&bad_chain.encode()), "chain_id", "must be");
         let mut many = g.encode();
-        let at = 1 + 1 + CHAIN_ID.len() + 1 + 8;
+        let at = first_validator_offset(&g) - 4;
         many[at..at + 4].copy_from_slice(&(MAX_VALIDATORS + 1).to_be_bytes());
         assert_too_large(Genesis::decode(&many), "validators", 100);
+        let mut many_orgs = g.encode();
+        let at = 1 + 1 + CHAIN_ID.len() + 1 + 8;
+        many_orgs[at..at + 4].copy_from_slice(&(MAX_ORGS + 1).to_be_bytes());
+        assert_too_large(Genesis::decode(&many_orgs), "organisations", 100);
+        // Organisations: each validator names one, names are unique and valid, CAs present.
+        let mut stray = g.clone();
+        stray.validators[1].org = "org9".into();
+        assert_invalid(
+            Genesis::decode(&stray.encode()),
+            "validator org",
+            "does not list",
+        );
+        let mut open = g.clone();
+        open.organisations.clear();
+        assert_invalid(
+            Genesis::decode(&open.encode()),
+            "validator org",
+            "lists none",
+        );
+        let mut twice = g.clone();
+        twice.organisations.push(twice.organisations[0].clone());
+        assert_invalid(
+            Genesis::decode(&twice.encode()),
+            "organisation name",
+            "listed twice",
+        );
+        let mut bad_name = g.clone();
+        bad_name.organisations[0].name = "org 1".into();
+        assert_invalid(
+            Genesis::decode(&bad_name.encode()),
+            "organisation name",
+            "[A-Za-z0-9._-]",
+        );
+        let mut no_ca = g.clone();
+        no_ca.organisations[0].ca_certs.clear();
+        assert_invalid(
+            Genesis::decode(&no_ca.encode()),
+            "organisation CAs",
+            "needs 1..=4",
+        );
         // JSON is validated the same way.
         assert!(Genesis::from_json(&dup.to_json()).is_err());
         assert_eq!(Genesis::from_json(&g.to_json()).unwrap(), g);
@@ -947,7 +1017,9 @@ prop_compose! {
             chain_id,
             signer: key(suite, seed).public_key(),
             nonce,
+            cert: None,
             payload: Payload::Evidence { records },
+            attached_cert: None,
             signature: Signature(sig.try_into().unwrap()),
         }
     }
@@ -1037,5 +1109,127 @@ proptest! {
             if let Ok(k) = decode_block(&b) { prop_assert_eq!(k.encode(), b.clone()); }
             if let Ok(c) = CommitCertificate::decode(&b) { prop_assert_eq!(c.encode(), b.clone()); }
         }
+    }
+}
+
+#[test]
+fn identity_payloads_and_attached_certificates() {
+    for suite in SUITES {
+        let cert = CertDer(b"opaque certificate".to_vec());
+        let other = CertDer(b"another certificate".to_vec());
+        let k = key(suite, 3);
+        // Round trips, with and without the attached certificate.
+        for (payload, attach) in [
+            (
+                Payload::RevokeCert {
+                    cert: other.clone(),
+                    reason: RevocationReason::Superseded,
+                },
+                true,
+            ),
+            (
+                Payload::AddCa {
+                    cert: other.clone(),
+                },
+                false,
+            ),
+        ] {
+            let tx = Transaction::sign_as(CHAIN_ID, &k, Some((&cert, attach)), 5, payload);
+            let enc = tx.encode();
+            assert_eq!(decode_transaction(&enc).unwrap(), tx);
+            assert_eq!(tx.cert, Some(cert.id(suite)));
+            assert_eq!(tx.attached_cert.is_some(), attach);
+            assert!(tx.records().is_empty());
+            SealedTx::new(tx.clone()).verify(CHAIN_ID, suite).unwrap();
+            assert_eq!(
+                TxSummary::decode(&tx.summary().encode()).unwrap(),
+                tx.summary()
+            );
+        }
+        // An unknown RFC 5280 reason (6 is certificateHold, not supported).
+        let tx = Transaction::sign_as(
+            CHAIN_ID,
+            &k,
+            Some((&cert, false)),
+            5,
+            Payload::RevokeCert {
+                cert: other.clone(),
+                reason: RevocationReason::KeyCompromise,
+            },
+        );
+        let mut b = tx.encode();
+        let at = b.len() - 64 - 1 - 1;
+        assert_eq!(b[at], 1);
+        b[at] = 6;
+        assert_invalid(decode_transaction(&b), "revocation reason", "unknown");
+        // A certificate larger than the limit, and an empty one.
+        let big = Transaction::sign_as(
+            CHAIN_ID,
+            &k,
+            Some((&cert, false)),
+            5,
+            Payload::AddCa {
+                cert: CertDer(vec![0x30; MAX_CERT_BYTES + 1]),
+            },
+        );
+        assert_too_large(
+            decode_transaction(&big.encode()),
+            "CA certificate",
+            MAX_CERT_BYTES as u64,
+        );
+        assert!(big.validate().is_err());
+        let empty = Transaction::sign_as(
+            CHAIN_ID,
+            &k,
+            Some((&cert, false)),
+            5,
+            Payload::AddCa {
+                cert: CertDer(Vec::new()),
+            },
+        );
+        assert_invalid(
+            decode_transaction(&empty.encode()),
+            "CA certificate",
+            "must not be empty",
+        );
+        // A certificate attached to a transaction that names none.
+        let mut bare = tx_with_records(suite, vec![small_record(suite)]);
+        bare.attached_cert = Some(cert.clone());
+        assert_invalid(
+            decode_transaction(&bare.encode()),
+            "attached cert",
+            "names no certificate id",
+        );
+        assert_invalid(bare.validate(), "attached cert", "names no certificate id");
+        // An attached certificate that is not the one signed for.
+        let mut swapped = Transaction::sign_as(
+            CHAIN_ID,
+            &k,
+            Some((&cert, true)),
+            5,
+            evidence(vec![small_record(suite)]),
+        );
+        swapped.attached_cert = Some(other.clone());
+        let sealed = SealedTx::new(decode_transaction(&swapped.encode()).unwrap());
+        assert_eq!(
+            sealed.verify(CHAIN_ID, suite).unwrap_err().code(),
+            "cert_id_mismatch"
+        );
+        // Swapping the certificate id breaks the signature.
+        let mut reassigned = Transaction::sign_as(
+            CHAIN_ID,
+            &k,
+            Some((&cert, false)),
+            5,
+            evidence(vec![small_record(suite)]),
+        );
+        reassigned.cert = Some(other.id(suite));
+        assert_eq!(
+            SealedTx::new(reassigned)
+                .verify(CHAIN_ID, suite)
+                .unwrap_err()
+                .code(),
+            "bad_signature"
+        );
     }
 }

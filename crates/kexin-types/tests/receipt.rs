@@ -449,7 +449,7 @@ fn proof_sizes_must_match_the_commitments() {
             "bad_signature"
         );
         let mut r = base.clone();
-        r.version = 2;
+        r.version = FORMAT_VERSION + 1;
         assert_eq!(
             r.verify(&chain.genesis).unwrap_err().code(),
             "malformed_receipt"

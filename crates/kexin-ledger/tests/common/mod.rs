@@ -36,12 +36,14 @@ impl Chain {
         let key = |i: u8| SigningKey::from_seed(suite, &[i; 32]).expect("seed is a valid key");
         let validator = key(1);
         let genesis = Genesis {
-            version: 1,
+            version: kexin_types::FORMAT_VERSION,
             chain_id: chain_id.into(),
             suite,
             timestamp_ms: T0,
+            organisations: vec![],
             validators: vec![Validator {
                 name: "node0".into(),
+                org: String::new(),
                 public_key: validator.public_key(),
             }],
         };

@@ -62,10 +62,11 @@ fn classify(error: &BlockError) -> RefusalKind {
     match error {
         BlockError::BadHeader(m) if m.contains("state_root") => RefusalKind::StateRoot,
         BlockError::BadTransaction { .. } => RefusalKind::BadSignature,
-        BlockError::Exec(ExecError::InvalidTransaction {
-            reason: TxRejection::NonceReplayed { .. },
-            ..
-        }) => RefusalKind::NonceReplayed,
+        BlockError::Exec(ExecError::InvalidTransaction { reason, .. })
+            if matches!(**reason, TxRejection::NonceReplayed { .. }) =>
+        {
+            RefusalKind::NonceReplayed
+        }
         _ => RefusalKind::Other,
     }
 }

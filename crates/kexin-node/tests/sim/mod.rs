@@ -348,11 +348,13 @@ impl<S: SimSuite> World<S> {
             chain_id: CHAIN_ID.into(),
             suite,
             timestamp_ms: GENESIS_MS,
+            organisations: vec![],
             validators: keys
                 .iter()
                 .enumerate()
                 .map(|(i, k)| Validator {
                     name: format!("node{i}"),
+                    org: String::new(),
                     public_key: k.public_key(),
                 })
                 .collect(),

@@ -14,9 +14,9 @@ use kexin_crypto::{Domain, SigningKey};
 use kexin_merkle::SparseMerkleTree;
 use kexin_types::state::{EvidenceState, NonceState, RecordLocation, StateKey, value_hash};
 use kexin_types::{
-    BlockHeader, CommitCertificate, Decode, Encode, EvidenceRecord, Genesis, Hash, InclusionProof,
-    Payload, PublicKey, Receipt, SealedTx, Suite, Transaction, Validator, ValidatorSignature,
-    domains,
+    BlockHeader, CertDer, CommitCertificate, Decode, Encode, EvidenceRecord, Genesis, Hash,
+    InclusionProof, Organisation, Payload, PublicKey, Receipt, SealedTx, Suite, Transaction,
+    Validator, ValidatorSignature, domains,
 };
 
 /// Both suites, `intl` first.
@@ -105,11 +105,17 @@ pub fn genesis(suite: Suite, n: usize) -> (Genesis, Vec<SigningKey>) {
         chain_id: CHAIN_ID.into(),
         suite,
         timestamp_ms: GENESIS_TIMESTAMP_MS,
+        organisations: vec![Organisation {
+            name: "org1".into(),
+            // Opaque to the format: stands in for a real CA certificate.
+            ca_certs: vec![CertDer(b"conformance org1 CA certificate DER".to_vec())],
+        }],
         validators: keys
             .iter()
             .enumerate()
             .map(|(i, k)| Validator {
                 name: format!("node{i}"),
+                org: "org1".into(),
                 public_key: k.public_key(),
             })
             .collect(),

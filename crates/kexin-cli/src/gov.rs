@@ -1,0 +1,722 @@
+//! `kexin gov`: propose governance actions (add or remove an organisation, revoke any
+//! organisation's certificate, change a chain parameter), vote on them as an organisation's
+//! admin, and list and show proposals. The rules are in `docs/pki.md` ("Governance").
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use kexin_client::{Client, ClientError, Identity};
+use kexin_crypto::{Hash, Suite};
+use kexin_pki::Certificate;
+use kexin_types::api::{ChainInfo, ConsortiumResponse, StateValue};
+use kexin_types::{
+    CertDer, GovAction, Organisation, Payload, ProposalState, ProposalStatus, RevocationReason,
+    Vote,
+};
+use serde::Serialize;
+
+use crate::Cli;
+use crate::error::fail;
+use crate::output::{print_json, utc};
+
+/// How often a submission refused for its nonce is re-signed with a fresh one.
+const NONCE_RETRIES: usize = 3;
+
+/// `kexin gov ...`
+#[derive(Debug, Subcommand)]
+pub enum GovCommand {
+    /// Propose a governance action as an organisation's admin (--identity DIR); proposing
+    /// counts as that organisation's yes vote. Prints the proposal id (the proposing
+    /// transaction's hash) and, once the transaction is final, the proposal's state.
+    Propose(ProposeArgs),
+    /// Vote yes or no on an open proposal as an organisation's admin (one vote per
+    /// organisation); waits until the vote is final and prints the tally and state.
+    Vote(VoteArgs),
+    /// List the chain's proposals with their state and tally.
+    List(GovListArgs),
+    /// Show a proposal: action, proposer, votes, state, expiry and the votes it needs.
+    Show(GovShowArgs),
+}
+
+/// `kexin gov propose`
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    /// The admin identity that proposes (DIR/cert.pem and DIR/key.pem, e.g. D/orgK/admin
+    /// of `kexin net up`).
+    #[arg(long, value_name = "DIR", global = true)]
+    identity: Option<PathBuf>,
+    /// Wait until the proposing transaction is final and print the proposal's state (the
+    /// default).
+    #[arg(long, global = true, overrides_with = "no_wait")]
+    wait: bool,
+    /// Return once the node accepted the proposing transaction.
+    #[arg(long, global = true, overrides_with = "wait")]
+    no_wait: bool,
+    /// Seconds to wait for the transaction to be final.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true)]
+    timeout: u64,
+    /// Print the result as JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: ActionCommand,
+}
+
+/// What a proposal does once passed.
+#[derive(Debug, Subcommand)]
+pub enum ActionCommand {
+    /// Admit an organisation with its CA certificate(s) (e.g. made by `kexin ca init`).
+    AddOrg {
+        /// The organisation's name (the O= of its CA).
+        #[arg(long)]
+        name: String,
+        /// Its CA certificate (PEM or DER); may be repeated.
+        #[arg(long = "ca", value_name = "CA.pem", required = true)]
+        cas: Vec<PathBuf>,
+    },
+    /// Remove a member organisation: its certificates stop working. An organisation that
+    /// operates validators cannot be removed.
+    RemoveOrg {
+        /// The organisation's name.
+        #[arg(long)]
+        name: String,
+    },
+    /// Revoke any organisation's certificate.
+    RevokeCert {
+        /// The certificate (PEM or DER).
+        #[arg(long, value_name = "CERT.pem")]
+        cert: PathBuf,
+        /// Why: unspecified, key-compromise, ca-compromise, affiliation-changed, superseded,
+        /// cessation-of-operation or privilege-withdrawn.
+        #[arg(long)]
+        reason: RevocationReason,
+    },
+    /// Change a chain parameter: gov.threshold_num, gov.threshold_den or
+    /// gov.proposal_ttl_ms.
+    SetParam {
+        /// The parameter.
+        #[arg(long)]
+        name: String,
+        /// Its new value.
+        #[arg(long)]
+        value: u64,
+    },
+}
+
+/// `kexin gov vote`
+#[derive(Debug, Args)]
+pub struct VoteArgs {
+    /// The admin identity that votes for its organisation (DIR/cert.pem and DIR/key.pem).
+    #[arg(long, value_name = "DIR")]
+    identity: PathBuf,
+    /// The proposal id (64 hex digits), as `kexin gov propose` or `kexin gov list` print it.
+    #[arg(long, value_name = "ID")]
+    proposal: String,
+    /// Vote yes.
+    #[arg(long, conflicts_with = "no", required_unless_present = "no")]
+    yes: bool,
+    /// Vote no.
+    #[arg(long)]
+    no: bool,
+    /// Seconds to wait for the vote to be final.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    timeout: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `kexin gov list`
+#[derive(Debug, Args)]
+pub struct GovListArgs {
+    /// At most this many (1..=1000) [default: the node's, 100].
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `kexin gov show`
+#[derive(Debug, Args)]
+pub struct GovShowArgs {
+    /// The proposal id (64 hex digits).
+    #[arg(value_name = "ID")]
+    id: String,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs a `gov` subcommand.
+pub async fn run(cli: &Cli, cmd: &GovCommand) -> anyhow::Result<()> {
+    match cmd {
+        GovCommand::Propose(args) => propose(cli, args).await,
+        GovCommand::Vote(args) => vote(cli, args).await,
+        GovCommand::List(args) => list(cli, args).await,
+        GovCommand::Show(args) => show(cli, args).await,
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn parse_id(s: &str) -> anyhow::Result<Hash> {
+    Hash::from_hex(&s.trim().to_ascii_lowercase()).map_err(|e| {
+        fail(
+            "bad_hash",
+            format!("proposal id {s:?}: {e} (a proposal id is 64 hex digits)"),
+        )
+    })
+}
+
+/// Reads a certificate file, PEM or DER.
+fn read_cert(path: &Path) -> anyhow::Result<Certificate> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let cert = match std::str::from_utf8(&bytes) {
+        Ok(text) if text.contains("-----BEGIN") => Certificate::from_pem(text),
+        _ => Certificate::from_der(&bytes),
+    };
+    cert.with_context(|| format!("{} is not a certificate", path.display()))
+}
+
+/// The action of `cmd`, checked for names, sizes and parameter ranges.
+fn build_action(cmd: &ActionCommand) -> anyhow::Result<GovAction> {
+    let action = match cmd {
+        ActionCommand::AddOrg { name, cas } => {
+            let mut ca_certs = Vec::with_capacity(cas.len());
+            for path in cas {
+                let cert = read_cert(path)?;
+                if !cert.is_ca() {
+                    return Err(fail(
+                        "cert_wrong_ca",
+                        format!(
+                            "{} is not a CA certificate (make one with kexin ca init --org \
+                             {name})",
+                            path.display()
+                        ),
+                    ));
+                }
+                if cert.org().as_deref() != Some(name.as_str()) {
+                    return Err(fail(
+                        "cert_profile",
+                        format!(
+                            "{} is a CA of organisation {:?}, not {name}",
+                            path.display(),
+                            cert.org().unwrap_or_default()
+                        ),
+                    ));
+                }
+                ca_certs.push(CertDer(cert.der().to_vec()));
+            }
+            GovAction::AddOrg {
+                org: Organisation {
+                    name: name.clone(),
+                    ca_certs,
+                },
+            }
+        }
+        ActionCommand::RemoveOrg { name } => GovAction::RemoveOrg { name: name.clone() },
+        ActionCommand::RevokeCert { cert, reason } => GovAction::RevokeCert {
+            cert: CertDer(read_cert(cert)?.der().to_vec()),
+            reason: *reason,
+        },
+        ActionCommand::SetParam { name, value } => GovAction::SetParam {
+            name: name.clone(),
+            value: *value,
+        },
+    };
+    action
+        .validate()
+        .map_err(|e| fail("malformed", e.to_string()))?;
+    Ok(action)
+}
+
+/// A human description of an action, with certificate ids in the chain's hash.
+fn describe_action(action: &GovAction, suite: Suite) -> String {
+    match action {
+        GovAction::AddOrg { org } => {
+            let ids: Vec<String> = org
+                .ca_certs
+                .iter()
+                .map(|c| c.id(suite).to_string())
+                .collect();
+            format!("add organisation {} (CA {})", org.name, ids.join(", "))
+        }
+        GovAction::RemoveOrg { name } => format!("remove organisation {name}"),
+        GovAction::RevokeCert { cert, reason } => {
+            let holder = Certificate::from_der(cert.as_bytes())
+                .ok()
+                .map(|c| {
+                    format!(
+                        " of {}@{}, serial {}",
+                        c.common_name().unwrap_or_default(),
+                        c.org().unwrap_or_default(),
+                        c.serial_hex()
+                    )
+                })
+                .unwrap_or_default();
+            format!("revoke certificate {}{holder} ({reason})", cert.id(suite))
+        }
+        GovAction::SetParam { name, value } => format!("set {name} = {value}"),
+    }
+}
+
+/// A proposal as the commands print it.
+#[derive(Debug, Serialize)]
+struct ProposalView {
+    id: Hash,
+    /// `open`, `passed`, `rejected` or `expired`.
+    state: String,
+    /// What it does, in words.
+    summary: String,
+    action: GovAction,
+    proposer_org: String,
+    created_at: u64,
+    expires_ms: u64,
+    expires: String,
+    /// The height it passed or was rejected at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decided_at: Option<u64>,
+    yes: usize,
+    no: usize,
+    /// Yes votes a proposal needs to pass now (more than 2/3 of the members by default).
+    votes_needed: usize,
+    /// Member organisations now.
+    members: usize,
+    votes: Vec<Vote>,
+}
+
+fn view(
+    id: Hash,
+    state: String,
+    p: ProposalState,
+    consortium: &ConsortiumResponse,
+    suite: Suite,
+) -> ProposalView {
+    let (yes, no) = p.tally();
+    let decided_at = match p.status {
+        ProposalStatus::Open => None,
+        ProposalStatus::Passed { height } | ProposalStatus::Rejected { height } => Some(height),
+    };
+    ProposalView {
+        id,
+        state,
+        summary: describe_action(&p.action, suite),
+        action: p.action,
+        proposer_org: p.proposer_org,
+        created_at: p.created_at,
+        expires_ms: p.expires_ms,
+        expires: utc(p.expires_ms),
+        decided_at,
+        yes,
+        no,
+        votes_needed: consortium.votes_needed,
+        members: consortium.members.len(),
+        votes: p.votes,
+    }
+}
+
+/// One line: `open: 1 yes, 0 no (3 yes needed of 4 members), expires ...`.
+fn tally_line(v: &ProposalView) -> String {
+    let tail = match (v.state.as_str(), v.decided_at) {
+        ("open", _) => format!("expires {}", v.expires),
+        ("expired", _) => format!("expired {}", v.expires),
+        (_, Some(h)) => format!("at height {h}"),
+        _ => String::new(),
+    };
+    format!(
+        "{}: {} yes, {} no ({} yes needed of {} member(s)); {tail}",
+        v.state, v.yes, v.no, v.votes_needed, v.members
+    )
+}
+
+fn print_view(v: &ProposalView) {
+    println!("proposal      {}", v.id);
+    println!("action        {}", v.summary);
+    println!("proposer      {} (height {})", v.proposer_org, v.created_at);
+    println!("state         {}", v.state);
+    match v.decided_at {
+        Some(h) => println!("decided       at height {h}"),
+        None => println!("expires       {}", v.expires),
+    }
+    println!(
+        "tally         {} yes, {} no; {} yes needed of {} member(s)",
+        v.yes, v.no, v.votes_needed, v.members
+    );
+    println!("votes");
+    for vote in &v.votes {
+        println!(
+            "  {:<16} {:<3} height {:<8} admin certificate {}",
+            vote.org,
+            if vote.approve { "yes" } else { "no" },
+            vote.height,
+            vote.cert
+        );
+    }
+}
+
+/// The proposal `id` as the node has it now, with the votes needed, and the committed
+/// height it was read at.
+async fn fetch_view(
+    client: &Client,
+    id: Hash,
+    suite: Suite,
+) -> anyhow::Result<(ProposalView, u64)> {
+    let res = client.proposal_state(&id).await?;
+    let p = match res.value {
+        Some(StateValue::Proposal(p)) => p,
+        None => {
+            return Err(fail(
+                "not_found",
+                format!("{} has no proposal {id}", client.base_url()),
+            ));
+        }
+        Some(_) => {
+            return Err(fail(
+                "decode",
+                format!("the state of proposal {id} holds another kind of value"),
+            ));
+        }
+    };
+    let consortium = client.consortium().await?;
+    let state = p.state_name(now_ms()).to_owned();
+    Ok((view(id, state, p, &consortium, suite), res.height))
+}
+
+/// Signs `payload` as the identity in `dir` (attaching its certificate while the chain has
+/// not registered it) with its next nonce and submits it, retrying while the node is busy; a
+/// nonce taken meanwhile is retried with a fresh one. Returns the transaction hash.
+async fn submit_as(
+    client: &Client,
+    info: &ChainInfo,
+    dir: &Path,
+    payload: Payload,
+    timeout: Duration,
+) -> anyhow::Result<(Identity, Hash)> {
+    let (signer, mut attach) = crate::attest::identity_for(client, info, dir).await?;
+    let deadline = Instant::now() + timeout;
+    let mut nonce = client.next_nonce(&signer.public_key()).await?;
+    let mut attempt = 0;
+    loop {
+        let tx = signer.sign(&info.chain_id, nonce, payload.clone(), attach);
+        match crate::attest::submit_with_retry(client, &tx, deadline).await {
+            Ok(h) => return Ok((signer, h)),
+            Err(e) if e.code() == "nonce_replayed" && attempt < NONCE_RETRIES => {
+                attempt += 1;
+                nonce = client
+                    .next_nonce(&signer.public_key())
+                    .await?
+                    .max(nonce + 1);
+                attach = client.cert(&signer.id()).await?.is_none();
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Waits until `tx` is final; the chain's refusal, if it dropped it, is the error.
+async fn wait_final(
+    client: &Client,
+    tx: &Hash,
+    timeout: Duration,
+    what: &str,
+) -> Result<u64, anyhow::Error> {
+    let status = client
+        .wait_committed(tx, timeout)
+        .await
+        .map_err(|e: ClientError| anyhow::Error::new(e))
+        .with_context(|| format!("waiting for {what} {tx} to be final"))?;
+    Ok(status.height.unwrap_or_default())
+}
+
+#[derive(Serialize)]
+struct ProposeReport {
+    /// The proposal id (= the proposing transaction's hash).
+    id: Hash,
+    /// The proposer identity's organisation.
+    org: String,
+    /// The height the proposal was made at (absent with --no-wait).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u64>,
+    /// `pending` with --no-wait, else the proposal's state once made.
+    state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proposal: Option<ProposalView>,
+}
+
+async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<()> {
+    let Some(dir) = &args.identity else {
+        // A usage error like clap's own (exit status 2). `--identity` cannot be `required`:
+        // it is global so that it may come before or after the action.
+        use clap::CommandFactory as _;
+        crate::Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "kexin gov propose needs --identity DIR: an admin identity of a member \
+                 organisation (e.g. D/org1/admin of kexin net up)",
+            )
+            .exit();
+    };
+    let action = build_action(&args.action)?;
+    let client = Client::new(cli.node_url())?;
+    let info = crate::attest::chain_info(&client).await?;
+    let timeout = Duration::from_secs(args.timeout);
+    let summary = describe_action(&action, info.suite);
+    let (signer, id) = submit_as(&client, &info, dir, Payload::Propose { action }, timeout)
+        .await
+        .with_context(|| format!("proposing to {summary}"))?;
+    let mut report = ProposeReport {
+        id,
+        org: signer.org(),
+        height: None,
+        state: "pending".into(),
+        proposal: None,
+    };
+    // `--wait` is the default; `--no-wait` turns it off (the last of the two given wins).
+    if args.wait || !args.no_wait {
+        let height = wait_final(&client, &id, timeout, "proposal").await?;
+        let (v, _) = fetch_view(&client, id, info.suite).await?;
+        report.height = Some(height);
+        report.state = v.state.clone();
+        report.proposal = Some(v);
+    }
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "proposed by {} ({}): {summary}",
+        signer.org(),
+        signer.name()
+    );
+    println!("proposal {id}");
+    match (&report.proposal, report.height) {
+        (Some(v), Some(h)) => println!("made at height {h}; {}", tally_line(v)),
+        _ => println!(
+            "submitted; not waiting (kexin gov show {id} --node {} shows its state)",
+            client.base_url()
+        ),
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct VoteReport {
+    /// The proposal id.
+    id: Hash,
+    /// The vote transaction's hash.
+    tx_hash: Hash,
+    /// The voting organisation.
+    org: String,
+    /// `yes` or `no`.
+    vote: &'static str,
+    /// The height the vote was recorded at.
+    height: u64,
+    /// The proposal's state after the vote.
+    state: String,
+    proposal: ProposalView,
+}
+
+async fn vote(cli: &Cli, args: &VoteArgs) -> anyhow::Result<()> {
+    let id = parse_id(&args.proposal)?;
+    let approve = args.yes && !args.no;
+    let client = Client::new(cli.node_url())?;
+    let info = crate::attest::chain_info(&client).await?;
+    let timeout = Duration::from_secs(args.timeout);
+    let word = if approve { "yes" } else { "no" };
+    let (signer, tx_hash) = submit_as(
+        &client,
+        &info,
+        &args.identity,
+        Payload::Vote {
+            proposal: id,
+            approve,
+        },
+        timeout,
+    )
+    .await
+    .with_context(|| format!("voting {word} on proposal {id}"))?;
+    let height = wait_final(&client, &tx_hash, timeout, "vote").await?;
+    let (v, _) = fetch_view(&client, id, info.suite).await?;
+    let report = VoteReport {
+        id,
+        tx_hash,
+        org: signer.org(),
+        vote: word,
+        height,
+        state: v.state.clone(),
+        proposal: v,
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "{} voted {word} on proposal {id} (transaction {tx_hash}, height {height})",
+        report.org
+    );
+    println!("{}", report.proposal.summary);
+    println!("{}", tally_line(&report.proposal));
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ListReport {
+    /// The committed height the list was read at.
+    height: u64,
+    /// Member organisations now.
+    members: Vec<String>,
+    /// Yes votes a proposal needs to pass now.
+    votes_needed: usize,
+    /// Oldest first.
+    proposals: Vec<ProposalView>,
+}
+
+async fn list(cli: &Cli, args: &GovListArgs) -> anyhow::Result<()> {
+    let client = Client::new(cli.node_url())?;
+    let info = crate::attest::chain_info(&client).await?;
+    let res = client.proposals(args.limit).await?;
+    let consortium = client.consortium().await?;
+    let mut proposals: Vec<ProposalView> = res
+        .proposals
+        .into_iter()
+        .map(|e| view(e.id, e.state, e.proposal, &consortium, info.suite))
+        .collect();
+    proposals.sort_by_key(|v| (v.created_at, v.id));
+    let report = ListReport {
+        height: res.height,
+        votes_needed: consortium.votes_needed,
+        members: consortium.members,
+        proposals,
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    println!(
+        "{:<64} {:<8} {:<10} {:<7} {:<24} ACTION",
+        "ID", "STATE", "PROPOSER", "YES/NO", "EXPIRES"
+    );
+    for v in &report.proposals {
+        println!(
+            "{} {:<8} {:<10} {:<7} {:<24} {}",
+            v.id,
+            v.state,
+            v.proposer_org,
+            format!("{}/{}", v.yes, v.no),
+            v.expires,
+            v.summary
+        );
+    }
+    println!(
+        "{} proposal(s) at height {}; a proposal needs {} yes vote(s) of {} member(s) ({})",
+        report.proposals.len(),
+        report.height,
+        report.votes_needed,
+        report.members.len(),
+        report.members.join(", ")
+    );
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct ShowReport {
+    /// The committed height the proposal was read at.
+    height: u64,
+    #[serde(flatten)]
+    proposal: ProposalView,
+}
+
+async fn show(cli: &Cli, args: &GovShowArgs) -> anyhow::Result<()> {
+    let id = parse_id(&args.id)?;
+    let client = Client::new(cli.node_url())?;
+    let info = crate::attest::chain_info(&client).await?;
+    let (v, height) = fetch_view(&client, id, info.suite).await?;
+    if args.json {
+        return print_json(&ShowReport {
+            height,
+            proposal: v,
+        });
+    }
+    print_view(&v);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    fn parse(args: &[&str]) -> Result<crate::Cli, clap::Error> {
+        crate::Cli::try_parse_from(args)
+    }
+
+    #[test]
+    fn propose_takes_its_options_before_or_after_the_action() {
+        for line in [
+            "kexin gov propose --node http://x:1 --identity a remove-org --name org2",
+            "kexin gov propose remove-org --name org2 --identity a --json --no-wait",
+        ] {
+            let args: Vec<&str> = line.split_whitespace().collect();
+            let c = parse(&args).unwrap_or_else(|e| panic!("{line}: {e}"));
+            let crate::Command::Gov(GovCommand::Propose(p)) = c.command else {
+                panic!("{line}");
+            };
+            assert_eq!(p.identity.as_deref(), Some(Path::new("a")));
+            assert!(matches!(p.action, ActionCommand::RemoveOrg { ref name } if name == "org2"));
+            assert_eq!(p.no_wait, line.contains("--no-wait"));
+            assert_eq!(p.json, line.contains("--json"));
+        }
+        assert!(parse(&["kexin", "gov", "propose", "--identity", "a"]).is_err());
+        assert!(parse(&["kexin", "gov", "propose", "add-org", "--name", "o"]).is_err());
+        let bad_reason = "kexin gov propose revoke-cert --cert c --reason nope";
+        assert!(parse(&bad_reason.split_whitespace().collect::<Vec<_>>()).is_err());
+    }
+
+    #[test]
+    fn vote_needs_exactly_one_of_yes_and_no() {
+        let base = [
+            "kexin",
+            "gov",
+            "vote",
+            "--identity",
+            "a",
+            "--proposal",
+            "00",
+        ];
+        assert!(parse(&base).is_err());
+        assert!(parse(&[&base[..], &["--yes", "--no"]].concat()).is_err());
+        for (flag, approve) in [("--yes", true), ("--no", false)] {
+            let c = parse(&[&base[..], &[flag]].concat()).unwrap();
+            let crate::Command::Gov(GovCommand::Vote(v)) = c.command else {
+                panic!();
+            };
+            assert_eq!(v.yes && !v.no, approve);
+        }
+    }
+
+    #[test]
+    fn actions_are_checked_before_anything_is_sent() {
+        let bad = ActionCommand::SetParam {
+            name: "gov.nope".into(),
+            value: 1,
+        };
+        let e = build_action(&bad).unwrap_err();
+        assert_eq!(crate::error::describe(&e).0, "malformed");
+        let ok = ActionCommand::SetParam {
+            name: "gov.proposal_ttl_ms".into(),
+            value: 3_600_000,
+        };
+        assert_eq!(
+            describe_action(&build_action(&ok).unwrap(), Suite::Intl),
+            "set gov.proposal_ttl_ms = 3600000"
+        );
+        assert_eq!(
+            crate::error::describe(&parse_id("xyz").unwrap_err()).0,
+            "bad_hash"
+        );
+    }
+}

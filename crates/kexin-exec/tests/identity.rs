@@ -1,0 +1,720 @@
+//! Identity rules of execution on a chain with organisations: certificates registered on first
+//! use, checked at the block's timestamp, revoked, rotated, and the permission table. Every
+//! refusal is checked by code and leaves the state unchanged.
+
+use std::collections::BTreeMap;
+
+use kexin_crypto::{SigningKey, Suite};
+use kexin_exec::{
+    BlockContext, ExecError, MemoryState, build_block, check_admission, execute_block,
+};
+use kexin_pki::{Certificate, Terms};
+use kexin_types::state::StateKey;
+use kexin_types::{
+    CertDer, CertState, Decode, EvidenceRecord, Genesis, OrgState, Organisation, Payload,
+    RevocationReason, Role, SealedTx, Transaction, Validator,
+};
+
+const CHAIN: &str = "pki-test";
+const DAY: u64 = 86_400_000;
+/// The time blocks run at: day 100 after the epoch.
+const NOW: u64 = 100 * DAY;
+
+fn terms(serial: u8, from: u64, to: u64) -> Terms {
+    Terms {
+        serial: serial as u64,
+        not_before_ms: from,
+        not_after_ms: to,
+    }
+}
+
+struct Org {
+    ca: Certificate,
+    ca_key: SigningKey,
+}
+
+impl Org {
+    fn new(suite: Suite, name: &str, seed: u8) -> Org {
+        let ca_key = SigningKey::from_seed(suite, &[seed; 32]).unwrap();
+        let ca = kexin_pki::self_signed_ca(name, &ca_key, &terms(seed, 0, 1000 * DAY)).unwrap();
+        Org { ca, ca_key }
+    }
+
+    fn der(&self) -> CertDer {
+        CertDer(self.ca.der().to_vec())
+    }
+
+    /// A certificate for a new key (seed `seed`), valid `from..=to`.
+    fn issue(&self, suite: Suite, name: &str, role: Role, seed: u8, from: u64, to: u64) -> Id {
+        let key = SigningKey::from_seed(suite, &[seed; 32]).unwrap();
+        let cert = kexin_pki::issue(
+            &self.ca,
+            &self.ca_key,
+            name,
+            role,
+            &key.public_key(),
+            &terms(seed, from, to),
+        )
+        .unwrap();
+        Id {
+            key,
+            cert: CertDer(cert.der().to_vec()),
+            nonce: 0,
+        }
+    }
+}
+
+/// A key with its certificate and next nonce.
+struct Id {
+    key: SigningKey,
+    cert: CertDer,
+    nonce: u64,
+}
+
+impl Id {
+    fn tx(&mut self, attach: bool, payload: Payload) -> SealedTx {
+        self.nonce += 1;
+        SealedTx::new(Transaction::sign_as(
+            CHAIN,
+            &self.key,
+            Some((&self.cert, attach)),
+            self.nonce,
+            payload,
+        ))
+    }
+
+    fn evidence(&mut self, attach: bool) -> SealedTx {
+        let label = format!("doc-{}", self.nonce);
+        self.tx(attach, evidence(&label))
+    }
+}
+
+fn evidence(label: &str) -> Payload {
+    Payload::Evidence {
+        records: vec![EvidenceRecord {
+            digest: Suite::Intl.hash(label.as_bytes()),
+            content_type: "text/plain".into(),
+            label: label.into(),
+            external_ref: None,
+        }],
+    }
+}
+
+struct Chain {
+    suite: Suite,
+    genesis: Genesis,
+    state: MemoryState,
+    height: u64,
+    /// Added to every block's timestamp (to run past expiries).
+    later_ms: u64,
+    org1: Org,
+    org2: Org,
+    /// Further member organisations (org3, ...), for governance.
+    more: Vec<Org>,
+}
+
+impl Chain {
+    fn new(suite: Suite) -> Chain {
+        let org1 = Org::new(suite, "org1", 101);
+        let org2 = Org::new(suite, "org2", 102);
+        let v = SigningKey::from_seed(suite, &[1; 32]).unwrap();
+        let genesis = Genesis {
+            version: kexin_types::FORMAT_VERSION,
+            chain_id: CHAIN.into(),
+            suite,
+            timestamp_ms: 0,
+            organisations: vec![
+                Organisation {
+                    name: "org1".into(),
+                    ca_certs: vec![org1.der()],
+                },
+                Organisation {
+                    name: "org2".into(),
+                    ca_certs: vec![org2.der()],
+                },
+            ],
+            validators: vec![Validator {
+                name: "node0".into(),
+                org: "org1".into(),
+                public_key: v.public_key(),
+            }],
+        };
+        genesis.validate().unwrap();
+        Chain {
+            suite,
+            genesis,
+            state: MemoryState::default(),
+            height: 0,
+            later_ms: 0,
+            org1,
+            org2,
+            more: Vec::new(),
+        }
+    }
+
+    /// A chain of `n` ≥ 2 member organisations (validator in org1).
+    fn with_orgs(suite: Suite, n: usize) -> Chain {
+        let mut c = Chain::new(suite);
+        for i in 3..=n {
+            let name = format!("org{i}");
+            let org = Org::new(suite, &name, 100 + i as u8);
+            c.genesis.organisations.push(Organisation {
+                name,
+                ca_certs: vec![org.der()],
+            });
+            c.more.push(org);
+        }
+        c.genesis.validate().unwrap();
+        c
+    }
+
+    fn ctx(&self) -> BlockContext<'_> {
+        BlockContext {
+            genesis: &self.genesis,
+            height: self.height + 1,
+            timestamp_ms: NOW + self.height + self.later_ms,
+        }
+    }
+
+    /// Executes a block of `txs` and commits it; returns the writes.
+    fn commit(&mut self, txs: &[SealedTx]) -> BTreeMap<StateKey, Vec<u8>> {
+        let writes = execute_block(&self.state, &self.ctx(), txs).expect("block executes");
+        self.state.0.extend(writes.clone());
+        self.height += 1;
+        writes
+    }
+
+    /// The code `tx` is refused with, by execution, block building and admission alike;
+    /// the state is checked unchanged.
+    fn refusal(&self, tx: &SealedTx) -> &'static str {
+        let before = self.state.0.clone();
+        let code = match execute_block(&self.state, &self.ctx(), std::slice::from_ref(tx)) {
+            Err(ExecError::InvalidTransaction { reason, .. }) => reason.code(),
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let built = build_block(&self.state, &self.ctx(), vec![tx.clone()]).unwrap();
+        assert!(built.included.is_empty());
+        assert!(
+            built.writes.is_empty(),
+            "a refused transaction writes nothing"
+        );
+        let rejected: Vec<&str> = built.rejected.iter().map(|(_, r)| r.code()).collect();
+        if code != "nonce_gap" {
+            assert_eq!(rejected, [code]);
+        }
+        if !code.starts_with("nonce") {
+            let admission = check_admission(&self.state, &self.ctx(), tx)
+                .unwrap()
+                .expect_err("admission refuses it too");
+            assert_eq!(admission.code(), code, "admission: {admission}");
+        }
+        assert_eq!(self.state.0, before);
+        code
+    }
+
+    fn cert_state(&self, cert: &CertDer) -> Option<CertState> {
+        self.state
+            .0
+            .get(&StateKey::Cert(cert.id(self.suite)))
+            .map(|b| CertState::decode(b).unwrap())
+    }
+}
+
+const SUITES: [Suite; 2] = [Suite::Intl, Suite::Gm];
+
+#[test]
+fn first_use_registers_the_certificate_then_a_reference_suffices() {
+    for suite in SUITES {
+        let mut c = Chain::new(suite);
+        let mut w = c.org1.issue(suite, "alice", Role::Writer, 10, 0, 200 * DAY);
+        // Without the certificate attached, an unknown id is refused.
+        let t = w.evidence(false);
+        assert_eq!(c.refusal(&t), "cert_unknown");
+        w.nonce -= 1;
+        let writes = c.commit(&[w.evidence(true)]);
+        let state = c.cert_state(&w.cert).expect("registered");
+        assert!(writes.contains_key(&StateKey::Cert(w.cert.id(suite))));
+        assert_eq!(
+            (state.org.as_str(), state.name.as_str(), state.role),
+            ("org1", "alice", Role::Writer)
+        );
+        assert_eq!(state.public_key, w.key.public_key());
+        assert_eq!(state.issuer, c.org1.der().id(suite));
+        assert_eq!(state.registered_at, 1);
+        assert_eq!((state.not_before_ms, state.not_after_ms), (0, 200 * DAY));
+        // Later transactions reference it; attaching it again is harmless.
+        c.commit(&[w.evidence(false)]);
+        c.commit(&[w.evidence(true)]);
+        assert_eq!(c.cert_state(&w.cert).unwrap().registered_at, 1);
+    }
+}
+
+#[test]
+fn certificates_are_checked_at_the_block_timestamp() {
+    for suite in SUITES {
+        let c = Chain::new(suite);
+        let mut expired = c.org1.issue(suite, "old", Role::Writer, 11, 0, NOW - 1);
+        assert_eq!(c.refusal(&expired.evidence(true)), "cert_expired");
+        let mut early = c
+            .org1
+            .issue(suite, "new", Role::Writer, 12, NOW + DAY, NOW + 2 * DAY);
+        assert_eq!(c.refusal(&early.evidence(true)), "cert_not_yet_valid");
+    }
+    // A registered certificate expires too.
+    let suite = Suite::Intl;
+    let mut c = Chain::new(suite);
+    let mut w = c.org1.issue(suite, "brief", Role::Writer, 13, 0, NOW + 1);
+    c.commit(&[w.evidence(true)]);
+    c.height += 5; // the next block is 5 ms later than the certificate's end
+    assert_eq!(c.refusal(&w.evidence(false)), "cert_expired");
+}
+
+#[test]
+fn missing_foreign_and_forged_certificates_are_refused() {
+    for suite in SUITES {
+        let c = Chain::new(suite);
+        // No certificate at all.
+        let key = SigningKey::from_seed(suite, &[20; 32]).unwrap();
+        let bare = SealedTx::new(Transaction::sign(CHAIN, &key, 1, evidence("bare")));
+        assert_eq!(c.refusal(&bare), "cert_required");
+        // An organisation that is not a member.
+        let outsider = Org::new(suite, "org9", 103);
+        let mut o = outsider.issue(suite, "mallory", Role::Writer, 21, 0, 200 * DAY);
+        assert_eq!(c.refusal(&o.evidence(true)), "unknown_org");
+        // A rogue CA that calls itself org1: same subject, other key.
+        let rogue = Org::new(suite, "org1", 104);
+        let mut r = rogue.issue(suite, "mallory", Role::Writer, 22, 0, 200 * DAY);
+        assert_eq!(c.refusal(&r.evidence(true)), "cert_bad_signature");
+        // A certificate of org2 presented by a different key.
+        let mut w = c.org2.issue(suite, "bob", Role::Writer, 23, 0, 200 * DAY);
+        w.key = SigningKey::from_seed(suite, &[24; 32]).unwrap();
+        assert_eq!(c.refusal(&w.evidence(true)), "cert_key_mismatch");
+        // A tampered certificate: one byte of the signature changed.
+        let mut t = c.org2.issue(suite, "carol", Role::Writer, 25, 0, 200 * DAY);
+        let last = t.cert.0.len() - 1;
+        t.cert.0[last] ^= 1;
+        let code = c.refusal(&t.evidence(true));
+        assert!(
+            ["cert_bad_signature", "cert_malformed"].contains(&code),
+            "{code}"
+        );
+        // Bytes that are not a certificate.
+        let mut junk = c.org2.issue(suite, "dave", Role::Writer, 26, 0, 200 * DAY);
+        junk.cert = CertDer(b"not a certificate".to_vec());
+        assert_eq!(c.refusal(&junk.evidence(true)), "cert_malformed");
+        // A CA certificate cannot sign transactions.
+        let mut ca = Id {
+            key: c.org1.ca_key.clone(),
+            cert: c.org1.der(),
+            nonce: 0,
+        };
+        assert_eq!(c.refusal(&ca.evidence(true)), "cert_profile");
+    }
+}
+
+#[test]
+fn roles_decide_what_a_certificate_may_do() {
+    for suite in SUITES {
+        let c = Chain::new(suite);
+        for (i, role) in [Role::Admin, Role::Reader, Role::Auditor, Role::Node]
+            .into_iter()
+            .enumerate()
+        {
+            let mut id = c
+                .org1
+                .issue(suite, "someone", role, 30 + i as u8, 0, 200 * DAY);
+            let tx = id.evidence(true);
+            assert_eq!(c.refusal(&tx), "permission_denied", "{role}");
+            let msg = execute_block(&c.state, &c.ctx(), &[tx])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains("evidence.write") && msg.contains(role.as_str()),
+                "{msg}"
+            );
+        }
+        // A writer cannot manage certificates.
+        let mut w = c.org1.issue(suite, "w", Role::Writer, 40, 0, 200 * DAY);
+        let victim = c.org1.issue(suite, "v", Role::Writer, 41, 0, 200 * DAY);
+        let tx = w.tx(
+            true,
+            Payload::RevokeCert {
+                cert: victim.cert.clone(),
+                reason: RevocationReason::KeyCompromise,
+            },
+        );
+        assert_eq!(c.refusal(&tx), "permission_denied");
+    }
+}
+
+#[test]
+fn revocation_takes_effect_from_its_block() {
+    for suite in SUITES {
+        let mut c = Chain::new(suite);
+        let mut admin = c.org1.issue(suite, "admin", Role::Admin, 50, 0, 200 * DAY);
+        let mut w = c.org1.issue(suite, "alice", Role::Writer, 51, 0, 200 * DAY);
+        c.commit(&[w.evidence(true)]);
+        let revoke = |admin: &mut Id, cert: &CertDer| {
+            admin.tx(
+                true,
+                Payload::RevokeCert {
+                    cert: cert.clone(),
+                    reason: RevocationReason::KeyCompromise,
+                },
+            )
+        };
+        // In the same block, a transaction before the revocation passes, one after fails.
+        let before = w.evidence(false);
+        let r = revoke(&mut admin, &w.cert);
+        let after = w.evidence(false);
+        let err =
+            execute_block(&c.state, &c.ctx(), &[before.clone(), r.clone(), after]).unwrap_err();
+        assert!(
+            matches!(&err, ExecError::InvalidTransaction { index: 2, reason, .. } if reason.code() == "cert_revoked"),
+            "{err}"
+        );
+        w.nonce -= 1;
+        c.commit(&[before, r]);
+        let state = c.cert_state(&w.cert).unwrap();
+        let rev = state.revoked.expect("revoked");
+        assert_eq!(
+            (rev.height, rev.reason),
+            (c.height, RevocationReason::KeyCompromise)
+        );
+        assert_eq!(c.refusal(&w.evidence(false)), "cert_revoked");
+        w.nonce -= 1;
+        assert_eq!(c.refusal(&w.evidence(true)), "cert_revoked");
+        // Revoking twice is refused.
+        assert_eq!(
+            c.refusal(&revoke(&mut admin, &w.cert)),
+            "cert_already_revoked"
+        );
+        admin.nonce -= 1;
+        // A certificate never used can be revoked; its first use is then refused.
+        let mut unused = c.org1.issue(suite, "bob", Role::Writer, 52, 0, 200 * DAY);
+        c.commit(&[revoke(&mut admin, &unused.cert)]);
+        assert_eq!(c.refusal(&unused.evidence(true)), "cert_revoked");
+        // An admin of org2 cannot revoke org1's certificates.
+        let mut admin2 = c.org2.issue(suite, "admin", Role::Admin, 53, 0, 200 * DAY);
+        let carol = c.org1.issue(suite, "carol", Role::Writer, 54, 0, 200 * DAY);
+        let tx = revoke(&mut admin2, &carol.cert);
+        assert_eq!(c.refusal(&tx), "permission_denied");
+        let msg = execute_block(&c.state, &c.ctx(), &[tx])
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("governance"), "{msg}");
+        // A revoked admin can no longer act.
+        let mut other_admin = c.org1.issue(suite, "admin2", Role::Admin, 55, 0, 200 * DAY);
+        c.commit(&[revoke(&mut other_admin, &admin.cert)]);
+        assert_eq!(c.refusal(&revoke(&mut admin, &carol.cert)), "cert_revoked");
+    }
+}
+
+#[test]
+fn a_new_ca_runs_alongside_the_old_one() {
+    for suite in SUITES {
+        let mut c = Chain::new(suite);
+        let mut admin = c.org1.issue(suite, "admin", Role::Admin, 60, 0, 200 * DAY);
+        let next = Org::new(suite, "org1", 105);
+        let mut new_writer = next.issue(suite, "alice", Role::Writer, 61, 0, 200 * DAY);
+        assert_eq!(c.refusal(&new_writer.evidence(true)), "cert_bad_signature");
+        new_writer.nonce -= 1;
+        let writes = c.commit(&[admin.tx(true, Payload::AddCa { cert: next.der() })]);
+        let org = OrgState::decode(&writes[&StateKey::Org("org1".into())]).unwrap();
+        assert_eq!(org.org.ca_certs, vec![c.org1.der(), next.der()]);
+        assert_eq!(org.updated_at, 1);
+        // Both CAs' certificates work.
+        let mut old_writer = c.org1.issue(suite, "bob", Role::Writer, 62, 0, 200 * DAY);
+        c.commit(&[new_writer.evidence(true), old_writer.evidence(true)]);
+        // Adding it again, or adding another org's CA, is refused.
+        assert_eq!(
+            c.refusal(&admin.tx(false, Payload::AddCa { cert: next.der() })),
+            "ca_exists"
+        );
+        admin.nonce -= 1;
+        assert_eq!(
+            c.refusal(&admin.tx(false, Payload::AddCa { cert: c.org2.der() })),
+            "permission_denied"
+        );
+        admin.nonce -= 1;
+        // A user certificate is not a CA.
+        assert_eq!(
+            c.refusal(&admin.tx(
+                false,
+                Payload::AddCa {
+                    cert: old_writer.cert.clone()
+                }
+            )),
+            "cert_wrong_ca"
+        );
+    }
+}
+
+#[test]
+fn open_chains_take_no_certificates() {
+    let suite = Suite::Intl;
+    let mut c = Chain::new(suite);
+    c.genesis.organisations.clear();
+    c.genesis.validators[0].org.clear();
+    let mut w = c.org1.issue(suite, "alice", Role::Writer, 70, 0, 200 * DAY);
+    assert_eq!(c.refusal(&w.evidence(true)), "no_organisations");
+    let key = SigningKey::from_seed(suite, &[71; 32]).unwrap();
+    let revoke = SealedTx::new(Transaction::sign(
+        CHAIN,
+        &key,
+        1,
+        Payload::RevokeCert {
+            cert: w.cert.clone(),
+            reason: RevocationReason::Unspecified,
+        },
+    ));
+    assert_eq!(c.refusal(&revoke), "no_organisations");
+    let bare = SealedTx::new(Transaction::sign(CHAIN, &key, 1, evidence("ok")));
+    c.commit(&[bare]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Governance
+// ---------------------------------------------------------------------------------------------
+
+use kexin_types::{ConsortiumState, GovAction, ProposalState, ProposalStatus};
+
+fn proposal(c: &Chain, id: &kexin_crypto::Hash) -> ProposalState {
+    ProposalState::decode(&c.state.0[&StateKey::Proposal(*id)]).unwrap()
+}
+
+fn consortium(c: &Chain) -> ConsortiumState {
+    c.state
+        .0
+        .get(&StateKey::Consortium)
+        .map(|b| ConsortiumState::decode(b).unwrap())
+        .unwrap_or_else(|| ConsortiumState::from_genesis(&c.genesis))
+}
+
+fn vote(admin: &mut Id, id: kexin_crypto::Hash, approve: bool) -> SealedTx {
+    admin.tx(
+        true,
+        Payload::Vote {
+            proposal: id,
+            approve,
+        },
+    )
+}
+
+#[test]
+fn an_organisation_joins_by_a_vote_of_more_than_two_thirds() {
+    for suite in SUITES {
+        let mut c = Chain::with_orgs(suite, 3);
+        let mut a1 = c.org1.issue(suite, "admin", Role::Admin, 80, 0, 200 * DAY);
+        let mut a2 = c.org2.issue(suite, "admin", Role::Admin, 81, 0, 200 * DAY);
+        let mut a3 = c.more[0].issue(suite, "admin", Role::Admin, 82, 0, 200 * DAY);
+        let org4 = Org::new(suite, "org4", 106);
+        let mut w4 = org4.issue(suite, "w", Role::Writer, 83, 0, 200 * DAY);
+        assert_eq!(c.refusal(&w4.evidence(true)), "unknown_org");
+        w4.nonce -= 1;
+        // A writer cannot propose.
+        let mut w1 = c.org1.issue(suite, "w", Role::Writer, 84, 0, 200 * DAY);
+        let add = GovAction::AddOrg {
+            org: Organisation {
+                name: "org4".into(),
+                ca_certs: vec![org4.der()],
+            },
+        };
+        let by_writer = w1.tx(
+            true,
+            Payload::Propose {
+                action: add.clone(),
+            },
+        );
+        assert_eq!(c.refusal(&by_writer), "permission_denied");
+        // 3 members: 3 yes votes needed (more than 2/3); proposing is org1's yes.
+        assert_eq!(consortium(&c).votes_needed(), 3);
+        let p = a1.tx(true, Payload::Propose { action: add });
+        let id = p.hash();
+        c.commit(&[p]);
+        assert_eq!(proposal(&c, &id).status, ProposalStatus::Open);
+        assert_eq!(proposal(&c, &id).tally(), (1, 0));
+        c.commit(&[vote(&mut a2, id, true)]);
+        assert_eq!(proposal(&c, &id).status, ProposalStatus::Open);
+        // One vote per organisation, whoever of its admins casts it.
+        let mut a2b = c.org2.issue(suite, "admin2", Role::Admin, 85, 0, 200 * DAY);
+        assert_eq!(c.refusal(&vote(&mut a2b, id, true)), "duplicate_vote");
+        assert_eq!(c.refusal(&vote(&mut a1, id, true)), "duplicate_vote");
+        a1.nonce -= 1;
+        // The third yes passes it and the organisation is a member from that block on.
+        c.commit(&[vote(&mut a3, id, true), w4.evidence(true)]);
+        let passed = proposal(&c, &id);
+        assert_eq!(passed.status, ProposalStatus::Passed { height: c.height });
+        assert_eq!(passed.tally(), (3, 0));
+        assert_eq!(consortium(&c).members, ["org1", "org2", "org3", "org4"]);
+        assert_eq!(consortium(&c).votes_needed(), 3);
+        // Closed: more votes are refused.
+        let mut a2c = c.org2.issue(suite, "admin3", Role::Admin, 86, 0, 200 * DAY);
+        assert_eq!(c.refusal(&vote(&mut a2c, id, false)), "proposal_closed");
+        // Adding it again is refused at proposal time.
+        let again = GovAction::AddOrg {
+            org: Organisation {
+                name: "org4".into(),
+                ca_certs: vec![org4.der()],
+            },
+        };
+        assert_eq!(
+            c.refusal(&a1.tx(false, Payload::Propose { action: again })),
+            "org_exists"
+        );
+    }
+}
+
+#[test]
+fn proposals_are_rejected_expire_and_unknown_ones_are_refused() {
+    let suite = Suite::Intl;
+    let mut c = Chain::with_orgs(suite, 4);
+    let mut a1 = c.org1.issue(suite, "admin", Role::Admin, 90, 0, 400 * DAY);
+    let mut a2 = c.org2.issue(suite, "admin", Role::Admin, 91, 0, 400 * DAY);
+    let mut a3 = c.more[0].issue(suite, "admin", Role::Admin, 92, 0, 400 * DAY);
+    // 4 members need 3 yes: two no votes make it impossible.
+    let p = a1.tx(
+        true,
+        Payload::Propose {
+            action: GovAction::SetParam {
+                name: "gov.proposal_ttl_ms".into(),
+                value: 3_600_000,
+            },
+        },
+    );
+    let id = p.hash();
+    c.commit(&[p, vote(&mut a2, id, false)]);
+    assert_eq!(proposal(&c, &id).status, ProposalStatus::Open);
+    c.commit(&[vote(&mut a3, id, false)]);
+    assert_eq!(
+        proposal(&c, &id).status,
+        ProposalStatus::Rejected { height: c.height }
+    );
+    assert_eq!(consortium(&c).param("gov.proposal_ttl_ms"), 7 * DAY);
+    // Votes on an unknown proposal.
+    assert_eq!(
+        c.refusal(&vote(&mut a2, kexin_crypto::Hash([9; 32]), true)),
+        "unknown_proposal"
+    );
+    a2.nonce -= 1;
+    // A proposal expires after gov.proposal_ttl_ms (7 days by default).
+    let p = a1.tx(
+        false,
+        Payload::Propose {
+            action: GovAction::SetParam {
+                name: "gov.proposal_ttl_ms".into(),
+                value: 7_200_000,
+            },
+        },
+    );
+    let id = p.hash();
+    c.commit(&[p]);
+    c.later_ms = 7 * DAY;
+    assert_eq!(c.refusal(&vote(&mut a2, id, true)), "proposal_expired");
+    a2.nonce -= 1;
+    // A parameter change that passes takes effect in its block.
+    c.later_ms = 0;
+    let p2 = a1.tx(
+        false,
+        Payload::Propose {
+            action: GovAction::SetParam {
+                name: "gov.threshold_den".into(),
+                value: 4,
+            },
+        },
+    );
+    let id_den = p2.hash();
+    c.commit(&[p2, vote(&mut a2, id_den, true), vote(&mut a3, id_den, true)]);
+    assert_eq!(consortium(&c).param("gov.threshold_den"), 4);
+    // 2/4 of 4 members: more than half, 3 votes.
+    assert_eq!(consortium(&c).votes_needed(), 3);
+    // An unusable threshold is refused when proposed.
+    let bad = a1.tx(
+        false,
+        Payload::Propose {
+            action: GovAction::SetParam {
+                name: "gov.threshold_den".into(),
+                value: 5,
+            },
+        },
+    );
+    assert_eq!(c.refusal(&bad), "invalid_param");
+}
+
+#[test]
+fn removing_an_organisation_and_revoking_a_foreign_certificate_by_vote() {
+    let suite = Suite::Gm;
+    let mut c = Chain::with_orgs(suite, 4);
+    let mut a1 = c.org1.issue(suite, "admin", Role::Admin, 95, 0, 200 * DAY);
+    let mut a2 = c.org2.issue(suite, "admin", Role::Admin, 96, 0, 200 * DAY);
+    let mut a3 = c.more[0].issue(suite, "admin", Role::Admin, 97, 0, 200 * DAY);
+    let mut w4 = c.more[1].issue(suite, "w", Role::Writer, 98, 0, 200 * DAY);
+    let mut w1 = c.org1.issue(suite, "w", Role::Writer, 99, 0, 200 * DAY);
+    c.commit(&[w4.evidence(true), w1.evidence(true)]);
+    // org1 operates the validator: it cannot be removed.
+    let remove1 = GovAction::RemoveOrg {
+        name: "org1".into(),
+    };
+    assert_eq!(
+        c.refusal(&a2.tx(true, Payload::Propose { action: remove1 })),
+        "org_has_validators"
+    );
+    a2.nonce -= 1;
+    // Remove org4.
+    let p = a1.tx(
+        true,
+        Payload::Propose {
+            action: GovAction::RemoveOrg {
+                name: "org4".into(),
+            },
+        },
+    );
+    let id = p.hash();
+    c.commit(&[p, vote(&mut a2, id, true), vote(&mut a3, id, true)]);
+    assert_eq!(
+        proposal(&c, &id).status,
+        ProposalStatus::Passed { height: c.height }
+    );
+    assert_eq!(consortium(&c).members, ["org1", "org2", "org3"]);
+    assert_eq!(c.refusal(&w4.evidence(false)), "unknown_org");
+    // Revoke org1's writer by a vote started by org2 (its own admin could, org2's cannot).
+    let p = a2.tx(
+        false,
+        Payload::Propose {
+            action: GovAction::RevokeCert {
+                cert: w1.cert.clone(),
+                reason: RevocationReason::PrivilegeWithdrawn,
+            },
+        },
+    );
+    let id = p.hash();
+    c.commit(&[p, vote(&mut a3, id, true)]);
+    assert!(c.cert_state(&w1.cert).unwrap().revoked.is_none());
+    c.commit(&[vote(&mut a1, id, true)]);
+    let rev = c.cert_state(&w1.cert).unwrap().revoked.unwrap();
+    assert_eq!(
+        (rev.height, rev.reason),
+        (c.height, RevocationReason::PrivilegeWithdrawn)
+    );
+    assert_eq!(c.refusal(&w1.evidence(false)), "cert_revoked");
+}
+
+#[test]
+fn open_chains_have_no_governance() {
+    let suite = Suite::Intl;
+    let mut c = Chain::new(suite);
+    c.genesis.organisations.clear();
+    c.genesis.validators[0].org.clear();
+    let key = SigningKey::from_seed(suite, &[120; 32]).unwrap();
+    let p = SealedTx::new(Transaction::sign(
+        CHAIN,
+        &key,
+        1,
+        Payload::Propose {
+            action: GovAction::RemoveOrg {
+                name: "org1".into(),
+            },
+        },
+    ));
+    assert_eq!(c.refusal(&p), "no_organisations");
+}
