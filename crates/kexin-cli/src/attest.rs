@@ -668,6 +668,30 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
     while let Some(r) = tasks.join_next().await {
         outcomes.push(r?);
     }
+    // A node that lags behind the one that committed this signer's previous transaction hands
+    // out a nonce already used; the transaction is then dropped as a replay (it can never
+    // commit). Sign those records again with the next free nonce, once, in order.
+    if submit_error.is_none() {
+        for o in outcomes.iter_mut() {
+            let replayed = matches!(&o.result, Err(e)
+                if e.downcast_ref::<ClientError>().is_some_and(|c| c.code() == "nonce_replayed"));
+            if !replayed {
+                continue;
+            }
+            let batch_records: Vec<EvidenceRecord> =
+                o.indices.iter().map(|&i| records[i].clone()).collect();
+            let next = client.next_nonce(&signer_key).await?;
+            tracing::warn!(tx = %o.tx_hash, next, "transaction dropped as a nonce replay; re-signing");
+            let tx = signer.sign(&info.chain_id, next, batch_records.clone());
+            match submit_with_retry(&client, &tx, Instant::now() + timeout).await {
+                Ok(hash) => {
+                    o.tx_hash = hash;
+                    o.result = finalize(client.clone(), hash, batch_records, timeout).await;
+                }
+                Err(e) => o.result = Err(e.into()),
+            }
+        }
+    }
     bar.finish_and_clear();
     outcomes.sort_by_key(|o| o.indices[0]);
 
