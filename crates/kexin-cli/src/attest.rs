@@ -628,8 +628,13 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
                     nonce += 1;
                     break Ok(hash);
                 }
-                Err(e) if e.code() == "nonce_replayed" && attempt < NONCE_RETRIES => {
-                    // Another client with this key got there first: take the next free nonce.
+                Err(e)
+                    if matches!(e.code(), "nonce_replayed" | "nonce_conflict")
+                        && attempt < NONCE_RETRIES =>
+                {
+                    // Another transaction of this key holds the nonce: committed (the node's
+                    // view may lag behind the node that committed it) or still pending there.
+                    // Take the next free nonce.
                     attempt += 1;
                     let next = client.next_nonce(&signer_key).await?;
                     tracing::warn!(nonce, next, "nonce already used; re-signing");
