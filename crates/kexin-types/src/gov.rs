@@ -181,13 +181,7 @@ impl Decode for GovAction {
             },
             3 => {
                 let cert = CertDer::read(r, "revoked certificate")?;
-                let code = r.u8("revocation reason")?;
-                let reason = RevocationReason::from_code(code).ok_or_else(|| {
-                    DecodeError::invalid(
-                        "revocation reason",
-                        format!("unknown RFC 5280 reason code {code}"),
-                    )
-                })?;
+                let reason = RevocationReason::read(r)?;
                 GovAction::RevokeCert { cert, reason }
             }
             4 => GovAction::SetParam {

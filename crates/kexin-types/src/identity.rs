@@ -208,6 +208,17 @@ impl RevocationReason {
     pub fn from_code(code: u8) -> Option<RevocationReason> {
         RevocationReason::ALL.into_iter().find(|r| r.code() == code)
     }
+
+    /// Reads the `u8` RFC 5280 code, refusing codes Kexin does not accept.
+    pub(crate) fn read(r: &mut Reader<'_>) -> Result<RevocationReason, DecodeError> {
+        let code = r.u8("revocation reason")?;
+        RevocationReason::from_code(code).ok_or_else(|| {
+            DecodeError::invalid(
+                "revocation reason",
+                format!("unknown RFC 5280 reason code {code}"),
+            )
+        })
+    }
 }
 
 impl fmt::Display for RevocationReason {
@@ -503,10 +514,7 @@ impl Decode for CertState {
         let registered_at = r.u64("registered_at")?;
         let revoked = if r.flag("revoked tag")? {
             let height = r.u64("revoked height")?;
-            let code = r.u8("revocation reason")?;
-            let reason = RevocationReason::from_code(code).ok_or_else(|| {
-                DecodeError::invalid("revocation reason", format!("unknown code {code}"))
-            })?;
+            let reason = RevocationReason::read(r)?;
             Some(Revocation { height, reason })
         } else {
             None

@@ -214,13 +214,7 @@ impl Payload {
             }
             2 => {
                 let cert = CertDer::read(r, "revoked certificate")?;
-                let code = r.u8("revocation reason")?;
-                let reason = RevocationReason::from_code(code).ok_or_else(|| {
-                    DecodeError::invalid(
-                        "revocation reason",
-                        format!("unknown RFC 5280 reason code {code}"),
-                    )
-                })?;
+                let reason = RevocationReason::read(r)?;
                 Payload::RevokeCert { cert, reason }
             }
             3 => Payload::AddCa {
