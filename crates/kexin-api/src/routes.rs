@@ -428,6 +428,7 @@ fn state_response(node: &Node, key: StateKey) -> Result<Json<StateProofResponse>
         (StateKey::Cert(_), Some(v)) => Some(StateValue::Cert(decode_value(v)?)),
         (StateKey::Proposal(_), Some(v)) => Some(StateValue::Proposal(decode_value(v)?)),
         (StateKey::Consortium, Some(v)) => Some(StateValue::Consortium(decode_value(v)?)),
+        (StateKey::Epoch(_), Some(v)) => Some(StateValue::Epoch(decode_value(v)?)),
     };
     Ok(Json(StateProofResponse {
         key_hash: r.key_hash,

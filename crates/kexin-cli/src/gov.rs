@@ -103,6 +103,28 @@ pub enum ActionCommand {
         #[arg(long)]
         value: u64,
     },
+    /// Add a validator operated by a member organisation; it joins consensus at the start of
+    /// the next epoch (one validator change per epoch).
+    AddValidator {
+        /// The validator's name.
+        #[arg(long)]
+        name: String,
+        /// The organisation operating it.
+        #[arg(long)]
+        org: String,
+        /// Its consensus public key (hex, as `kexin keys show` or the node's log prints it).
+        #[arg(long, value_name = "HEX")]
+        public_key: String,
+        /// Where the other validators reach it (host:port of its p2p listener).
+        #[arg(long, value_name = "HOST:PORT")]
+        address: String,
+    },
+    /// Remove a validator; it leaves consensus at the start of the next epoch.
+    RemoveValidator {
+        /// Its consensus public key (hex).
+        #[arg(long, value_name = "HEX")]
+        public_key: String,
+    },
 }
 
 /// `kexin gov vote`
@@ -230,6 +252,22 @@ fn build_action(cmd: &ActionCommand) -> anyhow::Result<GovAction> {
             name: name.clone(),
             value: *value,
         },
+        ActionCommand::AddValidator {
+            name,
+            org,
+            public_key,
+            address,
+        } => GovAction::AddValidator {
+            validator: kexin_types::Validator {
+                name: name.clone(),
+                org: org.clone(),
+                public_key: parse_key(public_key)?,
+                address: address.clone(),
+            },
+        },
+        ActionCommand::RemoveValidator { public_key } => GovAction::RemoveValidator {
+            public_key: parse_key(public_key)?,
+        },
     };
     action
         .validate()
@@ -264,7 +302,13 @@ fn describe_action(action: &GovAction, suite: Suite) -> String {
             format!("revoke certificate {}{holder} ({reason})", cert.id(suite))
         }
         GovAction::SetParam { name, value } => format!("set {name} = {value}"),
+        other => other.to_string(),
     }
+}
+
+fn parse_key(hex: &str) -> anyhow::Result<kexin_crypto::PublicKey> {
+    kexin_crypto::PublicKey::from_hex_any(hex.trim())
+        .map_err(|e| fail("malformed", format!("public key {hex:?}: {e}")))
 }
 
 /// A proposal as the commands print it.

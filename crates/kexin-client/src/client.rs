@@ -459,6 +459,7 @@ fn value_kind(v: &StateValue) -> &'static str {
         StateValue::Cert(_) => "certificate",
         StateValue::Proposal(_) => "proposal",
         StateValue::Consortium(_) => "consortium",
+        StateValue::Epoch(_) => "epoch",
     }
 }
 

@@ -26,7 +26,11 @@ use commonware_utils::channel::mpsc;
 use futures::StreamExt as _;
 use kexin_types::{CommitCertificate, ValidatorSignature};
 
+use commonware_consensus::types::Epoch;
+use commonware_runtime::Handle;
+
 use crate::block::{ChainBlock, Digest};
+use crate::engine::{ActiveEpoch, EnterEpoch, EpochHost};
 use crate::{Application, Standing};
 
 /// Reads a commonware certificate as the signer indices and signatures Kexin stores.
@@ -325,19 +329,98 @@ impl Finalizer {
     }
 }
 
+/// How the finalizer runs consensus epochs (see the [`engine`](crate::engine) docs).
+pub(crate) struct Epochs<S, H> {
+    /// Blocks per epoch.
+    pub length: u64,
+    /// The genesis block's digest: epoch 0's floor.
+    pub genesis: Digest,
+    /// This node's scheme of an epoch whose validators are committed.
+    pub schemes: Box<dyn Fn(u64) -> Option<S> + Send>,
+    /// Peer tracking.
+    pub host: H,
+    /// Starts an epoch's engine.
+    pub enter: EnterEpoch<S>,
+    /// The running epoch, for the catch-up task.
+    pub active: ActiveEpoch,
+}
+
+impl<S, H: EpochHost<S>> Epochs<S, H> {
+    /// The last height of `epoch`.
+    fn last(&self, epoch: u64) -> u64 {
+        (epoch + 1) * self.length - 1
+    }
+
+    /// Starts `epoch`'s engine on `floor`: connects to its validators and runs simplex.
+    async fn enter<A: Application>(
+        &mut self,
+        app: &A,
+        epoch: u64,
+        floor: Digest,
+    ) -> Option<Handle<()>> {
+        let Some(validators) = app.epoch_validators(epoch) else {
+            tracing::error!(epoch, "the validators of this epoch are not committed here");
+            return None;
+        };
+        self.host.track(epoch, &validators);
+        let Some(scheme) = (self.schemes)(epoch) else {
+            tracing::error!(epoch, "cannot build the epoch's certificate scheme");
+            return None;
+        };
+        let handle = (self.enter)(Epoch::new(epoch), floor, scheme).await?;
+        self.active.set(epoch);
+        tracing::info!(
+            epoch,
+            validators = validators.len(),
+            first_height = epoch * self.length,
+            "entered consensus epoch"
+        );
+        Some(handle)
+    }
+}
+
 /// Commits finalized blocks in order: fetches each block's finalization from marshal,
 /// commits through the application, then acknowledges. Stops (without acknowledging) on a
 /// commit failure, which halts marshal: a node must not run past a block it could not store.
-pub async fn run_finalizer<E, A, S>(
+///
+/// Also runs the epochs: starts the engine of the epoch after the committed height, and at
+/// each epoch's last block (once committed) the next epoch's engine, stopping the old one,
+/// before acknowledging the block.
+pub(crate) async fn run_finalizer<E, A, S, H>(
     context: E,
     app: Arc<A>,
     marshal: Mailbox<S, Standard<ChainBlock>>,
     mut updates: mpsc::UnboundedReceiver<Update<ChainBlock>>,
+    mut epochs: Epochs<S, H>,
 ) where
     E: Spawner + Clock,
     A: Application,
     S: ExportCertificate,
+    H: EpochHost<S>,
 {
+    // The epoch after the committed height, on the last block of the epoch before it.
+    let mut epoch = app.committed_height().saturating_add(1) / epochs.length;
+    let floor = if epoch == 0 {
+        epochs.genesis
+    } else {
+        let boundary = epochs.last(epoch - 1);
+        loop {
+            match marshal.get_block(Height::new(boundary)).await {
+                Some(b) => break b.digest(),
+                None => {
+                    tracing::warn!(
+                        boundary,
+                        "waiting for the last block of the previous epoch in marshal's archive"
+                    );
+                    context.sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    };
+    let Some(mut running) = epochs.enter(&*app, epoch, floor).await else {
+        tracing::error!(epoch, "cannot start the consensus engine of this epoch");
+        return;
+    };
     while let Some(update) = updates.recv().await {
         let Update::Block(block, ack) = update else {
             continue;
@@ -389,14 +472,27 @@ pub async fn run_finalizer<E, A, S>(
         let commit_app = app.clone();
         let result = blocking(&context, move || commit_app.finalized(&inner, certificate)).await;
         match result {
-            Some(Ok(())) => ack.acknowledge(),
+            Some(Ok(())) => {}
             Some(Err(e)) => {
                 tracing::error!(height, "cannot commit finalized block: {e}");
                 return;
             }
             None => return,
         }
+        if height == epochs.last(epoch) {
+            // The epoch's last block is final and committed: its state fixes the next
+            // epoch's validators. Start that epoch on it, then retire this one.
+            let Some(next) = epochs.enter(&*app, epoch + 1, block.digest()).await else {
+                tracing::error!(epoch = epoch + 1, "cannot start the next epoch's engine");
+                return;
+            };
+            running.abort();
+            running = next;
+            epoch += 1;
+        }
+        ack.acknowledge();
     }
+    running.abort();
 }
 
 /// Upper bound on the headers an ancestor certificate carries.

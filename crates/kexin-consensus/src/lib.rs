@@ -53,6 +53,14 @@ pub trait Application: Send + Sync + 'static {
     /// The genesis hash (the parent of block 1).
     fn genesis_hash(&self) -> Hash;
 
+    /// Blocks per consensus epoch, fixed in genesis: epoch `e` holds heights
+    /// `e × len ..= (e + 1) × len − 1`.
+    fn epoch_length(&self) -> u64;
+
+    /// The validators of consensus `epoch` once this node has committed the block that fixes
+    /// them (the last block of the epoch before; genesis for epoch 0), else `None`.
+    fn epoch_validators(&self, epoch: u64) -> Option<Vec<kexin_types::Validator>>;
+
     /// What is waiting in the mempool.
     fn pending(&self) -> Pending;
 

@@ -18,6 +18,11 @@ impl Hash {
     /// block 1 is the genesis hash, and the empty log's root is `H("")`, not this.)
     pub const ZERO: Hash = Hash([0; 32]);
 
+    /// Whether this is [`Hash::ZERO`].
+    pub fn is_zero(&self) -> bool {
+        self.0 == [0; 32]
+    }
+
     /// The raw bytes.
     pub fn as_bytes(&self) -> &[u8; 32] {
         &self.0

@@ -24,7 +24,7 @@
 //! let key = SigningKey::generate(Suite::Intl);
 //! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), content_type: "text/plain".into(), label: "x".into(), external_ref: None };
 //! let tx = SealedTx::new(Transaction::sign("demo", &key, 1, Payload::Evidence { records: vec![rec] }));
-//! # let genesis = kexin_types::Genesis { version: kexin_types::FORMAT_VERSION, chain_id: "demo".into(), suite: Suite::Intl, timestamp_ms: 0, organisations: vec![], validators: vec![kexin_types::Validator { name: "v".into(), org: String::new(), public_key: key.public_key() }] };
+//! # let genesis = kexin_types::Genesis { version: kexin_types::FORMAT_VERSION, chain_id: "demo".into(), suite: Suite::Intl, timestamp_ms: 0, organisations: vec![], validators: vec![kexin_types::Validator { name: "v".into(), org: String::new(), public_key: key.public_key(), address: String::new() }], epoch_length: 100 };
 //! let ctx = kexin_exec::BlockContext { genesis: &genesis, height: 1, timestamp_ms: 1 };
 //! let writes = execute_block(&MemoryState::default(), &ctx, &[tx]).unwrap();
 //! assert_eq!(writes.len(), 2); // the signer's nonce and the digest's evidence entry
@@ -34,11 +34,12 @@ use std::collections::BTreeMap;
 
 use kexin_crypto::{Hash, PublicKey};
 use kexin_pki::{Certificate, PkiError};
-use kexin_types::gov::{GovAction, ProposalStatus, Vote};
+use kexin_types::gov::{EpochSet, GovAction, ProposalStatus, Vote};
 use kexin_types::state::{EvidenceState, NonceState, RecordLocation, StateKey};
 use kexin_types::{
     CertDer, CertState, ConsortiumState, Decode, DecodeError, Encode, Genesis, OrgState,
     Organisation, Payload, Permission, ProposalState, Revocation, RevocationReason, Role, SealedTx,
+    Validator,
 };
 
 /// Where a block executes: the chain's genesis, the block's height and its timestamp (the
@@ -238,6 +239,32 @@ pub enum TxRejection {
         /// The limit.
         max: usize,
     },
+    /// The validator's key or name is already in the validator set.
+    #[error("validator {0} is already in the validator set")]
+    ValidatorExists(String),
+    /// No validator has this key.
+    #[error("no validator has key {0}")]
+    UnknownValidator(String),
+    /// The validator set would be left empty or too large.
+    #[error("the validator set must keep 1..={max} validators")]
+    ValidatorCount {
+        /// The limit.
+        max: u32,
+    },
+    /// A validator change already waits for the next epoch: one change per epoch, so that the
+    /// validators that continue always make a quorum of the new set.
+    #[error(
+        "a validator change already takes effect at epoch {epoch} (height {height}); propose the next one after that"
+    )]
+    ValidatorChangePending {
+        /// The epoch the pending change takes effect in.
+        epoch: u64,
+        /// Its first height.
+        height: u64,
+    },
+    /// The validator entry is unusable on this chain.
+    #[error("invalid validator: {0}")]
+    InvalidValidator(String),
 }
 
 impl TxRejection {
@@ -267,6 +294,11 @@ impl TxRejection {
             TxRejection::OrgHasValidators { .. } => "org_has_validators",
             TxRejection::MemberCount { .. } => "member_count",
             TxRejection::InvalidParam(_) => "invalid_param",
+            TxRejection::ValidatorExists(_) => "validator_exists",
+            TxRejection::UnknownValidator(_) => "unknown_validator",
+            TxRejection::ValidatorCount { .. } => "validator_count",
+            TxRejection::ValidatorChangePending { .. } => "validator_change_pending",
+            TxRejection::InvalidValidator(_) => "invalid_validator",
         }
     }
 
@@ -703,7 +735,7 @@ impl<'v, 'g, V: StateView + ?Sized> Overlay<'v, 'g, V> {
                 if !consortium.is_member(name) {
                     return Ok(Err(TxRejection::UnknownOrg(name.clone())));
                 }
-                let validators: Vec<&str> = genesis
+                let validators: Vec<&str> = consortium
                     .validators
                     .iter()
                     .filter(|v| &v.org == name)
@@ -735,7 +767,87 @@ impl<'v, 'g, V: StateView + ?Sized> Overlay<'v, 'g, V> {
                 }
                 Ok(Ok(()))
             }
+            GovAction::AddValidator { validator } => {
+                if validator.public_key.suite() != suite {
+                    return Ok(Err(TxRejection::InvalidValidator(format!(
+                        "a {} key on a {suite} chain",
+                        validator.public_key.suite()
+                    ))));
+                }
+                if !consortium.is_member(&validator.org) {
+                    return Ok(Err(TxRejection::UnknownOrg(validator.org.clone())));
+                }
+                if let Some(v) = consortium
+                    .validators
+                    .iter()
+                    .find(|v| v.public_key == validator.public_key || v.name == validator.name)
+                {
+                    return Ok(Err(TxRejection::ValidatorExists(format!(
+                        "{} ({})",
+                        v.name, v.public_key
+                    ))));
+                }
+                if consortium.validators.len() >= kexin_types::limits::MAX_VALIDATORS as usize {
+                    return Ok(Err(TxRejection::ValidatorCount {
+                        max: kexin_types::limits::MAX_VALIDATORS,
+                    }));
+                }
+                self.no_pending_validator_change(&consortium)
+            }
+            GovAction::RemoveValidator { public_key } => {
+                if !consortium
+                    .validators
+                    .iter()
+                    .any(|v| &v.public_key == public_key)
+                {
+                    return Ok(Err(TxRejection::UnknownValidator(public_key.to_string())));
+                }
+                if consortium.validators.len() <= 1 {
+                    return Ok(Err(TxRejection::ValidatorCount {
+                        max: kexin_types::limits::MAX_VALIDATORS,
+                    }));
+                }
+                self.no_pending_validator_change(&consortium)
+            }
         }
+    }
+
+    /// The validators of consensus epoch `epoch` (genesis's for epoch 0).
+    fn epoch_validators(&self, epoch: u64) -> Result<Vec<Validator>, ExecError> {
+        epoch_validators(self.view, self.ctx.genesis, epoch)?
+            .ok_or_else(|| ExecError::Read(format!("no validator set is stored for epoch {epoch}")))
+    }
+
+    /// Refuses a validator change while another one waits for the next epoch.
+    fn no_pending_validator_change(
+        &self,
+        consortium: &ConsortiumState,
+    ) -> Result<Result<(), TxRejection>, ExecError> {
+        let genesis = self.ctx.genesis;
+        let epoch = genesis.epoch_of(self.ctx.height);
+        let current = self.epoch_validators(epoch)?;
+        if kexin_types::consensus_order(&current)
+            != kexin_types::consensus_order(&consortium.validators)
+        {
+            return Ok(Err(TxRejection::ValidatorChangePending {
+                epoch: epoch + 1,
+                height: genesis.epoch_last(epoch) + 1,
+            }));
+        }
+        Ok(Ok(()))
+    }
+
+    /// At the last block of an epoch: the next epoch's validators, as governance left them.
+    fn epoch_boundary(&self) -> Result<Option<EpochSet>, ExecError> {
+        let genesis = self.ctx.genesis;
+        let epoch = genesis.epoch_of(self.ctx.height);
+        if self.ctx.height != genesis.epoch_last(epoch) {
+            return Ok(None);
+        }
+        Ok(Some(EpochSet {
+            epoch: epoch + 1,
+            validators: self.consortium()?.validators,
+        }))
     }
 
     /// Counts the votes of proposal `id` and, once decided, closes it (applying its action
@@ -792,6 +904,10 @@ impl<'v, 'g, V: StateView + ?Sized> Overlay<'v, 'g, V> {
                 return self.revoke(cert, *reason);
             }
             GovAction::SetParam { name, value } => consortium.set_param(name, *value),
+            GovAction::AddValidator { validator } => consortium.validators.push(validator.clone()),
+            GovAction::RemoveValidator { public_key } => consortium
+                .validators
+                .retain(|v| &v.public_key != public_key),
         }
         consortium.updated_at = height;
         self.consortium = Some(consortium);
@@ -1013,8 +1129,12 @@ impl<'v, 'g, V: StateView + ?Sized> Overlay<'v, 'g, V> {
         Ok(())
     }
 
-    fn into_writes(self) -> BTreeMap<StateKey, Vec<u8>> {
+    /// The block's state writes, with the next epoch's validators at an epoch's last block.
+    fn into_writes(self) -> Result<BTreeMap<StateKey, Vec<u8>>, ExecError> {
         let mut out = BTreeMap::new();
+        if let Some(set) = self.epoch_boundary()? {
+            out.insert(StateKey::Epoch(set.epoch), set.encode());
+        }
         for (k, v) in self.nonces {
             out.insert(StateKey::Nonce(k), v.encode());
         }
@@ -1033,7 +1153,7 @@ impl<'v, 'g, V: StateView + ?Sized> Overlay<'v, 'g, V> {
         if let Some(c) = self.consortium {
             out.insert(StateKey::Consortium, c.encode());
         }
-        out
+        Ok(out)
     }
 }
 
@@ -1057,7 +1177,7 @@ pub fn execute_block<V: StateView + ?Sized>(
             }
         }
     }
-    Ok(overlay.into_writes())
+    overlay.into_writes()
 }
 
 /// Checks a transaction for admission to the mempool against the committed state, as if it
@@ -1116,8 +1236,50 @@ pub fn build_block<V: StateView + ?Sized>(
         included,
         rejected,
         deferred,
-        writes: overlay.into_writes(),
+        writes: overlay.into_writes()?,
     })
+}
+
+/// The validators of consensus epoch `epoch` as `view` knows them: genesis's for epoch 0,
+/// the stored [`EpochSet`] for a later one (`None` until the last block of the epoch before
+/// it executed).
+pub fn epoch_validators<V: StateView + ?Sized>(
+    view: &V,
+    genesis: &Genesis,
+    epoch: u64,
+) -> Result<Option<Vec<Validator>>, ExecError> {
+    if epoch == 0 {
+        return Ok(Some(genesis.validators.clone()));
+    }
+    match view.get(&StateKey::Epoch(epoch))? {
+        None => Ok(None),
+        Some(bytes) => EpochSet::decode(&bytes)
+            .map(|s| Some(s.validators))
+            .map_err(|source| ExecError::CorruptState {
+                key: StateKey::Epoch(epoch),
+                source,
+            }),
+    }
+}
+
+/// Whether governance changed the validators since the epoch of block `height` started: the
+/// change waits for the next epoch, so a quiet chain should still make (empty) blocks up to
+/// it.
+pub fn validator_change_pending<V: StateView + ?Sized>(
+    view: &V,
+    genesis: &Genesis,
+    height: u64,
+) -> Result<bool, ExecError> {
+    let Some(bytes) = view.get(&StateKey::Consortium)? else {
+        return Ok(false);
+    };
+    let consortium = ConsortiumState::decode(&bytes).map_err(|source| ExecError::CorruptState {
+        key: StateKey::Consortium,
+        source,
+    })?;
+    let current = epoch_validators(view, genesis, genesis.epoch_of(height))?.unwrap_or_default();
+    Ok(kexin_types::consensus_order(&current)
+        != kexin_types::consensus_order(&consortium.validators))
 }
 
 /// The next nonce a signer may use given its committed state value: `last_nonce + 1`, or 1.
@@ -1155,6 +1317,7 @@ mod tests {
         let v = SigningKey::from_seed(Suite::Intl, &[99; 32]).unwrap();
         kexin_types::Genesis {
             version: kexin_types::FORMAT_VERSION,
+            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
             chain_id: "test".into(),
             suite: Suite::Intl,
             timestamp_ms: 0,
@@ -1163,6 +1326,7 @@ mod tests {
                 name: "v".into(),
                 org: String::new(),
                 public_key: v.public_key(),
+                address: String::new(),
             }],
         }
     }

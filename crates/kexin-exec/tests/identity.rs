@@ -120,6 +120,7 @@ impl Chain {
         let v = SigningKey::from_seed(suite, &[1; 32]).unwrap();
         let genesis = Genesis {
             version: kexin_types::FORMAT_VERSION,
+            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
             chain_id: CHAIN.into(),
             suite,
             timestamp_ms: 0,
@@ -137,6 +138,7 @@ impl Chain {
                 name: "node0".into(),
                 org: "org1".into(),
                 public_key: v.public_key(),
+                address: String::new(),
             }],
         };
         genesis.validate().unwrap();
@@ -717,4 +719,175 @@ fn open_chains_have_no_governance() {
         },
     ));
     assert_eq!(c.refusal(&p), "no_organisations");
+}
+
+fn epoch_set(c: &Chain, epoch: u64) -> Option<kexin_types::EpochSet> {
+    c.state
+        .0
+        .get(&StateKey::Epoch(epoch))
+        .map(|b| kexin_types::EpochSet::decode(b).unwrap())
+}
+
+#[test]
+fn validators_change_by_vote_and_take_effect_at_the_next_epoch() {
+    let suite = Suite::Intl;
+    let mut c = Chain::with_orgs(suite, 3);
+    c.genesis.epoch_length = 8;
+    c.genesis.validate().unwrap();
+    let mut a1 = c.org1.issue(suite, "admin", Role::Admin, 60, 0, 200 * DAY);
+    let mut a2 = c.org2.issue(suite, "admin", Role::Admin, 61, 0, 200 * DAY);
+    let mut a3 = c.more[0].issue(suite, "admin", Role::Admin, 62, 0, 200 * DAY);
+    let genesis_key = c.genesis.validators[0].public_key;
+    let new_key = SigningKey::from_seed(suite, &[63; 32])
+        .unwrap()
+        .public_key();
+    let node2 = Validator {
+        name: "node2".into(),
+        org: "org2".into(),
+        public_key: new_key,
+        address: "node2.org2.example:7000".into(),
+    };
+    let propose = |admin: &mut Id, action: GovAction| admin.tx(true, Payload::Propose { action });
+    // Refused up front: a key of the other suite, an unknown organisation, a taken key or
+    // name, removing the only validator, removing a key that is not a validator.
+    let gm_key = SigningKey::from_seed(Suite::Gm, &[64; 32])
+        .unwrap()
+        .public_key();
+    let cases = [
+        (
+            Validator {
+                public_key: gm_key,
+                ..node2.clone()
+            },
+            "invalid_validator",
+        ),
+        (
+            Validator {
+                org: "org9".into(),
+                ..node2.clone()
+            },
+            "unknown_org",
+        ),
+        (
+            Validator {
+                public_key: genesis_key,
+                ..node2.clone()
+            },
+            "validator_exists",
+        ),
+        (
+            Validator {
+                name: "node0".into(),
+                ..node2.clone()
+            },
+            "validator_exists",
+        ),
+    ];
+    for (validator, code) in cases {
+        assert_eq!(
+            c.refusal(&propose(&mut a1, GovAction::AddValidator { validator })),
+            code
+        );
+        a1.nonce -= 1;
+    }
+    assert_eq!(
+        c.refusal(&propose(
+            &mut a1,
+            GovAction::RemoveValidator {
+                public_key: genesis_key
+            }
+        )),
+        "validator_count"
+    );
+    a1.nonce -= 1;
+    assert_eq!(
+        c.refusal(&propose(
+            &mut a1,
+            GovAction::RemoveValidator {
+                public_key: new_key
+            }
+        )),
+        "unknown_validator"
+    );
+    a1.nonce -= 1;
+
+    // Add node2 by a vote of all three organisations at height 2.
+    let p = propose(
+        &mut a1,
+        GovAction::AddValidator {
+            validator: node2.clone(),
+        },
+    );
+    let id = p.hash();
+    c.commit(&[p]);
+    c.commit(&[vote(&mut a2, id, true), vote(&mut a3, id, true)]);
+    assert_eq!(
+        proposal(&c, &id).status,
+        ProposalStatus::Passed { height: 2 }
+    );
+    assert_eq!(consortium(&c).validators.len(), 2);
+    assert_eq!(
+        epoch_set(&c, 1),
+        None,
+        "nothing is fixed before the boundary"
+    );
+    // org2 now operates a validator: it cannot be removed.
+    assert_eq!(
+        c.refusal(&propose(
+            &mut a1,
+            GovAction::RemoveOrg {
+                name: "org2".into()
+            }
+        )),
+        "org_has_validators"
+    );
+    a1.nonce -= 1;
+    // One change per epoch: the next one waits for epoch 1 (height 8).
+    let remove0 = GovAction::RemoveValidator {
+        public_key: genesis_key,
+    };
+    assert_eq!(
+        c.refusal(&propose(&mut a2, remove0.clone())),
+        "validator_change_pending"
+    );
+    a2.nonce -= 1;
+    // Heights 3..=6 are ordinary; height 7, the last of epoch 0, fixes epoch 1's set.
+    while c.height < 6 {
+        let writes = c.commit(&[]);
+        assert!(writes.is_empty(), "height {}", c.height);
+    }
+    let writes = c.commit(&[]);
+    assert_eq!(c.height, 7);
+    assert_eq!(writes.keys().collect::<Vec<_>>(), [&StateKey::Epoch(1)]);
+    let set = epoch_set(&c, 1).unwrap();
+    assert_eq!(set.epoch, 1);
+    assert_eq!(
+        kexin_types::consensus_order(&set.validators),
+        kexin_types::consensus_order(&consortium(&c).validators)
+    );
+    assert!(set.contains(&new_key) && set.quorum() == 2);
+    assert_eq!(
+        kexin_exec::epoch_validators(&c.state, &c.genesis, 1)
+            .unwrap()
+            .unwrap(),
+        set.validators
+    );
+    assert!(!kexin_exec::validator_change_pending(&c.state, &c.genesis, 8).unwrap());
+    // In epoch 1 the next change is accepted; it is pending until height 15 fixes epoch 2.
+    let p = propose(&mut a2, remove0);
+    let id = p.hash();
+    c.commit(&[p, vote(&mut a1, id, true), vote(&mut a3, id, true)]);
+    assert_eq!(c.height, 8);
+    assert!(kexin_exec::validator_change_pending(&c.state, &c.genesis, 9).unwrap());
+    while c.height < 15 {
+        c.commit(&[]);
+    }
+    let set2 = epoch_set(&c, 2).unwrap();
+    assert_eq!(set2.validators, vec![node2]);
+    assert_eq!(
+        epoch_set(&c, 1).unwrap(),
+        set,
+        "earlier epochs keep their set"
+    );
+    assert!(!kexin_exec::validator_change_pending(&c.state, &c.genesis, 16).unwrap());
 }

@@ -33,6 +33,7 @@ impl Bench {
         let validator = SigningKey::generate(suite);
         let genesis = Genesis {
             version: kexin_types::FORMAT_VERSION,
+            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
             chain_id: CHAIN.into(),
             suite,
             timestamp_ms: T0,
@@ -41,6 +42,7 @@ impl Bench {
                 name: "node0".into(),
                 org: String::new(),
                 public_key: validator.public_key(),
+                address: String::new(),
             }],
         };
         let dir = tempfile::tempdir().expect("temp dir");

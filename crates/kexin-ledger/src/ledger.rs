@@ -14,9 +14,9 @@ use kexin_types::codec::Reader;
 use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use kexin_types::state::{RecordLocation, StateKey, value_hash};
 use kexin_types::{
-    Block, BlockHeader, Checkpoint, CommitCertificate, Decode, Encode, FORMAT_VERSION, Genesis,
-    Payload, PayloadCommitment, Receipt, ReceiptTx, SealedTx, Transaction, TxSummary, decode_block,
-    decode_transaction,
+    Block, BlockHeader, Checkpoint, CommitCertificate, Decode, Encode, EpochLink, FORMAT_VERSION,
+    Genesis, Payload, PayloadCommitment, Receipt, ReceiptTx, SealedTx, Transaction, TxSummary,
+    decode_block, decode_transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -179,6 +179,8 @@ pub struct Ledger {
     committed: RwLock<Arc<Committed>>,
     /// Serializes commits. Holds `Some(reason)` once a store commit failed.
     writer: Mutex<Option<String>>,
+    /// Epoch links read so far (epochs 1..=len; immutable once committed).
+    epoch_links: Mutex<Vec<EpochLink>>,
 }
 
 impl fmt::Debug for Ledger {
@@ -241,6 +243,7 @@ impl Ledger {
             suite,
             committed: RwLock::new(Arc::new(committed)),
             writer: Mutex::new(None),
+            epoch_links: Mutex::new(Vec::new()),
         })
     }
 
@@ -417,9 +420,31 @@ impl Ledger {
                 proposed_ms: timestamp_ms,
             });
         }
-        if self.genesis.validator_index(&proposer).is_none() {
+        // The proposer must be a validator of the block's epoch: genesis's in epoch 0, else
+        // the set stored at the end of the epoch before (committed, or written by the parent;
+        // a set further up an uncommitted chain is checked by the consensus application).
+        let epoch = self.genesis.epoch_of(height);
+        let set = if epoch == 0 {
+            Some(self.genesis.validators.clone())
+        } else {
+            let key = StateKey::Epoch(epoch);
+            let bytes = match parent.and_then(|p| p.state_write(&key.hash(suite))) {
+                Some(b) => Some(b.to_vec()),
+                None => self.state_get(&key)?,
+            };
+            bytes
+                .map(|b| {
+                    kexin_types::EpochSet::decode(&b)
+                        .map(|s| s.validators)
+                        .map_err(|e| LedgerError::corrupt(format!("epoch {epoch} set: {e}")))
+                })
+                .transpose()?
+        };
+        if let Some(set) = set
+            && !set.iter().any(|v| v.public_key == proposer)
+        {
             return Err(LedgerError::InvalidProposer(format!(
-                "{proposer} is not a validator of chain {}",
+                "{proposer} is not a validator of epoch {epoch} of chain {}",
                 self.genesis.chain_id
             )));
         }
@@ -492,12 +517,17 @@ impl Ledger {
         let mut changes = BTreeMap::new();
         let mut writes = BTreeMap::new();
         let mut registry = Vec::new();
+        let mut next_validators = Hash::ZERO;
         for (key, value) in state_writes {
+            if let StateKey::Epoch(_) = &key {
+                next_validators = kexin_types::EpochSet::value_hash(suite, &value);
+            }
             match &key {
                 StateKey::Org(name) => registry.push(registry_key(key.kind(), name.as_bytes())),
                 StateKey::Cert(id) | StateKey::Proposal(id) => {
                     registry.push(registry_key(key.kind(), id.as_bytes()))
                 }
+                StateKey::Epoch(e) => registry.push(registry_key(key.kind(), &e.to_be_bytes())),
                 StateKey::Nonce(_) | StateKey::Evidence(_) | StateKey::Consortium => {}
             }
             let kh = key.hash(suite);
@@ -515,6 +545,7 @@ impl Ledger {
             log_size: log.size(),
             log_root: log.root(),
             state_root: smt.root(),
+            next_validators,
         };
         let block = Block {
             header,
@@ -610,7 +641,8 @@ impl Ledger {
             });
         }
         // Same parent hash means same parent header, hence same log and state it built on.
-        certificate.verify(&self.genesis, &hash)?;
+        certificate.check_epoch(&self.genesis, height)?;
+        certificate.verify_in(&self.genesis, &CommittedSets(self), &hash)?;
 
         let PreparedBlock {
             block,
@@ -901,6 +933,7 @@ impl Ledger {
         )
         .map_err(log_err)?;
         let certificate = self.certificate_at(loc.height)?;
+        let epochs = self.epoch_links(self.genesis.epoch_of(loc.height))?;
         let block_hash = header.hash(suite);
         let transaction = ReceiptTx {
             hash: *tx_hash,
@@ -928,9 +961,54 @@ impl Ledger {
                 block_hash,
                 header: header.clone(),
                 certificate: certificate.clone(),
+                epochs: epochs.clone(),
             });
         }
         Ok(Some(out))
+    }
+
+    /// The links of epochs `1 ..= epoch`, which prove their validator sets from the genesis.
+    /// Fails if one of them is not committed yet.
+    pub fn epoch_links(&self, epoch: u64) -> Result<Vec<EpochLink>, LedgerError> {
+        let mut cache = self
+            .epoch_links
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        while (cache.len() as u64) < epoch {
+            let e = cache.len() as u64 + 1;
+            let link = self.read_epoch_link(e)?.ok_or_else(|| {
+                LedgerError::corrupt(format!("the validator set of epoch {e} is not committed"))
+            })?;
+            cache.push(link);
+        }
+        Ok(cache[..epoch as usize].to_vec())
+    }
+
+    /// The link of `epoch` (≥ 1), if committed.
+    pub fn epoch_link(&self, epoch: u64) -> Result<Option<EpochLink>, LedgerError> {
+        if epoch == 0 || self.state_get(&StateKey::Epoch(epoch))?.is_none() {
+            return Ok(None);
+        }
+        Ok(self.epoch_links(epoch)?.pop())
+    }
+
+    fn read_epoch_link(&self, epoch: u64) -> Result<Option<EpochLink>, LedgerError> {
+        let Some(bytes) = self.state_get(&StateKey::Epoch(epoch))? else {
+            return Ok(None);
+        };
+        let set = kexin_types::EpochSet::decode(&bytes)
+            .map_err(|e| LedgerError::corrupt(format!("epoch {epoch} set: {e}")))?;
+        let boundary = self.genesis.epoch_last(epoch - 1);
+        let Some((header, certificate)) = self.header(boundary)? else {
+            return Err(LedgerError::corrupt(format!(
+                "epoch {epoch}'s set is stored but block {boundary} is not"
+            )));
+        };
+        Ok(Some(EpochLink {
+            set,
+            header,
+            certificate,
+        }))
     }
 
     /// Up to `limit` locations of records with `digest`, ascending.
@@ -960,6 +1038,9 @@ impl Ledger {
                         .map_err(|_| {
                             LedgerError::corrupt("registry organisation name is not UTF-8")
                         }),
+                    7 => <[u8; 8]>::try_from(body)
+                        .map(|b| StateKey::Epoch(u64::from_be_bytes(b)))
+                        .map_err(|_| LedgerError::corrupt("registry epoch is not 8 bytes")),
                     5 => <[u8; 32]>::try_from(body)
                         .map(|b| StateKey::Proposal(Hash(b)))
                         .map_err(|_| LedgerError::corrupt("registry proposal id is not 32 bytes")),
@@ -1066,5 +1147,19 @@ impl Ledger {
     /// Bytes the store occupies (0 if the store cannot tell).
     pub fn storage_bytes(&self) -> u64 {
         self.store.size_on_disk().unwrap_or(0)
+    }
+}
+
+/// The validator sets of the epochs whose sets this ledger has committed.
+pub struct CommittedSets<'a>(pub &'a Ledger);
+
+impl kexin_types::ValidatorSets for CommittedSets<'_> {
+    fn epoch_keys(&self, epoch: u64) -> Option<Vec<PublicKey>> {
+        if epoch == 0 {
+            return Some(self.0.genesis.consensus_order());
+        }
+        let bytes = self.0.state_get(&StateKey::Epoch(epoch)).ok()??;
+        let set = kexin_types::EpochSet::decode(&bytes).ok()?;
+        Some(kexin_types::consensus_order(&set.validators))
     }
 }

@@ -29,7 +29,7 @@
 //!     suite: Suite::Intl,
 //!     timestamp_ms: 1_700_000_000_000,
 //!     organisations: vec![],
-//!     validators: vec![Validator { name: "node0".into(), org: String::new(), public_key: validator.public_key() }],
+//!     validators: vec![Validator { name: "node0".into(), org: String::new(), public_key: validator.public_key(), address: String::new() }], epoch_length: 100,
 //! };
 //! let ledger = Ledger::open(Arc::new(MemStore::new()), genesis.clone()).unwrap();
 //!

@@ -263,7 +263,6 @@ impl LedgerApp {
 
     fn check_shape(&self, block: &Block, base: &Base) -> Result<(), BlockError> {
         let h = &block.header;
-        let genesis = self.ledger.genesis();
         if h.height != base.height + 1 {
             return Err(BlockError::NotNext {
                 height: h.height,
@@ -283,12 +282,6 @@ impl LedgerApp {
             return Err(BlockError::BadHeader(format!(
                 "timestamp {} is more than {} ms ahead of this node's clock ({now})",
                 h.timestamp_ms, MAX_FUTURE_DRIFT_MS
-            )));
-        }
-        if genesis.validator_index(&h.proposer).is_none() {
-            return Err(BlockError::BadHeader(format!(
-                "proposer {} is not a validator",
-                h.proposer
             )));
         }
         // Empty blocks are valid: honest leaders propose them only to finalize a quiet chain's
@@ -332,6 +325,23 @@ impl LedgerApp {
             ledger: &self.ledger,
             ancestors: base.ancestors.clone(),
         };
+        // The proposer must be a validator of the block's epoch (fixed by the state at the
+        // end of the epoch before).
+        let epoch = genesis.epoch_of(block.header.height);
+        let validators = kexin_exec::epoch_validators(&view, genesis, epoch)?.ok_or_else(|| {
+            BlockError::BadHeader(format!(
+                "the validators of epoch {epoch} are not known on this block's parent chain"
+            ))
+        })?;
+        if !validators
+            .iter()
+            .any(|v| v.public_key == block.header.proposer)
+        {
+            return Err(BlockError::BadHeader(format!(
+                "proposer {} is not a validator of epoch {epoch}",
+                block.header.proposer
+            )));
+        }
         let ctx = kexin_exec::BlockContext {
             genesis,
             height: block.header.height,
@@ -421,6 +431,24 @@ impl Application for LedgerApp {
         }
     }
 
+    fn epoch_length(&self) -> u64 {
+        self.ledger.genesis().epoch_length
+    }
+
+    fn epoch_validators(&self, epoch: u64) -> Option<Vec<kexin_types::Validator>> {
+        match kexin_exec::epoch_validators(
+            &LedgerView::committed(&self.ledger),
+            self.ledger.genesis(),
+            epoch,
+        ) {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::error!(epoch, "cannot read the epoch's validators: {e}");
+                None
+            }
+        }
+    }
+
     fn propose(
         &self,
         parent: &Hash,
@@ -444,12 +472,19 @@ impl Application for LedgerApp {
         };
         // An empty block is worth proposing only to finalize transactions above the committed
         // head (or on a benchmark chain measuring consensus alone).
+        let height = base.height + 1;
+        // ... or to reach the epoch boundary where a validator change takes effect.
         let empty_ok = self.empty_blocks
-            || (allow_empty && base.ancestors.iter().any(|a| a.block.header.tx_count > 0));
+            || (allow_empty
+                && (base.ancestors.iter().any(|a| a.block.header.tx_count > 0)
+                    || kexin_exec::validator_change_pending(
+                        &view,
+                        self.ledger.genesis(),
+                        height,
+                    )?));
         if candidates.is_empty() && !empty_ok {
             return Ok(None);
         }
-        let height = base.height + 1;
         // Certificates are checked at the block's timestamp, so it is fixed before building.
         let timestamp = now_ms.max(base.timestamp_ms + 1);
         let ctx = kexin_exec::BlockContext {

@@ -220,6 +220,7 @@ mod tests {
         let validator = SigningKey::generate(suite);
         let genesis = Genesis {
             version: kexin_types::FORMAT_VERSION,
+            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
             chain_id: "expiry".into(),
             suite,
             timestamp_ms: 0,
@@ -231,6 +232,7 @@ mod tests {
                 name: "node0".into(),
                 org: "org1".into(),
                 public_key: validator.public_key(),
+                address: String::new(),
             }],
         };
         let ledger = Ledger::open(Arc::new(MemStore::new()), genesis.clone()).unwrap();

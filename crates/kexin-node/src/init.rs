@@ -82,6 +82,7 @@ pub fn init(opts: &InitOptions) -> anyhow::Result<InitReport> {
     let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
     let genesis = Genesis {
         version: kexin_types::FORMAT_VERSION,
+        epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
         chain_id: chain_id.clone(),
         suite: opts.suite,
         timestamp_ms,
@@ -90,6 +91,7 @@ pub fn init(opts: &InitOptions) -> anyhow::Result<InitReport> {
             name: "node0".into(),
             org: String::new(),
             public_key: validator.public_key(),
+            address: String::new(),
         }],
     };
     genesis.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -327,6 +329,7 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
     let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
     let genesis = Genesis {
         version: kexin_types::FORMAT_VERSION,
+        epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
         chain_id: chain_id.clone(),
         suite: opts.suite,
         timestamp_ms,
@@ -344,6 +347,7 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
                 name: format!("node{i}"),
                 org: org_names.get(i).cloned().unwrap_or_default(),
                 public_key: k.public_key(),
+                address: String::new(),
             })
             .collect(),
     };

@@ -25,7 +25,7 @@ use commonware_utils::channel::mpsc;
 use commonware_utils::ordered::{Map, Set};
 use commonware_utils::{NZU32, NZUsize};
 use kexin_consensus::driver::ExportCertificate;
-use kexin_consensus::engine::{self, Channels, EngineConfig, channels};
+use kexin_consensus::engine::{self, Channels, EngineConfig, EpochHost, channels};
 use kexin_consensus::scheme::sm2;
 use kexin_consensus::{Application as _, BlockCfg};
 use kexin_crypto::{PublicKey, SigningKey, Suite};
@@ -296,40 +296,130 @@ pub(crate) fn spawn(params: NetworkParams) -> anyhow::Result<NetworkHandle> {
     })
 }
 
+/// Where to reach each validator: `config.toml`'s `network.peers` entry for its key, else the
+/// address governance recorded for it (resolved now); this node itself at its listener.
+/// Validators without a usable address are left out, with a warning.
 fn peer_map<T: SuiteScheme>(
-    params: &NetworkParams,
+    config: &NodeConfig,
+    validators: &[kexin_types::Validator],
     me: &PublicKey,
 ) -> anyhow::Result<Map<<T::Signer as Signer>::PublicKey, Address>> {
+    use std::net::ToSocketAddrs as _;
     let mut entries = Vec::new();
-    for v in &params.genesis.validators {
-        let address: SocketAddr = if v.public_key == *me {
-            // Our own entry.
-            params.config.network.listen
+    for v in validators {
+        let address: Option<SocketAddr> = if v.public_key == *me {
+            Some(config.network.listen)
+        } else if let Some(p) = config
+            .network
+            .peers
+            .iter()
+            .find(|p| p.public_key == v.public_key)
+        {
+            Some(p.address)
+        } else if !v.address.is_empty() {
+            match v.address.to_socket_addrs().map(|mut a| a.next()) {
+                Ok(Some(a)) => Some(a),
+                Ok(None) | Err(_) => {
+                    tracing::warn!(
+                        validator = %v.name,
+                        address = %v.address,
+                        "cannot resolve the validator's address; not connecting to it"
+                    );
+                    None
+                }
+            }
         } else {
-            params
-                .config
-                .network
-                .peers
-                .iter()
-                .find(|p| p.public_key == v.public_key)
-                .map(|p| p.address)
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "config.toml: network.peers has no address for validator {}",
-                        v.public_key
-                    )
-                })?
+            None
         };
-        entries.push((T::public(&v.public_key)?, Address::from(address)));
+        match address {
+            Some(a) => entries.push((T::public(&v.public_key)?, Address::from(a))),
+            None => tracing::warn!(
+                validator = %v.name,
+                key = %v.public_key,
+                "no address for this validator (config.toml network.peers, or its on-chain address)"
+            ),
+        }
     }
-    Map::try_from(entries).map_err(|e| anyhow::anyhow!("duplicate validator key in genesis: {e:?}"))
+    Map::try_from(entries).map_err(|e| anyhow::anyhow!("duplicate validator key: {e:?}"))
 }
 
-/// Read-only peers: the configured observers, and this node itself if it is one.
+/// What the consensus engine needs from this node to run an epoch: its scheme among the
+/// epoch's validators, and connections to them.
+struct Host<T: SuiteScheme> {
+    namespace: Arc<Vec<u8>>,
+    signer: T::Signer,
+    me: PublicKey,
+    config: Arc<NodeConfig>,
+    observers: Map<<T::Signer as Signer>::PublicKey, Address>,
+    oracle: lookup::Oracle<<T::Signer as Signer>::PublicKey>,
+}
+
+impl<T: SuiteScheme> Clone for Host<T> {
+    fn clone(&self) -> Self {
+        Host {
+            namespace: self.namespace.clone(),
+            signer: self.signer.clone(),
+            me: self.me,
+            config: self.config.clone(),
+            observers: self.observers.clone(),
+            oracle: self.oracle.clone(),
+        }
+    }
+}
+
+impl<T: SuiteScheme + 'static> EpochHost<T::Scheme> for Host<T>
+where
+    T::Signer: Send + Sync + 'static,
+{
+    fn scheme(&self, validators: &[kexin_types::Validator]) -> Option<T::Scheme> {
+        let keys = validators
+            .iter()
+            .map(|v| T::public(&v.public_key))
+            .collect::<anyhow::Result<Vec<_>>>()
+            .map_err(|e| tracing::error!("validator set: {e}"))
+            .ok()?;
+        let participants = Set::try_from(keys)
+            .map_err(|e| tracing::error!("validator set: {e:?}"))
+            .ok()?;
+        if validators.iter().any(|v| v.public_key == self.me) {
+            T::scheme(&self.namespace, participants, self.signer.clone())
+        } else {
+            Some(T::verifier(&self.namespace, participants))
+        }
+    }
+
+    fn track(&self, epoch: u64, validators: &[kexin_types::Validator]) {
+        let peers = match peer_map::<T>(&self.config, validators, &self.me) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(epoch, "cannot make the epoch's peer set: {e}");
+                return;
+            }
+        };
+        // This node follows as a read-only peer when it is not one of the validators.
+        let mut observers: Vec<_> = self
+            .observers
+            .iter_pairs()
+            .map(|(k, a)| (k.clone(), a.clone()))
+            .collect();
+        if !validators.iter().any(|v| v.public_key == self.me)
+            && let Ok(me) = T::public(&self.me)
+        {
+            observers.push((me, Address::from(self.config.network.listen)));
+        }
+        let observers = Map::try_from(observers).unwrap_or_default();
+        let mut oracle = self.oracle.clone();
+        oracle.track(
+            epoch,
+            commonware_p2p::AddressableTrackedPeers::new(peers, observers),
+        );
+    }
+}
+
+/// Read-only peers: the configured observers.
 fn observer_map<T: SuiteScheme>(
     params: &NetworkParams,
     me: &PublicKey,
-    is_validator: bool,
 ) -> anyhow::Result<Map<<T::Signer as Signer>::PublicKey, Address>> {
     let mut entries = Vec::new();
     for o in &params.config.network.observers {
@@ -343,13 +433,10 @@ fn observer_map<T: SuiteScheme>(
             entries.push((T::public(&o.public_key)?, Address::from(o.address)));
         }
     }
-    if !is_validator {
-        entries.push((T::public(me)?, Address::from(params.config.network.listen)));
-    }
     Map::try_from(entries).map_err(|e| anyhow::anyhow!("duplicate observer key: {e:?}"))
 }
 
-async fn run<T: SuiteScheme>(
+async fn run<T: SuiteScheme + 'static>(
     context: tokio::Context,
     params: NetworkParams,
     mut gossip_rx: mpsc::UnboundedReceiver<Vec<u8>>,
@@ -358,18 +445,10 @@ async fn run<T: SuiteScheme>(
     let genesis = &params.genesis;
     let signer = T::signer(&params.key)?;
     let me = params.key.public_key();
-    let peers = peer_map::<T>(&params, &me)?;
-    let participants: Set<_> = Set::try_from(peers.keys().iter().cloned().collect::<Vec<_>>())
-        .map_err(|e| anyhow::anyhow!("validator set: {e:?}"))?;
+    // Genesis validators need an address at start; later ones come with their epoch.
+    peer_map::<T>(&params.config, &genesis.validators, &me)?;
     let namespace = kexin_types::simplex_namespace(&genesis.chain_id);
-    let is_validator = genesis.validator_index(&me).is_some();
-    let observers = observer_map::<T>(&params, &me, is_validator)?;
-    let scheme = if is_validator {
-        T::scheme(&namespace, participants.clone(), signer.clone())
-            .ok_or_else(|| anyhow::anyhow!("this node's key {me} is not a genesis validator"))?
-    } else {
-        T::verifier(&namespace, participants.clone())
-    };
+    let observers = observer_map::<T>(&params, &me)?;
 
     let mut p2p_namespace = b"kexin/p2p/".to_vec();
     p2p_namespace.extend_from_slice(genesis.chain_id.as_bytes());
@@ -386,18 +465,26 @@ async fn run<T: SuiteScheme>(
         handshake,
         &p2p_namespace,
         params.config.network.listen,
-        std::num::NonZeroUsize::new(genesis.validators.len() + observers.len())
-            .expect("at least one validator"),
+        // Any validator set governance may make, the observers, and this node as one.
+        std::num::NonZeroUsize::new(
+            kexin_types::limits::MAX_VALIDATORS as usize + observers.len() + 1,
+        )
+        .expect("non-zero"),
         MAX_MESSAGE_SIZE,
         NZUsize!(4096),
     );
     p2p_cfg.allow_private_ips = true;
     p2p_cfg.peer_connection_cooldown = Duration::from_secs(1);
-    let (mut network, mut oracle) = lookup::Network::new(context.child("p2p"), p2p_cfg);
-    oracle.track(
-        0,
-        commonware_p2p::AddressableTrackedPeers::new(peers, observers),
-    );
+    let (mut network, oracle) = lookup::Network::new(context.child("p2p"), p2p_cfg);
+    // Peer sets are tracked per epoch, as the engine enters each.
+    let host = Host::<T> {
+        namespace: Arc::new(namespace),
+        signer: signer.clone(),
+        me,
+        config: Arc::new(params.config.clone()),
+        observers,
+        oracle: oracle.clone(),
+    };
 
     // Messages per second per peer and channel. The inbound mailbox of each channel holds one
     // burst per peer, so this also bounds memory.
@@ -437,7 +524,7 @@ async fn run<T: SuiteScheme>(
         context.child("engine"),
         engine_cfg,
         public_key,
-        scheme,
+        host,
         params.app.clone(),
         oracle.clone(),
         oracle.clone(),

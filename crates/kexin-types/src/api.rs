@@ -233,6 +233,8 @@ pub enum StateValue {
     Proposal(crate::ProposalState),
     /// The consortium's members and parameters.
     Consortium(crate::ConsortiumState),
+    /// The validators of a consensus epoch.
+    Epoch(crate::EpochSet),
 }
 
 /// `GET /v1/state/nonce/{public-key}` and `GET /v1/state/evidence/{digest}`.

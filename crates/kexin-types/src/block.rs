@@ -4,7 +4,7 @@ use kexin_crypto::{Domain, Hash, PublicKey, Signature, SigningKey, Suite};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
-use crate::genesis::Genesis;
+use crate::genesis::{Genesis, ValidatorSets};
 use crate::limits::*;
 use crate::tx::{Transaction, decode_public_key, encode_public_key};
 use crate::{FORMAT_VERSION, domains};
@@ -28,6 +28,10 @@ pub struct BlockHeader {
     pub log_root: Hash,
     /// Root of the authenticated state after this block.
     pub state_root: Hash,
+    /// At the last block of a consensus epoch: the hash of the next epoch's validators
+    /// ([`EpochSet::hash`](crate::EpochSet::hash)); all zero in every other block.
+    #[serde(default, skip_serializing_if = "Hash::is_zero")]
+    pub next_validators: Hash,
 }
 
 impl BlockHeader {
@@ -51,6 +55,7 @@ impl Encode for BlockHeader {
         out.put_u64(self.log_size);
         out.extend_from_slice(self.log_root.as_bytes());
         out.extend_from_slice(self.state_root.as_bytes());
+        out.extend_from_slice(self.next_validators.as_bytes());
     }
 }
 
@@ -80,6 +85,7 @@ impl Decode for BlockHeader {
         }
         let log_root = r.hash("log_root")?;
         let state_root = r.hash("state_root")?;
+        let next_validators = r.hash("next_validators")?;
         Ok(BlockHeader {
             height,
             parent_hash,
@@ -89,6 +95,7 @@ impl Decode for BlockHeader {
             log_size,
             log_root,
             state_root,
+            next_validators,
         })
     }
 }
@@ -277,14 +284,56 @@ impl CommitCertificate {
         }
     }
 
-    /// Checks that a quorum of genesis validators signed `block_hash`.
+    /// Checks that a quorum of genesis validators signed `block_hash` (a certificate of a
+    /// later epoch fails with [`CertificateError::UnknownEpoch`]: use
+    /// [`CommitCertificate::verify_in`] with that epoch's validators).
     pub fn verify(&self, genesis: &Genesis, block_hash: &Hash) -> Result<(), CertificateError> {
+        self.verify_in(genesis, genesis, block_hash)
+    }
+
+    /// Checks that the certificate is of the consensus epoch of the block at `height` it
+    /// certifies (for an ancestor certificate, of the epoch of the last header's block). A
+    /// certificate of another epoch is refused even if that epoch's validators signed it:
+    /// validators of an old epoch must not be able to certify blocks of a later one.
+    pub fn check_epoch(&self, genesis: &Genesis, height: u64) -> Result<(), CertificateError> {
+        let (epoch, certified) = match self {
+            CommitCertificate::Signatures { .. } => return Ok(()),
+            CommitCertificate::Finalization { epoch, .. } => (*epoch, height),
+            CommitCertificate::Ancestor {
+                headers,
+                certificate,
+            } => match (&**certificate, headers.last()) {
+                (CommitCertificate::Finalization { epoch, .. }, Some(last)) => {
+                    (*epoch, last.height)
+                }
+                _ => return Ok(()),
+            },
+        };
+        let expected = genesis.epoch_of(certified);
+        if epoch != expected {
+            return Err(CertificateError::WrongEpoch {
+                height: certified,
+                expected,
+                got: epoch,
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that a quorum of the validators of the certificate's epoch, as `sets` knows
+    /// them, signed `block_hash`.
+    pub fn verify_in(
+        &self,
+        genesis: &Genesis,
+        sets: &impl ValidatorSets,
+        block_hash: &Hash,
+    ) -> Result<(), CertificateError> {
         match self {
             CommitCertificate::Signatures { signatures } => {
                 let domain = Domain::new(domains::COMMIT_SIGNATURE, &genesis.chain_id);
                 let keys: Vec<PublicKey> =
                     genesis.validators.iter().map(|v| v.public_key).collect();
-                verify_quorum(genesis, &keys, signatures, |key, signature| {
+                verify_quorum(&keys, signatures, |key, signature| {
                     key.verify(&domain, block_hash.as_bytes(), signature)
                         .is_ok()
                 })
@@ -302,12 +351,12 @@ impl CommitCertificate {
                     *parent_view,
                     block_hash,
                 );
-                verify_quorum(
-                    genesis,
-                    &genesis.consensus_order(),
-                    signatures,
-                    |key, signature| key.verify_raw(&input, signature).is_ok(),
-                )
+                let keys = sets
+                    .epoch_keys(*epoch)
+                    .ok_or(CertificateError::UnknownEpoch(*epoch))?;
+                verify_quorum(&keys, signatures, |key, signature| {
+                    key.verify_raw(&input, signature).is_ok()
+                })
             }
             CommitCertificate::Ancestor {
                 headers,
@@ -344,7 +393,7 @@ impl CommitCertificate {
                     parent_height = Some(header.height);
                     parent = header.hash(genesis.suite);
                 }
-                certificate.verify(genesis, &parent)
+                certificate.verify_in(genesis, sets, &parent)
             }
         }
     }
@@ -353,7 +402,6 @@ impl CommitCertificate {
 /// Checks `signatures` left to right (strictly ascending, index in `keys`, valid under
 /// `verifies`), then that there are at least a quorum of them.
 fn verify_quorum(
-    genesis: &Genesis,
     keys: &[PublicKey],
     signatures: &[ValidatorSignature],
     verifies: impl Fn(&PublicKey, &Signature) -> bool,
@@ -371,7 +419,7 @@ fn verify_quorum(
             return Err(CertificateError::BadSignature(vs.validator));
         }
     }
-    let quorum = genesis.quorum();
+    let quorum = crate::genesis::quorum_of(keys.len());
     if signatures.len() < quorum {
         return Err(CertificateError::NoQuorum {
             have: signatures.len(),
@@ -405,6 +453,29 @@ pub enum CertificateError {
     /// An ancestor certificate's header chain does not link the block to the certified one.
     #[error("ancestor certificate: {0}")]
     BadLink(String),
+    /// The certificate is of an epoch whose validator set the verifier does not have.
+    #[error(
+        "certificate is of consensus epoch {0}, whose validator set this verifier does not have (validators changed by governance; fetch the epoch's set)"
+    )]
+    UnknownEpoch(u64),
+    /// The certificate's epoch is not the epoch of the block it certifies.
+    #[error("the certificate is of epoch {got}, but height {height} is in epoch {expected}")]
+    WrongEpoch {
+        /// The certified block's height.
+        height: u64,
+        /// Its epoch.
+        expected: u64,
+        /// The certificate's.
+        got: u64,
+    },
+    /// An epoch link does not prove its validator set.
+    #[error("epoch {epoch} link: {why}")]
+    BadEpochLink {
+        /// The link's epoch.
+        epoch: u64,
+        /// What is wrong.
+        why: String,
+    },
 }
 
 fn encode_signatures(out: &mut Vec<u8>, signatures: &[ValidatorSignature]) {
@@ -578,10 +649,20 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// Verifies the certificate over the header against `genesis`.
+    /// Verifies the certificate over the header against `genesis` (epoch 0 only).
     pub fn verify(&self, genesis: &Genesis) -> Result<Hash, CertificateError> {
+        self.verify_in(genesis, genesis)
+    }
+
+    /// Verifies the certificate over the header with the validator sets `sets` knows.
+    pub fn verify_in(
+        &self,
+        genesis: &Genesis,
+        sets: &impl ValidatorSets,
+    ) -> Result<Hash, CertificateError> {
         let hash = self.header.hash(genesis.suite);
-        self.certificate.verify(genesis, &hash)?;
+        self.certificate.check_epoch(genesis, self.header.height)?;
+        self.certificate.verify_in(genesis, sets, &hash)?;
         Ok(hash)
     }
 }

@@ -19,6 +19,108 @@ pub struct Validator {
     pub org: String,
     /// Its consensus public key.
     pub public_key: PublicKey,
+    /// Where peers reach it (`host:port`). Empty in a genesis made by `kexin net up`, whose
+    /// nodes list each other in `config.toml`; set by governance for a validator added later
+    /// (a node's `config.toml` entry for the key takes precedence).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub address: String,
+}
+
+impl Validator {
+    /// Checks name, address and key suite.
+    pub fn validate(&self, suite: Suite) -> Result<(), DecodeError> {
+        if self.name.is_empty() || self.name.len() > MAX_NAME_BYTES {
+            return Err(DecodeError::invalid(
+                "validator name",
+                format!(
+                    "validator {:?}: name must be 1..={MAX_NAME_BYTES} bytes",
+                    self.name
+                ),
+            ));
+        }
+        validate_address(&self.address)?;
+        if self.public_key.suite() != suite {
+            return Err(DecodeError::invalid(
+                "validator key",
+                format!(
+                    "validator {} has a {} key on a {} chain",
+                    self.name,
+                    self.public_key.suite(),
+                    suite
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn encode_to(&self, out: &mut Vec<u8>) {
+        out.put_str8(&self.name);
+        out.put_str8(&self.org);
+        encode_public_key(out, &self.public_key);
+        out.put_str8(&self.address);
+    }
+
+    pub(crate) fn decode_from(r: &mut Reader<'_>) -> Result<Validator, DecodeError> {
+        Ok(Validator {
+            name: r.str8("validator name", MAX_NAME_BYTES)?,
+            org: r.str8("validator org", MAX_NAME_BYTES)?,
+            public_key: decode_public_key(r, "validator key")?,
+            address: r.str8("validator address", MAX_ADDRESS_BYTES)?,
+        })
+    }
+}
+
+/// Checks a validator address: empty, or `host:port` with a non-empty host of letters,
+/// digits, `.`, `-`, `_`, `:` or brackets (IPv6) and a port in 1..=65535.
+pub fn validate_address(address: &str) -> Result<(), DecodeError> {
+    if address.is_empty() {
+        return Ok(());
+    }
+    let bad = |why: &str| DecodeError::invalid("validator address", format!("{address:?}: {why}"));
+    if address.len() > MAX_ADDRESS_BYTES {
+        return Err(bad("too long"));
+    }
+    let (host, port) = address
+        .rsplit_once(':')
+        .ok_or_else(|| bad("expected host:port"))?;
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-_:[]".contains(&b))
+    {
+        return Err(bad("bad host"));
+    }
+    match port.parse::<u16>() {
+        Ok(p) if p > 0 => Ok(()),
+        _ => Err(bad("port must be 1..=65535")),
+    }
+}
+
+/// The validators of one consensus epoch, as a certificate verifier needs them.
+pub trait ValidatorSets {
+    /// The validators' keys of `epoch` in consensus order (sorted by their bytes), or `None`
+    /// if the set of that epoch is not known.
+    fn epoch_keys(&self, epoch: u64) -> Option<Vec<PublicKey>>;
+}
+
+/// Signatures needed for finality among `n` validators: `n - f` where `f = (n - 1) / 3`.
+pub fn quorum_of(n: usize) -> usize {
+    n - (n.saturating_sub(1)) / 3
+}
+
+/// Keys sorted by their canonical bytes: the participant order of `simplex`.
+pub fn consensus_order(validators: &[Validator]) -> Vec<PublicKey> {
+    let mut keys: Vec<PublicKey> = validators.iter().map(|v| v.public_key).collect();
+    keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+    keys
+}
+
+/// Genesis knows epoch 0 only; later epochs' sets come from the chain's state
+/// ([`StateKey::Epoch`](crate::state::StateKey::Epoch)).
+impl ValidatorSets for Genesis {
+    fn epoch_keys(&self, epoch: u64) -> Option<Vec<PublicKey>> {
+        (epoch == 0).then(|| self.consensus_order())
+    }
 }
 
 /// The genesis of a chain; its hash is the parent hash of block 1.
@@ -36,8 +138,17 @@ pub struct Genesis {
     /// evidence and no certificates are checked (development and benchmarks only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub organisations: Vec<Organisation>,
-    /// The validators, in index order.
+    /// The validators of epoch 0, in index order.
     pub validators: Vec<Validator>,
+    /// Blocks per consensus epoch (fixed for the chain's life): epoch `e` holds heights
+    /// `e × epoch_length ..= (e + 1) × epoch_length − 1` (epoch 0 counts the genesis as
+    /// height 0). Validator-set changes passed by governance take effect at the next epoch.
+    #[serde(default = "default_epoch_length")]
+    pub epoch_length: u64,
+}
+
+fn default_epoch_length() -> u64 {
+    DEFAULT_EPOCH_LENGTH
 }
 
 impl Genesis {
@@ -49,10 +160,19 @@ impl Genesis {
         h.finalize()
     }
 
-    /// Signatures needed for finality: `n - f` where `f = (n - 1) / 3`.
+    /// Signatures needed for finality in epoch 0: `n - f` where `f = (n - 1) / 3`.
     pub fn quorum(&self) -> usize {
-        let n = self.validators.len();
-        n - (n.saturating_sub(1)) / 3
+        quorum_of(self.validators.len())
+    }
+
+    /// The consensus epoch of block `height`.
+    pub fn epoch_of(&self, height: u64) -> u64 {
+        height / self.epoch_length
+    }
+
+    /// The last height of `epoch`: the block whose commit fixes the next epoch's validators.
+    pub fn epoch_last(&self, epoch: u64) -> u64 {
+        (epoch + 1) * self.epoch_length - 1
     }
 
     /// The validators' public keys sorted by their canonical bytes, ascending: the participant
@@ -60,9 +180,7 @@ impl Genesis {
     /// [`CommitCertificate::Finalization`](crate::CommitCertificate::Finalization) signatures
     /// carry. (Kind 1 certificates index [`Genesis::validators`] in file order instead.)
     pub fn consensus_order(&self) -> Vec<PublicKey> {
-        let mut keys: Vec<PublicKey> = self.validators.iter().map(|v| v.public_key).collect();
-        keys.sort_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
-        keys
+        consensus_order(&self.validators)
     }
 
     /// Whether transactions must act under certificates of the organisations.
@@ -92,6 +210,15 @@ impl Genesis {
             ));
         }
         validate_chain_id(&self.chain_id)?;
+        if !(MIN_EPOCH_LENGTH..=MAX_EPOCH_LENGTH).contains(&self.epoch_length) {
+            return Err(DecodeError::invalid(
+                "epoch_length",
+                format!(
+                    "must be {MIN_EPOCH_LENGTH}..={MAX_EPOCH_LENGTH}, got {}",
+                    self.epoch_length
+                ),
+            ));
+        }
         if self.validators.is_empty() || self.validators.len() > MAX_VALIDATORS as usize {
             return Err(DecodeError::invalid(
                 "validators",
@@ -137,23 +264,8 @@ impl Genesis {
                     ),
                 ));
             }
-            if v.name.is_empty() || v.name.len() > MAX_NAME_BYTES {
-                return Err(DecodeError::invalid(
-                    "validator name",
-                    format!("validator {i}: name must be 1..={MAX_NAME_BYTES} bytes"),
-                ));
-            }
-            if v.public_key.suite() != self.suite {
-                return Err(DecodeError::invalid(
-                    "validator key",
-                    format!(
-                        "validator {i} ({}) has a {} key on a {} chain",
-                        v.name,
-                        v.public_key.suite(),
-                        self.suite
-                    ),
-                ));
-            }
+            v.validate(self.suite)
+                .map_err(|e| DecodeError::invalid("validator", format!("validator {i}: {e}")))?;
             if self.validators[..i]
                 .iter()
                 .any(|o| o.public_key == v.public_key)
@@ -193,10 +305,9 @@ impl Encode for Genesis {
         }
         out.put_u32(self.validators.len() as u32);
         for v in &self.validators {
-            out.put_str8(&v.name);
-            out.put_str8(&v.org);
-            encode_public_key(out, &v.public_key);
+            v.encode_to(out);
         }
+        out.put_u64(self.epoch_length);
     }
 }
 
@@ -222,15 +333,9 @@ impl Decode for Genesis {
         let n = r.count("validators", MAX_VALIDATORS, false)?;
         let mut validators = Vec::with_capacity(n as usize);
         for _ in 0..n {
-            let name = r.str8("validator name", MAX_NAME_BYTES)?;
-            let org = r.str8("validator org", MAX_NAME_BYTES)?;
-            let public_key = decode_public_key(r, "validator key")?;
-            validators.push(Validator {
-                name,
-                org,
-                public_key,
-            });
+            validators.push(Validator::decode_from(r)?);
         }
+        let epoch_length = r.u64("epoch_length")?;
         let g = Genesis {
             version,
             chain_id,
@@ -238,6 +343,7 @@ impl Decode for Genesis {
             timestamp_ms,
             organisations,
             validators,
+            epoch_length,
         };
         g.validate()?;
         Ok(g)

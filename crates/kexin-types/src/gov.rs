@@ -11,12 +11,14 @@
 
 use std::fmt;
 
-use kexin_crypto::Hash;
+use kexin_crypto::{Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::genesis::Validator;
 use crate::identity::{CertDer, Organisation, RevocationReason, validate_org_name};
 use crate::limits::*;
+use crate::tx::{decode_public_key, encode_public_key};
 
 /// A chain parameter that governance may change, with its default.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +94,17 @@ pub enum GovAction {
         /// The new value.
         value: u64,
     },
+    /// Add a validator operated by a member organisation (kind 5). It joins consensus at the
+    /// start of the next epoch.
+    AddValidator {
+        /// The validator: name, organisation, consensus key and `host:port` address.
+        validator: Validator,
+    },
+    /// Remove a validator (kind 6). It leaves consensus at the start of the next epoch.
+    RemoveValidator {
+        /// Its consensus key.
+        public_key: PublicKey,
+    },
 }
 
 impl GovAction {
@@ -102,6 +115,8 @@ impl GovAction {
             GovAction::RemoveOrg { .. } => 2,
             GovAction::RevokeCert { .. } => 3,
             GovAction::SetParam { .. } => 4,
+            GovAction::AddValidator { .. } => 5,
+            GovAction::RemoveValidator { .. } => 6,
         }
     }
 
@@ -112,6 +127,8 @@ impl GovAction {
             GovAction::RemoveOrg { .. } => "remove_org",
             GovAction::RevokeCert { .. } => "revoke_cert",
             GovAction::SetParam { .. } => "set_param",
+            GovAction::AddValidator { .. } => "add_validator",
+            GovAction::RemoveValidator { .. } => "remove_validator",
         }
     }
 
@@ -137,6 +154,18 @@ impl GovAction {
                 }
                 Ok(())
             }
+            GovAction::AddValidator { validator } => {
+                validator.validate(validator.public_key.suite())?;
+                validate_org_name(&validator.org)?;
+                if validator.address.is_empty() {
+                    return Err(DecodeError::invalid(
+                        "validator address",
+                        "a validator added by governance needs its host:port address",
+                    ));
+                }
+                Ok(())
+            }
+            GovAction::RemoveValidator { .. } => Ok(()),
         }
     }
 }
@@ -148,6 +177,14 @@ impl fmt::Display for GovAction {
             GovAction::RemoveOrg { name } => write!(f, "remove organisation {name}"),
             GovAction::RevokeCert { reason, .. } => write!(f, "revoke a certificate ({reason})"),
             GovAction::SetParam { name, value } => write!(f, "set {name} = {value}"),
+            GovAction::AddValidator { validator } => write!(
+                f,
+                "add validator {} of {} at {}",
+                validator.name, validator.org, validator.address
+            ),
+            GovAction::RemoveValidator { public_key } => {
+                write!(f, "remove validator {public_key}")
+            }
         }
     }
 }
@@ -166,6 +203,8 @@ impl Encode for GovAction {
                 out.put_str8(name);
                 out.put_u64(*value);
             }
+            GovAction::AddValidator { validator } => validator.encode_to(out),
+            GovAction::RemoveValidator { public_key } => encode_public_key(out, public_key),
         }
     }
 }
@@ -187,6 +226,12 @@ impl Decode for GovAction {
             4 => GovAction::SetParam {
                 name: r.str8("parameter", MAX_NAME_BYTES)?,
                 value: r.u64("parameter value")?,
+            },
+            5 => GovAction::AddValidator {
+                validator: Validator::decode_from(r)?,
+            },
+            6 => GovAction::RemoveValidator {
+                public_key: decode_public_key(r, "validator key")?,
             },
             k => {
                 return Err(DecodeError::invalid(
@@ -350,6 +395,9 @@ pub struct ConsortiumState {
     pub members: Vec<String>,
     /// Parameters changed from their defaults, sorted by name.
     pub params: Vec<(String, u64)>,
+    /// The validators as governance left them; they take over consensus at the next epoch
+    /// (see [`EpochSet`]).
+    pub validators: Vec<Validator>,
     /// The height of the last change.
     pub updated_at: u64,
 }
@@ -366,6 +414,7 @@ impl ConsortiumState {
         ConsortiumState {
             members,
             params: Vec::new(),
+            validators: genesis.validators.clone(),
             updated_at: 0,
         }
     }
@@ -416,6 +465,10 @@ impl Encode for ConsortiumState {
             out.put_str8(n);
             out.put_u64(*v);
         }
+        out.put_u32(self.validators.len() as u32);
+        for v in &self.validators {
+            v.encode_to(out);
+        }
         out.put_u64(self.updated_at);
     }
 }
@@ -435,11 +488,74 @@ impl Decode for ConsortiumState {
                 r.u64("parameter value")?,
             ));
         }
+        let n = r.count("validators", MAX_VALIDATORS, false)?;
+        let mut validators = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            validators.push(Validator::decode_from(r)?);
+        }
         Ok(ConsortiumState {
             members,
             params,
+            validators,
             updated_at: r.u64("updated_at")?,
         })
+    }
+}
+
+/// Value of [`StateKey::Epoch`](crate::state::StateKey::Epoch): the validators of a consensus
+/// epoch, fixed when the last block of the epoch before it executes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochSet {
+    /// The epoch.
+    pub epoch: u64,
+    /// Its validators, in the order governance left them (certificates index
+    /// [`consensus_order`](crate::genesis::consensus_order) instead).
+    pub validators: Vec<Validator>,
+}
+
+impl EpochSet {
+    /// Signatures a certificate of this epoch needs.
+    pub fn quorum(&self) -> usize {
+        crate::genesis::quorum_of(self.validators.len())
+    }
+
+    /// Whether `key` is one of the validators.
+    pub fn contains(&self, key: &PublicKey) -> bool {
+        self.validators.iter().any(|v| &v.public_key == key)
+    }
+
+    /// What the last block of the epoch before commits to in
+    /// [`BlockHeader::next_validators`](crate::BlockHeader::next_validators):
+    /// `H("kexin:validators:v1" || encoding)`.
+    pub fn hash(&self, suite: kexin_crypto::Suite) -> Hash {
+        Self::value_hash(suite, &self.encode())
+    }
+
+    /// [`EpochSet::hash`] of an encoded set.
+    pub fn value_hash(suite: kexin_crypto::Suite, encoded: &[u8]) -> Hash {
+        suite.hash_parts(&[crate::domains::VALIDATORS, encoded])
+    }
+}
+
+impl Encode for EpochSet {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.put_u64(self.epoch);
+        out.put_u32(self.validators.len() as u32);
+        for v in &self.validators {
+            v.encode_to(out);
+        }
+    }
+}
+
+impl Decode for EpochSet {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let epoch = r.u64("epoch")?;
+        let n = r.count("validators", MAX_VALIDATORS, false)?;
+        let mut validators = Vec::with_capacity(n as usize);
+        for _ in 0..n {
+            validators.push(Validator::decode_from(r)?);
+        }
+        Ok(EpochSet { epoch, validators })
     }
 }
 
@@ -451,6 +567,7 @@ mod tests {
         ConsortiumState {
             members: (1..=n).map(|i| format!("org{i}")).collect(),
             params: Vec::new(),
+            validators: Vec::new(),
             updated_at: 0,
         }
     }
@@ -518,11 +635,41 @@ mod tests {
         assert_eq!(ProposalState::decode(&state.encode()).unwrap(), state);
         assert_eq!(state.tally(), (1, 0));
         assert_eq!(state.state_name(1_000), "passed");
+        let key = kexin_crypto::SigningKey::generate(kexin_crypto::Suite::Intl).public_key();
+        let validator = Validator {
+            name: "node5".into(),
+            org: "org5".into(),
+            public_key: key,
+            address: "node5.example:7000".into(),
+        };
         let c = ConsortiumState {
             members: vec!["a".into(), "b".into()],
             params: vec![("gov.threshold_num".into(), 1)],
+            validators: vec![validator.clone()],
             updated_at: 3,
         };
+        for a in [
+            GovAction::AddValidator {
+                validator: validator.clone(),
+            },
+            GovAction::RemoveValidator { public_key: key },
+        ] {
+            assert_eq!(GovAction::decode(&a.encode()).unwrap(), a);
+        }
+        let set = EpochSet {
+            epoch: 3,
+            validators: vec![validator.clone()],
+        };
+        assert_eq!(EpochSet::decode(&set.encode()).unwrap(), set);
+        for address in ["", "no-port", "host:0", "host:99999", "bad host:1"] {
+            let bad = GovAction::AddValidator {
+                validator: Validator {
+                    address: address.into(),
+                    ..validator.clone()
+                },
+            };
+            assert!(GovAction::decode(&bad.encode()).is_err(), "{address:?}");
+        }
         assert_eq!(ConsortiumState::decode(&c.encode()).unwrap(), c);
 
         for bad in [

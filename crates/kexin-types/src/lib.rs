@@ -22,6 +22,7 @@
 pub mod api;
 mod block;
 pub mod codec;
+mod epoch;
 mod genesis;
 pub mod gov;
 pub mod identity;
@@ -35,8 +36,11 @@ pub use block::{
     decode_block, finalize_signing_input, simplex_namespace,
 };
 pub use codec::{Decode, DecodeError, Encode};
-pub use genesis::{Genesis, Validator};
-pub use gov::{ConsortiumState, GovAction, ProposalState, ProposalStatus, Vote};
+pub use epoch::{EpochChain, EpochLink};
+pub use genesis::{
+    Genesis, Validator, ValidatorSets, consensus_order, quorum_of, validate_address,
+};
+pub use gov::{ConsortiumState, EpochSet, GovAction, ProposalState, ProposalStatus, Vote};
 pub use identity::{
     CertDer, CertState, OrgState, Organisation, Permission, Revocation, RevocationReason, Role,
 };
@@ -69,6 +73,8 @@ pub mod domains {
     pub const STATE_KEY: &[u8] = b"kexin:state-key:v1";
     /// Prefix of a state value hash preimage.
     pub const STATE_VALUE: &[u8] = b"kexin:state-value:v1";
+    /// Prefix of the hash of an epoch's validator set in a block header.
+    pub const VALIDATORS: &[u8] = b"kexin:validators:v1";
     /// Signature namespace of transactions.
     pub const TX_SIGNATURE: &str = "kexin/tx";
     /// Signature namespace of commit certificates.

@@ -30,3 +30,14 @@ pub const MAX_ORG_CAS: usize = 4;
 pub const MAX_ORGS: u32 = 100;
 /// Longest certificate serial number, in hex digits (RFC 5280 allows 20 bytes).
 pub const MAX_SERIAL_HEX: usize = 64;
+/// Longest validator network address (`host:port`), in bytes.
+pub const MAX_ADDRESS_BYTES: usize = 255;
+/// Fewest blocks in a consensus epoch.
+pub const MIN_EPOCH_LENGTH: u64 = 4;
+/// Most blocks in a consensus epoch.
+pub const MAX_EPOCH_LENGTH: u64 = 1 << 32;
+/// Blocks per consensus epoch unless the genesis says otherwise: validator-set changes
+/// passed by governance take effect at the next multiple of it.
+pub const DEFAULT_EPOCH_LENGTH: u64 = 100;
+/// Most epoch links a receipt carries (one per epoch of the chain so far).
+pub const MAX_EPOCH_LINKS: u32 = 1 << 20;

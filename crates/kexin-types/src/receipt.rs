@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockHeader, CertificateError, CommitCertificate};
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::epoch::{EpochChain, EpochLink};
 use crate::genesis::Genesis;
 use crate::limits::*;
 use crate::tx::{EvidenceRecord, PayloadCommitment, TxSummary, log_leaf_hash, validate_chain_id};
@@ -49,6 +50,11 @@ pub struct Receipt {
     pub header: BlockHeader,
     /// The block's commit certificate.
     pub certificate: CommitCertificate,
+    /// The validator sets of consensus epochs `1 ..=` the block's epoch, each certified by the
+    /// epoch before (empty for a block of epoch 0): what lets the certificate be checked
+    /// offline from the genesis alone after governance changed the validators.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<EpochLink>,
 }
 
 /// What a successful verification established.
@@ -274,10 +280,13 @@ impl Receipt {
     }
 
     /// Verifies the receipt against the chain's genesis alone: record proof, transaction hash
-    /// and signature, log proof, header hash, and a quorum certificate.
+    /// and signature, log proof, header hash, the epoch links, and a quorum certificate of the
+    /// block's epoch.
     pub fn verify(&self, genesis: &Genesis) -> Result<VerifiedReceipt, ReceiptError> {
         let v = self.verify_without_certificate(genesis)?;
-        self.certificate.verify(genesis, &v.block_hash)?;
+        let chain = EpochChain::verify(genesis, &self.epochs)?;
+        self.certificate.check_epoch(genesis, self.header.height)?;
+        self.certificate.verify_in(genesis, &chain, &v.block_hash)?;
         Ok(v)
     }
 
@@ -313,6 +322,7 @@ impl Receipt {
 pub struct BatchVerifier<'g> {
     genesis: &'g Genesis,
     certified: BTreeSet<Hash>,
+    epochs: EpochChain<'g>,
 }
 
 impl<'g> BatchVerifier<'g> {
@@ -321,6 +331,7 @@ impl<'g> BatchVerifier<'g> {
         BatchVerifier {
             genesis,
             certified: BTreeSet::new(),
+            epochs: EpochChain::new(genesis),
         }
     }
 
@@ -328,6 +339,13 @@ impl<'g> BatchVerifier<'g> {
     /// as long as the certificate bytes are the same ones.
     pub fn verify(&mut self, receipt: &Receipt) -> Result<VerifiedReceipt, ReceiptError> {
         let v = receipt.verify_without_certificate(self.genesis)?;
+        // Epoch links already verified are only compared; new ones extend the chain.
+        for link in &receipt.epochs {
+            self.epochs.extend(link)?;
+        }
+        receipt
+            .certificate
+            .check_epoch(self.genesis, receipt.header.height)?;
         // Key the cache by block hash *and* certificate so a receipt carrying a forged
         // certificate for an already-seen block is still checked.
         let key = self
@@ -335,7 +353,9 @@ impl<'g> BatchVerifier<'g> {
             .suite
             .hash_parts(&[v.block_hash.as_bytes(), &receipt.certificate.encode()]);
         if !self.certified.contains(&key) {
-            receipt.certificate.verify(self.genesis, &v.block_hash)?;
+            receipt
+                .certificate
+                .verify_in(self.genesis, &self.epochs, &v.block_hash)?;
             self.certified.insert(key);
         }
         Ok(v)
@@ -388,6 +408,10 @@ impl Encode for Receipt {
         encode_proof(out, &self.log_proof);
         self.header.encode_to(out);
         self.certificate.encode_to(out);
+        out.put_u32(self.epochs.len() as u32);
+        for link in &self.epochs {
+            link.encode_to(out);
+        }
     }
 }
 
@@ -412,6 +436,11 @@ impl Decode for Receipt {
         let log_proof = decode_proof(r, "log proof")?;
         let header = BlockHeader::decode_from(r)?;
         let certificate = CommitCertificate::decode_from(r)?;
+        let n = r.count("epoch links", MAX_EPOCH_LINKS, true)?;
+        let mut epochs = Vec::with_capacity(n.min(1024) as usize);
+        for _ in 0..n {
+            epochs.push(EpochLink::decode_from(r)?);
+        }
         Ok(Receipt {
             version,
             chain_id,
@@ -427,6 +456,7 @@ impl Decode for Receipt {
             block_hash: header.hash(suite),
             header,
             certificate,
+            epochs,
         })
     }
 }

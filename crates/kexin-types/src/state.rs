@@ -30,6 +30,10 @@ pub enum StateKey {
     /// Kind 6: the consortium's members and parameters once governance changed them (key
     /// bytes: empty). Value: [`ConsortiumState`](crate::ConsortiumState).
     Consortium,
+    /// Kind 7: the validators of a consensus epoch after the first (key bytes: the epoch,
+    /// u64 big-endian). Written when the last block of the previous epoch executes.
+    /// Value: [`EpochSet`](crate::gov::EpochSet).
+    Epoch(u64),
 }
 
 impl StateKey {
@@ -42,17 +46,23 @@ impl StateKey {
             StateKey::Cert(_) => 4,
             StateKey::Proposal(_) => 5,
             StateKey::Consortium => 6,
+            StateKey::Epoch(_) => 7,
         }
     }
 
     /// The key's position in the tree.
     pub fn hash(&self, suite: Suite) -> Hash {
+        let epoch;
         let bytes: &[u8] = match self {
             StateKey::Nonce(pk) => pk.as_bytes(),
             StateKey::Evidence(d) => d.as_bytes(),
             StateKey::Org(name) => name.as_bytes(),
             StateKey::Cert(id) | StateKey::Proposal(id) => id.as_bytes(),
             StateKey::Consortium => &[],
+            StateKey::Epoch(e) => {
+                epoch = e.to_be_bytes();
+                &epoch
+            }
         };
         suite.hash_parts(&[domains::STATE_KEY, &[self.kind()], bytes])
     }

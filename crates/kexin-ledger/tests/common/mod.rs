@@ -37,6 +37,7 @@ impl Chain {
         let validator = key(1);
         let genesis = Genesis {
             version: kexin_types::FORMAT_VERSION,
+            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
             chain_id: chain_id.into(),
             suite,
             timestamp_ms: T0,
@@ -45,6 +46,7 @@ impl Chain {
                 name: "node0".into(),
                 org: String::new(),
                 public_key: validator.public_key(),
+                address: String::new(),
             }],
         };
         Chain {

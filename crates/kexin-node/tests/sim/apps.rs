@@ -100,6 +100,14 @@ impl Application for Observed {
         self.inner.genesis_hash()
     }
 
+    fn epoch_length(&self) -> u64 {
+        self.inner.epoch_length()
+    }
+
+    fn epoch_validators(&self, epoch: u64) -> Option<Vec<kexin_types::Validator>> {
+        self.inner.epoch_validators(epoch)
+    }
+
     fn pending(&self) -> Pending {
         self.inner.pending()
     }
@@ -255,6 +263,14 @@ impl Application for Tamperer {
 
     fn genesis_hash(&self) -> Hash {
         self.inner.genesis_hash()
+    }
+
+    fn epoch_length(&self) -> u64 {
+        self.inner.epoch_length()
+    }
+
+    fn epoch_validators(&self, epoch: u64) -> Option<Vec<kexin_types::Validator>> {
+        self.inner.epoch_validators(epoch)
     }
 
     fn pending(&self) -> Pending {

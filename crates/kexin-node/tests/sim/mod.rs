@@ -78,12 +78,61 @@ pub trait SimSuite: 'static {
 
     /// The identity of `key`.
     fn public(key: &SigningKey) -> Self::PublicKey;
+    /// The identity of a public key.
+    fn public_key(key: &kexin_crypto::PublicKey) -> Self::PublicKey;
     /// The signing scheme of `key` among `participants`.
     fn scheme(
         namespace: &[u8],
         participants: Set<Self::PublicKey>,
         key: &SigningKey,
     ) -> Self::Scheme;
+    /// The verify-only scheme of `participants`.
+    fn verifier(namespace: &[u8], participants: Set<Self::PublicKey>) -> Self::Scheme;
+}
+
+/// The simulation's epoch host: schemes from the committed validator sets; peer sets of later
+/// epochs tracked on the simulated network.
+struct SimHost<S: SimSuite> {
+    namespace: Arc<Vec<u8>>,
+    key: Arc<SigningKey>,
+    oracle: Oracle<S::PublicKey, Context>,
+}
+
+impl<S: SimSuite> Clone for SimHost<S> {
+    fn clone(&self) -> Self {
+        SimHost {
+            namespace: self.namespace.clone(),
+            key: self.key.clone(),
+            oracle: self.oracle.clone(),
+        }
+    }
+}
+
+impl<S: SimSuite> engine::EpochHost<S::Scheme> for SimHost<S> {
+    fn scheme(&self, validators: &[kexin_types::Validator]) -> Option<S::Scheme> {
+        let participants = Set::try_from(
+            validators
+                .iter()
+                .map(|v| S::public_key(&v.public_key))
+                .collect::<Vec<_>>(),
+        )
+        .ok()?;
+        let me = self.key.public_key();
+        Some(if validators.iter().any(|v| v.public_key == me) {
+            S::scheme(&self.namespace, participants, &self.key)
+        } else {
+            S::verifier(&self.namespace, participants)
+        })
+    }
+
+    fn track(&self, epoch: u64, validators: &[kexin_types::Validator]) {
+        use commonware_p2p::Manager as _;
+        // Epoch 0's peers are the network's initial set.
+        if epoch > 0 {
+            let set = Set::from_iter_dedup(validators.iter().map(|v| S::public_key(&v.public_key)));
+            let _ = self.oracle.manager().track(epoch, set);
+        }
+    }
 }
 
 /// Ed25519 (`intl`).
@@ -95,8 +144,15 @@ impl SimSuite for Intl {
     type Scheme = simplex::scheme::ed25519::Scheme;
 
     fn public(key: &SigningKey) -> Self::PublicKey {
-        Self::PublicKey::decode(key.public_key().as_bytes().to_vec())
-            .expect("an Ed25519 public key")
+        Self::public_key(&key.public_key())
+    }
+
+    fn public_key(key: &kexin_crypto::PublicKey) -> Self::PublicKey {
+        Self::PublicKey::decode(key.as_bytes().to_vec()).expect("an Ed25519 public key")
+    }
+
+    fn verifier(namespace: &[u8], participants: Set<Self::PublicKey>) -> Self::Scheme {
+        simplex::scheme::ed25519::Scheme::verifier(namespace, participants)
     }
 
     fn scheme(
@@ -123,7 +179,15 @@ impl SimSuite for Gm {
     type Scheme = sm2::Scheme;
 
     fn public(key: &SigningKey) -> Self::PublicKey {
-        sm2::PublicKey::try_from(key.public_key()).expect("an SM2 public key")
+        Self::public_key(&key.public_key())
+    }
+
+    fn public_key(key: &kexin_crypto::PublicKey) -> Self::PublicKey {
+        sm2::PublicKey::try_from(*key).expect("an SM2 public key")
+    }
+
+    fn verifier(namespace: &[u8], participants: Set<Self::PublicKey>) -> Self::Scheme {
+        sm2::Scheme::verifier(namespace, participants)
     }
 
     fn scheme(
@@ -337,6 +401,20 @@ fn last_nonce(ledger: &Ledger, signer: &kexin_crypto::PublicKey) -> u64 {
     }
 }
 
+/// The epoch-0 subchannel of a consensus channel, as honest engines multiplex them.
+async fn epoch_zero<P: commonware_cryptography::PublicKey>(
+    ctx: &Context,
+    (sender, receiver): (simulated::Sender<P, Context>, simulated::Receiver<P>),
+) -> (
+    commonware_p2p::utils::mux::SubSender<simulated::Sender<P, Context>>,
+    commonware_p2p::utils::mux::SubReceiver<P>,
+) {
+    let (mux, mut handle) =
+        commonware_p2p::utils::mux::Muxer::new(ctx.child("mux"), sender, receiver);
+    mux.start();
+    handle.register(0).await.expect("a fresh muxer")
+}
+
 impl<S: SimSuite> World<S> {
     fn new(scenario: &Scenario, seed: u64) -> Self {
         let suite = S::SUITE;
@@ -345,6 +423,17 @@ impl<S: SimSuite> World<S> {
             .collect();
         let genesis = Genesis {
             version: kexin_types::FORMAT_VERSION,
+            // Short epochs: every scenario crosses several boundaries (but the byzantine
+            // actors, which speak epoch 0 only, stay in it).
+            epoch_length: if scenario
+                .roles
+                .iter()
+                .any(|r| matches!(r, Role::Conflicter | Role::Nuller | Role::Equivocator))
+            {
+                1 << 20
+            } else {
+                10
+            },
             chain_id: CHAIN_ID.into(),
             suite,
             timestamp_ms: GENESIS_MS,
@@ -356,6 +445,7 @@ impl<S: SimSuite> World<S> {
                     name: format!("node{i}"),
                     org: String::new(),
                     public_key: k.public_key(),
+                    address: String::new(),
                 })
                 .collect(),
         };
@@ -607,29 +697,33 @@ impl<S: SimSuite> Phase<S> {
                         &world.clients,
                         member.tampered.clone(),
                     );
-                    self.spawn_engine(ctx, i, cfg, scheme, app, channels, stopped.clone())
+                    self.spawn_engine(ctx, i, cfg, app, channels, stopped.clone())
                 } else {
                     let app = Observed::new(inner, suite, member.verdicts.clone());
-                    self.spawn_engine(ctx, i, cfg, scheme, app, channels, stopped.clone())
+                    self.spawn_engine(ctx, i, cfg, app, channels, stopped.clone())
                 };
                 (Some(ledger), Some(mempool), handle)
             }
             Role::Conflicter => {
                 let actor = conflicter::Conflicter::<_, S::Scheme, Sha256>::new(
-                    ctx,
+                    ctx.child("actor"),
                     conflicter::Config { scheme },
                 );
-                (None, None, actor.start(channels.vote))
+                let vote = epoch_zero(&ctx, channels.vote).await;
+                (None, None, actor.start(vote))
             }
             Role::Nuller => {
-                let actor =
-                    nuller::Nuller::<_, S::Scheme, Sha256>::new(ctx, nuller::Config { scheme });
-                (None, None, actor.start(channels.vote))
+                let actor = nuller::Nuller::<_, S::Scheme, Sha256>::new(
+                    ctx.child("actor"),
+                    nuller::Config { scheme },
+                );
+                let vote = epoch_zero(&ctx, channels.vote).await;
+                (None, None, actor.start(vote))
             }
             Role::Equivocator => {
                 let actor =
                     equivocator::Equivocator::<_, S::Scheme, RoundRobin<Sha256>, Sha256>::new(
-                        ctx,
+                        ctx.child("actor"),
                         equivocator::Config {
                             scheme,
                             elector: RoundRobin::<Sha256>::default(),
@@ -637,7 +731,9 @@ impl<S: SimSuite> Phase<S> {
                             relay: Arc::new(Relay::new()),
                         },
                     );
-                (None, None, actor.start(channels.vote, channels.certificate))
+                let vote = epoch_zero(&ctx, channels.vote).await;
+                let certificate = epoch_zero(&ctx, channels.certificate).await;
+                (None, None, actor.start(vote, certificate))
             }
         };
         self.running[i] = Some(Running {
@@ -670,7 +766,6 @@ impl<S: SimSuite> Phase<S> {
         ctx: Context,
         i: usize,
         cfg: EngineConfig,
-        scheme: S::Scheme,
         app: A,
         channels: Channels<
             simulated::Sender<S::PublicKey, Context>,
@@ -680,12 +775,17 @@ impl<S: SimSuite> Phase<S> {
     ) -> Handle<()> {
         let pk = self.world.members[i].pk.clone();
         let oracle = self.oracle.clone();
+        let host = SimHost::<S> {
+            namespace: Arc::new(kexin_types::simplex_namespace(&self.world.genesis.chain_id)),
+            key: Arc::new(self.world.members[i].key.clone()),
+            oracle: oracle.clone(),
+        };
         ctx.spawn(move |ctx| async move {
             let engine = engine::start(
                 ctx.child("engine"),
                 cfg,
                 pk.clone(),
-                scheme,
+                host,
                 Arc::new(app),
                 oracle.manager(),
                 oracle.control(pk),
@@ -971,8 +1071,17 @@ impl<S: SimSuite> Phase<S> {
                     chain[h as usize - 1],
                     "{label} validator {i} height {h}"
                 );
-                // (d) The certificate verifies offline against the genesis alone.
-                if let Err(e) = cert.verify(genesis, &hash) {
+                // (d) The certificate verifies offline against the genesis and the epoch
+                // links (each epoch's set certified by the epoch before).
+                let links = l
+                    .epoch_links(genesis.epoch_of(h))
+                    .expect("the epoch links are committed");
+                let epochs = kexin_types::EpochChain::verify(genesis, &links)
+                    .unwrap_or_else(|e| panic!("{label} validator {i}: epoch links: {e}"));
+                if let Err(e) = cert
+                    .check_epoch(genesis, h)
+                    .and_then(|()| cert.verify_in(genesis, &epochs, &hash))
+                {
                     panic!("{label} validator {i}: certificate of block {h} does not verify: {e}");
                 }
                 for (index, tx) in block.transactions.iter().enumerate() {

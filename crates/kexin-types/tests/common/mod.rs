@@ -102,6 +102,7 @@ pub fn genesis(suite: Suite, n: usize) -> (Genesis, Vec<SigningKey>) {
     let keys: Vec<SigningKey> = (0..n).map(|i| key(suite, validator_seed(i))).collect();
     let genesis = Genesis {
         version: kexin_types::FORMAT_VERSION,
+        epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
         chain_id: CHAIN_ID.into(),
         suite,
         timestamp_ms: GENESIS_TIMESTAMP_MS,
@@ -117,6 +118,7 @@ pub fn genesis(suite: Suite, n: usize) -> (Genesis, Vec<SigningKey>) {
                 name: format!("node{i}"),
                 org: "org1".into(),
                 public_key: k.public_key(),
+                address: String::new(),
             })
             .collect(),
     };
@@ -252,6 +254,7 @@ impl TestChain {
             log_size: self.log_leaves.len() as u64,
             log_root: kexin_merkle::root_from_leaves(suite, &self.log_leaves),
             state_root: self.state.root(),
+            next_validators: Hash::ZERO,
         };
         let hash = header.hash(suite);
         let certificate = if self.validator_keys.len() == 1 {
