@@ -50,6 +50,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/gov/proposals", get(routes::proposals))
         .route("/v1/gov/consortium", get(routes::consortium))
         .route("/v1/chain", get(routes::chain))
+        .route("/v1/epochs/{epoch}", get(routes::epoch))
         .route("/v1/health", get(routes::health))
         .fallback(routes::fallback)
         .layer(DefaultBodyLimit::max(max_body))

@@ -610,15 +610,67 @@ pub(crate) async fn consortium(State(node): AppState) -> Result<Json<ConsortiumR
     .await
 }
 
-pub(crate) async fn chain(State(node): AppState) -> Json<ChainInfo> {
-    let g = node.genesis();
-    Json(ChainInfo {
-        chain_id: g.chain_id.clone(),
-        suite: g.suite,
-        genesis_hash: g.hash(),
-        genesis: g.clone(),
-        height: node.ledger().height(),
+pub(crate) async fn chain(State(node): AppState) -> Result<Json<ChainInfo>> {
+    blocking(&node, |n| {
+        let g = n.genesis();
+        let (epoch, epoch_last_height) = n.current_epoch();
+        let validators = n.current_validators().map_err(|e| Error {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: e.to_string(),
+        })?;
+        Ok(Json(ChainInfo {
+            chain_id: g.chain_id.clone(),
+            suite: g.suite,
+            genesis_hash: g.hash(),
+            genesis: g.clone(),
+            height: n.ledger().height(),
+            epoch,
+            epoch_last_height,
+            validators,
+        }))
     })
+    .await
+}
+
+pub(crate) async fn epoch(
+    State(node): AppState,
+    Path(epoch): Path<String>,
+) -> Result<Json<EpochResponse>> {
+    let epoch: u64 = epoch.parse().map_err(|_| {
+        Error::bad_request(
+            "invalid_epoch",
+            format!("epoch must be a non-negative integer, got {epoch:?}"),
+        )
+    })?;
+    blocking(&node, move |n| {
+        let g = n.genesis();
+        let unknown = || Error {
+            status: StatusCode::NOT_FOUND,
+            code: "unknown_epoch",
+            message: format!(
+                "the validators of epoch {epoch} are not committed yet (they are fixed by block {})",
+                g.epoch_last(epoch.saturating_sub(1))
+            ),
+        };
+        if epoch >= g.epoch_of(u64::MAX / 2) {
+            return Err(unknown());
+        }
+        let (validators, link) = if epoch == 0 {
+            (g.validators.clone(), None)
+        } else {
+            let link = n.ledger().epoch_link(epoch)?.ok_or_else(unknown)?;
+            (link.set.validators.clone(), Some(link))
+        };
+        Ok(Json(EpochResponse {
+            epoch,
+            first_height: epoch * g.epoch_length,
+            last_height: g.epoch_last(epoch),
+            validators,
+            link,
+        }))
+    })
+    .await
 }
 
 pub(crate) async fn health(State(node): AppState) -> Result<Json<HealthResponse>> {

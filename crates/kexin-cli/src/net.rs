@@ -68,6 +68,25 @@ pub enum NetCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Add a node for organisation ORG to the network in D: the next D/node-I with a new key,
+    /// a node certificate from D/ORG's CA and the peers' addresses. It follows the chain as an
+    /// observer (start it with `kexin net start-node I`) until governance adds its key as a
+    /// validator; the command prints the `kexin gov propose add-validator` line to use.
+    AddNode {
+        /// The network directory.
+        #[arg(long, value_name = "D", default_value = "./kexin-net")]
+        dir: PathBuf,
+        /// The organisation operating it (its CA must be in D/ORG, e.g. made by `kexin ca
+        /// init --out D/ORG` and admitted by `kexin gov propose add-org`).
+        #[arg(long)]
+        org: String,
+        /// Its name [default: nodeI].
+        #[arg(long)]
+        name: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Start node I of the network in D in the background (e.g. after it crashed) and wait
     /// until it serves.
     StartNode {
@@ -107,6 +126,12 @@ pub struct UpArgs {
     /// organisations org1..orgN, one per validator, with their CAs in D/orgK].
     #[arg(long)]
     open: bool,
+    /// Blocks per consensus epoch of a new network: validator changes passed by governance
+    /// take effect at the next multiple of it [default: 100].
+    #[arg(long, value_name = "BLOCKS",
+          value_parser = clap::value_parser!(u64).range(
+              kexin_types::limits::MIN_EPOCH_LENGTH..=kexin_types::limits::MAX_EPOCH_LENGTH))]
+    epoch_length: Option<u64>,
 }
 
 /// Runs a `net` subcommand.
@@ -116,7 +141,53 @@ pub async fn run(cmd: &NetCommand) -> anyhow::Result<()> {
         NetCommand::Down { dir } => down(dir).await,
         NetCommand::Status { dir, json } => status(dir, *json).await,
         NetCommand::StartNode { index, dir } => start_node(dir, *index).await,
+        NetCommand::AddNode {
+            dir,
+            org,
+            name,
+            json,
+        } => add_node(dir, org, name.as_deref(), *json),
     }
+}
+
+fn add_node(net: &Path, org: &str, name: Option<&str>, json: bool) -> anyhow::Result<()> {
+    open_net(net)?;
+    let r = kexin_node::add_node(net, org, name).map_err(|e| fail("add_node", format!("{e:#}")))?;
+    let index = node_count(net) - 1;
+    if json {
+        return print_json(&serde_json::json!({
+            "index": index,
+            "node_dir": r.node_dir,
+            "name": r.name,
+            "org": r.org,
+            "public_key": r.public_key,
+            "p2p_address": r.p2p_addr.to_string(),
+            "api": format!("http://{}", r.api_addr),
+        }));
+    }
+    println!(
+        "added node {index} ({}) in {}",
+        r.name,
+        r.node_dir.display()
+    );
+    println!("  key      {}", r.public_key);
+    println!("  p2p      {}", r.p2p_addr);
+    println!("  api      http://{}", r.api_addr);
+    println!(
+        "start it:  kexin net start-node {index} --dir {}",
+        net.display()
+    );
+    println!(
+        "make it a validator (an admin of a member organisation proposes, the organisations \
+         vote; `kexin cert issue --dir {d} --org {org} --name admin --role admin --out \
+         {d}/{org}/admin` makes {org} an admin):\n  kexin gov propose --node URL --identity \
+         {d}/{org}/admin add-validator --name {} --org {org} --public-key {} --address {}",
+        r.name,
+        r.public_key,
+        r.p2p_addr,
+        d = net.display(),
+    );
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,6 +616,15 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
                 genesis.chain_id.clone(),
             ));
         }
+        if let Some(want) = args.epoch_length
+            && want != genesis.epoch_length
+        {
+            return Err(mismatch(
+                "--epoch-length",
+                want.to_string(),
+                genesis.epoch_length.to_string(),
+            ));
+        }
         if args.open && genesis.is_permissioned() {
             return Err(fail(
                 "mismatch",
@@ -569,6 +649,9 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
         opts.chain_id = args.chain_id.clone();
         opts.observers = args.observers as usize;
         opts.open = args.open;
+        if let Some(len) = args.epoch_length {
+            opts.epoch_length = len;
+        }
         let report = kexin_node::init_network(&opts).context("cannot create the network")?;
         println!(
             "created a network of {n} validator(s) in {} (chain {}, suite {suite})",
@@ -771,8 +854,9 @@ async fn down(net: &Path) -> anyhow::Result<()> {
 #[derive(Debug, Serialize)]
 struct NodeStatus {
     index: usize,
-    /// `validator` if the node's key is in the genesis, else `observer`.
-    role: &'static str,
+    /// `validator` if the node's key is in the current epoch's set (as the node says; from
+    /// the genesis when it does not answer), else `observer`.
+    role: String,
     api: Option<String>,
     pid: Option<u32>,
     height: Option<u64>,
@@ -806,7 +890,7 @@ async fn node_status(
     let api = api_url(&dir);
     let mut status = NodeStatus {
         index,
-        role,
+        role: role.to_owned(),
         api: api.clone(),
         pid,
         height: None,
@@ -823,6 +907,9 @@ async fn node_status(
     if let Some(h) = health(&http, &url).await {
         status.healthy = true;
         status.peers = h.get("peers").and_then(Value::as_u64);
+        if let Some(r) = h.get("role").and_then(Value::as_str) {
+            status.role = r.to_owned();
+        }
         status.expiring = h
             .get("expiring")
             .and_then(|v| serde_json::from_value(v.clone()).ok())
@@ -850,8 +937,23 @@ async fn status(net: &Path, json: bool) -> anyhow::Result<()> {
     nodes.sort_by_key(|s| s.index);
     let warning_days = nodes.iter().filter_map(|s| s.expiry_warning_days).max();
     let expiring = gather_expiring(&nodes);
+    // The consensus epoch and its validators, as the first node that answers says.
+    let mut chain: Option<Value> = None;
+    for s in nodes.iter().filter(|s| s.healthy) {
+        if let Some(url) = &s.api
+            && let Some((200, c)) = get_json(&http, url, "/v1/chain").await
+        {
+            chain = Some(c);
+            break;
+        }
+    }
     if json {
         let mut doc = serde_json::json!({ "nodes": nodes });
+        if let Some(c) = &chain {
+            doc["epoch"] = c["epoch"].clone();
+            doc["epoch_last_height"] = c["epoch_last_height"].clone();
+            doc["validators"] = c["validators"].clone();
+        }
         if genesis.is_permissioned() {
             doc["expiry_warning_days"] = serde_json::json!(warning_days);
             doc["expiring"] = serde_json::to_value(&expiring)?;
@@ -873,6 +975,29 @@ async fn status(net: &Path, json: bool) -> anyhow::Result<()> {
                 dash(s.peers.map(|p| p.to_string())),
                 if s.healthy { "yes" } else { "no" },
                 dash(s.api.clone())
+            );
+        }
+        if let Some(c) = &chain {
+            let names: Vec<String> = c["validators"]
+                .as_array()
+                .map(|vs| {
+                    vs.iter()
+                        .map(|v| match v["org"].as_str() {
+                            Some(o) if !o.is_empty() => {
+                                format!("{} ({o})", v["name"].as_str().unwrap_or("?"))
+                            }
+                            _ => v["name"].as_str().unwrap_or("?").to_owned(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            println!();
+            println!(
+                "epoch {} (until height {}): {} validator(s): {}",
+                c["epoch"],
+                c["epoch_last_height"],
+                names.len(),
+                names.join(", ")
             );
         }
         if genesis.is_permissioned() {
@@ -1135,7 +1260,7 @@ mod tests {
         };
         let node = |index: usize, expiring: Vec<ExpiringCert>| NodeStatus {
             index,
-            role: "validator",
+            role: "validator".into(),
             api: None,
             pid: None,
             height: None,

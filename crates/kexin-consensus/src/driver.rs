@@ -201,13 +201,20 @@ where
         // may still yield nothing: retry until the wait is over.
         let started = context.current();
         let parent_hash = parent.inner().hash();
+        // A validator change waiting for the epoch boundary: build (empty blocks) at once.
+        let urgent = {
+            let app = self.app.clone();
+            blocking(&context, move || app.epoch_change_pending())
+                .await
+                .unwrap_or(false)
+        };
         loop {
             let waited = context
                 .current()
                 .duration_since(started)
                 .unwrap_or_default();
             // The last attempt may yield an empty block that finalizes a quiet chain's tip.
-            let last = waited >= self.config.propose_wait;
+            let last = waited >= self.config.propose_wait || urgent;
             if self.config.empty_blocks || last || self.app.pending().txs > 0 {
                 let app = self.app.clone();
                 let now = now_ms(&context);

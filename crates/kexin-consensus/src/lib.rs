@@ -61,6 +61,13 @@ pub trait Application: Send + Sync + 'static {
     /// them (the last block of the epoch before; genesis for epoch 0), else `None`.
     fn epoch_validators(&self, epoch: u64) -> Option<Vec<kexin_types::Validator>>;
 
+    /// Whether governance changed the validators and the change waits for the next epoch:
+    /// leaders then propose (empty) blocks at once, so the boundary comes soon on a quiet
+    /// chain.
+    fn epoch_change_pending(&self) -> bool {
+        false
+    }
+
     /// What is waiting in the mempool.
     fn pending(&self) -> Pending;
 

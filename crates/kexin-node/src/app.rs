@@ -449,6 +449,15 @@ impl Application for LedgerApp {
         }
     }
 
+    fn epoch_change_pending(&self) -> bool {
+        kexin_exec::validator_change_pending(
+            &LedgerView::committed(&self.ledger),
+            self.ledger.genesis(),
+            self.ledger.height() + 1,
+        )
+        .unwrap_or(false)
+    }
+
     fn propose(
         &self,
         parent: &Hash,

@@ -52,9 +52,9 @@ pub fn consortium(ledger: &Ledger, genesis: &Genesis) -> Result<ConsortiumState,
 /// The member organisations as they stand, by name, with their current CA sets (genesis,
 /// with changes made on chain).
 pub fn current_orgs(ledger: &Ledger, genesis: &Genesis) -> Result<Vec<OrgInfo>, LedgerError> {
-    let members = consortium(ledger, genesis)?.members;
-    let mut out = Vec::with_capacity(members.len());
-    for name in members {
+    let consortium = consortium(ledger, genesis)?;
+    let mut out = Vec::with_capacity(consortium.members.len());
+    for name in consortium.members.clone() {
         let (org, updated_at) = match ledger.state_get(&StateKey::Org(name.clone()))? {
             Some(bytes) => {
                 let s = OrgState::decode(&bytes)
@@ -79,7 +79,7 @@ pub fn current_orgs(ledger: &Ledger, genesis: &Genesis) -> Result<Vec<OrgInfo>, 
                     cert: c.clone(),
                 })
                 .collect(),
-            validators: genesis
+            validators: consortium
                 .validators
                 .iter()
                 .filter(|v| v.org == org.name)

@@ -154,6 +154,8 @@ pub struct NetInitOptions {
     /// Make an open chain: no organisations, so any key may submit evidence and no
     /// certificates are checked. For development and benchmarks only.
     pub open: bool,
+    /// Blocks per consensus epoch (validator changes take effect at the next epoch).
+    pub epoch_length: u64,
 }
 
 impl NetInitOptions {
@@ -169,6 +171,7 @@ impl NetInitOptions {
             p2p_base_port: 0,
             observers: 0,
             open: false,
+            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
         }
     }
 }
@@ -329,7 +332,7 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
     let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
     let genesis = Genesis {
         version: kexin_types::FORMAT_VERSION,
-        epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
+        epoch_length: opts.epoch_length,
         chain_id: chain_id.clone(),
         suite: opts.suite,
         timestamp_ms,
@@ -419,6 +422,103 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
         api_addrs,
         p2p_addrs,
         org_dirs,
+    })
+}
+
+/// What [`add_node`] created.
+#[derive(Clone, Debug)]
+pub struct AddNodeReport {
+    /// `DIR/node-{i}`.
+    pub node_dir: PathBuf,
+    /// The node's name (`node{i}` unless given).
+    pub name: String,
+    /// Its organisation.
+    pub org: String,
+    /// Its consensus key: what `kexin gov propose add-validator` names.
+    pub public_key: PublicKey,
+    /// Its p2p listener: the address the other validators reach it at.
+    pub p2p_addr: SocketAddr,
+    /// Its REST API.
+    pub api_addr: SocketAddr,
+}
+
+/// Adds a node to the network in `net_dir` (made by [`init_network`]) for organisation
+/// `org`, whose CA is in `net_dir/org`: the next `node-{i}` directory with the genesis, a new
+/// key, a node certificate from the organisation's CA, and a configuration listing every
+/// genesis validator and observer as peers. It follows the chain as an observer until
+/// governance adds its key as a validator (`kexin gov propose add-validator`), from the next
+/// epoch on; the other nodes reach it at the address the proposal records.
+pub fn add_node(net_dir: &Path, org: &str, name: Option<&str>) -> anyhow::Result<AddNodeReport> {
+    let genesis_path = net_dir.join(layout::GENESIS);
+    let genesis_text = std::fs::read_to_string(&genesis_path)
+        .with_context(|| format!("cannot read {}", genesis_path.display()))?;
+    let genesis = Genesis::from_json(&genesis_text).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let index = (0..)
+        .take_while(|&i| net_node_dir(net_dir, i).join(layout::CONFIG).is_file())
+        .count();
+    if index == 0 {
+        anyhow::bail!(
+            "{} has no node-0: not a network directory",
+            net_dir.display()
+        );
+    }
+    let node_dir = net_node_dir(net_dir, index);
+    if node_dir.exists() {
+        anyhow::bail!("{} already exists: remove it first", node_dir.display());
+    }
+    let name = name.map_or_else(|| format!("node{index}"), str::to_owned);
+    if name.is_empty() || name.len() > kexin_types::limits::MAX_NAME_BYTES {
+        anyhow::bail!("a node name has 1..=64 bytes");
+    }
+    let ca = if genesis.is_permissioned() {
+        Some(OrgCa::open(&net_dir.join(org))?)
+    } else {
+        None
+    };
+    // Peers: as node-0 lists them (every genesis validator, node-0 included, and the observers).
+    let first = NodeConfig::load(&net_node_dir(net_dir, 0).join(layout::CONFIG))?;
+    let host = first.network.listen.ip();
+    let mut held = Vec::new();
+    let api = SocketAddr::new(host, choose_ports(host, 0, 1, "API", &mut held)?[0]);
+    let p2p = SocketAddr::new(host, choose_ports(host, 0, 1, "p2p", &mut held)?[0]);
+    drop(held);
+    let key = SigningKey::generate(genesis.suite);
+    let mut config = NodeConfig::default();
+    config.api.listen = api;
+    config.network.listen = p2p;
+    config.network.peers = first.network.peers.clone();
+    config.network.observers = first.network.observers.clone();
+    let config_path = node_dir.join(layout::CONFIG);
+    config
+        .validate(&config_path.display().to_string())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    std::fs::create_dir_all(&node_dir)
+        .with_context(|| format!("cannot create {}", node_dir.display()))?;
+    write_key(&node_dir.join(layout::VALIDATOR_KEY), &key)?;
+    write_key(
+        &node_dir.join(layout::CLIENT_KEY),
+        &SigningKey::generate(genesis.suite),
+    )?;
+    if let Some(ca) = &ca {
+        let cert = ca.issue(&name, Role::Node, &key.public_key(), ca::CERT_VALIDITY_DAYS)?;
+        let path = node_dir.join(ca::NODE_CERT);
+        std::fs::write(&path, cert.to_pem())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    std::fs::write(&config_path, config.to_toml())
+        .with_context(|| format!("cannot write {}", config_path.display()))?;
+    // Genesis last: its presence marks a complete node directory.
+    let node_genesis = node_dir.join(layout::GENESIS);
+    std::fs::write(&node_genesis, &genesis_text)
+        .with_context(|| format!("cannot write {}", node_genesis.display()))?;
+    Ok(AddNodeReport {
+        node_dir,
+        name,
+        org: ca.map(|c| c.org().to_owned()).unwrap_or_default(),
+        public_key: key.public_key(),
+        p2p_addr: p2p,
+        api_addr: api,
     })
 }
 

@@ -21,8 +21,8 @@ mod node;
 pub use app::{BlockError, LedgerApp, LedgerView, ProposalLimits};
 pub use config::NodeConfig;
 pub use init::{
-    InitOptions, InitReport, NetInitOptions, NetInitReport, init, init_network, net_org_name,
-    write_key,
+    AddNodeReport, InitOptions, InitReport, NetInitOptions, NetInitReport, add_node, init,
+    init_network, net_org_name, write_key,
 };
 pub use node::{Node, Role, SubmitError, Submitted};
 

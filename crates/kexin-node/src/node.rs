@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
-use kexin_crypto::{Hash, SigningKey};
+use kexin_crypto::{Hash, PublicKey, SigningKey};
 use kexin_ledger::{FjallStore, KvStore, Ledger, LedgerError, RedbStore};
 use kexin_mempool::{AdmissionError, Admitted, Mempool, MempoolConfig};
 use kexin_types::{DecodeError, Encode as _, Genesis, SealedTx, decode_transaction};
@@ -106,7 +106,7 @@ impl Role {
 
 /// A running node.
 pub struct Node {
-    role: Role,
+    key: PublicKey,
     dir: PathBuf,
     config: NodeConfig,
     ledger: Arc<Ledger>,
@@ -254,11 +254,6 @@ impl Node {
                 genesis.suite
             );
         }
-        let role = if genesis.validator_index(&key.public_key()).is_some() {
-            Role::Validator
-        } else {
-            Role::Observer
-        };
 
         std::fs::create_dir_all(dir.join(layout::DATA))?;
         let store = open_store(dir, config.storage.engine)?;
@@ -321,9 +316,8 @@ impl Node {
             gossip_in,
             regossip,
         })?;
-        tracing::info!(role = role.as_str(), key = %params_key, "node identity");
-        Ok(Node {
-            role,
+        let node = Node {
+            key: params_key,
             dir: dir.to_owned(),
             config,
             ledger,
@@ -331,12 +325,35 @@ impl Node {
             network: Mutex::new(Some(network)),
             peers,
             engine_error: Arc::new(Mutex::new(None)),
-        })
+        };
+        tracing::info!(role = node.role().as_str(), key = %params_key, "node identity");
+        Ok(node)
     }
 
     /// Whether this node votes.
     pub fn role(&self) -> Role {
-        self.role
+        match self.current_validators() {
+            Ok(set) if set.iter().any(|v| v.public_key == self.key) => Role::Validator,
+            _ => Role::Observer,
+        }
+    }
+
+    /// The consensus epoch of the next block and its validators (committed here).
+    pub fn current_epoch(&self) -> (u64, u64) {
+        let g = self.ledger.genesis();
+        let epoch = g.epoch_of(self.ledger.height() + 1);
+        (epoch, g.epoch_last(epoch))
+    }
+
+    /// The validators of the current epoch.
+    pub fn current_validators(&self) -> anyhow::Result<Vec<kexin_types::Validator>> {
+        let (epoch, _) = self.current_epoch();
+        kexin_exec::epoch_validators(
+            &crate::app::LedgerView::committed(&self.ledger),
+            self.ledger.genesis(),
+            epoch,
+        )?
+        .ok_or_else(|| anyhow::anyhow!("the validators of epoch {epoch} are not committed"))
     }
 
     /// The node directory.

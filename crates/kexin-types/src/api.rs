@@ -267,6 +267,34 @@ pub struct ChainInfo {
     pub genesis: Genesis,
     /// Current height (0 before the first block).
     pub height: u64,
+    /// The consensus epoch of the next block.
+    #[serde(default)]
+    pub epoch: u64,
+    /// The last height of that epoch: validator changes passed by governance take effect
+    /// after it.
+    #[serde(default)]
+    pub epoch_last_height: u64,
+    /// The validators of that epoch.
+    #[serde(default)]
+    pub validators: Vec<crate::Validator>,
+}
+
+/// `GET /v1/epochs/{epoch}`: a consensus epoch's validators, with the link that proves them
+/// from the genesis (for epochs after the first).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct EpochResponse {
+    /// The epoch.
+    pub epoch: u64,
+    /// Its first height (0, the genesis, for epoch 0).
+    pub first_height: u64,
+    /// Its last height.
+    pub last_height: u64,
+    /// Its validators.
+    pub validators: Vec<crate::Validator>,
+    /// The link: the set, the previous epoch's last header committing to it, and that
+    /// header's certificate. Absent for epoch 0 (the genesis's validators).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<crate::EpochLink>,
 }
 
 /// `GET /v1/health`.
@@ -325,7 +353,8 @@ pub struct OrgInfo {
     pub name: String,
     /// Its CA certificates now.
     pub ca_certs: Vec<CaEntry>,
-    /// The validators it operates (by genesis).
+    /// The validators it operates, as governance left them (they validate from the epoch
+    /// after the change).
     pub validators: Vec<String>,
     /// The height its CA set last changed (absent: as in genesis).
     #[serde(default, skip_serializing_if = "Option::is_none")]

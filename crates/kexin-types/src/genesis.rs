@@ -264,8 +264,7 @@ impl Genesis {
                     ),
                 ));
             }
-            v.validate(self.suite)
-                .map_err(|e| DecodeError::invalid("validator", format!("validator {i}: {e}")))?;
+            v.validate(self.suite)?;
             if self.validators[..i]
                 .iter()
                 .any(|o| o.public_key == v.public_key)

@@ -37,7 +37,9 @@ pub const MIN_EPOCH_LENGTH: u64 = 4;
 /// Most blocks in a consensus epoch.
 pub const MAX_EPOCH_LENGTH: u64 = 1 << 32;
 /// Blocks per consensus epoch unless the genesis says otherwise: validator-set changes
-/// passed by governance take effect at the next multiple of it.
-pub const DEFAULT_EPOCH_LENGTH: u64 = 100;
+/// passed by governance take effect at the next multiple of it. Receipts carry one epoch link
+/// (about 0.5 KB) per epoch of the chain, so epochs should be long; while a change waits,
+/// leaders make empty blocks at once to reach the boundary.
+pub const DEFAULT_EPOCH_LENGTH: u64 = 1000;
 /// Most epoch links a receipt carries (one per epoch of the chain so far).
 pub const MAX_EPOCH_LINKS: u32 = 1 << 20;

@@ -108,6 +108,10 @@ impl Application for Observed {
         self.inner.epoch_validators(epoch)
     }
 
+    fn epoch_change_pending(&self) -> bool {
+        self.inner.epoch_change_pending()
+    }
+
     fn pending(&self) -> Pending {
         self.inner.pending()
     }
@@ -271,6 +275,10 @@ impl Application for Tamperer {
 
     fn epoch_validators(&self, epoch: u64) -> Option<Vec<kexin_types::Validator>> {
         self.inner.epoch_validators(epoch)
+    }
+
+    fn epoch_change_pending(&self) -> bool {
+        self.inner.epoch_change_pending()
     }
 
     fn pending(&self) -> Pending {

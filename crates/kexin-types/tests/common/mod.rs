@@ -326,6 +326,8 @@ impl TestChain {
         put_proof(&mut out, &log_proof);
         out.extend(block.header.encode());
         out.extend(block.certificate.encode());
+        // No epoch links: the block is in epoch 0.
+        out.extend_from_slice(&0u32.to_be_bytes());
         out
     }
 
