@@ -201,10 +201,10 @@ pub(crate) async fn transaction(
     let hash = parse_hash("transaction hash", &hash)?;
     blocking(&node, move |n| {
         let (status, tx) = lookup(n, hash, true)?;
-        let transaction = tx.expect("lookup with a body returns the transaction");
+        let tx = tx.expect("lookup with a body returns the transaction");
         Ok(Json(TxResponse {
             status,
-            transaction,
+            transaction: TxView::new(&tx, true),
         }))
     })
     .await
@@ -336,15 +336,12 @@ pub(crate) async fn evidence(
                         "index names missing tx {loc:?}"
                     )))
                 })?;
-            let record = tx
-                .records()
-                .get(loc.record_index as usize)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::from(kexin_ledger::LedgerError::Corrupt(format!(
-                        "index names missing record {loc:?}"
-                    )))
-                })?;
+            let record = tx.records().get(loc.record_index as usize).ok_or_else(|| {
+                Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+                    "index names missing record {loc:?}"
+                )))
+            })?;
+            let record = record.disclosed(tx.signer.suite());
             records.push(EvidenceEntry {
                 location: loc,
                 tx_hash: tx.hash(),

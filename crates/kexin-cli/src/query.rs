@@ -3,8 +3,8 @@
 use clap::Args;
 use kexin_client::{BlockId, Client};
 use kexin_crypto::Hash;
-use kexin_types::CommitCertificate;
 use kexin_types::api::TxState;
+use kexin_types::{CommitCertificate, RecordView};
 
 use crate::Cli;
 use crate::error::fail;
@@ -44,6 +44,25 @@ pub struct EvidenceArgs {
     /// Print the node's JSON answer.
     #[arg(long)]
     json: bool,
+}
+
+/// One line describing a record's metadata, or that it is withheld.
+fn describe_metadata(r: &RecordView) -> String {
+    match &r.metadata {
+        Some(m) => {
+            let mut s = format!("{:?} {:?}", m.content_type, m.label);
+            if let Some(x) = &m.external_ref {
+                s.push_str(&format!(" {x:?}"));
+            }
+            s
+        }
+        None => format!("metadata withheld (hash {})", r.metadata_hash),
+    }
+}
+
+/// The hint printed under output that withheld metadata.
+fn withheld_hint() {
+    println!("  (metadata withheld: this node does not show it to this request)");
 }
 
 fn parse_hash(what: &str, s: &str) -> anyhow::Result<Hash> {
@@ -92,20 +111,28 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
         t.signer.suite().signature_name()
     );
     println!("  nonce       {}", t.nonce);
+    if let Some(cert) = &t.cert {
+        println!("  certificate {cert}");
+    }
     println!("  signature   {}", t.signature.to_hex());
     let records = t.records();
-    println!("  payload     evidence, {} record(s)", records.len());
+    match &t.payload {
+        kexin_types::api::PayloadView::Other(p) => println!("  payload     {}", p.kind_name()),
+        kexin_types::api::PayloadView::Evidence { .. } => {
+            println!("  payload     evidence, {} record(s)", records.len());
+        }
+    }
     for (i, rec) in records.iter().enumerate().take(MAX_LISTED) {
-        println!(
-            "    [{i}] {} {:?} {:?}",
-            rec.digest, rec.content_type, rec.label
-        );
+        println!("    [{i}] {} {}", rec.digest, describe_metadata(rec));
     }
     if records.len() > MAX_LISTED {
         println!(
             "    ... and {} more (use --json)",
             records.len() - MAX_LISTED
         );
+    }
+    if records.iter().any(RecordView::is_withheld) {
+        withheld_hint();
     }
     Ok(())
 }
@@ -177,11 +204,22 @@ pub async fn evidence(cli: &Cli, args: &EvidenceArgs) -> anyhow::Result<()> {
         );
         println!("      time          {}", utc(e.timestamp_ms));
         println!("      signer        {}", e.signer);
-        println!("      label         {:?}", e.record.label);
-        println!("      content type  {:?}", e.record.content_type);
-        if let Some(r) = &e.record.external_ref {
-            println!("      external ref  {r:?}");
+        match &e.record.metadata {
+            Some(m) => {
+                println!("      label         {:?}", m.label);
+                println!("      content type  {:?}", m.content_type);
+                if let Some(r) = &m.external_ref {
+                    println!("      external ref  {r:?}");
+                }
+            }
+            None => println!(
+                "      metadata      withheld (hash {})",
+                e.record.metadata_hash
+            ),
         }
+    }
+    if r.records.iter().any(|e| e.record.is_withheld()) {
+        withheld_hint();
     }
     Ok(())
 }

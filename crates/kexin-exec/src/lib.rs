@@ -20,9 +20,9 @@
 //! use std::collections::BTreeMap;
 //! use kexin_crypto::{SigningKey, Suite};
 //! use kexin_exec::{MemoryState, execute_block};
-//! use kexin_types::{EvidenceRecord, Payload, SealedTx, Transaction};
+//! use kexin_types::{EvidenceRecord, Payload, RecordMetadata, Salt, SealedTx, Transaction};
 //! let key = SigningKey::generate(Suite::Intl);
-//! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), content_type: "text/plain".into(), label: "x".into(), external_ref: None };
+//! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), metadata: RecordMetadata { salt: Salt([7; 16]), content_type: "text/plain".into(), label: "x".into(), external_ref: None } };
 //! let tx = SealedTx::new(Transaction::sign("demo", &key, 1, Payload::Evidence { records: vec![rec] }));
 //! # let genesis = kexin_types::Genesis { version: kexin_types::FORMAT_VERSION, chain_id: "demo".into(), suite: Suite::Intl, timestamp_ms: 0, organisations: vec![], validators: vec![kexin_types::Validator { name: "v".into(), org: String::new(), public_key: key.public_key() }] };
 //! let ctx = kexin_exec::BlockContext { genesis: &genesis, height: 1, timestamp_ms: 1 };
@@ -1134,9 +1134,12 @@ mod tests {
     fn rec(d: &[u8]) -> EvidenceRecord {
         EvidenceRecord {
             digest: Suite::Intl.hash(d),
-            content_type: "text/plain".into(),
-            label: String::from_utf8_lossy(d).into_owned(),
-            external_ref: None,
+            metadata: kexin_types::RecordMetadata {
+                salt: kexin_types::Salt([7; 16]),
+                content_type: "text/plain".into(),
+                label: String::from_utf8_lossy(d).into_owned(),
+                external_ref: None,
+            },
         }
     }
 

@@ -93,9 +93,12 @@ fn evidence(label: &str) -> Payload {
     Payload::Evidence {
         records: vec![EvidenceRecord {
             digest: Suite::Intl.hash(label.as_bytes()),
-            content_type: "text/plain".into(),
-            label: label.into(),
-            external_ref: None,
+            metadata: kexin_types::RecordMetadata {
+                salt: kexin_types::Salt([7; 16]),
+                content_type: "text/plain".into(),
+                label: label.into(),
+                external_ref: None,
+            },
         }],
     }
 }
