@@ -1076,6 +1076,38 @@ pub fn check_admission<V: StateView + ?Sized>(
     overlay.check_payload(tx, &actor)
 }
 
+/// Checks a certificate presented outside a transaction (a signed API read) as of `ctx`, as a
+/// transaction attaching it would be checked — canonical DER, naming a member organisation,
+/// issued by one of its current CAs with the chain's algorithms, following the profile, valid
+/// at `ctx.timestamp_ms` — and that the registry has not revoked it. Returns its registry
+/// entry (as registered, or as it would be). Readers and auditors never write, so their
+/// certificates are usually not registered; a revocation registers them.
+pub fn check_certificate<V: StateView + ?Sized>(
+    view: &V,
+    ctx: &BlockContext<'_>,
+    der: &CertDer,
+) -> Result<Result<CertState, TxRejection>, ExecError> {
+    if !ctx.genesis.is_permissioned() {
+        return Ok(Err(TxRejection::NoOrganisations(
+            "there are no organisations whose certificates could be checked",
+        )));
+    }
+    let overlay = Overlay::new(view, *ctx);
+    let state = match overlay.check_new_cert(der)? {
+        Ok(state) => state,
+        Err(r) => return Ok(Err(r)),
+    };
+    let id = der.id(ctx.genesis.suite);
+    match overlay.cert_state(&id)? {
+        Some(CertState {
+            revoked: Some(revocation),
+            ..
+        }) => Ok(Err(TxRejection::CertRevoked { id, revocation })),
+        Some(registered) => Ok(Ok(registered)),
+        None => Ok(Ok(state)),
+    }
+}
+
 /// The outcome of building a block from candidates.
 #[derive(Debug)]
 pub struct BuiltBlock {
