@@ -9,6 +9,7 @@
 //! # }
 //! ```
 
+mod auth;
 mod error;
 mod routes;
 
@@ -18,6 +19,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use kexin_node::{Node, layout};
 
@@ -54,6 +56,10 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/health", get(routes::health))
         .fallback(routes::fallback)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(
+            node.clone(),
+            auth::authenticate,
+        ))
         .with_state(node)
 }
 

@@ -2,12 +2,12 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use kexin_crypto::{Hash, PublicKey};
 use kexin_ledger::Ledger;
 use kexin_node::Node;
@@ -16,6 +16,7 @@ use kexin_types::state::{EvidenceState, NonceState, StateKey};
 use kexin_types::{Block, CertState, CommitCertificate, Decode, OrgState, ProposalState, SealedTx};
 use serde::Deserialize;
 
+use crate::auth::{self, Reader};
 use crate::error::Error;
 
 type Result<T> = std::result::Result<T, Error>;
@@ -30,7 +31,7 @@ pub const DEFAULT_EVIDENCE_PAGE: usize = 100;
 pub const MAX_SUBMIT_BATCH: usize = 4096;
 
 /// Runs ledger work off the async reactor.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     node: &Arc<Node>,
     f: impl FnOnce(&Node) -> Result<T> + Send + 'static,
 ) -> Result<T> {
@@ -194,17 +195,20 @@ fn lookup(node: &Node, hash: Hash, with_body: bool) -> Result<TxResponseParts> {
 
 type TxResponseParts = (TxStatusResponse, Option<kexin_types::Transaction>);
 
+/// `GET /v1/transactions/{hash}`: the records' metadata only for a requester who may read it.
 pub(crate) async fn transaction(
     State(node): AppState,
+    Extension(reader): Extension<Reader>,
     Path(hash): Path<String>,
 ) -> Result<Json<TxResponse>> {
     let hash = parse_hash("transaction hash", &hash)?;
     blocking(&node, move |n| {
         let (status, tx) = lookup(n, hash, true)?;
-        let transaction = tx.expect("lookup with a body returns the transaction");
+        let tx = tx.expect("lookup with a body returns the transaction");
+        let disclose = reader.may_read_owned_by(|| auth::owner_org(n, &tx))?;
         Ok(Json(TxResponse {
             status,
-            transaction,
+            transaction: TxView::new(&tx, disclose),
         }))
     })
     .await
@@ -218,16 +222,31 @@ pub(crate) async fn transaction_status(
     blocking(&node, move |n| Ok(Json(lookup(n, hash, false)?.0))).await
 }
 
+/// `GET /v1/transactions/{hash}/receipts`: the records' metadata only for a requester who may
+/// read it; digests, metadata hashes and proofs for everyone.
 pub(crate) async fn receipts(
     State(node): AppState,
+    Extension(reader): Extension<Reader>,
     Path(hash): Path<String>,
 ) -> Result<Json<ReceiptsResponse>> {
     let hash = parse_hash("transaction hash", &hash)?;
     blocking(&node, move |n| match n.ledger().receipts(&hash)? {
-        Some(receipts) => Ok(Json(ReceiptsResponse {
-            tx_hash: hash,
-            receipts,
-        })),
+        Some(receipts) => {
+            let cert = receipts.first().and_then(|r| r.transaction.summary.cert);
+            let disclose = reader.may_read_owned_by(|| match cert {
+                Some(id) => auth::cert_org(n, &id),
+                None => Ok(None),
+            })?;
+            let receipts = if disclose {
+                receipts
+            } else {
+                receipts.into_iter().map(|r| r.withheld()).collect()
+            };
+            Ok(Json(ReceiptsResponse {
+                tx_hash: hash,
+                receipts,
+            }))
+        }
         None if n.mempool().get(&hash).is_some() => Err(Error::not_found(format!(
             "transaction {hash} is pending: receipts exist once it is committed"
         ))),
@@ -293,8 +312,10 @@ pub(crate) struct PageQuery {
     limit: Option<usize>,
 }
 
+/// `GET /v1/evidence/{digest}`: each record's metadata only for a requester who may read it.
 pub(crate) async fn evidence(
     State(node): AppState,
+    Extension(reader): Extension<Reader>,
     Path(digest): Path<String>,
     query: std::result::Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<EvidenceResponse>> {
@@ -317,6 +338,8 @@ pub(crate) async fn evidence(
         }
         let mut records = Vec::with_capacity(locations.len());
         let mut cached: Option<(u64, Block)> = None;
+        // Whether the requester may read records signed under a certificate (by its id).
+        let mut may_read: std::collections::BTreeMap<Option<Hash>, bool> = Default::default();
         for loc in locations {
             if cached.as_ref().is_none_or(|(h, _)| *h != loc.height) {
                 let (b, _) = ledger.block(loc.height)?.ok_or_else(|| {
@@ -336,15 +359,25 @@ pub(crate) async fn evidence(
                         "index names missing tx {loc:?}"
                     )))
                 })?;
-            let record = tx
-                .records()
-                .get(loc.record_index as usize)
-                .cloned()
-                .ok_or_else(|| {
-                    Error::from(kexin_ledger::LedgerError::Corrupt(format!(
-                        "index names missing record {loc:?}"
-                    )))
-                })?;
+            let record = tx.records().get(loc.record_index as usize).ok_or_else(|| {
+                Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+                    "index names missing record {loc:?}"
+                )))
+            })?;
+            let disclose = match may_read.get(&tx.cert) {
+                Some(d) => *d,
+                None => {
+                    let d = reader.may_read_owned_by(|| auth::owner_org(n, tx))?;
+                    may_read.insert(tx.cert, d);
+                    d
+                }
+            };
+            let suite = tx.signer.suite();
+            let record = if disclose {
+                record.disclosed(suite)
+            } else {
+                record.withheld(suite)
+            };
             records.push(EvidenceEntry {
                 location: loc,
                 tx_hash: tx.hash(),

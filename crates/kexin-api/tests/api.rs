@@ -78,9 +78,12 @@ fn records(suite: Suite, tag: &str, n: usize) -> Vec<EvidenceRecord> {
     (0..n)
         .map(|i| EvidenceRecord {
             digest: suite.hash(format!("{tag}-{i}").as_bytes()),
-            content_type: "application/pdf".into(),
-            label: format!("{tag}-{i}.pdf"),
-            external_ref: (i % 2 == 0).then(|| format!("s3://bucket/{tag}/{i}")),
+            metadata: kexin_types::RecordMetadata {
+                salt: kexin_types::Salt([7; 16]),
+                content_type: "application/pdf".into(),
+                label: format!("{tag}-{i}.pdf"),
+                external_ref: (i % 2 == 0).then(|| format!("s3://bucket/{tag}/{i}")),
+            },
         })
         .collect()
 }
@@ -149,8 +152,9 @@ async fn happy_path(suite: Suite) {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(full["status"], "committed");
     assert_eq!(full["height"].as_u64(), Some(height));
-    let back: Transaction = serde_json::from_value(full["transaction"].clone()).unwrap();
-    assert_eq!(back, tx);
+    // An open chain: the metadata is public.
+    let back: TxView = serde_json::from_value(full["transaction"].clone()).unwrap();
+    assert_eq!(back.transaction(), Some(tx.clone()));
 
     let (status, json) = call(
         &h.app,
@@ -166,7 +170,7 @@ async fn happy_path(suite: Suite) {
         let v = r.verify(&genesis).unwrap();
         assert_eq!(v.digest, recs[i].digest);
         assert_eq!(v.height, height);
-        assert_eq!(r.record, recs[i]);
+        assert_eq!(r.record, recs[i].disclosed(suite));
     }
 
     let (status, json) = call(
@@ -179,7 +183,7 @@ async fn happy_path(suite: Suite) {
     assert_eq!(status, StatusCode::OK, "{json}");
     let ev: EvidenceResponse = serde_json::from_value(json).unwrap();
     assert_eq!(ev.records.len(), 1);
-    assert_eq!(ev.records[0].record, recs[2]);
+    assert_eq!(ev.records[0].record, recs[2].disclosed(suite));
     assert_eq!(ev.records[0].tx_hash, hash);
 
     for path in [
@@ -364,7 +368,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
     let (s, j) = post(body(&big)).await;
     assert_error(s, &j, StatusCode::BAD_REQUEST, "too_large");
     let mut meta = records(suite, "meta", 1);
-    meta[0].label = "x".repeat(1025);
+    meta[0].metadata.label = "x".repeat(1025);
     let mut fat = good.clone();
     fat.payload = Payload::Evidence { records: meta };
     let (s, j) = post(body(&fat)).await;
@@ -742,7 +746,8 @@ async fn certificates_roles_and_revocation_over_the_api() {
     let third = sign(&wkey, &wcert, false, 3, ev("third"));
     let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&third))).await;
     assert_error(s, &j, StatusCode::BAD_REQUEST, "cert_revoked");
-    assert_eq!(h.node.mempool().len(), 0);
+    // (Not admitted; `waiting` may still be pending until the next sweep drops it, below.)
+    assert!(h.node.mempool().get(&third.hash()).is_none());
     assert!(h.node.ledger().height() >= height);
     // The transaction admitted before the revocation is dropped when a block is built, and
     // its status says why.
@@ -869,4 +874,394 @@ async fn governance_over_the_api() {
     }
     let (s, j) = call(&h.app, "GET", "/v1/state/proposal/nothex", None).await;
     assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hash");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Signed reads: private metadata for readers of the owning organisation and auditors
+// ---------------------------------------------------------------------------------------------
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}
+
+/// A CA for `org` valid from a minute ago for a day.
+fn org_ca(suite: Suite, org: &str) -> (kexin_pki::Certificate, SigningKey) {
+    let key = SigningKey::generate(suite);
+    let now = now_ms();
+    let terms = kexin_pki::Terms {
+        serial: 1,
+        not_before_ms: now - 60_000,
+        not_after_ms: now + 86_400_000,
+    };
+    (kexin_pki::self_signed_ca(org, &key, &terms).unwrap(), key)
+}
+
+/// A one-node consortium of `org1` (operating the validator) and `org2`.
+fn start_consortium(suite: Suite) -> (Harness, [(kexin_pki::Certificate, SigningKey); 2]) {
+    let cas = [org_ca(suite, "org1"), org_ca(suite, "org2")];
+    let orgs: Vec<kexin_types::Organisation> = cas
+        .iter()
+        .zip(["org1", "org2"])
+        .map(|((ca, _), name)| kexin_types::Organisation {
+            name: name.into(),
+            ca_certs: vec![kexin_types::CertDer(ca.der().to_vec())],
+        })
+        .collect();
+    let h = start_with(suite, "api-reads", |genesis| {
+        genesis.organisations = orgs;
+        genesis.validators[0].org = "org1".into();
+    });
+    (h, cas)
+}
+
+/// Credentials of a signed read.
+struct Creds {
+    key: SigningKey,
+    cert: kexin_types::CertDer,
+}
+
+/// A GET, signed with `creds` at `at_ms` when given, answered with status, headers and body.
+async fn get_as(
+    app: &Router,
+    chain_id: &str,
+    uri: &str,
+    creds: Option<&Creds>,
+    at_ms: u64,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::builder().method("GET").uri(uri);
+    if let Some(c) = creds {
+        let headers = kexin_types::signed_read::headers(
+            &c.key,
+            c.cert.as_bytes(),
+            chain_id,
+            "GET",
+            uri,
+            at_ms,
+        )
+        .unwrap();
+        for (name, value) in headers {
+            req = req.header(name, value);
+        }
+    }
+    raw(app, req.body(Body::empty()).unwrap()).await
+}
+
+async fn raw(app: &Router, req: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+/// The private strings of `records`: labels, content types, external references, salts.
+fn secrets(records: &[EvidenceRecord]) -> Vec<String> {
+    let mut out = Vec::new();
+    for r in records {
+        out.push(r.metadata.label.clone());
+        out.push(r.metadata.salt.to_hex());
+        if let Some(x) = &r.metadata.external_ref {
+            out.push(x.clone());
+        }
+    }
+    out.push("application/pdf".into());
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_reads_disclose_metadata_to_readers_and_auditors_only() {
+    use kexin_types::{RevocationReason, Role};
+    let suite = Suite::Gm;
+    let chain = "api-reads";
+    let (h, [(ca1, ca1_key), (ca2, ca2_key)]) = start_consortium(suite);
+    let genesis = h.node.genesis().clone();
+    let creds = |ca: &kexin_pki::Certificate, ca_key: &SigningKey, name: &str, role, serial| {
+        let (key, cert) = identity(suite, ca, ca_key, name, role, serial);
+        Creds { key, cert }
+    };
+    let writer1 = creds(&ca1, &ca1_key, "wendy", Role::Writer, 2);
+    let admin1 = creds(&ca1, &ca1_key, "adam", Role::Admin, 3);
+    let reader1 = creds(&ca1, &ca1_key, "rita", Role::Reader, 4);
+    let reader2 = creds(&ca2, &ca2_key, "rob", Role::Reader, 5);
+    let auditor2 = creds(&ca2, &ca2_key, "ann", Role::Auditor, 6);
+
+    // org1's writer records two documents whose labels and references are confidential.
+    let recs = records(suite, "confidential-case-4711", 2);
+    let tx = Transaction::sign_as(
+        chain,
+        &writer1.key,
+        Some((&writer1.cert, true)),
+        1,
+        Payload::Evidence {
+            records: recs.clone(),
+        },
+    );
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&tx))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    let hash = tx.hash();
+    wait_committed(&h.app, &hash).await;
+
+    let uris = [
+        format!("/v1/transactions/{hash}"),
+        format!("/v1/transactions/{hash}/receipts"),
+        format!("/v1/evidence/{}", recs[1].digest),
+        format!("/v1/evidence/{}?limit=5", recs[0].digest),
+    ];
+    let secret = secrets(&recs);
+    let who: [(&str, Option<&Creds>, bool); 6] = [
+        ("anonymous", None, false),
+        ("reader of org1 (the owner)", Some(&reader1), true),
+        ("reader of org2", Some(&reader2), false),
+        ("auditor of org2", Some(&auditor2), true),
+        ("writer of org1 (the signer)", Some(&writer1), false),
+        ("admin of org1", Some(&admin1), false),
+    ];
+    for (name, c, sees) in who {
+        for uri in &uris {
+            let (s, headers, text) = get_as(&h.app, chain, uri, c, now_ms()).await;
+            assert_eq!(s, StatusCode::OK, "{name} {uri}: {text}");
+            assert!(headers.get("vary").is_some(), "{name} {uri}");
+            if c.is_some() {
+                assert_eq!(headers["cache-control"], "private, no-store");
+            }
+            let json: Value = serde_json::from_str(&text).unwrap();
+            let views: Vec<kexin_types::RecordView> = if uri.ends_with("/receipts") {
+                let r: ReceiptsResponse = serde_json::from_value(json.clone()).unwrap();
+                assert_eq!(r.receipts.len(), 2);
+                for receipt in &r.receipts {
+                    let v = receipt.verify(&genesis).expect("every view verifies");
+                    assert_eq!(v.metadata_checked, sees, "{name}");
+                }
+                r.receipts.into_iter().map(|r| r.record).collect()
+            } else if uri.starts_with("/v1/evidence/") {
+                let r: EvidenceResponse = serde_json::from_value(json.clone()).unwrap();
+                r.records.into_iter().map(|e| e.record).collect()
+            } else {
+                let r: TxResponse = serde_json::from_value(json.clone()).unwrap();
+                assert_eq!(r.transaction.transaction().is_some(), sees, "{name}");
+                r.transaction.records().to_vec()
+            };
+            assert!(!views.is_empty());
+            for v in &views {
+                let rec = recs.iter().find(|r| r.digest == v.digest).unwrap();
+                assert_eq!(v.metadata_hash, rec.metadata_hash(suite));
+                if sees {
+                    assert_eq!(v, &rec.disclosed(suite), "{name} {uri}");
+                } else {
+                    assert_eq!(v, &rec.withheld(suite), "{name} {uri}");
+                }
+            }
+            if !sees {
+                assert!(text.contains(r#""metadata":"withheld""#), "{name} {uri}");
+                for s in &secret {
+                    assert!(!text.contains(s.as_str()), "{name} {uri}: {s:?} leaked");
+                }
+            }
+        }
+    }
+    // The same reader sees a record of its own organisation but not org2's: org2's writer
+    // records a document.
+    let writer2 = creds(&ca2, &ca2_key, "walt", Role::Writer, 7);
+    let recs2 = records(suite, "org2-private", 1);
+    let tx2 = Transaction::sign_as(
+        chain,
+        &writer2.key,
+        Some((&writer2.cert, true)),
+        1,
+        Payload::Evidence {
+            records: recs2.clone(),
+        },
+    );
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&tx2))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    wait_committed(&h.app, &tx2.hash()).await;
+    let uri = format!("/v1/transactions/{}", tx2.hash());
+    for (c, sees) in [(&reader1, false), (&reader2, true), (&auditor2, true)] {
+        let (s, _, text) = get_as(&h.app, chain, &uri, Some(c), now_ms()).await;
+        assert_eq!(s, StatusCode::OK, "{text}");
+        let r: TxResponse = serde_json::from_str(&text).unwrap();
+        assert_eq!(r.transaction.transaction().is_some(), sees, "{text}");
+    }
+
+    // Refusals: 401 with a stable code, and nothing of the records in the answer.
+    let uri = format!("/v1/transactions/{hash}");
+    let refused = |s: StatusCode, headers: &axum::http::HeaderMap, text: &str, code: &str| {
+        assert_eq!(s, StatusCode::UNAUTHORIZED, "{code}: {text}");
+        let j: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(j["code"], code, "{text}");
+        assert!(j["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(j.as_object().unwrap().len(), 2, "{text}");
+        assert!(headers.get("www-authenticate").is_some());
+        for s in &secret {
+            assert!(!text.contains(s.as_str()), "{code}: {s:?} leaked");
+        }
+        assert!(!text.contains(&recs[0].digest.to_hex()), "{text}");
+    };
+    // A stale or future timestamp.
+    for at in [now_ms() - 6 * 60_000, now_ms() + 6 * 60_000] {
+        let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&reader1), at).await;
+        refused(s, &hd, &text, "auth_stale");
+    }
+    // A bad signature: one flipped byte, or headers signed for another path or chain.
+    let signed = |c: &Creds, chain: &str, path: &str| {
+        kexin_types::signed_read::headers(&c.key, c.cert.as_bytes(), chain, "GET", path, now_ms())
+            .unwrap()
+    };
+    let send = |headers: Vec<(&'static str, String)>, uri: &str| {
+        let mut req = Request::builder().method("GET").uri(uri);
+        for (n, v) in headers {
+            req = req.header(n, v);
+        }
+        raw(&h.app, req.body(Body::empty()).unwrap())
+    };
+    let mut flipped = signed(&auditor2, chain, &uri).to_vec();
+    let sig = &mut flipped[2].1;
+    let last = if sig.ends_with('0') { '1' } else { '0' };
+    sig.pop();
+    sig.push(last);
+    let (s, hd, text) = send(flipped, &uri).await;
+    refused(s, &hd, &text, "auth_bad_signature");
+    let other_path = format!("/v1/transactions/{hash}/status");
+    let (s, hd, text) = send(signed(&auditor2, chain, &other_path).to_vec(), &uri).await;
+    refused(s, &hd, &text, "auth_bad_signature");
+    let (s, hd, text) = send(signed(&auditor2, "other-chain", &uri).to_vec(), &uri).await;
+    refused(s, &hd, &text, "auth_bad_signature");
+    // Another key's signature under the auditor's certificate.
+    let mut stolen = signed(&reader2, chain, &uri).to_vec();
+    stolen[0].1 = hex::encode(auditor2.cert.as_bytes());
+    let (s, hd, text) = send(stolen, &uri).await;
+    refused(s, &hd, &text, "auth_bad_signature");
+    // Missing, repeated or malformed headers.
+    let full = signed(&reader1, chain, &uri).to_vec();
+    for drop in 0..3 {
+        let mut partial = full.clone();
+        partial.remove(drop);
+        let (s, hd, text) = send(partial, &uri).await;
+        refused(s, &hd, &text, "auth_malformed");
+    }
+    let mut twice = full.clone();
+    twice.push(full[1].clone());
+    let (s, hd, text) = send(twice, &uri).await;
+    refused(s, &hd, &text, "auth_malformed");
+    for (i, bad) in [(0, "zz"), (1, "-5"), (1, "soon"), (2, "abcd")] {
+        let mut b = full.clone();
+        b[i].1 = bad.into();
+        let (s, hd, text) = send(b, &uri).await;
+        refused(s, &hd, &text, "auth_malformed");
+    }
+    let mut junk = full.clone();
+    junk[0].1 = "3003020100".into();
+    let (s, hd, text) = send(junk, &uri).await;
+    refused(s, &hd, &text, "cert_malformed");
+    // Certificates the chain does not accept: an unknown CA (a forged org1 CA, an
+    // organisation that is not a member), expired, and a CA certificate itself.
+    let (forged_ca, forged_key) = org_ca(suite, "org1");
+    let forged = creds(&forged_ca, &forged_key, "mallory", Role::Auditor, 9);
+    let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&forged), now_ms()).await;
+    refused(s, &hd, &text, "cert_bad_signature");
+    let (org9_ca, org9_key) = org_ca(suite, "org9");
+    let stranger = creds(&org9_ca, &org9_key, "eve", Role::Auditor, 10);
+    let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&stranger), now_ms()).await;
+    refused(s, &hd, &text, "unknown_org");
+    let expired = {
+        let key = SigningKey::generate(suite);
+        let now = now_ms();
+        let terms = kexin_pki::Terms {
+            serial: 11,
+            not_before_ms: now - 50_000,
+            not_after_ms: now - 10_000,
+        };
+        let cert = kexin_pki::issue(
+            &ca1,
+            &ca1_key,
+            "old",
+            Role::Reader,
+            &key.public_key(),
+            &terms,
+        )
+        .unwrap();
+        Creds {
+            key,
+            cert: kexin_types::CertDer(cert.der().to_vec()),
+        }
+    };
+    let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&expired), now_ms()).await;
+    refused(s, &hd, &text, "cert_expired");
+    let ca_itself = Creds {
+        key: ca1_key.clone(),
+        cert: kexin_types::CertDer(ca1.der().to_vec()),
+    };
+    let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&ca_itself), now_ms()).await;
+    refused(s, &hd, &text, "cert_profile");
+    // A revoked reader (never registered: the revocation registers it) is refused from the
+    // revoking block on, on every route.
+    let revoke = Transaction::sign_as(
+        chain,
+        &admin1.key,
+        Some((&admin1.cert, true)),
+        1,
+        Payload::RevokeCert {
+            cert: reader1.cert.clone(),
+            reason: RevocationReason::AffiliationChanged,
+        },
+    );
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&revoke))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    wait_committed(&h.app, &revoke.hash()).await;
+    for uri in uris.iter().chain([&"/v1/health".to_string()]) {
+        let (s, hd, text) = get_as(&h.app, chain, uri, Some(&reader1), now_ms()).await;
+        refused(s, &hd, &text, "cert_revoked");
+    }
+    // The other identities are unaffected.
+    let (s, _, _) = get_as(&h.app, chain, &uri, Some(&auditor2), now_ms()).await;
+    assert_eq!(s, StatusCode::OK);
+    h.node.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_chains_keep_metadata_public_and_refuse_signed_reads() {
+    let suite = Suite::Intl;
+    let h = start(suite);
+    let key = SigningKey::generate(suite);
+    let recs = records(suite, "open", 1);
+    let tx = Transaction::sign(
+        "api-test",
+        &key,
+        1,
+        Payload::Evidence {
+            records: recs.clone(),
+        },
+    );
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&tx))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    wait_committed(&h.app, &tx.hash()).await;
+    let (s, _, text) = get_as(
+        &h.app,
+        "api-test",
+        &format!("/v1/transactions/{}/receipts", tx.hash()),
+        None,
+        0,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let r: ReceiptsResponse = serde_json::from_str(&text).unwrap();
+    assert_eq!(r.receipts[0].record, recs[0].disclosed(suite));
+    // There is no CA to check a certificate against: a signed read is refused, not ignored.
+    let (ca, ca_key) = org_ca(suite, "org1");
+    let (key, cert) = identity(suite, &ca, &ca_key, "rita", kexin_types::Role::Reader, 2);
+    let (s, _, text) = get_as(
+        &h.app,
+        "api-test",
+        &format!("/v1/transactions/{}", tx.hash()),
+        Some(&Creds { key, cert }),
+        now_ms(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{text}");
+    let j: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(j["code"], "no_organisations");
+    h.node.shutdown();
 }

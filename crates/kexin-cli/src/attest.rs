@@ -420,7 +420,11 @@ struct BatchOutcome {
     result: Result<Vec<Receipt>, anyhow::Error>,
 }
 
-/// Waits for a transaction to be committed and fetches its receipts.
+/// Waits for a transaction to be committed and fetches its receipts. On a chain with
+/// organisations the node withholds the records' metadata from the writer (only readers of its
+/// organisation and auditors see it through the API); the writer recorded that metadata
+/// itself, so it completes each receipt with it — checked against the metadata hash the
+/// receipt proves, by the offline verification that follows.
 async fn finalize(
     client: Client,
     tx_hash: Hash,
@@ -453,18 +457,24 @@ async fn finalize(
             ),
         ));
     }
-    for (i, (r, rec)) in receipts.receipts.iter().zip(&records).enumerate() {
-        if &r.record != rec
-            || r.record_proof.leaf_index != i as u64
-            || r.transaction.hash != tx_hash
-        {
+    let mut out = receipts.receipts;
+    for (i, (r, rec)) in out.iter_mut().zip(&records).enumerate() {
+        let suite = r.suite;
+        let same = r.record.digest == rec.digest
+            && r.record.metadata_hash == rec.metadata_hash(suite)
+            && r.record
+                .metadata
+                .as_ref()
+                .is_none_or(|m| *m == rec.metadata);
+        if !same || r.record_proof.leaf_index != i as u64 || r.transaction.hash != tx_hash {
             return Err(fail(
                 "bad_receipt",
                 format!("receipt {i} of transaction {tx_hash} is not for the record submitted"),
             ));
         }
+        r.record.metadata = Some(rec.metadata.clone());
     }
-    Ok(receipts.receipts)
+    Ok(out)
 }
 
 fn write_receipt(path: &Path, receipt: &Receipt) -> anyhow::Result<()> {

@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use kexin_client::{BlockId, Client, ClientError, sign_evidence};
+use kexin_client::{BlockId, Client, ClientError, random_salt, sign_evidence};
 use kexin_crypto::{Hash, SigningKey, Suite};
 use kexin_types::limits::MAX_RECORDS_PER_TX;
-use kexin_types::{Encode as _, EvidenceRecord};
+use kexin_types::{Encode as _, EvidenceRecord, RecordMetadata};
 use serde::Serialize;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
@@ -212,9 +212,12 @@ fn generate(
                     &nonce.to_be_bytes(),
                     &i.to_be_bytes(),
                 ]),
-                content_type: "application/octet-stream".into(),
-                label: format!("bench-{nonce}-{i}"),
-                external_ref: None,
+                metadata: RecordMetadata {
+                    salt: random_salt(),
+                    content_type: "application/octet-stream".into(),
+                    label: format!("bench-{nonce}-{i}"),
+                    external_ref: None,
+                },
             })
             .collect();
         let t = sign_evidence(&chain_id, &key, nonce, records);

@@ -84,6 +84,9 @@ enum Command {
     Block(query::BlockArgs),
     /// Show the records with a digest.
     Evidence(query::EvidenceArgs),
+    /// Fetch a transaction's receipts, verify them against the genesis, and show or save
+    /// them.
+    Receipts(query::ReceiptsArgs),
     /// Load-test a node with evidence transactions and report throughput and latency.
     Bench(bench::BenchArgs),
     /// Create and rotate organisation certificate authorities.
@@ -154,6 +157,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Tx(args) => query::tx(cli, args).await,
         Command::Block(args) => query::block(cli, args).await,
         Command::Evidence(args) => query::evidence(cli, args).await,
+        Command::Receipts(args) => query::receipts(cli, args).await,
         Command::Bench(args) => bench::run(cli, args).await,
         Command::Ca(cmd) => pki::run_ca(cli, cmd).await,
         Command::Cert(cmd) => pki::run_cert(cli, cmd).await,

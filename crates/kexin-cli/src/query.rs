@@ -1,10 +1,19 @@
-//! `kexin tx`, `kexin block`, `kexin evidence`: read-only queries.
+//! `kexin tx`, `kexin block`, `kexin evidence`, `kexin receipts`: read-only queries.
+//!
+//! On a chain with organisations the node shows a record's private metadata (content type,
+//! label, external reference) only to a signed request of a reader of the organisation that
+//! recorded it, or of an auditor: `--identity DIR` signs the requests (`docs/pki.md`, "Signed
+//! reads"). Without it, digests, metadata hashes and proofs are shown, and the metadata is
+//! "withheld".
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
 use clap::Args;
-use kexin_client::{BlockId, Client};
+use kexin_client::{BlockId, Client, Identity, check_chain_info};
 use kexin_crypto::Hash;
-use kexin_types::CommitCertificate;
 use kexin_types::api::TxState;
+use kexin_types::{CommitCertificate, Genesis, RecordView};
 
 use crate::Cli;
 use crate::error::fail;
@@ -19,6 +28,10 @@ pub struct TxArgs {
     /// The transaction hash (hex).
     #[arg(value_name = "HASH")]
     hash: String,
+    /// Sign the request as the identity in DIR (cert.pem + key.pem): a reader of the
+    /// recording organisation, or an auditor, sees the records' metadata.
+    #[arg(long, value_name = "DIR")]
+    identity: Option<PathBuf>,
     /// Print the node's JSON answer.
     #[arg(long)]
     json: bool,
@@ -41,9 +54,99 @@ pub struct EvidenceArgs {
     /// The digest (hex).
     #[arg(value_name = "DIGEST")]
     digest: String,
+    /// Sign the request as the identity in DIR (cert.pem + key.pem): a reader of the
+    /// recording organisation, or an auditor, sees the records' metadata.
+    #[arg(long, value_name = "DIR")]
+    identity: Option<PathBuf>,
     /// Print the node's JSON answer.
     #[arg(long)]
     json: bool,
+}
+
+/// `kexin receipts HASH`
+#[derive(Debug, Args)]
+pub struct ReceiptsArgs {
+    /// The transaction hash (hex).
+    #[arg(value_name = "HASH")]
+    hash: String,
+    /// Sign the request as the identity in DIR (cert.pem + key.pem): the receipts then carry
+    /// the records' metadata if the identity may read it.
+    #[arg(long, value_name = "DIR")]
+    identity: Option<PathBuf>,
+    /// Verify against this genesis file instead of the one the node reports (a saved
+    /// `GET /v1/chain` answer is accepted too).
+    #[arg(long, value_name = "G")]
+    genesis: Option<PathBuf>,
+    /// Write each receipt to DIR/<digest>-<record index>.receipt.json (the form `kexin verify`
+    /// reads).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Print the receipts as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// A client of the node given by `--node`, signing its requests as the identity in
+/// `identity` when given. Refuses an identity on an open chain (every record's metadata is
+/// public there, and the node has no CA to check it against) and one of the wrong suite.
+pub async fn reader_client(cli: &Cli, identity: Option<&Path>) -> anyhow::Result<Client> {
+    let client = Client::new(cli.node_url())?;
+    let Some(dir) = identity else {
+        return Ok(client);
+    };
+    let info = client.chain().await?;
+    check_chain_info(&info)?;
+    if !info.genesis.is_permissioned() {
+        return Err(fail(
+            "no_organisations",
+            format!(
+                "chain {} has no organisations: every record's metadata is public there; drop                  --identity",
+                info.chain_id
+            ),
+        ));
+    }
+    let id = Identity::load(dir)
+        .with_context(|| format!("cannot load the identity in {}", dir.display()))?;
+    if id.suite() != info.suite {
+        return Err(fail(
+            "wrong_suite",
+            format!(
+                "the chain uses the {} suite, but the identity in {} holds a {} key",
+                info.suite,
+                dir.display(),
+                id.suite()
+            ),
+        ));
+    }
+    tracing::debug!(org = %id.org(), name = %id.name(), role = %id.role(), "signing reads");
+    Ok(client.with_identity(&id, &info.chain_id))
+}
+
+/// One line describing a record's metadata, or that it is withheld.
+fn describe_metadata(r: &RecordView) -> String {
+    match &r.metadata {
+        Some(m) => {
+            let mut s = format!("{:?} {:?}", m.content_type, m.label);
+            if let Some(x) = &m.external_ref {
+                s.push_str(&format!(" {x:?}"));
+            }
+            s
+        }
+        None => format!("metadata withheld (hash {})", r.metadata_hash),
+    }
+}
+
+/// The hint printed under output that withheld metadata.
+fn withheld_hint(signed: bool) {
+    if signed {
+        println!(
+            "  (metadata withheld: this identity may not read it; readers see their own              organisation's records, auditors everyone's)"
+        );
+    } else {
+        println!(
+            "  (metadata withheld: sign the request with --identity DIR of a reader of the              recording organisation, or of an auditor)"
+        );
+    }
 }
 
 fn parse_hash(what: &str, s: &str) -> anyhow::Result<Hash> {
@@ -54,7 +157,7 @@ fn parse_hash(what: &str, s: &str) -> anyhow::Result<Hash> {
 /// Runs `kexin tx`.
 pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
     let hash = parse_hash("transaction hash", &args.hash)?;
-    let client = Client::new(cli.node_url())?;
+    let client = reader_client(cli, args.identity.as_deref()).await?;
     let r = client.transaction(&hash).await?;
     if args.json {
         return print_json(&r);
@@ -92,20 +195,28 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
         t.signer.suite().signature_name()
     );
     println!("  nonce       {}", t.nonce);
+    if let Some(cert) = &t.cert {
+        println!("  certificate {cert}");
+    }
     println!("  signature   {}", t.signature.to_hex());
     let records = t.records();
-    println!("  payload     evidence, {} record(s)", records.len());
+    match &t.payload {
+        kexin_types::api::PayloadView::Other(p) => println!("  payload     {}", p.kind_name()),
+        kexin_types::api::PayloadView::Evidence { .. } => {
+            println!("  payload     evidence, {} record(s)", records.len());
+        }
+    }
     for (i, rec) in records.iter().enumerate().take(MAX_LISTED) {
-        println!(
-            "    [{i}] {} {:?} {:?}",
-            rec.digest, rec.content_type, rec.label
-        );
+        println!("    [{i}] {} {}", rec.digest, describe_metadata(rec));
     }
     if records.len() > MAX_LISTED {
         println!(
             "    ... and {} more (use --json)",
             records.len() - MAX_LISTED
         );
+    }
+    if records.iter().any(RecordView::is_withheld) {
+        withheld_hint(client.signs_requests());
     }
     Ok(())
 }
@@ -160,7 +271,7 @@ pub async fn block(cli: &Cli, args: &BlockArgs) -> anyhow::Result<()> {
 /// Runs `kexin evidence`.
 pub async fn evidence(cli: &Cli, args: &EvidenceArgs) -> anyhow::Result<()> {
     let digest = parse_hash("digest", &args.digest)?;
-    let client = Client::new(cli.node_url())?;
+    let client = reader_client(cli, args.identity.as_deref()).await?;
     let r = client.evidence(&digest).await?;
     if args.json {
         return print_json(&r);
@@ -177,11 +288,116 @@ pub async fn evidence(cli: &Cli, args: &EvidenceArgs) -> anyhow::Result<()> {
         );
         println!("      time          {}", utc(e.timestamp_ms));
         println!("      signer        {}", e.signer);
-        println!("      label         {:?}", e.record.label);
-        println!("      content type  {:?}", e.record.content_type);
-        if let Some(r) = &e.record.external_ref {
-            println!("      external ref  {r:?}");
+        match &e.record.metadata {
+            Some(m) => {
+                println!("      label         {:?}", m.label);
+                println!("      content type  {:?}", m.content_type);
+                if let Some(r) = &m.external_ref {
+                    println!("      external ref  {r:?}");
+                }
+            }
+            None => println!(
+                "      metadata      withheld (hash {})",
+                e.record.metadata_hash
+            ),
         }
+    }
+    if r.records.iter().any(|e| e.record.is_withheld()) {
+        withheld_hint(client.signs_requests());
+    }
+    Ok(())
+}
+
+/// One verified receipt, as `kexin receipts` reports it.
+struct ReceiptLine {
+    record_index: u64,
+    record: RecordView,
+    height: u64,
+    file: Option<String>,
+}
+
+/// Runs `kexin receipts`: fetches a transaction's receipts, verifies each offline against the
+/// genesis, and prints or saves them.
+pub async fn receipts(cli: &Cli, args: &ReceiptsArgs) -> anyhow::Result<()> {
+    let hash = parse_hash("transaction hash", &args.hash)?;
+    let client = reader_client(cli, args.identity.as_deref()).await?;
+    let genesis: Genesis = match &args.genesis {
+        Some(path) => crate::verify::read_genesis(path)?,
+        None => {
+            let info = client.chain().await?;
+            check_chain_info(&info)?;
+            info.genesis
+        }
+    };
+    let r = client.receipts(&hash).await?;
+    if r.tx_hash != hash {
+        return Err(fail(
+            "bad_receipt",
+            format!(
+                "asked for the receipts of {hash}, got those of {}",
+                r.tx_hash
+            ),
+        ));
+    }
+    if let Some(dir) = &args.out {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let mut lines = Vec::with_capacity(r.receipts.len());
+    let mut batch = kexin_types::BatchVerifier::new(&genesis);
+    for receipt in &r.receipts {
+        let v = batch.verify(receipt).with_context(|| {
+            format!(
+                "receipt of record {} of {hash} does not verify",
+                receipt.record_proof.leaf_index
+            )
+        })?;
+        if receipt.transaction.hash != hash {
+            return Err(fail(
+                "bad_receipt",
+                format!("a receipt is for transaction {}", receipt.transaction.hash),
+            ));
+        }
+        let file = match &args.out {
+            None => None,
+            Some(dir) => {
+                let path = dir.join(format!(
+                    "{}-{}.receipt.json",
+                    v.digest, receipt.record_proof.leaf_index
+                ));
+                std::fs::write(&path, receipt.to_json() + "\n")
+                    .with_context(|| format!("cannot write {}", path.display()))?;
+                Some(path.display().to_string())
+            }
+        };
+        lines.push(ReceiptLine {
+            record_index: receipt.record_proof.leaf_index,
+            record: receipt.record.clone(),
+            height: v.height,
+            file,
+        });
+    }
+    if args.json {
+        return print_json(&r);
+    }
+    println!(
+        "transaction {hash}: {} receipt(s), verified against genesis {}",
+        lines.len(),
+        genesis.hash()
+    );
+    for l in &lines {
+        println!(
+            "  [{}] {} {} (height {})",
+            l.record_index,
+            l.record.digest,
+            describe_metadata(&l.record),
+            l.height
+        );
+        if let Some(f) = &l.file {
+            println!("      saved {f}");
+        }
+    }
+    if lines.iter().any(|l| l.record.is_withheld()) {
+        withheld_hint(client.signs_requests());
     }
     Ok(())
 }

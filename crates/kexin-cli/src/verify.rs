@@ -43,8 +43,16 @@ struct Report {
     chain_id: String,
     suite: kexin_crypto::Suite,
     genesis_hash: Hash,
-    label: String,
-    content_type: String,
+    metadata_hash: Hash,
+    /// The record's metadata, checked against `metadata_hash`; absent when the receipt
+    /// does not carry it (served to someone who may not read it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_ref: Option<String>,
+    metadata: &'static str,
     record_index: u64,
     record_count: u64,
     tx_hash: Hash,
@@ -139,6 +147,19 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
     };
     let v: VerifiedReceipt = receipt.verify_data(&genesis, &digest)?;
     let (signatures, certificate_kind) = describe_certificate(&receipt.certificate);
+    let meta = receipt.record.metadata.as_ref();
+    let mut checks = vec!["digest"];
+    if meta.is_some() {
+        checks.push("metadata");
+    }
+    checks.extend([
+        "record_proof",
+        "tx_hash",
+        "tx_signature",
+        "log_proof",
+        "header",
+        "certificate_quorum",
+    ]);
     Ok(Report {
         ok: true,
         file: args.file.as_ref().map(|f| f.display().to_string()),
@@ -147,8 +168,15 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
         chain_id: genesis.chain_id.clone(),
         suite,
         genesis_hash: genesis.hash(),
-        label: receipt.record.label.clone(),
-        content_type: receipt.record.content_type.clone(),
+        metadata_hash: v.metadata_hash,
+        label: meta.map(|m| m.label.clone()),
+        content_type: meta.map(|m| m.content_type.clone()),
+        external_ref: meta.and_then(|m| m.external_ref.clone()),
+        metadata: if meta.is_some() {
+            "checked"
+        } else {
+            "withheld"
+        },
         record_index: receipt.record_proof.leaf_index,
         record_count: receipt.record_proof.tree_size,
         tx_hash: v.tx_hash,
@@ -164,16 +192,7 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
         certificate_kind,
         validators: genesis.validators.len(),
         quorum: genesis.quorum(),
-        checks: vec![
-            "digest",
-            "record",
-            "record_proof",
-            "tx_hash",
-            "tx_signature",
-            "log_proof",
-            "header",
-            "certificate_quorum",
-        ],
+        checks,
     })
 }
 
@@ -190,10 +209,24 @@ fn print_human(r: &Report) {
         "  digest          ok  {} {} matches the record",
         r.hash, r.digest
     );
-    println!(
-        "  record          ok  label {:?}, content type {:?}",
-        r.label, r.content_type
-    );
+    match (&r.label, &r.content_type) {
+        (Some(label), Some(content_type)) => {
+            let ext = r
+                .external_ref
+                .as_ref()
+                .map(|x| format!(", external ref {x:?}"))
+                .unwrap_or_default();
+            println!(
+                "  metadata        ok  label {label:?}, content type {content_type:?}{ext} \
+                 (hash {})",
+                r.metadata_hash
+            );
+        }
+        _ => println!(
+            "  metadata            withheld: the receipt carries only its hash {}",
+            r.metadata_hash
+        ),
+    }
     println!(
         "  record proof    ok  record {} of {} in the transaction's record tree",
         r.record_index, r.record_count

@@ -154,8 +154,8 @@ async fn e2e(suite: &str) {
         &std::fs::read_to_string(out.join("contract.txt~2.receipt.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(r["record"]["label"], "sub/contract.txt");
-    assert_eq!(r["record"]["content_type"], "text/plain");
+    assert_eq!(r["record"]["metadata"]["label"], "sub/contract.txt");
+    assert_eq!(r["record"]["metadata"]["content_type"], "text/plain");
 
     // The bare digest.
     let digest_receipt = out.join(format!("{digest}.receipt.json"));
@@ -351,7 +351,7 @@ async fn e2e(suite: &str) {
         &std::fs::read_to_string(out2.join("contract.txt.receipt.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(r2["record"]["label"], "case 2026-17");
+    assert_eq!(r2["record"]["metadata"]["label"], "case 2026-17");
     assert_eq!(
         r2["transaction"]["signer"].as_str().unwrap(),
         load_key(&made).unwrap().public_key().to_hex()

@@ -123,6 +123,162 @@ fn attest_new(net: &Net, i: usize, name: &str, signer: &[OsString]) -> Output {
     net.attest_with(i, &f, &net.path(&format!("receipts-{name}")), signer)
 }
 
+/// The transaction hash in the receipt `kexin attest` saved for `contract.txt` in `dir`.
+fn receipt_tx_hash(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("contract.txt.receipt.json")).unwrap();
+    let receipt: Value = serde_json::from_str(&text).unwrap();
+    receipt["transaction"]["hash"].as_str().unwrap().to_owned()
+}
+
+/// `kexin tx`, `kexin evidence` and `kexin receipts` on alice's `contract.txt` (org2): without
+/// an identity and as org1's reader the metadata is withheld; as org2's reader `reader` and as
+/// an auditor of org3 it is shown; the writer's own receipt file carries it.
+fn signed_reads(net: &Net, receipts: &Path, reader: &Path) {
+    // Alice attested through node 1, which has her block.
+    let url = net.url(1);
+    let text = std::fs::read_to_string(receipts.join("contract.txt.receipt.json")).unwrap();
+    let saved: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        saved["record"]["metadata"]["label"], "contract.txt",
+        "{saved}"
+    );
+    assert_eq!(
+        saved["record"]["metadata"]["salt"].as_str().unwrap().len(),
+        32
+    );
+    let tx_hash = receipt_tx_hash(receipts);
+    let digest = saved["record"]["digest"].as_str().unwrap().to_owned();
+    let (ross, _) = issue(net, "org1", "ross", "reader");
+    let (audrey, _) = issue(net, "org3", "audrey", "auditor");
+    let tx_as = |who: Option<&Path>, json: bool| {
+        let mut args: Vec<OsString> = vec![
+            "tx".into(),
+            tx_hash.clone().into(),
+            "--node".into(),
+            url.clone().into(),
+        ];
+        if let Some(dir) = who {
+            args.extend(identity(dir));
+        }
+        if json {
+            args.push("--json".into());
+        }
+        kexin(&args)
+    };
+    for (who, sees) in [
+        (None, false),
+        (Some(ross.as_path()), false),
+        (Some(reader), true),
+        (Some(audrey.as_path()), true),
+        (Some(net.dir.join("org2/writer")).as_deref(), false),
+    ] {
+        let doc: Value = serde_json::from_str(&ok(&tx_as(who, true))).unwrap();
+        let record = &doc["transaction"]["payload"]["records"][0];
+        assert_eq!(record["digest"], digest.as_str(), "{doc}");
+        assert_eq!(
+            record["metadata_hash"], saved["record"]["metadata_hash"],
+            "{doc}"
+        );
+        if sees {
+            assert_eq!(
+                record["metadata"]["label"], "contract.txt",
+                "{who:?}: {doc}"
+            );
+            assert_eq!(record["metadata"]["content_type"], "text/plain", "{doc}");
+        } else {
+            assert_eq!(record["metadata"], "withheld", "{who:?}: {doc}");
+            assert!(!doc.to_string().contains("contract.txt"), "{doc}");
+        }
+        let text = ok(&tx_as(who, false));
+        assert_eq!(text.contains("\"contract.txt\""), sees, "{who:?}: {text}");
+        assert_eq!(text.contains("metadata withheld"), !sees, "{who:?}: {text}");
+    }
+    // The evidence index, as the auditor and anonymously.
+    let evidence = |who: Option<&Path>| {
+        let mut args: Vec<OsString> = vec![
+            "evidence".into(),
+            digest.clone().into(),
+            "--node".into(),
+            url.clone().into(),
+        ];
+        if let Some(dir) = who {
+            args.extend(identity(dir));
+        }
+        ok(&kexin(&args))
+    };
+    assert!(evidence(Some(&audrey)).contains("\"contract.txt\""));
+    let text = evidence(None);
+    assert!(text.contains("metadata      withheld"), "{text}");
+    assert!(!text.contains("contract.txt"), "{text}");
+    // Receipts fetched by the reader carry the metadata and verify offline with the file.
+    let out = net.path("reader-receipts");
+    let mut args: Vec<OsString> = vec![
+        "receipts".into(),
+        tx_hash.clone().into(),
+        "--node".into(),
+        url.clone().into(),
+        "--genesis".into(),
+        net.genesis().into(),
+        "--out".into(),
+        out.clone().into(),
+    ];
+    args.extend(identity(reader));
+    let text = ok(&kexin(&args));
+    assert!(text.contains("\"contract.txt\""), "{text}");
+    let file = out.join(format!("{digest}-0.receipt.json"));
+    let o = run(&[
+        "verify".as_ref(),
+        net.path("in/contract.txt").as_os_str(),
+        "--receipt".as_ref(),
+        file.as_os_str(),
+        "--genesis".as_ref(),
+        net.genesis().as_os_str(),
+        "--json".as_ref(),
+    ]);
+    let report: Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(report["metadata"], "checked", "{report}");
+    assert_eq!(report["label"], "contract.txt", "{report}");
+    // Anonymous receipts carry only the hash, and verify just the same.
+    let anon = net.path("anonymous-receipts");
+    let o = run(&[
+        "receipts".as_ref(),
+        tx_hash.as_ref(),
+        "--node".as_ref(),
+        url.as_ref(),
+        "--out".as_ref(),
+        anon.as_os_str(),
+    ]);
+    assert!(ok(&o).contains("metadata withheld"));
+    let o = run(&[
+        "verify".as_ref(),
+        net.path("in/contract.txt").as_os_str(),
+        "--receipt".as_ref(),
+        anon.join(format!("{digest}-0.receipt.json")).as_os_str(),
+        "--genesis".as_ref(),
+        net.genesis().as_os_str(),
+    ]);
+    let text = ok(&o);
+    assert!(
+        text.starts_with("OK:") && text.contains("withheld"),
+        "{text}"
+    );
+    // Tampering with the metadata in a saved receipt is caught.
+    let mut tampered: Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    tampered["record"]["metadata"]["label"] = "contract-v2.txt".into();
+    let bad = net.path("tampered.receipt.json");
+    std::fs::write(&bad, tampered.to_string()).unwrap();
+    let o = run(&[
+        "verify".as_ref(),
+        net.path("in/contract.txt").as_os_str(),
+        "--receipt".as_ref(),
+        bad.as_os_str(),
+        "--genesis".as_ref(),
+        net.genesis().as_os_str(),
+    ]);
+    assert_eq!(failed(&o), "metadata_mismatch", "{}", stderr(&o));
+}
+
 /// The scenario of issue 4's acceptance: issue, attest, refusals by role, revoke, refusal.
 async fn consortium_scenario(net: &Net) {
     check_layout(net);
@@ -194,6 +350,9 @@ async fn consortium_scenario(net: &Net) {
     let (bob, _) = issue(net, "org2", "bob", "reader");
     let o = attest_new(net, 3, "by-reader.txt", &identity(&bob));
     assert_eq!(failed(&o), "permission_denied", "{}", stderr(&o));
+
+    // Signed reads: alice's record metadata is private to org2's readers and to auditors.
+    signed_reads(net, &receipts, &bob);
 
     // A certificate with somebody else's key is refused before anything is sent.
     let mixed = net.path("mixed");
@@ -325,6 +484,31 @@ async fn consortium_scenario(net: &Net) {
         "still-flowing.txt",
         &identity(&net.dir.join("org2/writer")),
     ));
+
+    // A revoked reader's signed reads are refused, not answered anonymously.
+    let o = run(&[
+        "cert".as_ref(),
+        "revoke".as_ref(),
+        "--dir".as_ref(),
+        net.dir.as_os_str(),
+        "--org".as_ref(),
+        "org2".as_ref(),
+        "--name".as_ref(),
+        "bob".as_ref(),
+        "--reason".as_ref(),
+        "affiliation-changed".as_ref(),
+    ]);
+    ok(&o);
+    let tx_hash = receipt_tx_hash(&receipts);
+    let o = run(&[
+        "tx".as_ref(),
+        tx_hash.as_ref(),
+        "--node".as_ref(),
+        url.as_ref(),
+        "--identity".as_ref(),
+        bob.as_os_str(),
+    ]);
+    assert_eq!(failed(&o), "cert_revoked", "{}", stderr(&o));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

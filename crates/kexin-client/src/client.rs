@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
+use kexin_crypto::SigningKey;
 use kexin_crypto::{Hash, PublicKey};
 use kexin_types::api::{
     ApiError, BlockResponse, CertListResponse, ChainInfo, CheckpointResponse, ConsistencyResponse,
@@ -11,8 +12,10 @@ use kexin_types::api::{
     StateValue, SubmitBatchRequest, SubmitBatchResponse, SubmitRequest, SubmitResponse, TxResponse,
     TxState, TxStatusResponse,
 };
-use kexin_types::{CertState, Encode, Transaction};
+use kexin_types::{CertState, Encode, Transaction, signed_read};
 use serde::de::DeserializeOwned;
+
+use crate::Identity;
 
 /// Why a request failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -128,6 +131,25 @@ impl fmt::Display for BlockId {
 pub struct Client {
     base: String,
     http: reqwest::Client,
+    signer: Option<ReadSigner>,
+}
+
+/// What signs requests: an identity's key and certificate, for one chain.
+#[derive(Clone)]
+struct ReadSigner {
+    key: SigningKey,
+    cert: Vec<u8>,
+    chain_id: String,
+    who: String,
+}
+
+impl fmt::Debug for ReadSigner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadSigner")
+            .field("who", &self.who)
+            .field("chain_id", &self.chain_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How long one request may take before it is abandoned.
@@ -158,12 +180,83 @@ impl Client {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(|e| ClientError::Http(format!("cannot build HTTP client: {e}")))?;
-        Ok(Client { base, http })
+        Ok(Client {
+            base,
+            http,
+            signer: None,
+        })
+    }
+
+    /// Signs every request under `identity`, for chain `chain_id` (signed reads,
+    /// `docs/pki.md`): the node then shows the private record metadata the identity may read
+    /// — a reader its own organisation's, an auditor everyone's. A node refuses a request
+    /// whose signature or certificate does not check out (401 with a code such as
+    /// `auth_stale`, `cert_revoked`) rather than answer it anonymously.
+    pub fn with_identity(mut self, identity: &Identity, chain_id: impl Into<String>) -> Client {
+        self.signer = Some(ReadSigner {
+            key: identity.key().clone(),
+            cert: identity.cert_der().as_bytes().to_vec(),
+            chain_id: chain_id.into(),
+            who: format!(
+                "{} of {} ({})",
+                identity.name(),
+                identity.org(),
+                identity.role()
+            ),
+        });
+        self
+    }
+
+    /// Whether requests are signed (see [`Client::with_identity`]).
+    pub fn signs_requests(&self) -> bool {
+        self.signer.is_some()
     }
 
     /// The node's base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// A request builder for `method` on `path`, with the signed-read headers when the client
+    /// has an identity.
+    fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+    ) -> Result<reqwest::RequestBuilder, ClientError> {
+        let url = format!("{}{path}", self.base);
+        let mut builder = self.http.request(method.clone(), &url);
+        if let Some(signer) = &self.signer {
+            // Sign the path and query exactly as they go on the request line.
+            let parsed = reqwest::Url::parse(&url)
+                .map_err(|e| ClientError::Http(format!("invalid URL {url:?}: {e}")))?;
+            let mut target = parsed.path().to_owned();
+            if let Some(q) = parsed.query() {
+                target.push('?');
+                target.push_str(q);
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            let headers = signed_read::headers(
+                &signer.key,
+                &signer.cert,
+                &signer.chain_id,
+                method.as_str(),
+                &target,
+                now,
+            )
+            .map_err(|e| {
+                ClientError::Http(format!(
+                    "cannot sign {method} {target} as {}: {e}",
+                    signer.who
+                ))
+            })?;
+            for (name, value) in headers {
+                builder = builder.header(name, value);
+            }
+        }
+        Ok(builder)
     }
 
     async fn finish<T: DeserializeOwned>(
@@ -186,7 +279,7 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let res = self.http.get(format!("{}{path}", self.base)).send().await;
+        let res = self.request(reqwest::Method::GET, path)?.send().await;
         self.finish(&format!("GET {path}"), res).await
     }
 
@@ -202,8 +295,7 @@ impl Client {
         })
         .map_err(|e| ClientError::Decode(e.to_string()))?;
         let res = self
-            .http
-            .post(format!("{}/v1/transactions", self.base))
+            .request(reqwest::Method::POST, "/v1/transactions")?
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
             .send()
@@ -222,8 +314,7 @@ impl Client {
         })
         .map_err(|e| ClientError::Decode(e.to_string()))?;
         let res = self
-            .http
-            .post(format!("{}/v1/transactions/batch", self.base))
+            .request(reqwest::Method::POST, "/v1/transactions/batch")?
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body)
             .send()
@@ -690,6 +781,70 @@ mod tests {
         let seen = seen.lock().unwrap();
         assert!(seen[0].starts_with(&format!("GET /v1/state/nonce/{key} ")));
         assert!(seen[2].starts_with("GET /v1/health "));
+    }
+
+    #[tokio::test]
+    async fn requests_are_signed_under_an_identity() {
+        use kexin_crypto::Suite;
+        let t = tempfile::tempdir().unwrap();
+        let suite = Suite::Gm;
+        let ca_key = SigningKey::generate(suite);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let terms = kexin_pki::Terms {
+            serial: 1,
+            not_before_ms: now - 60_000,
+            not_after_ms: now + 60_000,
+        };
+        let ca = kexin_pki::self_signed_ca("bank", &ca_key, &terms).unwrap();
+        let key = SigningKey::generate(suite);
+        let cert = kexin_pki::issue(
+            &ca,
+            &ca_key,
+            "rita",
+            kexin_pki::Role::Reader,
+            &key.public_key(),
+            &terms,
+        )
+        .unwrap();
+        std::fs::write(t.path().join(crate::IDENTITY_CERT), cert.to_pem()).unwrap();
+        crate::save_key(t.path().join(crate::IDENTITY_KEY), &key).unwrap();
+        let identity = Identity::load(t.path()).unwrap();
+
+        let (url, seen) = fake_server(vec![
+            (200, r#"{"height":3,"orgs":[]}"#.into()),
+            (200, r#"{"height":3,"certs":[]}"#.into()),
+        ])
+        .await;
+        let c = Client::new(&url)
+            .unwrap()
+            .with_identity(&identity, "chain-1");
+        assert!(c.signs_requests());
+        c.orgs().await.unwrap();
+        c.certs(Some("a b"), None).await.unwrap();
+        let seen = seen.lock().unwrap();
+        for (req, target) in seen.iter().zip(["/v1/orgs", "/v1/certs?org=a%20b"]) {
+            let header = |name: &str| {
+                req.lines()
+                    .find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+                    })
+                    .unwrap_or_else(|| panic!("no {name} in {req}"))
+            };
+            assert!(req.starts_with(&format!("GET {target} ")), "{req}");
+            assert_eq!(
+                hex::decode(header("kexin-certificate")).unwrap(),
+                cert.der()
+            );
+            let ts: u64 = header("kexin-timestamp").parse().unwrap();
+            assert!(ts.abs_diff(now) < 60_000);
+            let sig = kexin_crypto::Signature::from_hex(&header("kexin-signature")).unwrap();
+            signed_read::verify(&key.public_key(), "chain-1", "GET", target, ts, &sig)
+                .expect("the signature covers the request line's target");
+        }
     }
 
     #[tokio::test]

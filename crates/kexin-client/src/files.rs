@@ -5,7 +5,9 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use kexin_crypto::{Hash, SigningKey, Suite};
-use kexin_types::{DecodeError, EvidenceRecord, Payload, Transaction};
+use kexin_types::{
+    DecodeError, EvidenceRecord, Payload, RecordMetadata, SALT_BYTES, Salt, Transaction,
+};
 
 /// Size of the read buffer used to hash files: 1 MiB.
 pub const HASH_BUFFER_BYTES: usize = 1024 * 1024;
@@ -54,8 +56,17 @@ pub fn hash_file_with_progress(
         .map_err(|e| io::Error::new(e.kind(), format!("cannot read {}: {e}", path.display())))
 }
 
-/// An evidence record for `digest`, checked against the protocol's metadata limits
-/// (content type at most 127 bytes, content type + label at most 1024 bytes).
+/// A fresh record salt: 16 bytes from the operating system's random number generator. The
+/// salt keeps the public metadata hash from revealing guessable metadata (a label such as a
+/// case number), so it must be unpredictable and never reused.
+pub fn random_salt() -> Salt {
+    let mut salt = [0u8; SALT_BYTES];
+    getrandom::fill(&mut salt).expect("operating system RNG unavailable");
+    Salt(salt)
+}
+
+/// An evidence record for `digest` with a [`random_salt`], checked against the protocol's
+/// metadata limits (content type at most 127 bytes, content type + label at most 1024 bytes).
 pub fn evidence_record(
     digest: Hash,
     label: impl Into<String>,
@@ -63,9 +74,12 @@ pub fn evidence_record(
 ) -> Result<EvidenceRecord, DecodeError> {
     let record = EvidenceRecord {
         digest,
-        content_type: content_type.into(),
-        label: label.into(),
-        external_ref: None,
+        metadata: RecordMetadata {
+            salt: random_salt(),
+            content_type: content_type.into(),
+            label: label.into(),
+            external_ref: None,
+        },
     };
     record.validate()?;
     Ok(record)
@@ -175,6 +189,16 @@ mod tests {
         let err = hash_file(Suite::Intl, "/nonexistent/kexin/file").unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::NotFound);
         assert!(err.to_string().contains("/nonexistent/kexin/file"));
+    }
+
+    #[test]
+    fn salts_are_fresh() {
+        let d = Suite::Intl.hash(b"x");
+        let a = evidence_record(d, "same label", "text/plain").unwrap();
+        let b = evidence_record(d, "same label", "text/plain").unwrap();
+        assert_ne!(a.metadata.salt, b.metadata.salt);
+        assert_ne!(a.metadata_hash(Suite::Intl), b.metadata_hash(Suite::Intl));
+        assert_ne!(random_salt(), random_salt());
     }
 
     #[test]

@@ -43,7 +43,7 @@ mod keys;
 pub use client::{BlockId, Client, ClientError, check_chain_info};
 pub use files::{
     HASH_BUFFER_BYTES, evidence_record, guess_content_type, hash_file, hash_file_with_progress,
-    hash_reader, hash_reader_with_progress, sign_evidence,
+    hash_reader, hash_reader_with_progress, random_salt, sign_evidence,
 };
 pub use identity::{IDENTITY_CERT, IDENTITY_KEY, Identity, IdentityError};
 pub use keys::{KeyFileError, load_key, save_key};

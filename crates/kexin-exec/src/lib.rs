@@ -20,9 +20,9 @@
 //! use std::collections::BTreeMap;
 //! use kexin_crypto::{SigningKey, Suite};
 //! use kexin_exec::{MemoryState, execute_block};
-//! use kexin_types::{EvidenceRecord, Payload, SealedTx, Transaction};
+//! use kexin_types::{EvidenceRecord, Payload, RecordMetadata, Salt, SealedTx, Transaction};
 //! let key = SigningKey::generate(Suite::Intl);
-//! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), content_type: "text/plain".into(), label: "x".into(), external_ref: None };
+//! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), metadata: RecordMetadata { salt: Salt([7; 16]), content_type: "text/plain".into(), label: "x".into(), external_ref: None } };
 //! let tx = SealedTx::new(Transaction::sign("demo", &key, 1, Payload::Evidence { records: vec![rec] }));
 //! # let genesis = kexin_types::Genesis { version: kexin_types::FORMAT_VERSION, chain_id: "demo".into(), suite: Suite::Intl, timestamp_ms: 0, organisations: vec![], validators: vec![kexin_types::Validator { name: "v".into(), org: String::new(), public_key: key.public_key(), address: String::new() }], epoch_length: 100 };
 //! let ctx = kexin_exec::BlockContext { genesis: &genesis, height: 1, timestamp_ms: 1 };
@@ -1196,6 +1196,38 @@ pub fn check_admission<V: StateView + ?Sized>(
     overlay.check_payload(tx, &actor)
 }
 
+/// Checks a certificate presented outside a transaction (a signed API read) as of `ctx`, as a
+/// transaction attaching it would be checked — canonical DER, naming a member organisation,
+/// issued by one of its current CAs with the chain's algorithms, following the profile, valid
+/// at `ctx.timestamp_ms` — and that the registry has not revoked it. Returns its registry
+/// entry (as registered, or as it would be). Readers and auditors never write, so their
+/// certificates are usually not registered; a revocation registers them.
+pub fn check_certificate<V: StateView + ?Sized>(
+    view: &V,
+    ctx: &BlockContext<'_>,
+    der: &CertDer,
+) -> Result<Result<CertState, TxRejection>, ExecError> {
+    if !ctx.genesis.is_permissioned() {
+        return Ok(Err(TxRejection::NoOrganisations(
+            "there are no organisations whose certificates could be checked",
+        )));
+    }
+    let overlay = Overlay::new(view, *ctx);
+    let state = match overlay.check_new_cert(der)? {
+        Ok(state) => state,
+        Err(r) => return Ok(Err(r)),
+    };
+    let id = der.id(ctx.genesis.suite);
+    match overlay.cert_state(&id)? {
+        Some(CertState {
+            revoked: Some(revocation),
+            ..
+        }) => Ok(Err(TxRejection::CertRevoked { id, revocation })),
+        Some(registered) => Ok(Ok(registered)),
+        None => Ok(Ok(state)),
+    }
+}
+
 /// The outcome of building a block from candidates.
 #[derive(Debug)]
 pub struct BuiltBlock {
@@ -1296,9 +1328,12 @@ mod tests {
     fn rec(d: &[u8]) -> EvidenceRecord {
         EvidenceRecord {
             digest: Suite::Intl.hash(d),
-            content_type: "text/plain".into(),
-            label: String::from_utf8_lossy(d).into_owned(),
-            external_ref: None,
+            metadata: kexin_types::RecordMetadata {
+                salt: kexin_types::Salt([7; 16]),
+                content_type: "text/plain".into(),
+                label: String::from_utf8_lossy(d).into_owned(),
+                external_ref: None,
+            },
         }
     }
 

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use kexin_crypto::{SigningKey, Suite};
 use kexin_exec::{
-    BlockContext, ExecError, MemoryState, build_block, check_admission, execute_block,
+    BlockContext, ExecError, MemoryState, build_block, check_admission, check_certificate,
+    execute_block,
 };
 use kexin_pki::{Certificate, Terms};
 use kexin_types::state::StateKey;
@@ -93,9 +94,12 @@ fn evidence(label: &str) -> Payload {
     Payload::Evidence {
         records: vec![EvidenceRecord {
             digest: Suite::Intl.hash(label.as_bytes()),
-            content_type: "text/plain".into(),
-            label: label.into(),
-            external_ref: None,
+            metadata: kexin_types::RecordMetadata {
+                salt: kexin_types::Salt([7; 16]),
+                content_type: "text/plain".into(),
+                label: label.into(),
+                external_ref: None,
+            },
         }],
     }
 }
@@ -449,6 +453,63 @@ fn a_new_ca_runs_alongside_the_old_one() {
             )),
             "cert_wrong_ca"
         );
+    }
+}
+
+#[test]
+fn certificates_of_signed_reads_are_checked_like_attached_ones() {
+    for suite in SUITES {
+        let mut c = Chain::new(suite);
+        let check = |c: &Chain, cert: &CertDer| -> Result<CertState, &'static str> {
+            check_certificate(&c.state, &c.ctx(), cert)
+                .unwrap()
+                .map_err(|r| r.code())
+        };
+        // A reader of org1, never registered: accepted as it would be registered.
+        let reader = c.org1.issue(suite, "rita", Role::Reader, 80, 0, 200 * DAY);
+        let state = check(&c, &reader.cert).unwrap();
+        assert_eq!((state.org.as_str(), state.role), ("org1", Role::Reader));
+        assert_eq!(state.public_key, reader.key.public_key());
+        assert!(
+            c.cert_state(&reader.cert).is_none(),
+            "checking writes nothing"
+        );
+        // Outside its validity, or from a CA the chain does not know.
+        let old = c.org1.issue(suite, "old", Role::Reader, 81, 0, NOW - DAY);
+        assert_eq!(check(&c, &old.cert).unwrap_err(), "cert_expired");
+        let early = c
+            .org1
+            .issue(suite, "early", Role::Reader, 82, NOW + DAY, 200 * DAY);
+        assert_eq!(check(&c, &early.cert).unwrap_err(), "cert_not_yet_valid");
+        let stranger =
+            Org::new(suite, "org9", 109).issue(suite, "x", Role::Auditor, 83, 0, 200 * DAY);
+        assert_eq!(check(&c, &stranger.cert).unwrap_err(), "unknown_org");
+        let forged =
+            Org::new(suite, "org1", 110).issue(suite, "x", Role::Auditor, 84, 0, 200 * DAY);
+        assert_eq!(check(&c, &forged.cert).unwrap_err(), "cert_bad_signature");
+        assert_eq!(check(&c, &c.org1.der()).unwrap_err(), "cert_profile");
+        assert_eq!(
+            check(&c, &CertDer(b"not DER".to_vec())).unwrap_err(),
+            "cert_malformed"
+        );
+        // Revoking it (never used) registers it revoked: refused from then on.
+        let mut admin = c.org1.issue(suite, "admin", Role::Admin, 85, 0, 200 * DAY);
+        c.commit(&[admin.tx(
+            true,
+            Payload::RevokeCert {
+                cert: reader.cert.clone(),
+                reason: RevocationReason::AffiliationChanged,
+            },
+        )]);
+        assert_eq!(check(&c, &reader.cert).unwrap_err(), "cert_revoked");
+        // A registered, unrevoked certificate gives its registry entry.
+        let mut w = c.org2.issue(suite, "wendy", Role::Writer, 86, 0, 200 * DAY);
+        c.commit(&[w.evidence(true)]);
+        assert_eq!(Some(check(&c, &w.cert).unwrap()), c.cert_state(&w.cert));
+        // An open chain has no certificates to check.
+        c.genesis.organisations.clear();
+        c.genesis.validators[0].org.clear();
+        assert_eq!(check(&c, &w.cert).unwrap_err(), "no_organisations");
     }
 }
 

@@ -75,9 +75,12 @@ impl Bench {
                     self.next_digest += 1;
                     EvidenceRecord {
                         digest: Suite::Intl.hash(&self.next_digest.to_be_bytes()),
-                        content_type: "application/pdf".into(),
-                        label: format!("contract-{:010}.pdf", self.next_digest),
-                        external_ref: Some(format!("s3://evidence/{:016x}", self.next_digest)),
+                        metadata: kexin_types::RecordMetadata {
+                            salt: kexin_types::Salt([7; 16]),
+                            content_type: "application/pdf".into(),
+                            label: format!("contract-{:010}.pdf", self.next_digest),
+                            external_ref: Some(format!("s3://evidence/{:016x}", self.next_digest)),
+                        },
                     }
                 })
                 .collect();

@@ -869,7 +869,8 @@ impl Ledger {
 
     /// The receipts of every evidence record of transaction `tx_hash`, in record order
     /// (`O(n log n)` for `n` records). Each verifies with [`Receipt::verify`] against the
-    /// genesis alone.
+    /// genesis alone. They carry the records' metadata: whoever serves them decides who may
+    /// see it ([`Receipt::withheld`] drops it).
     pub fn receipts(&self, tx_hash: &Hash) -> Result<Option<Vec<Receipt>>, LedgerError> {
         self.build_receipts(tx_hash, None)
     }
@@ -954,7 +955,7 @@ impl Ledger {
                 version: FORMAT_VERSION,
                 chain_id: self.genesis.chain_id.clone(),
                 suite,
-                record: records[j].clone(),
+                record: records[j].disclosed(suite),
                 record_proof,
                 transaction: transaction.clone(),
                 log_proof: log_proof.clone(),

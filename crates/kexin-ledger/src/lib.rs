@@ -36,9 +36,12 @@
 //! let client = SigningKey::generate(Suite::Intl);
 //! let record = EvidenceRecord {
 //!     digest: Suite::Intl.hash(b"contract.pdf bytes"),
-//!     content_type: "application/pdf".into(),
-//!     label: "contract.pdf".into(),
-//!     external_ref: None,
+//!     metadata: kexin_types::RecordMetadata {
+//!         salt: kexin_types::Salt([7; 16]),
+//!         content_type: "application/pdf".into(),
+//!         label: "contract.pdf".into(),
+//!         external_ref: None,
+//!     },
 //! };
 //! let tx = SealedTx::new(Transaction::sign("demo", &client, 1, Payload::Evidence { records: vec![record] }));
 //! let tx_hash = tx.hash();

@@ -262,8 +262,14 @@ fn tampering_breaks_receipt(genesis: &kexin_types::Genesis, good: &Receipt) {
     flip(&mut r.record.digest);
     cases.push(("record digest", r));
     let mut r = good.clone();
-    r.record.label.push('x');
+    r.record.metadata.as_mut().unwrap().label.push('x');
     cases.push(("record label", r));
+    let mut r = good.clone();
+    r.record.metadata.as_mut().unwrap().salt.0[3] ^= 1;
+    cases.push(("record salt", r));
+    let mut r = good.clone();
+    flip(&mut r.record.metadata_hash);
+    cases.push(("record metadata hash", r));
     let mut r = good.clone();
     flip(&mut r.record_proof.path[0]);
     cases.push(("record proof path", r));
@@ -514,7 +520,7 @@ fn invalid_blocks_and_certificates_are_refused() {
         "{err}"
     );
     let mut big = fresh.tx().records()[0].clone();
-    big.content_type = "x".repeat(200);
+    big.metadata.content_type = "x".repeat(200);
     let err = chain
         .prepare(&ledger, &[fresh.clone(), sign(vec![big])], ts)
         .unwrap_err();

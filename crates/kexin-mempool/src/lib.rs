@@ -12,10 +12,10 @@
 //! ```
 //! use kexin_crypto::{SigningKey, Suite};
 //! use kexin_mempool::{Mempool, MempoolConfig};
-//! use kexin_types::{EvidenceRecord, Payload, SealedTx, Transaction};
+//! use kexin_types::{EvidenceRecord, Payload, RecordMetadata, Salt, SealedTx, Transaction};
 //! let pool = Mempool::new(MempoolConfig::default(), "demo", Suite::Intl);
 //! let key = SigningKey::generate(Suite::Intl);
-//! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), content_type: "text/plain".into(), label: "x".into(), external_ref: None };
+//! let rec = EvidenceRecord { digest: Suite::Intl.hash(b"x"), metadata: RecordMetadata { salt: Salt([7; 16]), content_type: "text/plain".into(), label: "x".into(), external_ref: None } };
 //! let tx = SealedTx::new(Transaction::sign("demo", &key, 1, Payload::Evidence { records: vec![rec] }));
 //! pool.admit(tx, 0).unwrap();
 //! assert_eq!(pool.select(10, 100_000, 1 << 20, &|_| false).len(), 1);
@@ -488,9 +488,12 @@ mod tests {
         let records = (0..n)
             .map(|i| EvidenceRecord {
                 digest: Suite::Intl.hash(&[nonce as u8, i as u8]),
-                content_type: "text/plain".into(),
-                label: format!("r{i}"),
-                external_ref: None,
+                metadata: kexin_types::RecordMetadata {
+                    salt: kexin_types::Salt([7; 16]),
+                    content_type: "text/plain".into(),
+                    label: format!("r{i}"),
+                    external_ref: None,
+                },
             })
             .collect();
         SealedTx::new(Transaction::sign(

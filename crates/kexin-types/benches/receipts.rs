@@ -21,9 +21,12 @@ fn receipts(suite: Suite) -> (kexin_types::Genesis, Vec<Receipt>) {
                 let records = (0..16u64)
                     .map(|r| kexin_types::EvidenceRecord {
                         digest: suite.hash(&[b, s as u64, r].map(u64::to_be_bytes).concat()),
-                        content_type: "application/pdf".into(),
-                        label: format!("b{b}-s{s}-r{r}.pdf"),
-                        external_ref: None,
+                        metadata: kexin_types::RecordMetadata {
+                            salt: kexin_types::Salt([r as u8; 16]),
+                            content_type: "application/pdf".into(),
+                            label: format!("b{b}-s{s}-r{r}.pdf"),
+                            external_ref: None,
+                        },
                     })
                     .collect();
                 kexin_types::Transaction::sign(

@@ -10,9 +10,12 @@ fn tx(suite: Suite, records: usize) -> Vec<u8> {
     let records = (0..records)
         .map(|i| EvidenceRecord {
             digest: suite.hash(&(i as u64).to_be_bytes()),
-            content_type: "application/pdf".into(),
-            label: format!("contract-{i:06}.pdf"),
-            external_ref: None,
+            metadata: kexin_types::RecordMetadata {
+                salt: kexin_types::Salt([i as u8; 16]),
+                content_type: "application/pdf".into(),
+                label: format!("contract-{i:06}.pdf"),
+                external_ref: None,
+            },
         })
         .collect();
     Transaction::sign("bench", &key, 1, Payload::Evidence { records }).encode()

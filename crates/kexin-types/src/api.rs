@@ -1,14 +1,15 @@
 //! JSON shapes of the REST API (`/v1/...`), shared by the server and the client SDK.
 
-use kexin_crypto::{Hash, PublicKey, Suite};
+use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 use kexin_merkle::{ConsistencyProof, StateProof};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockHeader, CommitCertificate};
 use crate::genesis::Genesis;
+use crate::identity::CertDer;
 use crate::receipt::Receipt;
 use crate::state::{EvidenceState, NonceState, RecordLocation};
-use crate::tx::{EvidenceRecord, Transaction};
+use crate::tx::{Payload, RecordView, Transaction};
 
 /// Every API error body: `{"code": "...", "message": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,8 +146,142 @@ pub struct TxResponse {
     /// Where it stands (flattened into the same JSON object).
     #[serde(flatten)]
     pub status: TxStatusResponse,
-    /// The transaction.
-    pub transaction: Transaction,
+    /// The transaction, its records' metadata withheld unless the requester may see it.
+    pub transaction: TxView,
+}
+
+/// A transaction as the API shows it: like [`Transaction`]'s JSON, except that each evidence
+/// record is a [`RecordView`] (digest and metadata hash, and the metadata only for a
+/// requester allowed to see it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxView {
+    /// The chain the transaction is for.
+    pub chain_id: String,
+    /// Who signed it.
+    pub signer: PublicKey,
+    /// Its nonce.
+    pub nonce: u64,
+    /// The certificate it was signed under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<Hash>,
+    /// What it does.
+    pub payload: PayloadView,
+    /// The certificate attached to it (its first use).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_cert: Option<CertDer>,
+    /// The signature.
+    pub signature: Signature,
+}
+
+impl TxView {
+    /// The view of `tx`: with its records' metadata if `disclose`, without otherwise.
+    pub fn new(tx: &Transaction, disclose: bool) -> TxView {
+        let suite = tx.signer.suite();
+        let payload = match &tx.payload {
+            Payload::Evidence { records } => PayloadView::Evidence {
+                records: records
+                    .iter()
+                    .map(|r| {
+                        if disclose {
+                            r.disclosed(suite)
+                        } else {
+                            r.withheld(suite)
+                        }
+                    })
+                    .collect(),
+            },
+            other => PayloadView::Other(other.clone()),
+        };
+        TxView {
+            chain_id: tx.chain_id.clone(),
+            signer: tx.signer,
+            nonce: tx.nonce,
+            cert: tx.cert,
+            payload,
+            attached_cert: tx.attached_cert.clone(),
+            signature: tx.signature,
+        }
+    }
+
+    /// The evidence records (none for other payloads).
+    pub fn records(&self) -> &[RecordView] {
+        match &self.payload {
+            PayloadView::Evidence { records } => records,
+            PayloadView::Other(_) => &[],
+        }
+    }
+
+    /// The whole transaction, when every record's metadata is disclosed (or it carries
+    /// none); `None` when some metadata is withheld.
+    pub fn transaction(&self) -> Option<Transaction> {
+        let payload = match &self.payload {
+            PayloadView::Evidence { records } => Payload::Evidence {
+                records: records
+                    .iter()
+                    .map(RecordView::record)
+                    .collect::<Option<Vec<_>>>()?,
+            },
+            PayloadView::Other(p) => p.clone(),
+        };
+        Some(Transaction {
+            chain_id: self.chain_id.clone(),
+            signer: self.signer,
+            nonce: self.nonce,
+            cert: self.cert,
+            payload,
+            attached_cert: self.attached_cert.clone(),
+            signature: self.signature,
+        })
+    }
+}
+
+/// A payload as the API shows it: evidence records as [`RecordView`]s, any other payload as
+/// it is. JSON: `{"type": "evidence", "records": [...]}`, or the [`Payload`] JSON.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayloadView {
+    /// Evidence (kind 1).
+    Evidence {
+        /// The records, in order.
+        records: Vec<RecordView>,
+    },
+    /// Any other payload, which holds no private metadata.
+    Other(Payload),
+}
+
+impl Serialize for PayloadView {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Evidence<'a> {
+            r#type: &'static str,
+            records: &'a [RecordView],
+        }
+        match self {
+            PayloadView::Evidence { records } => Evidence {
+                r#type: "evidence",
+                records,
+            }
+            .serialize(s),
+            PayloadView::Other(p) => p.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for PayloadView {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<PayloadView, D::Error> {
+        use serde::de::Error as _;
+        let value = serde_json::Value::deserialize(d)?;
+        if value.get("type").and_then(|t| t.as_str()) == Some("evidence") {
+            let records = value
+                .get("records")
+                .cloned()
+                .ok_or_else(|| D::Error::missing_field("records"))?;
+            let records = Vec::<RecordView>::deserialize(records).map_err(D::Error::custom)?;
+            return Ok(PayloadView::Evidence { records });
+        }
+        Payload::deserialize(value)
+            .map(PayloadView::Other)
+            .map_err(D::Error::custom)
+    }
 }
 
 /// `GET /v1/transactions/{hash}/receipts`.
@@ -182,8 +317,8 @@ pub struct EvidenceEntry {
     pub signer: PublicKey,
     /// The block's timestamp.
     pub timestamp_ms: u64,
-    /// The record.
-    pub record: EvidenceRecord,
+    /// The record: digest and metadata hash, and the metadata if the requester may see it.
+    pub record: RecordView,
 }
 
 /// `GET /v1/evidence/{digest}`.

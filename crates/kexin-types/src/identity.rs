@@ -74,6 +74,15 @@ impl Role {
     pub fn may(self, permission: Permission) -> bool {
         permission.roles().contains(&self)
     }
+
+    /// Whether a holder of this role in organisation `org` may see the private metadata of a
+    /// record written under a certificate of organisation `owner` (`None`: not known): an
+    /// auditor always ([`Permission::AuditMetadata`]), a reader of the same organisation
+    /// ([`Permission::ReadMetadata`]), nobody else.
+    pub fn may_read_metadata(self, org: &str, owner: Option<&str>) -> bool {
+        self.may(Permission::AuditMetadata)
+            || (self.may(Permission::ReadMetadata) && owner == Some(org))
+    }
 }
 
 impl fmt::Display for Role {
@@ -111,7 +120,8 @@ impl<'de> Deserialize<'de> for Role {
     }
 }
 
-/// An action that needs a role. Each transaction payload needs exactly one.
+/// An action that needs a role. Each transaction payload needs exactly one; reading private
+/// record metadata through the API needs one of the two read permissions.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Permission {
     /// Record evidence (`writer`).
@@ -120,6 +130,10 @@ pub enum Permission {
     ManageCertificates,
     /// Propose and vote on governance proposals for one's organisation (`admin`).
     Govern,
+    /// Read the private metadata of records written by one's own organisation (`reader`).
+    ReadMetadata,
+    /// Read the private metadata of every organisation's records (`auditor`).
+    AuditMetadata,
 }
 
 impl Permission {
@@ -129,6 +143,8 @@ impl Permission {
             Permission::WriteEvidence => "evidence.write",
             Permission::ManageCertificates => "certificates.manage",
             Permission::Govern => "governance.vote",
+            Permission::ReadMetadata => "metadata.read",
+            Permission::AuditMetadata => "metadata.audit",
         }
     }
 
@@ -137,6 +153,8 @@ impl Permission {
         match self {
             Permission::WriteEvidence => &[Role::Writer],
             Permission::ManageCertificates | Permission::Govern => &[Role::Admin],
+            Permission::ReadMetadata => &[Role::Reader],
+            Permission::AuditMetadata => &[Role::Auditor],
         }
     }
 }
@@ -570,6 +588,29 @@ mod tests {
             assert!(!r.may(Permission::Govern), "{r}");
         }
         assert!(Role::Admin.may(Permission::Govern));
+        assert!(Role::Reader.may(Permission::ReadMetadata));
+        assert!(Role::Auditor.may(Permission::AuditMetadata));
+        for r in [Role::Admin, Role::Writer, Role::Auditor, Role::Node] {
+            assert!(!r.may(Permission::ReadMetadata), "{r}");
+        }
+        for r in [Role::Admin, Role::Writer, Role::Reader, Role::Node] {
+            assert!(!r.may(Permission::AuditMetadata), "{r}");
+        }
+    }
+
+    #[test]
+    fn who_reads_metadata() {
+        // A reader reads its own organisation's records only; an auditor reads every
+        // organisation's; no other role reads any, not even its own organisation's.
+        assert!(Role::Reader.may_read_metadata("org1", Some("org1")));
+        assert!(!Role::Reader.may_read_metadata("org1", Some("org2")));
+        assert!(!Role::Reader.may_read_metadata("org1", None));
+        for owner in [Some("org1"), Some("org2"), None] {
+            assert!(Role::Auditor.may_read_metadata("org1", owner));
+        }
+        for r in [Role::Admin, Role::Writer, Role::Node] {
+            assert!(!r.may_read_metadata("org1", Some("org1")), "{r}");
+        }
     }
 
     #[test]

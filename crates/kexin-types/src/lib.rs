@@ -7,11 +7,15 @@
 //! use kexin_crypto::{SigningKey, Suite};
 //! use kexin_types::{Decode, Encode, EvidenceRecord, Payload, SealedTx, Transaction};
 //! let key = SigningKey::generate(Suite::Intl);
+//! use kexin_types::{RecordMetadata, Salt};
 //! let record = EvidenceRecord {
 //!     digest: Suite::Intl.hash(b"contract.pdf bytes"),
-//!     content_type: "application/pdf".into(),
-//!     label: "contract.pdf".into(),
-//!     external_ref: None,
+//!     metadata: RecordMetadata {
+//!         salt: Salt([7; 16]), // random in real use (kexin-client draws it from the OS RNG)
+//!         content_type: "application/pdf".into(),
+//!         label: "contract.pdf".into(),
+//!         external_ref: None,
+//!     },
 //! };
 //! let tx = Transaction::sign("demo", &key, 1, Payload::Evidence { records: vec![record] });
 //! let bytes = tx.encode();
@@ -28,6 +32,7 @@ pub mod gov;
 pub mod identity;
 pub mod limits;
 mod receipt;
+pub mod signed_read;
 pub mod state;
 mod tx;
 
@@ -48,19 +53,23 @@ pub use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 pub use kexin_merkle::{ConsistencyProof, InclusionProof, StateProof};
 pub use receipt::{BatchVerifier, Receipt, ReceiptError, ReceiptTx, VerifiedReceipt};
 pub use tx::{
-    EvidenceRecord, Payload, PayloadCommitment, SealedTx, Transaction, TxError, TxSummary,
-    decode_transaction, log_leaf_hash, validate_chain_id,
+    EvidenceRecord, MetadataError, Payload, PayloadCommitment, RecordMetadata, RecordView,
+    SALT_BYTES, Salt, SealedTx, Transaction, TxError, TxSummary, decode_transaction, log_leaf_hash,
+    record_leaf_hash, validate_chain_id,
 };
 
 /// The format version of every encoding defined here.
-pub const FORMAT_VERSION: u8 = 2;
+pub const FORMAT_VERSION: u8 = 3;
 
 /// Domain-separation prefixes of hash preimages and signature namespaces.
 pub mod domains {
     /// Prefix of the transaction hash preimage.
     pub const TX_HASH: &[u8] = b"kexin:tx:v1";
-    /// Prefix of a record's leaf data in its transaction's record tree.
-    pub const RECORD_LEAF: &[u8] = b"kexin:record:v1";
+    /// Prefix of a record's leaf data in its transaction's record tree (`v2`: the leaf holds
+    /// the digest and the metadata hash, no longer the metadata).
+    pub const RECORD_LEAF: &[u8] = b"kexin:record:v2";
+    /// Prefix of a record's metadata hash preimage.
+    pub const RECORD_METADATA: &[u8] = b"kexin:metadata:v1";
     /// Prefix of a transaction's leaf data in the transaction log.
     pub const LOG_LEAF: &[u8] = b"kexin:log:v1";
     /// Prefix of the block hash preimage.
@@ -79,6 +88,8 @@ pub mod domains {
     pub const TX_SIGNATURE: &str = "kexin/tx";
     /// Signature namespace of commit certificates.
     pub const COMMIT_SIGNATURE: &str = "kexin/commit";
+    /// Signature namespace of signed API reads (see [`signed_read`](crate::signed_read)).
+    pub const READ_SIGNATURE: &str = "kexin:read:v1";
     /// Prefix of the `simplex` consensus namespace, followed by the chain id
     /// (see [`simplex_namespace`](crate::simplex_namespace)).
     pub const SIMPLEX_NAMESPACE_PREFIX: &str = "kexin/simplex/";

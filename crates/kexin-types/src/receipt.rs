@@ -11,7 +11,9 @@ use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::epoch::{EpochChain, EpochLink};
 use crate::genesis::Genesis;
 use crate::limits::*;
-use crate::tx::{EvidenceRecord, PayloadCommitment, TxSummary, log_leaf_hash, validate_chain_id};
+use crate::tx::{
+    MetadataError, PayloadCommitment, RecordView, TxSummary, log_leaf_hash, validate_chain_id,
+};
 use crate::{FORMAT_VERSION, domains};
 
 /// The transaction part of a receipt: the signed summary, its hash and signature.
@@ -29,14 +31,15 @@ pub struct ReceiptTx {
 /// A receipt for one evidence record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
-    /// Format version (`FORMAT_VERSION`, now 2).
+    /// Format version (`FORMAT_VERSION`, now 3).
     pub version: u8,
     /// The chain's id.
     pub chain_id: String,
     /// The chain's suite.
     pub suite: Suite,
-    /// The record.
-    pub record: EvidenceRecord,
+    /// The record: digest and metadata hash always, the metadata when disclosed to the holder
+    /// (the owning organisation's readers, auditors, the writer that recorded it).
+    pub record: RecordView,
     /// The record's inclusion proof in the transaction's record tree (`leaf_index` is the
     /// record's index, `tree_size` the transaction's record count).
     pub record_proof: InclusionProof,
@@ -62,6 +65,11 @@ pub struct Receipt {
 pub struct VerifiedReceipt {
     /// The record's digest.
     pub digest: Hash,
+    /// The hash of the record's metadata.
+    pub metadata_hash: Hash,
+    /// Whether the receipt carried the metadata (it was then checked against
+    /// `metadata_hash`).
+    pub metadata_checked: bool,
     /// The transaction hash.
     pub tx_hash: Hash,
     /// The block height.
@@ -95,6 +103,10 @@ pub enum ReceiptError {
     /// The receipt is malformed (limits, versions, fields that disagree).
     #[error("malformed receipt: {0}")]
     Malformed(String),
+    /// The metadata does not hash to the record's metadata hash (it was altered, or belongs
+    /// to another record).
+    #[error("record metadata does not match: {0}")]
+    MetadataMismatch(String),
     /// The data does not hash to the record's digest.
     #[error("the data's {hash} digest {actual} does not match the record's digest {expected}")]
     DigestMismatch {
@@ -143,6 +155,7 @@ impl ReceiptError {
             ReceiptError::WrongSuite { .. } => "wrong_suite",
             ReceiptError::Malformed(_) => "malformed_receipt",
             ReceiptError::DigestMismatch { .. } => "digest_mismatch",
+            ReceiptError::MetadataMismatch(_) => "metadata_mismatch",
             ReceiptError::RecordProof(_) => "bad_record_proof",
             ReceiptError::TxHashMismatch { .. } => "tx_hash_mismatch",
             ReceiptError::TxSignature(_) => "bad_signature",
@@ -190,11 +203,13 @@ impl Receipt {
                 self.version
             )));
         }
-        self.record
-            .validate()
-            .map_err(|e| ReceiptError::Malformed(e.to_string()))?;
+        // 1. Disclosed metadata is within the limits and hashes to the metadata hash.
+        self.record.check_metadata(suite).map_err(|e| match e {
+            MetadataError::Limits(e) => ReceiptError::Malformed(e.to_string()),
+            e => ReceiptError::MetadataMismatch(e.to_string()),
+        })?;
 
-        // 1. The record is leaf `record_proof.leaf_index` of the transaction's record tree.
+        // 2. The record (digest and metadata hash) is leaf `record_proof.leaf_index` of the transaction's record tree.
         let PayloadCommitment::Evidence {
             record_count,
             records_root,
@@ -218,7 +233,7 @@ impl Receipt {
         )
         .map_err(|e| ReceiptError::RecordProof(e.to_string()))?;
 
-        // 2. The transaction hash and the signer's signature.
+        // 3. The transaction hash and the signer's signature.
         let tx_hash = self.transaction.summary.hash();
         if tx_hash != self.transaction.hash {
             return Err(ReceiptError::TxHashMismatch {
@@ -235,7 +250,7 @@ impl Receipt {
             )
             .map_err(|_| ReceiptError::TxSignature(signer.to_hex()))?;
 
-        // 3. The transaction is in the log whose root the header commits to.
+        // 4. The transaction is in the log whose root the header commits to.
         if self.log_proof.tree_size != self.header.log_size {
             return Err(ReceiptError::LogProof(format!(
                 "proof is for a log of {} transactions, the header's log has {}",
@@ -262,7 +277,7 @@ impl Receipt {
         kexin_merkle::verify_inclusion(suite, &leaf, &self.log_proof, &self.header.log_root)
             .map_err(|e| ReceiptError::LogProof(e.to_string()))?;
 
-        // 4. The header hash.
+        // 5. The header hash.
         let block_hash = self.header.hash(suite);
         if block_hash != self.block_hash {
             return Err(ReceiptError::BlockHashMismatch {
@@ -272,6 +287,8 @@ impl Receipt {
         }
         Ok(VerifiedReceipt {
             digest: self.record.digest,
+            metadata_hash: self.record.metadata_hash,
+            metadata_checked: self.record.metadata.is_some(),
             tx_hash,
             height: self.header.height,
             block_hash,
@@ -304,6 +321,13 @@ impl Receipt {
             });
         }
         self.verify(genesis)
+    }
+
+    /// The same receipt without the record's metadata (digest, metadata hash and proofs
+    /// stay): what a node serves to a requester who may not see the metadata.
+    pub fn withheld(mut self) -> Receipt {
+        self.record.withhold();
+        self
     }
 
     /// Parses a receipt JSON document.
@@ -393,9 +417,9 @@ fn decode_proof(r: &mut Reader<'_>, field: &'static str) -> Result<InclusionProo
     })
 }
 
-/// Binary form: `version || u8 suite || str8 chain_id || record || record proof ||
-/// tx summary || signature || log proof || header || certificate`. The two hashes of the
-/// JSON form are not encoded; they are recomputed.
+/// Binary form: `version || u8 suite || str8 chain_id || record view (digest, metadata hash,
+/// optional metadata) || record proof || tx summary || signature || log proof || header ||
+/// certificate`. The two hashes of the JSON form are not encoded; they are recomputed.
 impl Encode for Receipt {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.put_u8(self.version);
@@ -429,7 +453,7 @@ impl Decode for Receipt {
             .ok_or_else(|| DecodeError::invalid("suite", format!("unknown suite tag {tag}")))?;
         let chain_id = r.str8("chain_id", MAX_CHAIN_ID_BYTES)?;
         validate_chain_id(&chain_id)?;
-        let record = EvidenceRecord::decode_from(r)?;
+        let record = RecordView::decode_from(r)?;
         let record_proof = decode_proof(r, "record proof")?;
         let summary = TxSummary::decode_from(r)?;
         let signature = Signature(r.array("signature")?);

@@ -1,9 +1,10 @@
 //! Transactions and their payloads.
 
+use std::fmt;
 use std::sync::Arc;
 
 use kexin_crypto::{Domain, Hash, PublicKey, Signature, SigningKey, Suite};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
 use crate::gov::GovAction;
@@ -11,11 +12,62 @@ use crate::identity::{CertDer, RevocationReason};
 use crate::limits::*;
 use crate::{FORMAT_VERSION, domains};
 
-/// One piece of evidence: a digest and a little metadata.
+/// Bytes of a record's salt.
+pub const SALT_BYTES: usize = 16;
+
+/// Random bytes chosen by the client for each record and hashed with its metadata, so that
+/// the public metadata hash reveals nothing about metadata an attacker could guess (a label
+/// such as a case number or a date). Hex in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Salt(pub [u8; SALT_BYTES]);
+
+impl Salt {
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Parses 32 hex digits (either case).
+    pub fn from_hex(s: &str) -> Result<Salt, String> {
+        let bytes = hex::decode(s).map_err(|e| format!("salt must be hex: {e}"))?;
+        <[u8; SALT_BYTES]>::try_from(bytes.as_slice())
+            .map(Salt)
+            .map_err(|_| format!("salt must be {SALT_BYTES} bytes, got {}", bytes.len()))
+    }
+}
+
+impl fmt::Debug for Salt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Salt({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Salt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for Salt {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Salt {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Salt, D::Error> {
+        let s = String::deserialize(d)?;
+        Salt::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The private part of an evidence record: what only the owning organisation's readers and
+/// auditors may see (`docs/pki.md`, "Signed reads"). The chain commits to it through its
+/// [`metadata hash`](RecordMetadata::hash), salted so the hash cannot be reversed by guessing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EvidenceRecord {
-    /// The SM3 or SHA-256 digest (by the chain's suite) of the evidenced data.
-    pub digest: Hash,
+pub struct RecordMetadata {
+    /// 16 random bytes chosen by the client (kexin-client draws them from the OS RNG).
+    pub salt: Salt,
     /// A media type such as `application/pdf` (at most 127 bytes).
     pub content_type: String,
     /// A free-form label, e.g. a file name or case number.
@@ -25,12 +77,17 @@ pub struct EvidenceRecord {
     pub external_ref: Option<String>,
 }
 
-impl EvidenceRecord {
-    /// Total metadata bytes counted against [`MAX_METADATA_BYTES`].
-    pub fn metadata_len(&self) -> usize {
+impl RecordMetadata {
+    /// Total metadata bytes counted against [`MAX_METADATA_BYTES`] (the salt is not counted).
+    pub fn len(&self) -> usize {
         self.content_type.len()
             + self.label.len()
             + self.external_ref.as_ref().map_or(0, |s| s.len())
+    }
+
+    /// Whether there are no metadata bytes at all (the salt is not counted).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Checks the size limits.
@@ -42,28 +99,30 @@ impl EvidenceRecord {
                 actual: self.content_type.len() as u64,
             });
         }
-        if self.metadata_len() > MAX_METADATA_BYTES {
+        if self.len() > MAX_METADATA_BYTES {
             return Err(DecodeError::TooLarge {
                 field: "record metadata",
                 limit: MAX_METADATA_BYTES as u64,
-                actual: self.metadata_len() as u64,
+                actual: self.len() as u64,
             });
         }
         Ok(())
     }
 
-    /// The leaf hash of this record in its transaction's record tree:
-    /// `H(0x00 || "kexin:record:v1" || encoding)`.
-    pub fn leaf_hash(&self, suite: Suite) -> Hash {
-        let mut data = domains::RECORD_LEAF.to_vec();
-        self.encode_to(&mut data);
-        kexin_merkle::leaf_hash(suite, &data)
+    /// The metadata hash the record tree commits to:
+    /// `H("kexin:metadata:v1" || salt || str8 content_type || str16 label || external_ref)`,
+    /// i.e. the domain followed by this metadata's encoding.
+    pub fn hash(&self, suite: Suite) -> Hash {
+        let mut h = suite.hasher();
+        h.update(domains::RECORD_METADATA);
+        h.update(&self.encode());
+        h.finalize()
     }
 }
 
-impl Encode for EvidenceRecord {
+impl Encode for RecordMetadata {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(self.digest.as_bytes());
+        out.extend_from_slice(&self.salt.0);
         out.put_u8(self.content_type.len() as u8);
         out.extend_from_slice(self.content_type.as_bytes());
         out.put_str16(&self.label);
@@ -77,9 +136,9 @@ impl Encode for EvidenceRecord {
     }
 }
 
-impl Decode for EvidenceRecord {
+impl Decode for RecordMetadata {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let digest = r.hash("record digest")?;
+        let salt = Salt(r.array("record salt")?);
         let content_type = r.str8("content_type", MAX_CONTENT_TYPE_BYTES)?;
         let label = r.str16("label", MAX_METADATA_BYTES)?;
         let external_ref = if r.flag("external_ref tag")? {
@@ -87,14 +146,228 @@ impl Decode for EvidenceRecord {
         } else {
             None
         };
-        let rec = EvidenceRecord {
-            digest,
+        let meta = RecordMetadata {
+            salt,
             content_type,
             label,
             external_ref,
         };
-        rec.validate()?;
-        Ok(rec)
+        meta.validate()?;
+        Ok(meta)
+    }
+}
+
+/// One piece of evidence: a digest and a little metadata, as a transaction carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceRecord {
+    /// The SM3 or SHA-256 digest (by the chain's suite) of the evidenced data.
+    pub digest: Hash,
+    /// The private part.
+    pub metadata: RecordMetadata,
+}
+
+impl EvidenceRecord {
+    /// Checks the size limits.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        self.metadata.validate()
+    }
+
+    /// The hash of the record's metadata (see [`RecordMetadata::hash`]).
+    pub fn metadata_hash(&self, suite: Suite) -> Hash {
+        self.metadata.hash(suite)
+    }
+
+    /// The leaf hash of this record in its transaction's record tree:
+    /// `H(0x00 || "kexin:record:v2" || digest || metadata_hash)`.
+    pub fn leaf_hash(&self, suite: Suite) -> Hash {
+        record_leaf_hash(suite, &self.digest, &self.metadata_hash(suite))
+    }
+
+    /// The record as shown to someone allowed to see its metadata.
+    pub fn disclosed(&self, suite: Suite) -> RecordView {
+        RecordView {
+            digest: self.digest,
+            metadata_hash: self.metadata_hash(suite),
+            metadata: Some(self.metadata.clone()),
+        }
+    }
+
+    /// The record as shown to anyone else: digest and metadata hash only.
+    pub fn withheld(&self, suite: Suite) -> RecordView {
+        RecordView {
+            digest: self.digest,
+            metadata_hash: self.metadata_hash(suite),
+            metadata: None,
+        }
+    }
+}
+
+/// The leaf hash of a record in its transaction's record tree, from its digest and metadata
+/// hash: `H(0x00 || "kexin:record:v2" || digest || metadata_hash)`. Proving a record needs no
+/// metadata.
+pub fn record_leaf_hash(suite: Suite, digest: &Hash, metadata_hash: &Hash) -> Hash {
+    let mut data = Vec::with_capacity(domains::RECORD_LEAF.len() + 64);
+    data.extend_from_slice(domains::RECORD_LEAF);
+    data.extend_from_slice(digest.as_bytes());
+    data.extend_from_slice(metadata_hash.as_bytes());
+    kexin_merkle::leaf_hash(suite, &data)
+}
+
+impl Encode for EvidenceRecord {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.digest.as_bytes());
+        self.metadata.encode_to(out);
+    }
+}
+
+impl Decode for EvidenceRecord {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let digest = r.hash("record digest")?;
+        let metadata = RecordMetadata::decode_from(r)?;
+        Ok(EvidenceRecord { digest, metadata })
+    }
+}
+
+/// An evidence record as a receipt or the API shows it: the digest and the metadata hash,
+/// which are all a proof needs and are public, and the metadata itself only when the reader
+/// may see it (in JSON, `"metadata": "withheld"` otherwise).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordView {
+    /// The digest of the evidenced data.
+    pub digest: Hash,
+    /// The hash of the record's metadata ([`RecordMetadata::hash`]).
+    pub metadata_hash: Hash,
+    /// The metadata, when disclosed; `None` when withheld.
+    #[serde(default, with = "withheld")]
+    pub metadata: Option<RecordMetadata>,
+}
+
+impl RecordView {
+    /// The record's leaf hash, from the digest and metadata hash alone.
+    pub fn leaf_hash(&self, suite: Suite) -> Hash {
+        record_leaf_hash(suite, &self.digest, &self.metadata_hash)
+    }
+
+    /// Drops the metadata (keeping its hash).
+    pub fn withhold(&mut self) {
+        self.metadata = None;
+    }
+
+    /// Whether the metadata is withheld.
+    pub fn is_withheld(&self) -> bool {
+        self.metadata.is_none()
+    }
+
+    /// Checks that disclosed metadata is within the limits and hashes to `metadata_hash`;
+    /// `Err` carries the hash the metadata actually has (or the limit it breaks).
+    pub fn check_metadata(&self, suite: Suite) -> Result<(), MetadataError> {
+        let Some(meta) = &self.metadata else {
+            return Ok(());
+        };
+        meta.validate().map_err(MetadataError::Limits)?;
+        let computed = meta.hash(suite);
+        if computed != self.metadata_hash {
+            return Err(MetadataError::Mismatch {
+                claimed: self.metadata_hash,
+                computed,
+            });
+        }
+        Ok(())
+    }
+
+    /// The whole record, when the metadata is disclosed.
+    pub fn record(&self) -> Option<EvidenceRecord> {
+        self.metadata.as_ref().map(|m| EvidenceRecord {
+            digest: self.digest,
+            metadata: m.clone(),
+        })
+    }
+}
+
+/// Why a record view's metadata does not check out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MetadataError {
+    /// Over a size limit.
+    #[error("{0}")]
+    Limits(DecodeError),
+    /// It does not hash to the metadata hash.
+    #[error("the metadata hashes to {computed}, not to the record's metadata hash {claimed}")]
+    Mismatch {
+        /// The record's metadata hash.
+        claimed: Hash,
+        /// The metadata's hash.
+        computed: Hash,
+    },
+}
+
+/// Binary form: `digest || metadata_hash || flag || [RecordMetadata]`.
+impl Encode for RecordView {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.digest.as_bytes());
+        out.extend_from_slice(self.metadata_hash.as_bytes());
+        match &self.metadata {
+            None => out.put_u8(0),
+            Some(m) => {
+                out.put_u8(1);
+                m.encode_to(out);
+            }
+        }
+    }
+}
+
+impl Decode for RecordView {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let digest = r.hash("record digest")?;
+        let metadata_hash = r.hash("metadata hash")?;
+        let metadata = if r.flag("metadata tag")? {
+            Some(RecordMetadata::decode_from(r)?)
+        } else {
+            None
+        };
+        Ok(RecordView {
+            digest,
+            metadata_hash,
+            metadata,
+        })
+    }
+}
+
+/// Metadata in JSON: the object when disclosed, the string `"withheld"` when not (`null` and
+/// a missing field read as withheld too).
+mod withheld {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::RecordMetadata;
+
+    /// The JSON string standing for withheld metadata.
+    pub const WITHHELD: &str = "withheld";
+
+    pub fn serialize<S: Serializer>(m: &Option<RecordMetadata>, s: S) -> Result<S::Ok, S::Error> {
+        match m {
+            Some(m) => m.serialize(s),
+            None => s.serialize_str(WITHHELD),
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Shown {
+        Word(String),
+        Metadata(RecordMetadata),
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<RecordMetadata>, D::Error> {
+        match Option::<Shown>::deserialize(d)? {
+            None => Ok(None),
+            Some(Shown::Word(w)) if w == WITHHELD => Ok(None),
+            Some(Shown::Word(w)) => Err(serde::de::Error::custom(format!(
+                "metadata must be an object or \"{WITHHELD}\", not {w:?}"
+            ))),
+            Some(Shown::Metadata(m)) => Ok(Some(m)),
+        }
     }
 }
 
@@ -518,11 +791,11 @@ impl Transaction {
                 }
                 for rec in records {
                     rec.validate()?;
-                    if rec.label.len() > u16::MAX as usize {
+                    if rec.metadata.label.len() > u16::MAX as usize {
                         return Err(DecodeError::TooLarge {
                             field: "label",
                             limit: MAX_METADATA_BYTES as u64,
-                            actual: rec.label.len() as u64,
+                            actual: rec.metadata.label.len() as u64,
                         });
                     }
                 }
@@ -766,4 +1039,131 @@ pub fn decode_transaction(bytes: &[u8]) -> Result<Transaction, DecodeError> {
         });
     }
     Transaction::decode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(suite: Suite) -> EvidenceRecord {
+        EvidenceRecord {
+            digest: suite.hash(b"data"),
+            metadata: RecordMetadata {
+                salt: Salt([0xa5; SALT_BYTES]),
+                content_type: "application/pdf".into(),
+                label: "case-2024-17".into(),
+                external_ref: Some("s3://b/k".into()),
+            },
+        }
+    }
+
+    #[test]
+    fn leaf_commits_to_digest_and_metadata_hash_only() {
+        for suite in [Suite::Intl, Suite::Gm] {
+            let r = rec(suite);
+            let meta = r.metadata.encode();
+            assert_eq!(meta.len(), 16 + 1 + 15 + 2 + 12 + 1 + 2 + 8);
+            let mh = suite.hash_parts(&[b"kexin:metadata:v1", &meta]);
+            assert_eq!(r.metadata_hash(suite), mh);
+            let leaf = suite.hash_parts(&[
+                &[0x00],
+                b"kexin:record:v2",
+                r.digest.as_bytes(),
+                mh.as_bytes(),
+            ]);
+            assert_eq!(r.leaf_hash(suite), leaf);
+            assert_eq!(record_leaf_hash(suite, &r.digest, &mh), leaf);
+            // The views share the leaf; only the disclosed one has the record back.
+            assert_eq!(r.disclosed(suite).leaf_hash(suite), leaf);
+            assert_eq!(r.withheld(suite).leaf_hash(suite), leaf);
+            assert_eq!(r.disclosed(suite).record(), Some(r.clone()));
+            assert_eq!(r.withheld(suite).record(), None);
+            // The wire record is the digest followed by the metadata.
+            assert_eq!(r.encode(), [r.digest.as_bytes().as_slice(), &meta].concat());
+            assert_eq!(EvidenceRecord::decode(&r.encode()).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn every_metadata_change_changes_the_hash_and_the_leaf() {
+        let suite = Suite::Gm;
+        let base = rec(suite);
+        let (h, leaf) = (base.metadata_hash(suite), base.leaf_hash(suite));
+        let mut variants = Vec::new();
+        for i in 0..SALT_BYTES {
+            for bit in 0..8 {
+                let mut r = base.clone();
+                r.metadata.salt.0[i] ^= 1 << bit;
+                variants.push(r);
+            }
+        }
+        for i in 0..base.metadata.label.len() {
+            let mut r = base.clone();
+            let mut b = r.metadata.label.into_bytes();
+            b[i] ^= 0x01;
+            r.metadata.label = String::from_utf8(b).unwrap();
+            variants.push(r);
+        }
+        let mut r = base.clone();
+        r.metadata.content_type.push(' ');
+        variants.push(r);
+        let mut r = base.clone();
+        r.metadata.external_ref = None;
+        variants.push(r);
+        let mut r = base.clone();
+        r.metadata.external_ref = Some(String::new());
+        variants.push(r);
+        // Moving bytes between fields changes the encoding, so the hash.
+        let mut r = base.clone();
+        r.metadata.content_type = "application/pdfc".into();
+        r.metadata.label = "ase-2024-17".into();
+        variants.push(r);
+        for v in &variants {
+            assert_ne!(v.metadata_hash(suite), h, "{v:?}");
+            assert_ne!(v.leaf_hash(suite), leaf, "{v:?}");
+            // A view that keeps the old hash but carries the changed metadata is caught.
+            let view = RecordView {
+                metadata: Some(v.metadata.clone()),
+                ..base.disclosed(suite)
+            };
+            assert!(matches!(
+                view.check_metadata(suite),
+                Err(MetadataError::Mismatch { .. })
+            ));
+        }
+        assert_eq!(base.disclosed(suite).check_metadata(suite), Ok(()));
+        assert_eq!(base.withheld(suite).check_metadata(suite), Ok(()));
+        // The salt hides equal metadata: same label, different salts, different hashes.
+        let mut other = base.clone();
+        other.metadata.salt = Salt([0x5a; SALT_BYTES]);
+        assert_ne!(other.metadata_hash(suite), h);
+    }
+
+    #[test]
+    fn record_views_encode_and_read_back() {
+        let suite = Suite::Intl;
+        let r = rec(suite);
+        for view in [r.disclosed(suite), r.withheld(suite)] {
+            let bytes = view.encode();
+            assert_eq!(RecordView::decode(&bytes).unwrap(), view);
+            let json = serde_json::to_string(&view).unwrap();
+            assert_eq!(serde_json::from_str::<RecordView>(&json).unwrap(), view);
+            if view.is_withheld() {
+                assert_eq!(bytes.len(), 65);
+                assert_eq!(bytes[64], 0);
+                assert!(json.contains(r#""metadata":"withheld""#), "{json}");
+            } else {
+                assert_eq!(bytes[64], 1);
+                assert_eq!(&bytes[65..], r.metadata.encode().as_slice());
+            }
+        }
+        let mut bad = r.withheld(suite).encode();
+        bad[64] = 2;
+        assert!(RecordView::decode(&bad).is_err());
+        assert!(Salt::from_hex("00").is_err());
+        assert_eq!(
+            Salt::from_hex(&"A5".repeat(16)).unwrap(),
+            Salt([0xa5; SALT_BYTES])
+        );
+    }
 }

@@ -1,12 +1,12 @@
-//! Conformance vectors of the current format version (2), for both suites.
+//! Conformance vectors of the current format version (3), for both suites.
 //!
 //! The test builds a small chain from fixed seeds (see `common::conformance_chain`) and
 //! compares every encoding and hash with the pinned values in `tests/fixtures/`:
 //!
-//! * `conformance-v2-{intl,gm}.json`: named hex vectors (encodings, hashes, signing inputs,
+//! * `conformance-v3-{intl,gm}.json`: named hex vectors (encodings, hashes, signing inputs,
 //!   signatures) plus state proofs;
-//! * `genesis-v2-{intl,gm}.json`: the genesis JSON file of the chain;
-//! * `receipt-v2-{intl,gm}.json`: the JSON form of a receipt.
+//! * `genesis-v3-{intl,gm}.json`: the genesis JSON file of the chain;
+//! * `receipt-v3-{intl,gm}.json`: the JSON form of a receipt.
 //!
 //! Any difference fails the test: a changed value is a format change and needs a
 //! `FORMAT_VERSION` bump (see `docs/formats.md`). Every pinned encoding is also decoded and
@@ -124,8 +124,16 @@ mod literal {
     pub fn tx_hash(suite: Suite, summary: &[u8]) -> Hash {
         suite.hash_parts(&[b"kexin:tx:v1", summary])
     }
-    pub fn record_leaf(suite: Suite, record: &[u8]) -> Hash {
-        suite.hash_parts(&[&[0x00], b"kexin:record:v1", record])
+    pub fn metadata_hash(suite: Suite, metadata: &[u8]) -> Hash {
+        suite.hash_parts(&[b"kexin:metadata:v1", metadata])
+    }
+    pub fn record_leaf(suite: Suite, digest: &Hash, metadata_hash: &Hash) -> Hash {
+        suite.hash_parts(&[
+            &[0x00],
+            b"kexin:record:v2",
+            digest.as_bytes(),
+            metadata_hash.as_bytes(),
+        ])
     }
     pub fn log_leaf(suite: Suite, tx_hash: &Hash, sig: &Signature) -> Hash {
         suite.hash_parts(&[&[0x00], b"kexin:log:v1", tx_hash.as_bytes(), &sig.0])
@@ -254,13 +262,28 @@ fn build(suite: Suite) -> Fixture {
     let mut record_leaves = Vec::new();
     for (i, rec) in tx.records().iter().enumerate() {
         let enc = rec.encode();
+        // The record is its digest followed by its metadata (salt first).
+        let meta = rec.metadata.encode();
+        assert_eq!(enc, [rec.digest.as_bytes().as_slice(), &meta].concat());
+        assert_eq!(&meta[..16], rec.metadata.salt.0.as_slice());
+        let mh = rec.metadata_hash(suite);
+        assert_eq!(mh, literal::metadata_hash(suite, &meta));
         let leaf = rec.leaf_hash(suite);
-        assert_eq!(leaf, literal::record_leaf(suite, &enc));
+        assert_eq!(leaf, literal::record_leaf(suite, &rec.digest, &mh));
         assert_eq!(
             leaf,
-            leaf_hash(suite, &[b"kexin:record:v1".as_slice(), &enc].concat())
+            leaf_hash(
+                suite,
+                &[
+                    b"kexin:record:v2".as_slice(),
+                    rec.digest.as_bytes(),
+                    mh.as_bytes()
+                ]
+                .concat()
+            )
         );
         v.enc(format!("tx.record.{i}.encoding"), Kind::Record, &enc);
+        v.put(format!("tx.record.{i}.metadata_hash"), mh);
         v.put(format!("tx.record.{i}.leaf_hash"), leaf);
         record_leaves.push(leaf);
     }
@@ -659,6 +682,47 @@ fn build(suite: Suite) -> Fixture {
     v.enc("receipt.encoding", Kind::Receipt, &receipt_bytes);
     v.put("receipt.tx_hash", verified.tx_hash);
     v.put("receipt.block_hash", verified.block_hash);
+    // The same receipt with the metadata withheld: what a node serves to a requester who may
+    // not see it. It verifies just the same.
+    let withheld_bytes = chain.receipt_bytes_with(2, 0, 1, false);
+    let withheld = Receipt::decode(&withheld_bytes).expect("withheld receipt decodes");
+    assert_eq!(withheld, receipt.clone().withheld());
+    assert_eq!(
+        withheld
+            .verify(&chain.genesis)
+            .expect("withheld verifies")
+            .tx_hash,
+        tx_hash
+    );
+    v.enc("receipt.withheld.encoding", Kind::Receipt, &withheld_bytes);
+
+    // ---- a signed read ---------------------------------------------------------------------
+    // Signer B reads the main transaction 3 s after the genesis time.
+    let target = format!("/v1/transactions/{tx_hash}");
+    let at = GENESIS_TIMESTAMP_MS + 3000;
+    let mut message = vec![3u8];
+    message.extend_from_slice(b"GET");
+    message.extend_from_slice(&(target.len() as u16).to_be_bytes());
+    message.extend_from_slice(target.as_bytes());
+    message.extend_from_slice(&at.to_be_bytes());
+    let read_input = literal::signing_input("kexin:read:v1", CHAIN_ID, &message);
+    assert_eq!(
+        kexin_types::signed_read::signing_input(CHAIN_ID, "GET", &target, at).unwrap(),
+        read_input
+    );
+    let read_sig = kexin_types::signed_read::sign(&key(suite, 2), CHAIN_ID, "GET", &target, at)
+        .expect("valid read");
+    kexin_types::signed_read::verify(
+        &key(suite, 2).public_key(),
+        CHAIN_ID,
+        "GET",
+        &target,
+        at,
+        &read_sig,
+    )
+    .expect("read signature verifies");
+    v.put("read.signing_input", &read_input);
+    v.put("read.signature", read_sig.0);
 
     let genesis_json = chain.genesis.to_json() + "\n";
     let receipt_json = receipt.to_json() + "\n";
@@ -911,14 +975,26 @@ fn receipt_json_shape() {
         json["transaction"]["signature"].as_str().unwrap().len(),
         128
     );
+    let mut record_keys: Vec<&str> = json["record"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    record_keys.sort_unstable();
+    assert_eq!(record_keys, ["digest", "metadata", "metadata_hash"]);
     assert_eq!(
-        json["record"]["external_ref"],
+        json["record"]["metadata"]["external_ref"],
         "s3://evidence/2024/photo-01.png"
     );
+    assert_eq!(json["record"]["metadata"]["salt"], "22".repeat(16));
     // A record without external_ref omits the field.
     let r0 = chain.receipt(2, 0, 0);
     let json0: serde_json::Value = serde_json::from_str(&r0.to_json()).unwrap();
-    assert!(json0["record"].get("external_ref").is_none());
+    assert!(json0["record"]["metadata"].get("external_ref").is_none());
+    // Withheld metadata is the string "withheld".
+    let json1: serde_json::Value = serde_json::from_str(&r.clone().withheld().to_json()).unwrap();
+    assert_eq!(json1["record"]["metadata"], "withheld");
     // Hex is written lowercase.
     let text = r.to_json();
     assert!(

@@ -251,7 +251,7 @@ fn unknown_payload_kind_is_refused() {
 #[test]
 fn wrong_versions_are_refused() {
     for suite in SUITES {
-        for v in [0u8, 1, 3, 0xff] {
+        for v in [0u8, 1, 2, 4, 0xff] {
             let mut b = tx_bytes(suite);
             b[0] = v;
             assert_invalid(decode_transaction(&b), "version", "unsupported version");
@@ -325,8 +325,9 @@ fn invalid_utf8_is_refused() {
     let suite = Suite::Intl;
     let rec = record(suite, b"x", "ab", "cd", Some("ef"));
     let enc = rec.encode();
-    // content_type at 33..35, label at 37..39, external_ref at 42..44.
-    for (at, field) in [(33, "content_type"), (37, "label"), (42, "external_ref")] {
+    // After the digest (32) and the salt (16): content_type at 49..51, label at 53..55,
+    // external_ref at 58..60.
+    for (at, field) in [(49, "content_type"), (53, "label"), (58, "external_ref")] {
         for bad in [0xffu8, 0xc0, 0x80] {
             let mut b = enc.clone();
             b[at] = bad;
@@ -335,7 +336,7 @@ fn invalid_utf8_is_refused() {
     }
     // A truncated multi-byte sequence.
     let mut b = enc.clone();
-    b[38] = 0xe7;
+    b[54] = 0xe7;
     assert_invalid(EvidenceRecord::decode(&b), "label", "not valid UTF-8");
     // Chain id bytes that are not UTF-8.
     let mut t = tx_bytes(suite);
@@ -482,9 +483,12 @@ fn metadata_limits() {
     let d = suite.hash(b"d");
     let mk = |ct: usize, label: usize, ext: Option<usize>| EvidenceRecord {
         digest: d,
-        content_type: "c".repeat(ct),
-        label: "l".repeat(label),
-        external_ref: ext.map(|n| "e".repeat(n)),
+        metadata: RecordMetadata {
+            salt: Salt([7; 16]),
+            content_type: "c".repeat(ct),
+            label: "l".repeat(label),
+            external_ref: ext.map(|n| "e".repeat(n)),
+        },
     };
     // Exactly at the limits.
     for rec in [
@@ -525,7 +529,7 @@ fn metadata_limits() {
         mk(1, 1024, None),
         mk(0, 512, Some(513)),
     ] {
-        assert_eq!(rec.metadata_len(), 1025);
+        assert_eq!(rec.metadata.len(), 1025);
         assert_too_large(
             EvidenceRecord::decode(&rec.encode()),
             "record metadata",
@@ -676,8 +680,10 @@ fn header_rules() {
 fn receipt_proof_path_limit() {
     let suite = Suite::Intl;
     let r = receipt_bytes(suite);
-    // The record proof's path length byte follows version, suite, chain id, record, 16 bytes.
-    let rec_len = sample_records(suite)[1].encode().len();
+    // The record proof's path length byte follows version, suite, chain id, the record view
+    // (digest, metadata hash, tag, metadata) and 16 bytes.
+    let rec_len = sample_records(suite)[1].disclosed(suite).encode().len();
+    assert_eq!(rec_len, sample_records(suite)[1].encode().len() + 32 + 1);
     let at = 2 + 1 + CHAIN_ID.len() + rec_len + 16;
     assert_eq!(r[at], 2);
     let mut b = r.clone();
@@ -921,13 +927,21 @@ fn tx_verify_errors() {
         for i in 0..3 {
             let mut t = tx.clone();
             let records = records_mut(&mut t);
-            records[i].label.push('!');
+            records[i].metadata.label.push('!');
             assert_eq!(
                 SealedTx::new(t.clone()).verify(CHAIN_ID, suite),
                 Err(TxError::BadSignature)
             );
             let records = records_mut(&mut t);
-            records[i].label.pop();
+            records[i].metadata.label.pop();
+            records[i].metadata.salt.0[15] ^= 0x01;
+            assert_eq!(
+                SealedTx::new(t.clone()).verify(CHAIN_ID, suite),
+                Err(TxError::BadSignature),
+                "the salt is signed"
+            );
+            let records = records_mut(&mut t);
+            records[i].metadata.salt.0[15] ^= 0x01;
             records[i].digest.0[0] ^= 0x80;
             assert_eq!(
                 SealedTx::new(t).verify(CHAIN_ID, suite),
@@ -985,16 +999,20 @@ fn arb_hash() -> impl Strategy<Value = Hash> {
 fn arb_record() -> impl Strategy<Value = EvidenceRecord> {
     (
         arb_hash(),
+        any::<[u8; 16]>(),
         "[a-z]{0,20}(/[a-z0-9.+-]{0,30})?",
         ".{0,60}",
         proptest::option::of(".{0,80}"),
     )
         .prop_map(
-            |(digest, content_type, label, external_ref)| EvidenceRecord {
+            |(digest, salt, content_type, label, external_ref)| EvidenceRecord {
                 digest,
-                content_type,
-                label,
-                external_ref,
+                metadata: RecordMetadata {
+                    salt: Salt(salt),
+                    content_type,
+                    label,
+                    external_ref,
+                },
             },
         )
         .prop_filter("within the metadata limits", |r| r.validate().is_ok())

@@ -283,7 +283,11 @@ fn every_changed_json_field_is_refused() {
             );
             // Removing or adding external_ref changes the record.
             let mut j = json.clone();
-            let rec = j.pointer_mut("/record").unwrap().as_object_mut().unwrap();
+            let rec = j
+                .pointer_mut("/record/metadata")
+                .unwrap()
+                .as_object_mut()
+                .unwrap();
             if rec.remove("external_ref").is_none() {
                 rec.insert("external_ref".into(), "ref://x".into());
             }
@@ -314,7 +318,15 @@ fn every_changed_json_field_is_refused() {
 fn json_reader_conventions() {
     let chain = small_chain(Suite::Intl);
     let receipt = chain.receipt(2, 1, 0);
-    assert!(receipt.record.external_ref.is_none());
+    assert!(
+        receipt
+            .record
+            .metadata
+            .as_ref()
+            .unwrap()
+            .external_ref
+            .is_none()
+    );
     // Hex is written lowercase; parsing accepts uppercase, which denotes the same bytes.
     let upper = receipt.to_json().replace(
         &receipt.block_hash.to_hex(),
@@ -326,7 +338,7 @@ fn json_reader_conventions() {
     let mut json: serde_json::Value = serde_json::from_str(&receipt.to_json()).unwrap();
     json["comment"] = "issued by node0".into();
     json["transaction"]["note"] = 1.into();
-    json["record"]["external_ref"] = serde_json::Value::Null;
+    json["record"]["metadata"]["external_ref"] = serde_json::Value::Null;
     let r = Receipt::from_json(&json.to_string()).unwrap();
     assert_eq!(r, receipt);
     assert!(r.verify(&chain.genesis).is_ok());
@@ -455,7 +467,7 @@ fn proof_sizes_must_match_the_commitments() {
             "malformed_receipt"
         );
         let mut r = base.clone();
-        r.record.content_type = "x".repeat(128);
+        r.record.metadata.as_mut().unwrap().content_type = "x".repeat(128);
         assert_eq!(
             r.verify(&chain.genesis).unwrap_err().code(),
             "malformed_receipt"
@@ -661,7 +673,7 @@ fn batch_verifier_agrees_with_verify() {
             let mut receipt = chain.receipt(h, t, r);
             // Tamper with every third receipt in a rotating way.
             match i % 6 {
-                1 => receipt.record.label.push('x'),
+                1 => receipt.record.metadata.as_mut().unwrap().label.push('x'),
                 3 => receipt.header.timestamp_ms += 1,
                 5 => {
                     let CommitCertificate::Signatures { signatures } = &mut receipt.certificate
@@ -709,6 +721,10 @@ fn receipt_error_codes_are_stable() {
         ),
         (ReceiptError::RecordProof(String::new()), "bad_record_proof"),
         (
+            ReceiptError::MetadataMismatch(String::new()),
+            "metadata_mismatch",
+        ),
+        (
             ReceiptError::TxHashMismatch {
                 claimed: Hash::ZERO,
                 computed: Hash::ZERO,
@@ -736,4 +752,150 @@ fn receipt_error_codes_are_stable() {
         Receipt::from_json("{}").unwrap_err().code(),
         "malformed_receipt"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metadata: withheld or disclosed
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn receipts_without_metadata_verify_and_say_so() {
+    for suite in SUITES {
+        let chain = small_chain(suite);
+        for (h, t, r) in positions(&chain) {
+            let full = chain.receipt(h, t, r);
+            let rec = &chain.block(h).transactions[t].records()[r];
+            assert_eq!(full.record, rec.disclosed(suite));
+            let ok = full.verify(&chain.genesis).unwrap();
+            assert!(ok.metadata_checked);
+            assert_eq!(ok.metadata_hash, rec.metadata.hash(suite));
+
+            let bare = full.clone().withheld();
+            assert_eq!(bare.record, rec.withheld(suite));
+            assert!(bare.record.is_withheld());
+            let bytes = chain.receipt_bytes_with(h, t, r, false);
+            assert_eq!(bare.encode(), bytes);
+            assert_eq!(Receipt::decode(&bytes).unwrap(), bare);
+            let checked = bare.verify(&chain.genesis).unwrap();
+            assert!(!checked.metadata_checked);
+            assert_eq!(
+                VerifiedReceipt {
+                    metadata_checked: true,
+                    ..checked.clone()
+                },
+                ok
+            );
+            assert_eq!(
+                BatchVerifier::new(&chain.genesis).verify(&bare),
+                Ok(checked)
+            );
+            // JSON says so, and reads back (a null or missing field is withheld too).
+            let mut json: serde_json::Value = serde_json::from_str(&bare.to_json()).unwrap();
+            assert_eq!(json["record"]["metadata"], "withheld");
+            assert_eq!(Receipt::from_json(&json.to_string()).unwrap(), bare);
+            json["record"]["metadata"] = serde_json::Value::Null;
+            assert_eq!(Receipt::from_json(&json.to_string()).unwrap(), bare);
+            json["record"].as_object_mut().unwrap().remove("metadata");
+            assert_eq!(Receipt::from_json(&json.to_string()).unwrap(), bare);
+            json["record"]["metadata"] = "hidden".into();
+            assert_eq!(
+                Receipt::from_json(&json.to_string()).unwrap_err().code(),
+                "malformed_receipt"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_changed_byte_of_the_metadata_or_salt_is_refused() {
+    for suite in SUITES {
+        let chain = conformance_chain(suite);
+        // Record 1 of the main transaction: salt, content type, a non-ASCII label, an
+        // external reference.
+        let bytes = chain.receipt_bytes(2, 0, 1);
+        let receipt = Receipt::decode(&bytes).unwrap();
+        let metadata = receipt.record.metadata.clone().unwrap().encode();
+        // version, suite, chain id, digest, metadata hash, tag, then the metadata.
+        let start = 2 + 1 + CHAIN_ID.len() + 32 + 32 + 1;
+        assert_eq!(&bytes[start..start + metadata.len()], &metadata[..]);
+        let mut mismatches = 0;
+        for i in start..start + metadata.len() {
+            for m in [0x01u8, 0x80] {
+                let mut b = bytes.clone();
+                b[i] ^= m;
+                // A changed length or tag may not decode; whatever decodes must not verify.
+                if let Ok(r) = Receipt::decode(&b) {
+                    let e = r.verify(&chain.genesis).unwrap_err();
+                    assert_eq!(
+                        e.code(),
+                        "metadata_mismatch",
+                        "{suite}: byte {i} ^ {m:#x}: {e}"
+                    );
+                    mismatches += 1;
+                }
+            }
+        }
+        // Every salt byte decodes when changed, and so is caught by the hash.
+        assert!(mismatches >= 2 * 16, "{suite}: {mismatches}");
+
+        // Field by field, in memory.
+        let tamper = |f: &dyn Fn(&mut RecordMetadata)| {
+            let mut r = receipt.clone();
+            f(r.record.metadata.as_mut().unwrap());
+            r.verify(&chain.genesis).unwrap_err().code()
+        };
+        for i in 0..16 {
+            assert_eq!(tamper(&|m| m.salt.0[i] ^= 1), "metadata_mismatch");
+        }
+        assert_eq!(tamper(&|m| m.label.push('x')), "metadata_mismatch");
+        assert_eq!(tamper(&|m| m.label.clear()), "metadata_mismatch");
+        assert_eq!(
+            tamper(&|m| m.content_type = "image/jpeg".into()),
+            "metadata_mismatch"
+        );
+        assert_eq!(tamper(&|m| m.external_ref = None), "metadata_mismatch");
+        assert_eq!(
+            tamper(&|m| m.external_ref = Some(String::new())),
+            "metadata_mismatch"
+        );
+        // Another record's metadata does not fit.
+        let other = chain.block(2).transactions[0].records()[0].metadata.clone();
+        assert_eq!(tamper(&|m| *m = other.clone()), "metadata_mismatch");
+        // The metadata hash itself is what the record proof covers.
+        for withheld in [false, true] {
+            let mut r = receipt.clone();
+            if withheld {
+                r.record.withhold();
+            }
+            r.record.metadata_hash.0[0] ^= 1;
+            let want = if withheld {
+                "bad_record_proof"
+            } else {
+                "metadata_mismatch"
+            };
+            assert_eq!(r.verify(&chain.genesis).unwrap_err().code(), want);
+        }
+        // And in JSON: a different salt digit.
+        let mut json: serde_json::Value = serde_json::from_str(&receipt.to_json()).unwrap();
+        let salt = json["record"]["metadata"]["salt"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(salt.len(), 32);
+        for i in [0, 15, 31] {
+            json["record"]["metadata"]["salt"] = change_hex_digit(&salt, i).into();
+            let e = json_verifies(&json, &chain.genesis).unwrap_err();
+            assert!(e.contains("metadata does not match"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn every_flipped_byte_of_a_receipt_without_metadata_is_refused() {
+    for suite in SUITES {
+        let chain = small_chain(suite);
+        let bytes = chain.receipt_bytes_with(2, 2, 3, false);
+        let decoded = flip_all(suite, &chain.genesis, &bytes, &MASKS);
+        assert!(decoded > bytes.len());
+    }
 }

@@ -68,9 +68,12 @@ impl Chain {
             .enumerate()
             .map(|(i, d)| EvidenceRecord {
                 digest: self.digest(*d),
-                content_type: "application/octet-stream".into(),
-                label: format!("file-{d}-{i}"),
-                external_ref: (i % 3 == 0).then(|| format!("s3://bucket/{d}")),
+                metadata: kexin_types::RecordMetadata {
+                    salt: kexin_types::Salt([7; 16]),
+                    content_type: "application/octet-stream".into(),
+                    label: format!("file-{d}-{i}"),
+                    external_ref: (i % 3 == 0).then(|| format!("s3://bucket/{d}")),
+                },
             })
             .collect();
         SealedTx::new(Transaction::sign(

@@ -243,9 +243,12 @@ impl Tamperer {
             digest: self
                 .suite
                 .hash(format!("replay of {}", victim.hash()).as_bytes()),
-            content_type: "application/octet-stream".into(),
-            label: "replayed-nonce".into(),
-            external_ref: None,
+            metadata: kexin_types::RecordMetadata {
+                salt: kexin_types::Salt([7; 16]),
+                content_type: "application/octet-stream".into(),
+                label: "replayed-nonce".into(),
+                external_ref: None,
+            },
         };
         Some(Transaction::sign(
             &self.ledger.genesis().chain_id,

@@ -502,9 +502,12 @@ impl<S: SimSuite> World<S> {
         let records = (0..1 + nonce % 2)
             .map(|r| EvidenceRecord {
                 digest: S::SUITE.hash(format!("sim/{}/{c}/{nonce}/{r}", self.seed).as_bytes()),
-                content_type: "application/octet-stream".into(),
-                label: format!("doc-{c}-{nonce}-{r}"),
-                external_ref: None,
+                metadata: kexin_types::RecordMetadata {
+                    salt: kexin_types::Salt([7; 16]),
+                    content_type: "application/octet-stream".into(),
+                    label: format!("doc-{c}-{nonce}-{r}"),
+                    external_ref: None,
+                },
             })
             .collect();
         Transaction::sign(

@@ -15,8 +15,8 @@ use kexin_merkle::SparseMerkleTree;
 use kexin_types::state::{EvidenceState, NonceState, RecordLocation, StateKey, value_hash};
 use kexin_types::{
     BlockHeader, CertDer, CommitCertificate, Decode, Encode, EvidenceRecord, Genesis, Hash,
-    InclusionProof, Organisation, Payload, PublicKey, Receipt, SealedTx, Suite, Transaction,
-    Validator, ValidatorSignature, domains,
+    InclusionProof, Organisation, Payload, PublicKey, Receipt, RecordMetadata, Salt, SealedTx,
+    Suite, Transaction, Validator, ValidatorSignature, domains,
 };
 
 /// Both suites, `intl` first.
@@ -38,7 +38,10 @@ pub fn validator_seed(i: usize) -> u8 {
     11 + i as u8
 }
 
-/// A record with a digest of `data` under `suite`.
+/// The salt of [`record`]: `5a` × 16 (a real client draws it at random).
+pub const TEST_SALT: Salt = Salt([0x5a; 16]);
+
+/// A record with a digest of `data` under `suite` and the salt [`TEST_SALT`].
 pub fn record(
     suite: Suite,
     data: &[u8],
@@ -46,35 +49,53 @@ pub fn record(
     label: &str,
     external_ref: Option<&str>,
 ) -> EvidenceRecord {
+    record_with_salt(suite, data, TEST_SALT, content_type, label, external_ref)
+}
+
+/// A record with a digest of `data` under `suite` and `salt`.
+pub fn record_with_salt(
+    suite: Suite,
+    data: &[u8],
+    salt: Salt,
+    content_type: &str,
+    label: &str,
+    external_ref: Option<&str>,
+) -> EvidenceRecord {
     EvidenceRecord {
         digest: suite.hash(data),
-        content_type: content_type.into(),
-        label: label.into(),
-        external_ref: external_ref.map(Into::into),
+        metadata: RecordMetadata {
+            salt,
+            content_type: content_type.into(),
+            label: label.into(),
+            external_ref: external_ref.map(Into::into),
+        },
     }
 }
 
-/// The three records of the main conformance transaction; the second has an external
-/// reference and a non-ASCII label.
+/// The three records of the main conformance transaction, with salts `11`×16, `22`×16 and
+/// `33`×16; the second has an external reference and a non-ASCII label.
 pub fn sample_records(suite: Suite) -> Vec<EvidenceRecord> {
     vec![
-        record(
+        record_with_salt(
             suite,
             b"kexin conformance document 0",
+            Salt([0x11; 16]),
             "application/pdf",
             "contract-2024-001.pdf",
             None,
         ),
-        record(
+        record_with_salt(
             suite,
             b"kexin conformance document 1",
+            Salt([0x22; 16]),
             "image/png",
             "\u{73b0}\u{573a}\u{7167}\u{7247}-01.png",
             Some("s3://evidence/2024/photo-01.png"),
         ),
-        record(
+        record_with_salt(
             suite,
             b"kexin conformance document 2",
+            Salt([0x33; 16]),
             "text/plain; charset=utf-8",
             "notes.txt",
             None,
@@ -301,6 +322,17 @@ impl TestChain {
     /// in block `height`, assembled field by field as `docs/formats.md` describes it (not
     /// with `Receipt::encode`).
     pub fn receipt_bytes(&self, height: u64, tx_index: usize, record_index: usize) -> Vec<u8> {
+        self.receipt_bytes_with(height, tx_index, record_index, true)
+    }
+
+    /// Like [`TestChain::receipt_bytes`], with the record's metadata only if `disclose`.
+    pub fn receipt_bytes_with(
+        &self,
+        height: u64,
+        tx_index: usize,
+        record_index: usize,
+        disclose: bool,
+    ) -> Vec<u8> {
         let suite = self.suite;
         let block = self.block(height);
         let tx = &block.transactions[tx_index];
@@ -319,7 +351,20 @@ impl TestChain {
         let mut out = vec![kexin_types::FORMAT_VERSION, suite.tag()];
         out.push(self.genesis.chain_id.len() as u8);
         out.extend_from_slice(self.genesis.chain_id.as_bytes());
-        out.extend(tx.records()[record_index].encode());
+        let rec = &tx.records()[record_index];
+        let metadata = rec.metadata.encode();
+        out.extend_from_slice(rec.digest.as_bytes());
+        out.extend_from_slice(
+            suite
+                .hash_parts(&[b"kexin:metadata:v1", &metadata])
+                .as_bytes(),
+        );
+        if disclose {
+            out.push(1);
+            out.extend(metadata);
+        } else {
+            out.push(0);
+        }
         put_proof(&mut out, &record_proof);
         out.extend(tx.summary().encode());
         out.extend_from_slice(&tx.signature.0);
