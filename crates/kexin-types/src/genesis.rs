@@ -126,7 +126,7 @@ impl ValidatorSets for Genesis {
 /// The genesis of a chain; its hash is the parent hash of block 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
-    /// Format version (`FORMAT_VERSION`, now 2).
+    /// Format version (`FORMAT_VERSION`, now 3).
     pub version: u8,
     /// The chain id, used in every signature domain.
     pub chain_id: String,
