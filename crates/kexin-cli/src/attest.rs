@@ -320,6 +320,24 @@ impl Signer {
     }
 }
 
+/// Loads the identity in `dir`, refusing one whose key is not of the suite of `info`'s chain.
+pub(crate) fn load_identity(info: &ChainInfo, dir: &Path) -> anyhow::Result<Identity> {
+    let identity = Identity::load(dir)
+        .with_context(|| format!("cannot load the identity in {}", dir.display()))?;
+    if identity.suite() != info.suite {
+        return Err(fail(
+            "wrong_suite",
+            format!(
+                "the chain uses the {} suite, but the identity in {} holds a {} key",
+                info.suite,
+                dir.display(),
+                identity.suite()
+            ),
+        ));
+    }
+    Ok(identity)
+}
+
 /// Loads the identity in `dir` for the chain of `info`, and whether its certificate must be
 /// attached (the chain has not registered it yet). Refuses an open chain and a key of the
 /// wrong suite.
@@ -338,19 +356,7 @@ pub async fn identity_for(
             ),
         ));
     }
-    let identity = Identity::load(dir)
-        .with_context(|| format!("cannot load the identity in {}", dir.display()))?;
-    if identity.suite() != info.suite {
-        return Err(fail(
-            "wrong_suite",
-            format!(
-                "the chain uses the {} suite, but the identity in {} holds a {} key",
-                info.suite,
-                dir.display(),
-                identity.suite()
-            ),
-        ));
-    }
+    let identity = load_identity(info, dir)?;
     let registered = client.cert(&identity.id()).await.with_context(|| {
         format!(
             "cannot look up certificate {} in the registry",

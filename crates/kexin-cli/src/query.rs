@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
-use kexin_client::{BlockId, Client, Identity, check_chain_info};
+use kexin_client::{BlockId, Client, check_chain_info};
 use kexin_crypto::Hash;
 use kexin_types::api::TxState;
 use kexin_types::{CommitCertificate, Genesis, RecordView};
@@ -100,24 +100,13 @@ pub async fn reader_client(cli: &Cli, identity: Option<&Path>) -> anyhow::Result
         return Err(fail(
             "no_organisations",
             format!(
-                "chain {} has no organisations: every record's metadata is public there; drop                  --identity",
+                "chain {} has no organisations: every record's metadata is public there; drop \
+                 --identity",
                 info.chain_id
             ),
         ));
     }
-    let id = Identity::load(dir)
-        .with_context(|| format!("cannot load the identity in {}", dir.display()))?;
-    if id.suite() != info.suite {
-        return Err(fail(
-            "wrong_suite",
-            format!(
-                "the chain uses the {} suite, but the identity in {} holds a {} key",
-                info.suite,
-                dir.display(),
-                id.suite()
-            ),
-        ));
-    }
+    let id = crate::attest::load_identity(&info, dir)?;
     tracing::debug!(org = %id.org(), name = %id.name(), role = %id.role(), "signing reads");
     Ok(client.with_identity(&id, &info.chain_id))
 }
