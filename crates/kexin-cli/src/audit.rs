@@ -107,7 +107,9 @@ async fn note(cli: &Cli, args: &NoteArgs) -> anyhow::Result<()> {
         .with_context(|| format!("waiting for audit note {tx_hash} to be final"))?;
     let height = status.height.unwrap_or_default();
     if let Some(path) = &args.receipt {
-        crate::verify::save_tx_receipt(&client, &info.genesis, &tx_hash, path).await?;
+        // Fetched as the auditor, so the receipt carries the note's text.
+        let reader = crate::query::reader_client(cli, Some(&args.identity)).await?;
+        crate::verify::save_tx_receipt(&reader, &info.genesis, &tx_hash, path).await?;
     }
     let report = NoteReport {
         tx_hash,
