@@ -491,10 +491,14 @@ pub(crate) async fn checkpoint(State(node): AppState) -> Result<Json<CheckpointR
             .ledger()
             .checkpoint()?
             .ok_or_else(|| Error::not_found("no block has been committed yet"))?;
+        let epochs = n
+            .ledger()
+            .epoch_links(n.genesis().epoch_of(cp.header.height))?;
         Ok(Json(CheckpointResponse {
             block_hash: cp.header.hash(n.genesis().suite),
             header: cp.header,
             certificate: cp.certificate,
+            epochs,
         }))
     })
     .await

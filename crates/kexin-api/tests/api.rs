@@ -208,6 +208,14 @@ async fn happy_path(suite: Suite) {
         certificate: cp.certificate.clone(),
     };
     assert_eq!(checkpoint.verify(&genesis).unwrap(), cp.block_hash);
+    assert!(cp.epochs.is_empty(), "epoch 0 needs no links");
+    assert_eq!(cp.verify(&genesis).unwrap(), cp.block_hash);
+    let mut wrong = cp.clone();
+    wrong.block_hash = Hash::ZERO;
+    assert_eq!(
+        wrong.verify(&genesis).unwrap_err().code(),
+        "block_hash_mismatch"
+    );
 
     // A second transaction, then a consistency proof between the two log sizes.
     let tx2 = Transaction::sign(

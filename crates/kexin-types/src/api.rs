@@ -4,10 +4,11 @@ use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 use kexin_merkle::{ConsistencyProof, StateProof};
 use serde::{Deserialize, Serialize};
 
-use crate::block::{BlockHeader, CommitCertificate};
+use crate::block::{BlockHeader, Checkpoint, CommitCertificate};
+use crate::epoch::{EpochChain, EpochLink};
 use crate::genesis::Genesis;
 use crate::identity::CertDer;
-use crate::receipt::Receipt;
+use crate::receipt::{Receipt, ReceiptError};
 use crate::state::{EvidenceState, NonceState, RecordLocation};
 use crate::tx::{Payload, RecordView, Transaction, WITHHELD};
 
@@ -410,7 +411,8 @@ pub struct EvidenceResponse {
     pub records: Vec<EvidenceEntry>,
 }
 
-/// `GET /v1/checkpoint`: the latest signed tree head.
+/// `GET /v1/checkpoint`: the latest signed tree head, with the epoch links that let it be
+/// checked from the genesis alone.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckpointResponse {
     /// The block hash.
@@ -419,6 +421,30 @@ pub struct CheckpointResponse {
     pub header: BlockHeader,
     /// The certificate.
     pub certificate: CommitCertificate,
+    /// The links of epochs `1 ..=` the head's epoch (empty in epoch 0), as in receipts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<EpochLink>,
+}
+
+impl CheckpointResponse {
+    /// Verifies the checkpoint from the genesis alone: the epoch links, then the certificate
+    /// over the header by a quorum of its epoch's validators, and that `block_hash` is the
+    /// header's hash. Returns the block hash.
+    pub fn verify(&self, genesis: &Genesis) -> Result<Hash, ReceiptError> {
+        let chain = EpochChain::verify(genesis, &self.epochs)?;
+        let checkpoint = Checkpoint {
+            header: self.header.clone(),
+            certificate: self.certificate.clone(),
+        };
+        let hash = checkpoint.verify_in(genesis, &chain)?;
+        if hash != self.block_hash {
+            return Err(ReceiptError::BlockHashMismatch {
+                claimed: self.block_hash,
+                computed: hash,
+            });
+        }
+        Ok(hash)
+    }
 }
 
 /// `GET /v1/proofs/consistency?from=M&to=N`.
