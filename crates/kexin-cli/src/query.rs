@@ -183,7 +183,7 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
     println!("transaction {}", r.status.hash);
     match r.status.status {
         TxState::Committed => {
-            println!("  status committed");
+            println!("  status      committed");
             if let Some(h) = r.status.height {
                 println!("  height      {h}");
             }
@@ -194,7 +194,7 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
                 println!("  log index   {i}");
             }
         }
-        TxState::Pending => println!("  status pending (in the mempool)"),
+        TxState::Pending => println!("  status      pending (in the mempool)"),
         TxState::Rejected => {
             let why = r
                 .status
@@ -202,7 +202,7 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|e| format!("{}: {}", e.code, e.message))
                 .unwrap_or_default();
-            println!("  status rejected ({why})");
+            println!("  status      rejected ({why})");
         }
     }
     println!("  chain       {}", t.chain_id);
@@ -322,7 +322,10 @@ pub async fn evidence(cli: &Cli, args: &EvidenceArgs) -> anyhow::Result<()> {
                     println!("      external ref  {r:?}");
                 }
             }
-            None => println!("      metadata withheld (hash {})", e.record.metadata_hash),
+            None => println!(
+                "      metadata      withheld (hash {})",
+                e.record.metadata_hash
+            ),
         }
     }
     if r.records.iter().any(|e| e.record.is_withheld()) {
