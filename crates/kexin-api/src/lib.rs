@@ -38,6 +38,8 @@ pub fn router(node: Arc<Node>) -> Router {
             get(routes::transaction_status),
         )
         .route("/v1/transactions/{hash}/receipts", get(routes::receipts))
+        .route("/v1/transactions/{hash}/receipt", get(routes::tx_receipt))
+        .route("/v1/audit-notes/{subject}", get(routes::audit_notes))
         .route("/v1/blocks/{id}", get(routes::block))
         .route("/v1/evidence/{digest}", get(routes::evidence))
         .route("/v1/checkpoint", get(routes::checkpoint))

@@ -255,6 +255,100 @@ pub(crate) async fn receipts(
     .await
 }
 
+/// `GET /v1/transactions/{hash}/receipt`: the receipt of the transaction itself, for any
+/// payload kind. The payload is carried unless it is private (evidence records, an audit
+/// note's text) and the requester may not read it.
+pub(crate) async fn tx_receipt(
+    State(node): AppState,
+    Extension(reader): Extension<Reader>,
+    Path(hash): Path<String>,
+) -> Result<Json<kexin_types::TxReceipt>> {
+    let hash = parse_hash("transaction hash", &hash)?;
+    blocking(&node, move |n| match n.ledger().tx_receipt(&hash)? {
+        Some(receipt) => {
+            let private = matches!(
+                receipt.payload,
+                Some(
+                    kexin_types::Payload::Evidence { .. } | kexin_types::Payload::AuditNote { .. }
+                )
+            );
+            let cert = receipt.transaction.summary.cert;
+            let disclose = !private
+                || reader.may_read_owned_by(|| match cert {
+                    Some(id) => auth::cert_org(n, &id),
+                    None => Ok(None),
+                })?;
+            Ok(Json(if disclose {
+                receipt
+            } else {
+                receipt.withheld()
+            }))
+        }
+        None if n.mempool().get(&hash).is_some() => Err(Error::not_found(format!(
+            "transaction {hash} is pending: its receipt exists once it is committed"
+        ))),
+        None => Err(Error::not_found(format!("no committed transaction {hash}"))),
+    })
+    .await
+}
+
+/// `GET /v1/audit-notes/{subject}`: the audit notes about a hash, oldest first; each note's
+/// text only for auditors and readers of the auditor's organisation.
+pub(crate) async fn audit_notes(
+    State(node): AppState,
+    Extension(reader): Extension<Reader>,
+    Path(subject): Path<String>,
+    query: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<AuditNotesResponse>> {
+    let subject = parse_hash("subject", &subject)?;
+    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(DEFAULT_EVIDENCE_PAGE);
+    if limit == 0 || limit > MAX_EVIDENCE_PAGE {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!("limit must be 1..={MAX_EVIDENCE_PAGE}, got {limit}"),
+        ));
+    }
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let corrupt = |what: String| Error::from(kexin_ledger::LedgerError::Corrupt(what));
+        let mut notes = Vec::new();
+        for loc in ledger.audit_notes(&subject, limit)? {
+            let (tx, _) = ledger
+                .transaction(&loc.tx_hash)?
+                .ok_or_else(|| corrupt(format!("note index names missing tx {}", loc.tx_hash)))?;
+            let kexin_types::Payload::AuditNote { text, .. } = tx.payload else {
+                return Err(corrupt(format!(
+                    "note index names tx {} that is no note",
+                    loc.tx_hash
+                )));
+            };
+            let (header, _) = ledger
+                .header(loc.height)?
+                .ok_or_else(|| corrupt(format!("note index names missing block {}", loc.height)))?;
+            let org = match tx.cert {
+                Some(id) => auth::cert_org(n, &id)?,
+                None => None,
+            };
+            let disclose = reader.may_read(org.as_deref());
+            notes.push(AuditNoteEntry {
+                tx_hash: loc.tx_hash,
+                height: loc.height,
+                tx_index: loc.tx_index,
+                timestamp_ms: header.timestamp_ms,
+                org,
+                cert: tx.cert,
+                text: disclose.then_some(text),
+            });
+        }
+        if notes.is_empty() {
+            return Err(Error::not_found(format!("no audit notes about {subject}")));
+        }
+        Ok(Json(AuditNotesResponse { subject, notes }))
+    })
+    .await
+}
+
 fn block_response(ledger: &Ledger, block: Block, certificate: CommitCertificate) -> BlockResponse {
     let suite = ledger.genesis().suite;
     BlockResponse {
@@ -397,10 +491,14 @@ pub(crate) async fn checkpoint(State(node): AppState) -> Result<Json<CheckpointR
             .ledger()
             .checkpoint()?
             .ok_or_else(|| Error::not_found("no block has been committed yet"))?;
+        let epochs = n
+            .ledger()
+            .epoch_links(n.genesis().epoch_of(cp.header.height))?;
         Ok(Json(CheckpointResponse {
             block_hash: cp.header.hash(n.genesis().suite),
             header: cp.header,
             certificate: cp.certificate,
+            epochs,
         }))
     })
     .await

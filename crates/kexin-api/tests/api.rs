@@ -208,6 +208,14 @@ async fn happy_path(suite: Suite) {
         certificate: cp.certificate.clone(),
     };
     assert_eq!(checkpoint.verify(&genesis).unwrap(), cp.block_hash);
+    assert!(cp.epochs.is_empty(), "epoch 0 needs no links");
+    assert_eq!(cp.verify(&genesis).unwrap(), cp.block_hash);
+    let mut wrong = cp.clone();
+    wrong.block_hash = Hash::ZERO;
+    assert_eq!(
+        wrong.verify(&genesis).unwrap_err().code(),
+        "block_hash_mismatch"
+    );
 
     // A second transaction, then a consistency proof between the two log sizes.
     let tx2 = Transaction::sign(
@@ -1264,6 +1272,157 @@ async fn open_chains_keep_metadata_public_and_refuse_signed_reads() {
     let j: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(j["code"], "no_organisations");
     h.node.shutdown();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_notes_and_transaction_receipts_over_the_api() {
+    use kexin_types::{Role, TxReceipt};
+    let suite = Suite::Intl;
+    let chain = "api-reads";
+    let (h, [(ca1, ca1_key), (ca2, ca2_key)]) = start_consortium(suite);
+    let genesis = h.node.genesis().clone();
+    let creds = |ca: &kexin_pki::Certificate, ca_key: &SigningKey, name: &str, role, serial| {
+        let (key, cert) = identity(suite, ca, ca_key, name, role, serial);
+        Creds { key, cert }
+    };
+    let writer1 = creds(&ca1, &ca1_key, "wendy", Role::Writer, 2);
+    let auditor2 = creds(&ca2, &ca2_key, "ann", Role::Auditor, 3);
+    let reader2 = creds(&ca2, &ca2_key, "rob", Role::Reader, 4);
+    let reader1 = creds(&ca1, &ca1_key, "rita", Role::Reader, 5);
+    let admin1 = creds(&ca1, &ca1_key, "adam", Role::Admin, 6);
+
+    // org1's writer records a document; org2's auditor notes it.
+    let recs = records(suite, "filing-2026-q3", 1);
+    let ev = Transaction::sign_as(
+        chain,
+        &writer1.key,
+        Some((&writer1.cert, true)),
+        1,
+        Payload::Evidence {
+            records: recs.clone(),
+        },
+    );
+    let text = "Finding 7: figures reconciled with the bank's ledger; confidential.";
+    let note = Transaction::sign_as(
+        chain,
+        &auditor2.key,
+        Some((&auditor2.cert, true)),
+        1,
+        Payload::AuditNote {
+            subject: recs[0].digest,
+            text: text.into(),
+        },
+    );
+    // A writer's note is refused with the permission it lacks, and nothing is stored.
+    let by_writer = Transaction::sign_as(
+        chain,
+        &writer1.key,
+        Some((&writer1.cert, true)),
+        2,
+        Payload::AuditNote {
+            subject: recs[0].digest,
+            text: "not mine to write".into(),
+        },
+    );
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&by_writer))).await;
+    assert_error(s, &j, StatusCode::FORBIDDEN, "permission_denied");
+    assert!(j["message"].as_str().unwrap().contains("audit.note"), "{j}");
+    for tx in [&ev, &note] {
+        let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(tx))).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+        wait_committed(&h.app, &tx.hash()).await;
+    }
+
+    // The notes about the digest: the text for auditors and the auditor's org's readers.
+    let uri = format!("/v1/audit-notes/{}", recs[0].digest);
+    let who: [(&str, Option<&Creds>, bool); 5] = [
+        ("anonymous", None, false),
+        ("auditor of org2", Some(&auditor2), true),
+        ("reader of org2 (the auditor's)", Some(&reader2), true),
+        ("reader of org1", Some(&reader1), false),
+        ("admin of org1", Some(&admin1), false),
+    ];
+    for (name, c, sees) in who {
+        let (s, _, body_text) = get_as(&h.app, chain, &uri, c, now_ms()).await;
+        assert_eq!(s, StatusCode::OK, "{name}: {body_text}");
+        let r: AuditNotesResponse = serde_json::from_str(&body_text).unwrap();
+        assert_eq!(r.subject, recs[0].digest);
+        assert_eq!(r.notes.len(), 1);
+        let n = &r.notes[0];
+        assert_eq!(n.tx_hash, note.hash());
+        assert_eq!(n.org.as_deref(), Some("org2"));
+        assert_eq!(n.text.as_deref(), sees.then_some(text), "{name}");
+        assert_eq!(body_text.contains("confidential"), sees, "{name}");
+
+        // The note transaction and its receipt follow the same rule.
+        let (s, _, tx_text) = get_as(
+            &h.app,
+            chain,
+            &format!("/v1/transactions/{}", note.hash()),
+            c,
+            now_ms(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{tx_text}");
+        assert_eq!(tx_text.contains("confidential"), sees, "{name}: {tx_text}");
+        if !sees {
+            assert!(tx_text.contains(r#""text":"withheld""#), "{tx_text}");
+        }
+        let r: TxResponse = serde_json::from_str(&tx_text).unwrap();
+        assert_eq!(r.transaction.transaction().is_some(), sees, "{name}");
+
+        let receipt_uri = format!("/v1/transactions/{}/receipt", note.hash());
+        let (s, _, rtext) = get_as(&h.app, chain, &receipt_uri, c, now_ms()).await;
+        assert_eq!(s, StatusCode::OK, "{rtext}");
+        let receipt = TxReceipt::from_json(&rtext).unwrap();
+        let v = receipt.verify(&genesis).expect("every view verifies");
+        assert_eq!((v.kind, v.payload_checked), ("audit_note", sees), "{name}");
+        assert_eq!(rtext.contains("confidential"), sees, "{name}");
+    }
+
+    // Every kind has a receipt: the evidence batch (payload for readers of org1 only).
+    let uri = format!("/v1/transactions/{}/receipt", ev.hash());
+    for (c, sees) in [
+        (None, false),
+        (Some(&reader1), true),
+        (Some(&reader2), false),
+    ] {
+        let (s, _, rtext) = get_as(&h.app, chain, &uri, c, now_ms()).await;
+        assert_eq!(s, StatusCode::OK, "{rtext}");
+        let v = TxReceipt::from_json(&rtext)
+            .unwrap()
+            .verify(&genesis)
+            .unwrap();
+        assert_eq!((v.kind, v.payload_checked), ("evidence", sees));
+        assert_eq!(rtext.contains("filing-2026-q3"), sees);
+    }
+
+    // Bad input: clear JSON errors.
+    let (s, j) = call(&h.app, "GET", "/v1/audit-notes/xyz", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hash");
+    let none = suite.hash(b"nothing noted");
+    let (s, j) = call(&h.app, "GET", &format!("/v1/audit-notes/{none}"), None).await;
+    assert_error(s, &j, StatusCode::NOT_FOUND, "not_found");
+    for q in ["limit=0", "limit=1001", "limit=x"] {
+        let (s, j) = call(
+            &h.app,
+            "GET",
+            &format!("/v1/audit-notes/{}?{q}", recs[0].digest),
+            None,
+        )
+        .await;
+        assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+    let (s, j) = call(
+        &h.app,
+        "GET",
+        &format!("/v1/transactions/{none}/receipt"),
+        None,
+    )
+    .await;
+    assert_error(s, &j, StatusCode::NOT_FOUND, "not_found");
+    let (s, j) = call(&h.app, "GET", "/v1/transactions/12/receipt", None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hash");
 }
 
 /// On an intl chain, a writer with an ECDSA P-256 certificate submits evidence (admission,

@@ -484,12 +484,7 @@ async fn finalize(
 }
 
 fn write_receipt(path: &Path, receipt: &Receipt) -> anyhow::Result<()> {
-    let tmp = path.with_extension("json.tmp");
-    let mut text = receipt.to_json();
-    text.push('\n');
-    std::fs::write(&tmp, text).with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::output::write_json_file(path, &receipt.to_json())
 }
 
 /// Verifies receipts on every core (each thread with its own certificate cache), in order.
@@ -820,6 +815,40 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
         )));
     }
     Ok(())
+}
+
+/// Signs `payload` as `signer` (attaching its certificate while the chain has not registered
+/// it) and submits it, retrying while the node is busy; a nonce taken meanwhile (by another
+/// transaction of the same signer, or one the node still holds pending) is retried with a
+/// fresh one. Returns the transaction hash.
+pub async fn submit_signed(
+    client: &Client,
+    chain_id: &str,
+    signer: &Identity,
+    payload: &Payload,
+    timeout: Duration,
+) -> Result<Hash, ClientError> {
+    let deadline = Instant::now() + timeout;
+    let mut nonce = client.next_nonce(&signer.public_key()).await?;
+    let mut attempt = 0;
+    loop {
+        let attach = client.cert(&signer.id()).await?.is_none();
+        let tx = signer.sign(chain_id, nonce, payload.clone(), attach);
+        match crate::attest::submit_with_retry(client, &tx, deadline).await {
+            Ok(h) => return Ok(h),
+            Err(e)
+                if matches!(e.code(), "nonce_replayed" | "nonce_conflict")
+                    && attempt < NONCE_RETRIES =>
+            {
+                attempt += 1;
+                nonce = client
+                    .next_nonce(&signer.public_key())
+                    .await?
+                    .max(nonce + 1);
+            }
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 #[cfg(test)]

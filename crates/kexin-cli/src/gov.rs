@@ -3,7 +3,7 @@
 //! admin, and list and show proposals. The rules are in `docs/pki.md` ("Governance").
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
@@ -20,9 +20,6 @@ use serde::Serialize;
 use crate::Cli;
 use crate::error::fail;
 use crate::output::{print_json, utc};
-
-/// How often a submission refused for its nonce is re-signed with a fresh one.
-const NONCE_RETRIES: usize = 3;
 
 /// `kexin gov ...`
 #[derive(Debug, Subcommand)]
@@ -57,6 +54,10 @@ pub struct ProposeArgs {
     /// Seconds to wait for the transaction to be final.
     #[arg(long, value_name = "SECONDS", default_value_t = 120, global = true)]
     timeout: u64,
+    /// Once final, write the proposing transaction's receipt to FILE (verified first; `kexin
+    /// verify --receipt FILE --genesis G` checks it offline).
+    #[arg(long, value_name = "FILE", global = true, conflicts_with = "no_wait")]
+    receipt: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long, global = true)]
     json: bool,
@@ -145,6 +146,10 @@ pub struct VoteArgs {
     /// Seconds to wait for the vote to be final.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     timeout: u64,
+    /// Once final, write the vote's receipt to FILE (verified first; `kexin verify --receipt
+    /// FILE --genesis G` checks it offline).
+    #[arg(long, value_name = "FILE")]
+    receipt: Option<PathBuf>,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -276,7 +281,7 @@ fn build_action(cmd: &ActionCommand) -> anyhow::Result<GovAction> {
 }
 
 /// A human description of an action, with certificate ids in the chain's hash.
-fn describe_action(action: &GovAction, suite: Suite) -> String {
+pub(crate) fn describe_action(action: &GovAction, suite: Suite) -> String {
     match action {
         GovAction::AddOrg { org } => {
             let ids: Vec<String> = org
@@ -433,35 +438,19 @@ async fn fetch_view(
     Ok((view(id, state, p, &consortium, suite), res.height))
 }
 
-/// Signs `payload` as the identity in `dir` (attaching its certificate while the chain has
-/// not registered it) with its next nonce and submits it, retrying while the node is busy; a
-/// nonce taken meanwhile is retried with a fresh one. Returns the transaction hash.
-async fn submit_as(
+/// Signs `payload` as the identity in `dir` with its next nonce and submits it (see
+/// [`crate::attest::submit_signed`]). Returns the identity and the transaction hash.
+pub(crate) async fn submit_as(
     client: &Client,
     info: &ChainInfo,
     dir: &Path,
     payload: Payload,
     timeout: Duration,
 ) -> anyhow::Result<(Identity, Hash)> {
-    let (signer, mut attach) = crate::attest::identity_for(client, info, dir).await?;
-    let deadline = Instant::now() + timeout;
-    let mut nonce = client.next_nonce(&signer.public_key()).await?;
-    let mut attempt = 0;
-    loop {
-        let tx = signer.sign(&info.chain_id, nonce, payload.clone(), attach);
-        match crate::attest::submit_with_retry(client, &tx, deadline).await {
-            Ok(h) => return Ok((signer, h)),
-            Err(e) if e.code() == "nonce_replayed" && attempt < NONCE_RETRIES => {
-                attempt += 1;
-                nonce = client
-                    .next_nonce(&signer.public_key())
-                    .await?
-                    .max(nonce + 1);
-                attach = client.cert(&signer.id()).await?.is_none();
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let (signer, _) = crate::attest::identity_for(client, info, dir).await?;
+    let h =
+        crate::attest::submit_signed(client, &info.chain_id, &signer, &payload, timeout).await?;
+    Ok((signer, h))
 }
 
 /// Waits until `tx` is final; the chain's refusal, if it dropped it, is the error.
@@ -490,6 +479,9 @@ struct ProposeReport {
     height: Option<u64>,
     /// `pending` with --no-wait, else the proposal's state once made.
     state: String,
+    /// Where the proposing transaction's receipt was written (with --receipt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     proposal: Option<ProposalView>,
 }
@@ -520,6 +512,7 @@ async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<()> {
         org: signer.org(),
         height: None,
         state: "pending".into(),
+        receipt: None,
         proposal: None,
     };
     // `--wait` is the default; `--no-wait` turns it off (the last of the two given wins).
@@ -529,6 +522,10 @@ async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<()> {
         report.height = Some(height);
         report.state = v.state.clone();
         report.proposal = Some(v);
+        if let Some(path) = &args.receipt {
+            crate::verify::save_tx_receipt(&client, &info.genesis, &id, path).await?;
+            report.receipt = Some(path.clone());
+        }
     }
     if args.json {
         return print_json(&report);
@@ -545,6 +542,9 @@ async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<()> {
             "submitted; not waiting (kexin gov show {id} --node {} shows its state)",
             client.base_url()
         ),
+    }
+    if let Some(path) = &report.receipt {
+        println!("receipt written to {} (verified)", path.display());
     }
     Ok(())
 }
@@ -563,6 +563,9 @@ struct VoteReport {
     height: u64,
     /// The proposal's state after the vote.
     state: String,
+    /// Where the vote's receipt was written (with --receipt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    receipt: Option<PathBuf>,
     proposal: ProposalView,
 }
 
@@ -587,6 +590,9 @@ async fn vote(cli: &Cli, args: &VoteArgs) -> anyhow::Result<()> {
     .with_context(|| format!("voting {word} on proposal {id}"))?;
     let height = wait_final(&client, &tx_hash, timeout, "vote").await?;
     let (v, _) = fetch_view(&client, id, info.suite).await?;
+    if let Some(path) = &args.receipt {
+        crate::verify::save_tx_receipt(&client, &info.genesis, &tx_hash, path).await?;
+    }
     let report = VoteReport {
         id,
         tx_hash,
@@ -594,6 +600,7 @@ async fn vote(cli: &Cli, args: &VoteArgs) -> anyhow::Result<()> {
         vote: word,
         height,
         state: v.state.clone(),
+        receipt: args.receipt.clone(),
         proposal: v,
     };
     if args.json {
@@ -605,6 +612,9 @@ async fn vote(cli: &Cli, args: &VoteArgs) -> anyhow::Result<()> {
     );
     println!("{}", report.proposal.summary);
     println!("{}", tally_line(&report.proposal));
+    if let Some(path) = &report.receipt {
+        println!("receipt written to {} (verified)", path.display());
+    }
     Ok(())
 }
 

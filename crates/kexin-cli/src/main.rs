@@ -5,6 +5,7 @@
 //! and exits non-zero (2 for usage errors).
 
 mod attest;
+mod audit;
 mod bench;
 mod error;
 mod gov;
@@ -76,7 +77,8 @@ enum Command {
     /// Fingerprint files (or take digests), record them on the ledger, and save a verified
     /// receipt for each.
     Attest(attest::AttestArgs),
-    /// Verify a receipt offline against a genesis file, and that FILE (or --digest) matches it.
+    /// Verify a receipt offline against a genesis file: an evidence receipt and that FILE (or
+    /// --digest) matches it, or a transaction receipt (a vote, a proposal, an audit note, ...).
     Verify(verify::VerifyArgs),
     /// Show a transaction.
     Tx(query::TxArgs),
@@ -102,6 +104,10 @@ enum Command {
     /// show proposals.
     #[command(subcommand)]
     Gov(gov::GovCommand),
+    /// Record audit notes as an auditor, and list the notes about a record, transaction or
+    /// block.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 fn init_tracing(json: bool) {
@@ -163,6 +169,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Cert(cmd) => pki::run_cert(cli, cmd).await,
         Command::Org(cmd) => pki::run_org(cli, cmd).await,
         Command::Gov(cmd) => gov::run(cli, cmd).await,
+        Command::Audit(cmd) => audit::run(cli, cmd).await,
     }
 }
 

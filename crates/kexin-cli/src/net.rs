@@ -127,7 +127,7 @@ pub struct UpArgs {
     #[arg(long)]
     open: bool,
     /// Blocks per consensus epoch of a new network: validator changes passed by governance
-    /// take effect at the next multiple of it [default: 100].
+    /// take effect at the next multiple of it [default: 1000].
     #[arg(long, value_name = "BLOCKS",
           value_parser = clap::value_parser!(u64).range(
               kexin_types::limits::MIN_EPOCH_LENGTH..=kexin_types::limits::MAX_EPOCH_LENGTH))]

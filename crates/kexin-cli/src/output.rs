@@ -74,6 +74,17 @@ pub fn count_progress(total: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// Writes a JSON document (and a final newline) to `path` atomically: to a temporary file
+/// beside it, then renamed over it, so a reader never sees half a receipt.
+pub fn write_json_file(path: &std::path::Path, json: &str) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, format!("{json}\n"))
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

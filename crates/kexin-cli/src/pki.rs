@@ -22,9 +22,6 @@ use crate::output::{print_json, utc};
 /// `org list`.
 const EXPIRY_WARNING_DAYS: u64 = 30;
 const DAY_MS: u64 = 86_400_000;
-/// How often a revocation refused for its nonce is re-signed with a fresh one.
-const NONCE_RETRIES: usize = 3;
-
 fn days(s: &str) -> Result<u32, String> {
     let d: u32 = s.parse().map_err(|e| format!("{s:?}: {e}"))?;
     if d == 0 || d > ca::MAX_VALIDITY_DAYS {
@@ -602,7 +599,9 @@ async fn ca_rotate(cli: &Cli, args: &CaRotateArgs) -> anyhow::Result<()> {
     if height.is_none() {
         let payload = Payload::AddCa { cert: der.clone() };
         let outcome = async {
-            let h = submit_as(&client, &info.chain_id, &admin, &payload, timeout).await?;
+            let h =
+                crate::attest::submit_signed(&client, &info.chain_id, &admin, &payload, timeout)
+                    .await?;
             let status = client.wait_committed(&h, timeout).await?;
             Ok::<_, ClientError>((h, status.height))
         }
@@ -1036,36 +1035,6 @@ async fn checked_chain(
     Ok(info)
 }
 
-/// Signs `payload` as `signer` (attaching its certificate while the chain has not registered
-/// it) and submits it, retrying while the node is busy; a nonce taken meanwhile (by another
-/// transaction of the same signer) is retried with a fresh one. Returns the transaction hash.
-async fn submit_as(
-    client: &Client,
-    chain_id: &str,
-    signer: &Identity,
-    payload: &Payload,
-    timeout: Duration,
-) -> Result<Hash, ClientError> {
-    let deadline = Instant::now() + timeout;
-    let mut nonce = client.next_nonce(&signer.public_key()).await?;
-    let mut attempt = 0;
-    loop {
-        let attach = client.cert(&signer.id()).await?.is_none();
-        let tx = signer.sign(chain_id, nonce, payload.clone(), attach);
-        match crate::attest::submit_with_retry(client, &tx, deadline).await {
-            Ok(h) => return Ok(h),
-            Err(e) if e.code() == "nonce_replayed" && attempt < NONCE_RETRIES => {
-                attempt += 1;
-                nonce = client
-                    .next_nonce(&signer.public_key())
-                    .await?
-                    .max(nonce + 1);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
 async fn revoke(cli: &Cli, args: &RevokeArgs) -> anyhow::Result<()> {
     let genesis = read_net_genesis(&args.dir)?;
     check_org(&args.org)?;
@@ -1131,16 +1100,17 @@ async fn revoke(cli: &Cli, args: &RevokeArgs) -> anyhow::Result<()> {
             cert: der,
             reason: args.reason,
         };
-        let tx_hash = submit_as(&client, &info.chain_id, &admin, &payload, timeout)
-            .await
-            .with_context(|| {
-                format!(
-                    "revoking certificate {id} (serial {}) of {}@{}",
-                    cert.serial_hex(),
-                    args.name,
-                    args.org
-                )
-            })?;
+        let tx_hash =
+            crate::attest::submit_signed(&client, &info.chain_id, &admin, &payload, timeout)
+                .await
+                .with_context(|| {
+                    format!(
+                        "revoking certificate {id} (serial {}) of {}@{}",
+                        cert.serial_hex(),
+                        args.name,
+                        args.org
+                    )
+                })?;
         client
             .wait_committed(&tx_hash, timeout)
             .await

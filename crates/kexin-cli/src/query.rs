@@ -32,6 +32,14 @@ pub struct TxArgs {
     /// recording organisation, or an auditor, sees the records' metadata.
     #[arg(long, value_name = "DIR")]
     identity: Option<PathBuf>,
+    /// Write the transaction's own receipt (any kind: vote, proposal, revocation, audit note,
+    /// evidence batch) to FILE, after verifying it; `kexin verify --receipt FILE --genesis G`
+    /// checks it offline.
+    #[arg(long, value_name = "FILE")]
+    receipt: Option<PathBuf>,
+    /// Verify the receipt against this genesis file instead of the one the node reports.
+    #[arg(long, value_name = "G", requires = "receipt")]
+    genesis: Option<PathBuf>,
     /// Print the node's JSON answer.
     #[arg(long)]
     json: bool,
@@ -129,11 +137,11 @@ fn describe_metadata(r: &RecordView) -> String {
 fn withheld_hint(signed: bool) {
     if signed {
         println!(
-            "  (metadata withheld: this identity may not read it; readers see their own              organisation's records, auditors everyone's)"
+            "  (metadata withheld: this identity may not read it; readers see their own organisation's records, auditors everyone's)"
         );
     } else {
         println!(
-            "  (metadata withheld: sign the request with --identity DIR of a reader of the              recording organisation, or of an auditor)"
+            "  (metadata withheld: sign the request with --identity DIR of a reader of the recording organisation, or of an auditor)"
         );
     }
 }
@@ -148,6 +156,26 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
     let hash = parse_hash("transaction hash", &args.hash)?;
     let client = reader_client(cli, args.identity.as_deref()).await?;
     let r = client.transaction(&hash).await?;
+    if let Some(path) = &args.receipt {
+        let genesis: Genesis = match &args.genesis {
+            Some(g) => crate::verify::read_genesis(g)?,
+            None => {
+                let info = client.chain().await?;
+                check_chain_info(&info)?;
+                info.genesis
+            }
+        };
+        let v = crate::verify::save_tx_receipt(&client, &genesis, &hash, path).await?;
+        if !args.json {
+            eprintln!(
+                "receipt of {} ({}, height {}) verified and written to {}",
+                v.tx_hash,
+                v.kind,
+                v.height,
+                path.display()
+            );
+        }
+    }
     if args.json {
         return print_json(&r);
     }
@@ -155,7 +183,7 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
     println!("transaction {}", r.status.hash);
     match r.status.status {
         TxState::Committed => {
-            println!("  status      committed");
+            println!("  status committed");
             if let Some(h) = r.status.height {
                 println!("  height      {h}");
             }
@@ -166,7 +194,7 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
                 println!("  log index   {i}");
             }
         }
-        TxState::Pending => println!("  status      pending (in the mempool)"),
+        TxState::Pending => println!("  status pending (in the mempool)"),
         TxState::Rejected => {
             let why = r
                 .status
@@ -174,7 +202,7 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
                 .as_ref()
                 .map(|e| format!("{}: {}", e.code, e.message))
                 .unwrap_or_default();
-            println!("  status      rejected ({why})");
+            println!("  status rejected ({why})");
         }
     }
     println!("  chain       {}", t.chain_id);
@@ -190,9 +218,18 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
     println!("  signature   {}", t.signature.to_hex());
     let records = t.records();
     match &t.payload {
+        kexin_types::api::PayloadView::Other(kexin_types::Payload::AuditNote { subject, text }) => {
+            println!("  payload     audit note about {subject}");
+            println!("  note        {text}");
+        }
         kexin_types::api::PayloadView::Other(p) => println!("  payload     {}", p.kind_name()),
         kexin_types::api::PayloadView::Evidence { .. } => {
             println!("  payload     evidence, {} record(s)", records.len());
+        }
+        kexin_types::api::PayloadView::WithheldNote { subject } => {
+            println!("  payload     audit note about {subject}");
+            println!("  note withheld");
+            withheld_hint(client.signs_requests());
         }
     }
     for (i, rec) in records.iter().enumerate().take(MAX_LISTED) {
@@ -285,10 +322,7 @@ pub async fn evidence(cli: &Cli, args: &EvidenceArgs) -> anyhow::Result<()> {
                     println!("      external ref  {r:?}");
                 }
             }
-            None => println!(
-                "      metadata      withheld (hash {})",
-                e.record.metadata_hash
-            ),
+            None => println!("      metadata withheld (hash {})", e.record.metadata_hash),
         }
     }
     if r.records.iter().any(|e| e.record.is_withheld()) {

@@ -7,22 +7,26 @@ use clap::Args;
 use kexin_client::hash_file_with_progress;
 use kexin_crypto::Hash;
 use kexin_types::api::ChainInfo;
-use kexin_types::{CommitCertificate, Genesis, Receipt, VerifiedReceipt};
+use kexin_types::{CommitCertificate, Genesis, Payload, Receipt, TxReceipt, VerifiedReceipt};
 use serde::Serialize;
 
 use crate::error::{describe, fail};
 use crate::output::{bytes_progress, print_json, utc};
 
-/// `kexin verify FILE --receipt R --genesis G`
+/// `kexin verify FILE --receipt R --genesis G`, or `kexin verify --receipt R --genesis G` for
+/// the receipt of a transaction (a vote, a proposal, an audit note, ...).
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The file the receipt is for (or give --digest).
-    #[arg(value_name = "FILE", required_unless_present = "digest")]
+    /// The file an evidence receipt is for (or give --digest); not given for a transaction
+    /// receipt.
+    #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
     /// The digest (hex) the receipt is for, instead of a FILE.
     #[arg(long, value_name = "HEX", conflicts_with = "file")]
     digest: Option<String>,
-    /// The receipt JSON written by `kexin attest` (or served by the node).
+    /// The receipt JSON: an evidence receipt written by `kexin attest`, or a transaction
+    /// receipt written by `kexin tx --receipt`, `kexin gov ... --receipt` or `kexin audit
+    /// note --receipt` (or served by the node).
     #[arg(long, value_name = "R")]
     receipt: PathBuf,
     /// The chain's genesis.json (a saved `GET /v1/chain` answer is accepted too).
@@ -71,6 +75,44 @@ struct Report {
     checks: Vec<&'static str>,
 }
 
+/// What `kexin verify` established about a transaction receipt.
+#[derive(Serialize)]
+struct TxReport {
+    ok: bool,
+    receipt: &'static str,
+    tx_hash: Hash,
+    kind: &'static str,
+    /// A description of the payload, when the receipt carries it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<String>,
+    payload_check: &'static str,
+    signer: kexin_crypto::PublicKey,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cert: Option<Hash>,
+    nonce: u64,
+    log_index: u64,
+    log_size: u64,
+    block_hash: Hash,
+    height: u64,
+    timestamp_ms: u64,
+    time: String,
+    chain_id: String,
+    suite: kexin_crypto::Suite,
+    genesis_hash: Hash,
+    epoch: u64,
+    certificate_signatures: usize,
+    certificate_kind: String,
+    validators: usize,
+    quorum: usize,
+    checks: Vec<&'static str>,
+}
+
+/// The outcome of `kexin verify` for either kind of receipt.
+enum Outcome {
+    Record(Box<Report>),
+    Tx(Box<TxReport>),
+}
+
 #[derive(Serialize)]
 struct Failure {
     ok: bool,
@@ -99,11 +141,19 @@ pub fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
 pub async fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let result = verify(args).await;
     match result {
-        Ok(report) => {
+        Ok(Outcome::Record(report)) => {
             if args.json {
                 print_json(&report)?;
             } else {
                 print_human(&report);
+            }
+            Ok(())
+        }
+        Ok(Outcome::Tx(report)) => {
+            if args.json {
+                print_json(&report)?;
+            } else {
+                print_tx_human(&report);
             }
             Ok(())
         }
@@ -121,10 +171,37 @@ pub async fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     }
 }
 
-async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
+/// The validator count of the epoch of `height`, from the receipt's epoch links (the
+/// genesis set for epoch 0); the links were checked by the receipt's verification.
+fn epoch_validators(genesis: &Genesis, epochs: &[kexin_types::EpochLink], height: u64) -> usize {
+    use kexin_types::ValidatorSets as _;
+    kexin_types::EpochChain::verify(genesis, epochs)
+        .ok()
+        .and_then(|c| c.epoch_keys(genesis.epoch_of(height)))
+        .map_or(genesis.validators.len(), |k| k.len())
+}
+
+async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let genesis = read_genesis(&args.genesis)?;
     let text = std::fs::read_to_string(&args.receipt)
         .with_context(|| format!("cannot read receipt {}", args.receipt.display()))?;
+    // An evidence receipt names its record; a transaction receipt does not.
+    let is_record = serde_json::from_str::<serde_json::Value>(&text)
+        .map(|v| v.get("record").is_some())
+        .unwrap_or(true);
+    if !is_record {
+        if args.file.is_some() || args.digest.is_some() {
+            return Err(fail(
+                "usage",
+                format!(
+                    "{} is a transaction receipt, which is not for a file or digest: \
+                     give only --receipt and --genesis",
+                    args.receipt.display()
+                ),
+            ));
+        }
+        return verify_tx(&genesis, &text).map(|r| Outcome::Tx(Box::new(r)));
+    }
     let receipt = Receipt::from_json(&text)?;
     let suite = genesis.suite;
     let digest = match (&args.file, &args.digest) {
@@ -143,7 +220,12 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
             })
             .await??
         }
-        (None, None) => return Err(fail("usage", "give FILE or --digest")),
+        (None, None) => {
+            return Err(fail(
+                "usage",
+                "an evidence receipt is for a file: give FILE or --digest",
+            ));
+        }
     };
     let v: VerifiedReceipt = receipt.verify_data(&genesis, &digest)?;
     let (signatures, certificate_kind) = describe_certificate(&receipt.certificate);
@@ -160,7 +242,8 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
         "header",
         "certificate_quorum",
     ]);
-    Ok(Report {
+    let validators = epoch_validators(&genesis, &receipt.epochs, v.height);
+    Ok(Outcome::Record(Box::new(Report {
         ok: true,
         file: args.file.as_ref().map(|f| f.display().to_string()),
         digest: v.digest,
@@ -190,10 +273,141 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Report> {
         time: utc(v.timestamp_ms),
         certificate_signatures: signatures,
         certificate_kind,
-        validators: genesis.validators.len(),
-        quorum: genesis.quorum(),
+        validators,
+        quorum: kexin_types::quorum_of(validators),
+        checks,
+    })))
+}
+
+fn verify_tx(genesis: &Genesis, text: &str) -> anyhow::Result<TxReport> {
+    let receipt = TxReceipt::from_json(text)?;
+    let v = receipt.verify(genesis)?;
+    let (signatures, certificate_kind) = describe_certificate(&receipt.certificate);
+    let mut checks = Vec::new();
+    if v.payload_checked {
+        checks.push("payload");
+    }
+    checks.extend([
+        "tx_hash",
+        "tx_signature",
+        "log_proof",
+        "header",
+        "certificate_quorum",
+    ]);
+    let validators = epoch_validators(genesis, &receipt.epochs, v.height);
+    let summary = &receipt.transaction.summary;
+    Ok(TxReport {
+        ok: true,
+        receipt: "transaction",
+        tx_hash: v.tx_hash,
+        kind: v.kind,
+        payload: receipt
+            .payload
+            .as_ref()
+            .map(|p| describe_payload(p, genesis.suite)),
+        payload_check: if v.payload_checked {
+            "checked"
+        } else {
+            "withheld"
+        },
+        signer: summary.signer,
+        cert: summary.cert,
+        nonce: summary.nonce,
+        log_index: receipt.log_proof.leaf_index,
+        log_size: receipt.log_proof.tree_size,
+        block_hash: v.block_hash,
+        height: v.height,
+        timestamp_ms: v.timestamp_ms,
+        time: utc(v.timestamp_ms),
+        chain_id: genesis.chain_id.clone(),
+        suite: genesis.suite,
+        genesis_hash: genesis.hash(),
+        epoch: genesis.epoch_of(v.height),
+        certificate_signatures: signatures,
+        certificate_kind,
+        validators,
+        quorum: kexin_types::quorum_of(validators),
         checks,
     })
+}
+
+/// One line about a payload.
+fn describe_payload(payload: &Payload, suite: kexin_crypto::Suite) -> String {
+    match payload {
+        Payload::Vote { proposal, approve } => format!(
+            "vote {} on proposal {proposal}",
+            if *approve { "yes" } else { "no" }
+        ),
+        Payload::Propose { action } => {
+            format!("proposal to {}", crate::gov::describe_action(action, suite))
+        }
+        Payload::AuditNote { subject, text } => format!("audit note about {subject}: {text:?}"),
+        Payload::RevokeCert { cert, reason } => format!(
+            "revocation of certificate {} ({})",
+            cert.id(suite),
+            reason.as_str()
+        ),
+        Payload::AddCa { cert } => format!("new CA certificate {}", cert.id(suite)),
+        Payload::Evidence { records } => format!("evidence, {} record(s)", records.len()),
+    }
+}
+
+fn print_tx_human(r: &TxReport) {
+    println!(
+        "OK: the receipt proves transaction {} ({}) was final on chain {} at {}",
+        r.tx_hash, r.kind, r.chain_id, r.time
+    );
+    match &r.payload {
+        Some(p) => println!("  payload         ok  {p}"),
+        None => println!(
+            "  payload             withheld: the receipt carries only the transaction's \
+             commitment to it"
+        ),
+    }
+    println!(
+        "  tx signature    ok  tx {} signed by {} (nonce {})",
+        r.tx_hash, r.signer, r.nonce
+    );
+    if let Some(cert) = &r.cert {
+        println!("  certificate id      {cert}");
+    }
+    println!(
+        "  log proof       ok  log entry {} of {} under the block's log root",
+        r.log_index, r.log_size
+    );
+    println!("  header          ok  block hash {}", r.block_hash);
+    println!(
+        "  certificate     ok  {}: {} of {} validator signatures (epoch {}), quorum {}",
+        r.certificate_kind, r.certificate_signatures, r.validators, r.epoch, r.quorum
+    );
+    println!("  height              {}", r.height);
+    println!("  time                {} ({} ms)", r.time, r.timestamp_ms);
+    println!(
+        "  genesis             {} ({}, {})",
+        r.genesis_hash, r.chain_id, r.suite
+    );
+}
+
+/// Fetches the receipt of transaction `hash` from the node, verifies it against `genesis`
+/// and writes it to `path` (the form `kexin verify --receipt` reads).
+pub async fn save_tx_receipt(
+    client: &kexin_client::Client,
+    genesis: &Genesis,
+    hash: &Hash,
+    path: &Path,
+) -> anyhow::Result<kexin_types::VerifiedTx> {
+    let receipt = client.tx_receipt(hash).await?;
+    let v = receipt
+        .verify(genesis)
+        .with_context(|| format!("the node's receipt of transaction {hash} does not verify"))?;
+    if v.tx_hash != *hash {
+        return Err(fail(
+            "bad_receipt",
+            format!("asked for the receipt of {hash}, got that of {}", v.tx_hash),
+        ));
+    }
+    crate::output::write_json_file(path, &receipt.to_json())?;
+    Ok(v)
 }
 
 fn print_human(r: &Report) {

@@ -313,7 +313,25 @@ async fn governance_scenario(net: &Net) {
     );
     assert_eq!(doc["proposal"]["action"]["type"], "revoke_cert", "{doc}");
     let revoke = doc["id"].as_str().unwrap().to_owned();
-    gov.vote("org3", &revoke, true);
+    // org3 votes and keeps the vote's receipt, which verifies offline from the genesis.
+    let vote_receipt = net.path("vote-org3.json");
+    let o = run([
+        s("gov"),
+        s("vote"),
+        s("--node"),
+        s(&gov.url),
+        s("--identity"),
+        gov.admin("org3").as_os_str(),
+        s("--proposal"),
+        s(&revoke),
+        s("--yes"),
+        s("--receipt"),
+        vote_receipt.as_os_str(),
+    ]);
+    let out = ok(&o);
+    assert!(out.contains("receipt written to"), "{out}");
+    transaction_receipt_checks(net, &vote_receipt, "vote");
+    audit_note_checks(&gov, &revoke);
     let doc = gov.vote("org4", &revoke, true);
     assert_eq!(doc["state"], "passed", "{doc}");
     let (o, _, _) = gov.attest("org1-after.txt", &writer1);
@@ -340,6 +358,138 @@ async fn governance_scenario(net: &Net) {
         ],
         "{list}"
     );
+}
+
+/// `kexin verify --receipt R --genesis G` accepts a transaction receipt of `kind`, and
+/// refuses it once its payload or its certificate is altered, or when given a FILE.
+fn transaction_receipt_checks(net: &Net, receipt: &Path, kind: &str) {
+    let genesis = net.genesis();
+    let verify = |r: &Path, json: bool| {
+        let mut args = vec![
+            s("verify").to_os_string(),
+            "--receipt".into(),
+            r.into(),
+            "--genesis".into(),
+            genesis.clone().into(),
+        ];
+        if json {
+            args.push("--json".into());
+        }
+        run(args)
+    };
+    let out = ok(&verify(receipt, false));
+    assert!(
+        out.contains("OK: the receipt proves transaction") && out.contains(&format!("({kind})")),
+        "{out}"
+    );
+    let doc: Value = serde_json::from_str(&ok(&verify(receipt, true))).unwrap();
+    assert_eq!(doc["ok"], true, "{doc}");
+    assert_eq!(doc["kind"], kind, "{doc}");
+    assert_eq!(doc["payload_check"], "checked", "{doc}");
+    let text = std::fs::read_to_string(receipt).unwrap();
+    let original: Value = serde_json::from_str(&text).unwrap();
+    // A vote turned from yes to no, or a note's text changed.
+    let mut forged = original.clone();
+    match kind {
+        "vote" => forged["payload"]["approve"] = Value::Bool(false),
+        _ => forged["payload"]["text"] = Value::String("nothing to see here".into()),
+    }
+    let path = net.path(&format!("forged-{kind}.json"));
+    write(&path, forged.to_string().as_bytes());
+    assert_eq!(failed(&verify(&path, false)), "payload_mismatch");
+    // The certificate stripped of a signature.
+    let mut weak = original.clone();
+    let sigs = weak["certificate"]["signatures"]
+        .as_array_mut()
+        .expect("a finalization carries signatures");
+    sigs.truncate(1);
+    write(&path, weak.to_string().as_bytes());
+    assert_eq!(failed(&verify(&path, false)), "bad_certificate");
+    // A transaction receipt is not for a file.
+    let o = run([
+        s("verify"),
+        genesis.as_os_str(),
+        s("--receipt"),
+        receipt.as_os_str(),
+        s("--genesis"),
+        genesis.as_os_str(),
+    ]);
+    assert_eq!(failed(&o), "usage");
+}
+
+/// An auditor of org2 writes an audit note about `subject`; a writer cannot; the note's
+/// text is shown to the auditor, not to anonymous readers.
+fn audit_note_checks(gov: &Gov<'_>, subject: &str) {
+    let d = &gov.net.dir;
+    let auditor = gov.net.path("org2-auditor");
+    ok(&run([
+        s("cert"),
+        s("issue"),
+        s("--dir"),
+        d.as_os_str(),
+        s("--org"),
+        s("org2"),
+        s("--name"),
+        s("regulator"),
+        s("--role"),
+        s("auditor"),
+        s("--out"),
+        auditor.as_os_str(),
+    ]));
+    let note = |identity: &Path, receipt: &Path| {
+        run([
+            s("audit"),
+            s("note"),
+            s("--node"),
+            s(&gov.url),
+            s("--identity"),
+            identity.as_os_str(),
+            s("--subject"),
+            s(subject),
+            s("--text"),
+            s("Reviewed the revocation request: justified (ticket 88)."),
+            s("--receipt"),
+            receipt.as_os_str(),
+            s("--json"),
+        ])
+    };
+    let by_writer = note(&d.join("org1/writer"), &gov.net.path("no-note.json"));
+    assert_eq!(failed(&by_writer), "permission_denied");
+    assert!(
+        stderr(&by_writer).contains("audit.note"),
+        "{}",
+        stderr(&by_writer)
+    );
+    let receipt = gov.net.path("note.json");
+    let doc: Value = serde_json::from_str(&ok(&note(&auditor, &receipt))).unwrap();
+    assert_eq!(doc["org"], "org2", "{doc}");
+    assert_eq!(doc["subject"], subject, "{doc}");
+    transaction_receipt_checks(gov.net, &receipt, "audit_note");
+    let note_tx = doc["tx_hash"].clone();
+    let notes = |identity: Option<&Path>| {
+        let mut args = vec![
+            s("audit").to_os_string(),
+            "notes".into(),
+            "--node".into(),
+            gov.url.clone().into(),
+            subject.into(),
+            "--json".into(),
+        ];
+        if let Some(i) = identity {
+            args.extend(["--identity".into(), i.into()]);
+        }
+        let doc: Value = serde_json::from_str(&ok(&run(args))).unwrap();
+        assert_eq!(doc["notes"].as_array().unwrap().len(), 1, "{doc}");
+        assert_eq!(doc["notes"][0]["tx_hash"], note_tx, "{doc}");
+        assert_eq!(doc["notes"][0]["org"], "org2", "{doc}");
+        doc["notes"][0]["text"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(notes(None), "withheld");
+    assert_eq!(
+        notes(Some(&auditor)),
+        "Reviewed the revocation request: justified (ticket 88)."
+    );
+    assert_eq!(notes(Some(&d.join("org1/writer"))), "withheld");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -200,6 +200,19 @@ async fn validators_join_and_leave_by_vote_at_epoch_boundaries_under_load() {
         &"--out",
         &d.join("org5/admin"),
     ])));
+    // An organisation without a CA in the network directory gets no node, and nothing is
+    // written.
+    let o = kexin(args(&[
+        &"net",
+        &"add-node",
+        &"--dir",
+        &d,
+        &"--org",
+        &"org9",
+    ]));
+    assert_eq!(failed(&o), "add_node", "{}", stderr(&o));
+    assert!(stderr(&o).contains("org9"), "{}", stderr(&o));
+    assert!(!d.join("node-4").exists());
     // A node for org5; until it validates, the others do not connect to it.
     let added: Value = serde_json::from_str(&ok(&kexin(args(&[
         &"net",
@@ -369,6 +382,20 @@ async fn validators_join_and_leave_by_vote_at_epoch_boundaries_under_load() {
         "one link per epoch after the first"
     );
     net.verify(&file, &out);
+    // The checkpoint (a later signed tree head) carries its epoch links too and verifies from
+    // the genesis alone; without them the removed validator's epoch is unknown.
+    let cp: kexin_types::api::CheckpointResponse =
+        serde_json::from_value(get(&url4, "/v1/checkpoint").await).unwrap();
+    let genesis_doc =
+        kexin_types::Genesis::from_json(&std::fs::read_to_string(net.genesis()).unwrap()).unwrap();
+    assert!(cp.epochs.len() as u64 >= left, "{} links", cp.epochs.len());
+    assert_eq!(cp.verify(&genesis_doc).unwrap(), cp.block_hash);
+    let mut bare = cp.clone();
+    bare.epochs.clear();
+    assert_eq!(
+        bare.verify(&genesis_doc).unwrap_err().code(),
+        "bad_certificate"
+    );
 
     // `net status` shows the epoch's validators, node 4 among them.
     let st: Value = serde_json::from_slice(&net.status().stdout).unwrap();

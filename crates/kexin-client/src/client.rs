@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 use kexin_crypto::SigningKey;
 use kexin_crypto::{Hash, PublicKey};
 use kexin_types::api::{
-    ApiError, BlockResponse, CertListResponse, ChainInfo, CheckpointResponse, ConsistencyResponse,
-    EvidenceResponse, HealthResponse, OrgListResponse, ReceiptsResponse, StateProofResponse,
-    StateValue, SubmitBatchRequest, SubmitBatchResponse, SubmitRequest, SubmitResponse, TxResponse,
-    TxState, TxStatusResponse,
+    ApiError, AuditNotesResponse, BlockResponse, CertListResponse, ChainInfo, CheckpointResponse,
+    ConsistencyResponse, EvidenceResponse, HealthResponse, OrgListResponse, ReceiptsResponse,
+    StateProofResponse, StateValue, SubmitBatchRequest, SubmitBatchResponse, SubmitRequest,
+    SubmitResponse, TxResponse, TxState, TxStatusResponse,
 };
 use kexin_types::{CertState, Encode, Transaction, signed_read};
 use serde::de::DeserializeOwned;
@@ -343,6 +343,18 @@ impl Client {
     /// `GET /v1/transactions/{hash}/receipts`: one receipt per record (404 while pending).
     pub async fn receipts(&self, hash: &Hash) -> Result<ReceiptsResponse, ClientError> {
         self.get(&format!("/v1/transactions/{hash}/receipts")).await
+    }
+
+    /// `GET /v1/transactions/{hash}/receipt`: the receipt of the transaction itself (any
+    /// payload kind); the payload is withheld where it is private and this client may not
+    /// read it.
+    pub async fn tx_receipt(&self, hash: &Hash) -> Result<kexin_types::TxReceipt, ClientError> {
+        self.get(&format!("/v1/transactions/{hash}/receipt")).await
+    }
+
+    /// `GET /v1/audit-notes/{subject}`: the audit notes about a hash (404 when there are none).
+    pub async fn audit_notes(&self, subject: &Hash) -> Result<AuditNotesResponse, ClientError> {
+        self.get(&format!("/v1/audit-notes/{subject}")).await
     }
 
     /// `GET /v1/blocks/{latest|height|hash}`.

@@ -316,6 +316,7 @@ pub fn permission_for(payload: &Payload) -> Permission {
         Payload::Evidence { .. } => Permission::WriteEvidence,
         Payload::RevokeCert { .. } | Payload::AddCa { .. } => Permission::ManageCertificates,
         Payload::Propose { .. } | Payload::Vote { .. } => Permission::Govern,
+        Payload::AuditNote { .. } => Permission::WriteAuditNote,
     }
 }
 
@@ -614,7 +615,9 @@ impl<'v, 'g, V: StateView + ?Sized> Overlay<'v, 'g, V> {
                 .unwrap_or_default()
         };
         match &tx.tx().payload {
-            Payload::Evidence { .. } => Ok(Ok(())),
+            // An audit note changes no state beyond the signer's nonce: the role check is the
+            // rule, and the note stays in the transaction log.
+            Payload::Evidence { .. } | Payload::AuditNote { .. } => Ok(Ok(())),
             Payload::RevokeCert { cert, .. } => {
                 let target = match self.revocation_target(cert)? {
                     Ok((_, t)) => t,
@@ -1127,6 +1130,7 @@ impl<'v, 'g, V: StateView + ?Sized> Overlay<'v, 'g, V> {
                 });
                 self.settle(*proposal, p)?;
             }
+            Payload::AuditNote { .. } => {}
         }
         self.applied += 1;
         Ok(())

@@ -395,6 +395,54 @@ fn roles_decide_what_a_certificate_may_do() {
 }
 
 #[test]
+fn only_auditors_write_audit_notes_and_a_note_changes_nothing_but_the_nonce() {
+    for suite in SUITES {
+        let mut c = Chain::new(suite);
+        let note = |text: &str| Payload::AuditNote {
+            subject: suite.hash(b"a record under review"),
+            text: text.into(),
+        };
+        // Every role but auditor is refused, naming the permission and the role.
+        for (i, role) in [Role::Admin, Role::Writer, Role::Reader, Role::Node]
+            .into_iter()
+            .enumerate()
+        {
+            let mut id = c
+                .org1
+                .issue(suite, "not-an-auditor", role, 130 + i as u8, 0, 200 * DAY);
+            let tx = id.tx(true, note("finding"));
+            assert_eq!(c.refusal(&tx), "permission_denied", "{role}");
+            let msg = execute_block(&c.state, &c.ctx(), &[tx])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains("audit.note") && msg.contains(role.as_str()),
+                "{msg}"
+            );
+        }
+        // An auditor's note is accepted; it writes the nonce (and registers the certificate
+        // on first use) and nothing else.
+        let mut auditor = c
+            .org2
+            .issue(suite, "regulator", Role::Auditor, 140, 0, 200 * DAY);
+        let writes = c.commit(&[auditor.tx(true, note("Checked: no findings."))]);
+        let kinds: Vec<u8> = writes.keys().map(|k| k.kind()).collect();
+        assert!(
+            kinds.iter().all(|k| [1, 4].contains(k)),
+            "a note wrote {:?}",
+            writes.keys().collect::<Vec<_>>()
+        );
+        assert!(writes.keys().any(|k| matches!(k, StateKey::Nonce(_))));
+        // A second note by the same auditor, now registered.
+        let writes = c.commit(&[auditor.tx(false, note("Follow-up: closed."))]);
+        assert_eq!(writes.len(), 1, "{:?}", writes.keys().collect::<Vec<_>>());
+        // The auditor still may not write anything else.
+        let tx = auditor.evidence(false);
+        assert_eq!(c.refusal(&tx), "permission_denied");
+    }
+}
+
+#[test]
 fn revocation_takes_effect_from_its_block() {
     for suite in SUITES {
         let mut c = Chain::new(suite);

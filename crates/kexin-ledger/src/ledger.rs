@@ -15,8 +15,8 @@ use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use kexin_types::state::{RecordLocation, StateKey, value_hash};
 use kexin_types::{
     Block, BlockHeader, Checkpoint, CommitCertificate, Decode, Encode, EpochLink, FORMAT_VERSION,
-    Genesis, Payload, PayloadCommitment, Receipt, ReceiptTx, SealedTx, Transaction, TxSummary,
-    decode_block, decode_transaction,
+    Genesis, Payload, PayloadCommitment, Receipt, ReceiptTx, SealedTx, Transaction, TxReceipt,
+    TxSummary, decode_block, decode_transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,6 +44,17 @@ pub struct TxLocation {
     pub tx_index: u32,
     /// Index of the transaction in the transaction log (its leaf index).
     pub log_index: u64,
+}
+
+/// Where an audit note is: its transaction, block height and index in the block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct NoteLocation {
+    /// The note's transaction.
+    pub tx_hash: Hash,
+    /// Block height.
+    pub height: u64,
+    /// Index of the transaction in its block.
+    pub tx_index: u32,
 }
 
 /// A state value with its proof against the committed head's state root.
@@ -83,6 +94,8 @@ pub struct PreparedBlock {
     smt: SparseMerkleTree,
     state_writes: BTreeMap<Hash, Vec<u8>>,
     evidence: Vec<(Hash, RecordLocation)>,
+    /// Audit notes: subject and where the note is.
+    notes: Vec<(Hash, NoteLocation)>,
     /// Registry keys written (see [`Table::Registry`]).
     registry: Vec<Vec<u8>>,
 }
@@ -460,6 +473,7 @@ impl Ledger {
         let mut seen = BTreeSet::new();
         let mut tx_entries = Vec::with_capacity(txs.len());
         let mut evidence = Vec::new();
+        let mut notes = Vec::new();
         let mut transactions = Vec::with_capacity(txs.len());
         for (i, stx) in txs.into_iter().enumerate() {
             let tx = stx.tx();
@@ -507,6 +521,16 @@ impl Ledger {
                         height,
                         tx_index,
                         record_index: j as u32,
+                    },
+                ));
+            }
+            if let Payload::AuditNote { subject, .. } = &tx.payload {
+                notes.push((
+                    *subject,
+                    NoteLocation {
+                        tx_hash: hash,
+                        height,
+                        tx_index,
                     },
                 ));
             }
@@ -572,6 +596,7 @@ impl Ledger {
             state_writes: writes,
             registry,
             evidence,
+            notes,
         })
     }
 
@@ -653,6 +678,7 @@ impl Ledger {
             smt,
             state_writes,
             evidence,
+            notes,
             registry,
             ..
         } = prepared;
@@ -683,6 +709,13 @@ impl Ledger {
         }
         for key in registry {
             batch.put(Table::Registry, key, Vec::new());
+        }
+        for (subject, n) in &notes {
+            batch.put(
+                Table::NoteIndex,
+                note_key(subject, n.height, n.tx_index),
+                n.tx_hash.as_bytes().to_vec(),
+            );
         }
         batch.put(Table::Meta, META_HEAD, block.header.encode());
         batch.put(Table::Meta, META_LOG, encode_log(&log));
@@ -867,6 +900,49 @@ impl Ledger {
         Ok(Some((tx, loc)))
     }
 
+    /// The receipt of transaction `tx_hash` itself, of any payload kind: the transaction, its
+    /// log proof, the header, the certificate and the epoch links. It carries the payload:
+    /// whoever serves it decides who may see it ([`TxReceipt::withheld`] drops it). `None` if
+    /// no such transaction is committed.
+    pub fn tx_receipt(&self, tx_hash: &Hash) -> Result<Option<TxReceipt>, LedgerError> {
+        let suite = self.suite;
+        let Some(loc) = self.tx_location(tx_hash)? else {
+            return Ok(None);
+        };
+        let (header, tx) = self.tx_in_block(tx_hash, &loc)?;
+        let summary = tx.summary();
+        if summary.hash() != *tx_hash {
+            return Err(LedgerError::corrupt(format!(
+                "transaction {tx_hash} is indexed at {loc:?}, which holds another transaction"
+            )));
+        }
+        let log_proof = kexin_merkle::prove_inclusion(
+            suite,
+            &StoreNodes(self.store.as_ref()),
+            loc.log_index,
+            header.log_size,
+        )
+        .map_err(log_err)?;
+        let certificate = self.certificate_at(loc.height)?;
+        let epochs = self.epoch_links(self.genesis.epoch_of(loc.height))?;
+        Ok(Some(TxReceipt {
+            version: FORMAT_VERSION,
+            chain_id: self.genesis.chain_id.clone(),
+            suite,
+            transaction: ReceiptTx {
+                hash: *tx_hash,
+                summary,
+                signature: tx.signature,
+            },
+            payload: Some(tx.payload),
+            log_proof,
+            block_hash: header.hash(suite),
+            header,
+            certificate,
+            epochs,
+        }))
+    }
+
     /// The receipts of every evidence record of transaction `tx_hash`, in record order
     /// (`O(n log n)` for `n` records). Each verifies with [`Receipt::verify`] against the
     /// genesis alone. They carry the records' metadata: whoever serves them decides who may
@@ -1022,6 +1098,19 @@ impl Ledger {
             .scan_prefix(Table::EvidenceIndex, digest.as_bytes(), limit)?
             .into_iter()
             .map(|(k, _)| parse_evidence_key(&k).map(|(_, loc)| loc))
+            .collect()
+    }
+
+    /// Up to `limit` audit notes about `subject`, oldest first.
+    pub fn audit_notes(
+        &self,
+        subject: &Hash,
+        limit: usize,
+    ) -> Result<Vec<NoteLocation>, LedgerError> {
+        self.store
+            .scan_prefix(Table::NoteIndex, subject.as_bytes(), limit)?
+            .into_iter()
+            .map(|(k, v)| parse_note_entry(&k, &v))
             .collect()
     }
 

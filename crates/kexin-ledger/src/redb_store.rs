@@ -24,6 +24,7 @@ const DEFS: [Def; Table::ALL.len()] = [
     def(Table::State),
     def(Table::EvidenceIndex),
     def(Table::Registry),
+    def(Table::NoteIndex),
 ];
 
 /// Default size of redb's page cache: 256 MiB (redb's own default is 1 GiB).

@@ -5,10 +5,10 @@ use kexin_merkle::LogAccumulator;
 use kexin_types::state::RecordLocation;
 
 use crate::error::LedgerError;
-use crate::ledger::TxLocation;
+use crate::ledger::{NoteLocation, TxLocation};
 
 /// Version of the table layouts; stored under [`META_SCHEMA`].
-pub const SCHEMA_VERSION: u8 = 2;
+pub const SCHEMA_VERSION: u8 = 3;
 
 /// Meta key: the genesis hash (32 bytes).
 pub const META_GENESIS_HASH: &[u8] = b"genesis_hash";
@@ -105,6 +105,32 @@ pub(crate) fn parse_evidence_key(key: &[u8]) -> Result<(Hash, RecordLocation), L
             record_index: u32::from_be_bytes(r),
         },
     ))
+}
+
+pub(crate) fn note_key(subject: &Hash, height: u64, tx_index: u32) -> [u8; 44] {
+    let mut k = [0u8; 44];
+    k[..32].copy_from_slice(subject.as_bytes());
+    k[32..40].copy_from_slice(&height.to_be_bytes());
+    k[40..].copy_from_slice(&tx_index.to_be_bytes());
+    k
+}
+
+pub(crate) fn parse_note_entry(key: &[u8], value: &[u8]) -> Result<NoteLocation, LedgerError> {
+    if key.len() != 44 {
+        return Err(LedgerError::corrupt(format!(
+            "note index key: expected 44 bytes, got {}",
+            key.len()
+        )));
+    }
+    let mut h = [0u8; 8];
+    let mut t = [0u8; 4];
+    h.copy_from_slice(&key[32..40]);
+    t.copy_from_slice(&key[40..]);
+    Ok(NoteLocation {
+        tx_hash: parse_hash(value, "note index transaction hash")?,
+        height: u64::from_be_bytes(h),
+        tx_index: u32::from_be_bytes(t),
+    })
 }
 
 pub(crate) fn encode_log(acc: &LogAccumulator) -> Vec<u8> {

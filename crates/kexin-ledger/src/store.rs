@@ -31,11 +31,14 @@ pub enum Table {
     /// `u8 state key kind || key bytes` -> empty: the registry's state keys (organisations,
     /// certificates, governance proposals), so they can be listed.
     Registry,
+    /// `subject (32) || u64 height || u32 tx_index` (BE) -> `tx hash (32)`: audit notes by
+    /// the hash they are about.
+    NoteIndex,
 }
 
 impl Table {
     /// Every table, in declaration order.
-    pub const ALL: [Table; 9] = [
+    pub const ALL: [Table; 10] = [
         Table::Meta,
         Table::Blocks,
         Table::BlockHashes,
@@ -45,6 +48,7 @@ impl Table {
         Table::State,
         Table::EvidenceIndex,
         Table::Registry,
+        Table::NoteIndex,
     ];
 
     /// The table's name, stable on disk.
@@ -59,6 +63,7 @@ impl Table {
             Table::State => "state",
             Table::EvidenceIndex => "evidence_index",
             Table::Registry => "registry",
+            Table::NoteIndex => "note_index",
         }
     }
 

@@ -832,3 +832,83 @@ fn registry_keys_are_indexed_on_commit() {
         Some(vec![1, 2, 3])
     );
 }
+
+#[test]
+fn audit_notes_are_indexed_and_every_transaction_has_a_receipt() {
+    for suite in [Suite::Intl, Suite::Gm] {
+        let chain = Chain::new(suite);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notes.redb");
+        let (a, b) = (suite.hash(b"record a"), suite.hash(b"record b"));
+        let note = |client: usize, nonce: u64, subject: Hash, text: &str| {
+            SealedTx::new(Transaction::sign(
+                &chain.genesis.chain_id,
+                &chain.clients[client],
+                nonce,
+                Payload::AuditNote {
+                    subject,
+                    text: text.into(),
+                },
+            ))
+        };
+        let b1 = vec![
+            chain.tx(0, 1, &[1, 2]),
+            note(1, 1, a, "first note on a"),
+            note(2, 1, b, "note on b"),
+        ];
+        let b2 = vec![note(1, 2, a, "second note on a")];
+        {
+            let ledger = Ledger::open(
+                Arc::new(RedbStore::open(&path).unwrap()),
+                chain.genesis.clone(),
+            )
+            .unwrap();
+            let prepared = chain.prepare(&ledger, &b1, T0 + 1).unwrap();
+            // Nothing is indexed before the commit.
+            assert!(ledger.audit_notes(&a, 10).unwrap().is_empty());
+            let cert = chain.certify(&prepared);
+            ledger.commit(prepared, &cert).unwrap();
+            chain.commit(&ledger, &b2, T0 + 2).unwrap();
+        }
+        // Reopened: the index is on disk.
+        let ledger = Ledger::open(
+            Arc::new(RedbStore::open(&path).unwrap()),
+            chain.genesis.clone(),
+        )
+        .unwrap();
+        let on_a = ledger.audit_notes(&a, 10).unwrap();
+        assert_eq!(
+            on_a.iter()
+                .map(|n| (n.tx_hash, n.height, n.tx_index))
+                .collect::<Vec<_>>(),
+            vec![(b1[1].hash(), 1, 1), (b2[0].hash(), 2, 0)]
+        );
+        assert_eq!(ledger.audit_notes(&a, 1).unwrap().len(), 1);
+        assert_eq!(ledger.audit_notes(&b, 10).unwrap()[0].tx_hash, b1[2].hash());
+        // The evidence digests are not note subjects.
+        assert!(ledger.audit_notes(&chain.digest(1), 10).unwrap().is_empty());
+
+        // Every transaction, of either kind, has a receipt that verifies from the genesis.
+        for (tx, height, kind) in [
+            (&b1[0], 1, "evidence"),
+            (&b1[1], 1, "audit_note"),
+            (&b1[2], 1, "audit_note"),
+            (&b2[0], 2, "audit_note"),
+        ] {
+            let r = ledger.tx_receipt(&tx.hash()).unwrap().expect("committed");
+            assert_eq!(r.payload.as_ref(), Some(&tx.tx().payload));
+            let v = r.verify(&chain.genesis).unwrap();
+            assert_eq!((v.tx_hash, v.height, v.kind), (tx.hash(), height, kind));
+            assert!(v.payload_checked);
+            // Not valid for another chain.
+            let other = Chain::with_chain_id(suite, "other-chain");
+            assert!(r.verify(&other.genesis).is_err());
+        }
+        assert!(
+            ledger
+                .tx_receipt(&suite.hash(b"no such tx"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}

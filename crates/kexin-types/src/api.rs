@@ -4,12 +4,13 @@ use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 use kexin_merkle::{ConsistencyProof, StateProof};
 use serde::{Deserialize, Serialize};
 
-use crate::block::{BlockHeader, CommitCertificate};
+use crate::block::{BlockHeader, Checkpoint, CommitCertificate};
+use crate::epoch::{EpochChain, EpochLink};
 use crate::genesis::Genesis;
 use crate::identity::CertDer;
-use crate::receipt::Receipt;
+use crate::receipt::{Receipt, ReceiptError};
 use crate::state::{EvidenceState, NonceState, RecordLocation};
-use crate::tx::{Payload, RecordView, Transaction};
+use crate::tx::{Payload, RecordView, Transaction, WITHHELD};
 
 /// Every API error body: `{"code": "...", "message": "..."}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -190,6 +191,9 @@ impl TxView {
                     })
                     .collect(),
             },
+            Payload::AuditNote { subject, .. } if !disclose => {
+                PayloadView::WithheldNote { subject: *subject }
+            }
             other => PayloadView::Other(other.clone()),
         };
         TxView {
@@ -207,12 +211,12 @@ impl TxView {
     pub fn records(&self) -> &[RecordView] {
         match &self.payload {
             PayloadView::Evidence { records } => records,
-            PayloadView::Other(_) => &[],
+            PayloadView::Other(_) | PayloadView::WithheldNote { .. } => &[],
         }
     }
 
-    /// The whole transaction, when every record's metadata is disclosed (or it carries
-    /// none); `None` when some metadata is withheld.
+    /// The whole transaction, when every record's metadata (or the note's text) is
+    /// disclosed, or it carries none; `None` when something is withheld.
     pub fn transaction(&self) -> Option<Transaction> {
         let payload = match &self.payload {
             PayloadView::Evidence { records } => Payload::Evidence {
@@ -222,6 +226,7 @@ impl TxView {
                     .collect::<Option<Vec<_>>>()?,
             },
             PayloadView::Other(p) => p.clone(),
+            PayloadView::WithheldNote { .. } => return None,
         };
         Some(Transaction {
             chain_id: self.chain_id.clone(),
@@ -244,7 +249,14 @@ pub enum PayloadView {
         /// The records, in order.
         records: Vec<RecordView>,
     },
-    /// Any other payload, which holds no private metadata.
+    /// An audit note whose text is withheld (shown to auditors and to readers of the
+    /// auditor's organisation only). JSON: `{"type": "audit_note", "subject": ..., "text":
+    /// "withheld"}`.
+    WithheldNote {
+        /// What the note is about.
+        subject: Hash,
+    },
+    /// Any other payload, which holds no private data.
     Other(Payload),
 }
 
@@ -255,10 +267,22 @@ impl Serialize for PayloadView {
             r#type: &'static str,
             records: &'a [RecordView],
         }
+        #[derive(Serialize)]
+        struct Note<'a> {
+            r#type: &'static str,
+            subject: &'a Hash,
+            text: &'static str,
+        }
         match self {
             PayloadView::Evidence { records } => Evidence {
                 r#type: "evidence",
                 records,
+            }
+            .serialize(s),
+            PayloadView::WithheldNote { subject } => Note {
+                r#type: "audit_note",
+                subject,
+                text: WITHHELD,
             }
             .serialize(s),
             PayloadView::Other(p) => p.serialize(s),
@@ -278,6 +302,16 @@ impl<'de> Deserialize<'de> for PayloadView {
             let records = Vec::<RecordView>::deserialize(records).map_err(D::Error::custom)?;
             return Ok(PayloadView::Evidence { records });
         }
+        if value.get("type").and_then(|t| t.as_str()) == Some("audit_note")
+            && value.get("text").and_then(|t| t.as_str()) == Some(WITHHELD)
+        {
+            let subject = value
+                .get("subject")
+                .cloned()
+                .ok_or_else(|| D::Error::missing_field("subject"))?;
+            let subject = Hash::deserialize(subject).map_err(D::Error::custom)?;
+            return Ok(PayloadView::WithheldNote { subject });
+        }
         Payload::deserialize(value)
             .map(PayloadView::Other)
             .map_err(D::Error::custom)
@@ -291,6 +325,53 @@ pub struct ReceiptsResponse {
     pub tx_hash: Hash,
     /// One receipt per evidence record, in record order.
     pub receipts: Vec<Receipt>,
+}
+
+/// `GET /v1/audit-notes/{subject}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditNotesResponse {
+    /// The subject.
+    pub subject: Hash,
+    /// The notes about it, oldest first (at most the page limit).
+    pub notes: Vec<AuditNoteEntry>,
+}
+
+/// One audit note.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditNoteEntry {
+    /// The note's transaction (its receipt is at `/v1/transactions/{tx_hash}/receipt`).
+    pub tx_hash: Hash,
+    /// Block height.
+    pub height: u64,
+    /// Index of the transaction in its block.
+    pub tx_index: u32,
+    /// The block's timestamp (milliseconds since the Unix epoch).
+    pub timestamp_ms: u64,
+    /// The auditor's organisation, from the certificate registry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// The certificate the note was written under.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<Hash>,
+    /// The note's text; `"withheld"` for anyone but auditors and readers of the auditor's
+    /// organisation.
+    #[serde(with = "note_text")]
+    pub text: Option<String>,
+}
+
+mod note_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::WITHHELD;
+
+    pub fn serialize<S: Serializer>(t: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(t.as_deref().unwrap_or(WITHHELD))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        let t = String::deserialize(d)?;
+        Ok((t != WITHHELD).then_some(t))
+    }
 }
 
 /// `GET /v1/blocks/{height|hash|latest}`.
@@ -330,7 +411,8 @@ pub struct EvidenceResponse {
     pub records: Vec<EvidenceEntry>,
 }
 
-/// `GET /v1/checkpoint`: the latest signed tree head.
+/// `GET /v1/checkpoint`: the latest signed tree head, with the epoch links that let it be
+/// checked from the genesis alone.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CheckpointResponse {
     /// The block hash.
@@ -339,6 +421,30 @@ pub struct CheckpointResponse {
     pub header: BlockHeader,
     /// The certificate.
     pub certificate: CommitCertificate,
+    /// The links of epochs `1 ..=` the head's epoch (empty in epoch 0), as in receipts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<EpochLink>,
+}
+
+impl CheckpointResponse {
+    /// Verifies the checkpoint from the genesis alone: the epoch links, then the certificate
+    /// over the header by a quorum of its epoch's validators, and that `block_hash` is the
+    /// header's hash. Returns the block hash.
+    pub fn verify(&self, genesis: &Genesis) -> Result<Hash, ReceiptError> {
+        let chain = EpochChain::verify(genesis, &self.epochs)?;
+        let checkpoint = Checkpoint {
+            header: self.header.clone(),
+            certificate: self.certificate.clone(),
+        };
+        let hash = checkpoint.verify_in(genesis, &chain)?;
+        if hash != self.block_hash {
+            return Err(ReceiptError::BlockHashMismatch {
+                claimed: self.block_hash,
+                computed: hash,
+            });
+        }
+        Ok(hash)
+    }
 }
 
 /// `GET /v1/proofs/consistency?from=M&to=N`.

@@ -134,6 +134,8 @@ pub enum Permission {
     ReadMetadata,
     /// Read the private metadata of every organisation's records (`auditor`).
     AuditMetadata,
+    /// Write an audit note (`auditor`): the one write an auditor may make.
+    WriteAuditNote,
 }
 
 impl Permission {
@@ -145,6 +147,7 @@ impl Permission {
             Permission::Govern => "governance.vote",
             Permission::ReadMetadata => "metadata.read",
             Permission::AuditMetadata => "metadata.audit",
+            Permission::WriteAuditNote => "audit.note",
         }
     }
 
@@ -154,7 +157,7 @@ impl Permission {
             Permission::WriteEvidence => &[Role::Writer],
             Permission::ManageCertificates | Permission::Govern => &[Role::Admin],
             Permission::ReadMetadata => &[Role::Reader],
-            Permission::AuditMetadata => &[Role::Auditor],
+            Permission::AuditMetadata | Permission::WriteAuditNote => &[Role::Auditor],
         }
     }
 }

@@ -51,11 +51,13 @@ pub use identity::{
 };
 pub use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 pub use kexin_merkle::{ConsistencyProof, InclusionProof, StateProof};
-pub use receipt::{BatchVerifier, Receipt, ReceiptError, ReceiptTx, VerifiedReceipt};
+pub use receipt::{
+    BatchVerifier, Receipt, ReceiptError, ReceiptTx, TxReceipt, VerifiedReceipt, VerifiedTx,
+};
 pub use tx::{
     EvidenceRecord, MetadataError, Payload, PayloadCommitment, RecordMetadata, RecordView,
     SALT_BYTES, Salt, SealedTx, Transaction, TxError, TxSummary, decode_transaction, log_leaf_hash,
-    record_leaf_hash, validate_chain_id,
+    record_leaf_hash, validate_chain_id, validate_note_text,
 };
 
 /// The format version of every encoding defined here.

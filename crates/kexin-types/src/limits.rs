@@ -2,6 +2,8 @@
 
 /// Most evidence records in one transaction.
 pub const MAX_RECORDS_PER_TX: u32 = 4096;
+/// Longest audit note text, in bytes.
+pub const MAX_NOTE_BYTES: usize = 4096;
 /// Most bytes of metadata (content type + label + external reference) in one record.
 pub const MAX_METADATA_BYTES: usize = 1024;
 /// Longest content type, in bytes.

@@ -12,7 +12,8 @@ use crate::epoch::{EpochChain, EpochLink};
 use crate::genesis::Genesis;
 use crate::limits::*;
 use crate::tx::{
-    MetadataError, PayloadCommitment, RecordView, TxSummary, log_leaf_hash, validate_chain_id,
+    MetadataError, Payload, PayloadCommitment, RecordView, TxSummary, log_leaf_hash,
+    validate_chain_id,
 };
 use crate::{FORMAT_VERSION, domains};
 
@@ -142,6 +143,9 @@ pub enum ReceiptError {
         /// The recomputed hash.
         computed: Hash,
     },
+    /// The payload carried by a transaction receipt is not the one the transaction commits to.
+    #[error("payload does not match: {0}")]
+    PayloadMismatch(String),
     /// The certificate does not prove the block final.
     #[error("commit certificate invalid: {0}")]
     Certificate(#[from] CertificateError),
@@ -161,9 +165,125 @@ impl ReceiptError {
             ReceiptError::TxSignature(_) => "bad_signature",
             ReceiptError::LogProof(_) => "bad_log_proof",
             ReceiptError::BlockHashMismatch { .. } => "block_hash_mismatch",
+            ReceiptError::PayloadMismatch(_) => "payload_mismatch",
             ReceiptError::Certificate(_) => "bad_certificate",
         }
     }
+}
+
+/// Checks shared by both receipt kinds: chain, suite and version of the envelope.
+fn check_envelope(
+    genesis: &Genesis,
+    version: u8,
+    chain_id: &str,
+    suite: Suite,
+    tx: &ReceiptTx,
+    header: &BlockHeader,
+) -> Result<(), ReceiptError> {
+    if chain_id != genesis.chain_id || tx.summary.chain_id != genesis.chain_id {
+        return Err(ReceiptError::WrongChain {
+            expected: genesis.chain_id.clone(),
+            actual: if chain_id != genesis.chain_id {
+                chain_id.to_owned()
+            } else {
+                tx.summary.chain_id.clone()
+            },
+        });
+    }
+    for actual in [suite, tx.summary.signer.suite(), header.proposer.suite()] {
+        if actual != genesis.suite {
+            return Err(ReceiptError::WrongSuite {
+                expected: genesis.suite,
+                actual,
+            });
+        }
+    }
+    if version != FORMAT_VERSION {
+        return Err(ReceiptError::Malformed(format!(
+            "unsupported receipt version {version}"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks shared by both receipt kinds: the transaction hash and signature, the transaction's
+/// place in the log of `header`, and the header hash. Returns the transaction hash.
+fn check_tx_in_block(
+    genesis: &Genesis,
+    tx: &ReceiptTx,
+    log_proof: &InclusionProof,
+    header: &BlockHeader,
+    block_hash: &Hash,
+) -> Result<Hash, ReceiptError> {
+    let suite = genesis.suite;
+    // The transaction hash and the signer's signature.
+    let tx_hash = tx.summary.hash();
+    if tx_hash != tx.hash {
+        return Err(ReceiptError::TxHashMismatch {
+            claimed: tx.hash,
+            computed: tx_hash,
+        });
+    }
+    let signer = tx.summary.signer;
+    signer
+        .verify(
+            &Domain::new(domains::TX_SIGNATURE, &genesis.chain_id),
+            tx_hash.as_bytes(),
+            &tx.signature,
+        )
+        .map_err(|_| ReceiptError::TxSignature(signer.to_hex()))?;
+
+    // The transaction is in the log whose root the header commits to, among the block's own
+    // transactions.
+    if log_proof.tree_size != header.log_size {
+        return Err(ReceiptError::LogProof(format!(
+            "proof is for a log of {} transactions, the header's log has {}",
+            log_proof.tree_size, header.log_size
+        )));
+    }
+    let first_in_block = header
+        .log_size
+        .checked_sub(header.tx_count as u64)
+        .ok_or_else(|| {
+            ReceiptError::Malformed(format!(
+                "header tx_count {} exceeds its log_size {}",
+                header.tx_count, header.log_size
+            ))
+        })?;
+    if log_proof.leaf_index < first_in_block {
+        return Err(ReceiptError::LogProof(format!(
+            "transaction is at log index {}, before this block's first transaction {first_in_block}",
+            log_proof.leaf_index
+        )));
+    }
+    let leaf = log_leaf_hash(suite, &tx_hash, &tx.signature);
+    kexin_merkle::verify_inclusion(suite, &leaf, log_proof, &header.log_root)
+        .map_err(|e| ReceiptError::LogProof(e.to_string()))?;
+
+    // The header hash.
+    let computed = header.hash(suite);
+    if computed != *block_hash {
+        return Err(ReceiptError::BlockHashMismatch {
+            claimed: *block_hash,
+            computed,
+        });
+    }
+    Ok(tx_hash)
+}
+
+/// The certificate check shared by both receipt kinds: the epoch links from the genesis, the
+/// certificate's epoch against the block's height, and a quorum of that epoch's validators.
+fn check_certified(
+    genesis: &Genesis,
+    epochs: &[EpochLink],
+    certificate: &CommitCertificate,
+    height: u64,
+    block_hash: &Hash,
+) -> Result<(), ReceiptError> {
+    let chain = EpochChain::verify(genesis, epochs)?;
+    certificate.check_epoch(genesis, height)?;
+    certificate.verify_in(genesis, &chain, block_hash)?;
+    Ok(())
 }
 
 impl Receipt {
@@ -172,37 +292,15 @@ impl Receipt {
         &self,
         genesis: &Genesis,
     ) -> Result<VerifiedReceipt, ReceiptError> {
-        if self.chain_id != genesis.chain_id
-            || self.transaction.summary.chain_id != genesis.chain_id
-        {
-            return Err(ReceiptError::WrongChain {
-                expected: genesis.chain_id.clone(),
-                actual: if self.chain_id != genesis.chain_id {
-                    self.chain_id.clone()
-                } else {
-                    self.transaction.summary.chain_id.clone()
-                },
-            });
-        }
-        let suite = genesis.suite;
-        for actual in [
+        check_envelope(
+            genesis,
+            self.version,
+            &self.chain_id,
             self.suite,
-            self.transaction.summary.signer.suite(),
-            self.header.proposer.suite(),
-        ] {
-            if actual != suite {
-                return Err(ReceiptError::WrongSuite {
-                    expected: suite,
-                    actual,
-                });
-            }
-        }
-        if self.version != FORMAT_VERSION {
-            return Err(ReceiptError::Malformed(format!(
-                "unsupported receipt version {}",
-                self.version
-            )));
-        }
+            &self.transaction,
+            &self.header,
+        )?;
+        let suite = genesis.suite;
         // 1. Disclosed metadata is within the limits and hashes to the metadata hash.
         self.record.check_metadata(suite).map_err(|e| match e {
             MetadataError::Limits(e) => ReceiptError::Malformed(e.to_string()),
@@ -233,65 +331,21 @@ impl Receipt {
         )
         .map_err(|e| ReceiptError::RecordProof(e.to_string()))?;
 
-        // 3. The transaction hash and the signer's signature.
-        let tx_hash = self.transaction.summary.hash();
-        if tx_hash != self.transaction.hash {
-            return Err(ReceiptError::TxHashMismatch {
-                claimed: self.transaction.hash,
-                computed: tx_hash,
-            });
-        }
-        let signer = self.transaction.summary.signer;
-        signer
-            .verify(
-                &Domain::new(domains::TX_SIGNATURE, &genesis.chain_id),
-                tx_hash.as_bytes(),
-                &self.transaction.signature,
-            )
-            .map_err(|_| ReceiptError::TxSignature(signer.to_hex()))?;
-
-        // 4. The transaction is in the log whose root the header commits to.
-        if self.log_proof.tree_size != self.header.log_size {
-            return Err(ReceiptError::LogProof(format!(
-                "proof is for a log of {} transactions, the header's log has {}",
-                self.log_proof.tree_size, self.header.log_size
-            )));
-        }
-        let first_in_block = self
-            .header
-            .log_size
-            .checked_sub(self.header.tx_count as u64)
-            .ok_or_else(|| {
-                ReceiptError::Malformed(format!(
-                    "header tx_count {} exceeds its log_size {}",
-                    self.header.tx_count, self.header.log_size
-                ))
-            })?;
-        if self.log_proof.leaf_index < first_in_block {
-            return Err(ReceiptError::LogProof(format!(
-                "transaction is at log index {}, before this block's first transaction {first_in_block}",
-                self.log_proof.leaf_index
-            )));
-        }
-        let leaf = log_leaf_hash(suite, &tx_hash, &self.transaction.signature);
-        kexin_merkle::verify_inclusion(suite, &leaf, &self.log_proof, &self.header.log_root)
-            .map_err(|e| ReceiptError::LogProof(e.to_string()))?;
-
-        // 5. The header hash.
-        let block_hash = self.header.hash(suite);
-        if block_hash != self.block_hash {
-            return Err(ReceiptError::BlockHashMismatch {
-                claimed: self.block_hash,
-                computed: block_hash,
-            });
-        }
+        // 3-5. The transaction hash and signature, its place in the log, the header hash.
+        let tx_hash = check_tx_in_block(
+            genesis,
+            &self.transaction,
+            &self.log_proof,
+            &self.header,
+            &self.block_hash,
+        )?;
         Ok(VerifiedReceipt {
             digest: self.record.digest,
             metadata_hash: self.record.metadata_hash,
             metadata_checked: self.record.metadata.is_some(),
             tx_hash,
             height: self.header.height,
-            block_hash,
+            block_hash: self.block_hash,
             timestamp_ms: self.header.timestamp_ms,
         })
     }
@@ -301,9 +355,13 @@ impl Receipt {
     /// block's epoch.
     pub fn verify(&self, genesis: &Genesis) -> Result<VerifiedReceipt, ReceiptError> {
         let v = self.verify_without_certificate(genesis)?;
-        let chain = EpochChain::verify(genesis, &self.epochs)?;
-        self.certificate.check_epoch(genesis, self.header.height)?;
-        self.certificate.verify_in(genesis, &chain, &v.block_hash)?;
+        check_certified(
+            genesis,
+            &self.epochs,
+            &self.certificate,
+            self.header.height,
+            &v.block_hash,
+        )?;
         Ok(v)
     }
 
@@ -339,6 +397,129 @@ impl Receipt {
     /// Pretty JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("receipt serializes")
+    }
+}
+
+/// A receipt for a whole transaction of any kind (a governance proposal or vote, a
+/// certificate revocation, a CA addition, an audit note, or an evidence batch): everything
+/// needed to prove, offline and from the genesis alone, that the transaction was finalized.
+///
+/// A block holds only transactions that executed (a transaction that fails its checks is
+/// refused and never enters a block), so a verified receipt also proves the transaction took
+/// effect at that height. JSON is its exchange form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxReceipt {
+    /// Format version (`FORMAT_VERSION`, now 3).
+    pub version: u8,
+    /// The chain's id.
+    pub chain_id: String,
+    /// The chain's suite.
+    pub suite: Suite,
+    /// The transaction.
+    pub transaction: ReceiptTx,
+    /// The payload, when disclosed to the holder; the verifier checks it against the
+    /// summary's payload commitment. Withheld where the payload is private (the records of an
+    /// evidence transaction to a requester who may not read their metadata, an audit note's
+    /// text to anyone but an auditor); the summary still commits to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Payload>,
+    /// The transaction's inclusion proof in the log, against `header.log_root`.
+    pub log_proof: InclusionProof,
+    /// The block hash (recomputed and compared by the verifier).
+    pub block_hash: Hash,
+    /// The block header.
+    pub header: BlockHeader,
+    /// The block's commit certificate.
+    pub certificate: CommitCertificate,
+    /// The validator sets of consensus epochs `1 ..=` the block's epoch (see
+    /// [`Receipt::epochs`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub epochs: Vec<EpochLink>,
+}
+
+/// What a successful [`TxReceipt::verify`] established.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VerifiedTx {
+    /// The transaction hash.
+    pub tx_hash: Hash,
+    /// The payload kind's name (`vote`, `propose`, `revoke_cert`, ...).
+    pub kind: &'static str,
+    /// Whether the receipt carried the payload (it was then checked against the commitment).
+    pub payload_checked: bool,
+    /// The block height.
+    pub height: u64,
+    /// The block hash.
+    pub block_hash: Hash,
+    /// The block timestamp (milliseconds since the Unix epoch).
+    pub timestamp_ms: u64,
+}
+
+impl TxReceipt {
+    /// Verifies the receipt against the chain's genesis alone: the payload (if carried)
+    /// against the transaction's commitment, the transaction hash and signature, the log
+    /// proof, the header hash, the epoch links and a quorum certificate of the block's epoch.
+    pub fn verify(&self, genesis: &Genesis) -> Result<VerifiedTx, ReceiptError> {
+        check_envelope(
+            genesis,
+            self.version,
+            &self.chain_id,
+            self.suite,
+            &self.transaction,
+            &self.header,
+        )?;
+        let commitment = &self.transaction.summary.payload;
+        if let Some(payload) = &self.payload {
+            payload
+                .validate()
+                .map_err(|e| ReceiptError::Malformed(format!("payload: {e}")))?;
+            let computed = payload.commitment(genesis.suite);
+            if computed != *commitment {
+                return Err(ReceiptError::PayloadMismatch(format!(
+                    "the {} payload does not hash to the transaction's payload commitment",
+                    payload.kind_name()
+                )));
+            }
+        }
+        let tx_hash = check_tx_in_block(
+            genesis,
+            &self.transaction,
+            &self.log_proof,
+            &self.header,
+            &self.block_hash,
+        )?;
+        check_certified(
+            genesis,
+            &self.epochs,
+            &self.certificate,
+            self.header.height,
+            &self.block_hash,
+        )?;
+        Ok(VerifiedTx {
+            tx_hash,
+            kind: commitment.kind_name(),
+            payload_checked: self.payload.is_some(),
+            height: self.header.height,
+            block_hash: self.block_hash,
+            timestamp_ms: self.header.timestamp_ms,
+        })
+    }
+
+    /// The same receipt without the payload (the summary still commits to it).
+    pub fn withheld(mut self) -> TxReceipt {
+        self.payload = None;
+        self
+    }
+
+    /// Parses a transaction receipt JSON document.
+    pub fn from_json(json: &str) -> Result<TxReceipt, ReceiptError> {
+        serde_json::from_str(json).map_err(|e| {
+            ReceiptError::Malformed(format!("not a transaction receipt JSON document: {e}"))
+        })
+    }
+
+    /// Pretty JSON.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("transaction receipt serializes")
     }
 }
 

@@ -333,15 +333,15 @@ impl Decode for RecordView {
     }
 }
 
+/// The JSON string standing for withheld private data (record metadata, an audit note's text).
+pub const WITHHELD: &str = "withheld";
+
 /// Metadata in JSON: the object when disclosed, the string `"withheld"` when not (`null` and
 /// a missing field read as withheld too).
 mod withheld {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    use super::RecordMetadata;
-
-    /// The JSON string standing for withheld metadata.
-    pub const WITHHELD: &str = "withheld";
+    use super::{RecordMetadata, WITHHELD};
 
     pub fn serialize<S: Serializer>(m: &Option<RecordMetadata>, s: S) -> Result<S::Ok, S::Error> {
         match m {
@@ -407,6 +407,16 @@ pub enum Payload {
         /// Yes or no.
         approve: bool,
     },
+    /// An audit note (kind 6): by an auditor, the one write an auditor may make. It names its
+    /// subject by hash (an evidence digest, a transaction hash or a block hash; the subject
+    /// need not be on chain, so a note can record that an expected record is missing). The
+    /// text is served to auditors only; the chain keeps it like any other payload.
+    AuditNote {
+        /// What the note is about.
+        subject: Hash,
+        /// The note: 1..=4096 bytes of UTF-8, no control characters but newline and tab.
+        text: String,
+    },
 }
 
 impl Payload {
@@ -418,18 +428,49 @@ impl Payload {
             Payload::AddCa { .. } => 3,
             Payload::Propose { .. } => 4,
             Payload::Vote { .. } => 5,
+            Payload::AuditNote { .. } => 6,
         }
+    }
+
+    /// Checks the format limits the decoder enforces (record count, metadata sizes, certificate
+    /// sizes, action fields), for payloads built in memory rather than decoded.
+    pub fn validate(&self) -> Result<(), DecodeError> {
+        match self {
+            Payload::Evidence { records } => {
+                if records.is_empty() {
+                    return Err(DecodeError::invalid("record count", "must not be empty"));
+                }
+                if records.len() > MAX_RECORDS_PER_TX as usize {
+                    return Err(DecodeError::TooLarge {
+                        field: "record count",
+                        limit: MAX_RECORDS_PER_TX as u64,
+                        actual: records.len() as u64,
+                    });
+                }
+                for rec in records {
+                    rec.validate()?;
+                    if rec.metadata.label.len() > u16::MAX as usize {
+                        return Err(DecodeError::TooLarge {
+                            field: "label",
+                            limit: MAX_METADATA_BYTES as u64,
+                            actual: rec.metadata.label.len() as u64,
+                        });
+                    }
+                }
+            }
+            Payload::RevokeCert { cert, .. } | Payload::AddCa { cert } => {
+                cert.check_len("certificate")?
+            }
+            Payload::Propose { action } => action.validate()?,
+            Payload::Vote { .. } => {}
+            Payload::AuditNote { text, .. } => validate_note_text(text)?,
+        }
+        Ok(())
     }
 
     /// The payload kind's name.
     pub fn kind_name(&self) -> &'static str {
-        match self {
-            Payload::Evidence { .. } => "evidence",
-            Payload::RevokeCert { .. } => "revoke_cert",
-            Payload::AddCa { .. } => "add_ca",
-            Payload::Propose { .. } => "propose",
-            Payload::Vote { .. } => "vote",
-        }
+        kind_name(self.kind())
     }
 
     /// The commitment to the payload that the transaction hash covers.
@@ -472,6 +513,10 @@ impl Payload {
                 out.extend_from_slice(proposal.as_bytes());
                 out.put_u8(*approve as u8);
             }
+            Payload::AuditNote { subject, text } => {
+                out.extend_from_slice(subject.as_bytes());
+                out.put_str16(text);
+            }
         }
     }
 
@@ -500,6 +545,12 @@ impl Payload {
                 proposal: r.hash("proposal id")?,
                 approve: r.flag("vote")?,
             },
+            6 => {
+                let subject = r.hash("note subject")?;
+                let text = r.str16("note text", MAX_NOTE_BYTES)?;
+                validate_note_text(&text)?;
+                Payload::AuditNote { subject, text }
+            }
             k => {
                 return Err(DecodeError::invalid(
                     "payload kind",
@@ -525,7 +576,7 @@ pub enum PayloadCommitment {
     },
     /// Any other payload: `H("kexin:payload:v1" || u8 kind || payload body)`.
     Digest {
-        /// The payload kind (2..=5).
+        /// The payload kind (2..=6).
         kind: u8,
         /// The digest.
         digest: Hash,
@@ -533,12 +584,56 @@ pub enum PayloadCommitment {
 }
 
 impl PayloadCommitment {
-    fn kind(&self) -> u8 {
+    /// The payload kind byte.
+    pub fn kind(&self) -> u8 {
         match self {
             PayloadCommitment::Evidence { .. } => 1,
             PayloadCommitment::Digest { kind, .. } => *kind,
         }
     }
+
+    /// The payload kind's name.
+    pub fn kind_name(&self) -> &'static str {
+        kind_name(self.kind())
+    }
+}
+
+/// The name of payload kind `kind` (`unknown` for a kind this version does not define).
+pub fn kind_name(kind: u8) -> &'static str {
+    match kind {
+        1 => "evidence",
+        2 => "revoke_cert",
+        3 => "add_ca",
+        4 => "propose",
+        5 => "vote",
+        6 => "audit_note",
+        _ => "unknown",
+    }
+}
+
+/// Checks an audit note's text: 1..=[`MAX_NOTE_BYTES`] bytes, no control characters but
+/// newline and tab.
+pub fn validate_note_text(text: &str) -> Result<(), DecodeError> {
+    if text.trim().is_empty() {
+        return Err(DecodeError::invalid("note text", "must not be empty"));
+    }
+    if text.len() > MAX_NOTE_BYTES {
+        return Err(DecodeError::TooLarge {
+            field: "note text",
+            limit: MAX_NOTE_BYTES as u64,
+            actual: text.len() as u64,
+        });
+    }
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_control() && *c != '\n' && *c != '\t')
+    {
+        return Err(DecodeError::invalid(
+            "note text",
+            format!("contains the control character U+{:04X}", c as u32),
+        ));
+    }
+    Ok(())
 }
 
 impl Encode for PayloadCommitment {
@@ -568,7 +663,7 @@ impl Decode for PayloadCommitment {
                     records_root,
                 })
             }
-            kind @ 2..=5 => Ok(PayloadCommitment::Digest {
+            kind @ 2..=6 => Ok(PayloadCommitment::Digest {
                 kind,
                 digest: r.hash("payload digest")?,
             }),
@@ -779,35 +874,7 @@ impl Transaction {
     /// sizes), for transactions built in memory rather than decoded.
     pub fn validate(&self) -> Result<(), DecodeError> {
         validate_chain_id(&self.chain_id)?;
-        match &self.payload {
-            Payload::Evidence { records } => {
-                if records.is_empty() {
-                    return Err(DecodeError::invalid("record count", "must not be empty"));
-                }
-                if records.len() > MAX_RECORDS_PER_TX as usize {
-                    return Err(DecodeError::TooLarge {
-                        field: "record count",
-                        limit: MAX_RECORDS_PER_TX as u64,
-                        actual: records.len() as u64,
-                    });
-                }
-                for rec in records {
-                    rec.validate()?;
-                    if rec.metadata.label.len() > u16::MAX as usize {
-                        return Err(DecodeError::TooLarge {
-                            field: "label",
-                            limit: MAX_METADATA_BYTES as u64,
-                            actual: rec.metadata.label.len() as u64,
-                        });
-                    }
-                }
-            }
-            Payload::RevokeCert { cert, .. } | Payload::AddCa { cert } => {
-                cert.check_len("certificate")?
-            }
-            Payload::Propose { action } => action.validate()?,
-            Payload::Vote { .. } => {}
-        }
+        self.payload.validate()?;
         if let Some(c) = &self.attached_cert {
             if self.cert.is_none() {
                 return Err(DecodeError::invalid(

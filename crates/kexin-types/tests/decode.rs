@@ -220,7 +220,7 @@ fn error_codes_are_stable() {
 #[test]
 fn unknown_payload_kind_is_refused() {
     for suite in SUITES {
-        for kind in [0u8, 6, 0x7f, 0xff] {
+        for kind in [0u8, 7, 0x7f, 0xff] {
             let mut b = tx_bytes(suite);
             let at = payload_kind_offset(suite);
             assert_eq!(b[at], 1);

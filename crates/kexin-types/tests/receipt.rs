@@ -187,30 +187,6 @@ fn every_flipped_byte_of_a_quorum_receipt_is_refused() {
 // JSON tampering
 // ---------------------------------------------------------------------------------------------
 
-/// Every leaf of a JSON value, as a JSON pointer.
-fn leaves(v: &serde_json::Value, path: String, out: &mut Vec<String>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            for (k, x) in m {
-                leaves(x, format!("{path}/{k}"), out);
-            }
-        }
-        serde_json::Value::Array(a) => {
-            for (i, x) in a.iter().enumerate() {
-                leaves(x, format!("{path}/{i}"), out);
-            }
-        }
-        _ => out.push(path),
-    }
-}
-
-/// Replaces hex digit `i` of `s` with a different digit.
-fn change_hex_digit(s: &str, i: usize) -> String {
-    let mut c: Vec<char> = s.chars().collect();
-    c[i] = if c[i] == '0' { '1' } else { '0' };
-    c.into_iter().collect()
-}
-
 /// Parses and verifies a JSON receipt; `Ok` only if it verifies.
 fn json_verifies(json: &serde_json::Value, genesis: &Genesis) -> Result<VerifiedReceipt, String> {
     let r = Receipt::from_json(&json.to_string()).map_err(|e| e.to_string())?;

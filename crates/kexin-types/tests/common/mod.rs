@@ -15,8 +15,8 @@ use kexin_merkle::SparseMerkleTree;
 use kexin_types::state::{EvidenceState, NonceState, RecordLocation, StateKey, value_hash};
 use kexin_types::{
     BlockHeader, CertDer, CommitCertificate, Decode, Encode, EvidenceRecord, Genesis, Hash,
-    InclusionProof, Organisation, Payload, PublicKey, Receipt, RecordMetadata, Salt, SealedTx,
-    Suite, Transaction, Validator, ValidatorSignature, domains,
+    InclusionProof, Organisation, Payload, PublicKey, Receipt, ReceiptTx, RecordMetadata, Salt,
+    SealedTx, Suite, Transaction, TxReceipt, Validator, ValidatorSignature, domains,
 };
 
 /// Both suites, `intl` first.
@@ -376,6 +376,36 @@ impl TestChain {
         out
     }
 
+    /// The receipt of transaction `tx_index` of block `height` itself, carrying its payload,
+    /// assembled from `kexin_merkle` functions.
+    pub fn tx_receipt(&self, height: u64, tx_index: usize) -> TxReceipt {
+        let suite = self.suite;
+        let block = self.block(height);
+        let tx = &block.transactions[tx_index];
+        let log_proof = kexin_merkle::inclusion_proof_from_leaves(
+            suite,
+            &self.log_leaves[..block.header.log_size as usize],
+            self.log_index(height, tx_index),
+        )
+        .expect("log index in range");
+        TxReceipt {
+            version: kexin_types::FORMAT_VERSION,
+            chain_id: self.genesis.chain_id.clone(),
+            suite,
+            transaction: ReceiptTx {
+                hash: tx.hash(),
+                summary: tx.summary(),
+                signature: tx.signature,
+            },
+            payload: Some(tx.payload.clone()),
+            log_proof,
+            block_hash: block.hash,
+            header: block.header.clone(),
+            certificate: block.certificate.clone(),
+            epochs: Vec::new(),
+        }
+    }
+
     /// A receipt for record `record_index` of transaction `tx_index` in block `height`.
     pub fn receipt(&self, height: u64, tx_index: usize, record_index: usize) -> Receipt {
         Receipt::decode(&self.receipt_bytes(height, tx_index, record_index))
@@ -507,4 +537,28 @@ pub fn mutations(seed: &[u8], count: usize, rng_seed: u64) -> Vec<Vec<u8>> {
 /// Lowercase hex.
 pub fn hex(bytes: impl AsRef<[u8]>) -> String {
     ::hex::encode(bytes)
+}
+
+/// Every leaf of a JSON value, as a JSON pointer.
+pub fn leaves(v: &serde_json::Value, path: String, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            for (k, x) in m {
+                leaves(x, format!("{path}/{k}"), out);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                leaves(x, format!("{path}/{i}"), out);
+            }
+        }
+        _ => out.push(path),
+    }
+}
+
+/// Replaces hex digit `i` of `s` with a different digit.
+pub fn change_hex_digit(s: &str, i: usize) -> String {
+    let mut c: Vec<char> = s.chars().collect();
+    c[i] = if c[i] == '0' { '1' } else { '0' };
+    c.into_iter().collect()
 }
