@@ -1424,3 +1424,85 @@ async fn audit_notes_and_transaction_receipts_over_the_api() {
     let (s, j) = call(&h.app, "GET", "/v1/transactions/12/receipt", None).await;
     assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_hash");
 }
+
+/// On an intl chain, a writer with an ECDSA P-256 certificate submits evidence (admission,
+/// execution, receipts), and a reader with a P-256 certificate makes a signed read that
+/// discloses its organisation's metadata.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn p256_certificates_submit_and_sign_reads_on_intl() {
+    use kexin_crypto::KeyScheme;
+    use kexin_types::Role;
+    let suite = Suite::Intl;
+    let chain = "api-reads";
+    let (h, [(ca1, ca1_key), _]) = start_consortium(suite);
+    let genesis = h.node.genesis().clone();
+    let p256 = |name: &str, role, serial| {
+        let key = SigningKey::generate_scheme(KeyScheme::EcdsaP256);
+        let (from, to) = ca1.validity_ms();
+        let terms = kexin_pki::Terms {
+            serial,
+            not_before_ms: from,
+            not_after_ms: to,
+        };
+        let cert = kexin_pki::issue(&ca1, &ca1_key, name, role, &key.public_key(), &terms).unwrap();
+        Creds {
+            key,
+            cert: kexin_types::CertDer(cert.der().to_vec()),
+        }
+    };
+    let writer = p256("wendy", Role::Writer, 2);
+    let reader = p256("rita", Role::Reader, 3);
+
+    let recs = records(suite, "p256-case", 1);
+    let tx = Transaction::sign_as(
+        chain,
+        &writer.key,
+        Some((&writer.cert, true)),
+        1,
+        Payload::Evidence {
+            records: recs.clone(),
+        },
+    );
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&tx))).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{j}");
+    let hash = tx.hash();
+    wait_committed(&h.app, &hash).await;
+    // A tampered signature is refused at admission.
+    let mut bad = Transaction::sign_as(
+        chain,
+        &writer.key,
+        Some((&writer.cert, false)),
+        2,
+        Payload::Evidence {
+            records: records(suite, "p256-bad", 1),
+        },
+    );
+    bad.signature.0[40] ^= 1;
+    let (s, j) = call(&h.app, "POST", "/v1/transactions", Some(body(&bad))).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "bad_signature");
+
+    let uri = format!("/v1/transactions/{hash}/receipts");
+    let (s, _, text) = get_as(&h.app, chain, &uri, Some(&reader), now_ms()).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    let r: ReceiptsResponse = serde_json::from_str(&text).unwrap();
+    assert_eq!(r.receipts.len(), 1);
+    let v = r.receipts[0]
+        .verify(&genesis)
+        .expect("the receipt verifies");
+    assert!(
+        v.metadata_checked,
+        "the P-256 reader of org1 sees org1's metadata"
+    );
+    assert_eq!(r.receipts[0].record, recs[0].disclosed(suite));
+    // Anonymous readers do not.
+    let (s, _, text) = get_as(&h.app, chain, &uri, None, now_ms()).await;
+    assert_eq!(s, StatusCode::OK, "{text}");
+    assert!(!text.contains("p256-case"), "{text}");
+    // A signed read whose signature is not the reader's is refused.
+    let stranger = Creds {
+        key: SigningKey::generate_scheme(KeyScheme::EcdsaP256),
+        cert: reader.cert.clone(),
+    };
+    let (s, _, text) = get_as(&h.app, chain, &uri, Some(&stranger), now_ms()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{text}");
+}

@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
 use kexin_client::{Client, ClientError, Identity, load_key, save_key};
-use kexin_crypto::{Hash, PublicKey, SigningKey, Suite};
+use kexin_crypto::{Hash, KeyScheme, PublicKey, SigningKey, Suite};
 use kexin_node::ca::{self, OrgCa};
 use kexin_pki::{Certificate, Role};
 use kexin_types::api::{ChainInfo, ExpiringCert, OrgListResponse};
@@ -134,13 +134,39 @@ pub struct IssueArgs {
     /// Days of validity (never beyond the CA's own).
     #[arg(long, value_name = "N", default_value_t = ca::CERT_VALIDITY_DAYS, value_parser = days)]
     days: u32,
-    /// Certify this existing key (PKCS#8 PEM; copied to OUT/key.pem) instead of a new one.
-    /// With OUT/key.pem itself, renews the certificate in OUT.
+    /// Certify this existing key (PKCS#8 PEM, e.g. from `openssl genpkey`; copied to
+    /// OUT/key.pem) instead of a new one. With OUT/key.pem itself, renews the certificate in
+    /// OUT.
     #[arg(long, value_name = "KEY.pem")]
     key: Option<PathBuf>,
+    /// The type of the new key: the suite's own (ed25519 on intl, sm2 on gm; the default),
+    /// or p256 (ECDSA P-256) for a user certificate on an intl chain.
+    #[arg(long, value_name = "TYPE", conflicts_with = "key")]
+    key_type: Option<KeyType>,
     /// Print the certificate as JSON.
     #[arg(long)]
     json: bool,
+}
+
+/// The type of key `kexin cert issue` makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeyType {
+    /// Ed25519: the intl suite's own.
+    Ed25519,
+    /// SM2: the gm suite's own.
+    Sm2,
+    /// ECDSA P-256: user certificates (not node) on intl chains.
+    P256,
+}
+
+impl KeyType {
+    fn scheme(self) -> KeyScheme {
+        match self {
+            KeyType::Ed25519 => KeyScheme::Ed25519,
+            KeyType::Sm2 => KeyScheme::Sm2,
+            KeyType::P256 => KeyScheme::EcdsaP256,
+        }
+    }
 }
 
 /// `kexin cert revoke`
@@ -282,7 +308,7 @@ fn detect_suite(cert: &Certificate) -> anyhow::Result<Suite> {
     }
     cert.public_key(Suite::Gm)
         .map(|_| Suite::Gm)
-        .context("the certificate's key is neither Ed25519 (intl) nor SM2 (gm)")
+        .context("the certificate's key is neither Ed25519 or ECDSA P-256 (intl) nor SM2 (gm)")
 }
 
 fn cert_info(cert: &Certificate, suite: Suite) -> anyhow::Result<CertInfo> {
@@ -786,7 +812,13 @@ fn issue(args: &IssueArgs) -> anyhow::Result<()> {
                 && load_key(&key_path).is_ok_and(|k| k.public_key() == key.public_key());
             (key, renewal)
         }
-        None => (SigningKey::generate(suite), false),
+        None => {
+            let scheme = args
+                .key_type
+                .map_or(KeyScheme::native(suite), KeyType::scheme);
+            check_scheme(scheme, suite, args.role)?;
+            (SigningKey::generate_scheme(scheme), false)
+        }
     };
     check_key_suite(&key, suite)?;
     if !renewal {
@@ -833,7 +865,45 @@ fn rotated_from(org_dir: &Path, known: impl Fn(&CertDer) -> bool) -> bool {
     })
 }
 
+/// Refuses a key type the chain or role does not take, before any key is made: P-256 only on
+/// intl and not for nodes (kexin-pki refuses them too; this says so in the CLI's terms).
+fn check_scheme(scheme: KeyScheme, suite: Suite, role: Role) -> anyhow::Result<()> {
+    if scheme.suite() != suite {
+        return Err(fail(
+            "wrong_suite",
+            format!(
+                "the chain uses {suite}, whose keys are {}: --key-type {} is not accepted \
+                 there",
+                KeyScheme::native(suite),
+                scheme.name()
+            ),
+        ));
+    }
+    if !scheme.is_native() && role == Role::Node {
+        return Err(fail(
+            "cert_wrong_algorithm",
+            format!(
+                "a node certificate holds the suite's own key ({}); {} is for user \
+                 certificates only",
+                KeyScheme::native(suite),
+                scheme.name()
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn check_key_suite(key: &SigningKey, suite: Suite) -> anyhow::Result<()> {
+    if key.scheme() == KeyScheme::EcdsaP256 && suite != Suite::Intl {
+        return Err(fail(
+            "wrong_suite",
+            format!(
+                "the chain uses {suite}, whose keys are {}; ECDSA P-256 keys are accepted on \
+                 intl chains only",
+                KeyScheme::native(suite)
+            ),
+        ));
+    }
     if key.suite() != suite {
         return Err(fail(
             "wrong_suite",

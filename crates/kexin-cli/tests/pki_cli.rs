@@ -730,3 +730,174 @@ fn ca_init_and_issue_for_an_organisation_joining_later() {
     ]));
     assert!(text.contains("bank5") && text.contains("gm"), "{text}");
 }
+
+/// `kexin cert issue --key-type p256` and `--key` with an OpenSSL P-256 key on an intl network
+/// directory: user certificates are issued (and OpenSSL verifies them), the identity loads;
+/// a P-256 node certificate and P-256 on gm are refused.
+#[test]
+fn p256_user_certificates_from_the_cli() {
+    let t = tempfile::tempdir().unwrap();
+    let setup = |suite: &str| {
+        let dir = t.path().join(format!("net-{suite}"));
+        ok(&run(&[
+            "ca".as_ref(),
+            "init".as_ref(),
+            "--org".as_ref(),
+            "bank1".as_ref(),
+            "--suite".as_ref(),
+            suite.as_ref(),
+            "--out".as_ref(),
+            dir.join("bank1").as_os_str(),
+        ]));
+        ok(&run(&[
+            "node".as_ref(),
+            "init".as_ref(),
+            "--dir".as_ref(),
+            dir.join("node-0").as_os_str(),
+            "--suite".as_ref(),
+            suite.as_ref(),
+        ]));
+        std::fs::copy(dir.join("node-0/genesis.json"), dir.join("genesis.json")).unwrap();
+        dir
+    };
+    let issue = |dir: &Path, name: &str, role: &str, extra: &[&OsStr]| {
+        let mut args: Vec<&OsStr> = vec![
+            "cert".as_ref(),
+            "issue".as_ref(),
+            "--dir".as_ref(),
+            dir.as_os_str(),
+            "--org".as_ref(),
+            "bank1".as_ref(),
+            "--name".as_ref(),
+            name.as_ref(),
+            "--role".as_ref(),
+            role.as_ref(),
+            "--json".as_ref(),
+        ];
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    let intl = setup("intl");
+
+    // A new P-256 key: OUT/key.pem and OUT/cert.pem as for any identity.
+    let alice = t.path().join("alice");
+    let o = issue(
+        &intl,
+        "alice",
+        "writer",
+        &[
+            "--key-type".as_ref(),
+            "p256".as_ref(),
+            "--out".as_ref(),
+            alice.as_os_str(),
+        ],
+    );
+    let doc: Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(doc["role"], "writer", "{doc}");
+    let key = kexin_client::load_key(alice.join("key.pem")).unwrap();
+    assert_eq!(key.scheme(), kexin_crypto::KeyScheme::EcdsaP256);
+    assert_eq!(doc["public_key"], key.public_key().to_hex(), "{doc}");
+    let id = kexin_client::Identity::load(&alice).unwrap();
+    assert_eq!(id.suite(), kexin_crypto::Suite::Intl);
+    assert_eq!(id.public_key(), key.public_key());
+    assert!(
+        ok(&run(&[
+            "cert".as_ref(),
+            "show".as_ref(),
+            alice.join("cert.pem").as_os_str()
+        ]))
+        .contains("writer")
+    );
+
+    // Not for nodes, not on gm, and the default stays the suite's own key.
+    let o = issue(
+        &intl,
+        "n1",
+        "node",
+        &[
+            "--key-type".as_ref(),
+            "p256".as_ref(),
+            "--out".as_ref(),
+            t.path().join("n1").as_os_str(),
+        ],
+    );
+    assert_eq!(failed(&o), "cert_wrong_algorithm", "{}", stderr(&o));
+    assert!(!t.path().join("n1/key.pem").exists());
+    let gm = setup("gm");
+    let o = issue(
+        &gm,
+        "bob",
+        "writer",
+        &[
+            "--key-type".as_ref(),
+            "p256".as_ref(),
+            "--out".as_ref(),
+            t.path().join("bob").as_os_str(),
+        ],
+    );
+    assert_eq!(failed(&o), "wrong_suite", "{}", stderr(&o));
+    let o = issue(
+        &intl,
+        "carol",
+        "reader",
+        &["--out".as_ref(), t.path().join("carol").as_os_str()],
+    );
+    ok(&o);
+    let carol = kexin_client::load_key(t.path().join("carol/key.pem")).unwrap();
+    assert_eq!(carol.scheme(), kexin_crypto::KeyScheme::Ed25519);
+
+    // An existing key made by OpenSSL, certified with --key; OpenSSL verifies the result.
+    if !have_openssl() {
+        eprintln!("openssl is not installed: skipping the --key test with an OpenSSL key");
+        return;
+    }
+    let ossl_key = t.path().join("dave.key");
+    let o = Command::new("openssl")
+        .args([
+            "genpkey",
+            "-algorithm",
+            "EC",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-out",
+        ])
+        .arg(&ossl_key)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dave = t.path().join("dave");
+    ok(&issue(
+        &intl,
+        "dave",
+        "auditor",
+        &[
+            "--key".as_ref(),
+            ossl_key.as_os_str(),
+            "--out".as_ref(),
+            dave.as_os_str(),
+        ],
+    ));
+    kexin_client::Identity::load(&dave).unwrap();
+    let o = Command::new("openssl")
+        .args(["verify", "-x509_strict", "-CAfile"])
+        .arg(intl.join("bank1/ca.pem"))
+        .arg(dave.join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    // --key-type does not go with --key.
+    let o = issue(
+        &intl,
+        "erin",
+        "writer",
+        &[
+            "--key".as_ref(),
+            ossl_key.as_os_str(),
+            "--key-type".as_ref(),
+            "p256".as_ref(),
+            "--out".as_ref(),
+            t.path().join("erin").as_os_str(),
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2));
+}

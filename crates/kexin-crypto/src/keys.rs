@@ -58,58 +58,162 @@ impl Domain {
     }
 }
 
-/// A public key of the chain's signature scheme.
+/// A signature scheme, and so a kind of key: what the tag byte of an encoded key names.
+///
+/// Each suite has a native scheme ([`KeyScheme::native`]), used for everything on its chains:
+/// validator and consensus keys, CA certificates, node certificates. ECDSA P-256 is an extra
+/// scheme of `intl` chains, accepted only for user certificates (it hashes with SHA-256, the
+/// `intl` hash).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyScheme {
+    /// SM2 with the default user id, keys as 33-byte compressed SEC1 points (`gm`).
+    Sm2,
+    /// Ed25519 (RFC 8032), 32-byte keys (`intl`).
+    Ed25519,
+    /// ECDSA over NIST P-256 with SHA-256, keys as 65-byte uncompressed SEC1 points (`intl`
+    /// user certificates only).
+    EcdsaP256,
+}
+
+impl KeyScheme {
+    /// Every scheme, in tag order.
+    pub const ALL: [KeyScheme; 3] = [KeyScheme::Sm2, KeyScheme::Ed25519, KeyScheme::EcdsaP256];
+
+    /// The tag byte in front of an encoded key: SM2 = 1 and Ed25519 = 2 (the same numbers as
+    /// the suite tags of `gm` and `intl`, so encodings made before P-256 keys are unchanged),
+    /// ECDSA P-256 = 3.
+    pub const fn tag(self) -> u8 {
+        match self {
+            KeyScheme::Sm2 => 1,
+            KeyScheme::Ed25519 => 2,
+            KeyScheme::EcdsaP256 => 3,
+        }
+    }
+
+    /// The scheme for a tag byte.
+    pub const fn from_tag(tag: u8) -> Option<KeyScheme> {
+        match tag {
+            1 => Some(KeyScheme::Sm2),
+            2 => Some(KeyScheme::Ed25519),
+            3 => Some(KeyScheme::EcdsaP256),
+            _ => None,
+        }
+    }
+
+    /// The length of a canonical public key: 33 (SM2), 32 (Ed25519) or 65 (P-256).
+    pub const fn key_len(self) -> usize {
+        match self {
+            KeyScheme::Sm2 => 33,
+            KeyScheme::Ed25519 => 32,
+            KeyScheme::EcdsaP256 => 65,
+        }
+    }
+
+    /// The scheme's name in messages: `SM2`, `Ed25519` or `ECDSA P-256`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KeyScheme::Sm2 => "SM2",
+            KeyScheme::Ed25519 => "Ed25519",
+            KeyScheme::EcdsaP256 => "ECDSA P-256",
+        }
+    }
+
+    /// The suite whose chains may use the scheme.
+    pub const fn suite(self) -> Suite {
+        match self {
+            KeyScheme::Sm2 => Suite::Gm,
+            KeyScheme::Ed25519 | KeyScheme::EcdsaP256 => Suite::Intl,
+        }
+    }
+
+    /// The suite's own scheme: SM2 on `gm`, Ed25519 on `intl`.
+    pub const fn native(suite: Suite) -> KeyScheme {
+        match suite {
+            Suite::Gm => KeyScheme::Sm2,
+            Suite::Intl => KeyScheme::Ed25519,
+        }
+    }
+
+    /// Whether this is its suite's own scheme (so valid for validators, CAs and nodes).
+    pub const fn is_native(self) -> bool {
+        !matches!(self, KeyScheme::EcdsaP256)
+    }
+}
+
+impl fmt::Display for KeyScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A public key of one of the [`KeyScheme`]s.
 ///
 /// Canonical bytes: Ed25519 keys are 32 bytes (RFC 8032); SM2 keys are 33-byte compressed SEC1
-/// points on the SM2 recommended curve.
+/// points on the SM2 recommended curve; ECDSA P-256 keys are 65-byte uncompressed SEC1 points
+/// (`04 || x || y`), so the three are told apart by length.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PublicKey {
     /// An Ed25519 key (`intl`).
     Ed25519([u8; 32]),
     /// An SM2 key (`gm`), compressed SEC1.
     Sm2([u8; 33]),
+    /// An ECDSA P-256 key (`intl` user certificates), uncompressed SEC1.
+    P256([u8; 65]),
 }
 
 impl PublicKey {
-    /// The suite this key belongs to.
+    /// The suite this key belongs to (P-256 keys belong to `intl`: they hash with SHA-256).
     pub fn suite(&self) -> Suite {
+        self.scheme().suite()
+    }
+
+    /// The key's signature scheme.
+    pub fn scheme(&self) -> KeyScheme {
         match self {
-            PublicKey::Ed25519(_) => Suite::Intl,
-            PublicKey::Sm2(_) => Suite::Gm,
+            PublicKey::Ed25519(_) => KeyScheme::Ed25519,
+            PublicKey::Sm2(_) => KeyScheme::Sm2,
+            PublicKey::P256(_) => KeyScheme::EcdsaP256,
         }
     }
 
-    /// The canonical key bytes (32 for Ed25519, 33 for SM2).
+    /// The canonical key bytes (32 for Ed25519, 33 for SM2, 65 for P-256).
     pub fn as_bytes(&self) -> &[u8] {
         match self {
             PublicKey::Ed25519(b) => b,
             PublicKey::Sm2(b) => b,
+            PublicKey::P256(b) => b,
         }
     }
 
-    /// The canonical key length for a suite.
+    /// The canonical key length of a suite's native scheme.
     pub const fn len_for(suite: Suite) -> usize {
-        match suite {
-            Suite::Gm => 33,
-            Suite::Intl => 32,
-        }
+        KeyScheme::native(suite).key_len()
     }
 
-    /// Parses canonical key bytes for `suite`, checking that they encode a valid point.
+    /// Parses canonical key bytes of `suite`'s native scheme (Ed25519 or SM2), checking that
+    /// they encode a valid point. For keys that may be of another scheme, see
+    /// [`PublicKey::from_scheme_bytes`].
     pub fn from_bytes(suite: Suite, bytes: &[u8]) -> Result<PublicKey, CryptoError> {
+        PublicKey::from_scheme_bytes(KeyScheme::native(suite), bytes)
+    }
+
+    /// Parses canonical key bytes of `scheme`, checking that they encode a valid point: on the
+    /// curve, not the identity, and in the one canonical form (compressed SM2, uncompressed
+    /// P-256, canonical Ed25519 `y`).
+    pub fn from_scheme_bytes(scheme: KeyScheme, bytes: &[u8]) -> Result<PublicKey, CryptoError> {
         let bad = |reason: String| CryptoError::BadPublicKey {
-            scheme: suite.signature_name(),
+            scheme: scheme.name(),
             reason,
         };
-        if bytes.len() != Self::len_for(suite) {
+        if bytes.len() != scheme.key_len() {
             return Err(bad(format!(
                 "expected {} bytes, got {}",
-                Self::len_for(suite),
+                scheme.key_len(),
                 bytes.len()
             )));
         }
-        match suite {
-            Suite::Intl => {
+        match scheme {
+            KeyScheme::Ed25519 => {
                 let mut b = [0u8; 32];
                 b.copy_from_slice(bytes);
                 let vk = ed25519_dalek::VerifyingKey::from_bytes(&b)
@@ -124,7 +228,7 @@ impl PublicKey {
                 }
                 Ok(PublicKey::Ed25519(b))
             }
-            Suite::Gm => {
+            KeyScheme::Sm2 => {
                 let mut b = [0u8; 33];
                 b.copy_from_slice(bytes);
                 if b[0] != 0x02 && b[0] != 0x03 {
@@ -133,6 +237,20 @@ impl PublicKey {
                 sm2::PublicKey::from_sec1_bytes(&b)
                     .map_err(|_| bad("not a point on the SM2 curve".into()))?;
                 Ok(PublicKey::Sm2(b))
+            }
+            KeyScheme::EcdsaP256 => {
+                let mut b = [0u8; 65];
+                b.copy_from_slice(bytes);
+                if b[0] != 0x04 {
+                    return Err(bad(
+                        "P-256 keys must be uncompressed SEC1 (04 prefix)".into()
+                    ));
+                }
+                // Refuses coordinates that are not field elements and points off the curve;
+                // the identity has no 65-byte encoding.
+                p256::PublicKey::from_sec1_bytes(&b)
+                    .map_err(|_| bad("not a point on the P-256 curve".into()))?;
+                Ok(PublicKey::P256(b))
             }
         }
     }
@@ -146,14 +264,19 @@ impl PublicKey {
         PublicKey::from_bytes(suite, &bytes)
     }
 
-    /// Parses a key of either suite from hex, telling the suite by length.
+    /// Parses a key of any scheme from hex, telling the scheme by length (66 hex characters
+    /// for SM2, 130 for P-256, otherwise Ed25519).
     pub fn from_hex_any(s: &str) -> Result<PublicKey, CryptoError> {
-        let suite = if s.len() == 66 {
-            Suite::Gm
-        } else {
-            Suite::Intl
+        let scheme = match s.len() {
+            66 => KeyScheme::Sm2,
+            130 => KeyScheme::EcdsaP256,
+            _ => KeyScheme::Ed25519,
         };
-        PublicKey::from_hex(suite, s)
+        let bytes = hex::decode(s).map_err(|e| CryptoError::BadPublicKey {
+            scheme: scheme.name(),
+            reason: format!("bad hex: {e}"),
+        })?;
+        PublicKey::from_scheme_bytes(scheme, &bytes)
     }
 
     /// Lowercase hex of the canonical bytes.
@@ -175,7 +298,8 @@ impl PublicKey {
     /// Verifies `signature` over exactly `input`, with no domain separation added.
     ///
     /// Ed25519 verification is strict (`verify_strict`: canonical `S`, no small-order `R` or
-    /// key); SM2 uses the default user id [`SM2_DEFAULT_USER_ID`]. Only for inputs that are
+    /// key); SM2 uses the default user id [`SM2_DEFAULT_USER_ID`]; ECDSA P-256 hashes with
+    /// SHA-256 and refuses a high `s` (above n/2), so each signature has one encoding. Only for inputs that are
     /// already domain-separated by their own format (such as a consensus vote, whose namespace
     /// is part of the input); everything else should use [`PublicKey::verify`].
     pub fn verify_raw(&self, input: &[u8], signature: &Signature) -> Result<(), CryptoError> {
@@ -202,6 +326,25 @@ impl PublicKey {
                 })?;
                 let sig = sm2::dsa::Signature::from_bytes(&signature.0.into())
                     .map_err(|_| CryptoError::BadSignature)?;
+                vk.verify(input, &sig)
+                    .map_err(|_| CryptoError::BadSignature)
+            }
+            PublicKey::P256(b) => {
+                use p256::ecdsa::signature::Verifier as _;
+                let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(b).map_err(|_| {
+                    CryptoError::BadPublicKey {
+                        scheme: "ECDSA P-256",
+                        reason: "not a point on the P-256 curve".into(),
+                    }
+                })?;
+                // Refuses r or s of zero or not below n.
+                let sig = p256::ecdsa::Signature::from_slice(&signature.0)
+                    .map_err(|_| CryptoError::BadSignature)?;
+                // (r, n - s) verifies whenever (r, s) does; the transaction log hashes the
+                // signature bytes, so only the low-s form is accepted.
+                if sig.normalize_s() != sig {
+                    return Err(CryptoError::BadSignature);
+                }
                 vk.verify(input, &sig)
                     .map_err(|_| CryptoError::BadSignature)
             }
@@ -252,12 +395,13 @@ impl<'de> Deserialize<'de> for PublicKey {
     }
 }
 
-/// A 64-byte signature: Ed25519 `R || S` (RFC 8032) or SM2 `r || s` (32-byte big-endian each).
+/// A 64-byte signature: Ed25519 `R || S` (RFC 8032), or SM2 or ECDSA P-256 `r || s` (32-byte
+/// big-endian each; P-256 with `s <= n/2`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Signature(pub [u8; 64]);
 
 impl Signature {
-    /// Signature length in bytes, the same for both suites.
+    /// Signature length in bytes, the same for every scheme.
     pub const LEN: usize = 64;
 
     /// Lowercase hex.
@@ -292,48 +436,73 @@ impl<'de> Deserialize<'de> for Signature {
     }
 }
 
-/// A private signing key of either suite.
+/// A private signing key of any [`KeyScheme`].
 #[derive(Clone)]
 pub enum SigningKey {
-    /// Ed25519 (`intl`). Boxed, like the SM2 key, so moving a `SigningKey` does not copy the
+    /// Ed25519 (`intl`). Boxed, like the others, so moving a `SigningKey` does not copy the
     /// secret around the stack.
     Ed25519(Box<ed25519_dalek::SigningKey>),
     /// SM2 with the default user id (`gm`).
     Sm2(Box<sm2::dsa::SigningKey>),
+    /// ECDSA P-256 with SHA-256 (`intl` user certificates).
+    P256(Box<p256::ecdsa::SigningKey>),
 }
 
 impl SigningKey {
-    /// A fresh random key for `suite` from the operating system's RNG.
+    /// A fresh random key of `suite`'s native scheme from the operating system's RNG.
     pub fn generate(suite: Suite) -> SigningKey {
+        SigningKey::generate_scheme(KeyScheme::native(suite))
+    }
+
+    /// A fresh random key of `scheme` from the operating system's RNG.
+    pub fn generate_scheme(scheme: KeyScheme) -> SigningKey {
         loop {
             let mut seed = Zeroizing::new([0u8; 32]);
             getrandom::fill(seed.as_mut()).expect("operating system RNG unavailable");
-            if let Ok(k) = SigningKey::from_seed(suite, &seed) {
+            if let Ok(k) = SigningKey::from_scheme_seed(scheme, &seed) {
                 return k;
             }
         }
     }
 
-    /// A key derived from 32 secret bytes: the Ed25519 secret seed, or the SM2 secret scalar
-    /// (big-endian, must be in `[1, n-2]`). Deterministic; meant for tests and fixtures.
+    /// A key of `suite`'s native scheme derived from 32 secret bytes: the Ed25519 secret seed,
+    /// or the SM2 secret scalar (big-endian, must be in `[1, n-2]`). Deterministic; meant for
+    /// tests and fixtures.
     pub fn from_seed(suite: Suite, seed: &[u8; 32]) -> Result<SigningKey, CryptoError> {
-        match suite {
-            Suite::Intl => Ok(SigningKey::Ed25519(Box::new(
+        SigningKey::from_scheme_seed(KeyScheme::native(suite), seed)
+    }
+
+    /// A key of `scheme` derived from 32 secret bytes, as [`SigningKey::from_seed`]; for
+    /// P-256 the bytes are the secret scalar (big-endian, in `[1, n-1]`).
+    pub fn from_scheme_seed(scheme: KeyScheme, seed: &[u8; 32]) -> Result<SigningKey, CryptoError> {
+        match scheme {
+            KeyScheme::Ed25519 => Ok(SigningKey::Ed25519(Box::new(
                 ed25519_dalek::SigningKey::from_bytes(seed),
             ))),
-            Suite::Gm => {
+            KeyScheme::Sm2 => {
                 let scalar = sm2::NonZeroScalar::try_from(seed.as_slice())
                     .map_err(|_| CryptoError::BadPrivateKey("SM2 scalar out of range".into()))?;
                 Ok(SigningKey::Sm2(Box::new(sm2_signing_key(scalar)?)))
+            }
+            KeyScheme::EcdsaP256 => {
+                let key = p256::ecdsa::SigningKey::from_slice(seed)
+                    .map_err(|_| CryptoError::BadPrivateKey("P-256 scalar out of range".into()))?;
+                Ok(SigningKey::P256(Box::new(key)))
             }
         }
     }
 
     /// The key's suite.
     pub fn suite(&self) -> Suite {
+        self.scheme().suite()
+    }
+
+    /// The key's scheme.
+    pub fn scheme(&self) -> KeyScheme {
         match self {
-            SigningKey::Ed25519(_) => Suite::Intl,
-            SigningKey::Sm2(_) => Suite::Gm,
+            SigningKey::Ed25519(_) => KeyScheme::Ed25519,
+            SigningKey::Sm2(_) => KeyScheme::Sm2,
+            SigningKey::P256(_) => KeyScheme::EcdsaP256,
         }
     }
 
@@ -348,6 +517,12 @@ impl SigningKey {
                 b.copy_from_slice(point.as_bytes());
                 PublicKey::Sm2(b)
             }
+            SigningKey::P256(k) => {
+                let point = k.verifying_key().to_sec1_point(false);
+                let mut b = [0u8; 65];
+                b.copy_from_slice(point.as_bytes());
+                PublicKey::P256(b)
+            }
         }
     }
 
@@ -360,7 +535,8 @@ impl SigningKey {
     ///
     /// Only for inputs that are already domain-separated by their own format (such as a
     /// consensus vote, whose namespace is part of the input); everything else should use
-    /// [`SigningKey::sign`]. Deterministic for both suites (SM2 nonces per RFC 6979).
+    /// [`SigningKey::sign`]. Deterministic for every scheme (SM2 and P-256 nonces per
+    /// RFC 6979); P-256 signatures are returned in low-`s` form, the only one that verifies.
     pub fn sign_raw(&self, input: &[u8]) -> Signature {
         match self {
             SigningKey::Ed25519(k) => {
@@ -372,6 +548,11 @@ impl SigningKey {
                 let sig: sm2::dsa::Signature = k.sign(input);
                 Signature(sig.to_bytes().into())
             }
+            SigningKey::P256(k) => {
+                use p256::ecdsa::signature::Signer as _;
+                let sig: p256::ecdsa::Signature = k.sign(input);
+                Signature(sig.normalize_s().to_bytes().into())
+            }
         }
     }
 
@@ -379,7 +560,9 @@ impl SigningKey {
     ///
     /// Ed25519 keys are written in the PKCS#8 v1 form (seed only, no embedded public key), which
     /// is what OpenSSL writes and the only form OpenSSL 3.0 reads. SM2 keys are written as
-    /// `id-ecPublicKey` with the `sm2` curve OID (1.2.156.10197.1.301), as OpenSSL 3 does.
+    /// `id-ecPublicKey` with the `sm2` curve OID (1.2.156.10197.1.301), as OpenSSL 3 does, and
+    /// P-256 keys as `id-ecPublicKey` with `prime256v1` (1.2.840.10045.3.1.7), as
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256` does.
     pub fn to_pkcs8_pem(&self) -> Zeroizing<String> {
         use sm2::pkcs8::{EncodePrivateKey as _, LineEnding};
         match self {
@@ -399,23 +582,78 @@ impl SigningKey {
                 sk.to_pkcs8_pem(LineEnding::LF)
                     .expect("SM2 PKCS#8 encoding cannot fail")
             }
+            SigningKey::P256(k) => {
+                use p256::pkcs8::EncodePrivateKey as _;
+                let sk = p256::SecretKey::from(k.as_nonzero_scalar());
+                sk.to_pkcs8_pem(LineEnding::LF)
+                    .expect("P-256 PKCS#8 encoding cannot fail")
+            }
         }
     }
 
-    /// Reads a PKCS#8 PEM private key (Ed25519 or SM2; e.g. made by OpenSSL 3). Ed25519 keys may
-    /// be PKCS#8 v1 or v2 (with the public key, which must then match the seed).
+    /// Reads a PKCS#8 PEM private key (Ed25519, SM2 or P-256; e.g. made by OpenSSL 3). Ed25519
+    /// keys may be PKCS#8 v1 or v2 (with the public key, which must then match the seed).
+    ///
+    /// The scheme is taken from the key's algorithm identifier: Ed25519's OID, or
+    /// `id-ecPublicKey` with the curve named by its parameter (SM2 and P-256 keys share the
+    /// algorithm OID and differ only there).
     pub fn from_pkcs8_pem(pem: &str) -> Result<SigningKey, CryptoError> {
-        use sm2::pkcs8::DecodePrivateKey as _;
-        if let Ok(k) = ed25519_dalek::SigningKey::from_pkcs8_pem(pem) {
-            return Ok(SigningKey::Ed25519(Box::new(k)));
+        use sm2::pkcs8::{DecodePrivateKey as _, ObjectIdentifier, PrivateKeyInfoRef};
+        const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
+        const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+        const SM2_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301");
+        const P256_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+        let bad = |e: &dyn fmt::Display| CryptoError::BadPrivateKey(e.to_string());
+
+        let (label, doc) = sm2::pkcs8::SecretDocument::from_pem(pem)
+            .map_err(|e| bad(&format!("not a PEM private key: {e}")))?;
+        if label != "PRIVATE KEY" {
+            return Err(bad(&format!(
+                "a PEM {label:?} block, not a PKCS#8 \"PRIVATE KEY\""
+            )));
         }
-        match sm2::SecretKey::from_pkcs8_pem(pem) {
-            Ok(sk) => Ok(SigningKey::Sm2(Box::new(sm2_signing_key(
-                sk.to_nonzero_scalar(),
-            )?))),
-            Err(e) => Err(CryptoError::BadPrivateKey(format!(
-                "not a PKCS#8 Ed25519 or SM2 private key: {e}"
-            ))),
+        let info: PrivateKeyInfoRef<'_> = doc
+            .decode_msg()
+            .map_err(|e| bad(&format!("not a PKCS#8 private key: {e}")))?;
+        let oid = info.algorithm.oid;
+        let scheme = if oid == ED25519 {
+            KeyScheme::Ed25519
+        } else if oid == EC_PUBLIC_KEY {
+            match info.algorithm.parameters_oid() {
+                Ok(c) if c == SM2_CURVE => KeyScheme::Sm2,
+                Ok(c) if c == P256_CURVE => KeyScheme::EcdsaP256,
+                Ok(c) => {
+                    return Err(bad(&format!(
+                        "an EC key on curve {c}: only SM2 (1.2.156.10197.1.301) and P-256 \
+                         (1.2.840.10045.3.1.7) are supported"
+                    )));
+                }
+                Err(e) => return Err(bad(&format!("an EC key without a named curve: {e}"))),
+            }
+        } else {
+            return Err(bad(&format!(
+                "a key of algorithm {oid}: only Ed25519, SM2 and P-256 are supported"
+            )));
+        };
+        let der = doc.as_bytes();
+        match scheme {
+            KeyScheme::Ed25519 => ed25519_dalek::SigningKey::from_pkcs8_der(der)
+                .map(|k| SigningKey::Ed25519(Box::new(k)))
+                .map_err(|e| bad(&format!("Ed25519 PKCS#8 key: {e}"))),
+            KeyScheme::Sm2 => {
+                let sk = sm2::SecretKey::from_pkcs8_der(der)
+                    .map_err(|e| bad(&format!("SM2 PKCS#8 key: {e}")))?;
+                Ok(SigningKey::Sm2(Box::new(sm2_signing_key(
+                    sk.to_nonzero_scalar(),
+                )?)))
+            }
+            KeyScheme::EcdsaP256 => {
+                let sk = p256::SecretKey::from_pkcs8_der(der)
+                    .map_err(|e| bad(&format!("P-256 PKCS#8 key: {e}")))?;
+                Ok(SigningKey::P256(Box::new(p256::ecdsa::SigningKey::from(
+                    sk,
+                ))))
+            }
         }
     }
 }

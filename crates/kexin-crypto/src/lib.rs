@@ -2,7 +2,8 @@
 //!
 //! A chain picks its [`Suite`] at genesis and uses it for everything: `gm` is the Chinese
 //! national suite (SM3, SM2 with the standard default user id, SM4-GCM) and `intl` the
-//! international one (SHA-256, Ed25519, AES-256-GCM). Every signature is domain-separated by a
+//! international one (SHA-256, Ed25519, AES-256-GCM), whose user certificates may also hold
+//! ECDSA P-256 keys ([`KeyScheme::EcdsaP256`]). Every signature is domain-separated by a
 //! [`Domain`] (a namespace plus the chain id) so a signature made for one purpose or chain can
 //! never be replayed for another.
 //!
@@ -25,5 +26,5 @@ mod suite;
 pub use aead::SymmetricKey;
 pub use error::CryptoError;
 pub use hash::{Hash, HashParseError, Hasher};
-pub use keys::{Domain, PublicKey, SM2_DEFAULT_USER_ID, Signature, SigningKey};
+pub use keys::{Domain, KeyScheme, PublicKey, SM2_DEFAULT_USER_ID, Signature, SigningKey};
 pub use suite::Suite;

@@ -435,8 +435,6 @@ fn pkcs8_pem_refuses_garbage() {
         // Truncated.
         ed_pem[..ed_pem.len() / 2].to_string(),
         sm2_pem.replacen("MIGHAgEA", "MIGHAgEB", 1),
-        // An EC key on P-256 (OpenSSL `genpkey -algorithm ec -pkeyopt ec_paramgen_curve:P-256`).
-        P256_PEM.to_string(),
     ];
     for (i, pem) in cases.iter().enumerate() {
         match SigningKey::from_pkcs8_pem(pem) {
@@ -453,6 +451,22 @@ wYOCzVndtj/FKREZpVUpIjO9P/WhRANCAATJD7bTmW6qGtewuRlKAmyaZX+zLF+0
 CYxdkNLYGdoO7+p46O/I592VHqKfY+BYSPCiT5hgXWAbil0b4aAJAQiw
 -----END PRIVATE KEY-----
 ";
+
+/// An EC key on P-256 made by OpenSSL (`genpkey -algorithm ec -pkeyopt
+/// ec_paramgen_curve:P-256`) reads as a P-256 key (user certificates on `intl`), with the public
+/// key OpenSSL embedded, and re-encodes to the same PEM.
+#[test]
+fn openssl_p256_pem_reads_as_p256() {
+    let key = SigningKey::from_pkcs8_pem(P256_PEM).unwrap();
+    assert_eq!(key.scheme(), kexin_crypto::KeyScheme::EcdsaP256);
+    assert_eq!(key.suite(), Suite::Intl);
+    assert_eq!(
+        key.public_key().to_hex(),
+        "04c90fb6d3996eaa1ad7b0b9194a026c9a657fb32c5fb4098c5d90d2d819da0eef\
+         ea78e8efc8e7dd951ea29f63e05848f0a24f98605d601b8a5d1be1a0090108b0"
+    );
+    assert_eq!(*key.to_pkcs8_pem(), P256_PEM);
+}
 
 #[test]
 fn debug_does_not_print_secrets() {

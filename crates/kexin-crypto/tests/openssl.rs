@@ -3,18 +3,21 @@
 //! Each test skips itself, with a line on stderr, when `openssl` is not on PATH or is not
 //! OpenSSL 3 (CI installs it). What is checked:
 //!
-//! * our PKCS#8 PEM (SM2 and Ed25519) is read by `openssl pkey`, which names the right
+//! * our PKCS#8 PEM (SM2, Ed25519 and P-256) is read by `openssl pkey`, which names the right
 //!   algorithm, passes `-check` and derives the same public key;
 //! * keys made by `openssl genpkey` load with `SigningKey::from_pkcs8_pem`, and re-encode to the
 //!   very same PEM;
 //! * signatures made by `openssl pkeyutl -sign` over our domain signing input verify with our
 //!   API, and ours verify with `openssl pkeyutl -verify` (SM2 with `-digest sm3 -pkeyopt
-//!   distid:1234567812345678`: OpenSSL 3 does not use that default id unless told to).
+//!   distid:1234567812345678`: OpenSSL 3 does not use that default id unless told to; P-256
+//!   with `openssl dgst -sha256`, whose high-`s` signatures Kexin refuses until normalized).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use kexin_crypto::{Domain, PublicKey, SM2_DEFAULT_USER_ID, Signature, SigningKey, Suite};
+use kexin_crypto::{
+    Domain, KeyScheme, PublicKey, SM2_DEFAULT_USER_ID, Signature, SigningKey, Suite,
+};
 
 /// `Some(version line)` when an OpenSSL 3 (or later) `openssl` is on PATH; otherwise prints why
 /// the calling test is skipped and returns `None`.
@@ -91,8 +94,9 @@ impl Scratch {
 }
 
 /// The raw public key OpenSSL derives from a private key file: the 32-byte Ed25519 key, or the
-/// 65-byte uncompressed SM2 point (the BIT STRING at the end of the DER SubjectPublicKeyInfo).
-fn openssl_public_key(key_file: &Path, suite: Suite) -> Vec<u8> {
+/// 65-byte uncompressed SM2 or P-256 point (the BIT STRING at the end of the DER
+/// SubjectPublicKeyInfo).
+fn openssl_public_key(key_file: &Path, scheme: KeyScheme) -> Vec<u8> {
     let der = run(&[
         "pkey",
         "-in",
@@ -102,9 +106,9 @@ fn openssl_public_key(key_file: &Path, suite: Suite) -> Vec<u8> {
         "DER",
     ])
     .stdout;
-    let len = match suite {
-        Suite::Intl => 32,
-        Suite::Gm => 65,
+    let len = match scheme {
+        KeyScheme::Ed25519 => 32,
+        _ => 65,
     };
     der[der.len() - len..].to_vec()
 }
@@ -118,6 +122,7 @@ fn raw_public_key(key: &PublicKey) -> Vec<u8> {
             let pk = sm2::PublicKey::from_sec1_bytes(b).unwrap();
             pk.to_sec1_point(false).as_bytes().to_vec()
         }
+        PublicKey::P256(b) => b.to_vec(),
     }
 }
 
@@ -127,6 +132,8 @@ fn our_keys() -> Vec<SigningKey> {
         SigningKey::generate(Suite::Intl),
         SigningKey::from_seed(Suite::Gm, &[0x07; 32]).unwrap(),
         SigningKey::from_seed(Suite::Intl, &[0x07; 32]).unwrap(),
+        SigningKey::generate_scheme(KeyScheme::EcdsaP256),
+        SigningKey::from_scheme_seed(KeyScheme::EcdsaP256, &[0x07; 32]).unwrap(),
     ]
 }
 
@@ -135,24 +142,25 @@ fn openssl_reads_our_pkcs8_pem() {
     require_openssl!();
     let scratch = Scratch::new();
     for (i, key) in our_keys().iter().enumerate() {
-        let suite = key.suite();
+        let scheme = key.scheme();
         let file = scratch.write(&format!("ours-{i}.pem"), key.to_pkcs8_pem().as_bytes());
 
         let text = run(&["pkey", "-in", path_str(&file), "-noout", "-text"]).stdout;
         let text = String::from_utf8_lossy(&text);
-        match suite {
-            Suite::Intl => assert!(text.contains("ED25519 Private-Key"), "{text}"),
+        match scheme {
+            KeyScheme::Ed25519 => assert!(text.contains("ED25519 Private-Key"), "{text}"),
             // OpenSSL 3 prints SM2 keys as EC keys on the SM2 curve.
-            Suite::Gm => assert!(text.contains("ASN1 OID: SM2"), "{text}"),
+            KeyScheme::Sm2 => assert!(text.contains("ASN1 OID: SM2"), "{text}"),
+            _ => assert!(text.contains("ASN1 OID: prime256v1"), "{text}"),
         }
 
         // OpenSSL checks the key pair and derives the same public key.
         let check = run(&["pkey", "-in", path_str(&file), "-noout", "-check"]).stdout;
         assert!(String::from_utf8_lossy(&check).contains("Key is valid"));
         assert_eq!(
-            openssl_public_key(&file, suite),
+            openssl_public_key(&file, scheme),
             raw_public_key(&key.public_key()),
-            "{suite}"
+            "{scheme}"
         );
     }
 }
@@ -170,23 +178,32 @@ fn genpkey(scratch: &Scratch, name: &str, args: &[&str]) -> PathBuf {
 fn openssl_generated_keys_load() {
     require_openssl!();
     let scratch = Scratch::new();
-    let cases: [(&str, &[&str], Suite); 3] = [
-        ("ed25519.pem", &["-algorithm", "ed25519"], Suite::Intl),
+    let cases: [(&str, &[&str], KeyScheme); 4] = [
+        (
+            "ed25519.pem",
+            &["-algorithm", "ed25519"],
+            KeyScheme::Ed25519,
+        ),
         (
             "sm2-ec.pem",
             &["-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:SM2"],
-            Suite::Gm,
+            KeyScheme::Sm2,
         ),
-        ("sm2.pem", &["-algorithm", "SM2"], Suite::Gm),
+        ("sm2.pem", &["-algorithm", "SM2"], KeyScheme::Sm2),
+        (
+            "p256.pem",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+            KeyScheme::EcdsaP256,
+        ),
     ];
-    for (name, args, suite) in cases {
+    for (name, args, scheme) in cases {
         let file = genpkey(&scratch, name, args);
         let pem = std::fs::read_to_string(&file).unwrap();
         let key = SigningKey::from_pkcs8_pem(&pem).unwrap_or_else(|e| panic!("{name}: {e}\n{pem}"));
-        assert_eq!(key.suite(), suite, "{name}");
+        assert_eq!(key.scheme(), scheme, "{name}");
         assert_eq!(
             raw_public_key(&key.public_key()),
-            openssl_public_key(&file, suite),
+            openssl_public_key(&file, scheme),
             "{name}"
         );
         // We write exactly what OpenSSL writes.
@@ -198,27 +215,53 @@ fn openssl_generated_keys_load() {
     }
 }
 
+/// EC keys on other curves share the algorithm OID with SM2 and P-256 keys and are refused by
+/// their curve OID.
 #[test]
-fn openssl_p256_key_is_refused() {
+fn openssl_other_curve_keys_are_refused() {
     require_openssl!();
     let scratch = Scratch::new();
-    let file = genpkey(
-        &scratch,
-        "p256.pem",
-        &["-algorithm", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
-    );
-    let pem = std::fs::read_to_string(file).unwrap();
-    assert!(matches!(
-        SigningKey::from_pkcs8_pem(&pem),
-        Err(kexin_crypto::CryptoError::BadPrivateKey(_))
-    ));
+    for curve in ["P-384", "secp256k1"] {
+        let file = genpkey(
+            &scratch,
+            "other.pem",
+            &[
+                "-algorithm",
+                "EC",
+                "-pkeyopt",
+                &format!("ec_paramgen_curve:{curve}"),
+            ],
+        );
+        let pem = std::fs::read_to_string(file).unwrap();
+        match SigningKey::from_pkcs8_pem(&pem) {
+            Err(kexin_crypto::CryptoError::BadPrivateKey(m)) => {
+                assert!(m.contains("curve"), "{curve}: {m}")
+            }
+            other => panic!("{curve}: expected BadPrivateKey, got {other:?}"),
+        }
+    }
 }
 
-/// `openssl pkeyutl -sign` over `input`; returns the raw 64-byte signature (SM2's DER
-/// `SEQUENCE { r, s }` is converted to `r || s`).
-fn openssl_sign(scratch: &Scratch, key_file: &Path, suite: Suite, input: &[u8]) -> Signature {
+/// `openssl pkeyutl -sign` (P-256: `openssl dgst -sha256 -sign`) over `input`; returns the raw
+/// 64-byte signature (a DER `SEQUENCE { r, s }` is converted to `r || s`).
+fn openssl_sign(scratch: &Scratch, key_file: &Path, scheme: KeyScheme, input: &[u8]) -> Signature {
     let input_file = scratch.write("input.bin", input);
     let sig_file = scratch.path("sig.bin");
+    if scheme == KeyScheme::EcdsaP256 {
+        // OpenSSL 3.0's `pkeyutl -rawin` takes only EdDSA and SM2 keys.
+        run(&[
+            "dgst",
+            "-sha256",
+            "-sign",
+            path_str(key_file),
+            "-out",
+            path_str(&sig_file),
+            path_str(&input_file),
+        ]);
+        let der = std::fs::read(&sig_file).unwrap();
+        let sig = p256::ecdsa::Signature::from_der(&der).expect("DER ECDSA signature");
+        return Signature(sig.to_bytes().into());
+    }
     let mut args = vec![
         "pkeyutl",
         "-sign",
@@ -231,14 +274,14 @@ fn openssl_sign(scratch: &Scratch, key_file: &Path, suite: Suite, input: &[u8]) 
         path_str(&sig_file),
     ];
     let distid = format!("distid:{SM2_DEFAULT_USER_ID}");
-    if suite == Suite::Gm {
+    if scheme == KeyScheme::Sm2 {
         args.extend_from_slice(&["-digest", "sm3", "-pkeyopt", &distid]);
     }
     run(&args);
     let sig = std::fs::read(&sig_file).unwrap();
-    match suite {
-        Suite::Intl => Signature(sig.try_into().expect("64-byte Ed25519 signature")),
-        Suite::Gm => {
+    match scheme {
+        KeyScheme::Ed25519 => Signature(sig.try_into().expect("64-byte Ed25519 signature")),
+        _ => {
             let sig = sm2::dsa::Signature::from_der(&sig).expect("DER SM2 signature");
             Signature(sig.to_bytes().into())
         }
@@ -252,13 +295,23 @@ fn openssl_signatures_verify_with_kexin() {
     let domain = Domain::new("kexin/tx", "interop-chain");
     let msg = b"signed by openssl";
     for key in our_keys() {
-        let suite = key.suite();
+        let scheme = key.scheme();
         let key_file = scratch.write("key.pem", key.to_pkcs8_pem().as_bytes());
-        let sig = openssl_sign(&scratch, &key_file, suite, &domain.signing_input(msg));
+        let mut sig = openssl_sign(&scratch, &key_file, scheme, &domain.signing_input(msg));
+        if scheme == KeyScheme::EcdsaP256 {
+            // OpenSSL does not normalize s: its high-s signatures are refused, and their low-s
+            // twin (what a client must send) verifies.
+            let parsed = p256::ecdsa::Signature::from_slice(&sig.0).unwrap();
+            let low = Signature(parsed.normalize_s().to_bytes().into());
+            if low != sig {
+                assert!(key.public_key().verify(&domain, msg, &sig).is_err());
+            }
+            sig = low;
+        }
         key.public_key()
             .verify(&domain, msg, &sig)
-            .unwrap_or_else(|e| panic!("{suite}: openssl signature refused: {e}"));
-        if suite == Suite::Intl {
+            .unwrap_or_else(|e| panic!("{scheme}: openssl signature refused: {e}"));
+        if scheme == KeyScheme::Ed25519 {
             // Ed25519 is deterministic: OpenSSL and we produce the very same signature.
             assert_eq!(sig, key.sign(&domain, msg));
         }
@@ -287,9 +340,15 @@ fn kexin_signatures_verify_with_openssl() {
             path_str(&pub_file),
         ]);
         let sig = key.sign(&domain, msg);
-        let sig_bytes = match suite {
-            Suite::Intl => sig.0.to_vec(),
-            Suite::Gm => sm2::dsa::Signature::from_bytes(&sig.0.into())
+        let scheme = key.scheme();
+        let sig_bytes = match scheme {
+            KeyScheme::Ed25519 => sig.0.to_vec(),
+            KeyScheme::Sm2 => sm2::dsa::Signature::from_bytes(&sig.0.into())
+                .unwrap()
+                .to_der()
+                .as_bytes()
+                .to_vec(),
+            _ => p256::ecdsa::Signature::from_slice(&sig.0)
                 .unwrap()
                 .to_der()
                 .as_bytes()
@@ -302,6 +361,17 @@ fn kexin_signatures_verify_with_openssl() {
             (domain.signing_input(b"something else"), false),
         ] {
             let input_file = scratch.write("input.bin", &input);
+            // ECDSA-SHA256 over the signing input: `openssl dgst` (OpenSSL 3.0's `pkeyutl
+            // -rawin` takes only EdDSA and SM2 keys).
+            let dgst = [
+                "dgst",
+                "-sha256",
+                "-verify",
+                path_str(&pub_file),
+                "-signature",
+                path_str(&sig_file),
+                path_str(&input_file),
+            ];
             let mut args = vec![
                 "pkeyutl",
                 "-verify",
@@ -316,6 +386,9 @@ fn kexin_signatures_verify_with_openssl() {
             ];
             if suite == Suite::Gm {
                 args.extend_from_slice(&["-digest", "sm3", "-pkeyopt", &distid]);
+            }
+            if scheme == KeyScheme::EcdsaP256 {
+                args = dgst.to_vec();
             }
             let out = Command::new("openssl").args(&args).output().unwrap();
             assert_eq!(

@@ -771,10 +771,13 @@ impl<'v, 'g, V: StateView + ?Sized> Overlay<'v, 'g, V> {
                 Ok(Ok(()))
             }
             GovAction::AddValidator { validator } => {
-                if validator.public_key.suite() != suite {
+                // Validators sign votes with the suite's own scheme; P-256 is for user
+                // certificates only.
+                let scheme = validator.public_key.scheme();
+                if scheme != kexin_crypto::KeyScheme::native(suite) {
                     return Ok(Err(TxRejection::InvalidValidator(format!(
-                        "a {} key on a {suite} chain",
-                        validator.public_key.suite()
+                        "{scheme} key on a {suite} chain (validators use {})",
+                        kexin_crypto::KeyScheme::native(suite)
                     ))));
                 }
                 if !consortium.is_member(&validator.org) {

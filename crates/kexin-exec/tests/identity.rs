@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use kexin_crypto::{SigningKey, Suite};
+use kexin_crypto::{KeyScheme, SigningKey, Suite};
 use kexin_exec::{
     BlockContext, ExecError, MemoryState, build_block, check_admission, check_certificate,
     execute_block,
@@ -55,6 +55,47 @@ impl Org {
             role,
             &key.public_key(),
             &terms(seed, from, to),
+        )
+        .unwrap();
+        Id {
+            key,
+            cert: CertDer(cert.der().to_vec()),
+            nonce: 0,
+        }
+    }
+}
+
+impl Org {
+    /// A certificate for a new ECDSA P-256 key (seed `seed`), valid `from..=to`.
+    fn issue_p256(&self, name: &str, role: Role, seed: u8, from: u64, to: u64) -> Id {
+        let key = SigningKey::from_scheme_seed(KeyScheme::EcdsaP256, &[seed; 32]).unwrap();
+        let cert = kexin_pki::issue(
+            &self.ca,
+            &self.ca_key,
+            name,
+            role,
+            &key.public_key(),
+            &terms(seed, from, to),
+        )
+        .unwrap();
+        Id {
+            key,
+            cert: CertDer(cert.der().to_vec()),
+            nonce: 0,
+        }
+    }
+
+    /// Like [`Org::issue_p256`] but with no check of the key rules (a P-256 `node`
+    /// certificate, which the issuing function refuses).
+    fn issue_p256_unchecked(&self, name: &str, role: Role, seed: u8) -> Id {
+        let key = SigningKey::from_scheme_seed(KeyScheme::EcdsaP256, &[seed; 32]).unwrap();
+        let cert = kexin_pki::testing::build_unchecked(
+            &self.ca,
+            &self.ca_key,
+            name,
+            Some(role),
+            &key.public_key(),
+            &terms(seed, 0, 200 * DAY),
         )
         .unwrap();
         Id {
@@ -999,4 +1040,101 @@ fn validators_change_by_vote_and_take_effect_at_the_next_epoch() {
         "earlier epochs keep their set"
     );
     assert!(!kexin_exec::validator_change_pending(&c.state, &c.genesis, 16).unwrap());
+}
+
+#[test]
+fn p256_user_certificates_act_on_intl() {
+    let suite = Suite::Intl;
+    let mut c = Chain::new(suite);
+    let mut w = c.org1.issue_p256("alice", Role::Writer, 10, 0, 200 * DAY);
+    assert_eq!(w.key.public_key().scheme(), KeyScheme::EcdsaP256);
+    // The writer attests: its certificate is registered on first use with its P-256 key.
+    let writes = c.commit(&[w.evidence(true)]);
+    assert!(writes.contains_key(&StateKey::Cert(w.cert.id(suite))));
+    let state = c.cert_state(&w.cert).expect("registered");
+    assert_eq!(
+        (state.org.as_str(), state.name.as_str(), state.role),
+        ("org1", "alice", Role::Writer)
+    );
+    assert_eq!(state.public_key, w.key.public_key());
+    c.commit(&[w.evidence(false)]);
+    // Its certificate certifies its key only: another P-256 key signing under it is refused.
+    let mut impostor = Id {
+        key: SigningKey::from_scheme_seed(KeyScheme::EcdsaP256, &[11; 32]).unwrap(),
+        cert: w.cert.clone(),
+        nonce: 0,
+    };
+    let code = c.refusal(&impostor.evidence(false));
+    assert!(code.starts_with("cert_"), "{code}");
+    // A P-256 admin manages certificates: it revokes the writer, who is then refused.
+    let mut admin = c.org1.issue_p256("boss", Role::Admin, 12, 0, 200 * DAY);
+    c.commit(&[admin.tx(
+        true,
+        Payload::RevokeCert {
+            cert: w.cert.clone(),
+            reason: RevocationReason::KeyCompromise,
+        },
+    )]);
+    assert!(c.cert_state(&w.cert).unwrap().revoked.is_some());
+    assert_eq!(c.refusal(&w.evidence(false)), "cert_revoked");
+}
+
+#[test]
+fn p256_ca_node_and_validator_keys_are_refused() {
+    let suite = Suite::Intl;
+    let c = Chain::new(suite);
+    // A node certificate with a P-256 key, as another tool could issue it.
+    let mut node = c.org1.issue_p256_unchecked("n1", Role::Node, 20);
+    assert_eq!(c.refusal(&node.evidence(true)), "cert_wrong_algorithm");
+    assert!(c.cert_state(&node.cert).is_none());
+    // A CA certificate with a P-256 key, added by an admin of its organisation.
+    let mut admin = c.org1.issue(suite, "admin", Role::Admin, 21, 0, 200 * DAY);
+    let p256 = SigningKey::from_scheme_seed(KeyScheme::EcdsaP256, &[22; 32]).unwrap();
+    let p256_ca = kexin_pki::testing::build_unchecked(
+        &c.org1.ca,
+        &c.org1.ca_key,
+        "",
+        None,
+        &p256.public_key(),
+        &terms(22, 0, 1000 * DAY),
+    )
+    .unwrap();
+    assert_eq!(
+        c.refusal(&admin.tx(
+            true,
+            Payload::AddCa {
+                cert: CertDer(p256_ca.der().to_vec())
+            }
+        )),
+        "cert_wrong_algorithm"
+    );
+    admin.nonce -= 1;
+    // A validator added by governance signs votes with Ed25519, never P-256.
+    let validator = Validator {
+        name: "node2".into(),
+        org: "org2".into(),
+        public_key: p256.public_key(),
+        address: "node2.org2.example:7000".into(),
+    };
+    assert_eq!(
+        c.refusal(&admin.tx(
+            true,
+            Payload::Propose {
+                action: GovAction::AddValidator { validator }
+            }
+        )),
+        "invalid_validator"
+    );
+}
+
+#[test]
+fn p256_is_refused_on_gm() {
+    let suite = Suite::Gm;
+    let c = Chain::new(suite);
+    // A gm CA never issues for a P-256 key; one made anyway is refused on its key.
+    let mut w = c.org1.issue_p256_unchecked("w", Role::Writer, 30);
+    assert_eq!(c.refusal(&w.evidence(true)), "cert_wrong_algorithm");
+    // And the certificate alone (as a signed read would present it) is refused on its key.
+    let r = check_certificate(&c.state, &c.ctx(), &w.cert).unwrap();
+    assert_eq!(r.unwrap_err().code(), "cert_wrong_algorithm");
 }

@@ -174,7 +174,10 @@ impl SuiteScheme for Intl {
     fn signer(key: &SigningKey) -> anyhow::Result<Self::Signer> {
         use commonware_codec::DecodeExt as _;
         let SigningKey::Ed25519(k) = key else {
-            anyhow::bail!("an SM2 key on an intl chain");
+            anyhow::bail!(
+                "a node signs with Ed25519 on an intl chain, not {}",
+                key.scheme()
+            );
         };
         let seed = zeroize::Zeroizing::new(k.to_bytes());
         Self::Signer::decode(seed.to_vec()).map_err(|e| anyhow::anyhow!("Ed25519 key: {e}"))
@@ -187,7 +190,10 @@ impl SuiteScheme for Intl {
                 commonware_cryptography::ed25519::PublicKey::decode(b.to_vec())
                     .map_err(|e| anyhow::anyhow!("Ed25519 key {key}: {e}"))
             }
-            PublicKey::Sm2(_) => anyhow::bail!("an SM2 key on an intl chain: {key}"),
+            other => anyhow::bail!(
+                "a validator key on an intl chain is Ed25519, not {}: {key}",
+                other.scheme()
+            ),
         }
     }
 

@@ -5,6 +5,10 @@
 //! * `gm` chains sign with SM2-with-SM3 (`1.2.156.10197.1.501`, GM/T 0015; signer id
 //!   `1234567812345678`), keys are `id-ecPublicKey` on the SM2 curve (`1.2.156.10197.1.301`);
 //!   `intl` chains use Ed25519 (`1.3.101.112`).
+//! * On `intl` chains a user certificate (role `admin`, `writer`, `reader` or `auditor`) may
+//!   instead hold an ECDSA P-256 key (`id-ecPublicKey` with `prime256v1`, 1.2.840.10045.3.1.7),
+//!   still issued and signed by the organisation's Ed25519 CA. CA and `node` certificates hold
+//!   the suite's own key; `gm` chains take SM2 keys only (`cert_wrong_algorithm` otherwise).
 //! * An organisation CA is self-signed: subject `CN=<org> CA, O=<org>`, basicConstraints
 //!   `cA=TRUE, pathLen=0` (critical), keyUsage `keyCertSign, cRLSign` (critical).
 //! * A node or user certificate: subject `CN=<name>, OU=<role>, O=<org>`, basicConstraints
@@ -17,7 +21,7 @@ use std::time::Duration;
 
 use der::asn1::{BitString, GeneralizedTime, ObjectIdentifier};
 use der::{Decode as _, DecodePem as _, Encode as _, EncodePem as _};
-use kexin_crypto::{PublicKey, Signature, SigningKey, Suite};
+use kexin_crypto::{KeyScheme, PublicKey, Signature, SigningKey, Suite};
 use spki::{
     AlgorithmIdentifierOwned, DynSignatureAlgorithmIdentifier, EncodePublicKey,
     SignatureBitStringEncoding, SubjectPublicKeyInfoOwned, SubjectPublicKeyInfoRef,
@@ -36,6 +40,8 @@ use x509_cert::time::{Time, Validity};
 pub const OID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 /// `id-ecPublicKey` (RFC 5480).
 pub const OID_EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// The NIST P-256 curve, `prime256v1`/`secp256r1` (RFC 5480).
+pub const OID_P256_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 /// The SM2 curve (GM/T 0006).
 pub const OID_SM2_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301");
 /// SM2 signature with SM3 (GM/T 0006, used by GM/T 0015 certificates).
@@ -69,7 +75,9 @@ pub enum PkiError {
     /// Not one of the roles.
     #[error("unknown role {0:?} (admin, writer, reader, auditor or node)")]
     UnknownRole(String),
-    /// The certificate's key or signature algorithm is not the chain's suite.
+    /// The certificate's key or signature algorithm is not the chain's suite, or its key's
+    /// scheme is not allowed for the certificate's kind (ECDSA P-256 in a CA or node
+    /// certificate).
     #[error("wrong algorithm: {0}")]
     WrongAlgorithm(String),
     /// The issuer named in the certificate is not this CA, or the CA is not a CA.
@@ -176,7 +184,9 @@ impl Certificate {
             .expect("a parsed certificate encodes")
     }
 
-    /// The subject's public key, as a Kexin key of `suite`.
+    /// The subject's public key, as a Kexin key of `suite`: its native scheme, or on `intl`
+    /// also ECDSA P-256 (whether the certificate's kind allows that is checked by
+    /// [`check_ca`] and [`verify`]).
     pub fn public_key(&self, suite: Suite) -> Result<PublicKey, PkiError> {
         let spki = self.inner.tbs_certificate().subject_public_key_info();
         public_key_from_spki(spki, suite)
@@ -256,27 +266,33 @@ fn public_key_from_spki(
         .subject_public_key
         .as_bytes()
         .ok_or_else(|| PkiError::Malformed("public key bit string has unused bits".into()))?;
+    let curve = spki
+        .algorithm
+        .parameters
+        .as_ref()
+        .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
+    let oid = spki.algorithm.oid;
+    let is_p256 = oid == OID_EC_PUBLIC_KEY && curve == Some(OID_P256_CURVE);
     match suite {
-        Suite::Intl => {
-            if spki.algorithm.oid != OID_ED25519 {
-                return Err(PkiError::WrongAlgorithm(format!(
-                    "key algorithm {} on an intl chain (Ed25519 expected)",
-                    spki.algorithm.oid
-                )));
-            }
-            PublicKey::from_bytes(Suite::Intl, key)
-                .map_err(|e| PkiError::Malformed(format!("Ed25519 key: {e}")))
+        Suite::Intl if oid == OID_ED25519 => PublicKey::from_bytes(Suite::Intl, key)
+            .map_err(|e| PkiError::Malformed(format!("Ed25519 key: {e}"))),
+        Suite::Intl if is_p256 => {
+            // OpenSSL writes the uncompressed form; that is the one Kexin keys use, so a
+            // certificate's key has one encoding.
+            PublicKey::from_scheme_bytes(KeyScheme::EcdsaP256, key)
+                .map_err(|e| PkiError::Malformed(format!("P-256 key: {e}")))
         }
+        Suite::Intl => Err(PkiError::WrongAlgorithm(format!(
+            "key algorithm {oid} (curve {curve:?}) on an intl chain (Ed25519, or ECDSA P-256 \
+             for user certificates, expected)"
+        ))),
+        Suite::Gm if is_p256 => Err(PkiError::WrongAlgorithm(
+            "an ECDSA P-256 key on a gm chain: gm chains take SM2 keys only".into(),
+        )),
         Suite::Gm => {
-            let curve = spki
-                .algorithm
-                .parameters
-                .as_ref()
-                .and_then(|p| p.decode_as::<ObjectIdentifier>().ok());
-            if spki.algorithm.oid != OID_EC_PUBLIC_KEY || curve != Some(OID_SM2_CURVE) {
+            if oid != OID_EC_PUBLIC_KEY || curve != Some(OID_SM2_CURVE) {
                 return Err(PkiError::WrongAlgorithm(format!(
-                    "key algorithm {} (curve {curve:?}) on a gm chain (SM2 expected)",
-                    spki.algorithm.oid
+                    "key algorithm {oid} (curve {curve:?}) on a gm chain (SM2 expected)"
                 )));
             }
             let point = sm2::PublicKey::from_sec1_bytes(key)
@@ -288,17 +304,18 @@ fn public_key_from_spki(
     }
 }
 
-/// The SubjectPublicKeyInfo of a Kexin key (SM2 keys uncompressed, as OpenSSL writes them).
+/// The SubjectPublicKeyInfo of a Kexin key (SM2 and P-256 keys uncompressed, as OpenSSL writes
+/// them).
 pub fn spki(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
-    match key.suite() {
-        Suite::Intl => Ok(SubjectPublicKeyInfoOwned {
+    match key.scheme() {
+        KeyScheme::Ed25519 => Ok(SubjectPublicKeyInfoOwned {
             algorithm: AlgorithmIdentifierOwned {
                 oid: OID_ED25519,
                 parameters: None,
             },
             subject_public_key: BitString::from_bytes(key.as_bytes()).map_err(encode_err)?,
         }),
-        Suite::Gm => {
+        KeyScheme::Sm2 => {
             use sm2::elliptic_curve::sec1::ToSec1Point as _;
             let point = sm2::PublicKey::from_sec1_bytes(key.as_bytes())
                 .map_err(|_| PkiError::Malformed("SM2 key is not a curve point".into()))?;
@@ -311,7 +328,29 @@ pub fn spki(key: &PublicKey) -> Result<SubjectPublicKeyInfoOwned, PkiError> {
                     .map_err(encode_err)?,
             })
         }
+        KeyScheme::EcdsaP256 => Ok(SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: OID_EC_PUBLIC_KEY,
+                parameters: Some(der::Any::encode_from(&OID_P256_CURVE).map_err(encode_err)?),
+            },
+            // Kexin's P-256 keys are already the uncompressed SEC1 point.
+            subject_public_key: BitString::from_bytes(key.as_bytes()).map_err(encode_err)?,
+        }),
     }
+}
+
+/// Refuses a key whose scheme is not `suite`'s own for a certificate of kind `what` (a CA or a
+/// node certificate): ECDSA P-256 is for user certificates only.
+fn require_native(key: &PublicKey, suite: Suite, what: &str) -> Result<(), PkiError> {
+    if key.scheme() == KeyScheme::native(suite) {
+        return Ok(());
+    }
+    Err(PkiError::WrongAlgorithm(format!(
+        "{what} holds an {} key; on {suite} chains {what}s use {} (ECDSA P-256 is for user \
+         certificates only)",
+        key.scheme(),
+        KeyScheme::native(suite)
+    )))
 }
 
 fn signature_algorithm(suite: Suite) -> AlgorithmIdentifierOwned {
@@ -478,6 +517,8 @@ fn name(s: &str) -> Result<Name, PkiError> {
 /// A self-signed organisation CA certificate for `org`.
 pub fn self_signed_ca(org: &str, key: &SigningKey, terms: &Terms) -> Result<Certificate, PkiError> {
     check_name(org)?;
+    let public = key.public_key();
+    require_native(&public, public.suite(), "a CA certificate")?;
     let profile = Profile {
         subject: name(&format!("CN={org} CA,O={org}"))?,
         issuer: None,
@@ -487,7 +528,8 @@ pub fn self_signed_ca(org: &str, key: &SigningKey, terms: &Terms) -> Result<Cert
 }
 
 /// A certificate for `subject_key`, named `name` in the CA's organisation, with `role`,
-/// signed by the CA.
+/// signed by the CA. The subject key is of the CA's suite: its native scheme, or on `intl`
+/// ECDSA P-256 for any role but `node`.
 pub fn issue(
     ca: &Certificate,
     ca_key: &SigningKey,
@@ -497,12 +539,16 @@ pub fn issue(
     terms: &Terms,
 ) -> Result<Certificate, PkiError> {
     check_name(name_)?;
-    if subject_key.suite() != ca_key.suite() {
+    let suite = ca_key.suite();
+    require_native(&ca_key.public_key(), suite, "a CA certificate")?;
+    if subject_key.suite() != suite {
         return Err(PkiError::WrongAlgorithm(format!(
-            "a {} key cannot be certified by a {} CA",
-            subject_key.suite(),
-            ca_key.suite()
+            "{} keys cannot be certified by a {suite} CA",
+            subject_key.scheme()
         )));
+    }
+    if role == Role::Node {
+        require_native(subject_key, suite, "a node certificate")?;
     }
     if ca.public_key(ca_key.suite())? != ca_key.public_key() {
         return Err(PkiError::WrongCa(
@@ -518,6 +564,43 @@ pub fn issue(
         ca: false,
     };
     build(profile, terms, subject_key, ca_key)
+}
+
+/// Certificates that break the profile's key rules, as other tools can make them (a CA or
+/// node certificate holding an ECDSA P-256 key), so that tests can check they are refused.
+/// Behind the `testing` feature; never for production use.
+#[cfg(any(test, feature = "testing"))]
+pub mod testing {
+    use super::*;
+
+    /// A certificate for `subject_key` signed by `signer` with no check of the key rules:
+    /// a CA (`CN=<org> CA, O=<org>`, self-named) when `role` is `None`, otherwise an
+    /// end-entity certificate named `name` with `role`, issued by `issuer`.
+    pub fn build_unchecked(
+        issuer: &Certificate,
+        signer: &SigningKey,
+        name_: &str,
+        role: Option<Role>,
+        subject_key: &PublicKey,
+        terms: &Terms,
+    ) -> Result<Certificate, PkiError> {
+        let org = issuer
+            .org()
+            .ok_or_else(|| PkiError::Profile("the issuer names no organisation".into()))?;
+        let profile = match role {
+            None => Profile {
+                subject: name(&format!("CN={org} CA,O={org}"))?,
+                issuer: None,
+                ca: true,
+            },
+            Some(role) => Profile {
+                subject: name(&format!("CN={name_},OU={role},O={org}"))?,
+                issuer: Some(issuer.inner.tbs_certificate().subject().clone()),
+                ca: false,
+            },
+        };
+        build(profile, terms, subject_key, signer)
+    }
 }
 
 /// What a verified certificate says about its holder.
@@ -542,6 +625,7 @@ pub fn check_ca(ca: &Certificate, suite: Suite, at_ms: u64) -> Result<PublicKey,
         ));
     }
     let key = ca.public_key(suite)?;
+    require_native(&key, suite, "a CA certificate")?;
     check_signature(ca, &key, suite)?;
     check_validity(ca, at_ms)?;
     Ok(key)
@@ -586,11 +670,15 @@ pub fn verify(
     let name = cert
         .common_name()
         .ok_or_else(|| PkiError::Profile("no common name (CN) in the subject".into()))?;
+    let public_key = cert.public_key(suite)?;
+    if role == Role::Node {
+        require_native(&public_key, suite, "a node certificate")?;
+    }
     Ok(Identity {
         org,
         name,
         role,
-        public_key: cert.public_key(suite)?,
+        public_key,
     })
 }
 
@@ -651,4 +739,66 @@ fn check_validity(cert: &Certificate, at_ms: u64) -> Result<(), PkiError> {
         not_before_ms,
         not_after_ms,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: u64 = 1_790_000_000_000;
+
+    fn terms(serial: u64) -> Terms {
+        Terms {
+            serial,
+            not_before_ms: T0,
+            not_after_ms: T0 + 86_400_000,
+        }
+    }
+
+    /// CA and node certificates holding P-256 keys, as another tool could make them, are
+    /// refused by the checks (the issuing functions never make them).
+    #[test]
+    fn p256_ca_and_node_certificates_are_refused() {
+        let ca_key = SigningKey::from_seed(Suite::Intl, &[1; 32]).unwrap();
+        let ca = self_signed_ca("org1", &ca_key, &terms(1)).unwrap();
+        let p256 = SigningKey::from_scheme_seed(KeyScheme::EcdsaP256, &[2; 32])
+            .unwrap()
+            .public_key();
+
+        let node = testing::build_unchecked(&ca, &ca_key, "n1", Some(Role::Node), &p256, &terms(2))
+            .unwrap();
+        let err = verify(&node, &ca, Suite::Intl, T0).unwrap_err();
+        assert_eq!(err.code(), "cert_wrong_algorithm", "{err}");
+        assert!(err.to_string().contains("node certificate"), "{err}");
+        // The same certificate as a writer verifies: only the role differs.
+        let writer =
+            testing::build_unchecked(&ca, &ca_key, "w1", Some(Role::Writer), &p256, &terms(3))
+                .unwrap();
+        assert_eq!(
+            verify(&writer, &ca, Suite::Intl, T0).unwrap().public_key,
+            p256
+        );
+
+        let p256_ca = testing::build_unchecked(&ca, &ca_key, "", None, &p256, &terms(4)).unwrap();
+        assert!(p256_ca.is_ca());
+        let err = check_ca(&p256_ca, Suite::Intl, T0).unwrap_err();
+        assert_eq!(err.code(), "cert_wrong_algorithm", "{err}");
+        assert!(err.to_string().contains("CA certificate"), "{err}");
+        // A user certificate issued under that CA is refused on the CA.
+        let under = testing::build_unchecked(
+            &p256_ca,
+            &ca_key,
+            "w2",
+            Some(Role::Writer),
+            &p256,
+            &terms(5),
+        )
+        .unwrap();
+        assert_eq!(
+            verify(&under, &p256_ca, Suite::Intl, T0)
+                .unwrap_err()
+                .code(),
+            "cert_wrong_algorithm"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! The genesis file: the chain's identity, suite, organisations and validator set.
 
-use kexin_crypto::{Hash, PublicKey, Suite};
+use kexin_crypto::{Hash, KeyScheme, PublicKey, Suite};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
@@ -27,8 +27,27 @@ pub struct Validator {
 }
 
 impl Validator {
-    /// Checks name, address and key suite.
+    /// Checks name, address and key: a validator signs votes with its suite's native scheme
+    /// (Ed25519 on `intl`, SM2 on `gm`), never with a user-only scheme such as P-256.
     pub fn validate(&self, suite: Suite) -> Result<(), DecodeError> {
+        self.validate_name_and_address()?;
+        if self.public_key.scheme() != KeyScheme::native(suite) {
+            return Err(DecodeError::invalid(
+                "validator key",
+                format!(
+                    "validator {}: {} key on a {suite} chain (validators use {})",
+                    self.name,
+                    self.public_key.scheme(),
+                    KeyScheme::native(suite)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks name and address only (the key is checked against the chain's suite by
+    /// [`Validator::validate`], or by execution for a validator added by governance).
+    pub(crate) fn validate_name_and_address(&self) -> Result<(), DecodeError> {
         if self.name.is_empty() || self.name.len() > MAX_NAME_BYTES {
             return Err(DecodeError::invalid(
                 "validator name",
@@ -38,19 +57,7 @@ impl Validator {
                 ),
             ));
         }
-        validate_address(&self.address)?;
-        if self.public_key.suite() != suite {
-            return Err(DecodeError::invalid(
-                "validator key",
-                format!(
-                    "validator {} has a {} key on a {} chain",
-                    self.name,
-                    self.public_key.suite(),
-                    suite
-                ),
-            ));
-        }
-        Ok(())
+        validate_address(&self.address)
     }
 
     pub(crate) fn encode_to(&self, out: &mut Vec<u8>) {

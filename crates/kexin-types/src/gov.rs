@@ -155,7 +155,9 @@ impl GovAction {
                 Ok(())
             }
             GovAction::AddValidator { validator } => {
-                validator.validate(validator.public_key.suite())?;
+                // The key's scheme is checked against the chain's suite by execution
+                // (`invalid_validator`), which knows the suite.
+                validator.validate_name_and_address()?;
                 validate_org_name(&validator.org)?;
                 if validator.address.is_empty() {
                     return Err(DecodeError::invalid(

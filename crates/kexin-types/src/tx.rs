@@ -3,7 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use kexin_crypto::{Domain, Hash, PublicKey, Signature, SigningKey, Suite};
+use kexin_crypto::{Domain, Hash, KeyScheme, PublicKey, Signature, SigningKey, Suite};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
@@ -735,8 +735,7 @@ fn encode_header(
 ) {
     out.put_u8(FORMAT_VERSION);
     out.put_str8(chain_id);
-    out.put_u8(signer.suite().tag());
-    out.extend_from_slice(signer.as_bytes());
+    encode_public_key(out, signer);
     out.put_u64(nonce);
     match cert {
         None => out.put_u8(0),
@@ -769,20 +768,23 @@ fn decode_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
     Ok((chain_id, signer, nonce, cert))
 }
 
-/// Reads `u8 suite tag || key bytes` (32 bytes for intl, 33 for gm), checking the point.
+/// Reads `u8 scheme tag || key bytes`, checking the point: tag 1 = SM2 (33 bytes, compressed),
+/// 2 = Ed25519 (32 bytes), 3 = ECDSA P-256 (65 bytes, uncompressed). Tags 1 and 2 are also the
+/// suite tags of `gm` and `intl`, which is all they meant before P-256 keys.
 pub(crate) fn decode_public_key(
     r: &mut Reader<'_>,
     field: &'static str,
 ) -> Result<PublicKey, DecodeError> {
     let tag = r.u8(field)?;
-    let suite = Suite::from_tag(tag)
-        .ok_or_else(|| DecodeError::invalid(field, format!("unknown suite tag {tag}")))?;
-    let bytes = r.take(field, PublicKey::len_for(suite))?;
-    PublicKey::from_bytes(suite, bytes).map_err(|e| DecodeError::invalid(field, e))
+    let scheme = KeyScheme::from_tag(tag)
+        .ok_or_else(|| DecodeError::invalid(field, format!("unknown key scheme tag {tag}")))?;
+    let bytes = r.take(field, scheme.key_len())?;
+    PublicKey::from_scheme_bytes(scheme, bytes).map_err(|e| DecodeError::invalid(field, e))
 }
 
+/// Writes `u8 scheme tag || key bytes` (see [`decode_public_key`]).
 pub(crate) fn encode_public_key(out: &mut Vec<u8>, key: &PublicKey) {
-    out.put_u8(key.suite().tag());
+    out.put_u8(key.scheme().tag());
     out.extend_from_slice(key.as_bytes());
 }
 

@@ -352,25 +352,33 @@ fn invalid_utf8_is_refused() {
 }
 
 #[test]
-fn unknown_suite_tags_are_refused() {
+fn unknown_suite_and_key_scheme_tags_are_refused() {
     for suite in SUITES {
         for tag in [0u8, 3, 0xff] {
-            let mut t = tx_bytes(suite);
             let at = 2 + CHAIN_ID.len();
-            assert_eq!(t[at], suite.tag());
-            t[at] = tag;
-            assert_invalid(decode_transaction(&t), "signer", "unknown suite tag");
             let mut r = receipt_bytes(suite);
             r[1] = tag;
             assert_invalid(Receipt::decode(&r), "suite", "unknown suite tag");
             let mut g = conformance_chain(suite).genesis.encode();
             g[at] = tag;
             assert_invalid(Genesis::decode(&g), "suite", "unknown suite tag");
+        }
+        // Keys carry a scheme tag: 1 and 2 (the suite tags of gm and intl) and 3 (P-256).
+        for tag in [0u8, 4, 0xff] {
+            let mut t = tx_bytes(suite);
+            let at = 2 + CHAIN_ID.len();
+            assert_eq!(t[at], suite.tag());
+            t[at] = tag;
+            assert_invalid(decode_transaction(&t), "signer", "unknown key scheme tag");
             let mut h = conformance_chain(suite).block(1).header.encode();
             let at = 1 + 8 + 32 + 8;
             assert_eq!(h[at], suite.tag());
             h[at] = tag;
-            assert_invalid(BlockHeader::decode(&h), "proposer", "unknown suite tag");
+            assert_invalid(
+                BlockHeader::decode(&h),
+                "proposer",
+                "unknown key scheme tag",
+            );
         }
     }
 }
@@ -384,6 +392,13 @@ fn suite_tag_selects_the_key_length() {
     let mut t = tx_bytes(Suite::Gm);
     t[2 + CHAIN_ID.len()] = Suite::Intl.tag();
     assert!(decode_transaction(&t).is_err());
+    // Relabelled P-256 (tag 3), either key reads 65 bytes: an 0x04-prefixed point that is not
+    // one, or (for Ed25519 keys, whose first byte is rarely 0x04) not uncompressed at all.
+    for suite in SUITES {
+        let mut t = tx_bytes(suite);
+        t[2 + CHAIN_ID.len()] = 3;
+        assert!(decode_transaction(&t).is_err(), "{suite}");
+    }
 }
 
 #[test]

@@ -189,7 +189,7 @@ impl commonware_cryptography::Signer for PrivateKey {
     fn public_key(&self) -> PublicKey {
         match self.key.public_key() {
             kexin_crypto::PublicKey::Sm2(raw) => PublicKey { raw },
-            kexin_crypto::PublicKey::Ed25519(_) => unreachable!("an SM2 key has an SM2 public key"),
+            _ => unreachable!("an SM2 key has an SM2 public key"),
         }
     }
 
@@ -257,7 +257,7 @@ impl fmt::Display for PrivateKey {
 impl TryFrom<&kexin_crypto::SigningKey> for PrivateKey {
     type Error = CryptoError;
 
-    /// Takes the secret scalar of a `gm` key; an Ed25519 key is refused.
+    /// Takes the secret scalar of a `gm` key; a key of another scheme is refused.
     fn try_from(key: &kexin_crypto::SigningKey) -> Result<Self, CryptoError> {
         match key {
             kexin_crypto::SigningKey::Sm2(k) => {
@@ -265,9 +265,9 @@ impl TryFrom<&kexin_crypto::SigningKey> for PrivateKey {
                     Zeroizing::new(k.to_bytes().into());
                 Self::from_scalar(&scalar)
             }
-            kexin_crypto::SigningKey::Ed25519(_) => Err(CryptoError::WrongSuite {
+            other => Err(CryptoError::WrongSuite {
                 expected: Suite::Gm,
-                actual: Suite::Intl,
+                actual: other.suite(),
             }),
         }
     }
@@ -397,9 +397,9 @@ impl TryFrom<kexin_crypto::PublicKey> for PublicKey {
     fn try_from(key: kexin_crypto::PublicKey) -> Result<Self, CryptoError> {
         match key {
             kexin_crypto::PublicKey::Sm2(raw) => Self::from_bytes(&raw),
-            kexin_crypto::PublicKey::Ed25519(_) => Err(CryptoError::WrongSuite {
+            other => Err(CryptoError::WrongSuite {
                 expected: Suite::Gm,
-                actual: Suite::Intl,
+                actual: other.suite(),
             }),
         }
     }
