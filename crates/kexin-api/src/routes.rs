@@ -576,12 +576,16 @@ pub(crate) async fn state_nonce(
     Path(key): Path<String>,
 ) -> Result<Json<StateProofResponse>> {
     let suite = node.genesis().suite;
-    let pk = PublicKey::from_hex(suite, &key).map_err(|e| {
-        Error::bad_request(
+    // A signer's key: the suite's own scheme, or (on intl) an ECDSA P-256 user key, told
+    // apart by length.
+    let pk = PublicKey::from_hex_any(&key)
+        .map_err(|e| Error::bad_request("invalid_public_key", format!("not a public key: {e}")))?;
+    if pk.suite() != suite {
+        return Err(Error::bad_request(
             "invalid_public_key",
-            format!("not a {suite} public key: {e}"),
-        )
-    })?;
+            format!("a {} key, not a key of this {suite} chain", pk.scheme()),
+        ));
+    }
     blocking(&node, move |n| state_response(n, StateKey::Nonce(pk))).await
 }
 

@@ -1467,6 +1467,16 @@ async fn p256_certificates_submit_and_sign_reads_on_intl() {
     assert_eq!(s, StatusCode::ACCEPTED, "{j}");
     let hash = tx.hash();
     wait_committed(&h.app, &hash).await;
+    // The nonce route takes the P-256 key (130 hex digits) and proves its nonce.
+    let pk = writer.key.public_key().to_hex();
+    assert_eq!(pk.len(), 130);
+    let (s, j) = call(&h.app, "GET", &format!("/v1/state/nonce/{pk}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{j}");
+    assert!(j["value"].is_object(), "{j}");
+    // A key of the other suite is refused with the code, not looked up.
+    let sm2 = SigningKey::generate(Suite::Gm).public_key().to_hex();
+    let (s, j) = call(&h.app, "GET", &format!("/v1/state/nonce/{sm2}"), None).await;
+    assert_error(s, &j, StatusCode::BAD_REQUEST, "invalid_public_key");
     // A tampered signature is refused at admission.
     let mut bad = Transaction::sign_as(
         chain,

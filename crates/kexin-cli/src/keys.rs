@@ -46,7 +46,7 @@ pub fn run(cmd: &KeysCommand) -> anyhow::Result<()> {
         KeysCommand::Show { file } => {
             let key = load_key(file)?;
             println!("suite      {}", key.suite());
-            println!("scheme     {}", key.suite().signature_name());
+            println!("scheme     {}", key.scheme());
             println!("public key {}", key.public_key());
             Ok(())
         }

@@ -206,11 +206,7 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
         }
     }
     println!("  chain       {}", t.chain_id);
-    println!(
-        "  signer      {} ({})",
-        t.signer,
-        t.signer.suite().signature_name()
-    );
+    println!("  signer      {} ({})", t.signer, t.signer.scheme());
     println!("  nonce       {}", t.nonce);
     if let Some(cert) = &t.cert {
         println!("  certificate {cert}");

@@ -300,6 +300,33 @@ async fn governance_scenario(net: &Net) {
     let writer1 = d.join("org1/writer");
     let (o, _, _) = gov.attest("org1-before.txt", &writer1);
     ok(&o);
+    // A writer holding an ECDSA P-256 key (which intl user certificates may) attests on the
+    // live network, and its receipt verifies offline.
+    let p256_writer = net.path("org2-p256-writer");
+    ok(&run([
+        s("cert"),
+        s("issue"),
+        s("--dir"),
+        d.as_os_str(),
+        s("--org"),
+        s("org2"),
+        s("--name"),
+        s("pat"),
+        s("--role"),
+        s("writer"),
+        s("--key-type"),
+        s("p256"),
+        s("--out"),
+        p256_writer.as_os_str(),
+    ]));
+    assert!(
+        std::fs::read_to_string(p256_writer.join("key.pem"))
+            .unwrap()
+            .contains("BEGIN PRIVATE KEY")
+    );
+    let (o, f, out) = gov.attest("p256.txt", &p256_writer);
+    ok(&o);
+    net.verify(&f, &out);
     let cert1 = writer1.join("cert.pem");
     let doc = gov.propose(
         "org2",
