@@ -301,14 +301,7 @@ pub(crate) async fn audit_notes(
     query: std::result::Result<Query<PageQuery>, QueryRejection>,
 ) -> Result<Json<AuditNotesResponse>> {
     let subject = parse_hash("subject", &subject)?;
-    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
-    let limit = q.limit.unwrap_or(DEFAULT_EVIDENCE_PAGE);
-    if limit == 0 || limit > MAX_EVIDENCE_PAGE {
-        return Err(Error::bad_request(
-            "invalid_query",
-            format!("limit must be 1..={MAX_EVIDENCE_PAGE}, got {limit}"),
-        ));
-    }
+    let limit = page_limit(query)?;
     blocking(&node, move |n| {
         let ledger = n.ledger();
         let corrupt = |what: String| Error::from(kexin_ledger::LedgerError::Corrupt(what));
@@ -406,14 +399,9 @@ pub(crate) struct PageQuery {
     limit: Option<usize>,
 }
 
-/// `GET /v1/evidence/{digest}`: each record's metadata only for a requester who may read it.
-pub(crate) async fn evidence(
-    State(node): AppState,
-    Extension(reader): Extension<Reader>,
-    Path(digest): Path<String>,
-    query: std::result::Result<Query<PageQuery>, QueryRejection>,
-) -> Result<Json<EvidenceResponse>> {
-    let digest = parse_hash("digest", &digest)?;
+/// The `?limit=` of an evidence or audit-note page: 1..=[`MAX_EVIDENCE_PAGE`], by default
+/// [`DEFAULT_EVIDENCE_PAGE`].
+fn page_limit(query: std::result::Result<Query<PageQuery>, QueryRejection>) -> Result<usize> {
     let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
     let limit = q.limit.unwrap_or(DEFAULT_EVIDENCE_PAGE);
     if limit == 0 || limit > MAX_EVIDENCE_PAGE {
@@ -422,6 +410,18 @@ pub(crate) async fn evidence(
             format!("limit must be 1..={MAX_EVIDENCE_PAGE}, got {limit}"),
         ));
     }
+    Ok(limit)
+}
+
+/// `GET /v1/evidence/{digest}`: each record's metadata only for a requester who may read it.
+pub(crate) async fn evidence(
+    State(node): AppState,
+    Extension(reader): Extension<Reader>,
+    Path(digest): Path<String>,
+    query: std::result::Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<EvidenceResponse>> {
+    let digest = parse_hash("digest", &digest)?;
+    let limit = page_limit(query)?;
     blocking(&node, move |n| {
         let ledger = n.ledger();
         let locations = ledger.evidence(&digest, limit)?;

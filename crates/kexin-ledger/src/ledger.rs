@@ -900,6 +900,40 @@ impl Ledger {
         Ok(Some((tx, loc)))
     }
 
+    /// What proves a committed transaction final, for its receipts: its log proof, its block's
+    /// certificate and the epoch links; after checking that `summary` (rebuilt from the
+    /// stored transaction) hashes to `tx_hash`.
+    fn finality(
+        &self,
+        tx_hash: &Hash,
+        summary: &TxSummary,
+        loc: &TxLocation,
+        header: &BlockHeader,
+    ) -> Result<
+        (
+            kexin_merkle::InclusionProof,
+            CommitCertificate,
+            Vec<EpochLink>,
+        ),
+        LedgerError,
+    > {
+        if summary.hash() != *tx_hash {
+            return Err(LedgerError::corrupt(format!(
+                "transaction {tx_hash} is indexed at {loc:?}, which holds another transaction"
+            )));
+        }
+        let log_proof = kexin_merkle::prove_inclusion(
+            self.suite,
+            &StoreNodes(self.store.as_ref()),
+            loc.log_index,
+            header.log_size,
+        )
+        .map_err(log_err)?;
+        let certificate = self.certificate_at(loc.height)?;
+        let epochs = self.epoch_links(self.genesis.epoch_of(loc.height))?;
+        Ok((log_proof, certificate, epochs))
+    }
+
     /// The receipt of transaction `tx_hash` itself, of any payload kind: the transaction, its
     /// log proof, the header, the certificate and the epoch links. It carries the payload:
     /// whoever serves it decides who may see it ([`TxReceipt::withheld`] drops it). `None` if
@@ -911,20 +945,7 @@ impl Ledger {
         };
         let (header, tx) = self.tx_in_block(tx_hash, &loc)?;
         let summary = tx.summary();
-        if summary.hash() != *tx_hash {
-            return Err(LedgerError::corrupt(format!(
-                "transaction {tx_hash} is indexed at {loc:?}, which holds another transaction"
-            )));
-        }
-        let log_proof = kexin_merkle::prove_inclusion(
-            suite,
-            &StoreNodes(self.store.as_ref()),
-            loc.log_index,
-            header.log_size,
-        )
-        .map_err(log_err)?;
-        let certificate = self.certificate_at(loc.height)?;
-        let epochs = self.epoch_links(self.genesis.epoch_of(loc.height))?;
+        let (log_proof, certificate, epochs) = self.finality(tx_hash, &summary, &loc, &header)?;
         Ok(Some(TxReceipt {
             version: FORMAT_VERSION,
             chain_id: self.genesis.chain_id.clone(),
@@ -997,20 +1018,7 @@ impl Ledger {
                 records_root: record_tree.root(),
             },
         };
-        if summary.hash() != *tx_hash {
-            return Err(LedgerError::corrupt(format!(
-                "transaction {tx_hash} is indexed at {loc:?}, which holds another transaction"
-            )));
-        }
-        let log_proof = kexin_merkle::prove_inclusion(
-            suite,
-            &StoreNodes(self.store.as_ref()),
-            loc.log_index,
-            header.log_size,
-        )
-        .map_err(log_err)?;
-        let certificate = self.certificate_at(loc.height)?;
-        let epochs = self.epoch_links(self.genesis.epoch_of(loc.height))?;
+        let (log_proof, certificate, epochs) = self.finality(tx_hash, &summary, &loc, &header)?;
         let block_hash = header.hash(suite);
         let transaction = ReceiptTx {
             hash: *tx_hash,
