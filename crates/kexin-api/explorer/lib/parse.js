@@ -7,7 +7,7 @@
 //   parseGenesis(jsonOrObject)  -> genesis   (throws MalformedError; also the §4.9 rules the
 //                                             verifier relies on: suite, 1..=100 distinct keys of
 //                                             the suite, epoch_length 4..=2^32, chain id syntax)
-//   parseHeader, parseCertificate are exported for tests.
+//   parseHeader, parseCertificate, parseEpochs, fromHexField: the pieces, for checkpoints.
 
 import { parseJsonExact } from './json.js';
 import { fromHex } from './hash.js';
@@ -166,6 +166,25 @@ function load(input, what) {
   return input;
 }
 
+export function parseEpochs(v) {
+  if (v === undefined) return [];
+  return arr(v, 'epochs').map((l, i) => {
+    const p = `epochs[${i}]`;
+    obj(l, p);
+    obj(l.set, `${p}.set`);
+    return {
+      set: {
+        epoch: uint(l.set.epoch, `${p}.set.epoch`, 64),
+        validators: arr(l.set.validators, `${p}.set.validators`).map((x, j) => validator(x, `${p}.set.validators[${j}]`)),
+      },
+      header: parseHeader(l.header, `${p}.header`),
+      certificate: parseCertificate(l.certificate, `${p}.certificate`),
+    };
+  });
+}
+
+export const fromHexField = (v, path) => hash(v, path);
+
 export function parseReceipt(input) {
   const v = obj(load(input, 'receipt'), 'receipt');
   const suite = str(v.suite, 'suite');
@@ -195,22 +214,7 @@ export function parseReceipt(input) {
     blockHash: hash(v.block_hash, 'block_hash'),
     header: parseHeader(v.header),
     certificate: parseCertificate(v.certificate),
-    epochs:
-      v.epochs === undefined
-        ? []
-        : arr(v.epochs, 'epochs').map((l, i) => {
-          const p = `epochs[${i}]`;
-          obj(l, p);
-          obj(l.set, `${p}.set`);
-          return {
-            set: {
-              epoch: uint(l.set.epoch, `${p}.set.epoch`, 64),
-              validators: arr(l.set.validators, `${p}.set.validators`).map((x, j) => validator(x, `${p}.set.validators[${j}]`)),
-            },
-            header: parseHeader(l.header, `${p}.header`),
-            certificate: parseCertificate(l.certificate, `${p}.certificate`),
-          };
-        }),
+    epochs: parseEpochs(v.epochs),
   };
 }
 

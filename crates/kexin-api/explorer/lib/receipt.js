@@ -24,6 +24,8 @@
 //   result: {digest, metadataHash, metadataChecked, txHash, height, blockHash, timestampMs,
 //     chainId, suite, genesisHash} (hex strings, BigInt height/timestamp), filled as known.
 //
+//   verifyCheckpoint(checkpoint, {genesis}) -> same shape: a `GET /v1/checkpoint` signed tree
+//     head (steps parse, genesis, suite, block_hash, epochs, certificate).
 //   genesisHash(genesis) -> hex of H("kexin:genesis:v1" || encode(genesis)) (compare with a
 //     pinned genesis hash).
 //
@@ -32,7 +34,8 @@
 
 import { hashBytes, hashName, toHex, fromHex, bytesEqual } from './hash.js';
 import { leafHash, verifyInclusion, concat } from './merkle.js';
-import { parseReceipt, parseGenesis, MalformedError } from './parse.js';
+import { parseReceipt, parseGenesis, parseHeader, parseCertificate, parseEpochs, fromHexField, MalformedError } from './parse.js';
+import { parseJsonExact } from './json.js';
 import { verifyRaw, suiteOfKey } from './signature.js';
 import {
   encodeMetadata, encodeSummary, encodeHeader, encodeEpochSet, encodeGenesis,
@@ -312,12 +315,18 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
     skip('certificate', 'Without the genesis the validators\' certificate is not checked. Run `kexin verify` with the chain\'s genesis.');
     return finish();
   }
+  const done = await checkFinality(genesis, h, bh, r.certificate, r.epochs, { pass, skip, fail, result });
+  return done || finish();
+}
+
+/** Steps 10-11 of §9: the epoch links and the certificate of `header` (hash `bh`). */
+async function checkFinality(genesis, h, bh, certificate, epochs, { pass, skip, fail, result }) {
   const ctx = { genesis };
   const sets = new Map([['0', consensusOrder(genesis.validators)]]);
   const unchecked = [];
   let latest = 0n;
   try {
-    for (const link of r.epochs) {
+    for (const link of epochs) {
       const e = link.set.epoch;
       const badLink = (why) => new CertError(`epoch ${e} link: ${why}`);
       if (e === 0n) throw badLink('epoch 0\'s validators are the genesis\'s');
@@ -329,10 +338,10 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
       const boundary = e * genesis.epochLength - 1n;
       if (link.header.height !== boundary) throw badLink(`the header is at height ${link.header.height}, the epoch before ends at ${boundary}`);
       if (link.set.validators.length < 1 || link.set.validators.length > 100) throw badLink('a set has 1..=100 validators');
-      const setHash = domainHash(suite, 'kexin:validators:v1', encodeEpochSet(link.set));
+      const setHash = domainHash(genesis.suite, 'kexin:validators:v1', encodeEpochSet(link.set));
       if (!bytesEqual(link.header.nextValidators, setHash)) throw badLink('the header does not commit to this validator set');
       checkEpoch(genesis, link.certificate, boundary);
-      const c = await verifyCertificate(ctx, link.certificate, blockHash(suite, link.header), sets);
+      const c = await verifyCertificate(ctx, link.certificate, blockHash(genesis.suite, link.header), sets);
       unchecked.push(...c.unchecked);
       sets.set(String(e), consensusOrder(link.set.validators));
       latest = e;
@@ -342,22 +351,22 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
     return fail('epochs', 'bad_certificate', `The epoch links do not prove the validators: ${e.message}.`);
   }
   const epoch = h.height / genesis.epochLength;
-  const epochText = r.epochs.length === 0
+  const epochText = epochs.length === 0
     ? `Block ${h.height} is in consensus epoch ${epoch}${epoch === 0n ? ': its validators are the genesis validators' : ''}`
-    : `${r.epochs.length} epoch link(s) from the genesis to epoch ${latest}: each epoch's validators were certified by the epoch before`;
+    : `${epochs.length} epoch link(s) from the genesis to epoch ${latest}: each epoch's validators were certified by the epoch before`;
   if (unchecked.length) skip('epochs', `${epochText}; but ${unchecked[0]}. Run \`kexin verify\`.`);
   else pass('epochs', `${epochText}.`);
 
   let c;
   try {
-    checkEpoch(genesis, r.certificate, h.height);
-    c = await verifyCertificate(ctx, r.certificate, bh, sets);
+    checkEpoch(genesis, certificate, h.height);
+    c = await verifyCertificate(ctx, certificate, bh, sets);
   } catch (e) {
     if (!(e instanceof CertError)) throw e;
     return fail('certificate', 'bad_certificate', `The commit certificate does not prove the block final: ${e.message}.`);
   }
   result.signers = c.signers;
-  const how = r.certificate.kind === 'ancestor'
+  const how = certificate.kind === 'ancestor'
     ? ` (through ${c.via} later block header(s), whose last block has its own certificate)`
     : '';
   const who = `${c.signers.length} of ${c.of} validators (${c.signers.join(', ')}; a quorum is ${c.need})`;
@@ -366,5 +375,68 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
   } else {
     pass('certificate', `${who} signed block ${h.height}${how}: every signature verifies.`);
   }
-  return finish();
+  return null;
+}
+
+function recorder() {
+  const rec = { steps: [], result: {}, code: null };
+  rec.finish = () => {
+    let ok = true;
+    for (const s of rec.steps) {
+      if (s.ok === false) ok = false;
+      else if (s.ok === null && !s.optional && ok !== false) ok = null;
+    }
+    return { ok, code: rec.code, steps: rec.steps, result: rec.result };
+  };
+  rec.pass = (name, detail) => rec.steps.push({ name, ok: true, detail });
+  rec.skip = (name, detail) => rec.steps.push({ name, ok: null, detail });
+  rec.fail = (name, c, detail) => {
+    rec.steps.push({ name, ok: false, code: c, detail });
+    rec.code = c;
+    return rec.finish();
+  };
+  return rec;
+}
+
+/**
+ * Verifies a signed tree head, the JSON of `GET /v1/checkpoint` ({block_hash, header,
+ * certificate, epochs?}), against the genesis: steps parse, genesis, suite, block_hash, epochs,
+ * certificate (same meanings and verdict as verifyEvidenceReceipt; the genesis is required).
+ */
+export async function verifyCheckpoint(input, opts = {}) {
+  const rec = recorder();
+  let cp, genesis;
+  try {
+    const v = typeof input === 'string' ? parseJsonExact(input) : input;
+    if (v === null || typeof v !== 'object') throw new MalformedError('checkpoint: expected an object');
+    cp = {
+      blockHash: fromHexField(v.block_hash, 'block_hash'),
+      header: parseHeader(v.header),
+      certificate: parseCertificate(v.certificate),
+      epochs: parseEpochs(v.epochs),
+    };
+  } catch (e) {
+    if (!(e instanceof MalformedError || e instanceof SyntaxError)) throw e;
+    return rec.fail('parse', 'malformed_receipt', `The checkpoint cannot be read: ${e.message}.`);
+  }
+  try {
+    genesis = parseGenesis(opts.genesis);
+  } catch (e) {
+    if (!(e instanceof MalformedError)) throw e;
+    return rec.fail('genesis', 'bad_genesis', `The genesis cannot be read: ${e.message}.`);
+  }
+  rec.result.genesisHash = toHex(domainHash(genesis.suite, 'kexin:genesis:v1', encodeGenesis(genesis)));
+  rec.pass('genesis', `Genesis of chain ${genesis.chainId}, genesis hash ${rec.result.genesisHash}.`);
+  const ps = suiteOfKey(cp.header.proposer);
+  if (ps !== genesis.suite) return rec.fail('suite', 'wrong_suite', `The chain's suite is ${genesis.suite} but the proposer key is of suite ${ps}.`);
+  rec.pass('suite', `Suite ${genesis.suite}.`);
+  const bh = blockHash(genesis.suite, cp.header);
+  if (!bytesEqual(bh, cp.blockHash)) {
+    return rec.fail('block_hash', 'block_hash_mismatch', `The block hash ${toHex(cp.blockHash)} does not match the header (${toHex(bh)}).`);
+  }
+  rec.result.height = cp.header.height;
+  rec.result.blockHash = toHex(bh);
+  rec.pass('block_hash', `The header of block ${cp.header.height} hashes to the block hash ${rec.result.blockHash}.`);
+  const done = await checkFinality(genesis, cp.header, bh, cp.certificate, cp.epochs, rec);
+  return done || rec.finish();
 }
