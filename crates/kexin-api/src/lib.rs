@@ -99,11 +99,12 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     std::fs::write(&tmp, format!("{url}\n"))
         .and_then(|()| std::fs::rename(&tmp, &url_path))
         .with_context(|| format!("cannot write {}", url_path.display()))?;
-    tracing::info!(%url, height = node.ledger().height(), "serving the Kexin API");
-    eprintln!(
-        "kexin node serving {url} (chain {}, suite {})",
-        node.genesis().chain_id,
-        node.genesis().suite
+    tracing::info!(
+        %url,
+        chain = %node.genesis().chain_id,
+        suite = %node.genesis().suite,
+        height = node.ledger().height(),
+        "serving the Kexin API"
     );
 
     axum::serve(listener, router(node.clone()))
