@@ -33,6 +33,10 @@ pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
 
 /// The API router over `node`.
 pub fn router(node: Arc<Node>) -> Router {
+    build(node, live::Live::default())
+}
+
+fn build(node: Arc<Node>, live: live::Live) -> Router {
     let max_body = node.config().api.max_body_bytes;
     Router::new()
         .route(
@@ -72,7 +76,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/metrics", get(live::metrics))
         .fallback(routes::fallback)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::Extension(live::Live::default()))
+        .layer(axum::Extension(live))
         .layer(middleware::from_fn_with_state(
             node.clone(),
             auth::authenticate,
@@ -107,8 +111,14 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         "serving the Kexin API"
     );
 
-    axum::serve(listener, router(node.clone()))
-        .with_graceful_shutdown(shutdown_signal())
+    let live = live::Live::default();
+    let closing = live.clone();
+    axum::serve(listener, build(node.clone(), live))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Event streams never end by themselves: end them so shutdown does not wait.
+            closing.close();
+        })
         .await?;
     let _ = std::fs::remove_file(&url_path);
     tokio::task::spawn_blocking(move || node.shutdown()).await?;
