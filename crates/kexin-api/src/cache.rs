@@ -30,9 +30,9 @@ pub enum Caching {
     /// Every successful answer is final (receipts, committed epochs): `public, max-age=1y,
     /// immutable`.
     Immutable,
-    /// Final when the handler marks the answer with [`final_if`]; otherwise [`Revalidate`].
-    ///
-    /// [`Revalidate`]: Caching::Revalidate
+    /// Final when the handler marks the answer final (a block by height or hash, not
+    /// `latest`; a committed transaction, not a pending one); otherwise
+    /// [`Revalidate`](Caching::Revalidate).
     WhenFinal,
 }
 

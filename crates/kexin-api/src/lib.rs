@@ -74,7 +74,7 @@ impl Route {
 
 /// Every route of the API, in one table: [`router`] serves exactly these, and
 /// `tests/openapi.rs` checks that `openapi.json` documents exactly these, with the same
-/// caching (`x-cache`).
+/// caching (`x-cache`). Adding a route: see the `openapi` module.
 fn table() -> Vec<Route> {
     use Caching::*;
     vec![
