@@ -61,17 +61,19 @@ impl IntoResponse for Error {
     }
 }
 
-/// Middleware: the few errors axum answers itself, in plain text, answered as JSON errors
-/// instead: a path segment that does not percent-decode to UTF-8 (`invalid_path`). Handlers
-/// answer every other bad input with their own codes.
+/// Middleware: the few errors axum answers itself in plain text, on `/v1/` routes, answered
+/// as JSON errors instead: a path segment that does not percent-decode to UTF-8
+/// (`invalid_path`). Handlers answer every other bad input with their own codes; other
+/// routes (pages, metrics) keep their own error bodies.
 pub(crate) async fn json_rejections(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/v1/");
     let resp = next.run(req).await;
     let status = resp.status();
-    let json = resp
+    let plain_text = resp
         .headers()
         .get(CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if json || !(status.is_client_error() || status.is_server_error()) {
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !api || !plain_text || !(status.is_client_error() || status.is_server_error()) {
         return resp;
     }
     let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
@@ -80,6 +82,7 @@ pub(crate) async fn json_rejections(req: Request, next: Next) -> Response {
         .unwrap_or_default();
     let code = match status {
         StatusCode::BAD_REQUEST => "invalid_path",
+        StatusCode::NOT_FOUND => "not_found",
         StatusCode::PAYLOAD_TOO_LARGE => "too_large",
         s if s.is_server_error() => "internal",
         _ => "invalid_request",
