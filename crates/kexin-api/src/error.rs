@@ -1,7 +1,10 @@
 //! API errors: a stable code, a message and an HTTP status.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::http::{Method, StatusCode, Uri};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kexin_ledger::LedgerError;
 use kexin_node::SubmitError;
@@ -47,7 +50,61 @@ impl IntoResponse for Error {
             code: self.code.to_owned(),
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        // An error is about this moment (a block not yet made, a node not yet ready): never
+        // stored by caches.
+        (
+            self.status,
+            [(CACHE_CONTROL, crate::cache::NO_STORE)],
+            Json(body),
+        )
+            .into_response()
+    }
+}
+
+/// Middleware: the few errors axum answers itself in plain text, on `/v1/` routes, answered
+/// as JSON errors instead: a path segment that does not percent-decode to UTF-8
+/// (`invalid_path`). Handlers answer every other bad input with their own codes; other
+/// routes (pages, metrics) keep their own error bodies.
+pub(crate) async fn json_rejections(req: Request, next: Next) -> Response {
+    let api = req.uri().path().starts_with("/v1/");
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let plain_text = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/plain"));
+    if !api || !plain_text || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let text = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let code = match status {
+        StatusCode::BAD_REQUEST => "invalid_path",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::PAYLOAD_TOO_LARGE => "too_large",
+        s if s.is_server_error() => "internal",
+        _ => "invalid_request",
+    };
+    Error {
+        status,
+        code,
+        message: if text.is_empty() {
+            status.to_string()
+        } else {
+            text
+        },
+    }
+    .into_response()
+}
+
+/// The answer to a known path with a method it does not take (axum adds `Allow`).
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> Error {
+    Error {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        code: "method_not_allowed",
+        message: format!("{} does not take {method}", uri.path()),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Kexin's REST API over a running node: JSON with hex, stable error codes.
 //!
-//! [`router`] builds the axum router (testable without sockets); [`run`] opens a node
-//! directory, serves the API and stops cleanly on Ctrl-C or SIGTERM.
+//! [`router`] builds the axum router (testable without sockets) from one route table, which
+//! [`routes`] lists and `openapi.json` ([`OPENAPI_JSON`], served at `GET /v1/openapi.json`)
+//! documents; [`run`] opens a node directory, serves the API and stops cleanly on Ctrl-C or
+//! SIGTERM.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -10,8 +12,10 @@
 //! ```
 
 mod auth;
+mod cache;
 mod error;
 mod live;
+mod openapi;
 mod routes;
 
 use std::path::Path;
@@ -20,16 +24,127 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::Method;
 use axum::middleware;
-use axum::routing::{get, post};
+use axum::routing::{self, MethodRouter};
 use kexin_node::{Node, layout};
 
+pub use cache::Caching;
 pub use error::Error;
 pub use live::{
     DEFAULT_LIST_PAGE, MAX_BLOCKS_SCANNED, MAX_LIST_PAGE, MAX_STATS_BLOCKS, MAX_STATS_BUCKETS,
     MAX_STATS_WINDOW_S, MAX_SUBSCRIBERS,
 };
+pub use openapi::OPENAPI_JSON;
 pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
+
+/// One route of the API: how [`router`] serves it and how its answers may be cached.
+struct Route {
+    method: Method,
+    path: &'static str,
+    handler: MethodRouter<Arc<Node>>,
+    caching: Caching,
+}
+
+impl Route {
+    fn get<H: Handler<T, Arc<Node>>, T: 'static>(
+        path: &'static str,
+        handler: H,
+        caching: Caching,
+    ) -> Route {
+        let handler = routing::get(handler);
+        Route {
+            method: Method::GET,
+            path,
+            handler,
+            caching,
+        }
+    }
+
+    fn post<H: Handler<T, Arc<Node>>, T: 'static>(
+        path: &'static str,
+        handler: H,
+        caching: Caching,
+    ) -> Route {
+        let handler = routing::post(handler);
+        Route {
+            method: Method::POST,
+            path,
+            handler,
+            caching,
+        }
+    }
+}
+
+/// Every route of the API, in one table: [`router`] serves exactly these, and
+/// `tests/openapi.rs` checks that `openapi.json` documents exactly these, with the same
+/// caching (`x-cache`). Adding a route: see the `openapi` module.
+fn table() -> Vec<Route> {
+    use Caching::*;
+    vec![
+        Route::post("/v1/transactions", routes::submit, NoStore),
+        Route::post("/v1/transactions/batch", routes::submit_batch, NoStore),
+        Route::get("/v1/transactions/{hash}", routes::transaction, WhenFinal),
+        Route::get(
+            "/v1/transactions/{hash}/status",
+            routes::transaction_status,
+            Revalidate,
+        ),
+        Route::get(
+            "/v1/transactions/{hash}/receipts",
+            routes::receipts,
+            Immutable,
+        ),
+        Route::get(
+            "/v1/transactions/{hash}/receipt",
+            routes::tx_receipt,
+            Immutable,
+        ),
+        Route::get("/v1/audit-notes/{subject}", routes::audit_notes, Revalidate),
+        Route::get("/v1/blocks/{id}", routes::block, WhenFinal),
+        Route::get("/v1/evidence/{digest}", routes::evidence, Revalidate),
+        Route::get("/v1/checkpoint", routes::checkpoint, Revalidate),
+        Route::get("/v1/proofs/consistency", routes::consistency, Revalidate),
+        Route::get("/v1/state/nonce/{key}", routes::state_nonce, Revalidate),
+        Route::get(
+            "/v1/state/evidence/{digest}",
+            routes::state_evidence,
+            Revalidate,
+        ),
+        Route::get("/v1/state/cert/{id}", routes::state_cert, Revalidate),
+        Route::get("/v1/state/org/{name}", routes::state_org, Revalidate),
+        Route::get("/v1/certs", routes::certs, Revalidate),
+        Route::get("/v1/orgs", routes::orgs, Revalidate),
+        Route::get(
+            "/v1/state/proposal/{id}",
+            routes::state_proposal,
+            Revalidate,
+        ),
+        Route::get("/v1/gov/proposals", routes::proposals, Revalidate),
+        Route::get("/v1/gov/consortium", routes::consortium, Revalidate),
+        Route::get("/v1/chain", routes::chain, Revalidate),
+        Route::get("/v1/epochs/{epoch}", routes::epoch, Immutable),
+        Route::get("/v1/health", routes::health, NoStore),
+        Route::get("/v1/health/ready", live::ready, NoStore),
+        Route::get("/v1/blocks", live::blocks, Revalidate),
+        Route::get("/v1/transactions", live::transactions, Revalidate),
+        Route::get("/v1/stats", live::stats, NoStore),
+        Route::get("/v1/validators", live::validators, NoStore),
+        Route::get("/v1/events", live::events, NoStore),
+        Route::get("/metrics", live::metrics, NoStore),
+        Route::get("/v1/openapi.json", openapi::document, Revalidate),
+    ]
+}
+
+/// The API's routes: method, path (axum syntax, `{param}`) and caching, as [`router`]
+/// serves them.
+pub fn routes() -> Vec<(Method, &'static str, Caching)> {
+    table()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.caching))
+        .collect()
+}
 
 /// The API router over `node`.
 pub fn router(node: Arc<Node>) -> Router {
@@ -38,43 +153,14 @@ pub fn router(node: Arc<Node>) -> Router {
 
 fn build(node: Arc<Node>, live: live::Live) -> Router {
     let max_body = node.config().api.max_body_bytes;
-    Router::new()
-        .route(
-            "/v1/transactions",
-            post(routes::submit).get(live::transactions),
-        )
-        .route("/v1/transactions/batch", post(routes::submit_batch))
-        .route("/v1/transactions/{hash}", get(routes::transaction))
-        .route(
-            "/v1/transactions/{hash}/status",
-            get(routes::transaction_status),
-        )
-        .route("/v1/transactions/{hash}/receipts", get(routes::receipts))
-        .route("/v1/transactions/{hash}/receipt", get(routes::tx_receipt))
-        .route("/v1/audit-notes/{subject}", get(routes::audit_notes))
-        .route("/v1/blocks", get(live::blocks))
-        .route("/v1/blocks/{id}", get(routes::block))
-        .route("/v1/evidence/{digest}", get(routes::evidence))
-        .route("/v1/checkpoint", get(routes::checkpoint))
-        .route("/v1/proofs/consistency", get(routes::consistency))
-        .route("/v1/state/nonce/{key}", get(routes::state_nonce))
-        .route("/v1/state/evidence/{digest}", get(routes::state_evidence))
-        .route("/v1/state/cert/{id}", get(routes::state_cert))
-        .route("/v1/state/org/{name}", get(routes::state_org))
-        .route("/v1/certs", get(routes::certs))
-        .route("/v1/orgs", get(routes::orgs))
-        .route("/v1/state/proposal/{id}", get(routes::state_proposal))
-        .route("/v1/gov/proposals", get(routes::proposals))
-        .route("/v1/gov/consortium", get(routes::consortium))
-        .route("/v1/chain", get(routes::chain))
-        .route("/v1/epochs/{epoch}", get(routes::epoch))
-        .route("/v1/health", get(routes::health))
-        .route("/v1/health/ready", get(live::ready))
-        .route("/v1/validators", get(live::validators))
-        .route("/v1/stats", get(live::stats))
-        .route("/v1/events", get(live::events))
-        .route("/metrics", get(live::metrics))
+    let mut app = Router::new();
+    for route in table() {
+        let caching = middleware::from_fn_with_state(route.caching, cache::apply);
+        app = app.route(route.path, route.handler.layer(caching));
+    }
+    app.method_not_allowed_fallback(error::method_not_allowed)
         .fallback(routes::fallback)
+        .layer(middleware::from_fn(error::json_rejections))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(live))
         .layer(middleware::from_fn_with_state(

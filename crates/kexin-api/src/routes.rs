@@ -17,6 +17,7 @@ use kexin_types::{Block, CertState, CommitCertificate, Decode, OrgState, Proposa
 use serde::Deserialize;
 
 use crate::auth::{self, Reader};
+use crate::cache;
 use crate::error::Error;
 
 type Result<T> = std::result::Result<T, Error>;
@@ -196,20 +197,24 @@ fn lookup(node: &Node, hash: Hash, with_body: bool) -> Result<TxResponseParts> {
 type TxResponseParts = (TxStatusResponse, Option<kexin_types::Transaction>);
 
 /// `GET /v1/transactions/{hash}`: the records' metadata only for a requester who may read it.
+/// Final (cacheable as immutable) once committed.
 pub(crate) async fn transaction(
     State(node): AppState,
     Extension(reader): Extension<Reader>,
     Path(hash): Path<String>,
-) -> Result<Json<TxResponse>> {
+) -> Result<impl IntoResponse> {
     let hash = parse_hash("transaction hash", &hash)?;
     blocking(&node, move |n| {
         let (status, tx) = lookup(n, hash, true)?;
         let tx = tx.expect("lookup with a body returns the transaction");
         let disclose = reader.may_read_owned_by(|| auth::owner_org(n, &tx))?;
-        Ok(Json(TxResponse {
-            status,
-            transaction: TxView::new(&tx, disclose),
-        }))
+        Ok((
+            cache::final_if(status.status == TxState::Committed),
+            Json(TxResponse {
+                status,
+                transaction: TxView::new(&tx, disclose),
+            }),
+        ))
     })
     .await
 }
@@ -356,10 +361,11 @@ fn block_response(ledger: &Ledger, block: Block, certificate: CommitCertificate)
     }
 }
 
+/// `GET /v1/blocks/{id}`: final (cacheable as immutable) by height or hash, not `latest`.
 pub(crate) async fn block(
     State(node): AppState,
     Path(id): Path<String>,
-) -> Result<Json<BlockResponse>> {
+) -> Result<impl IntoResponse> {
     enum Id {
         Latest,
         Height(u64),
@@ -377,6 +383,7 @@ pub(crate) async fn block(
             )
         })?)
     };
+    let is_final = !matches!(id, Id::Latest);
     blocking(&node, move |n| {
         let ledger = n.ledger();
         let found = match id {
@@ -388,7 +395,10 @@ pub(crate) async fn block(
             Id::Hash(h) => ledger.block_by_hash(&h)?,
         };
         let (block, cert) = found.ok_or_else(|| Error::not_found("no such block"))?;
-        Ok(Json(block_response(ledger, block, cert)))
+        Ok((
+            cache::final_if(is_final),
+            Json(block_response(ledger, block, cert)),
+        ))
     })
     .await
 }
@@ -785,7 +795,8 @@ pub(crate) async fn epoch(
             code: "unknown_epoch",
             message: format!(
                 "the validators of epoch {epoch} are not committed yet (they are fixed by block {})",
-                g.epoch_last(epoch.saturating_sub(1))
+                // The last block of the epoch before; saturating, as `epoch` may be any u64.
+                epoch.saturating_mul(g.epoch_length).saturating_sub(1)
             ),
         };
         if epoch >= g.epoch_of(u64::MAX / 2) {
