@@ -11,6 +11,7 @@
 
 mod auth;
 mod error;
+mod explorer;
 mod routes;
 
 use std::path::Path;
@@ -56,7 +57,8 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/chain", get(routes::chain))
         .route("/v1/epochs/{epoch}", get(routes::epoch))
         .route("/v1/health", get(routes::health))
-        .fallback(routes::fallback)
+        .merge(explorer::router())
+        .fallback(explorer::fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(
             node.clone(),
