@@ -1,5 +1,7 @@
 // The node's public REST API, same origin only.
 
+import { parseJsonExact } from './lib/json.js';
+
 /** An API answer that is not 2xx: `status`, and the body's `code` and `message`. */
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -13,8 +15,9 @@ export class ApiError extends Error {
   }
 }
 
-/** GET `path` (under `/v1`), parsed JSON; throws ApiError. */
-export async function get(path, { signal } = {}) {
+/** GET `path` (under `/v1`), parsed JSON; throws ApiError. With `exact`, every integer is a
+ * BigInt (receipts carry u64s that JSON.parse could round; the verifier wants them exact). */
+export async function get(path, { signal, exact = false } = {}) {
   let response;
   try {
     response = await fetch(path, { headers: { Accept: 'application/json' }, signal });
@@ -22,7 +25,7 @@ export async function get(path, { signal } = {}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', `the node did not answer (${e.message})`);
   }
-  if (response.ok) return response.json();
+  if (response.ok) return exact ? parseJsonExact(await response.text()) : response.json();
   let code = 'http_' + response.status;
   let message = `${response.status} ${response.statusText}`;
   try {
@@ -46,6 +49,27 @@ export async function find(path, options) {
 }
 
 const enc = encodeURIComponent;
+
+/** JSON text of a value parsed with `exact`, its BigInts written as plain integers. */
+export function exactJson(value) {
+  const marked = JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `\u0000big:${v}` : v), 2);
+  return marked.replace(/"\\u0000big:(\d+)"/g, '$1');
+}
+
+let genesisPromise = null;
+
+/** The chain's genesis with exact integers, for the receipt verifier (once per page load). */
+export function genesisExact() {
+  if (!genesisPromise) {
+    genesisPromise = get('/v1/chain', { exact: true })
+      .then((c) => c.genesis)
+      .catch((e) => {
+        genesisPromise = null;
+        throw e;
+      });
+  }
+  return genesisPromise;
+}
 
 let chainPromise = null;
 
@@ -71,6 +95,7 @@ export const api = {
   tx: (hash) => get(`/v1/transactions/${enc(hash)}`),
   txStatus: (hash) => get(`/v1/transactions/${enc(hash)}/status`),
   receipts: (hash) => get(`/v1/transactions/${enc(hash)}/receipts`),
+  receiptsExact: (hash) => get(`/v1/transactions/${enc(hash)}/receipts`, { exact: true }),
   evidence: (digest, limit = 1000) => get(`/v1/evidence/${enc(digest)}?limit=${limit}`),
   orgs: () => get('/v1/orgs'),
   certs: (org) => get(org ? `/v1/certs?org=${enc(org)}` : '/v1/certs'),
