@@ -1,0 +1,256 @@
+// Reading receipt and genesis JSON (docs/formats.md §7, §8) into checked JavaScript values:
+// u64/u32/u16 integers as BigInt, hex as Uint8Array of the exact length, keys checked as
+// points (lib/signature.js keyIsValid). Accepts the JSON text (preferred: integers above 2^53
+// stay exact, see lib/json.js) or an already parsed object (integers must then be safe).
+//
+//   parseReceipt(jsonOrObject)  -> receipt   (throws MalformedError, message names the field)
+//   parseGenesis(jsonOrObject)  -> genesis   (throws MalformedError; also the §4.9 rules the
+//                                             verifier relies on: suite, 1..=100 distinct keys of
+//                                             the suite, epoch_length 4..=2^32, chain id syntax)
+//   parseHeader, parseCertificate, parseEpochs, fromHexField: the pieces, for checkpoints.
+
+import { parseJsonExact } from './json.js';
+import { fromHex } from './hash.js';
+import { keyIsValid, suiteOfKey } from './signature.js';
+
+export class MalformedError extends Error {}
+
+const bad = (path, what) => {
+  throw new MalformedError(`${path}: ${what}`);
+};
+
+function obj(v, path) {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) bad(path, 'expected an object');
+  return v;
+}
+function arr(v, path) {
+  if (!Array.isArray(v)) bad(path, 'expected an array');
+  return v;
+}
+function str(v, path) {
+  if (typeof v !== 'string') bad(path, 'expected a string');
+  return v;
+}
+function uint(v, path, bits) {
+  let x;
+  if (typeof v === 'bigint') x = v;
+  else if (typeof v === 'number' && Number.isInteger(v)) {
+    if (!Number.isSafeInteger(v)) bad(path, 'integer above 2^53 lost its precision: pass the JSON text');
+    x = BigInt(v);
+  } else bad(path, 'expected an integer');
+  if (x < 0n || x >= 1n << BigInt(bits)) bad(path, `out of range for a u${bits}`);
+  return x;
+}
+function hex(v, path, len) {
+  str(v, path);
+  try {
+    return fromHex(v, len);
+  } catch (e) {
+    return bad(path, e.message);
+  }
+}
+function key(v, path) {
+  const k = hex(v, path);
+  if (![32, 33, 65].includes(k.length)) bad(path, 'a public key is 64, 66 or 130 hex characters');
+  if (!keyIsValid(k)) bad(path, 'not a valid public key');
+  return k;
+}
+const hash = (v, path) => hex(v, path, 32);
+const optStr = (v, path) => (v === undefined ? '' : str(v, path));
+
+function proof(v, path) {
+  obj(v, path);
+  return {
+    leafIndex: uint(v.leaf_index, `${path}.leaf_index`, 64),
+    treeSize: uint(v.tree_size, `${path}.tree_size`, 64),
+    path: arr(v.path, `${path}.path`).map((h, i) => hash(h, `${path}.path[${i}]`)),
+  };
+}
+
+export function parseHeader(v, path = 'header') {
+  obj(v, path);
+  return {
+    height: uint(v.height, `${path}.height`, 64),
+    parentHash: hash(v.parent_hash, `${path}.parent_hash`),
+    timestampMs: uint(v.timestamp_ms, `${path}.timestamp_ms`, 64),
+    proposer: key(v.proposer, `${path}.proposer`),
+    txCount: uint(v.tx_count, `${path}.tx_count`, 32),
+    logSize: uint(v.log_size, `${path}.log_size`, 64),
+    logRoot: hash(v.log_root, `${path}.log_root`),
+    stateRoot: hash(v.state_root, `${path}.state_root`),
+    nextValidators:
+      v.next_validators === undefined ? new Uint8Array(32) : hash(v.next_validators, `${path}.next_validators`),
+  };
+}
+
+function signatures(v, path) {
+  return arr(v, path).map((s, i) => {
+    const p = `${path}[${i}]`;
+    obj(s, p);
+    return {
+      validator: Number(uint(s.validator, `${p}.validator`, 16)),
+      signature: hex(s.signature, `${p}.signature`, 64),
+    };
+  });
+}
+
+export function parseCertificate(v, path = 'certificate') {
+  obj(v, path);
+  switch (v.kind) {
+    case 'signatures':
+      return { kind: 'signatures', signatures: signatures(v.signatures, `${path}.signatures`) };
+    case 'finalization':
+      return {
+        kind: 'finalization',
+        epoch: uint(v.epoch, `${path}.epoch`, 64),
+        view: uint(v.view, `${path}.view`, 64),
+        parentView: uint(v.parent_view, `${path}.parent_view`, 64),
+        signatures: signatures(v.signatures, `${path}.signatures`),
+      };
+    case 'ancestor':
+      return {
+        kind: 'ancestor',
+        headers: arr(v.headers, `${path}.headers`).map((h, i) => parseHeader(h, `${path}.headers[${i}]`)),
+        certificate: parseCertificate(v.certificate, `${path}.certificate`),
+      };
+    default:
+      return bad(`${path}.kind`, 'expected "signatures", "finalization" or "ancestor"');
+  }
+}
+
+function validator(v, path) {
+  obj(v, path);
+  return {
+    name: str(v.name, `${path}.name`),
+    org: optStr(v.org, `${path}.org`),
+    publicKey: key(v.public_key, `${path}.public_key`),
+    address: optStr(v.address, `${path}.address`),
+  };
+}
+
+function metadata(v, path) {
+  if (v === undefined || v === null || v === 'withheld') return null;
+  if (typeof v === 'string') bad(path, 'expected an object or "withheld"');
+  obj(v, path);
+  return {
+    salt: hex(v.salt, `${path}.salt`, 16),
+    contentType: str(v.content_type, `${path}.content_type`),
+    label: str(v.label, `${path}.label`),
+    externalRef: v.external_ref === undefined || v.external_ref === null ? null : str(v.external_ref, `${path}.external_ref`),
+  };
+}
+
+function payload(v, path) {
+  obj(v, path);
+  if (v.type === 'evidence') {
+    return {
+      type: 'evidence',
+      recordCount: uint(v.record_count, `${path}.record_count`, 32),
+      recordsRoot: hash(v.records_root, `${path}.records_root`),
+    };
+  }
+  if (v.type === 'digest') {
+    return { type: 'digest', kind: Number(uint(v.kind, `${path}.kind`, 8)), digest: hash(v.digest, `${path}.digest`) };
+  }
+  return bad(`${path}.type`, 'expected "evidence" or "digest"');
+}
+
+function load(input, what) {
+  if (typeof input === 'string') {
+    try {
+      return parseJsonExact(input);
+    } catch (e) {
+      return bad(what, `not a JSON document (${e.message})`);
+    }
+  }
+  return input;
+}
+
+export function parseEpochs(v) {
+  if (v === undefined) return [];
+  return arr(v, 'epochs').map((l, i) => {
+    const p = `epochs[${i}]`;
+    obj(l, p);
+    obj(l.set, `${p}.set`);
+    return {
+      set: {
+        epoch: uint(l.set.epoch, `${p}.set.epoch`, 64),
+        validators: arr(l.set.validators, `${p}.set.validators`).map((x, j) => validator(x, `${p}.set.validators[${j}]`)),
+      },
+      header: parseHeader(l.header, `${p}.header`),
+      certificate: parseCertificate(l.certificate, `${p}.certificate`),
+    };
+  });
+}
+
+export const fromHexField = (v, path) => hash(v, path);
+
+export function parseReceipt(input) {
+  const v = obj(load(input, 'receipt'), 'receipt');
+  const suite = str(v.suite, 'suite');
+  if (suite !== 'gm' && suite !== 'intl') bad('suite', 'expected "gm" or "intl"');
+  obj(v.record, 'record');
+  const t = obj(v.transaction, 'transaction');
+  return {
+    version: uint(v.version, 'version', 8),
+    chainId: str(v.chain_id, 'chain_id'),
+    suite,
+    record: {
+      digest: hash(v.record.digest, 'record.digest'),
+      metadataHash: hash(v.record.metadata_hash, 'record.metadata_hash'),
+      metadata: metadata(v.record.metadata, 'record.metadata'),
+    },
+    recordProof: proof(v.record_proof, 'record_proof'),
+    transaction: {
+      hash: hash(t.hash, 'transaction.hash'),
+      chainId: str(t.chain_id, 'transaction.chain_id'),
+      signer: key(t.signer, 'transaction.signer'),
+      nonce: uint(t.nonce, 'transaction.nonce', 64),
+      cert: t.cert === undefined || t.cert === null ? null : hash(t.cert, 'transaction.cert'),
+      payload: payload(t.payload, 'transaction.payload'),
+      signature: hex(t.signature, 'transaction.signature', 64),
+    },
+    logProof: proof(v.log_proof, 'log_proof'),
+    blockHash: hash(v.block_hash, 'block_hash'),
+    header: parseHeader(v.header),
+    certificate: parseCertificate(v.certificate),
+    epochs: parseEpochs(v.epochs),
+  };
+}
+
+export function parseGenesis(input) {
+  const v = obj(load(input, 'genesis'), 'genesis');
+  if (uint(v.version, 'genesis.version', 8) !== 3n) bad('genesis.version', 'expected 3');
+  const chainId = str(v.chain_id, 'genesis.chain_id');
+  if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(chainId)) bad('genesis.chain_id', 'not a valid chain id');
+  const suite = str(v.suite, 'genesis.suite');
+  if (suite !== 'gm' && suite !== 'intl') bad('genesis.suite', 'expected "gm" or "intl"');
+  const organisations = (v.organisations === undefined ? [] : arr(v.organisations, 'genesis.organisations')).map((o, i) => {
+    const p = `genesis.organisations[${i}]`;
+    obj(o, p);
+    return {
+      name: str(o.name, `${p}.name`),
+      caCerts: arr(o.ca_certs, `${p}.ca_certs`).map((c, j) => hex(c, `${p}.ca_certs[${j}]`)),
+    };
+  });
+  const validators = arr(v.validators, 'genesis.validators').map((x, i) => validator(x, `genesis.validators[${i}]`));
+  if (validators.length < 1 || validators.length > 100) bad('genesis.validators', 'a genesis has 1..=100 validators');
+  const seen = new Set();
+  validators.forEach((x, i) => {
+    const scheme = x.publicKey.length;
+    if (suiteOfKey(x.publicKey) !== suite || scheme === 65) bad(`genesis.validators[${i}].public_key`, `not a key of suite ${suite}`);
+    const h = Array.from(x.publicKey).join(',');
+    if (seen.has(h)) bad(`genesis.validators[${i}].public_key`, 'repeated key');
+    seen.add(h);
+  });
+  const epochLength = v.epoch_length === undefined ? 1000n : uint(v.epoch_length, 'genesis.epoch_length', 64);
+  if (epochLength < 4n || epochLength > 1n << 32n) bad('genesis.epoch_length', 'must be 4..=2^32');
+  return {
+    chainId,
+    suite,
+    timestampMs: uint(v.timestamp_ms, 'genesis.timestamp_ms', 64),
+    organisations,
+    validators,
+    epochLength,
+  };
+}

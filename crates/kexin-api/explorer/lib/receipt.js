@@ -1,0 +1,442 @@
+// Offline verification of a Kexin evidence receipt in the browser (docs/formats.md §9), step by
+// step, in the order of the reference verifier (crates/kexin-types/src/receipt.rs), so the first
+// failing step carries the same error code as `kexin verify`.
+//
+//   verifyEvidenceReceipt(receipt, {genesis?, suite?, digest?})
+//       -> Promise<{ok: true | false | null, code: string | null, steps: Step[], result}>
+//     receipt: the receipt JSON text (preferred: exact u64s) or a parsed object
+//     genesis: the chain's genesis JSON text or object, obtained out of band (without it the
+//              chain id and the validators' certificate cannot be checked: those steps are
+//              reported with ok: null)
+//     suite:   "gm" | "intl", the suite the caller expects (optional; must match)
+//     digest:  Uint8Array(32) | hex string, the suite hash of the data the user holds (optional;
+//              step 0 of §9)
+//   Step = {name, ok: true | false | null, detail, code?, optional?}
+//     names, in order: parse, genesis, digest, chain, suite, version, metadata, record_proof,
+//     tx_hash, tx_signature, log_proof, block_hash, epochs, certificate.
+//     Verification stops at the first step with ok: false; `code` is then its error code
+//     (digest_mismatch, wrong_chain, wrong_suite, malformed_receipt, metadata_mismatch,
+//     bad_record_proof, tx_hash_mismatch, bad_signature, bad_log_proof, block_hash_mismatch,
+//     bad_certificate). ok: null means "not checked here" with the reason in `detail`;
+//     `optional` steps (no data given, metadata withheld) do not affect the verdict.
+//   Verdict ok: false if a step failed; null if nothing failed but a required step could not be
+//     checked in the browser (then run `kexin verify`); true if every step passed.
+//   result: {digest, metadataHash, metadataChecked, txHash, height, blockHash, timestampMs,
+//     chainId, suite, genesisHash} (hex strings, BigInt height/timestamp), filled as known.
+//
+//   verifyCheckpoint(checkpoint, {genesis}) -> same shape: a `GET /v1/checkpoint` signed tree
+//     head (steps parse, genesis, suite, block_hash, epochs, certificate).
+//   genesisHash(genesis) -> hex of H("kexin:genesis:v1" || encode(genesis)) (compare with a
+//     pinned genesis hash).
+//
+// Signatures: Ed25519 (intl validators and signers) through WebCrypto with the strict checks of
+// lib/signature.js; SM2 (gm) in BigInt JS; ECDSA P-256 (intl signers) through WebCrypto.
+
+import { hashBytes, hashName, toHex, fromHex, bytesEqual } from './hash.js';
+import { leafHash, verifyInclusion, concat } from './merkle.js';
+import { parseReceipt, parseGenesis, parseHeader, parseCertificate, parseEpochs, fromHexField, MalformedError } from './parse.js';
+import { parseJsonExact } from './json.js';
+import { verifyRaw, suiteOfKey } from './signature.js';
+import {
+  encodeMetadata, encodeSummary, encodeHeader, encodeEpochSet, encodeGenesis,
+  signingInput, finalizeSigningInput, utf8,
+} from './encoding.js';
+
+const domainHash = (suite, domain, bytes) => hashBytes(suite, concat([utf8(domain), bytes]));
+const short = (b) => toHex(b).slice(0, 16) + '…';
+const SIGNATURE = { gm: 'SM2', intl: 'Ed25519' };
+
+export function genesisHash(genesis) {
+  const g = parseGenesis(genesis);
+  return toHex(domainHash(g.suite, 'kexin:genesis:v1', encodeGenesis(g)));
+}
+
+export function blockHash(suite, header) {
+  return domainHash(suite, 'kexin:block:v1', encodeHeader(header));
+}
+
+function timeText(ms) {
+  return ms <= 8640000000000000n ? new Date(Number(ms)).toISOString() : `${ms} ms after 1970`;
+}
+
+const quorumOf = (n) => n - Math.floor((n - 1) / 3);
+
+/** Validators sorted by key bytes (consensus order of §6.2). */
+function consensusOrder(validators) {
+  return [...validators].sort((a, b) => {
+    const x = a.publicKey, y = b.publicKey;
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  });
+}
+
+class CertError extends Error {}
+
+/**
+ * Checks that `cert` proves `hash` final (§6): returns {unchecked: [reasons], signers: [names]}
+ * or throws CertError. `sets` maps epoch (string) -> consensus-ordered validators.
+ */
+async function verifyCertificate(ctx, cert, hash, sets) {
+  const { genesis } = ctx;
+  if (cert.kind === 'ancestor') {
+    if (cert.headers.length < 1 || cert.headers.length > 1024) {
+      throw new CertError(`ancestor certificate: ${cert.headers.length} headers, must be 1..=1024`);
+    }
+    if (cert.certificate.kind === 'ancestor') throw new CertError('ancestor certificate: ancestor certificates do not nest');
+    let parent = hash, parentHeight = null;
+    for (const [i, h] of cert.headers.entries()) {
+      if (!bytesEqual(h.parentHash, parent)) {
+        throw new CertError(`ancestor certificate: header ${i} does not name the previous block as its parent`);
+      }
+      if (parentHeight !== null && h.height !== parentHeight + 1n) {
+        throw new CertError(`ancestor certificate: header ${i} is at height ${h.height}, expected ${parentHeight + 1n}`);
+      }
+      parentHeight = h.height;
+      parent = blockHash(genesis.suite, h);
+    }
+    const inner = await verifyCertificate(ctx, cert.certificate, parent, sets);
+    inner.via = cert.headers.length;
+    return inner;
+  }
+  let validators, input;
+  if (cert.kind === 'signatures') {
+    validators = genesis.validators;
+    input = signingInput('kexin/commit', genesis.chainId, hash);
+  } else {
+    validators = sets.get(String(cert.epoch));
+    if (!validators) {
+      throw new CertError(`certificate is of consensus epoch ${cert.epoch}, whose validator set this receipt does not establish`);
+    }
+    input = finalizeSigningInput(genesis.chainId, cert.epoch, cert.view, cert.parentView, hash);
+  }
+  const unchecked = [], signers = [];
+  let prev = -1;
+  for (const s of cert.signatures) {
+    if (s.validator <= prev) throw new CertError('certificate signatures are not strictly ascending by validator index');
+    prev = s.validator;
+    const v = validators[s.validator];
+    if (!v) throw new CertError(`certificate names validator ${s.validator}, which is not in the validator set`);
+    const r = await verifyRaw(v.publicKey, input, s.signature);
+    if (r.ok === false) throw new CertError(`certificate signature of validator ${s.validator} (${v.name}) does not verify`);
+    if (r.ok === null) unchecked.push(r.reason);
+    signers.push(v.name);
+  }
+  const need = quorumOf(validators.length);
+  if (cert.signatures.length < need) {
+    throw new CertError(`certificate has ${cert.signatures.length} signature(s), a quorum is ${need}`);
+  }
+  return { unchecked, signers, of: validators.length, need, kind: cert.kind };
+}
+
+/** §6: a kind 2 certificate (or the kind 2 inside an ancestor) must be of the block's epoch. */
+function checkEpoch(genesis, cert, height) {
+  let epoch, certified;
+  if (cert.kind === 'finalization') [epoch, certified] = [cert.epoch, height];
+  else if (cert.kind === 'ancestor' && cert.certificate.kind === 'finalization' && cert.headers.length > 0) {
+    [epoch, certified] = [cert.certificate.epoch, cert.headers[cert.headers.length - 1].height];
+  } else return;
+  const expected = certified / genesis.epochLength;
+  if (epoch !== expected) {
+    throw new CertError(`the certificate is of epoch ${epoch}, but height ${certified} is in epoch ${expected}`);
+  }
+}
+
+function sameKeys(a, b) {
+  return a.length === b.length && a.every((v, i) => bytesEqual(v.publicKey, b[i].publicKey));
+}
+
+export async function verifyEvidenceReceipt(input, opts = {}) {
+  const steps = [];
+  const result = {};
+  let code = null;
+  const finish = () => {
+    let ok = true;
+    for (const s of steps) {
+      if (s.ok === false) ok = false;
+      else if (s.ok === null && !s.optional && ok !== false) ok = null;
+    }
+    return { ok, code, steps, result };
+  };
+  const pass = (name, detail) => steps.push({ name, ok: true, detail });
+  const skip = (name, detail, optional = false) => steps.push({ name, ok: null, detail, ...(optional ? { optional } : {}) });
+  const fail = (name, c, detail) => {
+    steps.push({ name, ok: false, code: c, detail });
+    code = c;
+    return finish();
+  };
+
+  // Parse the receipt and the genesis.
+  let r, genesis = null;
+  try {
+    r = parseReceipt(input);
+  } catch (e) {
+    if (!(e instanceof MalformedError)) throw e;
+    return fail('parse', 'malformed_receipt', `The receipt cannot be read: ${e.message}.`);
+  }
+  if (opts.genesis !== undefined && opts.genesis !== null) {
+    try {
+      genesis = parseGenesis(opts.genesis);
+    } catch (e) {
+      if (!(e instanceof MalformedError)) throw e;
+      return fail('genesis', 'bad_genesis', `The genesis cannot be read: ${e.message}.`);
+    }
+    result.genesisHash = toHex(domainHash(genesis.suite, 'kexin:genesis:v1', encodeGenesis(genesis)));
+    pass('genesis', `Genesis of chain ${genesis.chainId} (suite ${genesis.suite}, ${genesis.validators.length} validators), genesis hash ${result.genesisHash}: compare it with the genesis hash you trust.`);
+  } else {
+    skip('genesis', 'No genesis was given: the chain and the validators who certified the block cannot be checked. Run `kexin verify` with the chain\'s genesis.');
+  }
+  const suite = genesis ? genesis.suite : opts.suite || r.suite;
+  const H = hashName(suite);
+  const tx = r.transaction;
+
+  // Step 0: the user's data.
+  if (opts.digest !== undefined && opts.digest !== null) {
+    let d = opts.digest;
+    if (typeof d === 'string') {
+      try {
+        d = fromHex(d, 32);
+      } catch (e) {
+        return fail('digest', 'digest_mismatch', `The given digest is not 64 hex characters: ${e.message}.`);
+      }
+    }
+    if (!bytesEqual(d, r.record.digest)) {
+      return fail('digest', 'digest_mismatch', `The data's ${H} digest ${toHex(d)} does not equal the record's digest ${toHex(r.record.digest)}: this is not the data the receipt is for, or it was changed.`);
+    }
+    pass('digest', `The data's ${H} digest equals the record's digest ${toHex(r.record.digest)}.`);
+    result.dataChecked = true;
+  } else {
+    skip('digest', 'No data was given: the receipt proves that the record\'s digest was recorded, not that you hold the data.', true);
+    result.dataChecked = false;
+  }
+
+  // Steps 1-3: chain, suite, version.
+  if (genesis) {
+    for (const [what, id] of [['receipt', r.chainId], ['transaction', tx.chainId]]) {
+      if (id !== genesis.chainId) {
+        return fail('chain', 'wrong_chain', `The ${what} is for chain ${JSON.stringify(id)} but the genesis is for ${JSON.stringify(genesis.chainId)}.`);
+      }
+    }
+    pass('chain', `The receipt and its transaction are for chain ${genesis.chainId}, the genesis's chain.`);
+  } else {
+    skip('chain', `The receipt says chain ${JSON.stringify(r.chainId)}; without the genesis this is not checked.`);
+  }
+  for (const [what, s] of [['the receipt', r.suite], ['the signer key', suiteOfKey(tx.signer)], ['the proposer key', suiteOfKey(r.header.proposer)]]) {
+    if (s !== suite) {
+      return fail('suite', 'wrong_suite', `The chain's suite is ${suite} but ${what} is of suite ${s}.`);
+    }
+  }
+  if (opts.suite && opts.suite !== suite) {
+    return fail('suite', 'wrong_suite', `Expected suite ${opts.suite} but the chain's suite is ${suite}.`);
+  }
+  pass('suite', `Suite ${suite} (${H} and ${SIGNATURE[suite]}) for the receipt, the signer key and the proposer key.`);
+  if (r.version !== 3n) return fail('version', 'malformed_receipt', `Unsupported receipt version ${r.version} (this page reads version 3).`);
+  pass('version', 'Receipt format version 3.');
+  result.chainId = r.chainId;
+  result.suite = suite;
+  result.digest = toHex(r.record.digest);
+  result.metadataHash = toHex(r.record.metadataHash);
+
+  // Step 4: metadata.
+  const m = r.record.metadata;
+  result.metadataChecked = m !== null;
+  if (m !== null) {
+    const ct = utf8(m.contentType).length;
+    const total = ct + utf8(m.label).length + (m.externalRef === null ? 0 : utf8(m.externalRef).length);
+    if (ct > 127) return fail('metadata', 'malformed_receipt', `The content type is ${ct} bytes, above the limit of 127.`);
+    if (total > 1024) return fail('metadata', 'malformed_receipt', `The metadata is ${total} bytes, above the limit of 1024.`);
+    const mh = domainHash(suite, 'kexin:metadata:v1', encodeMetadata(m));
+    if (!bytesEqual(mh, r.record.metadataHash)) {
+      return fail('metadata', 'metadata_mismatch', `The metadata hashes to ${toHex(mh)}, not to the record's metadata hash ${toHex(r.record.metadataHash)}: the salt, content type, label or external reference was changed.`);
+    }
+    pass('metadata', 'The record\'s metadata (salt, content type, label, external reference) hashes to its metadata hash.');
+  } else {
+    skip('metadata', 'The metadata is withheld from this receipt: it proves the digest and the metadata hash, not the metadata.', true);
+  }
+
+  // Step 5: the record in the transaction.
+  if (tx.payload.type !== 'evidence') {
+    return fail('record_proof', 'malformed_receipt', 'An evidence receipt\'s transaction must be an evidence transaction.');
+  }
+  if (r.recordProof.treeSize !== tx.payload.recordCount) {
+    return fail('record_proof', 'bad_record_proof', `The record proof is for ${r.recordProof.treeSize} records, the transaction has ${tx.payload.recordCount}.`);
+  }
+  const recordLeaf = leafHash(suite, concat([utf8('kexin:record:v2'), r.record.digest, r.record.metadataHash]));
+  const rp = verifyInclusion(suite, recordLeaf, r.recordProof, tx.payload.recordsRoot);
+  if (!rp.ok) return fail('record_proof', 'bad_record_proof', `The record is not in the transaction's records: ${rp.reason}.`);
+  pass('record_proof', `The record (digest and metadata hash) is record ${r.recordProof.leafIndex + 1n} of ${tx.payload.recordCount} in the transaction: its proof leads to the records root ${short(tx.payload.recordsRoot)}.`);
+
+  // Step 6: transaction hash.
+  const txHash = domainHash(suite, 'kexin:tx:v1', encodeSummary(tx));
+  if (!bytesEqual(txHash, tx.hash)) {
+    return fail('tx_hash', 'tx_hash_mismatch', `The transaction hash ${toHex(tx.hash)} does not match the transaction's contents (${toHex(txHash)}).`);
+  }
+  result.txHash = toHex(txHash);
+  pass('tx_hash', `The transaction (signer, nonce ${tx.nonce}, records root) hashes to the transaction hash ${result.txHash}.`);
+
+  // Step 7: transaction signature.
+  const chainId = genesis ? genesis.chainId : r.chainId;
+  const sig = await verifyRaw(tx.signer, signingInput('kexin/tx', chainId, txHash), tx.signature);
+  if (sig.ok === false) {
+    return fail('tx_signature', 'bad_signature', `The transaction signature does not verify for signer ${toHex(tx.signer)} (${sig.reason}).`);
+  }
+  if (sig.ok === null) skip('tx_signature', `${sig.reason}. Run \`kexin verify\` to check the signer's signature.`);
+  else pass('tx_signature', `The signer ${short(tx.signer)} signed the transaction hash (${tx.signer.length === 65 ? 'ECDSA P-256' : SIGNATURE[suite]}).`);
+
+  // Step 8: the transaction in the block's log.
+  const h = r.header, lp = r.logProof;
+  if (lp.treeSize !== h.logSize) {
+    return fail('log_proof', 'bad_log_proof', `The log proof is for a log of ${lp.treeSize} transactions, the header's log has ${h.logSize}.`);
+  }
+  if (h.txCount > h.logSize) {
+    return fail('log_proof', 'malformed_receipt', `The header's tx_count ${h.txCount} exceeds its log_size ${h.logSize}.`);
+  }
+  const first = h.logSize - h.txCount;
+  if (lp.leafIndex < first) {
+    return fail('log_proof', 'bad_log_proof', `The transaction is at log index ${lp.leafIndex}, before this block's first transaction ${first}.`);
+  }
+  const logLeaf = leafHash(suite, concat([utf8('kexin:log:v1'), txHash, tx.signature]));
+  const lr = verifyInclusion(suite, logLeaf, lp, h.logRoot);
+  if (!lr.ok) return fail('log_proof', 'bad_log_proof', `The transaction is not in the block's log: ${lr.reason}.`);
+  pass('log_proof', `The transaction is entry ${lp.leafIndex} of the ledger's log of ${h.logSize} transactions, one of this block's ${h.txCount}: its proof leads to the header's log root ${short(h.logRoot)}.`);
+
+  // Step 9: block hash.
+  const bh = blockHash(suite, h);
+  if (!bytesEqual(bh, r.blockHash)) {
+    return fail('block_hash', 'block_hash_mismatch', `The block hash ${toHex(r.blockHash)} does not match the header (${toHex(bh)}).`);
+  }
+  result.height = h.height;
+  result.blockHash = toHex(bh);
+  result.timestampMs = h.timestampMs;
+  pass('block_hash', `The header of block ${h.height} (time ${timeText(h.timestampMs)}) hashes to the block hash ${result.blockHash}.`);
+
+  // Steps 10-11: epoch links and the certificate.
+  if (!genesis) {
+    skip('epochs', 'Without the genesis the validators of the block\'s epoch are not known.');
+    skip('certificate', 'Without the genesis the validators\' certificate is not checked. Run `kexin verify` with the chain\'s genesis.');
+    return finish();
+  }
+  const done = await checkFinality(genesis, h, bh, r.certificate, r.epochs, { pass, skip, fail, result });
+  return done || finish();
+}
+
+/** Steps 10-11 of §9: the epoch links and the certificate of `header` (hash `bh`). */
+async function checkFinality(genesis, h, bh, certificate, epochs, { pass, skip, fail, result }) {
+  const ctx = { genesis };
+  const sets = new Map([['0', consensusOrder(genesis.validators)]]);
+  const unchecked = [];
+  let latest = 0n;
+  try {
+    for (const link of epochs) {
+      const e = link.set.epoch;
+      const badLink = (why) => new CertError(`epoch ${e} link: ${why}`);
+      if (e === 0n) throw badLink('epoch 0\'s validators are the genesis\'s');
+      if (e <= latest) {
+        if (!sameKeys(sets.get(String(e)), consensusOrder(link.set.validators))) throw badLink('conflicts with the set already established');
+        continue;
+      }
+      if (e !== latest + 1n) throw badLink(`the links must run without gaps: the next one is epoch ${latest + 1n}`);
+      const boundary = e * genesis.epochLength - 1n;
+      if (link.header.height !== boundary) throw badLink(`the header is at height ${link.header.height}, the epoch before ends at ${boundary}`);
+      if (link.set.validators.length < 1 || link.set.validators.length > 100) throw badLink('a set has 1..=100 validators');
+      const setHash = domainHash(genesis.suite, 'kexin:validators:v1', encodeEpochSet(link.set));
+      if (!bytesEqual(link.header.nextValidators, setHash)) throw badLink('the header does not commit to this validator set');
+      checkEpoch(genesis, link.certificate, boundary);
+      const c = await verifyCertificate(ctx, link.certificate, blockHash(genesis.suite, link.header), sets);
+      unchecked.push(...c.unchecked);
+      sets.set(String(e), consensusOrder(link.set.validators));
+      latest = e;
+    }
+  } catch (e) {
+    if (!(e instanceof CertError)) throw e;
+    return fail('epochs', 'bad_certificate', `The epoch links do not prove the validators: ${e.message}.`);
+  }
+  const epoch = h.height / genesis.epochLength;
+  const epochText = epochs.length === 0
+    ? `Block ${h.height} is in consensus epoch ${epoch}${epoch === 0n ? ': its validators are the genesis validators' : ''}`
+    : `${epochs.length} epoch link(s) from the genesis to epoch ${latest}: each epoch's validators were certified by the epoch before`;
+  if (unchecked.length) skip('epochs', `${epochText}; but ${unchecked[0]}. Run \`kexin verify\`.`);
+  else pass('epochs', `${epochText}.`);
+
+  let c;
+  try {
+    checkEpoch(genesis, certificate, h.height);
+    c = await verifyCertificate(ctx, certificate, bh, sets);
+  } catch (e) {
+    if (!(e instanceof CertError)) throw e;
+    return fail('certificate', 'bad_certificate', `The commit certificate does not prove the block final: ${e.message}.`);
+  }
+  result.signers = c.signers;
+  const how = certificate.kind === 'ancestor'
+    ? ` (through ${c.via} later block header(s), whose last block has its own certificate)`
+    : '';
+  const who = `${c.signers.length} of ${c.of} validators (${c.signers.join(', ')}; a quorum is ${c.need})`;
+  if (c.unchecked.length) {
+    skip('certificate', `The certificate names ${who}${how}, but their signatures were not checked: ${c.unchecked[0]}. Run \`kexin verify\`.`);
+  } else {
+    pass('certificate', `${who} signed block ${h.height}${how}: every signature verifies.`);
+  }
+  return null;
+}
+
+function recorder() {
+  const rec = { steps: [], result: {}, code: null };
+  rec.finish = () => {
+    let ok = true;
+    for (const s of rec.steps) {
+      if (s.ok === false) ok = false;
+      else if (s.ok === null && !s.optional && ok !== false) ok = null;
+    }
+    return { ok, code: rec.code, steps: rec.steps, result: rec.result };
+  };
+  rec.pass = (name, detail) => rec.steps.push({ name, ok: true, detail });
+  rec.skip = (name, detail) => rec.steps.push({ name, ok: null, detail });
+  rec.fail = (name, c, detail) => {
+    rec.steps.push({ name, ok: false, code: c, detail });
+    rec.code = c;
+    return rec.finish();
+  };
+  return rec;
+}
+
+/**
+ * Verifies a signed tree head, the JSON of `GET /v1/checkpoint` ({block_hash, header,
+ * certificate, epochs?}), against the genesis: steps parse, genesis, suite, block_hash, epochs,
+ * certificate (same meanings and verdict as verifyEvidenceReceipt; the genesis is required).
+ */
+export async function verifyCheckpoint(input, opts = {}) {
+  const rec = recorder();
+  let cp, genesis;
+  try {
+    const v = typeof input === 'string' ? parseJsonExact(input) : input;
+    if (v === null || typeof v !== 'object') throw new MalformedError('checkpoint: expected an object');
+    cp = {
+      blockHash: fromHexField(v.block_hash, 'block_hash'),
+      header: parseHeader(v.header),
+      certificate: parseCertificate(v.certificate),
+      epochs: parseEpochs(v.epochs),
+    };
+  } catch (e) {
+    if (!(e instanceof MalformedError || e instanceof SyntaxError)) throw e;
+    return rec.fail('parse', 'malformed_receipt', `The checkpoint cannot be read: ${e.message}.`);
+  }
+  try {
+    genesis = parseGenesis(opts.genesis);
+  } catch (e) {
+    if (!(e instanceof MalformedError)) throw e;
+    return rec.fail('genesis', 'bad_genesis', `The genesis cannot be read: ${e.message}.`);
+  }
+  rec.result.genesisHash = toHex(domainHash(genesis.suite, 'kexin:genesis:v1', encodeGenesis(genesis)));
+  rec.pass('genesis', `Genesis of chain ${genesis.chainId}, genesis hash ${rec.result.genesisHash}.`);
+  const ps = suiteOfKey(cp.header.proposer);
+  if (ps !== genesis.suite) return rec.fail('suite', 'wrong_suite', `The chain's suite is ${genesis.suite} but the proposer key is of suite ${ps}.`);
+  rec.pass('suite', `Suite ${genesis.suite}.`);
+  const bh = blockHash(genesis.suite, cp.header);
+  if (!bytesEqual(bh, cp.blockHash)) {
+    return rec.fail('block_hash', 'block_hash_mismatch', `The block hash ${toHex(cp.blockHash)} does not match the header (${toHex(bh)}).`);
+  }
+  rec.result.height = cp.header.height;
+  rec.result.blockHash = toHex(bh);
+  rec.pass('block_hash', `The header of block ${cp.header.height} hashes to the block hash ${rec.result.blockHash}.`);
+  const done = await checkFinality(genesis, cp.header, bh, cp.certificate, cp.epochs, rec);
+  return done || rec.finish();
+}

@@ -1,0 +1,465 @@
+// Receipt verification (lib/receipt.js and the modules under it) against the conformance
+// fixtures of crates/kexin-types/tests/fixtures and receipts from real 4-validator networks
+// (test/fixtures/network-*: `kexin net up --epoch-length 4`, block 9, epoch 2 with two epoch
+// links and BFT finalization certificates; the evidenced file held "kexin explorer fixture 9\n").
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { verifyEvidenceReceipt, verifyCheckpoint, genesisHash } from '../lib/receipt.js';
+import { verifyInclusion, merkleRoot, leafHash, expectedPathLength } from '../lib/merkle.js';
+import { finalizeSigningInput, encodeHeader } from '../lib/encoding.js';
+import { parseJsonExact } from '../lib/json.js';
+import { sm2Verify, sm2Za, sm2DecompressKey } from '../lib/sm2.js';
+import { verifyRaw, keyIsValid } from '../lib/signature.js';
+import { hashBytes, toHex, fromHex } from '../lib/hash.js';
+
+const repo = fileURLToPath(new URL('../../../../', import.meta.url));
+const here = fileURLToPath(new URL('./fixtures/', import.meta.url));
+const read = (p) => readFileSync(p, 'utf8');
+const fx = (name) => read(`${repo}crates/kexin-types/tests/fixtures/${name}`);
+const SUITES = ['intl', 'gm'];
+const fixture = (suite) => ({
+  receipt: fx(`receipt-v3-${suite}.json`),
+  genesis: fx(`genesis-v3-${suite}.json`),
+  vectors: JSON.parse(fx(`conformance-v3-${suite}.json`)).vectors,
+});
+const network = (suite) => ({
+  receipt: read(`${here}network-${suite}-receipt.json`),
+  receipts: read(`${here}network-${suite}-receipts.json`),
+  genesis: read(`${here}network-${suite}-genesis.json`),
+});
+const data9 = new TextEncoder().encode('kexin explorer fixture 9\n');
+
+async function verify(receipt, opts) {
+  const text = typeof receipt === 'string' ? receipt : JSON.stringify(receipt);
+  return verifyEvidenceReceipt(text, opts);
+}
+function failing(res) {
+  const s = res.steps.at(-1);
+  assert.equal(res.ok, false, `expected a failure, got ${JSON.stringify(res.steps.map((x) => [x.name, x.ok]))}`);
+  assert.equal(s.ok, false);
+  return [s.name, res.code];
+}
+function flipHex(s, i) {
+  const c = parseInt(s[i], 16) ^ 1;
+  return s.slice(0, i) + c.toString(16) + s.slice(i + 1);
+}
+const ALL_STEPS = ['genesis', 'digest', 'chain', 'suite', 'version', 'metadata', 'record_proof',
+  'tx_hash', 'tx_signature', 'log_proof', 'block_hash', 'epochs', 'certificate'];
+
+for (const suite of SUITES) {
+  test(`${suite}: the conformance receipt verifies, every step ok`, async () => {
+    const f = fixture(suite);
+    assert.equal(genesisHash(f.genesis), f.vectors['genesis.hash']);
+    const d = hashBytes(suite, new Uint8Array(0)); // any data: check step 0 with the real digest
+    const res = await verify(f.receipt, { genesis: f.genesis, suite });
+    assert.equal(res.ok, true, JSON.stringify(res.steps));
+    assert.equal(res.code, null);
+    assert.deepEqual(res.steps.map((s) => s.name), ALL_STEPS);
+    assert.deepEqual(res.steps.filter((s) => s.ok !== true).map((s) => s.name), ['digest']);
+    assert.equal(res.steps[1].optional, true);
+    assert.equal(res.result.txHash, f.vectors['receipt.tx_hash']);
+    assert.equal(res.result.blockHash, f.vectors['receipt.block_hash']);
+    assert.equal(res.result.height, 2n);
+    assert.equal(res.result.metadataChecked, true);
+    const digest = JSON.parse(f.receipt).record.digest;
+    const withData = await verify(f.receipt, { genesis: f.genesis, digest });
+    assert.equal(withData.ok, true);
+    assert.equal(withData.steps.every((s) => s.ok === true), true);
+    assert.deepEqual(failing(await verify(f.receipt, { genesis: f.genesis, digest: d })), ['digest', 'digest_mismatch']);
+  });
+
+  test(`${suite}: a real network's receipt (epoch 2, links, finalization certificate) verifies`, async () => {
+    const n = network(suite);
+    const digest = hashBytes(suite, data9);
+    const res = await verify(n.receipt, { genesis: n.genesis, digest });
+    assert.equal(res.ok, true, JSON.stringify(res.steps));
+    assert.equal(res.steps.every((s) => s.ok === true), true);
+    assert.match(res.steps.find((s) => s.name === 'epochs').detail, /2 epoch link/);
+    // The API's /v1/transactions/{hash}/receipts answer: withheld metadata, same proofs.
+    const api = parseJsonExact(n.receipts);
+    assert.equal(api.receipts.length, 1);
+    const w = await verifyEvidenceReceipt(api.receipts[0], { genesis: n.genesis, digest });
+    assert.equal(w.ok, true, JSON.stringify(w.steps));
+    const meta = w.steps.find((s) => s.name === 'metadata');
+    assert.equal(meta.ok, null);
+    assert.equal(meta.optional, true);
+    assert.equal(w.result.metadataChecked, false);
+    assert.equal(w.result.txHash, api.tx_hash);
+  });
+
+  test(`${suite}: epoch link tampering fails at epochs or certificate`, async () => {
+    const n = network(suite);
+    const base = JSON.parse(n.receipt);
+    const cases = [
+      [(r) => { r.epochs.shift(); }, ['epochs', 'bad_certificate']], // gap: starts at epoch 2
+      [(r) => { r.epochs.pop(); }, ['certificate', 'bad_certificate']], // epoch 2 unknown
+      [(r) => { r.epochs[0].set.validators.pop(); }, ['epochs', 'bad_certificate']],
+      [(r) => { r.epochs[1].set.validators[0].name += 'x'; }, ['epochs', 'bad_certificate']],
+      [(r) => { r.epochs[0].header.height += 1; }, ['epochs', 'bad_certificate']],
+      [(r) => { r.epochs[1].certificate.view += 1; }, ['epochs', 'bad_certificate']],
+      [(r) => { r.epochs[0].set.epoch = 0; }, ['epochs', 'bad_certificate']],
+      [(r) => { r.certificate.epoch = 1; }, ['certificate', 'bad_certificate']],
+      [(r) => { r.certificate.view += 1; }, ['certificate', 'bad_certificate']],
+      [(r) => { r.certificate.signatures.pop(); }, ['certificate', 'bad_certificate']],
+    ];
+    for (const [mutate, want] of cases) {
+      const r = structuredClone(base);
+      mutate(r);
+      assert.deepEqual(failing(await verify(r, { genesis: n.genesis })), want, mutate.toString());
+    }
+    // The certificate's epoch must be the block's (WrongEpoch), checked before any signature.
+    const r = structuredClone(base);
+    r.certificate.epoch = 1;
+    const res = await verify(r, { genesis: n.genesis });
+    assert.match(res.steps.at(-1).detail, /is of epoch 1, but height 9 is in epoch 2/);
+    // A receipt of one network does not verify against the other network's genesis.
+    const other = network(suite === 'gm' ? 'intl' : 'gm');
+    assert.deepEqual(failing(await verify(n.receipt, { genesis: other.genesis })), ['chain', 'wrong_chain']);
+  });
+
+  test(`${suite}: flipping any hex digit of any hash, proof or signature fails at the right step`, async () => {
+    const f = fixture(suite);
+    const base = JSON.parse(f.receipt);
+    const fields = [
+      [['record', 'metadata_hash'], 'metadata', 'metadata_mismatch'],
+      [['record', 'digest'], 'record_proof', 'bad_record_proof'],
+      [['record_proof', 'path', 0], 'record_proof', 'bad_record_proof'],
+      [['record_proof', 'path', 1], 'record_proof', 'bad_record_proof'],
+      [['transaction', 'payload', 'records_root'], 'record_proof', 'bad_record_proof'],
+      [['transaction', 'hash'], 'tx_hash', 'tx_hash_mismatch'],
+      [['transaction', 'signature'], 'tx_signature', 'bad_signature'],
+      [['log_proof', 'path', 0], 'log_proof', 'bad_log_proof'],
+      [['log_proof', 'path', 1], 'log_proof', 'bad_log_proof'],
+      [['header', 'log_root'], 'log_proof', 'bad_log_proof'],
+      [['block_hash'], 'block_hash', 'block_hash_mismatch'],
+      [['header', 'parent_hash'], 'block_hash', 'block_hash_mismatch'],
+      [['header', 'state_root'], 'block_hash', 'block_hash_mismatch'],
+      [['certificate', 'signatures', 0, 'signature'], 'certificate', 'bad_certificate'],
+      [['certificate', 'signatures', 2, 'signature'], 'certificate', 'bad_certificate'],
+    ];
+    for (const [path, step, code] of fields) {
+      const len = path.reduce((o, k) => o[k], base).length;
+      // Every position class: first and second nibble of the first byte, a middle byte, the
+      // last byte's two nibbles.
+      for (const i of [0, 1, len / 2, len / 2 + 1, len - 2, len - 1]) {
+        const r = structuredClone(base);
+        const parent = path.slice(0, -1).reduce((o, k) => o[k], r);
+        parent[path.at(-1)] = flipHex(parent[path.at(-1)], i);
+        assert.deepEqual(failing(await verify(r, { genesis: f.genesis })), [step, code], `${path.join('.')}[${i}]`);
+      }
+    }
+    // Keys: a changed signer or proposer is either no valid point (unreadable) or another key.
+    for (const [path, step, code] of [
+      [['transaction', 'signer'], 'tx_hash', 'tx_hash_mismatch'],
+      [['header', 'proposer'], 'block_hash', 'block_hash_mismatch'],
+    ]) {
+      for (const i of [2, 3, 40, 63]) {
+        const r = structuredClone(base);
+        const parent = path.slice(0, -1).reduce((o, k) => o[k], r);
+        parent[path.at(-1)] = flipHex(parent[path.at(-1)], i);
+        const got = failing(await verify(r, { genesis: f.genesis }));
+        assert.ok(
+          (got[0] === step && got[1] === code) || (got[0] === 'parse' && got[1] === 'malformed_receipt'),
+          `${path.join('.')}[${i}]: ${got}`,
+        );
+      }
+    }
+  });
+
+  test(`${suite}: tampering with fields, indices and the certificate fails at the right step`, async () => {
+    const f = fixture(suite);
+    const base = JSON.parse(f.receipt);
+    const cases = [
+      [(r) => { r.chain_id = 'other-chain'; }, ['chain', 'wrong_chain']],
+      [(r) => { r.transaction.chain_id = 'other-chain'; }, ['chain', 'wrong_chain']],
+      [(r) => { r.suite = suite === 'gm' ? 'intl' : 'gm'; }, ['suite', 'wrong_suite']],
+      [(r) => { r.version = 2; }, ['version', 'malformed_receipt']],
+      [(r) => { r.record.metadata.label += '.bak'; }, ['metadata', 'metadata_mismatch']],
+      [(r) => { r.record.metadata.salt = '00'.repeat(16); }, ['metadata', 'metadata_mismatch']],
+      [(r) => { delete r.record.metadata.external_ref; }, ['metadata', 'metadata_mismatch']],
+      [(r) => { r.record.metadata.content_type = 'x'.repeat(128); }, ['metadata', 'malformed_receipt']],
+      [(r) => { r.record.metadata.label = 'x'.repeat(1024); }, ['metadata', 'malformed_receipt']],
+      [(r) => { r.record_proof.leaf_index = 0; }, ['record_proof', 'bad_record_proof']],
+      [(r) => { r.record_proof.leaf_index = 2; }, ['record_proof', 'bad_record_proof']],
+      [(r) => { r.record_proof.leaf_index = 3; }, ['record_proof', 'bad_record_proof']],
+      [(r) => { r.record_proof.tree_size = 4; }, ['record_proof', 'bad_record_proof']],
+      [(r) => { r.record_proof.path.pop(); }, ['record_proof', 'bad_record_proof']],
+      [(r) => { r.record_proof.path.reverse(); }, ['record_proof', 'bad_record_proof']],
+      [(r) => { r.transaction.payload.record_count = 4; }, ['record_proof', 'bad_record_proof']],
+      [(r) => { r.transaction.payload = { type: 'digest', kind: 2, digest: r.transaction.hash }; }, ['record_proof', 'malformed_receipt']],
+      [(r) => { r.transaction.nonce += 1; }, ['tx_hash', 'tx_hash_mismatch']],
+      [(r) => { r.transaction.cert = '11'.repeat(32); }, ['tx_hash', 'tx_hash_mismatch']],
+      [(r) => { r.log_proof.leaf_index = 2; }, ['log_proof', 'bad_log_proof']],
+      [(r) => { r.log_proof.leaf_index = 0; }, ['log_proof', 'bad_log_proof']], // before the block
+      [(r) => { r.log_proof.tree_size = 4; }, ['log_proof', 'bad_log_proof']],
+      [(r) => { r.log_proof.path.push(r.log_proof.path[0]); }, ['log_proof', 'bad_log_proof']],
+      [(r) => { r.header.log_size = 4; }, ['log_proof', 'bad_log_proof']],
+      [(r) => { r.header.tx_count = 9; r.header.log_size = 3; }, ['log_proof', 'malformed_receipt']],
+      [(r) => { r.header.tx_count = 1; }, ['log_proof', 'bad_log_proof']], // entry 1 is then in block 1
+      [(r) => { r.header.tx_count = 3; }, ['block_hash', 'block_hash_mismatch']],
+      [(r) => { r.header.height = 3; }, ['block_hash', 'block_hash_mismatch']],
+      [(r) => { r.header.timestamp_ms += 1; }, ['block_hash', 'block_hash_mismatch']],
+      [(r) => { r.header.next_validators = '00'.repeat(31) + '01'; }, ['block_hash', 'block_hash_mismatch']],
+      [(r) => { r.certificate.signatures.pop(); }, ['certificate', 'bad_certificate']], // 2 < quorum 3
+      [(r) => { r.certificate.signatures.reverse(); }, ['certificate', 'bad_certificate']],
+      [(r) => { r.certificate.signatures[1].validator = 0; }, ['certificate', 'bad_certificate']],
+      [(r) => { r.certificate.signatures[2].validator = 3; }, ['certificate', 'bad_certificate']], // node3 did not sign this
+      [(r) => { r.certificate.signatures[2].validator = 4; }, ['certificate', 'bad_certificate']],
+      [(r) => { r.certificate.signatures[0].signature = r.certificate.signatures[1].signature; }, ['certificate', 'bad_certificate']],
+      [(r) => { r.certificate = { kind: 'finalization', epoch: 0, view: 1, parent_view: 0, signatures: r.certificate.signatures }; }, ['certificate', 'bad_certificate']],
+      [(r) => { r.epochs = [{ set: { epoch: 1, validators: [] }, header: r.header, certificate: r.certificate }]; }, ['epochs', 'bad_certificate']],
+      [(r) => { r.block_hash = 'zz'.repeat(32); }, ['parse', 'malformed_receipt']],
+      [(r) => { r.header.log_root = r.header.log_root.slice(2); }, ['parse', 'malformed_receipt']],
+      [(r) => { r.record.metadata = 'hidden'; }, ['parse', 'malformed_receipt']],
+      [(r) => { delete r.header; }, ['parse', 'malformed_receipt']],
+      [(r) => { r.certificate.kind = 'quorum'; }, ['parse', 'malformed_receipt']],
+      [(r) => { r.header.tx_count = 2 ** 32; }, ['parse', 'malformed_receipt']],
+      [(r) => { r.transaction.nonce = -1; }, ['parse', 'malformed_receipt']],
+    ];
+    for (const [mutate, want] of cases) {
+      const r = structuredClone(base);
+      mutate(r);
+      assert.deepEqual(failing(await verify(r, { genesis: f.genesis })), want, mutate.toString());
+    }
+    // The genesis decides: another chain's genesis, an unreadable one, the wrong expected suite.
+    const g = JSON.parse(f.genesis);
+    g.validators[0].public_key = g.validators[3].public_key;
+    assert.deepEqual(failing(await verify(base, { genesis: g })), ['genesis', 'bad_genesis']);
+    const g2 = JSON.parse(f.genesis);
+    [g2.validators[0], g2.validators[3]] = [g2.validators[3], g2.validators[0]];
+    assert.deepEqual(failing(await verify(base, { genesis: g2 })), ['certificate', 'bad_certificate']);
+    assert.deepEqual(failing(await verify(base, { genesis: f.genesis, suite: suite === 'gm' ? 'intl' : 'gm' })), ['suite', 'wrong_suite']);
+    assert.deepEqual(failing(await verifyEvidenceReceipt('{"version": 3,', { genesis: f.genesis })), ['parse', 'malformed_receipt']);
+  });
+
+  test(`${suite}: withheld metadata verifies; without a genesis the validators are not checked`, async () => {
+    const f = fixture(suite);
+    const r = JSON.parse(f.receipt);
+    r.record.metadata = 'withheld';
+    const res = await verify(r, { genesis: f.genesis });
+    assert.equal(res.ok, true);
+    delete r.record.metadata;
+    assert.equal((await verify(r, { genesis: f.genesis })).ok, true);
+    const no = await verify(f.receipt, {});
+    assert.equal(no.ok, null);
+    assert.equal(no.code, null);
+    const unchecked = no.steps.filter((s) => s.ok === null && !s.optional).map((s) => s.name);
+    assert.deepEqual(unchecked, ['genesis', 'chain', 'epochs', 'certificate']);
+    assert.equal(no.steps.find((s) => s.name === 'tx_signature').ok, true);
+    // Without a genesis the hashes and proofs are still checked.
+    const t = JSON.parse(f.receipt);
+    t.block_hash = flipHex(t.block_hash, 5);
+    assert.deepEqual(failing(await verify(t, {})), ['block_hash', 'block_hash_mismatch']);
+  });
+}
+
+test('u64 fields stay exact above 2^53', async () => {
+  const f = fixture('intl');
+  const text = f.receipt.replace('"nonce": 42', '"nonce": 18446744073709551615');
+  const res = await verifyEvidenceReceipt(text, { genesis: f.genesis });
+  assert.deepEqual(failing(res), ['tx_hash', 'tx_hash_mismatch']);
+  assert.deepEqual(failing(await verifyEvidenceReceipt(text.replace('18446744073709551615', '18446744073709551616'), { genesis: f.genesis })), ['parse', 'malformed_receipt']);
+  const obj = JSON.parse(f.receipt);
+  obj.transaction.nonce = 2 ** 60;
+  assert.deepEqual(failing(await verifyEvidenceReceipt(obj, { genesis: f.genesis })), ['parse', 'malformed_receipt']);
+  assert.equal(parseJsonExact('{"a": [18446744073709551615, 1.5, -2, "x\\u00e9"]}').a[0], 18446744073709551615n);
+  assert.throws(() => parseJsonExact('{"a": 01}'));
+  assert.throws(() => parseJsonExact('[1,]'));
+  assert.throws(() => parseJsonExact('{} x'));
+});
+
+test('intl: the kind 2 (finalization) worked example of formats.md §6.2 verifies in a receipt', async () => {
+  const f = fixture('intl');
+  const sig = (v, a, b) => ({ validator: v, signature: a + b });
+  const cert = {
+    kind: 'finalization', epoch: 0, view: 300, parent_view: 298,
+    signatures: [
+      sig(0, 'e249c376a613635567bba500499ced5779207552b82ae9edd11971b1561705fb', 'f0e78bfd80cf434cc9914244f518081c7a04be1e0c41cea5f36d9a563ff8310f'),
+      sig(1, '28804983f53d57a9fcc00fc3a1796a70564c67bbd370bd25857dccdf853f031b', 'fc1d5904487d3b70e1e44d1a7bc264bb7007caa1ddcb66df7e07785ff5a5be08'),
+      sig(3, '8150235096b12847ad7088e48b549657a11af8716ee79faeeca22dc47f814f43', 'bc7f7b05403d8484da86968edddc0c399bad8d2e6359069905e22defc299470d'),
+    ],
+  };
+  const input = finalizeSigningInput('kexin-conformance', 0n, 300n, 298n, fromHex(f.vectors['block.2.hash']));
+  assert.equal(input.length, 78);
+  assert.equal(toHex(input.subarray(0, 46)), '28' + toHex(new TextEncoder().encode('kexin/simplex/kexin-conformance_FINALIZE')) + '00ac02aa02');
+  const r = JSON.parse(f.receipt);
+  r.certificate = cert;
+  const ok = await verify(r, { genesis: f.genesis });
+  assert.equal(ok.ok, true, JSON.stringify(ok.steps));
+  assert.deepEqual(ok.result.signers, ['node1', 'node3', 'node2']);
+  for (const mutate of [
+    (c) => { c.view = 301; },
+    (c) => { c.parent_view = 0; },
+    (c) => { c.epoch = 1; }, // wrong epoch for height 2
+    (c) => { c.signatures[2].validator = 2; }, // consensus order, not file order
+  ]) {
+    const t = structuredClone(r);
+    mutate(t.certificate);
+    assert.deepEqual(failing(await verify(t, { genesis: f.genesis })), ['certificate', 'bad_certificate'], mutate.toString());
+  }
+});
+
+// Decodes a binary BlockHeader (formats.md §4.5) into its JSON form, for the ancestor test.
+function headerJson(hex) {
+  const b = fromHex(hex);
+  const K = b[49] === 1 ? 33 : 32;
+  const u64 = (o) => b.subarray(o, o + 8).reduce((a, x) => (a << 8n) | BigInt(x), 0n);
+  const h = (o) => toHex(b.subarray(o, o + 32));
+  return {
+    height: Number(u64(1)), parent_hash: h(9), timestamp_ms: Number(u64(41)),
+    proposer: toHex(b.subarray(50, 50 + K)), tx_count: Number(u64(50 + K - 4) & 0xffffffffn),
+    log_size: Number(u64(54 + K)), log_root: h(62 + K), state_root: h(94 + K),
+  };
+}
+
+for (const suite of SUITES) {
+  test(`${suite}: checkpoints, and the ancestor certificate of block 1 through block 2`, async () => {
+    const f = fixture(suite);
+    const r = JSON.parse(f.receipt);
+    const cp = { block_hash: r.block_hash, header: r.header, certificate: r.certificate };
+    const ok = await verifyCheckpoint(JSON.stringify(cp), { genesis: f.genesis });
+    assert.equal(ok.ok, true, JSON.stringify(ok.steps));
+    const h1 = headerJson(f.vectors['block.1.header.encoding']);
+    assert.equal(toHex(encodeHeader({
+      height: BigInt(h1.height), parentHash: fromHex(h1.parent_hash), timestampMs: BigInt(h1.timestamp_ms),
+      proposer: fromHex(h1.proposer), txCount: BigInt(h1.tx_count), logSize: BigInt(h1.log_size),
+      logRoot: fromHex(h1.log_root), stateRoot: fromHex(h1.state_root), nextValidators: new Uint8Array(32),
+    })), f.vectors['block.1.header.encoding']);
+    const anc = {
+      block_hash: f.vectors['block.1.hash'],
+      header: h1,
+      certificate: { kind: 'ancestor', headers: [r.header], certificate: r.certificate },
+    };
+    const res = await verifyCheckpoint(anc, { genesis: f.genesis });
+    assert.equal(res.ok, true, JSON.stringify(res.steps));
+    assert.match(res.steps.at(-1).detail, /through 1 later block header/);
+    for (const mutate of [
+      (c) => { c.headers[0].parent_hash = c.headers[0].state_root; },
+      (c) => { c.headers.push(c.headers[0]); }, // height does not follow
+      (c) => { c.headers = []; },
+      (c) => { c.certificate = structuredClone(c); }, // nested ancestor
+      (c) => { c.certificate.signatures.pop(); },
+    ]) {
+      const t = structuredClone(anc);
+      mutate(t.certificate);
+      assert.deepEqual(failing(await verifyCheckpoint(t, { genesis: f.genesis })), ['certificate', 'bad_certificate'], mutate.toString());
+    }
+    const t = structuredClone(cp);
+    t.header.height = 5;
+    assert.deepEqual(failing(await verifyCheckpoint(t, { genesis: f.genesis })), ['block_hash', 'block_hash_mismatch']);
+    const n = network(suite);
+    const nr = JSON.parse(n.receipt);
+    const ncp = { block_hash: nr.block_hash, header: nr.header, certificate: nr.certificate, epochs: nr.epochs };
+    assert.equal((await verifyCheckpoint(ncp, { genesis: n.genesis })).ok, true);
+  });
+}
+
+test('intl: without WebCrypto the Ed25519 steps say "not checked", never ok', async () => {
+  const f = fixture('intl');
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'crypto');
+  Object.defineProperty(globalThis, 'crypto', { value: {}, configurable: true, writable: true });
+  try {
+    const res = await verify(f.receipt, { genesis: f.genesis });
+    assert.equal(res.ok, null);
+    const sig = res.steps.find((s) => s.name === 'tx_signature');
+    assert.equal(sig.ok, null);
+    assert.match(sig.detail, /kexin verify/);
+    assert.equal(res.steps.find((s) => s.name === 'certificate').ok, null);
+    // Structure is still checked without signatures.
+    const r = JSON.parse(f.receipt);
+    r.certificate.signatures.pop();
+    assert.deepEqual(failing(await verify(r, { genesis: f.genesis })), ['certificate', 'bad_certificate']);
+    // gm needs no WebCrypto.
+    const g = fixture('gm');
+    assert.equal((await verify(g.receipt, { genesis: g.genesis })).ok, true);
+  } finally {
+    Object.defineProperty(globalThis, 'crypto', saved);
+  }
+});
+
+test('SM2: Z_A, e and the signature of the gm conformance transaction', () => {
+  const v = fixture('gm').vectors;
+  const key = fromHex(v['key.signer_a.public_key']);
+  const pt = sm2DecompressKey(key);
+  assert.equal(pt.x.toString(16).padStart(64, '0') + pt.y.toString(16).padStart(64, '0'), v['key.signer_a.sm2_uncompressed_xy']);
+  assert.equal(toHex(sm2Za(pt)), v['key.signer_a.sm2_za']);
+  const input = fromHex(v['tx.signing_input']);
+  const e = hashBytes('gm', new Uint8Array([...sm2Za(pt), ...input]));
+  assert.equal(toHex(e), v['tx.sm2_e']);
+  const sig = fromHex(v['tx.signature']);
+  assert.equal(sm2Verify(key, input, sig), true);
+  for (const i of [0, 31, 32, 63]) {
+    const bad = sig.slice();
+    bad[i] ^= 1;
+    assert.equal(sm2Verify(key, input, bad), false, `byte ${i}`);
+  }
+  assert.equal(sm2Verify(key, input.subarray(1), sig), false);
+  assert.equal(sm2Verify(fromHex(v['key.signer_b.public_key']), input, sig), false);
+  const flipped = key.slice();
+  flipped[0] ^= 1; // the other y
+  assert.equal(sm2Verify(flipped, input, sig), false);
+  assert.equal(sm2DecompressKey(Uint8Array.of(4, ...key.subarray(1))), null);
+});
+
+test('Ed25519 strictness and key checks', async () => {
+  const v = fixture('intl').vectors;
+  const key = fromHex(v['key.signer_a.public_key']);
+  const input = fromHex(v['tx.signing_input']);
+  const sig = fromHex(v['tx.signature']);
+  assert.deepEqual(await verifyRaw(key, input, sig), { ok: true });
+  // S + L verifies under lax rules but not strictly.
+  const L = (1n << 252n) + 27742317777372353535851937790883648493n;
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]);
+  s += L;
+  const big = sig.slice();
+  for (let i = 32; i < 64; i++) { big[i] = Number(s & 0xffn); s >>= 8n; }
+  assert.equal((await verifyRaw(key, input, big)).ok, false);
+  // Small-order and non-canonical keys.
+  const identity = new Uint8Array(32); identity[0] = 1;
+  assert.equal(keyIsValid(identity), false);
+  assert.equal(keyIsValid(fromHex('ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f')), false);
+  assert.equal(keyIsValid(fromHex('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05')), false);
+  assert.equal(keyIsValid(fromHex('edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f')), false);
+  assert.equal(keyIsValid(key), true);
+  assert.equal((await verifyRaw(identity, input, sig)).ok, false);
+});
+
+test('Merkle: RFC 6962 roots and inclusion proofs for every leaf of trees up to 20', () => {
+  for (const suite of SUITES) {
+    for (let n = 1; n <= 20; n++) {
+      const leaves = Array.from({ length: n }, (_, i) => leafHash(suite, Uint8Array.of(i)));
+      const root = merkleRoot(suite, leaves);
+      // PATH(m, D[n]) built recursively from the definition, independent of the verifier.
+      const path = (m, ls) => {
+        if (ls.length <= 1) return [];
+        let k = 1;
+        while (k * 2 < ls.length) k *= 2;
+        return m < k
+          ? [...path(m, ls.slice(0, k)), merkleRoot(suite, ls.slice(k))]
+          : [...path(m - k, ls.slice(k)), merkleRoot(suite, ls.slice(0, k))];
+      };
+      for (let m = 0; m < n; m++) {
+        const p = { leafIndex: BigInt(m), treeSize: BigInt(n), path: path(m, leaves) };
+        assert.equal(p.path.length, expectedPathLength(BigInt(m), BigInt(n)));
+        assert.deepEqual(verifyInclusion(suite, leaves[m], p, root), { ok: true }, `${suite} n=${n} m=${m}`);
+        assert.equal(verifyInclusion(suite, leaves[(m + 1) % n], p, root).ok, n === 1, `${suite} n=${n} m=${m} wrong leaf`);
+        if (n > 1) {
+          assert.equal(verifyInclusion(suite, leaves[m], { ...p, leafIndex: BigInt((m + 1) % n) }, root).ok, false);
+          // (A different tree size can give the same hash chain, e.g. leaf 0 of 3 and of 4:
+          // receipts bind the size separately, tree_size == record_count / log_size.)
+        }
+      }
+      assert.equal(verifyInclusion(suite, leaves[0], { leafIndex: BigInt(n), treeSize: BigInt(n), path: [] }, root).ok, false);
+    }
+    assert.equal(toHex(merkleRoot(suite, [])), toHex(hashBytes(suite, new Uint8Array(0))));
+  }
+  // The fixture's records root from its three record leaves.
+  for (const suite of SUITES) {
+    const v = fixture(suite).vectors;
+    const leaves = [0, 1, 2].map((i) => fromHex(v[`tx.record.${i}.leaf_hash`]));
+    assert.equal(toHex(merkleRoot(suite, leaves)), v['tx.records_root']);
+  }
+});
