@@ -52,8 +52,9 @@ const enc = encodeURIComponent;
 
 /** JSON text of a value parsed with `exact`, its BigInts written as plain integers. */
 export function exactJson(value) {
-  const marked = JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `\u0000big:${v}` : v), 2);
-  return marked.replace(/"\\u0000big:(\d+)"/g, '$1');
+  const tag = `\u0000big${Math.random().toString(36).slice(2)}:`;
+  const marked = JSON.stringify(value, (_, v) => (typeof v === 'bigint' ? `${tag}${v}` : v), 2);
+  return marked.replaceAll(new RegExp(`"\\\\u0000${tag.slice(1)}(\\d+)"`, 'g'), '$1');
 }
 
 let genesisPromise = null;

@@ -60,6 +60,17 @@ static ASSETS: &[Asset] = assets![
     "pages/gov.js",
     "pages/verify.js",
     "pages/search.js",
+    "lib/encoding.js",
+    "lib/hash.js",
+    "lib/json.js",
+    "lib/md.js",
+    "lib/merkle.js",
+    "lib/parse.js",
+    "lib/receipt.js",
+    "lib/sha256.js",
+    "lib/signature.js",
+    "lib/sm2.js",
+    "lib/sm3.js",
 ];
 
 /// The explorer's routes.

@@ -28,7 +28,10 @@ export async function render({ main, signal }, id) {
   if (signal.aborted) return;
   const validators = epoch ? epoch.validators : [];
   const proposer = validators.find((v) => v.public_key === hd.proposer);
-  const signers = cert.signatures.map((s) => validators[s.validator]?.name ?? `#${s.validator}`);
+  // A finalization certificate indexes the validators sorted by key bytes (the consensus
+  // order); a signatures certificate indexes them as listed.
+  const order = cert.kind === 'finalization' ? [...validators].sort((a, b) => (a.public_key < b.public_key ? -1 : 1)) : validators;
+  const signers = cert.signatures.map((s) => order[s.validator]?.name ?? `#${s.validator}`);
 
   const txTable = table(
     ['#', 'Transaction', 'Kind', 'Organisation'],

@@ -1,7 +1,7 @@
 // The receipt of one evidence record: the proof facts, the checks this browser ran, a QR code
 // linking to this page, and a layout that prints on one sheet.
 
-import { api } from '../api.js';
+import { api, exactJson, genesisExact } from '../api.js';
 import { badge, facts, h, hashLink, hashName, isHash, link, mono, notice, num, replace, section, timeEl } from '../dom.js';
 import { verifyEvidenceReceipt } from '../lib/receipt.js';
 import { qrSvg } from '../lib/qr.js';
@@ -31,7 +31,17 @@ export function stepsView(result, receiptFile = 'receipt.json') {
       h(
         'li',
         { dataset: { step: s.name, ok: String(s.ok) } },
-        h('span', {}, s.ok === true ? badge('passed', 'ok') : s.ok === false ? badge('failed', 'bad') : badge('not checked here', 'warn')),
+        h(
+          'span',
+          {},
+          s.ok === true
+            ? badge('passed', 'ok')
+            : s.ok === false
+              ? badge('failed', 'bad')
+              : s.optional
+                ? badge('not checked', 'plain')
+                : badge('not checked here', 'warn'),
+        ),
         h(
           'span',
           {},
@@ -41,12 +51,23 @@ export function stepsView(result, receiptFile = 'receipt.json') {
             { class: 'detail' },
             ' — ',
             s.detail || '',
-            s.ok === null ? [' Not checked in the browser; run ', h('code', {}, offlineCommand(receiptFile)), '.'] : null,
+            s.ok === null && !s.optional ? [' Not checked in the browser; run ', h('code', {}, offlineCommand(receiptFile)), '.'] : null,
           ),
         ),
       ),
     ),
   );
+}
+
+/** The verdict in one line: `data-result` is verified, partial or failed. */
+export function verdictView(result) {
+  const [state, label, kind, text] =
+    result.ok === true
+      ? ['verified', 'Verified', 'ok', 'Every check passed in this browser.']
+      : result.ok === null
+        ? ['partial', 'Partly verified', 'warn', 'Every check this browser could run passed; the rest need kexin verify.']
+        : ['failed', 'Not verified', 'bad', 'A check failed: do not rely on this receipt.'];
+  return h('p', { class: 'result', dataset: { result: state } }, badge(label, kind), ' ', text);
 }
 
 /** The absolute URL of a receipt page (what the QR code holds). */
@@ -68,7 +89,7 @@ export async function render({ main, signal }, tx, index) {
   }
   tx = tx.toLowerCase();
   const i = Number(index);
-  const [all, chain] = await Promise.all([api.receipts(tx), api.chain()]);
+  const [all, chain, genesis] = await Promise.all([api.receiptsExact(tx), api.chain(), genesisExact()]);
   if (signal.aborted) return;
   const receipt = all.receipts[i];
   if (!receipt) {
@@ -85,13 +106,13 @@ export async function render({ main, signal }, tx, index) {
   const digest = receipt.record.digest;
   const [cert, result] = await Promise.all([
     t.cert ? certState(t.cert) : null,
-    runChecks(receipt, { suite: chain.suite, digest, genesis: chain.genesis }),
+    runChecks(receipt, { suite: chain.suite, digest, genesis }),
   ]);
   if (signal.aborted) return;
 
   const url = receiptUrl(tx, i);
   const file = `${digest.slice(0, 16)}.receipt.json`;
-  const blobUrl = URL.createObjectURL(new Blob([JSON.stringify(receipt, null, 2) + '\n'], { type: 'application/json' }));
+  const blobUrl = URL.createObjectURL(new Blob([exactJson(receipt) + '\n'], { type: 'application/json' }));
   signal.addEventListener('abort', () => URL.revokeObjectURL(blobUrl));
 
   replace(
@@ -127,13 +148,7 @@ export async function render({ main, signal }, tx, index) {
     ),
     section(
       'Checked in this browser',
-      h(
-        'p',
-        { class: 'result', dataset: { result: result.ok ? 'verified' : 'failed' } },
-        result.ok ? badge('Verified', 'ok') : badge('Not verified', 'bad'),
-        ' ',
-        result.ok ? 'Every check this browser can run passed.' : 'A check failed: do not rely on this receipt.',
-      ),
+      verdictView(result),
       stepsView(result, file),
       h(
         'p',

@@ -1,10 +1,10 @@
 // Verify a file: its digest is computed here, in the browser (the file is never uploaded),
 // then looked up on the chain, and each record's receipt is checked.
 
-import { api, find } from '../api.js';
+import { api, find, genesisExact } from '../api.js';
 import { badge, h, hashLink, hashName, link, mono, notice, num, replace, section, time } from '../dom.js';
 import { digestBlob, toHex } from '../lib/hash.js';
-import { runChecks, stepsView } from './receipt.js';
+import { runChecks, stepsView, verdictView } from './receipt.js';
 
 /** Records whose receipts are checked (the evidence page lists them all). */
 const CHECK_LIMIT = 20;
@@ -79,16 +79,18 @@ async function check(file, chain, out, signal) {
 
   // Check the receipt of each record of the digest.
   const checks = [];
+  const genesis = await genesisExact();
   for (const r of evidence.records) {
-    const all = await api.receipts(r.tx_hash);
+    const all = await api.receiptsExact(r.tx_hash);
     const receipt = all.receipts[r.location.record_index];
     const result = receipt
-      ? await runChecks(receipt, { suite: chain.suite, digest, genesis: chain.genesis })
+      ? await runChecks(receipt, { suite: chain.suite, digest, genesis })
       : { ok: false, steps: [{ name: 'receipt', ok: false, detail: 'the node returned no receipt for this record' }] };
     checks.push({ record: r, result });
     if (signal.aborted) return;
   }
-  const good = checks.filter((c) => c.result.ok);
+  const good = checks.filter((c) => c.result.ok === true);
+  const partial = checks.filter((c) => c.result.ok === null);
   const first = checks[0].record;
   replace(
     out,
@@ -96,7 +98,9 @@ async function check(file, chain, out, signal) {
       'Result',
       good.length
         ? h('p', { class: 'result', dataset: { result: 'verified' } }, badge('Verified', 'ok'), ` Recorded at ${time(first.timestamp_ms)} in block ${num(first.location.height)}`)
-        : h('p', { class: 'result', dataset: { result: 'failed' } }, badge('Not verified', 'bad'), ' The receipt checks failed'),
+        : partial.length
+          ? verdictView(partial[0].result)
+          : h('p', { class: 'result', dataset: { result: 'failed' } }, badge('Not verified', 'bad'), ' The receipt checks failed'),
       head,
       notice(
         good.length
@@ -109,6 +113,7 @@ async function check(file, chain, out, signal) {
     checks.map(({ record, result }, i) =>
       section(
         `Receipt ${i + 1}: block ${num(record.location.height)}`,
+        verdictView(result),
         h(
           'p',
           {},
