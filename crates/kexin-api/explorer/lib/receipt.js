@@ -17,7 +17,7 @@
 //     Verification stops at the first step with ok: false; `code` is then its error code
 //     (digest_mismatch, wrong_chain, wrong_suite, malformed_receipt, metadata_mismatch,
 //     bad_record_proof, tx_hash_mismatch, bad_signature, bad_log_proof, block_hash_mismatch,
-//     bad_certificate). ok: null means "not checked here" with the reason in `detail`;
+//     bad_certificate; bad_genesis when the given genesis cannot be read). ok: null means "not checked here" with the reason in `detail`;
 //     `optional` steps (no data given, metadata withheld) do not affect the verdict.
 //   Verdict ok: false if a step failed; null if nothing failed but a required step could not be
 //     checked in the browser (then run `kexin verify`); true if every step passed.

@@ -463,3 +463,27 @@ test('Merkle: RFC 6962 roots and inclusion proofs for every leaf of trees up to 
     assert.equal(toHex(merkleRoot(suite, leaves)), v['tx.records_root']);
   }
 });
+
+test('ECDSA P-256 signers (intl): WebCrypto verification with the low-s rule', async () => {
+  const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+  const pair = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  const key = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
+  assert.equal(key.length, 65);
+  assert.equal(keyIsValid(key), true);
+  const msg = new TextEncoder().encode('kexin/tx signing input');
+  const sig = new Uint8Array(await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, msg));
+  let s = 0n;
+  for (const b of sig.subarray(32)) s = (s << 8n) | BigInt(b);
+  const low = s > N / 2n ? N - s : s, high = N - low;
+  const withS = (x) => {
+    const out = sig.slice();
+    for (let i = 63; i >= 32; i--) { out[i] = Number(x & 0xffn); x >>= 8n; }
+    return out;
+  };
+  assert.deepEqual(await verifyRaw(key, msg, withS(low)), { ok: true });
+  assert.equal((await verifyRaw(key, msg, withS(high))).ok, false); // high s is refused
+  assert.equal((await verifyRaw(key, msg.subarray(1), withS(low))).ok, false);
+  const off = key.slice();
+  off[64] ^= 1;
+  assert.equal(keyIsValid(off), false);
+});
