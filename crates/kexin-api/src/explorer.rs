@@ -66,6 +66,7 @@ static ASSETS: &[Asset] = assets![
     "lib/md.js",
     "lib/merkle.js",
     "lib/parse.js",
+    "lib/qr.js",
     "lib/receipt.js",
     "lib/sha256.js",
     "lib/signature.js",
