@@ -26,8 +26,8 @@ export function rate(x) {
 }
 
 /**
- * Draws `points` ([{t, tx, rec}], t in ms, rates per second) into a new SVG element sized
- * `width` × `height` (viewBox units; the element scales to its container).
+ * Draws `points` ([{t, tx, rec}], t in ms, rates per second) into a new SVG element of
+ * `width` × `height` pixels (draw it at its container's width, and again when that changes).
  */
 export function rateChart(points, { width = 600, height = 180, label = 'Rates' } = {}) {
   const pad = { l: 44, r: 10, t: 10, b: 22 };
@@ -36,9 +36,10 @@ export function rateChart(points, { width = 600, height = 180, label = 'Rates' }
   const root = svg('svg', {
     class: 'chart',
     viewBox: `0 0 ${width} ${height}`,
+    width,
+    height,
     role: 'img',
     'aria-label': label,
-    preserveAspectRatio: 'none',
   });
   root.append(svg('title', {}, label));
   const max = niceMax(Math.max(0, ...points.map((p) => Math.max(p.tx, p.rec))));

@@ -187,8 +187,22 @@ export async function render(ctx) {
     const r = rates(s);
     txRate.querySelector('.value').textContent = rate(r.tx);
     recRate.querySelector('.value').textContent = rate(r.rec);
-    replace(chartBox, rateChart(r.points, { label: `Transactions and evidence records per second, last ${WINDOW_S / 60} minutes` }));
+    lastPoints = r.points;
+    drawChart();
   };
+  let lastPoints = [];
+  const drawChart = () => {
+    drawnWidth = Math.floor(chartBox.clientWidth);
+    const width = Math.max(240, drawnWidth);
+    const label = `Transactions and evidence records per second, last ${WINDOW_S / 60} minutes`;
+    replace(chartBox, rateChart(lastPoints, { width, height: width < 500 ? 140 : 180, label }));
+  };
+  let drawnWidth = 0;
+  const resize = new ResizeObserver(() => {
+    if (Math.floor(chartBox.clientWidth) !== drawnWidth) drawChart();
+  });
+  resize.observe(chartBox);
+  signal.addEventListener('abort', () => resize.disconnect());
   let height = Math.max(blocks.height, chain.height);
   const setHeight = (hgt) => {
     if (hgt <= height) return;
