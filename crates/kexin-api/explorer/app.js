@@ -68,12 +68,20 @@ async function route() {
   } finally {
     if (current === controller) main.removeAttribute('aria-busy');
   }
-  if (!controller.signal.aborted) focusHeading();
+  if (!controller.signal.aborted) pageShown();
 }
 
-function focusHeading() {
+let firstPage = true;
+
+/** Titles the document after the page; after a navigation, moves focus and scroll to it. */
+function pageShown() {
   const h1 = main.querySelector('h1');
   document.title = h1 ? `${h1.textContent} · Kexin explorer` : 'Kexin explorer';
+  if (!firstPage) {
+    window.scrollTo(0, 0);
+    main.focus({ preventScroll: true });
+  }
+  firstPage = false;
 }
 
 function markNav(name) {
