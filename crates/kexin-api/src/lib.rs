@@ -12,6 +12,7 @@
 mod auth;
 mod error;
 mod explorer;
+mod live;
 mod routes;
 
 use std::path::Path;
@@ -25,13 +26,20 @@ use axum::routing::{get, post};
 use kexin_node::{Node, layout};
 
 pub use error::Error;
+pub use live::{
+    DEFAULT_LIST_PAGE, MAX_BLOCKS_SCANNED, MAX_LIST_PAGE, MAX_STATS_BLOCKS, MAX_STATS_BUCKETS,
+    MAX_STATS_WINDOW_S, MAX_SUBSCRIBERS,
+};
 pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
 
 /// The API router over `node`.
 pub fn router(node: Arc<Node>) -> Router {
     let max_body = node.config().api.max_body_bytes;
     Router::new()
-        .route("/v1/transactions", post(routes::submit))
+        .route(
+            "/v1/transactions",
+            post(routes::submit).get(live::transactions),
+        )
         .route("/v1/transactions/batch", post(routes::submit_batch))
         .route("/v1/transactions/{hash}", get(routes::transaction))
         .route(
@@ -41,6 +49,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/transactions/{hash}/receipts", get(routes::receipts))
         .route("/v1/transactions/{hash}/receipt", get(routes::tx_receipt))
         .route("/v1/audit-notes/{subject}", get(routes::audit_notes))
+        .route("/v1/blocks", get(live::blocks))
         .route("/v1/blocks/{id}", get(routes::block))
         .route("/v1/evidence/{digest}", get(routes::evidence))
         .route("/v1/checkpoint", get(routes::checkpoint))
@@ -57,9 +66,15 @@ pub fn router(node: Arc<Node>) -> Router {
         .route("/v1/chain", get(routes::chain))
         .route("/v1/epochs/{epoch}", get(routes::epoch))
         .route("/v1/health", get(routes::health))
+        .route("/v1/health/ready", get(live::ready))
+        .route("/v1/validators", get(live::validators))
+        .route("/v1/stats", get(live::stats))
+        .route("/v1/events", get(live::events))
+        .route("/metrics", get(live::metrics))
         .merge(explorer::router())
         .fallback(explorer::fallback)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::Extension(live::Live::default()))
         .layer(middleware::from_fn_with_state(
             node.clone(),
             auth::authenticate,

@@ -808,6 +808,8 @@ pub(crate) async fn epoch(
     .await
 }
 
+/// `GET /v1/health`: 200 while the node serves (liveness), with readiness and its reasons;
+/// 503 `unavailable` once the ordering engine has stopped.
 pub(crate) async fn health(State(node): AppState) -> Result<Json<HealthResponse>> {
     if let Some(e) = node.engine_error() {
         return Err(Error {
@@ -816,15 +818,28 @@ pub(crate) async fn health(State(node): AppState) -> Result<Json<HealthResponse>
             message: format!("the ordering engine stopped: {e}"),
         });
     }
-    let expiring = blocking(&node, |n| Ok(n.expiring()?)).await?;
-    Ok(Json(HealthResponse {
-        status: "ok".into(),
-        height: node.ledger().height(),
-        mempool: node.mempool().len() as u64,
-        role: node.role().as_str().into(),
-        peers: node.peers() as u64,
-        expiring,
-    }))
+    Ok(Json(health_response(&node).await?))
+}
+
+/// What `GET /v1/health` and `GET /v1/health/ready` report.
+pub(crate) async fn health_response(node: &Arc<Node>) -> Result<HealthResponse> {
+    blocking(node, |n| {
+        let status = n.validator_status().unwrap_or_default();
+        let reasons = n.unready_reasons();
+        Ok(HealthResponse {
+            status: "ok".into(),
+            height: n.ledger().height(),
+            mempool: n.mempool().len() as u64,
+            role: n.role().as_str().into(),
+            peers: n.peers() as u64,
+            expiring: n.expiring()?,
+            ready: reasons.is_empty(),
+            reasons,
+            validators_online: status.iter().filter(|v| v.online).count() as u64,
+            validators_total: status.len() as u64,
+        })
+    })
+    .await
 }
 
 pub(crate) async fn fallback(method: Method, uri: Uri) -> Error {

@@ -110,7 +110,11 @@ pub struct LedgerApp {
     gap_timeout: Duration,
     /// When the mempool was last swept for stalled transactions.
     last_sweep: Mutex<Instant>,
+    on_commit: Option<CommitHook>,
 }
+
+/// Called after each block commits, with the block (observability: metrics, event feeds).
+pub type CommitHook = Arc<dyn Fn(&Block) + Send + Sync>;
 
 /// How far ahead of a validator's clock a block's timestamp may be for it to vote for the block.
 pub const MAX_FUTURE_DRIFT_MS: u64 = 30_000;
@@ -160,7 +164,14 @@ impl LedgerApp {
             prepared: Mutex::new(BTreeMap::new()),
             gap_timeout: Duration::from_secs(600),
             last_sweep: Mutex::new(Instant::now()),
+            on_commit: None,
         }
+    }
+
+    /// Calls `hook` after each block commits.
+    pub fn with_commit_hook(mut self, hook: CommitHook) -> Self {
+        self.on_commit = Some(hook);
+        self
     }
 
     /// How long a transaction may wait behind a gap in its signer's nonces (default 600 s).
@@ -616,6 +627,9 @@ impl Application for LedgerApp {
         };
         let tx_hashes: Vec<Hash> = prepared.tx_hashes().collect();
         self.ledger.commit(prepared, &certificate)?;
+        if let Some(hook) = &self.on_commit {
+            hook(block);
+        }
         self.prune(height);
         self.mempool.remove(&tx_hashes);
         self.sweep_mempool();

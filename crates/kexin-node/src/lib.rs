@@ -15,16 +15,17 @@ pub mod ca;
 pub mod config;
 pub mod expiry;
 mod init;
+pub mod metrics;
 mod network;
 mod node;
 
-pub use app::{BlockError, LedgerApp, LedgerView, ProposalLimits};
+pub use app::{BlockError, CommitHook, LedgerApp, LedgerView, ProposalLimits};
 pub use config::NodeConfig;
 pub use init::{
     AddNodeReport, InitOptions, InitReport, NetInitOptions, NetInitReport, add_node, init,
     init_network, net_org_name, write_key,
 };
-pub use node::{Node, Role, SubmitError, Submitted};
+pub use node::{Node, Role, SubmitError, Submitted, ValidatorStatus};
 
 /// File names inside a node directory.
 pub mod layout {

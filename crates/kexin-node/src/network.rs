@@ -92,6 +92,24 @@ impl PeerWatch {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         seen.values().filter(|t| t.elapsed() <= window).count()
     }
+
+    /// How long ago `key` was last heard from, if ever.
+    pub fn last_heard(&self, key: &PublicKey, suite: Suite) -> Option<Duration> {
+        let bytes = p2p_key_bytes(key, suite)?;
+        let seen = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        seen.get(&bytes).map(Instant::elapsed)
+    }
+}
+
+/// `key` as the p2p layer names it (what [`PeerWatch`] records), if it is a key of `suite`.
+fn p2p_key_bytes(key: &PublicKey, suite: Suite) -> Option<Vec<u8>> {
+    match suite {
+        Suite::Intl => Intl::public(key).ok().map(|k| k.as_ref().to_vec()),
+        Suite::Gm => Gm::public(key).ok().map(|k| k.as_ref().to_vec()),
+    }
 }
 
 /// A receiver that records who it hears from.

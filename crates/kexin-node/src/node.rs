@@ -12,6 +12,7 @@ use kexin_types::{DecodeError, Encode as _, Genesis, SealedTx, decode_transactio
 use crate::app::{LedgerApp, ProposalLimits};
 use crate::config::{NodeConfig, StorageEngine};
 use crate::layout;
+use crate::metrics::{CertExpiry, CommitStats, Metrics, Snapshot};
 use crate::network::{self, NetworkHandle, NetworkParams};
 
 /// Why a submitted transaction was refused.
@@ -114,6 +115,22 @@ pub struct Node {
     network: Mutex<Option<NetworkHandle>>,
     peers: network::PeerWatch,
     engine_error: Arc<Mutex<Option<String>>>,
+    metrics: Arc<Metrics>,
+    height: tokio::sync::watch::Receiver<u64>,
+}
+
+/// A validator of the current epoch as this node sees it.
+#[derive(Clone, Debug)]
+pub struct ValidatorStatus {
+    /// The validator.
+    pub validator: kexin_types::Validator,
+    /// Whether it is this node.
+    pub is_self: bool,
+    /// Whether it was heard from (consensus votes) within [`Node::LIVE_WINDOW`], or is this
+    /// node.
+    pub online: bool,
+    /// How long ago it was last heard from (`None`: never, or this node).
+    pub last_seen: Option<std::time::Duration>,
 }
 
 /// A transaction submitted here is gossiped again if still pending after this long.
@@ -277,8 +294,19 @@ impl Node {
             max_txs: config.block.max_txs as usize,
             max_records: config.block.max_records as usize,
         };
+        let metrics = Arc::new(Metrics::new());
+        let (height_tx, height) = tokio::sync::watch::channel(ledger.height());
+        let on_commit: crate::app::CommitHook = {
+            let metrics = metrics.clone();
+            Arc::new(move |block: &kexin_types::Block| {
+                let now = crate::app::now_ms();
+                metrics.committed(CommitStats::of(block, now), now);
+                height_tx.send_replace(block.header.height);
+            })
+        };
         let app = Arc::new(
             LedgerApp::new(ledger.clone(), mempool.clone(), key.public_key(), limits)
+                .with_commit_hook(on_commit)
                 .with_empty_blocks(config.block.empty_blocks)
                 .with_gap_timeout(std::time::Duration::from_secs(config.mempool.gap_timeout_s)),
         );
@@ -325,6 +353,8 @@ impl Node {
             network: Mutex::new(Some(network)),
             peers,
             engine_error: Arc::new(Mutex::new(None)),
+            metrics,
+            height,
         };
         tracing::info!(role = node.role().as_str(), key = %params_key, "node identity");
         Ok(node)
@@ -427,7 +457,11 @@ impl Node {
     /// Refuses submissions once the engine has stopped.
     fn accepting(&self) -> Result<(), SubmitError> {
         match self.engine_error() {
-            Some(e) => Err(SubmitError::Unavailable(e)),
+            Some(e) => {
+                let e = SubmitError::Unavailable(e);
+                self.metrics.rejected(e.code());
+                Err(e)
+            }
             None => Ok(()),
         }
     }
@@ -435,7 +469,13 @@ impl Node {
     /// Admits a transaction submitted to this node; a new one is marked local (resent until
     /// committed) and gossiped.
     fn admit_local(&self, bytes: &[u8]) -> Submitted {
-        let (hash, admitted) = admit(&self.ledger, &self.mempool, bytes)?;
+        let (hash, admitted) = admit(&self.ledger, &self.mempool, bytes).inspect_err(|e| {
+            self.metrics.rejected(e.code());
+        })?;
+        match admitted {
+            Admitted::New => self.metrics.accepted(),
+            _ => self.metrics.duplicate(),
+        }
         if admitted == Admitted::New {
             self.mempool.mark_local(&hash);
             if let Some(net) = self
@@ -450,9 +490,104 @@ impl Node {
         Ok((hash, admitted))
     }
 
-    /// Peers heard from (consensus votes) in the last 10 seconds.
+    /// A peer heard from (consensus votes) within this window counts as online.
+    pub const LIVE_WINDOW: std::time::Duration = std::time::Duration::from_secs(10);
+
+    /// Peers heard from (consensus votes) within [`Node::LIVE_WINDOW`].
     pub fn peers(&self) -> usize {
-        self.peers.live(std::time::Duration::from_secs(10))
+        self.peers.live(Self::LIVE_WINDOW)
+    }
+
+    /// The validators of the current epoch, with whether each is online as seen from here.
+    pub fn validator_status(&self) -> anyhow::Result<Vec<ValidatorStatus>> {
+        let suite = self.ledger.genesis().suite;
+        Ok(self
+            .current_validators()?
+            .into_iter()
+            .map(|v| {
+                let is_self = v.public_key == self.key;
+                let last_seen = if is_self {
+                    None
+                } else {
+                    self.peers.last_heard(&v.public_key, suite)
+                };
+                ValidatorStatus {
+                    online: is_self || last_seen.is_some_and(|t| t <= Self::LIVE_WINDOW),
+                    is_self,
+                    last_seen,
+                    validator: v,
+                }
+            })
+            .collect())
+    }
+
+    /// This node's metrics (counters fed by commits and submissions).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// Why this node is not ready to serve and commit; empty when it is. A node is ready
+    /// when its engine runs and, if it validates, it hears from enough validators for a
+    /// quorum.
+    pub fn unready_reasons(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        if let Some(e) = self.engine_error() {
+            reasons.push(format!("the ordering engine stopped: {e}"));
+        }
+        match self.validator_status() {
+            Ok(set) => {
+                let total = set.len();
+                let online = set.iter().filter(|v| v.online).count();
+                let quorum = kexin_types::quorum_of(total);
+                if set.iter().any(|v| v.is_self) && online < quorum {
+                    reasons.push(format!(
+                        "hears from {online} of {total} validators (this node included) in the \
+                         last {}s; a quorum needs {quorum}",
+                        Self::LIVE_WINDOW.as_secs()
+                    ));
+                }
+            }
+            Err(e) => reasons.push(format!("cannot read the current validators: {e}")),
+        }
+        reasons
+    }
+
+    /// The metrics in the Prometheus text format, with the gauges read now.
+    pub fn metrics_text(&self) -> Result<String, LedgerError> {
+        let now = crate::app::now_ms();
+        let certs = crate::expiry::expiring(
+            &self.ledger,
+            self.ledger.genesis(),
+            Some(&self.dir.join(crate::ca::NODE_CERT)),
+            now,
+            u64::MAX,
+        )?
+        .into_iter()
+        .map(|c| CertExpiry {
+            seconds_left: (c.not_after_ms as i128 - i128::from(now)).div_euclid(1000) as i64,
+            kind: c.kind,
+            org: c.org,
+            name: c.name,
+            id: c.id.map(|h| h.to_hex()).unwrap_or_default(),
+        })
+        .collect();
+        let status = self.validator_status().unwrap_or_default();
+        Ok(self.metrics.encode(&Snapshot {
+            height: self.ledger.height(),
+            mempool_txs: self.mempool.len() as u64,
+            mempool_records: self.mempool.records() as u64,
+            peers: self.peers() as u64,
+            validators_online: status.iter().filter(|v| v.online).count() as u64,
+            validators: status.len() as u64,
+            storage_bytes: self.ledger.storage_bytes(),
+            certs,
+            ready: self.unready_reasons().is_empty(),
+        }))
+    }
+
+    /// The committed height, updated as blocks commit (for live feeds).
+    pub fn watch_height(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.height.clone()
     }
 
     /// Stops the network and consensus, and waits for them.

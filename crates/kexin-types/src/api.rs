@@ -557,6 +557,19 @@ pub struct HealthResponse {
     /// soonest first; omitted when none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expiring: Vec<ExpiringCert>,
+    /// Whether the node is ready: its engine runs and, if it validates, it hears from a
+    /// quorum of validators. `GET /v1/health/ready` answers 503 while this is false.
+    #[serde(default)]
+    pub ready: bool,
+    /// Why it is not ready (empty when ready).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
+    /// Validators of the current epoch heard from in the last 10 seconds, itself included.
+    #[serde(default)]
+    pub validators_online: u64,
+    /// Validators of the current epoch.
+    #[serde(default)]
+    pub validators_total: u64,
 }
 
 /// One certificate of the registry (`GET /v1/certs`).
@@ -676,4 +689,178 @@ pub struct ConsortiumResponse {
     pub params: Vec<ParamValue>,
     /// Yes votes a proposal needs to pass now.
     pub votes_needed: usize,
+}
+
+/// A committed block in lists and the event stream (`GET /v1/blocks`, event `block`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockSummary {
+    /// Its height.
+    pub height: u64,
+    /// Its hash.
+    pub hash: Hash,
+    /// The proposer's timestamp, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The proposing validator's key.
+    pub proposer: PublicKey,
+    /// The proposing validator's name, when it is a validator of the genesis or of the
+    /// current epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposer_name: Option<String>,
+    /// Transactions in it.
+    pub tx_count: u32,
+    /// Evidence records in it.
+    pub records: u64,
+}
+
+/// `GET /v1/blocks[?limit=N][&cursor=C]`: committed blocks, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct BlockListResponse {
+    /// The committed height the list is read at.
+    pub height: u64,
+    /// The blocks.
+    pub blocks: Vec<BlockSummary>,
+    /// Pass as `cursor` for the next (older) page; absent at the first block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A committed transaction in lists and the event stream (`GET /v1/transactions`, event
+/// `transaction`). Public facts only: kind, signer and counts, never payload contents.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxSummaryEntry {
+    /// The transaction hash.
+    pub hash: Hash,
+    /// The block it is in.
+    pub height: u64,
+    /// Its position in the block.
+    pub index: u32,
+    /// The block's timestamp, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The payload kind: `evidence`, `revoke_cert`, `add_ca`, `propose`, `vote` or
+    /// `audit_note`.
+    pub kind: String,
+    /// The signer's key.
+    pub signer: PublicKey,
+    /// The signer's certificate id, if it signed under one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<Hash>,
+    /// The certificate's organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// Evidence records (0 for other kinds).
+    pub records: u64,
+}
+
+/// `GET /v1/transactions[?limit=N][&cursor=C]`: committed transactions, newest first.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TxListResponse {
+    /// The committed height the list is read at.
+    pub height: u64,
+    /// The transactions.
+    pub transactions: Vec<TxSummaryEntry>,
+    /// Pass as `cursor` for the next (older) page; absent at the first transaction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+/// A governance transaction in the event stream (event `governance`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GovernanceEvent {
+    /// The transaction hash (for a proposal, the proposal id).
+    pub tx_hash: Hash,
+    /// The block it is in.
+    pub height: u64,
+    /// `propose`, `vote`, `revoke_cert` or `add_ca`.
+    pub kind: String,
+    /// The proposal a vote is on, or the proposal itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Hash>,
+    /// What a proposal does (`add_org`, `set_param`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// A vote's direction.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approve: Option<bool>,
+    /// The signer's organisation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
+/// Committed work in one time bucket of `GET /v1/stats`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatsBucket {
+    /// The bucket's start, ms since the Unix epoch (block timestamps at or after it, before
+    /// the next bucket's start).
+    pub start_ms: u64,
+    /// Blocks.
+    pub blocks: u64,
+    /// Transactions.
+    pub transactions: u64,
+    /// Evidence records.
+    pub records: u64,
+}
+
+/// `GET /v1/stats[?window_s=S][&bucket_s=B]`: committed blocks, transactions and records per
+/// time bucket over the last `window_s` seconds, by block timestamp.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct StatsResponse {
+    /// The committed height.
+    pub height: u64,
+    /// The node's clock when answering, ms since the Unix epoch.
+    pub now_ms: u64,
+    /// The window, seconds.
+    pub window_s: u64,
+    /// The bucket width, seconds.
+    pub bucket_s: u64,
+    /// The buckets, oldest first; the last one ends at `now_ms`.
+    pub buckets: Vec<StatsBucket>,
+    /// Transactions in the window.
+    pub transactions: u64,
+    /// Evidence records in the window.
+    pub records: u64,
+    /// Blocks in the window.
+    pub blocks: u64,
+    /// Whether older blocks in the window were left out (more than the scan limit).
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// A validator of the current epoch as the answering node sees it (`GET /v1/validators`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ValidatorEntry {
+    /// Its name.
+    pub name: String,
+    /// Its organisation.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub org: String,
+    /// Its consensus key.
+    pub public_key: PublicKey,
+    /// Its on-chain address, if governance set one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub address: String,
+    /// Whether the answering node heard its consensus votes in the last 10 seconds (always
+    /// true for the answering node itself).
+    pub online: bool,
+    /// Whether it is the answering node.
+    pub is_self: bool,
+    /// Milliseconds since the answering node last heard from it (absent: never, or itself).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_seen_ms: Option<u64>,
+}
+
+/// `GET /v1/validators`: the current epoch's validators and which are online.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ValidatorsResponse {
+    /// The committed height.
+    pub height: u64,
+    /// The epoch of the next block.
+    pub epoch: u64,
+    /// Validators online.
+    pub online: u64,
+    /// Validators in the epoch.
+    pub total: u64,
+    /// Votes a block needs.
+    pub quorum: u64,
+    /// The validators, in the epoch's order.
+    pub validators: Vec<ValidatorEntry>,
 }

@@ -1,0 +1,631 @@
+//! What changes as the chain grows: block and transaction lists, throughput, validators
+//! online, the Server-Sent Events stream, Prometheus metrics and readiness.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use kexin_crypto::{Hash, PublicKey};
+use kexin_node::Node;
+use kexin_types::api::*;
+use kexin_types::{Payload, SealedTx};
+use serde::Deserialize;
+
+use crate::auth;
+use crate::error::Error;
+use crate::routes::blocking;
+
+type Result<T> = std::result::Result<T, Error>;
+type AppState = State<Arc<Node>>;
+
+/// Most blocks or transactions in one page of `GET /v1/blocks` or `GET /v1/transactions`.
+pub const MAX_LIST_PAGE: usize = 100;
+/// Page size without `limit`.
+pub const DEFAULT_LIST_PAGE: usize = 20;
+/// Most blocks `GET /v1/transactions` reads for one page (pages of empty blocks end early
+/// with a cursor).
+pub const MAX_BLOCKS_SCANNED: u64 = 1000;
+/// Longest `GET /v1/stats` window, seconds.
+pub const MAX_STATS_WINDOW_S: u64 = 3600;
+/// Most buckets in one `GET /v1/stats` answer.
+pub const MAX_STATS_BUCKETS: u64 = 360;
+/// Most blocks `GET /v1/stats` reads; a busier window is reported `truncated`.
+pub const MAX_STATS_BLOCKS: u64 = 20_000;
+/// Most open `GET /v1/events` streams per node; more are refused with 503
+/// `too_many_subscribers`.
+pub const MAX_SUBSCRIBERS: usize = 256;
+/// Block summaries kept in memory for lists, stats and events.
+const CACHE_BLOCKS: usize = 50_000;
+
+/// Shared state of the live routes (a request extension).
+#[derive(Clone, Default)]
+pub(crate) struct Live {
+    summaries: Arc<Mutex<BTreeMap<u64, BlockSummary>>>,
+    subscribers: Arc<AtomicUsize>,
+}
+
+impl Live {
+    /// The summary of committed block `height` (cached: blocks never change).
+    fn summary(&self, node: &Node, height: u64) -> Result<Option<BlockSummary>> {
+        if let Some(s) = self.cache().get(&height) {
+            return Ok(Some(s.clone()));
+        }
+        let Some((block, _)) = node.ledger().block(height)? else {
+            return Ok(None);
+        };
+        let suite = node.genesis().suite;
+        let summary = BlockSummary {
+            height,
+            hash: block.header.hash(suite),
+            timestamp_ms: block.header.timestamp_ms,
+            proposer_name: validator_name(node, &block.header.proposer),
+            proposer: block.header.proposer,
+            tx_count: block.header.tx_count,
+            records: block
+                .transactions
+                .iter()
+                .map(|t| match &t.payload {
+                    Payload::Evidence { records } => records.len() as u64,
+                    _ => 0,
+                })
+                .sum(),
+        };
+        let mut cache = self.cache();
+        cache.insert(height, summary.clone());
+        while cache.len() > CACHE_BLOCKS {
+            cache.pop_first();
+        }
+        Ok(Some(summary))
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, BlockSummary>> {
+        self.summaries
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The name of validator `key`, if it is one of the genesis or of the current epoch.
+fn validator_name(node: &Node, key: &PublicKey) -> Option<String> {
+    let genesis = node.genesis();
+    if let Some(v) = genesis.validators.iter().find(|v| &v.public_key == key) {
+        return Some(v.name.clone());
+    }
+    node.current_validators()
+        .ok()?
+        .into_iter()
+        .find(|v| &v.public_key == key)
+        .map(|v| v.name)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListQuery {
+    limit: Option<usize>,
+    cursor: Option<String>,
+}
+
+fn list_query(
+    query: std::result::Result<Query<ListQuery>, QueryRejection>,
+) -> Result<(usize, Option<String>)> {
+    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(DEFAULT_LIST_PAGE);
+    if limit == 0 || limit > MAX_LIST_PAGE {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!("limit must be 1..={MAX_LIST_PAGE}, got {limit}"),
+        ));
+    }
+    Ok((limit, q.cursor))
+}
+
+fn bad_cursor(cursor: &str) -> Error {
+    Error::bad_request(
+        "invalid_query",
+        format!("cursor {cursor:?} is not one this list returned"),
+    )
+}
+
+/// `GET /v1/blocks`: committed blocks, newest first; `cursor` is the height to continue
+/// below.
+pub(crate) async fn blocks(
+    State(node): AppState,
+    Extension(live): Extension<Live>,
+    query: std::result::Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<BlockListResponse>> {
+    let (limit, cursor) = list_query(query)?;
+    let below = match &cursor {
+        None => None,
+        Some(c) => Some(c.parse::<u64>().map_err(|_| bad_cursor(c))?),
+    };
+    blocking(&node, move |n| {
+        let height = n.ledger().height();
+        let top = below.map_or(height, |b| b.saturating_sub(1).min(height));
+        let mut blocks = Vec::with_capacity(limit);
+        let mut h = top;
+        while h >= 1 && blocks.len() < limit {
+            let s = live.summary(n, h)?.ok_or_else(|| {
+                Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+                    "block {h} is missing below the head {height}"
+                )))
+            })?;
+            blocks.push(s);
+            h -= 1;
+        }
+        Ok(Json(BlockListResponse {
+            height,
+            blocks,
+            next_cursor: (h >= 1).then(|| (h + 1).to_string()),
+        }))
+    })
+    .await
+}
+
+fn tx_entry(
+    node: &Node,
+    tx: &kexin_types::Transaction,
+    hash: Hash,
+    height: u64,
+    index: u32,
+    timestamp_ms: u64,
+) -> Result<TxSummaryEntry> {
+    let org = match &tx.cert {
+        Some(id) => auth::cert_org(node, id)?,
+        None => None,
+    };
+    Ok(TxSummaryEntry {
+        hash,
+        height,
+        index,
+        timestamp_ms,
+        kind: tx.payload.kind_name().to_owned(),
+        signer: tx.signer,
+        cert: tx.cert,
+        org,
+        records: match &tx.payload {
+            Payload::Evidence { records } => records.len() as u64,
+            _ => 0,
+        },
+    })
+}
+
+/// A transaction list position: before transaction `index` of block `height`.
+fn parse_tx_cursor(c: &str) -> Result<(u64, u32)> {
+    let (h, i) = c.split_once('.').ok_or_else(|| bad_cursor(c))?;
+    Ok((
+        h.parse().map_err(|_| bad_cursor(c))?,
+        i.parse().map_err(|_| bad_cursor(c))?,
+    ))
+}
+
+/// `GET /v1/transactions`: committed transactions, newest first; `cursor` is
+/// `HEIGHT.INDEX`, the position to continue before.
+pub(crate) async fn transactions(
+    State(node): AppState,
+    query: std::result::Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<TxListResponse>> {
+    let (limit, cursor) = list_query(query)?;
+    let start = cursor.as_deref().map(parse_tx_cursor).transpose()?;
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let height = ledger.height();
+        let (mut h, mut before) = match start {
+            None => (height, u32::MAX),
+            Some((h, _)) if h > height => (height, u32::MAX),
+            Some(pos) => pos,
+        };
+        let mut out = Vec::with_capacity(limit);
+        let mut scanned = 0u64;
+        let mut next = None;
+        'blocks: while h >= 1 {
+            if scanned == MAX_BLOCKS_SCANNED {
+                next = Some(format!("{h}.{before}"));
+                break;
+            }
+            scanned += 1;
+            let (block, _) = ledger.block(h)?.ok_or_else(|| {
+                Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+                    "block {h} is missing below the head {height}"
+                )))
+            })?;
+            let end = (block.transactions.len() as u64).min(u64::from(before)) as u32;
+            for index in (0..end).rev() {
+                if out.len() == limit {
+                    next = Some(format!("{h}.{}", index + 1));
+                    break 'blocks;
+                }
+                let tx = &block.transactions[index as usize];
+                let hash = SealedTx::new(tx.clone()).hash();
+                out.push(tx_entry(n, tx, hash, h, index, block.header.timestamp_ms)?);
+            }
+            h -= 1;
+            before = u32::MAX;
+        }
+        if next.is_none() && out.len() == limit && h >= 1 {
+            next = Some(format!("{h}.{before}"));
+        }
+        Ok(Json(TxListResponse {
+            height,
+            transactions: out,
+            next_cursor: next,
+        }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatsQuery {
+    window_s: Option<u64>,
+    bucket_s: Option<u64>,
+}
+
+/// `GET /v1/stats`: committed work per time bucket over the last minutes (5 by default),
+/// by block timestamp.
+pub(crate) async fn stats(
+    State(node): AppState,
+    Extension(live): Extension<Live>,
+    query: std::result::Result<Query<StatsQuery>, QueryRejection>,
+) -> Result<Json<StatsResponse>> {
+    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
+    let window_s = q.window_s.unwrap_or(300);
+    let bucket_s = q.bucket_s.unwrap_or(10);
+    if window_s == 0 || window_s > MAX_STATS_WINDOW_S {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!("window_s must be 1..={MAX_STATS_WINDOW_S}, got {window_s}"),
+        ));
+    }
+    if bucket_s == 0 || window_s % bucket_s != 0 || window_s / bucket_s > MAX_STATS_BUCKETS {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!(
+                "bucket_s must divide window_s ({window_s}) into at most {MAX_STATS_BUCKETS} \
+                 buckets, got {bucket_s}"
+            ),
+        ));
+    }
+    blocking(&node, move |n| {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        let bucket_ms = bucket_s * 1000;
+        let count = window_s / bucket_s;
+        let first = now_ms.saturating_sub(window_s * 1000);
+        let mut buckets: Vec<StatsBucket> = (0..count)
+            .map(|i| StatsBucket {
+                start_ms: first + i * bucket_ms,
+                blocks: 0,
+                transactions: 0,
+                records: 0,
+            })
+            .collect();
+        let height = n.ledger().height();
+        let mut h = height;
+        let mut scanned = 0;
+        let mut truncated = false;
+        while h >= 1 {
+            if scanned == MAX_STATS_BLOCKS {
+                truncated = true;
+                break;
+            }
+            scanned += 1;
+            let Some(s) = live.summary(n, h)? else { break };
+            if s.timestamp_ms < first {
+                break;
+            }
+            // A proposer clock ahead of ours counts in the last bucket.
+            let i = ((s.timestamp_ms - first) / bucket_ms).min(count - 1) as usize;
+            let b = &mut buckets[i];
+            b.blocks += 1;
+            b.transactions += u64::from(s.tx_count);
+            b.records += s.records;
+            h -= 1;
+        }
+        Ok(Json(StatsResponse {
+            height,
+            now_ms,
+            window_s,
+            bucket_s,
+            transactions: buckets.iter().map(|b| b.transactions).sum(),
+            records: buckets.iter().map(|b| b.records).sum(),
+            blocks: buckets.iter().map(|b| b.blocks).sum(),
+            buckets,
+            truncated,
+        }))
+    })
+    .await
+}
+
+/// `GET /v1/validators`: the current epoch's validators, and which this node hears from.
+pub(crate) async fn validators(State(node): AppState) -> Result<Json<ValidatorsResponse>> {
+    blocking(&node, |n| {
+        let status = n.validator_status().map_err(|e| Error {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: e.to_string(),
+        })?;
+        let (epoch, _) = n.current_epoch();
+        let total = status.len() as u64;
+        Ok(Json(ValidatorsResponse {
+            height: n.ledger().height(),
+            epoch,
+            online: status.iter().filter(|v| v.online).count() as u64,
+            total,
+            quorum: kexin_types::quorum_of(status.len()) as u64,
+            validators: status
+                .into_iter()
+                .map(|s| ValidatorEntry {
+                    name: s.validator.name,
+                    org: s.validator.org,
+                    public_key: s.validator.public_key,
+                    address: s.validator.address,
+                    online: s.online,
+                    is_self: s.is_self,
+                    last_seen_ms: s.last_seen.map(|d| d.as_millis() as u64),
+                })
+                .collect(),
+        }))
+    })
+    .await
+}
+
+/// `GET /metrics`: Prometheus metrics (OpenMetrics text).
+pub(crate) async fn metrics(State(node): AppState) -> Result<Response> {
+    let text = blocking(&node, |n| Ok(n.metrics_text()?)).await?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                ),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        text,
+    )
+        .into_response())
+}
+
+/// `GET /v1/health/ready`: 200 when ready, else 503 `not_ready` with the reasons.
+pub(crate) async fn ready(State(node): AppState) -> Result<Json<HealthResponse>> {
+    let health = crate::routes::health_response(&node).await?;
+    if !health.ready {
+        return Err(Error {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "not_ready",
+            message: health.reasons.join("; "),
+        });
+    }
+    Ok(Json(health))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventsQuery {
+    from_height: Option<u64>,
+    types: Option<String>,
+}
+
+/// Which events a subscriber asked for.
+#[derive(Clone, Copy)]
+struct Kinds {
+    blocks: bool,
+    transactions: bool,
+    governance: bool,
+}
+
+fn parse_kinds(types: Option<&str>) -> Result<Kinds> {
+    let Some(types) = types else {
+        return Ok(Kinds {
+            blocks: true,
+            transactions: true,
+            governance: true,
+        });
+    };
+    let mut k = Kinds {
+        blocks: false,
+        transactions: false,
+        governance: false,
+    };
+    for t in types.split(',') {
+        match t {
+            "block" => k.blocks = true,
+            "transaction" => k.transactions = true,
+            "governance" => k.governance = true,
+            other => {
+                return Err(Error::bad_request(
+                    "invalid_query",
+                    format!(
+                        "types lists {other:?}; the event types are block, transaction and \
+                         governance"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(k)
+}
+
+/// Counts an open stream; frees its slot when dropped.
+struct Subscription(Arc<AtomicUsize>);
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The events of committed block `height`, in order: its transactions, its governance
+/// transactions, then the block itself (carrying the id a client resumes after).
+fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<Vec<Event>> {
+    let corrupt = || {
+        Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+            "block {height} is missing below the head"
+        )))
+    };
+    let summary = live.summary(node, height)?.ok_or_else(corrupt)?;
+    let mut events = Vec::new();
+    if kinds.transactions || kinds.governance {
+        let (block, _) = node.ledger().block(height)?.ok_or_else(corrupt)?;
+        for (index, tx) in block.transactions.iter().enumerate() {
+            let hash = SealedTx::new(tx.clone()).hash();
+            let entry = tx_entry(node, tx, hash, height, index as u32, summary.timestamp_ms)?;
+            let gov = match &tx.payload {
+                Payload::Propose { action } => Some((Some(hash), Some(action.kind_name()), None)),
+                Payload::Vote { proposal, approve } => {
+                    Some((Some(*proposal), None, Some(*approve)))
+                }
+                Payload::RevokeCert { .. } | Payload::AddCa { .. } => Some((None, None, None)),
+                Payload::Evidence { .. } | Payload::AuditNote { .. } => None,
+            };
+            if let (true, Some((proposal, action, approve))) = (kinds.governance, gov) {
+                let g = GovernanceEvent {
+                    tx_hash: hash,
+                    height,
+                    kind: entry.kind.clone(),
+                    proposal,
+                    action: action.map(str::to_owned),
+                    approve,
+                    org: entry.org.clone(),
+                };
+                events.push(json_event("governance", &g)?);
+            }
+            if kinds.transactions {
+                events.push(json_event("transaction", &entry)?);
+            }
+        }
+    }
+    if kinds.blocks {
+        events.push(json_event("block", &summary)?);
+    }
+    // The last event of a block carries its height: a client that saw it resumes after it.
+    if let Some(last) = events.pop() {
+        events.push(last.id(height.to_string()));
+    }
+    Ok(events)
+}
+
+fn json_event<T: serde::Serialize>(kind: &str, value: &T) -> Result<Event> {
+    Event::default()
+        .event(kind)
+        .json_data(value)
+        .map_err(|e| Error {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "internal",
+            message: format!("cannot encode a {kind} event: {e}"),
+        })
+}
+
+struct Stream {
+    node: Arc<Node>,
+    live: Live,
+    kinds: Kinds,
+    next: u64,
+    pending: VecDeque<Event>,
+    heights: tokio::sync::watch::Receiver<u64>,
+    _slot: Subscription,
+}
+
+/// `GET /v1/events`: Server-Sent Events for each committed block from `from_height` (or
+/// after the `Last-Event-ID` a reconnecting client sends; by default, from the next block).
+pub(crate) async fn events(
+    State(node): AppState,
+    Extension(live): Extension<Live>,
+    headers: HeaderMap,
+    query: std::result::Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response> {
+    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
+    let kinds = parse_kinds(q.types.as_deref())?;
+    let resume = match headers.get("last-event-id") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| {
+                    Error::bad_request(
+                        "invalid_query",
+                        "Last-Event-ID must be a block height this stream sent",
+                    )
+                })?,
+        ),
+    };
+    let next = match (resume, q.from_height) {
+        (Some(id), _) => id.saturating_add(1),
+        (None, Some(h)) => h.max(1),
+        (None, None) => node.ledger().height() + 1,
+    };
+    if live.subscribers.fetch_add(1, Ordering::AcqRel) >= MAX_SUBSCRIBERS {
+        live.subscribers.fetch_sub(1, Ordering::AcqRel);
+        return Err(Error {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "too_many_subscribers",
+            message: format!("this node serves at most {MAX_SUBSCRIBERS} event streams"),
+        });
+    }
+    let state = Stream {
+        heights: node.watch_height(),
+        _slot: Subscription(live.subscribers.clone()),
+        node,
+        live,
+        kinds,
+        next,
+        pending: VecDeque::new(),
+    };
+    let stream = futures::stream::unfold(state, |mut st| async move {
+        loop {
+            if let Some(event) = st.pending.pop_front() {
+                return Some((Ok::<_, std::convert::Infallible>(event), st));
+            }
+            let height = st.node.ledger().height();
+            if st.next <= height {
+                let (live, kinds, h) = (st.live.clone(), st.kinds, st.next);
+                match blocking(&st.node, move |n| block_events(n, &live, h, kinds)).await {
+                    Ok(events) => {
+                        st.pending.extend(events);
+                        st.next += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(height = h, "event stream stopped: {}", e.message);
+                        let event = Event::default()
+                            .event("error")
+                            .data(format!("{}: {}", e.code, e.message));
+                        st.next = u64::MAX;
+                        return Some((Ok(event), st));
+                    }
+                }
+                continue;
+            }
+            if st.next == u64::MAX {
+                return None;
+            }
+            // Wake on the next commit; re-check now and then in case a wake-up was missed.
+            // The sender goes with the engine: a stopping node ends the stream.
+            if let Ok(Err(_)) =
+                tokio::time::timeout(Duration::from_secs(5), st.heights.changed()).await
+            {
+                return None;
+            }
+        }
+    });
+    let mut response = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Tells reverse proxies (nginx) not to buffer the stream.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(response)
+}

@@ -1,0 +1,528 @@
+//! The live routes in process: block and transaction lists with their cursors, throughput
+//! stats, validators online, readiness, Prometheus metrics and the event stream with resume.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt as _;
+use kexin_crypto::{Hash, SigningKey, Suite};
+use kexin_node::{InitOptions, Node};
+use kexin_types::api::*;
+use kexin_types::{Encode, EvidenceRecord, Payload, Transaction};
+use serde_json::Value;
+use tower::ServiceExt as _;
+
+/// Fields drop in order: the node stops before its directory goes.
+struct Harness {
+    app: Router,
+    node: Arc<Node>,
+    _dir: tempfile::TempDir,
+}
+
+/// A one-node chain with fast blocks.
+fn start(suite: Suite) -> Harness {
+    start_with(suite, |_| {})
+}
+
+/// A one-node chain with fast blocks, its genesis edited by `edit` first.
+fn start_with(suite: Suite, edit: impl FnOnce(&mut kexin_types::Genesis)) -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    kexin_node::init(&InitOptions {
+        dir: dir.path().to_owned(),
+        suite,
+        chain_id: Some("live-test".into()),
+        api_addr: "127.0.0.1:0".parse().unwrap(),
+    })
+    .unwrap();
+    let path = dir.path().join("genesis.json");
+    let mut genesis =
+        kexin_types::Genesis::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut genesis);
+    std::fs::write(&path, genesis.to_json()).unwrap();
+    let cfg = dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&cfg)
+        .unwrap()
+        .replace("interval_ms = 100", "interval_ms = 20");
+    std::fs::write(&cfg, text).unwrap();
+    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let app = kexin_api::router(node.clone());
+    Harness {
+        _dir: dir,
+        node,
+        app,
+    }
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, Value) {
+    let resp = app
+        .clone()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("GET {uri}: not JSON: {}", String::from_utf8_lossy(&bytes)));
+    (status, json)
+}
+
+async fn get_as<T: serde::de::DeserializeOwned>(app: &Router, uri: &str) -> T {
+    let (status, json) = get(app, uri).await;
+    assert_eq!(status, StatusCode::OK, "GET {uri}: {json}");
+    serde_json::from_value(json).unwrap()
+}
+
+fn assert_error(status: StatusCode, json: &Value, want: StatusCode, code: &str) {
+    assert_eq!(status, want, "{json}");
+    assert_eq!(json["code"], code, "{json}");
+    assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+fn evidence(suite: Suite, key: &SigningKey, nonce: u64, n: usize) -> Transaction {
+    let records = (0..n)
+        .map(|i| EvidenceRecord {
+            digest: suite.hash(format!("live-{nonce}-{i}").as_bytes()),
+            metadata: kexin_types::RecordMetadata {
+                salt: kexin_types::Salt([9; 16]),
+                content_type: "text/plain".into(),
+                label: format!("doc-{nonce}-{i}"),
+                external_ref: None,
+            },
+        })
+        .collect();
+    Transaction::sign("live-test", key, nonce, Payload::Evidence { records })
+}
+
+async fn submit(app: &Router, tx: &Transaction) -> (StatusCode, Value) {
+    let body = serde_json::to_string(&SubmitRequest {
+        tx: hex::encode(tx.encode()),
+    })
+    .unwrap();
+    let resp = app
+        .clone()
+        .oneshot(
+            Request::post("/v1/transactions")
+                .header("content-type", "application/json")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+async fn wait_committed(app: &Router, hash: &Hash) -> u64 {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, json) = get(app, &format!("/v1/transactions/{hash}/status")).await;
+        if json["status"] == "committed" {
+            return json["height"].as_u64().unwrap();
+        }
+        assert!(Instant::now() < deadline, "{hash} not committed: {json}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Commits three evidence transactions (1, 2 and 3 records); returns their hashes and heights.
+async fn commit_three(h: &Harness, suite: Suite) -> Vec<(Hash, u64)> {
+    let key = SigningKey::generate(suite);
+    let mut out = Vec::new();
+    for nonce in 1..=3 {
+        let tx = evidence(suite, &key, nonce, nonce as usize);
+        let (status, json) = submit(&h.app, &tx).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+        let hash = Hash::from_hex(json["hash"].as_str().unwrap()).unwrap();
+        let height = wait_committed(&h.app, &hash).await;
+        out.push((hash, height));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn block_and_transaction_lists_page_newest_first_to_the_end() {
+    let suite = Suite::Intl;
+    let h = start(suite);
+    let committed = commit_three(&h, suite).await;
+    let height = h.node.ledger().height();
+
+    // Blocks, one per page, down to block 1.
+    let mut seen = Vec::new();
+    let mut uri = "/v1/blocks?limit=1".to_owned();
+    loop {
+        let page: BlockListResponse = get_as(&h.app, &uri).await;
+        assert!(page.blocks.len() <= 1);
+        for b in &page.blocks {
+            let (block, _) = h.node.ledger().block(b.height).unwrap().unwrap();
+            assert_eq!(b.hash, block.header.hash(suite));
+            assert_eq!(b.tx_count, block.header.tx_count);
+            assert_eq!(b.proposer, block.header.proposer);
+            assert_eq!(b.proposer_name.as_deref(), Some("node0"));
+        }
+        seen.extend(page.blocks.iter().map(|b| b.height));
+        match page.next_cursor {
+            Some(c) => uri = format!("/v1/blocks?limit=1&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (1..=height).rev().collect::<Vec<_>>());
+    let all: BlockListResponse = get_as(&h.app, "/v1/blocks?limit=100").await;
+    let records: u64 = all.blocks.iter().map(|b| b.records).sum();
+    assert_eq!(records, 1 + 2 + 3);
+
+    // Transactions, two per page: newest first, each with its block and kind.
+    let mut txs = Vec::new();
+    let mut uri = "/v1/transactions?limit=2".to_owned();
+    loop {
+        let page: TxListResponse = get_as(&h.app, &uri).await;
+        assert!(page.transactions.len() <= 2);
+        txs.extend(page.transactions);
+        match page.next_cursor {
+            Some(c) => uri = format!("/v1/transactions?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    let want: Vec<(Hash, u64)> = committed.iter().rev().copied().collect();
+    let got: Vec<(Hash, u64)> = txs.iter().map(|t| (t.hash, t.height)).collect();
+    assert_eq!(got, want);
+    assert!(txs.iter().all(|t| t.kind == "evidence"));
+    assert_eq!(
+        txs.iter().map(|t| t.records).collect::<Vec<_>>(),
+        vec![3, 2, 1]
+    );
+
+    // Bad pages are refused.
+    for bad in [
+        "/v1/blocks?limit=0",
+        "/v1/blocks?limit=101",
+        "/v1/blocks?limit=abc",
+        "/v1/blocks?cursor=x",
+        "/v1/blocks?page=2",
+        "/v1/transactions?limit=1000000",
+        "/v1/transactions?cursor=5",
+        "/v1/transactions?cursor=a.b",
+    ] {
+        let (status, json) = get(&h.app, bad).await;
+        assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_validators_health_and_metrics_report_what_happened() {
+    let suite = Suite::Gm;
+    let h = start(suite);
+    commit_three(&h, suite).await;
+    let height = h.node.ledger().height();
+
+    let stats: StatsResponse = get_as(&h.app, "/v1/stats?window_s=600&bucket_s=60").await;
+    assert_eq!(stats.buckets.len(), 10);
+    assert_eq!(stats.records, 6);
+    assert_eq!(stats.transactions, 3);
+    assert_eq!(
+        stats.blocks,
+        stats.buckets.iter().map(|b| b.blocks).sum::<u64>()
+    );
+    assert!(stats.blocks >= 1 && stats.blocks <= height);
+    assert!(!stats.truncated);
+    for w in stats.buckets.windows(2) {
+        assert_eq!(w[1].start_ms - w[0].start_ms, 60_000);
+    }
+    for bad in [
+        "/v1/stats?window_s=0",
+        "/v1/stats?window_s=999999",
+        "/v1/stats?window_s=300&bucket_s=7",
+        "/v1/stats?window_s=3600&bucket_s=1",
+        "/v1/stats?bucket_s=0",
+    ] {
+        let (status, json) = get(&h.app, bad).await;
+        assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+
+    let v: ValidatorsResponse = get_as(&h.app, "/v1/validators").await;
+    assert_eq!((v.online, v.total, v.quorum), (1, 1, 1));
+    assert!(v.validators[0].is_self && v.validators[0].online);
+    assert_eq!(
+        v.validators[0].public_key,
+        h.node.genesis().validators[0].public_key
+    );
+
+    let health: HealthResponse = get_as(&h.app, "/v1/health").await;
+    assert!(health.ready, "{:?}", health.reasons);
+    assert!(health.reasons.is_empty());
+    assert_eq!((health.validators_online, health.validators_total), (1, 1));
+    let ready: HealthResponse = get_as(&h.app, "/v1/health/ready").await;
+    assert!(ready.ready);
+
+    // A replay is refused and counted by its code.
+    let key = SigningKey::generate(suite);
+    let tx = evidence(suite, &key, 1, 1);
+    assert_eq!(submit(&h.app, &tx).await.0, StatusCode::ACCEPTED);
+    let hash = tx_hash(&tx);
+    wait_committed(&h.app, &hash).await;
+    let (status, json) = submit(&h.app, &tx).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{json}");
+    let code = json["code"].as_str().unwrap().to_owned();
+
+    let resp = h
+        .app
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let ctype = resp.headers()["content-type"].to_str().unwrap().to_owned();
+    assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+    let text = String::from_utf8(
+        resp.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(series) && l[series.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+    };
+    assert_eq!(value("kexin_height"), h.node.ledger().height() as f64);
+    assert_eq!(value("kexin_tx_accepted_total"), 4.0);
+    assert_eq!(
+        value(&format!("kexin_tx_rejected_total{{code=\"{code}\"}}")),
+        1.0
+    );
+    assert_eq!(value("kexin_records_committed_total"), 7.0);
+    assert_eq!(value("kexin_transactions_committed_total"), 4.0);
+    assert!(value("kexin_finalization_latency_seconds_count") >= 1.0);
+    assert_eq!(value("kexin_validators_online"), 1.0);
+    assert_eq!(value("kexin_validators"), 1.0);
+    assert_eq!(value("kexin_ready"), 1.0);
+    assert_eq!(value("kexin_mempool_transactions"), 0.0);
+    assert!(value("kexin_storage_bytes") > 0.0);
+    // A chain without organisations has no certificates to expire.
+    assert!(!text.contains("kexin_cert_expiry_min_seconds{}"), "{text}");
+    assert!(text.ends_with("# EOF\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_report_how_long_each_certificate_has_left() {
+    let suite = Suite::Intl;
+    let ca_key = SigningKey::generate(suite);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let terms = kexin_pki::Terms {
+        serial: 1,
+        not_before_ms: now - 60_000,
+        not_after_ms: now + 86_400_000,
+    };
+    let ca = kexin_pki::self_signed_ca("org1", &ca_key, &terms).unwrap();
+    let id = kexin_types::CertDer(ca.der().to_vec()).id(suite);
+    let h = start_with(suite, |genesis| {
+        genesis.organisations = vec![kexin_types::Organisation {
+            name: "org1".into(),
+            ca_certs: vec![kexin_types::CertDer(ca.der().to_vec())],
+        }];
+        genesis.validators[0].org = "org1".into();
+    });
+    let text = h.node.metrics_text().unwrap();
+    let series = format!(
+        "kexin_cert_expiry_seconds{{kind=\"ca\",org=\"org1\",name=\"org1 CA\",id=\"{id}\"}}"
+    );
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&series))
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"));
+    let left: i64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!((86_000..=86_400).contains(&left), "{line}");
+    assert!(
+        text.contains(&format!("kexin_cert_expiry_min_seconds{{}} {left}")),
+        "{text}"
+    );
+}
+
+fn tx_hash(tx: &Transaction) -> Hash {
+    kexin_types::SealedTx::new(tx.clone()).hash()
+}
+
+/// One parsed Server-Sent Event.
+#[derive(Debug)]
+struct Sse {
+    event: String,
+    id: Option<String>,
+    data: Value,
+}
+
+/// Reads events from an SSE body until `done` says stop (or 30 s pass).
+async fn read_events(body: Body, done: impl Fn(&[Sse]) -> bool) -> Vec<Sse> {
+    let mut body = body;
+    let mut buf = String::new();
+    let mut events = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(&events) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(!left.is_zero(), "events so far: {events:?}");
+        let Ok(Some(frame)) = tokio::time::timeout(left, body.frame()).await else {
+            panic!("stream ended or stalled; events so far: {events:?}");
+        };
+        if let Ok(data) = frame.unwrap().into_data() {
+            buf.push_str(std::str::from_utf8(&data).unwrap());
+        }
+        while let Some(end) = buf.find("\n\n") {
+            let block: String = buf.drain(..end + 2).collect();
+            let (mut event, mut id, mut data) = (String::new(), None, String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event: ") {
+                    event = v.to_owned();
+                } else if let Some(v) = line.strip_prefix("id: ") {
+                    id = Some(v.to_owned());
+                } else if let Some(v) = line.strip_prefix("data: ") {
+                    data.push_str(v);
+                }
+            }
+            if event.is_empty() {
+                continue; // keep-alive comment
+            }
+            events.push(Sse {
+                event,
+                id,
+                data: serde_json::from_str(&data).unwrap(),
+            });
+        }
+    }
+    events
+}
+
+async fn open_events(app: &Router, uri: &str, last_id: Option<&str>) -> axum::response::Response {
+    let mut req = Request::get(uri);
+    if let Some(id) = last_id {
+        req = req.header("last-event-id", id);
+    }
+    app.clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_replay_from_a_height_resume_after_an_id_and_follow_new_blocks() {
+    let suite = Suite::Intl;
+    let h = start(suite);
+    let committed = commit_three(&h, suite).await;
+    let last = committed[2].1;
+
+    // Replay from block 1: every block in order, each block's transactions before it, and
+    // the id on the block event.
+    let resp = open_events(&h.app, "/v1/events?from_height=1", None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let events = read_events(resp.into_body(), |e| {
+        e.iter()
+            .any(|e| e.event == "block" && e.data["height"] == last)
+    })
+    .await;
+    let blocks: Vec<u64> = events
+        .iter()
+        .filter(|e| e.event == "block")
+        .map(|e| e.data["height"].as_u64().unwrap())
+        .collect();
+    assert_eq!(blocks, (1..=last).collect::<Vec<_>>());
+    for e in &events {
+        if e.event == "block" {
+            assert_eq!(e.id.as_deref(), Some(e.data["height"].to_string().as_str()));
+        } else {
+            assert_eq!(e.id, None, "{e:?}");
+        }
+    }
+    for (hash, height) in &committed {
+        let at = events
+            .iter()
+            .position(|e| e.event == "transaction" && e.data["hash"] == hash.to_hex())
+            .unwrap_or_else(|| panic!("no event for {hash}"));
+        assert_eq!(events[at].data["height"], *height);
+        assert_eq!(events[at].data["kind"], "evidence");
+        let block_at = events
+            .iter()
+            .position(|e| e.event == "block" && e.data["height"] == *height)
+            .unwrap();
+        assert!(at < block_at);
+    }
+
+    // Resume after the first transaction's block: nothing at or below it again.
+    let first = committed[0].1;
+    let resp = open_events(&h.app, "/v1/events", Some(&first.to_string())).await;
+    let events = read_events(resp.into_body(), |e| {
+        e.iter()
+            .any(|e| e.event == "block" && e.data["height"] == last)
+    })
+    .await;
+    assert_eq!(events[0].data["height"], first + 1, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.data["height"].as_u64().unwrap() > first)
+    );
+
+    // Only blocks, following live: a new transaction's block arrives on an open stream.
+    let resp = open_events(&h.app, "/v1/events?types=block", None).await;
+    let key = SigningKey::generate(suite);
+    let tx = evidence(suite, &key, 1, 1);
+    assert_eq!(submit(&h.app, &tx).await.0, StatusCode::ACCEPTED);
+    let height = wait_committed(&h.app, &tx_hash(&tx)).await;
+    let events = read_events(resp.into_body(), |e| {
+        e.iter().any(|e| e.data["height"].as_u64() >= Some(height))
+    })
+    .await;
+    assert!(events.iter().all(|e| e.event == "block"));
+    assert!(
+        events
+            .iter()
+            .all(|e| e.data["height"].as_u64().unwrap() > last)
+    );
+
+    // Bad requests.
+    for (uri, id) in [
+        ("/v1/events?types=block,votes", None),
+        ("/v1/events?from_height=-1", None),
+        ("/v1/events?since=3", None),
+        ("/v1/events", Some("abc")),
+    ] {
+        let resp = open_events(&h.app, uri, id).await;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_are_limited_and_free_their_slot_when_closed() {
+    let h = start(Suite::Intl);
+    let mut open = Vec::new();
+    for _ in 0..kexin_api::MAX_SUBSCRIBERS {
+        let resp = open_events(&h.app, "/v1/events", None).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        open.push(resp);
+    }
+    let resp = open_events(&h.app, "/v1/events", None).await;
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_error(
+        status,
+        &json,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "too_many_subscribers",
+    );
+    drop(open.pop());
+    let resp = open_events(&h.app, "/v1/events", None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+}
