@@ -77,7 +77,7 @@ export async function render({ main, signal }, id) {
         ],
         ['Signed by', signers.join(', ')],
       ]),
-      h('p', { class: 'muted' }, 'The explorer shows who signed; ', h('code', {}, 'kexin verify'), ' checks the signatures offline against the genesis.'),
+      h('p', { class: 'muted' }, 'A receipt page checks these signatures in the browser; ', h('code', {}, 'kexin verify'), ' checks them offline against the genesis.'),
     ),
     section(`Transactions (${num(block.transactions.length)})`, txTable),
   );

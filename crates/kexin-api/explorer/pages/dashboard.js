@@ -3,7 +3,7 @@
 
 import { api } from '../api.js';
 import { rate, rateChart } from '../chart.js';
-import { badge, h, hashLink, link, num, replace, section, suiteName, tableRow, tableShell, time } from '../dom.js';
+import { ago, badge, h, hashLink, link, num, replace, section, suiteName, tableRow, tableShell, time } from '../dom.js';
 
 const LATEST = 10;
 const WINDOW_S = 300;
@@ -176,7 +176,7 @@ export async function render(ctx) {
             link(`validator/${x.public_key}`, x.name),
             link(`org/${encodeURIComponent(x.org)}`, x.org),
             x.online ? badge('online', 'ok') : badge('offline', 'bad'),
-            x.is_self ? 'this node' : x.last_seen_ms ? time(x.last_seen_ms) : '—',
+            x.is_self ? 'this node' : x.last_seen_ms !== undefined ? ago(Date.now() - x.last_seen_ms) : 'not yet',
           ],
           [3],
         ),

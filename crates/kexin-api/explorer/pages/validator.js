@@ -29,7 +29,14 @@ export async function render({ main, signal }, key) {
         ['Name', v.name],
         ['Organisation', link(`org/${encodeURIComponent(v.org)}`, v.org)],
         ['Status', [v.online ? badge('online', 'ok') : badge('offline', 'bad'), v.is_self ? ' · the node serving this page' : '']],
-        ['Last seen', v.is_self ? 'now (this node)' : v.last_seen_ms ? `${time(v.last_seen_ms)} (${ago(v.last_seen_ms)})` : 'not seen since this node started'],
+        [
+          'Last seen',
+          v.is_self
+            ? 'now (the node serving this page)'
+            : v.last_seen_ms !== undefined
+              ? `${ago(Date.now() - v.last_seen_ms)} (${time(Date.now() - v.last_seen_ms)}), by the node serving this page`
+              : 'not heard from since the node serving this page started',
+        ],
         ['Public key', mono(v.public_key)],
         v.address ? ['Address', mono(v.address)] : null,
         ['Epoch', `${vals.epoch} · ${vals.total} validators, quorum ${vals.quorum}`],
