@@ -34,6 +34,10 @@ pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
 
 /// The API router over `node`.
 pub fn router(node: Arc<Node>) -> Router {
+    build(node, live::Live::default())
+}
+
+fn build(node: Arc<Node>, live: live::Live) -> Router {
     let max_body = node.config().api.max_body_bytes;
     Router::new()
         .route(
@@ -74,7 +78,7 @@ pub fn router(node: Arc<Node>) -> Router {
         .merge(explorer::router())
         .fallback(explorer::fallback)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(axum::Extension(live::Live::default()))
+        .layer(axum::Extension(live))
         .layer(middleware::from_fn_with_state(
             node.clone(),
             auth::authenticate,
@@ -101,15 +105,22 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
     std::fs::write(&tmp, format!("{url}\n"))
         .and_then(|()| std::fs::rename(&tmp, &url_path))
         .with_context(|| format!("cannot write {}", url_path.display()))?;
-    tracing::info!(%url, height = node.ledger().height(), "serving the Kexin API");
-    eprintln!(
-        "kexin node serving {url} (chain {}, suite {})",
-        node.genesis().chain_id,
-        node.genesis().suite
+    tracing::info!(
+        %url,
+        chain = %node.genesis().chain_id,
+        suite = %node.genesis().suite,
+        height = node.ledger().height(),
+        "serving the Kexin API"
     );
 
-    axum::serve(listener, router(node.clone()))
-        .with_graceful_shutdown(shutdown_signal())
+    let live = live::Live::default();
+    let closing = live.clone();
+    axum::serve(listener, build(node.clone(), live))
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            // Event streams never end by themselves: end them so shutdown does not wait.
+            closing.close();
+        })
         .await?;
     let _ = std::fs::remove_file(&url_path);
     tokio::task::spawn_blocking(move || node.shutdown()).await?;

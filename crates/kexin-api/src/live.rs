@@ -45,13 +45,31 @@ pub const MAX_SUBSCRIBERS: usize = 256;
 const CACHE_BLOCKS: usize = 50_000;
 
 /// Shared state of the live routes (a request extension).
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub(crate) struct Live {
     summaries: Arc<Mutex<BTreeMap<u64, BlockSummary>>>,
     subscribers: Arc<AtomicUsize>,
+    /// Set when the server shuts down: open event streams end, so shutdown need not wait
+    /// for their clients.
+    closing: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Default for Live {
+    fn default() -> Self {
+        Live {
+            summaries: Arc::default(),
+            subscribers: Arc::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
+        }
+    }
 }
 
 impl Live {
+    /// Ends every open event stream, and any opened later.
+    pub(crate) fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
     /// The summary of committed block `height` (cached: blocks never change).
     fn summary(&self, node: &Node, height: u64) -> Result<Option<BlockSummary>> {
         if let Some(s) = self.cache().get(&height) {
@@ -532,6 +550,7 @@ struct Stream {
     next: u64,
     pending: VecDeque<Event>,
     heights: tokio::sync::watch::Receiver<u64>,
+    closing: tokio::sync::watch::Receiver<bool>,
     _slot: Subscription,
 }
 
@@ -574,6 +593,7 @@ pub(crate) async fn events(
     }
     let state = Stream {
         heights: node.watch_height(),
+        closing: live.closing.subscribe(),
         _slot: Subscription(live.subscribers.clone()),
         node,
         live,
@@ -583,6 +603,9 @@ pub(crate) async fn events(
     };
     let stream = futures::stream::unfold(state, |mut st| async move {
         loop {
+            if *st.closing.borrow() {
+                return None;
+            }
             if let Some(event) = st.pending.pop_front() {
                 return Some((Ok::<_, std::convert::Infallible>(event), st));
             }
@@ -610,9 +633,13 @@ pub(crate) async fn events(
             }
             // Wake on the next commit; re-check now and then in case a wake-up was missed.
             // The sender goes with the engine: a stopping node ends the stream.
-            if let Ok(Err(_)) =
-                tokio::time::timeout(Duration::from_secs(5), st.heights.changed()).await
-            {
+            let wake = async {
+                tokio::select! {
+                    changed = st.heights.changed() => changed.is_ok(),
+                    _ = st.closing.changed() => true,
+                }
+            };
+            if let Ok(false) = tokio::time::timeout(Duration::from_secs(5), wake).await {
                 return None;
             }
         }
@@ -628,4 +655,50 @@ pub(crate) async fn events(
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::Request;
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    /// Shutdown ends open event streams: a graceful shutdown waits for every open response,
+    /// and a stream would otherwise keep it waiting until its client leaves.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn closing_ends_open_event_streams() {
+        let dir = tempfile::tempdir().unwrap();
+        kexin_node::init(&kexin_node::InitOptions {
+            dir: dir.path().to_owned(),
+            suite: kexin_crypto::Suite::Intl,
+            chain_id: Some("close-test".into()),
+            api_addr: "127.0.0.1:0".parse().unwrap(),
+        })
+        .unwrap();
+        let node = Arc::new(Node::open(dir.path()).unwrap());
+        let live = Live::default();
+        let app = crate::build(node.clone(), live.clone());
+        let resp = app
+            .oneshot(Request::get("/v1/events").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let mut body = resp.into_body();
+        // Open and idle: nothing within a moment.
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), body.frame())
+                .await
+                .is_err()
+        );
+        live.close();
+        let end = tokio::time::timeout(Duration::from_secs(5), body.frame())
+            .await
+            .expect("the stream ends once closing");
+        assert!(end.is_none(), "{end:?}");
+        assert_eq!(live.subscribers.load(Ordering::Acquire), 0);
+        drop(node);
+    }
 }

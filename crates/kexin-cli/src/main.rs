@@ -39,7 +39,8 @@ pub struct Cli {
     /// Node API URL [default: $KEXIN_NODE, else http://127.0.0.1:8080].
     #[arg(long, global = true, value_name = "URL")]
     node: Option<String>,
-    /// Log as JSON lines instead of text (logs go to stderr; filter with RUST_LOG).
+    /// Log as JSON lines instead of text (logs go to stderr; filter with RUST_LOG). Also set
+    /// by `KEXIN_LOG_JSON=1`; `kexin net up --log-json` passes it to the nodes it starts.
     #[arg(long, global = true)]
     log_json: bool,
     #[command(subcommand)]
@@ -110,7 +111,17 @@ enum Command {
     Audit(audit::AuditCommand),
 }
 
+/// Whether this process logs JSON lines (`--log-json` or `KEXIN_LOG_JSON=1`); nodes that
+/// `kexin net` starts inherit it.
+pub(crate) fn log_json() -> bool {
+    LOG_JSON.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+static LOG_JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 fn init_tracing(json: bool) {
+    let json = json || std::env::var_os("KEXIN_LOG_JSON").is_some_and(|v| v == "1");
+    LOG_JSON.store(json, std::sync::atomic::Ordering::Relaxed);
     use tracing_subscriber::EnvFilter;
     // The storage engine's own progress messages are for its developers, not operators.
     let filter = EnvFilter::try_from_default_env()

@@ -343,6 +343,7 @@ fn spawn_node(net: &Path, index: usize) -> anyhow::Result<Started> {
         .arg("run")
         .arg("--dir")
         .arg(&dir)
+        .env("KEXIN_LOG_JSON", if crate::log_json() { "1" } else { "0" })
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)

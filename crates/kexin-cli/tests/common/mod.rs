@@ -94,6 +94,8 @@ pub struct TestNode {
     pub url: String,
     child: Option<Child>,
     runs: u32,
+    /// Extra environment for `kexin node run`.
+    pub env: Vec<(String, String)>,
 }
 
 impl TestNode {
@@ -122,6 +124,7 @@ impl TestNode {
             url: String::new(),
             child: None,
             runs: 0,
+            env: Vec::new(),
         }
     }
 
@@ -154,6 +157,7 @@ impl TestNode {
             .arg(&self.dir)
             .env_remove("KEXIN_NODE")
             .env("RUST_LOG", "info")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
