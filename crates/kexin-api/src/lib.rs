@@ -14,6 +14,7 @@
 mod auth;
 mod cache;
 mod error;
+mod explorer;
 mod live;
 mod openapi;
 mod routes;
@@ -158,8 +159,10 @@ fn build(node: Arc<Node>, live: live::Live) -> Router {
         let caching = middleware::from_fn_with_state(route.caching, cache::apply);
         app = app.route(route.path, route.handler.layer(caching));
     }
-    app.method_not_allowed_fallback(error::method_not_allowed)
-        .fallback(routes::fallback)
+    // The explorer (the web UI: static files, not part of the API contract).
+    app.merge(explorer::router())
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .fallback(explorer::fallback)
         .layer(middleware::from_fn(error::json_rejections))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(live))

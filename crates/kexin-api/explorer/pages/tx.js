@@ -1,0 +1,132 @@
+// A transaction: where it stands, who signed it, and what it does.
+
+import { ApiError, api } from '../api.js';
+import { badge, facts, h, hashLink, isHash, link, mono, notice, num, replace, section, table, timeEl } from '../dom.js';
+import { certState } from './block.js';
+import { kindName } from './dashboard.js';
+
+export function statusBadge(status) {
+  if (status === 'committed') return badge('committed', 'ok');
+  if (status === 'pending') return badge('pending', 'warn');
+  return badge(String(status), 'bad');
+}
+
+/** A record's metadata, or the plain statement that it is withheld. */
+export function metadataView(record) {
+  const m = record.metadata;
+  if (!m || m === 'withheld') {
+    return h('span', { class: 'muted' }, 'withheld (private to the owning organisation)');
+  }
+  return h(
+    'span',
+    { class: 'metadata' },
+    h('span', { class: 'label' }, m.label === '' ? '(no label)' : m.label),
+    h('span', { class: 'muted' }, ` · ${m.content_type}`),
+    m.external_ref ? h('span', { class: 'muted' }, ` · ${m.external_ref}`) : null,
+  );
+}
+
+/** Any JSON value as nested facts, every string as text. */
+export function jsonView(value) {
+  if (value === null || value === undefined) return '—';
+  if (Array.isArray(value)) {
+    if (!value.length) return 'none';
+    return h('ol', { class: 'json-list' }, value.map((v) => h('li', {}, jsonView(v))));
+  }
+  if (typeof value === 'object') return facts(Object.entries(value).map(([k, v]) => [k.replaceAll('_', ' '), jsonView(v)]));
+  const s = String(value);
+  if (/^[0-9a-f]{65,}$/.test(s)) {
+    return h('details', {}, h('summary', {}, `${s.length / 2} bytes (hex)`), mono(s));
+  }
+  return isHash(s) || /^[0-9a-f]{40,}$/.test(s) ? mono(s) : s;
+}
+
+function payloadView(payload, hash) {
+  switch (payload.type) {
+    case 'evidence':
+      return table(
+        ['#', 'Digest', 'Metadata', 'Receipt'],
+        payload.records.map((r, i) => [
+          String(i),
+          hashLink(`evidence/${r.digest}`, r.digest, 16),
+          metadataView(r),
+          link(`receipt/${hash}/${i}`, 'Receipt'),
+        ]),
+        { caption: `${num(payload.records.length)} evidence records`, hide: [2] },
+      );
+    case 'vote':
+      return facts([
+        ['Proposal', hashLink(`tx/${payload.proposal}`, payload.proposal, 32)],
+        ['Vote', payload.approve ? badge('yes', 'ok') : badge('no', 'bad')],
+      ]);
+    case 'audit_note':
+      return facts([
+        ['Subject', hashLink(`search/${payload.subject}`, payload.subject, 32)],
+        ['Text', payload.text === 'withheld' ? h('span', { class: 'muted' }, 'withheld (for auditors only)') : h('p', { class: 'note-text' }, payload.text)],
+      ]);
+    default: {
+      const { type, ...rest } = payload;
+      return jsonView(rest);
+    }
+  }
+}
+
+export async function render({ main, signal }, hash) {
+  if (!isHash(hash)) {
+    replace(main, h('h1', {}, 'Invalid transaction hash'), notice(`“${hash}” is not a transaction hash (64 hexadecimal characters).`, 'error'));
+    return;
+  }
+  hash = hash.toLowerCase();
+  let tx;
+  try {
+    tx = await api.tx(hash);
+  } catch (e) {
+    // A rejected transaction is not kept, but its status says why.
+    if (!(e instanceof ApiError && e.notFound)) throw e;
+    const st = await api.txStatus(hash);
+    replace(
+      main,
+      h('h1', {}, 'Transaction'),
+      h('p', { class: 'subtitle mono' }, hash),
+      section('Status', facts([['Status', statusBadge(st.status)], st.error ? ['Reason', `${st.error.code}: ${st.error.message}`] : null])),
+    );
+    return;
+  }
+  const t = tx.transaction;
+  const [cert, block] = await Promise.all([
+    t.cert ? certState(t.cert) : null,
+    tx.height ? api.block(String(tx.height)).catch(() => null) : null,
+  ]);
+  if (signal.aborted) return;
+  const kind = t.payload.type;
+  const records = kind === 'evidence' ? t.payload.records.length : 0;
+
+  replace(
+    main,
+    h('h1', {}, `${kindName(kind)} transaction`),
+    h('p', { class: 'subtitle mono' }, hash),
+    section(
+      'Overview',
+      facts([
+        ['Status', statusBadge(tx.status)],
+        ['Kind', kindName(kind)],
+        tx.height !== undefined ? ['Block', [link(`block/${tx.height}`, num(tx.height)), ` · transaction ${tx.tx_index} in the block`]] : null,
+        block ? ['Time', timeEl(block.header.timestamp_ms)] : null,
+        tx.log_index !== undefined ? ['Log index', num(tx.log_index)] : null,
+        ['Organisation', cert ? link(`org/${encodeURIComponent(cert.org)}`, cert.org) : t.cert ? 'unregistered certificate' : 'none (open chain)'],
+        cert ? ['Certificate', [`${cert.name} · ${cert.role}`, ' · ', mono(t.cert)]] : null,
+        ['Signer', mono(t.signer)],
+        ['Nonce', num(t.nonce)],
+        kind === 'evidence' ? ['Records', num(records)] : null,
+        ['Chain', t.chain_id],
+      ]),
+      h(
+        'p',
+        { class: 'actions' },
+        h('a', { class: 'button secondary', href: `/v1/transactions/${hash}` }, 'Transaction (JSON)'),
+        tx.status === 'committed' ? h('a', { class: 'button secondary', href: `/v1/transactions/${hash}/receipt` }, 'Transaction receipt (JSON)') : null,
+      ),
+    ),
+    section('Payload', payloadView(t.payload, hash)),
+  );
+}
