@@ -1,6 +1,8 @@
 //! The REST API in process (no sockets): happy path with receipt verification, and every bad
 //! input answered with its stable code while nothing changes.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
 use kexin_crypto::{Hash, SigningKey, Suite};
-use kexin_node::{InitOptions, Node};
+use kexin_node::Node;
 use kexin_types::api::*;
 use kexin_types::{Encode, EvidenceRecord, Genesis, Payload, Transaction};
 use serde_json::Value;
@@ -25,28 +27,9 @@ fn start(suite: Suite) -> Harness {
     start_with(suite, "api-test", |_| {})
 }
 
-/// A one-node chain made by `init`, its genesis edited by `edit` before the node first opens
-/// it, with fast blocks.
+/// A one-node chain with fast blocks, its genesis edited by `edit` first.
 fn start_with(suite: Suite, chain_id: &str, edit: impl FnOnce(&mut Genesis)) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    kexin_node::init(&InitOptions {
-        dir: dir.path().to_owned(),
-        suite,
-        chain_id: Some(chain_id.into()),
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-    })
-    .unwrap();
-    let path = dir.path().join("genesis.json");
-    let mut genesis = Genesis::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    edit(&mut genesis);
-    std::fs::write(&path, genesis.to_json()).unwrap();
-    // Fast blocks for tests.
-    let cfg = dir.path().join("config.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("interval_ms = 100", "interval_ms = 20");
-    std::fs::write(&cfg, text).unwrap();
-    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let (node, dir) = common::one_node(suite, chain_id, edit);
     let app = kexin_api::router(node.clone());
     Harness {
         _dir: dir,

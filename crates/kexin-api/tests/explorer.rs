@@ -2,26 +2,17 @@
 //! and security headers, revalidation, and not-found answers (HTML for browsers outside `/v1`,
 //! JSON for the API). The pages themselves are tested in a browser (`tests/browser/`).
 
-use std::sync::Arc;
+mod common;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use kexin_crypto::Suite;
-use kexin_node::{InitOptions, Node};
 use tower::ServiceExt as _;
 
 fn app() -> (tempfile::TempDir, Router) {
-    let dir = tempfile::tempdir().unwrap();
-    kexin_node::init(&InitOptions {
-        dir: dir.path().to_owned(),
-        suite: Suite::Intl,
-        chain_id: Some("explorer-test".into()),
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-    })
-    .unwrap();
-    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let (node, dir) = common::one_node(Suite::Intl, "explorer-test", |_| {});
     (dir, kexin_api::router(node))
 }
 

@@ -1,6 +1,8 @@
 //! The live routes in process: block and transaction lists with their cursors, throughput
 //! stats, validators online, readiness, Prometheus metrics and the event stream with resume.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,7 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt as _;
 use kexin_crypto::{Hash, SigningKey, Suite};
-use kexin_node::{InitOptions, Node};
+use kexin_node::Node;
 use kexin_types::api::*;
 use kexin_types::{Encode, EvidenceRecord, Payload, Transaction};
 use serde_json::Value;
@@ -29,30 +31,12 @@ fn start(suite: Suite) -> Harness {
 
 /// A one-node chain with fast blocks, its genesis edited by `edit` first.
 fn start_with(suite: Suite, edit: impl FnOnce(&mut kexin_types::Genesis)) -> Harness {
-    let dir = tempfile::tempdir().unwrap();
-    kexin_node::init(&InitOptions {
-        dir: dir.path().to_owned(),
-        suite,
-        chain_id: Some("live-test".into()),
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-    })
-    .unwrap();
-    let path = dir.path().join("genesis.json");
-    let mut genesis =
-        kexin_types::Genesis::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    edit(&mut genesis);
-    std::fs::write(&path, genesis.to_json()).unwrap();
-    let cfg = dir.path().join("config.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("interval_ms = 100", "interval_ms = 20");
-    std::fs::write(&cfg, text).unwrap();
-    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let (node, dir) = common::one_node(suite, "live-test", edit);
     let app = kexin_api::router(node.clone());
     Harness {
-        _dir: dir,
-        node,
         app,
+        node,
+        _dir: dir,
     }
 }
 

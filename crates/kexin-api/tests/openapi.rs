@@ -11,6 +11,8 @@
 //!   change is never cached as immutable.
 
 use std::collections::{BTreeMap, BTreeSet};
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,7 +21,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use http_body_util::BodyExt as _;
 use kexin_crypto::{Hash, SigningKey, Suite};
-use kexin_node::{InitOptions, Node};
+use kexin_node::Node;
 use kexin_types::api::SubmitRequest;
 use kexin_types::{
     CertDer, Encode, EvidenceRecord, GovAction, Payload, RevocationReason, Role, Transaction,
@@ -448,35 +450,19 @@ fn start(suite: Suite, consortium: bool) -> (Harness, Vec<Org>) {
     } else {
         Vec::new()
     };
-    let dir = tempfile::tempdir().unwrap();
-    kexin_node::init(&InitOptions {
-        dir: dir.path().to_owned(),
-        suite,
-        chain_id: Some(CHAIN.into()),
-        api_addr: "127.0.0.1:0".parse().unwrap(),
-    })
-    .unwrap();
-    let path = dir.path().join("genesis.json");
-    let mut genesis =
-        kexin_types::Genesis::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    genesis.epoch_length = 4;
-    if consortium {
-        genesis.organisations = orgs
-            .iter()
-            .map(|o| kexin_types::Organisation {
-                name: o.ca.org().unwrap(),
-                ca_certs: vec![CertDer(o.ca.der().to_vec())],
-            })
-            .collect();
-        genesis.validators[0].org = "org1".into();
-    }
-    std::fs::write(&path, genesis.to_json()).unwrap();
-    let cfg = dir.path().join("config.toml");
-    let text = std::fs::read_to_string(&cfg)
-        .unwrap()
-        .replace("interval_ms = 100", "interval_ms = 20");
-    std::fs::write(&cfg, text).unwrap();
-    let node = Arc::new(Node::open(dir.path()).unwrap());
+    let (node, dir) = common::one_node(suite, CHAIN, |genesis| {
+        genesis.epoch_length = 4;
+        if consortium {
+            genesis.organisations = orgs
+                .iter()
+                .map(|o| kexin_types::Organisation {
+                    name: o.ca.org().unwrap(),
+                    ca_certs: vec![CertDer(o.ca.der().to_vec())],
+                })
+                .collect();
+            genesis.validators[0].org = "org1".into();
+        }
+    });
     let api = Api {
         app: kexin_api::router(node.clone()),
         doc: Doc::load(),
