@@ -835,8 +835,7 @@ pub(crate) async fn health(State(node): AppState) -> Result<Json<HealthResponse>
 /// What `GET /v1/health` and `GET /v1/health/ready` report.
 pub(crate) async fn health_response(node: &Arc<Node>) -> Result<HealthResponse> {
     blocking(node, |n| {
-        let status = n.validator_status().unwrap_or_default();
-        let reasons = n.unready_reasons();
+        let (status, reasons) = n.readiness();
         Ok(HealthResponse {
             status: "ok".into(),
             height: n.ledger().height(),

@@ -93,22 +93,14 @@ impl PeerWatch {
         seen.values().filter(|t| t.elapsed() <= window).count()
     }
 
-    /// How long ago `key` was last heard from, if ever.
-    pub fn last_heard(&self, key: &PublicKey, suite: Suite) -> Option<Duration> {
-        let bytes = p2p_key_bytes(key, suite)?;
+    /// How long ago `key` was last heard from, if ever. The p2p layer names a peer by its
+    /// key's canonical bytes (for both suites), which is what this looks up.
+    pub fn last_heard(&self, key: &PublicKey) -> Option<Duration> {
         let seen = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.get(&bytes).map(Instant::elapsed)
-    }
-}
-
-/// `key` as the p2p layer names it (what [`PeerWatch`] records), if it is a key of `suite`.
-fn p2p_key_bytes(key: &PublicKey, suite: Suite) -> Option<Vec<u8>> {
-    match suite {
-        Suite::Intl => Intl::public(key).ok().map(|k| k.as_ref().to_vec()),
-        Suite::Gm => Gm::public(key).ok().map(|k| k.as_ref().to_vec()),
+        seen.get(key.as_bytes()).map(Instant::elapsed)
     }
 }
 
@@ -672,6 +664,33 @@ mod tests {
             push_framed(&mut out, tx);
         }
         out
+    }
+
+    /// [`PeerWatch::last_heard`] looks peers up by their keys' canonical bytes: the p2p
+    /// layer's names must be exactly those bytes in both suites.
+    #[test]
+    fn p2p_peer_names_are_the_canonical_key_bytes() {
+        for seed in 1..=3u8 {
+            let ed = SigningKey::from_seed(Suite::Intl, &[seed; 32])
+                .unwrap()
+                .public_key();
+            assert_eq!(Intl::public(&ed).unwrap().as_ref(), ed.as_bytes());
+            let sm2 = SigningKey::from_seed(Suite::Gm, &[seed; 32])
+                .unwrap()
+                .public_key();
+            assert_eq!(Gm::public(&sm2).unwrap().as_ref(), sm2.as_bytes());
+        }
+        let watch = PeerWatch::default();
+        let key = SigningKey::from_seed(Suite::Gm, &[7; 32])
+            .unwrap()
+            .public_key();
+        assert_eq!(watch.last_heard(&key), None);
+        watch.saw(Gm::public(&key).unwrap().as_ref());
+        assert!(
+            watch
+                .last_heard(&key)
+                .is_some_and(|t| t < Duration::from_secs(5))
+        );
     }
 
     #[test]

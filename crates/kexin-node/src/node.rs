@@ -500,7 +500,6 @@ impl Node {
 
     /// The validators of the current epoch, with whether each is online as seen from here.
     pub fn validator_status(&self) -> anyhow::Result<Vec<ValidatorStatus>> {
-        let suite = self.ledger.genesis().suite;
         Ok(self
             .current_validators()?
             .into_iter()
@@ -509,7 +508,7 @@ impl Node {
                 let last_seen = if is_self {
                     None
                 } else {
-                    self.peers.last_heard(&v.public_key, suite)
+                    self.peers.last_heard(&v.public_key)
                 };
                 ValidatorStatus {
                     online: is_self || last_seen.is_some_and(|t| t <= Self::LIVE_WINDOW),
@@ -526,30 +525,33 @@ impl Node {
         &self.metrics
     }
 
-    /// Why this node is not ready to serve and commit; empty when it is. A node is ready
-    /// when its engine runs and, if it validates, it hears from enough validators for a
-    /// quorum.
-    pub fn unready_reasons(&self) -> Vec<String> {
+    /// The current validators as seen from here, and why this node is not ready to serve
+    /// and commit (empty when it is). A node is ready when its engine runs and, if it
+    /// validates, it hears from enough validators for a quorum. Cheap enough to poll: it reads
+    /// the validator set once and looks each validator up by its key bytes.
+    pub fn readiness(&self) -> (Vec<ValidatorStatus>, Vec<String>) {
         let mut reasons = Vec::new();
         if let Some(e) = self.engine_error() {
             reasons.push(format!("the ordering engine stopped: {e}"));
         }
-        match self.validator_status() {
-            Ok(set) => {
-                let total = set.len();
-                let online = set.iter().filter(|v| v.online).count();
-                let quorum = kexin_types::quorum_of(total);
-                if set.iter().any(|v| v.is_self) && online < quorum {
-                    reasons.push(format!(
-                        "hears from {online} of {total} validators (this node included) in the \
-                         last {}s; a quorum needs {quorum}",
-                        Self::LIVE_WINDOW.as_secs()
-                    ));
-                }
+        let set = match self.validator_status() {
+            Ok(set) => set,
+            Err(e) => {
+                reasons.push(format!("cannot read the current validators: {e}"));
+                Vec::new()
             }
-            Err(e) => reasons.push(format!("cannot read the current validators: {e}")),
+        };
+        let total = set.len();
+        let online = set.iter().filter(|v| v.online).count();
+        let quorum = kexin_types::quorum_of(total);
+        if set.iter().any(|v| v.is_self) && online < quorum {
+            reasons.push(format!(
+                "hears from {online} of {total} validators (this node included) in the last \
+                 {}s; a quorum needs {quorum}",
+                Self::LIVE_WINDOW.as_secs()
+            ));
         }
-        reasons
+        (set, reasons)
     }
 
     /// The metrics in the Prometheus text format, with the gauges read now.
@@ -571,7 +573,7 @@ impl Node {
             id: c.id.map(|h| h.to_hex()).unwrap_or_default(),
         })
         .collect();
-        let status = self.validator_status().unwrap_or_default();
+        let (status, reasons) = self.readiness();
         Ok(self.metrics.encode(&Snapshot {
             height: self.ledger.height(),
             mempool_txs: self.mempool.len() as u64,
@@ -581,7 +583,7 @@ impl Node {
             validators: status.len() as u64,
             storage_bytes: self.ledger.storage_bytes(),
             certs,
-            ready: self.unready_reasons().is_empty(),
+            ready: reasons.is_empty(),
         }))
     }
 
