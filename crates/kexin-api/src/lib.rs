@@ -18,6 +18,7 @@ mod explorer;
 mod live;
 mod openapi;
 mod routes;
+mod serve;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -39,6 +40,7 @@ pub use live::{
 };
 pub use openapi::OPENAPI_JSON;
 pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
+pub use serve::{Limits, MAX_HEAD_BYTES, serve};
 
 /// One route of the API: how [`router`] serves it and how its answers may be cached.
 struct Route {
@@ -154,6 +156,7 @@ pub fn router(node: Arc<Node>) -> Router {
 
 fn build(node: Arc<Node>, live: live::Live) -> Router {
     let max_body = node.config().api.max_body_bytes;
+    let limits = serve::Limits::of(&node.config().api);
     let mut app = Router::new();
     for route in table() {
         let caching = middleware::from_fn_with_state(route.caching, cache::apply);
@@ -164,13 +167,25 @@ fn build(node: Arc<Node>, live: live::Live) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(explorer::fallback)
         .layer(middleware::from_fn(error::json_rejections))
+        .layer(middleware::from_fn_with_state(limits, serve::read_body))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::Extension(live))
         .layer(middleware::from_fn_with_state(
             node.clone(),
             auth::authenticate,
         ))
+        // Outermost: every answer, whichever layer made it.
+        .layer(middleware::map_response(nosniff))
         .with_state(node)
+}
+
+/// Every answer says what it is: browsers must not guess another content type.
+async fn nosniff(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::X_CONTENT_TYPE_OPTIONS,
+        axum::http::HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// Opens the node in `dir`, serves the API on the configured address, writes the URL to
@@ -202,18 +217,48 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
 
     let live = live::Live::default();
     let closing = live.clone();
-    axum::serve(listener, build(node.clone(), live))
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+    let mut failed = node.failed();
+    let why = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+    let stop = {
+        let why = why.clone();
+        async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                Ok(reason) = failed.wait_for(Option::is_some) => {
+                    let reason = reason.clone().unwrap_or_default();
+                    tracing::error!(
+                        "the node can no longer finalize ({reason}): not ready, taking no \
+                         transactions; exiting in {} s so that a supervisor restarts it",
+                        FATAL_GRACE.as_secs()
+                    );
+                    // Probes and load balancers see `ready: false` before the port closes.
+                    tokio::time::sleep(FATAL_GRACE).await;
+                    *why.lock().unwrap_or_else(|p| p.into_inner()) = Some(reason);
+                }
+            }
             // Event streams never end by themselves: end them so shutdown does not wait.
             closing.close();
-        })
-        .await?;
+        }
+    };
+    let limits = serve::Limits::of(&node.config().api);
+    serve::serve(listener, build(node.clone(), live), limits, stop).await?;
     let _ = std::fs::remove_file(&url_path);
     tokio::task::spawn_blocking(move || node.shutdown()).await?;
-    tracing::info!("stopped");
-    Ok(())
+    let why = why.lock().unwrap_or_else(|p| p.into_inner()).take();
+    match why {
+        Some(why) => {
+            anyhow::bail!("the consensus engine stopped: {why}")
+        }
+        None => {
+            tracing::info!("stopped");
+            Ok(())
+        }
+    }
 }
+
+/// How long a node whose engine stopped keeps answering (not ready, refusing transactions)
+/// before it exits.
+pub const FATAL_GRACE: std::time::Duration = std::time::Duration::from_secs(3);
 
 async fn shutdown_signal() {
     let ctrl_c = async {

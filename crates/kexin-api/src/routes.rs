@@ -177,10 +177,20 @@ fn lookup(node: &Node, hash: Hash, with_body: bool) -> Result<TxResponseParts> {
         return Ok((status, None));
     }
     match node.mempool().get(&hash) {
-        Some(tx) => Ok((
-            TxStatusResponse::pending(hash),
-            with_body.then(|| tx.tx().clone()),
-        )),
+        Some(tx) => {
+            let status = match node.engine_error() {
+                None => TxStatusResponse::pending(hash),
+                Some(why) => TxStatusResponse::dropped(
+                    hash,
+                    "unavailable".into(),
+                    format!(
+                        "this node's consensus engine stopped ({why}): it will not include the \
+                         transaction; submit it to another node"
+                    ),
+                ),
+            };
+            Ok((status, with_body.then(|| tx.tx().clone())))
+        }
         None => match node.mempool().rejection(&hash) {
             Some(r) if !with_body => {
                 Ok((TxStatusResponse::rejected(hash, r.code, r.message), None))

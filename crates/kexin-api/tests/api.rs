@@ -1499,3 +1499,32 @@ async fn p256_certificates_submit_and_sign_reads_on_intl() {
     let (s, _, text) = get_as(&h.app, chain, &uri, Some(&stranger), now_ms()).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED, "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_tells_browsers_not_to_sniff() {
+    let h = start(Suite::Intl);
+    for (method, uri) in [
+        ("GET", "/v1/health"),
+        ("GET", "/v1/chain"),
+        ("GET", "/v1/blocks/999999"),
+        ("GET", "/v1/no-such-route"),
+        ("POST", "/v1/transactions"),
+        ("GET", "/metrics"),
+        ("GET", "/"),
+    ] {
+        let req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let resp = h.app.clone().oneshot(req).await.unwrap();
+        assert_eq!(
+            resp.headers()
+                .get("x-content-type-options")
+                .map(|v| v.to_str().unwrap()),
+            Some("nosniff"),
+            "{method} {uri}: {}",
+            resp.status()
+        );
+    }
+}

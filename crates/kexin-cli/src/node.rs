@@ -30,6 +30,17 @@ pub enum NodeCommand {
         #[arg(long, value_name = "D")]
         dir: PathBuf,
     },
+    /// Verify a stopped node's ledger against its own blocks and certificates (every block
+    /// replayed into a scratch ledger), and say which part of D is damaged. Exit status 0
+    /// only when nothing is. The recovery runbook is in docs/operations.md.
+    Check {
+        /// The node directory (the node must be stopped).
+        #[arg(long, value_name = "D")]
+        dir: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs a `node` subcommand.
@@ -54,7 +65,53 @@ pub async fn run(cmd: &NodeCommand) -> anyhow::Result<()> {
             Ok(())
         }
         NodeCommand::Run { dir } => kexin_api::run(dir).await,
+        NodeCommand::Check { dir, json } => check(dir, *json).await,
     }
+}
+
+/// `kexin node check`: the report, and an error when something is damaged.
+async fn check(dir: &std::path::Path, json: bool) -> anyhow::Result<()> {
+    let dir = dir.to_owned();
+    let report = tokio::task::spawn_blocking(move || {
+        let bar = indicatif::ProgressBar::hidden();
+        if !json && std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+        }
+        let report = kexin_node::check::check(&dir, &|h, of| {
+            bar.set_length(of);
+            bar.set_position(h);
+        });
+        bar.finish_and_clear();
+        report
+    })
+    .await??;
+    if json {
+        crate::output::print_json(&report)?;
+    } else {
+        println!("ledger     {}", report.ledger_path.display());
+        println!("height     {}", report.height);
+        println!("verified   {} block(s) replayed", report.verified);
+        if let Some(root) = report.state_root {
+            println!("state root {root}");
+        }
+        for p in &report.problems {
+            let at = p
+                .height
+                .map(|h| format!(" (height {h})"))
+                .unwrap_or_default();
+            println!("DAMAGED    {}{at}: {}", p.path.display(), p.message);
+        }
+        if report.ok() {
+            println!("ok: the ledger agrees with its blocks and certificates");
+        }
+    }
+    if !report.ok() {
+        anyhow::bail!(
+            "{} is damaged: see docs/operations.md (recovery from a damaged data directory)",
+            report.ledger_path.display()
+        );
+    }
+    Ok(())
 }
 
 /// `kexin_node::init` with these options.

@@ -204,6 +204,15 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
                 .unwrap_or_default();
             println!("  status      rejected ({why})");
         }
+        TxState::Dropped => {
+            let why = r
+                .status
+                .error
+                .as_ref()
+                .map(|e| format!("{}: {}", e.code, e.message))
+                .unwrap_or_default();
+            println!("  status      dropped ({why})");
+        }
     }
     println!("  chain       {}", t.chain_id);
     println!("  signer      {} ({})", t.signer, t.signer.scheme());

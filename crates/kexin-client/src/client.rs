@@ -487,15 +487,20 @@ impl Client {
         loop {
             let last = match self.transaction_status(hash).await {
                 Ok(tx) if tx.status == TxState::Committed => return Ok(tx),
-                Ok(tx) if tx.status == TxState::Rejected => {
+                Ok(tx) if matches!(tx.status, TxState::Rejected | TxState::Dropped) => {
+                    let what = if tx.status == TxState::Rejected {
+                        "rejected"
+                    } else {
+                        "dropped"
+                    };
                     let e = tx.error.unwrap_or(ApiError {
-                        code: "rejected".into(),
+                        code: what.into(),
                         message: "the node dropped the transaction".into(),
                     });
                     return Err(ClientError::Api {
                         status: 200,
                         code: e.code,
-                        message: format!("transaction {hash} was rejected: {}", e.message),
+                        message: format!("transaction {hash} was {what}: {}", e.message),
                     });
                 }
                 Ok(_) => "still pending".to_owned(),

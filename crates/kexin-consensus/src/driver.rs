@@ -393,13 +393,17 @@ impl<S, H: EpochHost<S>> Epochs<S, H> {
 /// Also runs the epochs: starts the engine of the epoch after the committed height, and at
 /// each epoch's last block (once committed) the next epoch's engine, stopping the old one,
 /// before acknowledging the block.
+///
+/// Runs until something stops it (the epoch's engine ended, a commit failed, marshal
+/// stopped), and returns why.
 pub(crate) async fn run_finalizer<E, A, S, H>(
     context: E,
     app: Arc<A>,
     marshal: Mailbox<S, Standard<ChainBlock>>,
     mut updates: mpsc::UnboundedReceiver<Update<ChainBlock>>,
     mut epochs: Epochs<S, H>,
-) where
+) -> String
+where
     E: Spawner + Clock,
     A: Application,
     S: ExportCertificate,
@@ -425,81 +429,117 @@ pub(crate) async fn run_finalizer<E, A, S, H>(
         }
     };
     let Some(mut running) = epochs.enter(&*app, epoch, floor).await else {
-        tracing::error!(epoch, "cannot start the consensus engine of this epoch");
-        return;
+        return format!("cannot start the consensus engine of epoch {epoch}");
     };
-    while let Some(update) = updates.recv().await {
-        let Update::Block(block, ack) = update else {
-            continue;
-        };
-        let height = block.inner().height_u64();
-        let Some(inner) = block.inner().block().cloned() else {
-            ack.acknowledge();
-            continue;
-        };
-        if height <= app.committed_height() {
-            match app.standing(&block.inner().hash(), height) {
-                Standing::Committed => {
-                    ack.acknowledge();
-                    continue;
-                }
-                other => {
-                    tracing::error!(
-                        height,
-                        ?other,
-                        "marshal finalized a block that conflicts with the committed chain"
-                    );
-                    return;
-                }
+    loop {
+        // The epoch's engine (voter, resolver, batcher) runs until the next epoch replaces
+        // it: if it ends by itself, nothing more will be finalized here.
+        let update = futures::select_biased! {
+            u = futures::FutureExt::fuse(updates.recv()) => u,
+            r = futures::FutureExt::fuse(&mut running) => {
+                return match r {
+                    Ok(()) => format!("the consensus engine of epoch {epoch} stopped"),
+                    Err(e) => format!("the consensus engine of epoch {epoch} failed: {e}"),
+                };
             }
+        };
+        let Some(update) = update else {
+            running.abort();
+            return "marshal stopped delivering finalized blocks".into();
+        };
+        let Update::Block(delivered, ack) = update else {
+            continue;
+        };
+        let target = delivered.inner().height_u64();
+        // A ledger behind what marshal delivers (its data was lost, or restored from an older
+        // copy, while the consensus data was kept): replay the missing blocks from marshal's
+        // archive first, in order.
+        let first = (app.committed_height() + 1).min(target);
+        if first < target {
+            tracing::warn!(
+                from = first,
+                to = target - 1,
+                "the ledger is behind the consensus engine: replaying the missing blocks from \
+                 its archive"
+            );
         }
-        let certificate = loop {
-            match marshal.get_finalization(Height::new(height)).await {
-                Some(f) if f.proposal.payload == block.digest() => {
-                    break finalization_certificate::<S>(&f);
+        let mut delivered = Some(delivered);
+        for height in first..=target {
+            let block = if height == target {
+                delivered
+                    .take()
+                    .expect("the delivered block is used once, last")
+            } else {
+                match marshal.get_block(Height::new(height)).await {
+                    Some(b) => b,
+                    None => {
+                        return format!(
+                            "the ledger is at height {} but the consensus engine delivered block \
+                             {target}, and block {height} is not in its archive: stop the node, \
+                             remove its data/consensus so that it fetches the blocks from its \
+                             peers, and start it again (docs/operations.md, recovery)",
+                            height - 1
+                        );
+                    }
                 }
-                Some(_) => {
-                    tracing::error!(height, "finalization at this height is for another block");
-                    return;
-                }
-                None => {
-                    // Finalized as the ancestor of a later finalization: fetch that one and
-                    // prove the link through the headers in between.
-                    match ancestor_certificate(&marshal, height, &block).await {
-                        Some(c) => break Some(c),
-                        None => context.sleep(Duration::from_millis(50)).await,
+            };
+            let Some(inner) = block.inner().block().cloned() else {
+                continue;
+            };
+            if height <= app.committed_height() {
+                match app.standing(&block.inner().hash(), height) {
+                    Standing::Committed => continue,
+                    other => {
+                        return format!(
+                            "marshal finalized a block at height {height} that conflicts with the \
+                             committed chain ({other:?})"
+                        );
                     }
                 }
             }
-        };
-        let Some(certificate) = certificate else {
-            tracing::error!(height, "cannot read the finalization certificate");
-            return;
-        };
-        let commit_app = app.clone();
-        let result = blocking(&context, move || commit_app.finalized(&inner, certificate)).await;
-        match result {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
-                tracing::error!(height, "cannot commit finalized block: {e}");
-                return;
-            }
-            None => return,
-        }
-        if height == epochs.last(epoch) {
-            // The epoch's last block is final and committed: its state fixes the next
-            // epoch's validators. Start that epoch on it, then retire this one.
-            let Some(next) = epochs.enter(&*app, epoch + 1, block.digest()).await else {
-                tracing::error!(epoch = epoch + 1, "cannot start the next epoch's engine");
-                return;
+            let certificate = loop {
+                match marshal.get_finalization(Height::new(height)).await {
+                    Some(f) if f.proposal.payload == block.digest() => {
+                        break finalization_certificate::<S>(&f);
+                    }
+                    Some(_) => {
+                        return format!("the finalization at height {height} is for another block");
+                    }
+                    None => {
+                        // Finalized as the ancestor of a later finalization: fetch that one and
+                        // prove the link through the headers in between.
+                        match ancestor_certificate(&marshal, height, &block).await {
+                            Some(c) => break Some(c),
+                            None => context.sleep(Duration::from_millis(50)).await,
+                        }
+                    }
+                }
             };
-            running.abort();
-            running = next;
-            epoch += 1;
+            let Some(certificate) = certificate else {
+                return format!("cannot read the finalization certificate of height {height}");
+            };
+            let commit_app = app.clone();
+            let result =
+                blocking(&context, move || commit_app.finalized(&inner, certificate)).await;
+            match result {
+                Some(Ok(())) => {}
+                Some(Err(e)) => return format!("cannot commit finalized block {height}: {e}"),
+                None => return format!("the commit of block {height} did not finish"),
+            }
+            if height == epochs.last(epoch) {
+                // The epoch's last block is final and committed: its state fixes the next
+                // epoch's validators. Start that epoch on it, then retire this one.
+                let Some(next) = epochs.enter(&*app, epoch + 1, block.digest()).await else {
+                    running.abort();
+                    return format!("cannot start the consensus engine of epoch {}", epoch + 1);
+                };
+                running.abort();
+                running = next;
+                epoch += 1;
+            }
         }
         ack.acknowledge();
     }
-    running.abort();
 }
 
 /// Upper bound on the headers an ancestor certificate carries.

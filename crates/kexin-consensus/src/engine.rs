@@ -26,6 +26,7 @@ use std::num::{NonZeroU64, NonZeroUsize};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use commonware_broadcast::buffered;
@@ -98,6 +99,10 @@ pub struct EngineConfig {
     pub driver: DriverConfig,
     /// Actor mailbox sizes.
     pub mailbox_size: NonZeroUsize,
+    /// Pages (4 KiB) of the page cache shared by the engine's archives.
+    pub page_cache_pages: NonZeroUsize,
+    /// Size of each journal's and archive's read (replay) and write buffer, bytes.
+    pub io_buffer: NonZeroUsize,
 }
 
 impl EngineConfig {
@@ -111,13 +116,17 @@ impl EngineConfig {
             timeout_retry: Duration::from_secs(2),
             driver: DriverConfig::default(),
             mailbox_size: NZUsize!(1024),
+            page_cache_pages: DEFAULT_PAGE_CACHE_PAGES,
+            io_buffer: DEFAULT_IO_BUFFER,
         }
     }
 }
 
 const PAGE_SIZE: std::num::NonZeroU16 = commonware_utils::NZU16!(4096);
-const PAGE_CACHE_PAGES: NonZeroUsize = NZUsize!(4096);
-const IO_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
+/// Default [`EngineConfig::page_cache_pages`]: 16 MiB.
+pub const DEFAULT_PAGE_CACHE_PAGES: NonZeroUsize = NZUsize!(4096);
+/// Default [`EngineConfig::io_buffer`]: 1 MiB.
+pub const DEFAULT_IO_BUFFER: NonZeroUsize = NZUsize!(1 << 20);
 const ITEMS_PER_SECTION: NonZeroU64 = NZU64!(4096);
 
 /// What the engine needs from its host to run an epoch: this node's certificate scheme for a
@@ -223,6 +232,7 @@ fn archive_config<C>(
     prefix: &str,
     name: &str,
     page_cache: &CacheRef,
+    io_buffer: NonZeroUsize,
     codec_config: C,
 ) -> immutable::Config<C> {
     immutable::Config {
@@ -239,15 +249,16 @@ fn archive_config<C>(
         ordinal_partition: format!("{prefix}-{name}-ordinal"),
         items_per_section: ITEMS_PER_SECTION,
         codec_config,
-        replay_buffer: IO_BUFFER,
-        freezer_key_write_buffer: IO_BUFFER,
-        freezer_value_write_buffer: IO_BUFFER,
-        ordinal_write_buffer: IO_BUFFER,
+        replay_buffer: io_buffer,
+        freezer_key_write_buffer: io_buffer,
+        freezer_value_write_buffer: io_buffer,
+        ordinal_write_buffer: io_buffer,
     }
 }
 
 /// Starts one validator's engine. Returns once every actor is running; the handle completes
-/// when the engine stops.
+/// when the engine stops, with why (a critical task ended: the finalizer, marshal, the
+/// broadcast buffer, catch-up, or the current epoch's consensus engine).
 #[allow(clippy::too_many_arguments)]
 pub async fn start<E, S, A, H, P, B, Snd, Rcv>(
     context: E,
@@ -258,7 +269,7 @@ pub async fn start<E, S, A, H, P, B, Snd, Rcv>(
     peers: P,
     blocker: B,
     channels: Channels<Snd, Rcv>,
-) -> Handle<()>
+) -> Handle<String>
 where
     E: Spawner + Clock + Metrics + Storage + Network + Rng + CryptoRng,
     S: simplex::scheme::Scheme<crate::block::Digest> + ExportCertificate,
@@ -270,7 +281,7 @@ where
     Rcv: Receiver<PublicKey = S::PublicKey>,
 {
     let prefix = config.partition_prefix.clone();
-    let page_cache = CacheRef::new(PAGE_SIZE, PAGE_CACHE_PAGES);
+    let page_cache = CacheRef::new(PAGE_SIZE, config.page_cache_pages);
     let epoch_length = NonZeroU64::new(app.epoch_length().max(2)).expect("at least 2");
     let schemes = EpochSchemes::new(app.clone(), host.clone());
 
@@ -309,6 +320,7 @@ where
             &prefix,
             "finalizations",
             &page_cache,
+            config.io_buffer,
             S::certificate_codec_config_unbounded(),
         ),
     )
@@ -316,7 +328,13 @@ where
     .expect("cannot open the finalizations archive");
     let blocks = immutable::Archive::init(
         context.child("finalized_blocks"),
-        archive_config(&prefix, "blocks", &page_cache, config.block_cfg),
+        archive_config(
+            &prefix,
+            "blocks",
+            &page_cache,
+            config.io_buffer,
+            config.block_cfg,
+        ),
     )
     .await
     .expect("cannot open the finalized blocks archive");
@@ -337,9 +355,9 @@ where
             view_retention: ViewDelta::new(64),
             prunable_items_per_section: NZU64!(64),
             page_cache: page_cache.clone(),
-            replay_buffer: IO_BUFFER,
-            key_write_buffer: IO_BUFFER,
-            value_write_buffer: IO_BUFFER,
+            replay_buffer: config.io_buffer,
+            key_write_buffer: config.io_buffer,
+            value_write_buffer: config.io_buffer,
             block_codec_config: config.block_cfg,
             max_repair: NZUsize!(16),
             max_pending_acks: NZUsize!(4),
@@ -411,8 +429,8 @@ where
                     mailbox_size: config.mailbox_size,
                     epoch,
                     floor: simplex::config::Floor::Genesis(floor),
-                    replay_buffer: IO_BUFFER,
-                    write_buffer: IO_BUFFER,
+                    replay_buffer: config.io_buffer,
+                    write_buffer: config.io_buffer,
                     page_cache,
                     leader_timeout: config.leader_timeout,
                     certification_timeout: config.certification_timeout,
@@ -471,13 +489,56 @@ where
     let marshal_handle = marshal_actor.start(finalizer, buffer, resolver);
     let [vote_mux, cert_mux, resolver_mux] = mux_handles;
 
-    context.child("engine").spawn(move |_| async move {
-        let _ =
-            Handle::select([broadcast_handle, marshal_handle, finalizer_handle, catch_up]).await;
+    context.child("engine").spawn(move |ctx| async move {
+        // The engine runs as long as all of these do: the first to end, for whatever reason,
+        // stops the rest, and the reason is the engine's result. A stop the runtime asked
+        // for (the node shutting down) is not a failure.
+        let mut stopping = ctx.stopped();
+        let mut finalizer = finalizer_handle;
+        let mut others = [
+            ("broadcast", broadcast_handle),
+            ("marshal", marshal_handle),
+            ("catch-up", catch_up),
+        ];
+        let why = std::future::poll_fn(|cx| {
+            if Pin::new(&mut stopping).poll(cx).is_ready() {
+                return Poll::Ready(None);
+            }
+            if let Poll::Ready(r) = Pin::new(&mut finalizer).poll(cx) {
+                return Poll::Ready(Some(match r {
+                    Ok(why) => why,
+                    Err(e) => format!("the finalizer task failed: {e}"),
+                }));
+            }
+            for (name, handle) in others.iter_mut() {
+                if let Poll::Ready(r) = Pin::new(handle).poll(cx) {
+                    return Poll::Ready(Some(match r {
+                        Ok(()) => format!("the {name} task stopped"),
+                        Err(e) => format!("the {name} task failed: {e}"),
+                    }));
+                }
+            }
+            Poll::Pending
+        })
+        .await;
+        finalizer.abort();
+        for (_, handle) in &others {
+            handle.abort();
+        }
         vote_mux.abort();
         cert_mux.abort();
         resolver_mux.abort();
-        tracing::error!("consensus engine stopped");
+        drop(stopping);
+        match why {
+            Some(why) => {
+                tracing::error!("consensus engine stopped: {why}");
+                why
+            }
+            None => {
+                tracing::debug!("consensus engine stopped on request");
+                "stopped on request".to_owned()
+            }
+        }
     })
 }
 

@@ -30,10 +30,32 @@ impl fmt::Debug for FjallStore {
     }
 }
 
+/// Default block cache: 32 MiB (fjall's own default).
+pub const DEFAULT_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
+/// Default bound on open table files (fjall's own default is most of the process's limit,
+/// which leaves no room for the API's and the consensus engine's descriptors).
+pub const DEFAULT_MAX_OPEN_FILES: usize = 256;
+
 impl FjallStore {
-    /// Opens (or creates) the database directory at `path`.
+    /// Opens (or creates) the database directory at `path`, with a block cache of
+    /// [`DEFAULT_CACHE_BYTES`] and at most [`DEFAULT_MAX_OPEN_FILES`] table files open.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        let db = Database::builder(path).open().map_err(err)?;
+        Self::open_with(path, DEFAULT_CACHE_BYTES, DEFAULT_MAX_OPEN_FILES)
+    }
+
+    /// [`open`](Self::open) with a block cache of `cache_bytes` and at most `max_open_files`
+    /// table files open at once (fjall reopens others on use).
+    pub fn open_with(
+        path: &Path,
+        cache_bytes: u64,
+        max_open_files: usize,
+    ) -> Result<Self, StoreError> {
+        let db = Database::builder(path)
+            .cache_size(cache_bytes)
+            .max_cached_files(Some(max_open_files))
+            .open()
+            .map_err(err)?;
         let keyspaces = Table::ALL
             .iter()
             .map(|t| {

@@ -66,6 +66,11 @@ pub struct NetworkConfig {
     pub leader_timeout_ms: u64,
     /// How long to wait for a notarized proposal to be certified, ms.
     pub certification_timeout_ms: u64,
+    /// Messages one peer may send on one channel at once (beyond it they are read at up to
+    /// 2,000 a second). Memory: the p2p layer reserves this many mailbox slots per channel
+    /// for every peer it may track (4 epochs of up to 100 validators, plus observers), about
+    /// 1.4 MB per unit on a node (docs/BENCHMARKS.md).
+    pub message_burst: u32,
 }
 
 impl Default for NetworkConfig {
@@ -76,6 +81,7 @@ impl Default for NetworkConfig {
             observers: Vec::new(),
             leader_timeout_ms: 1_000,
             certification_timeout_ms: 2_000,
+            message_burst: 32,
         }
     }
 }
@@ -93,11 +99,33 @@ pub enum StorageEngine {
 }
 
 /// Storage settings.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageConfig {
     /// `fjall` (default) or `redb`.
     pub engine: StorageEngine,
+    /// fjall: most table files kept open at once (more are reopened on use).
+    pub max_open_files: usize,
+    /// Block cache of the ledger store, bytes (fjall's block cache, redb's page cache).
+    pub cache_bytes: u64,
+    /// Page cache of the consensus engine's archives (finalized blocks and certificates),
+    /// bytes, in 4 KiB pages.
+    pub consensus_cache_bytes: usize,
+    /// Read and write buffer of each of the consensus engine's journals and archives, bytes
+    /// (about ten of them are open).
+    pub consensus_io_buffer_bytes: usize,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            engine: StorageEngine::default(),
+            max_open_files: 256,
+            cache_bytes: 32 * 1024 * 1024,
+            consensus_cache_bytes: 16 * 1024 * 1024,
+            consensus_io_buffer_bytes: 1024 * 1024,
+        }
+    }
 }
 
 /// REST API settings.
@@ -108,6 +136,21 @@ pub struct ApiConfig {
     pub listen: SocketAddr,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Most API connections open at once; beyond it new connections wait in the listen
+    /// backlog (costing no file descriptor) until one closes.
+    pub max_connections: usize,
+    /// Most API connections open at once from one IP address; more are answered
+    /// `429 too_many_connections` and closed. Behind a reverse proxy every client has the
+    /// proxy's address: raise it to the proxy's pool size.
+    pub max_connections_per_client: usize,
+    /// A request head must arrive within this many ms of the connection opening or of the
+    /// previous response (so it also bounds how long a keep-alive connection may sit idle).
+    pub header_read_timeout_ms: u64,
+    /// A request body must arrive whole within this many ms (`408 body_timeout`).
+    pub body_read_timeout_ms: u64,
+    /// A connection on which no byte moves either way for this many ms is closed (a client
+    /// that stopped reading). Event streams send a keep-alive every 15 s.
+    pub idle_timeout_ms: u64,
 }
 
 /// When blocks are cut.
@@ -148,6 +191,11 @@ impl Default for ApiConfig {
         ApiConfig {
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             max_body_bytes: 2 * kexin_types::limits::MAX_TX_BYTES + 1024,
+            max_connections: 256,
+            max_connections_per_client: 32,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
         }
     }
 }
@@ -270,11 +318,117 @@ impl NodeConfig {
         if self.api.max_body_bytes < 1024 {
             return Err(err("api.max_body_bytes", "must be at least 1024".into()));
         }
+        if !(1..=65_536).contains(&self.api.max_connections) {
+            return Err(err(
+                "api.max_connections",
+                format!("must be 1..=65536, got {}", self.api.max_connections),
+            ));
+        }
+        if self.api.max_connections_per_client == 0
+            || self.api.max_connections_per_client > self.api.max_connections
+        {
+            return Err(err(
+                "api.max_connections_per_client",
+                format!(
+                    "must be 1..=api.max_connections ({}), got {}",
+                    self.api.max_connections, self.api.max_connections_per_client
+                ),
+            ));
+        }
+        for (field, ms) in [
+            (
+                "api.header_read_timeout_ms",
+                self.api.header_read_timeout_ms,
+            ),
+            ("api.body_read_timeout_ms", self.api.body_read_timeout_ms),
+            ("api.idle_timeout_ms", self.api.idle_timeout_ms),
+        ] {
+            if !(100..=3_600_000).contains(&ms) {
+                return Err(err(field, format!("must be 100..=3600000 ms, got {ms}")));
+            }
+        }
+        if !(1..=2_000).contains(&self.network.message_burst) {
+            return Err(err(
+                "network.message_burst",
+                format!("must be 1..=2000, got {}", self.network.message_burst),
+            ));
+        }
+        for (field, bytes) in [
+            (
+                "storage.consensus_cache_bytes",
+                self.storage.consensus_cache_bytes,
+            ),
+            (
+                "storage.consensus_io_buffer_bytes",
+                self.storage.consensus_io_buffer_bytes,
+            ),
+        ] {
+            if !(4096..=1 << 32).contains(&bytes) {
+                return Err(err(
+                    field,
+                    format!("must be 4096..=4294967296 bytes, got {bytes}"),
+                ));
+            }
+        }
+        if self.storage.max_open_files < 16 {
+            return Err(err(
+                "storage.max_open_files",
+                format!("must be at least 16, got {}", self.storage.max_open_files),
+            ));
+        }
         Ok(())
     }
 
     /// The TOML text of this configuration.
     pub fn to_toml(&self) -> String {
         toml::to_string_pretty(self).expect("config serializes")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(edit: impl FnOnce(&mut NodeConfig)) -> String {
+        let mut c = NodeConfig::default();
+        edit(&mut c);
+        c.validate("config.toml").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn defaults_are_valid_and_documented_values_hold() {
+        let c = NodeConfig::default();
+        c.validate("config.toml").unwrap();
+        assert_eq!(c.api.max_connections, 256);
+        assert_eq!(c.api.max_connections_per_client, 32);
+        assert_eq!(c.network.message_burst, 32);
+        assert_eq!(c.storage.cache_bytes, 32 * 1024 * 1024);
+        assert_eq!(c.storage.max_open_files, 256);
+        // A file that names none of the new settings reads as the defaults.
+        let old: NodeConfig = toml::from_str("[api]\nlisten = \"127.0.0.1:1\"\n").unwrap();
+        assert_eq!(old.api.max_connections, 256);
+        assert_eq!(old.storage, StorageConfig::default());
+    }
+
+    #[test]
+    fn limits_out_of_range_are_refused_naming_the_field() {
+        let e = refused(|c| c.api.max_connections = 0);
+        assert!(e.contains("api.max_connections:"), "{e}");
+        let e = refused(|c| c.api.max_connections_per_client = 300);
+        assert!(e.contains("api.max_connections_per_client"), "{e}");
+        let e = refused(|c| c.api.header_read_timeout_ms = 5);
+        assert!(e.contains("api.header_read_timeout_ms"), "{e}");
+        let e = refused(|c| c.api.body_read_timeout_ms = 0);
+        assert!(e.contains("api.body_read_timeout_ms"), "{e}");
+        let e = refused(|c| c.api.idle_timeout_ms = 4_000_000);
+        assert!(e.contains("api.idle_timeout_ms"), "{e}");
+        let e = refused(|c| c.network.message_burst = 0);
+        assert!(e.contains("network.message_burst"), "{e}");
+        let e = refused(|c| c.storage.consensus_cache_bytes = 100);
+        assert!(e.contains("storage.consensus_cache_bytes"), "{e}");
+        let e = refused(|c| c.storage.consensus_io_buffer_bytes = 0);
+        assert!(e.contains("storage.consensus_io_buffer_bytes"), "{e}");
+        let e = refused(|c| c.storage.max_open_files = 8);
+        assert!(e.contains("storage.max_open_files"), "{e}");
     }
 }

@@ -12,8 +12,10 @@
 
 mod app;
 pub mod ca;
+pub mod check;
 pub mod config;
 pub mod expiry;
+pub mod fdlimit;
 mod init;
 pub mod metrics;
 mod network;

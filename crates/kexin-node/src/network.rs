@@ -64,7 +64,13 @@ pub(crate) struct NetworkParams {
     pub gossip_in: GossipSink,
     pub regossip: Regossip,
     pub peers: PeerWatch,
+    /// Called once, with why, if the engine stops without being asked to (a critical task
+    /// ended or panicked).
+    pub fatal: Fatal,
 }
+
+/// Reports that the network and consensus stopped by themselves, with why.
+pub(crate) type Fatal = Arc<dyn Fn(String) + Send + Sync>;
 
 /// When each peer was last heard from on the vote channel.
 #[derive(Clone, Default)]
@@ -134,7 +140,8 @@ impl<R: commonware_p2p::Receiver> commonware_p2p::Receiver for Watched<R> {
 
 /// A running network thread.
 pub(crate) struct NetworkHandle {
-    thread: Option<JoinHandle<()>>,
+    thread: Option<JoinHandle<Option<String>>>,
+    stopping: Arc<std::sync::atomic::AtomicBool>,
     stop: Option<std::sync::mpsc::Sender<()>>,
     gossip: mpsc::UnboundedSender<Vec<u8>>,
 }
@@ -147,6 +154,8 @@ impl NetworkHandle {
 
     /// Stops the runtime and waits for its thread.
     pub fn stop(&mut self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         self.stop.take();
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -259,6 +268,9 @@ pub(crate) fn spawn(params: NetworkParams) -> anyhow::Result<NetworkHandle> {
     let storage = params.dir.join(crate::layout::CONSENSUS);
     std::fs::create_dir_all(&storage)
         .with_context(|| format!("cannot create {}", storage.display()))?;
+    let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let asked = stopping.clone();
+    let fatal = params.fatal.clone();
     let thread = std::thread::Builder::new()
         .name("kexin-network".into())
         .spawn(move || {
@@ -267,32 +279,66 @@ pub(crate) fn spawn(params: NetworkParams) -> anyhow::Result<NetworkHandle> {
                 .with_worker_threads(2)
                 .with_catch_panics(false);
             let runner = tokio::Runner::new(cfg);
-            runner.start(|context| async move {
-                let started = match params.genesis.suite {
-                    Suite::Intl => {
-                        run::<Intl>(context.child("kexin"), params, gossip_rx, resend).await
+            // A panicking task (with catch_panics off) unwinds out of `start`: catch it here
+            // so the node learns its engine is gone instead of serving on without it.
+            let ended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                runner.start(|context| async move {
+                    let started = match params.genesis.suite {
+                        Suite::Intl => {
+                            run::<Intl>(context.child("kexin"), params, gossip_rx, resend).await
+                        }
+                        Suite::Gm => {
+                            run::<Gm>(context.child("kexin"), params, gossip_rx, resend).await
+                        }
+                    };
+                    let mut engine = match started {
+                        Ok(engine) => {
+                            let _ = ready_tx.send(Ok(()));
+                            engine
+                        }
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return None;
+                        }
+                    };
+                    // Run until the node drops the stop sender, or the engine ends by itself.
+                    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
+                    std::thread::spawn(move || {
+                        let _ = stop_rx.recv();
+                        let _ = done_tx.send(());
+                    });
+                    futures::select! {
+                        _ = futures::FutureExt::fuse(done_rx.recv()) => {
+                            // Ask every actor to finish (they exit their loops on the stop
+                            // signal) before the rest is aborted: aborting first makes an
+                            // actor whose peer went away log errors (`mailbox closed`).
+                            if let Err(e) = context.stop(0, Some(STOP_TIMEOUT)).await {
+                                tracing::warn!("consensus actors did not stop in time: {e}");
+                            }
+                            engine.abort();
+                            None
+                        }
+                        why = futures::FutureExt::fuse(&mut engine) => Some(match why {
+                            Ok(why) => why,
+                            Err(e) => format!("the consensus engine failed: {e}"),
+                        }),
                     }
-                    Suite::Gm => run::<Gm>(context.child("kexin"), params, gossip_rx, resend).await,
-                };
-                let engine = match started {
-                    Ok(engine) => {
-                        let _ = ready_tx.send(Ok(()));
-                        engine
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                // Run until the node drops the stop sender.
-                let (done_tx, mut done_rx) = mpsc::unbounded_channel::<()>();
-                std::thread::spawn(move || {
-                    let _ = stop_rx.recv();
-                    let _ = done_tx.send(());
-                });
-                let _ = done_rx.recv().await;
-                engine.abort();
-            });
+                })
+            }));
+            let why = match ended {
+                Ok(why) => why,
+                Err(panic) => Some(format!(
+                    "a consensus task panicked: {}",
+                    panic_message(panic.as_ref())
+                )),
+            };
+            if let Some(why) = &why
+                && !asked.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                tracing::error!("the consensus engine stopped: {why}");
+                fatal(why.clone());
+            }
+            why
         })?;
     match ready_rx.recv() {
         Ok(Ok(())) => {}
@@ -301,15 +347,33 @@ pub(crate) fn spawn(params: NetworkParams) -> anyhow::Result<NetworkHandle> {
             return Err(e);
         }
         Err(_) => {
-            let _ = thread.join();
-            anyhow::bail!("the network thread stopped while starting");
+            let why = thread.join().ok().flatten();
+            anyhow::bail!(
+                "the consensus engine could not start: {}",
+                why.as_deref().unwrap_or("the network thread stopped")
+            );
         }
     }
     Ok(NetworkHandle {
         thread: Some(thread),
+        stopping,
         stop: Some(stop_tx),
         gossip: gossip_tx,
     })
+}
+
+/// How long a stopping node waits for the consensus actors to finish.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The text of a panic payload.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "(no message)".to_owned()
+    }
 }
 
 /// Where to reach each validator: `config.toml`'s `network.peers` entry for its key, else the
@@ -453,7 +517,7 @@ async fn run<T: SuiteScheme + 'static>(
     params: NetworkParams,
     mut gossip_rx: mpsc::UnboundedReceiver<Vec<u8>>,
     resend: mpsc::UnboundedSender<Vec<u8>>,
-) -> anyhow::Result<commonware_runtime::Handle<()>> {
+) -> anyhow::Result<commonware_runtime::Handle<String>> {
     let genesis = &params.genesis;
     let signer = T::signer(&params.key)?;
     let me = params.key.public_key();
@@ -498,9 +562,13 @@ async fn run<T: SuiteScheme + 'static>(
         oracle: oracle.clone(),
     };
 
-    // Messages per second per peer and channel. The inbound mailbox of each channel holds one
-    // burst per peer, so this also bounds memory.
-    let quota = Quota::per_second(NZU32!(2_000));
+    // Messages per second per peer and channel, arriving at most `message_burst` at once
+    // (more wait: p2p applies backpressure to the peer). The p2p layer allocates, up front,
+    // mailbox slots for one burst of every peer it may track on every channel (and as many
+    // again for outbound messages): 2,000 at once made that 2.7 GB on an idle node.
+    let burst = std::num::NonZeroU32::new(params.config.network.message_burst)
+        .expect("validated: network.message_burst >= 1");
+    let quota = Quota::per_second(NZU32!(2_000)).allow_burst(burst);
     let mut consensus_channel = |channel| {
         let (out, inner) = network.register(channel, quota);
         (
@@ -517,7 +585,7 @@ async fn run<T: SuiteScheme + 'static>(
     let backfill = consensus_channel(channels::BACKFILL);
     let broadcast = consensus_channel(channels::BROADCAST);
     let (mut txs_out, mut txs_in) = network.register(channels::TXS, quota);
-    network.start();
+    let p2p = network.start();
 
     let mut engine_cfg = EngineConfig::new(
         "kexin",
@@ -531,6 +599,11 @@ async fn run<T: SuiteScheme + 'static>(
         Duration::from_millis(params.config.network.certification_timeout_ms);
     engine_cfg.driver.propose_wait = engine_cfg.leader_timeout * 3 / 4;
     engine_cfg.driver.empty_blocks = params.config.block.empty_blocks;
+    let storage = &params.config.storage;
+    engine_cfg.page_cache_pages = std::num::NonZeroUsize::new(storage.consensus_cache_bytes / 4096)
+        .expect("validated: storage.consensus_cache_bytes >= 4096");
+    engine_cfg.io_buffer = std::num::NonZeroUsize::new(storage.consensus_io_buffer_bytes)
+        .expect("validated: storage.consensus_io_buffer_bytes >= 4096");
     let public_key = T::public(&me)?;
     let engine = engine::start(
         context.child("engine"),
@@ -619,7 +692,80 @@ async fn run<T: SuiteScheme + 'static>(
             }
         }
     });
-    Ok(engine)
+    // The node runs as long as both the engine and the p2p network do.
+    let app = params.app.clone();
+    let supervisor = context.child("supervisor").spawn(move |ctx| async move {
+        let (mut engine, mut p2p) = (engine, p2p);
+        let fault = test_fault::abort_at();
+        let why = std::future::poll_fn(|cx| {
+            if let std::task::Poll::Ready(r) = std::pin::Pin::new(&mut engine).poll(cx) {
+                return std::task::Poll::Ready(match r {
+                    Ok(why) => why,
+                    Err(e) => format!("the consensus engine failed: {e}"),
+                });
+            }
+            if let std::task::Poll::Ready(r) = std::pin::Pin::new(&mut p2p).poll(cx) {
+                return std::task::Poll::Ready(match r {
+                    Ok(()) => "the p2p network stopped".to_owned(),
+                    Err(e) => format!("the p2p network failed: {e}"),
+                });
+            }
+            std::task::Poll::Pending
+        });
+        let why = match fault {
+            None => why.await,
+            Some(height) => {
+                futures::select! {
+                    why = futures::FutureExt::fuse(why) => why,
+                    () = futures::FutureExt::fuse(test_fault::reached(&ctx, &app, height)) => {
+                        tracing::warn!(height, "KEXIN_TEST_ABORT_ENGINE_AT: aborting the consensus engine");
+                        engine.abort();
+                        (&mut engine).await.err().map_or_else(
+                            || "the consensus engine stopped".to_owned(),
+                            |e| format!("the consensus engine failed: {e}"),
+                        )
+                    }
+                }
+            }
+        };
+        engine.abort();
+        p2p.abort();
+        why
+    });
+    Ok(supervisor)
+}
+
+/// Fault injection for tests of a node whose critical task dies: in debug builds only,
+/// `KEXIN_TEST_ABORT_ENGINE_AT=H` aborts the consensus engine once height H is committed.
+/// Release builds ignore it.
+mod test_fault {
+    use std::time::Duration;
+
+    use commonware_runtime::Clock as _;
+    use kexin_consensus::Application as _;
+
+    /// The height at which to abort, if asked (debug builds only).
+    pub(super) fn abort_at() -> Option<u64> {
+        if !cfg!(debug_assertions) {
+            return None;
+        }
+        std::env::var("KEXIN_TEST_ABORT_ENGINE_AT")
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Resolves once `app` has committed `height`.
+    pub(super) async fn reached(
+        ctx: &commonware_runtime::tokio::Context,
+        app: &crate::app::LedgerApp,
+        height: u64,
+    ) {
+        while app.committed_height() < height {
+            ctx.sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Admits every transaction of a gossip batch; stops at the first offence.

@@ -66,7 +66,11 @@ impl SubmitError {
 
 /// Opens the ledger store of `dir` with the configured engine, refusing to open a directory
 /// that holds the other engine's data (which would look like an empty chain).
-fn open_store(dir: &Path, engine: StorageEngine) -> anyhow::Result<Arc<dyn KvStore>> {
+pub(crate) fn open_store(
+    dir: &Path,
+    storage: &crate::config::StorageConfig,
+) -> anyhow::Result<Arc<dyn KvStore>> {
+    let engine = storage.engine;
     let redb_path = dir.join(layout::LEDGER_REDB);
     let fjall_path = dir.join(layout::LEDGER_FJALL);
     let (path, name, other, other_name) = match engine {
@@ -81,8 +85,13 @@ fn open_store(dir: &Path, engine: StorageEngine) -> anyhow::Result<Arc<dyn KvSto
     }
     let context = || format!("cannot open the ledger in {}", path.display());
     Ok(match engine {
-        StorageEngine::Fjall => Arc::new(FjallStore::open(path).with_context(context)?),
-        StorageEngine::Redb => Arc::new(RedbStore::open(path).with_context(context)?),
+        StorageEngine::Fjall => Arc::new(
+            FjallStore::open_with(path, storage.cache_bytes, storage.max_open_files)
+                .with_context(context)?,
+        ),
+        StorageEngine::Redb => Arc::new(
+            RedbStore::open_with_cache(path, storage.cache_bytes as usize).with_context(context)?,
+        ),
     })
 }
 
@@ -114,7 +123,8 @@ pub struct Node {
     mempool: Arc<Mempool>,
     network: Mutex<Option<NetworkHandle>>,
     peers: network::PeerWatch,
-    engine_error: Arc<Mutex<Option<String>>>,
+    /// Why the network and consensus stopped by themselves (`None` while they run).
+    failure: tokio::sync::watch::Sender<Option<String>>,
     metrics: Arc<Metrics>,
     height: tokio::sync::watch::Receiver<u64>,
 }
@@ -272,8 +282,15 @@ impl Node {
             );
         }
 
+        let (soft, hard) = crate::fdlimit::raise(&config)?;
+        tracing::debug!(
+            soft,
+            hard,
+            need = crate::fdlimit::required(&config),
+            "open-file limit"
+        );
         std::fs::create_dir_all(dir.join(layout::DATA))?;
-        let store = open_store(dir, config.storage.engine)?;
+        let store = open_store(dir, &config.storage)?;
         check_genesis_cas(&genesis)
             .map_err(|e| anyhow::anyhow!("{}: {e}", genesis_path.display()))?;
         let ledger = Arc::new(Ledger::open(store, genesis.clone())?);
@@ -334,6 +351,13 @@ impl Node {
         };
         let peers = network::PeerWatch::default();
         let params_key = key.public_key();
+        let failure = tokio::sync::watch::Sender::new(None::<String>);
+        let fatal: network::Fatal = {
+            let failure = failure.clone();
+            Arc::new(move |why: String| {
+                failure.send_replace(Some(why));
+            })
+        };
         let network = network::spawn(NetworkParams {
             peers: peers.clone(),
             dir: dir.to_owned(),
@@ -343,6 +367,7 @@ impl Node {
             app,
             gossip_in,
             regossip,
+            fatal,
         })?;
         let node = Node {
             key: params_key,
@@ -352,7 +377,7 @@ impl Node {
             mempool,
             network: Mutex::new(Some(network)),
             peers,
-            engine_error: Arc::new(Mutex::new(None)),
+            failure,
             metrics,
             height,
         };
@@ -426,12 +451,16 @@ impl Node {
         &self.mempool
     }
 
-    /// Why the engine stopped, if it did.
+    /// Why the engine stopped by itself, if it did. Once it has, the node takes no more
+    /// transactions, is not ready, and reports its pending transactions as dropped; the
+    /// process should exit so that a supervisor restarts it ([`Node::failed`]).
     pub fn engine_error(&self) -> Option<String> {
-        self.engine_error
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.failure.borrow().clone()
+    }
+
+    /// Changes to `Some(why)` when the engine stops by itself.
+    pub fn failed(&self) -> tokio::sync::watch::Receiver<Option<String>> {
+        self.failure.subscribe()
     }
 
     /// The signer's last committed nonce (0 if none).

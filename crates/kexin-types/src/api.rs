@@ -80,6 +80,9 @@ pub enum TxState {
     /// Dropped by this node: it can never be applied (`error` says why, e.g. `cert_revoked`
     /// for a certificate revoked after the transaction was admitted, or `nonce_replayed`).
     Rejected,
+    /// Admitted, but this node can no longer include it (`error` says why: `unavailable`
+    /// when its consensus engine stopped). Another node that has it may still.
+    Dropped,
 }
 
 /// `GET /v1/transactions/{hash}/status`: where a transaction stands, without its body.
@@ -125,6 +128,14 @@ impl TxStatusResponse {
             tx_index: None,
             log_index: None,
             error: Some(ApiError { code, message }),
+        }
+    }
+
+    /// A pending transaction this node can no longer include, with why.
+    pub fn dropped(hash: Hash, code: String, message: String) -> Self {
+        TxStatusResponse {
+            status: TxState::Dropped,
+            ..Self::rejected(hash, code, message)
         }
     }
 

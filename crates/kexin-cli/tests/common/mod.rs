@@ -96,6 +96,8 @@ pub struct TestNode {
     runs: u32,
     /// Extra environment for `kexin node run`.
     pub env: Vec<(String, String)>,
+    /// Runs the node under `ulimit -n N` (soft and hard open-file limits).
+    pub nofile: Option<u64>,
 }
 
 impl TestNode {
@@ -125,6 +127,7 @@ impl TestNode {
             child: None,
             runs: 0,
             env: Vec::new(),
+            nofile: None,
         }
     }
 
@@ -152,7 +155,16 @@ impl TestNode {
         let url_file = self.dir.join("api-url");
         let _ = std::fs::remove_file(&url_file);
         let log = std::fs::File::create(self.log_path()).unwrap();
-        let child = Command::new(KEXIN)
+        let mut command = match self.nofile {
+            None => Command::new(KEXIN),
+            Some(n) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")])
+                    .arg(KEXIN);
+                c
+            }
+        };
+        let child = command
             .args(["node", "run", "--dir"])
             .arg(&self.dir)
             .env_remove("KEXIN_NODE")
@@ -203,6 +215,22 @@ impl TestNode {
         if let Some(mut c) = self.child.take() {
             c.kill().unwrap();
             c.wait().unwrap();
+        }
+    }
+
+    /// Waits up to `timeout` for the node to exit by itself; its exit status.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let status = self.child.as_mut()?.try_wait().unwrap();
+            if let Some(status) = status {
+                self.child = None;
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
