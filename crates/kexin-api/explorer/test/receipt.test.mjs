@@ -487,3 +487,40 @@ test('ECDSA P-256 signers (intl): WebCrypto verification with the low-s rule', a
   off[64] ^= 1;
   assert.equal(keyIsValid(off), false);
 });
+
+// Receipt version 4 (crates/kexin-types/tests/fixtures/receipt-v4-*.json, pinned by
+// crates/kexin-client/tests/receipt_v4.rs): the signer's certificate is bound to the
+// transaction and names the recording organisation; the X.509 check is left to kexin verify.
+for (const suite of SUITES) {
+  const v4 = () => ({ receipt: fx(`receipt-v4-${suite}.json`), genesis: fx(`receipt-v4-genesis-${suite}.json`) });
+
+  test(`${suite}: a version 4 receipt verifies and names its signer`, async () => {
+    const f = v4();
+    const res = await verify(f.receipt, { genesis: f.genesis, suite });
+    assert.equal(res.ok, true, JSON.stringify(res.steps));
+    assert.deepEqual(res.steps.map((s) => s.name), [...ALL_STEPS.slice(0, 8), 'signer_cert', ...ALL_STEPS.slice(8), 'signer_ca']);
+    assert.deepEqual(res.result.signer, {
+      organisation: 'org1', role: 'writer', name: 'alice', certId: JSON.parse(f.receipt).transaction.cert,
+    });
+    const ca = res.steps.find((s) => s.name === 'signer_ca');
+    assert.equal(ca.ok, null);
+    assert.equal(ca.optional, true);
+    assert.match(ca.detail, /kexin verify/);
+  });
+
+  test(`${suite}: a version 4 receipt with another certificate, or none, is refused`, async () => {
+    const f = v4();
+    const other = JSON.parse(fx(`tx-receipt-v4-${suite}.json`)).signer_cert.cert;
+    const swapped = JSON.parse(f.receipt);
+    swapped.signer_cert.cert = other;
+    assert.deepEqual(failing(await verify(swapped, { genesis: f.genesis })), ['signer_cert', 'bad_signer_cert']);
+    const none = JSON.parse(f.receipt);
+    delete none.signer_cert;
+    assert.deepEqual(failing(await verify(none, { genesis: f.genesis })), ['signer_cert', 'bad_signer_cert']);
+    const v3 = JSON.parse(f.receipt);
+    v3.version = 3;
+    assert.deepEqual(failing(await verify(v3, { genesis: f.genesis })), ['version', 'malformed_receipt']);
+    // Another chain's genesis: wrong_chain, before anything about the signer.
+    assert.deepEqual(failing(await verify(f.receipt, { genesis: fx(`genesis-v3-${suite}.json`) })), ['chain', 'wrong_chain']);
+  });
+}
