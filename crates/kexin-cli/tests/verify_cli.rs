@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::*;
 
@@ -15,12 +15,12 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn arg(p: &PathBuf) -> &str {
+fn arg(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
 /// The record digest of an evidence receipt file.
-fn digest_of(receipt: &PathBuf) -> String {
+fn digest_of(receipt: &Path) -> String {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(receipt).unwrap()).unwrap();
     v["record"]["digest"].as_str().unwrap().to_owned()

@@ -434,6 +434,15 @@ fn the_proposer_must_be_a_validator_of_the_epoch() {
     let stranger = SigningKey::from_seed(Suite::Intl, &[99; 32]).unwrap();
     let r = receipt_at(height, &stranger, fin, &f.links);
     assert_eq!(refusal(&r, &f.genesis).code(), "unknown_proposer");
+    // Links beyond the block's epoch are allowed: a block of epoch 1 with the links of
+    // epochs 1 and 2 (as a receipt whose CA-set proof is at an epoch 2 header carries them).
+    let r = receipt_at(
+        LEN + 1,
+        &f.sets[1][4].0,
+        |h| finalize(&f.sets[1], 1, 4, h),
+        &f.links,
+    );
+    r.verify(&f.genesis).unwrap();
     // node4, added in epoch 1, proposes in epoch 2: accepted.
     let r = receipt_at(height, &f.sets[2][3].0, fin, &f.links);
     r.verify(&f.genesis).unwrap();

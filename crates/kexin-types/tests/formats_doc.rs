@@ -8,8 +8,11 @@ use kexin_types::*;
 use serde_json::Value;
 
 fn doc() -> String {
-    std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/formats.md"))
-        .expect("docs/formats.md")
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/formats.md"
+    ))
+    .expect("docs/formats.md")
 }
 
 /// `(name, json text)` of every example block: a `<!-- example: NAME -->` line, then a
@@ -24,7 +27,11 @@ fn examples(doc: &str) -> Vec<(String, String)> {
         else {
             continue;
         };
-        assert_eq!(lines[i + 1], "```json", "example {name}: a ```json fence follows");
+        assert_eq!(
+            lines[i + 1],
+            "```json",
+            "example {name}: a ```json fence follows"
+        );
         let body: Vec<&str> = lines[i + 2..]
             .iter()
             .take_while(|l| **l != "```")
@@ -79,8 +86,13 @@ fn commitment_example_is_the_vote_examples_commitment() {
     let json: Value = serde_json::from_str(&text).unwrap();
     assert!(json["kind"].is_u64(), "kind is a JSON integer");
     let commitment: PayloadCommitment = serde_json::from_value(json.clone()).unwrap();
-    assert_eq!(commitment, vote.commitment(Suite::Intl), "{}", serde_json::to_string(&vote.commitment(Suite::Intl)).unwrap());
-    assert_eq!(serde_json::to_value(&commitment).unwrap(), json);
+    assert_eq!(
+        commitment,
+        vote.commitment(Suite::Intl),
+        "{}",
+        serde_json::to_string(&vote.commitment(Suite::Intl)).unwrap()
+    );
+    assert_eq!(serde_json::to_value(commitment).unwrap(), json);
 }
 
 /// The `GET /v1/chain` example is consistent (the checks `kexin verify --genesis` makes) and
