@@ -12,8 +12,8 @@
 //     digest:  Uint8Array(32) | hex string, the suite hash of the data the user holds (optional;
 //              step 0 of §9)
 //   Step = {name, ok: true | false | null, detail, code?, optional?}
-//     names, in order: parse, genesis, digest, chain, suite, version, metadata, record_proof,
-//     tx_hash, signer_cert (version 4), tx_signature, log_proof, block_hash, epochs,
+//     names, in order: parse, genesis, chain, suite, version, digest, signer_cert (version 4),
+//     metadata, record_proof, tx_hash, tx_signature, log_proof, block_hash, epochs,
 //     certificate, proposer, and signer_ca (version 4: the X.509 check of the signer's
 //     certificate against its organisation's CA, optional: left to `kexin verify`).
 //     Verification stops at the first step with ok: false; `code` is then its error code
@@ -222,26 +222,6 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
   const H = hashName(suite);
   const tx = r.transaction;
 
-  // Step 0: the user's data.
-  if (opts.digest !== undefined && opts.digest !== null) {
-    let d = opts.digest;
-    if (typeof d === 'string') {
-      try {
-        d = fromHex(d, 32);
-      } catch (e) {
-        return fail('digest', 'digest_mismatch', `The given digest is not 64 hex characters: ${e.message}.`);
-      }
-    }
-    if (!bytesEqual(d, r.record.digest)) {
-      return fail('digest', 'digest_mismatch', `The data's ${H} digest ${toHex(d)} does not equal the record's digest ${toHex(r.record.digest)}: this is not the data the receipt is for, or it was changed.`);
-    }
-    pass('digest', `The data's ${H} digest equals the record's digest ${toHex(r.record.digest)}.`);
-    result.dataChecked = true;
-  } else {
-    skip('digest', 'No data was given: the receipt proves that the record\'s digest was recorded, not that you hold the data.', true);
-    result.dataChecked = false;
-  }
-
   // Steps 1-3: chain, suite, version.
   if (genesis) {
     for (const [what, id] of [['receipt', r.chainId], ['transaction', tx.chainId]]) {
@@ -267,6 +247,47 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
   }
   if (r.version === 3n && r.signerCert) return fail('version', 'malformed_receipt', 'A version 3 receipt carries no signer_cert.');
   pass('version', `Receipt format version ${r.version}.`);
+  // Step 0 (after chain, suite and version, as in the reference verifier): the user's data.
+  if (opts.digest !== undefined && opts.digest !== null) {
+    let d = opts.digest;
+    if (typeof d === 'string') {
+      try {
+        d = fromHex(d, 32);
+      } catch (e) {
+        return fail('digest', 'digest_mismatch', `The given digest is not 64 hex characters: ${e.message}.`);
+      }
+    }
+    if (!bytesEqual(d, r.record.digest)) {
+      return fail('digest', 'digest_mismatch', `The data's ${H} digest ${toHex(d)} does not equal the record's digest ${toHex(r.record.digest)}: this is not the data the receipt is for, or it was changed.`);
+    }
+    pass('digest', `The data's ${H} digest equals the record's digest ${toHex(r.record.digest)}.`);
+    result.dataChecked = true;
+  } else {
+    skip('digest', 'No data was given: the receipt proves that the record\'s digest was recorded, not that you hold the data.', true);
+    result.dataChecked = false;
+  }
+
+  // Version 4: the signer's certificate is the one the transaction names (§9 step 3a).
+  if (r.version === 4n) {
+    const permissioned = genesis ? genesis.organisations.length > 0 : tx.cert !== null;
+    const sc = r.signerCert;
+    if (!sc && permissioned) {
+      return fail('signer_cert', 'bad_signer_cert', 'A version 4 receipt of a chain with organisations carries the signer\'s certificate (signer_cert); this one does not.');
+    }
+    if (sc && !permissioned) return fail('signer_cert', 'malformed_receipt', 'A receipt of a chain without organisations carries no signer_cert.');
+    if (sc) {
+      const id = domainHash(suite, 'kexin:cert:v1', sc.cert);
+      if (tx.cert === null) return fail('signer_cert', 'bad_signer_cert', 'The transaction names no certificate.');
+      if (!bytesEqual(id, tx.cert)) {
+        return fail('signer_cert', 'bad_signer_cert', `The receipt's certificate has id ${toHex(id)}, the transaction names ${toHex(tx.cert)}.`);
+      }
+      const info = certInfo(toHex(sc.cert));
+      if (!info || !info.subject.O) return fail('signer_cert', 'bad_signer_cert', 'The signer\'s certificate cannot be read as X.509 with an organisation (O).');
+      result.signer = { organisation: info.subject.O, role: info.subject.OU || '', name: info.subject.CN || '', certId: toHex(id) };
+      pass('signer_cert', `The transaction was signed under certificate ${short(id)} of organisation ${info.subject.O} (role ${info.subject.OU || '?'}, ${info.subject.CN || '?'}), which the receipt carries.`);
+    }
+  }
+
   result.chainId = r.chainId;
   result.suite = suite;
   result.digest = toHex(r.record.digest);
@@ -308,27 +329,6 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
   }
   result.txHash = toHex(txHash);
   pass('tx_hash', `The transaction (signer, nonce ${tx.nonce}, records root) hashes to the transaction hash ${result.txHash}.`);
-
-  // Version 4: the signer's certificate is the one the transaction names (§9 step 3a).
-  if (r.version === 4n) {
-    const permissioned = genesis ? genesis.organisations.length > 0 : tx.cert !== null;
-    const sc = r.signerCert;
-    if (!sc && permissioned) {
-      return fail('signer_cert', 'bad_signer_cert', 'A version 4 receipt of a chain with organisations carries the signer\'s certificate (signer_cert); this one does not.');
-    }
-    if (sc && !permissioned) return fail('signer_cert', 'malformed_receipt', 'A receipt of a chain without organisations carries no signer_cert.');
-    if (sc) {
-      const id = domainHash(suite, 'kexin:cert:v1', sc.cert);
-      if (tx.cert === null) return fail('signer_cert', 'bad_signer_cert', 'The transaction names no certificate.');
-      if (!bytesEqual(id, tx.cert)) {
-        return fail('signer_cert', 'bad_signer_cert', `The receipt's certificate has id ${toHex(id)}, the transaction names ${toHex(tx.cert)}.`);
-      }
-      const info = certInfo(toHex(sc.cert));
-      if (!info || !info.subject.O) return fail('signer_cert', 'bad_signer_cert', 'The signer\'s certificate cannot be read as X.509 with an organisation (O).');
-      result.signer = { organisation: info.subject.O, role: info.subject.OU || '', name: info.subject.CN || '', certId: toHex(id) };
-      pass('signer_cert', `The transaction was signed under certificate ${short(id)} of organisation ${info.subject.O} (role ${info.subject.OU || '?'}, ${info.subject.CN || '?'}), which the receipt carries.`);
-    }
-  }
 
   // Step 7: transaction signature.
   const chainId = genesis ? genesis.chainId : r.chainId;
