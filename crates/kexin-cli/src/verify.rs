@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
-use kexin_client::hash_file_with_progress;
+use kexin_client::{SignerIdentity, hash_file_with_progress, identify_signer};
 use kexin_crypto::Hash;
 use kexin_types::api::ChainInfo;
 use kexin_types::{CommitCertificate, Genesis, Payload, Receipt, TxReceipt, VerifiedReceipt};
@@ -72,6 +72,13 @@ struct Report {
     certificate_kind: String,
     validators: usize,
     quorum: usize,
+    /// The receipt format version.
+    version: u8,
+    /// Who signed, from the certificate a version 4 receipt carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signer_certificate: Option<SignerIdentity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cert: Option<Hash>,
     checks: Vec<&'static str>,
 }
 
@@ -104,6 +111,11 @@ struct TxReport {
     certificate_kind: String,
     validators: usize,
     quorum: usize,
+    /// The receipt format version.
+    version: u8,
+    /// Who signed, from the certificate a version 4 receipt carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    signer_certificate: Option<SignerIdentity>,
     checks: Vec<&'static str>,
 }
 
@@ -203,6 +215,9 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         return verify_tx(&genesis, &text).map(|r| Outcome::Tx(Box::new(r)));
     }
     let receipt = Receipt::from_json(&text)?;
+    // Chain, suite and version before the file is hashed: a receipt of another chain is
+    // `wrong_chain`, not a digest mismatch.
+    receipt.check_envelope(&genesis)?;
     let suite = genesis.suite;
     let digest = match (&args.file, &args.digest) {
         (_, Some(hex)) => Hash::from_hex(hex.trim().to_ascii_lowercase().as_str())
@@ -228,6 +243,11 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         }
     };
     let v: VerifiedReceipt = receipt.verify_data(&genesis, &digest)?;
+    let signer_certificate = v
+        .signer
+        .as_ref()
+        .map(|e| identify_signer(&genesis, e))
+        .transpose()?;
     let (signatures, certificate_kind) = describe_certificate(&receipt.certificate);
     let meta = receipt.record.metadata.as_ref();
     let mut checks = vec!["digest"];
@@ -241,7 +261,11 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         "log_proof",
         "header",
         "certificate_quorum",
+        "proposer",
     ]);
+    if signer_certificate.is_some() {
+        checks.push("signer_cert");
+    }
     let validators = epoch_validators(&genesis, &receipt.epochs, v.height);
     Ok(Outcome::Record(Box::new(Report {
         ok: true,
@@ -275,6 +299,9 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         certificate_kind,
         validators,
         quorum: kexin_types::quorum_of(validators),
+        version: receipt.version,
+        signer_certificate,
+        cert: receipt.transaction.summary.cert,
         checks,
     })))
 }
@@ -282,6 +309,11 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
 fn verify_tx(genesis: &Genesis, text: &str) -> anyhow::Result<TxReport> {
     let receipt = TxReceipt::from_json(text)?;
     let v = receipt.verify(genesis)?;
+    let signer_certificate = v
+        .signer
+        .as_ref()
+        .map(|e| identify_signer(genesis, e))
+        .transpose()?;
     let (signatures, certificate_kind) = describe_certificate(&receipt.certificate);
     let mut checks = Vec::new();
     if v.payload_checked {
@@ -293,7 +325,11 @@ fn verify_tx(genesis: &Genesis, text: &str) -> anyhow::Result<TxReport> {
         "log_proof",
         "header",
         "certificate_quorum",
+        "proposer",
     ]);
+    if signer_certificate.is_some() {
+        checks.push("signer_cert");
+    }
     let validators = epoch_validators(genesis, &receipt.epochs, v.height);
     let summary = &receipt.transaction.summary;
     Ok(TxReport {
@@ -327,8 +363,40 @@ fn verify_tx(genesis: &Genesis, text: &str) -> anyhow::Result<TxReport> {
         certificate_kind,
         validators,
         quorum: kexin_types::quorum_of(validators),
+        version: receipt.version,
+        signer_certificate,
         checks,
     })
+}
+
+/// The lines about the signer's certificate: organisation, role and subject for a version 4
+/// receipt; for an older one, only the certificate id it names.
+fn print_signer(version: u8, cert: Option<&Hash>, signer: Option<&SignerIdentity>) {
+    match (signer, cert) {
+        (Some(s), _) => {
+            let ca = match s.ca {
+                kexin_client::CaSource::Genesis => "a CA of the genesis".to_owned(),
+                kexin_client::CaSource::State { height } => {
+                    format!("a CA proven in the chain's state at height {height}")
+                }
+            };
+            println!(
+                "  signer cert     ok  certificate {} (serial {}) issued by {ca} ({})",
+                s.cert_id, s.serial, s.ca_id
+            );
+            println!("  organisation        {}", s.organisation);
+            println!("  role                {}", s.role);
+            println!("  subject             {}", s.subject);
+        }
+        (None, Some(id)) => {
+            println!("  certificate id      {id}");
+            println!(
+                "  organisation        not shown: a version {version} receipt names the \
+                 signer's certificate but does not carry it"
+            );
+        }
+        (None, None) => {}
+    }
 }
 
 /// One line about a payload.
@@ -368,9 +436,7 @@ fn print_tx_human(r: &TxReport) {
         "  tx signature    ok  tx {} signed by {} (nonce {})",
         r.tx_hash, r.signer, r.nonce
     );
-    if let Some(cert) = &r.cert {
-        println!("  certificate id      {cert}");
-    }
+    print_signer(r.version, r.cert.as_ref(), r.signer_certificate.as_ref());
     println!(
         "  log proof       ok  log entry {} of {} under the block's log root",
         r.log_index, r.log_size
@@ -449,6 +515,7 @@ fn print_human(r: &Report) {
         "  tx signature    ok  tx {} signed by {} (nonce {})",
         r.tx_hash, r.signer, r.nonce
     );
+    print_signer(r.version, r.cert.as_ref(), r.signer_certificate.as_ref());
     println!(
         "  log proof       ok  log entry {} of {} under the block's log root",
         r.log_index, r.log_size

@@ -238,6 +238,17 @@ fn signed_reads(net: &Net, receipts: &Path, reader: &Path) {
     let report: Value = serde_json::from_str(&ok(&o)).unwrap();
     assert_eq!(report["metadata"], "checked", "{report}");
     assert_eq!(report["label"], "contract.txt", "{report}");
+    // The node's receipt is version 4: it names the signer, alice, org2's writer, certified by
+    // the genesis CA of org2.
+    assert_eq!(report["version"], 4, "{report}");
+    let signer = &report["signer_certificate"];
+    assert_eq!(signer["organisation"], "org2", "{report}");
+    assert_eq!(signer["role"], "writer", "{report}");
+    assert_eq!(signer["ca"]["source"], "genesis", "{report}");
+    assert!(
+        signer["subject"].as_str().unwrap() == "CN=alice,OU=writer,O=org2",
+        "{report}"
+    );
     // Anonymous receipts carry only the hash, and verify just the same.
     let anon = net.path("anonymous-receipts");
     let o = run(&[

@@ -474,6 +474,35 @@ async fn rotate_every_certificate_under_load_with_zero_failed_transactions() {
             &signer("writer-2"),
         ));
         net.verify(&f, &net.path(&format!("after-new-{k}")));
+        // The receipt (version 4) names its signer: the new writer of org{k}, certified by the CA
+        // added after the genesis, which the receipt proves in the chain's state.
+        let receipt = net
+            .path(&format!("after-new-{k}"))
+            .join(format!("org{k}.txt.receipt.json"));
+        let text = ok(&run(&[
+            "verify".as_ref(),
+            f.as_os_str(),
+            "--receipt".as_ref(),
+            receipt.as_os_str(),
+            "--genesis".as_ref(),
+            net.genesis().as_os_str(),
+        ]));
+        let line = |start: &str| {
+            text.lines()
+                .find(|l| l.trim_start().starts_with(start))
+                .unwrap_or_else(|| panic!("no {start:?} line in:\n{text}"))
+                .to_owned()
+        };
+        assert!(line("organisation").ends_with(&format!("org{k}")), "{text}");
+        assert!(line("role").ends_with("writer"), "{text}");
+        assert!(
+            line("subject").ends_with(&format!("CN=writer,OU=writer,O=org{k}")),
+            "{text}"
+        );
+        assert!(
+            line("signer cert").contains("proven in the chain's state"),
+            "{text}"
+        );
     }
     // The old admin is refused too: rotating with it fails (and leaves nothing behind).
     let o = run(&[

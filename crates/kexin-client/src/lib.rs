@@ -9,7 +9,9 @@
 //!   organisations require.
 //! * [`check_chain_info`] checks that what `/v1/chain` returned is self-consistent, and
 //!   [`kexin_types::Receipt::verify`] (or [`kexin_types::BatchVerifier`]) checks a receipt
-//!   offline against the genesis alone.
+//!   offline against the genesis alone; for a version 4 receipt [`identify_signer`] then
+//!   checks the signer's X.509 certificate against its organisation's CA and names the
+//!   organisation, role and subject.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -39,6 +41,7 @@ mod client;
 mod files;
 mod identity;
 mod keys;
+mod signer;
 
 pub use client::{BlockId, Client, ClientError, check_chain_info};
 pub use files::{
@@ -47,3 +50,4 @@ pub use files::{
 };
 pub use identity::{IDENTITY_CERT, IDENTITY_KEY, Identity, IdentityError};
 pub use keys::{KeyFileError, load_key, save_key};
+pub use signer::{CaSource, SignerIdentity, identify_signer};

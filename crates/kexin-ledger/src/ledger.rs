@@ -14,9 +14,9 @@ use kexin_types::codec::Reader;
 use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use kexin_types::state::{RecordLocation, StateKey, value_hash};
 use kexin_types::{
-    Block, BlockHeader, Checkpoint, CommitCertificate, Decode, Encode, EpochLink, FORMAT_VERSION,
-    Genesis, Payload, PayloadCommitment, Receipt, ReceiptTx, SealedTx, Transaction, TxReceipt,
-    TxSummary, decode_block, decode_transaction,
+    Block, BlockHeader, CaSetProof, CertState, Checkpoint, CommitCertificate, Decode, Encode,
+    EpochLink, Genesis, OrgState, Payload, PayloadCommitment, RECEIPT_VERSION, Receipt, ReceiptTx,
+    SealedTx, SignerCert, Transaction, TxReceipt, TxSummary, decode_block, decode_transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -945,9 +945,11 @@ impl Ledger {
         };
         let (header, tx) = self.tx_in_block(tx_hash, &loc)?;
         let summary = tx.summary();
-        let (log_proof, certificate, epochs) = self.finality(tx_hash, &summary, &loc, &header)?;
+        let (log_proof, certificate, mut epochs) =
+            self.finality(tx_hash, &summary, &loc, &header)?;
+        let signer_cert = self.signer_cert(&tx, &mut epochs)?;
         Ok(Some(TxReceipt {
-            version: FORMAT_VERSION,
+            version: RECEIPT_VERSION,
             chain_id: self.genesis.chain_id.clone(),
             suite,
             transaction: ReceiptTx {
@@ -961,7 +963,96 @@ impl Ledger {
             header,
             certificate,
             epochs,
+            signer_cert,
         }))
+    }
+
+    /// The signer's certificate of `tx` for its version 4 receipts (`None` on a chain without
+    /// organisations): the DER, read from the transaction that registered it, and, when the
+    /// genesis does not list the CA that issued it, the organisation's CA set proven against
+    /// the head's state root (the ledger keeps only its newest state), with the head's header
+    /// and certificate. `epochs` is extended to the proof header's epoch.
+    fn signer_cert(
+        &self,
+        tx: &Transaction,
+        epochs: &mut Vec<EpochLink>,
+    ) -> Result<Option<SignerCert>, LedgerError> {
+        let suite = self.suite;
+        let (true, Some(id)) = (self.genesis.is_permissioned(), tx.cert) else {
+            return Ok(None);
+        };
+        let state = self
+            .state_get(&StateKey::Cert(id))?
+            .ok_or_else(|| {
+                LedgerError::corrupt(format!("certificate {id} is named but not registered"))
+            })
+            .and_then(|b| {
+                CertState::decode(&b)
+                    .map_err(|e| LedgerError::corrupt(format!("certificate {id}: {e}")))
+            })?;
+        let cert = match &tx.attached_cert {
+            Some(der) if der.id(suite) == id => der.clone(),
+            _ => self.registered_der(&id, state.registered_at)?,
+        };
+        let in_genesis = self
+            .genesis
+            .organisation(&state.org)
+            .is_some_and(|o| o.ca_certs.iter().any(|c| c.id(suite) == state.issuer));
+        if in_genesis {
+            return Ok(Some(SignerCert { cert, ca_set: None }));
+        }
+        let resp = self.state_proof(&StateKey::Org(state.org.clone()))?;
+        let value = resp.value.ok_or_else(|| {
+            LedgerError::corrupt(format!(
+                "organisation {} has no CA-set entry but certificate {id} names a CA outside the genesis",
+                state.org
+            ))
+        })?;
+        let org_state = OrgState::decode(&value)
+            .map_err(|e| LedgerError::corrupt(format!("organisation {}: {e}", state.org)))?;
+        let (header, certificate) = self.header(resp.height)?.ok_or_else(|| {
+            LedgerError::corrupt(format!("head block {} is not stored", resp.height))
+        })?;
+        if header.state_root != resp.state_root {
+            return Err(LedgerError::corrupt(format!(
+                "block {}'s state root differs from the state tree's",
+                resp.height
+            )));
+        }
+        let need = self.genesis.epoch_of(resp.height);
+        if (epochs.len() as u64) < need {
+            *epochs = self.epoch_links(need)?;
+        }
+        Ok(Some(SignerCert {
+            cert,
+            ca_set: Some(CaSetProof {
+                org_state,
+                proof: resp.proof,
+                header,
+                certificate,
+            }),
+        }))
+    }
+
+    /// The DER of certificate `id`, from the transaction of block `height` that registered it
+    /// (attached it).
+    fn registered_der(&self, id: &Hash, height: u64) -> Result<kexin_types::CertDer, LedgerError> {
+        let (block, _) = self.block(height)?.ok_or_else(|| {
+            LedgerError::corrupt(format!(
+                "certificate {id} was registered at missing block {height}"
+            ))
+        })?;
+        block
+            .transactions
+            .iter()
+            .filter_map(|t| t.attached_cert.as_ref())
+            .find(|der| der.id(self.suite) == *id)
+            .cloned()
+            .ok_or_else(|| {
+                LedgerError::corrupt(format!(
+                    "no transaction of block {height} carries certificate {id}, registered there"
+                ))
+            })
     }
 
     /// The receipts of every evidence record of transaction `tx_hash`, in record order
@@ -1018,7 +1109,9 @@ impl Ledger {
                 records_root: record_tree.root(),
             },
         };
-        let (log_proof, certificate, epochs) = self.finality(tx_hash, &summary, &loc, &header)?;
+        let (log_proof, certificate, mut epochs) =
+            self.finality(tx_hash, &summary, &loc, &header)?;
+        let signer_cert = self.signer_cert(&tx, &mut epochs)?;
         let block_hash = header.hash(suite);
         let transaction = ReceiptTx {
             hash: *tx_hash,
@@ -1036,7 +1129,7 @@ impl Ledger {
                 .prove_inclusion(j as u64, size)
                 .map_err(|e| LedgerError::corrupt(format!("record proof: {e}")))?;
             out.push(Receipt {
-                version: FORMAT_VERSION,
+                version: RECEIPT_VERSION,
                 chain_id: self.genesis.chain_id.clone(),
                 suite,
                 record: records[j].disclosed(suite),
@@ -1047,6 +1140,7 @@ impl Ledger {
                 header: header.clone(),
                 certificate: certificate.clone(),
                 epochs: epochs.clone(),
+                signer_cert: signer_cert.clone(),
             });
         }
         Ok(Some(out))

@@ -197,6 +197,11 @@ impl Certificate {
         attribute(self.inner.tbs_certificate().subject(), OID_O)
     }
 
+    /// The subject's distinguished name, as text (RFC 4514, e.g. `CN=alice,OU=writer,O=org1`).
+    pub fn subject(&self) -> String {
+        self.inner.tbs_certificate().subject().to_string()
+    }
+
     /// The subject's common name (`CN`).
     pub fn common_name(&self) -> Option<String> {
         attribute(self.inner.tbs_certificate().subject(), OID_CN)

@@ -320,6 +320,41 @@ impl CommitCertificate {
         Ok(())
     }
 
+    /// [`CommitCertificate::check_epoch`], and the rule for kind 1: a certificate of genesis
+    /// validator signatures (direct, or ending an ancestor certificate) is accepted only for
+    /// a block whose consensus epoch's validators, as `sets` knows them, are exactly the
+    /// genesis validators. Without it, keys of genesis validators removed by governance (or
+    /// leaked long after they stopped validating) could certify a block at any height.
+    pub fn check_epoch_in(
+        &self,
+        genesis: &Genesis,
+        sets: &impl ValidatorSets,
+        height: u64,
+    ) -> Result<(), CertificateError> {
+        self.check_epoch(genesis, height)?;
+        let certified = match self {
+            CommitCertificate::Signatures { .. } => height,
+            CommitCertificate::Ancestor {
+                headers,
+                certificate,
+            } if matches!(**certificate, CommitCertificate::Signatures { .. }) => {
+                headers.last().map_or(height, |h| h.height)
+            }
+            _ => return Ok(()),
+        };
+        let epoch = genesis.epoch_of(certified);
+        if epoch == 0 {
+            return Ok(());
+        }
+        let mut genesis_keys = genesis.consensus_order();
+        genesis_keys.dedup();
+        match sets.epoch_keys(epoch) {
+            Some(keys) if keys == genesis_keys => Ok(()),
+            Some(_) => Err(CertificateError::GenesisSignaturesOutOfEpoch { epoch }),
+            None => Err(CertificateError::UnknownEpoch(epoch)),
+        }
+    }
+
     /// Checks that a quorum of the validators of the certificate's epoch, as `sets` knows
     /// them, signed `block_hash`.
     pub fn verify_in(
@@ -458,6 +493,15 @@ pub enum CertificateError {
         "certificate is of consensus epoch {0}, whose validator set this verifier does not have (validators changed by governance; fetch the epoch's set)"
     )]
     UnknownEpoch(u64),
+    /// A kind 1 certificate (genesis validator signatures) for a block of an epoch whose
+    /// validators are not the genesis validators.
+    #[error(
+        "genesis validator signatures (kind 1) certify only blocks of epochs whose validators are the genesis validators; epoch {epoch}'s differ"
+    )]
+    GenesisSignaturesOutOfEpoch {
+        /// The certified block's epoch.
+        epoch: u64,
+    },
     /// The certificate's epoch is not the epoch of the block it certifies.
     #[error("the certificate is of epoch {got}, but height {height} is in epoch {expected}")]
     WrongEpoch {
@@ -661,7 +705,8 @@ impl Checkpoint {
         sets: &impl ValidatorSets,
     ) -> Result<Hash, CertificateError> {
         let hash = self.header.hash(genesis.suite);
-        self.certificate.check_epoch(genesis, self.header.height)?;
+        self.certificate
+            .check_epoch_in(genesis, sets, self.header.height)?;
         self.certificate.verify_in(genesis, sets, &hash)?;
         Ok(hash)
     }

@@ -120,7 +120,8 @@ impl<'g> EpochChain<'g> {
             ));
         }
         let hash: Hash = link.header.hash(suite);
-        link.certificate.check_epoch(self.genesis, boundary)?;
+        link.certificate
+            .check_epoch_in(self.genesis, self, boundary)?;
         link.certificate.verify_in(self.genesis, self, &hash)?;
         self.sets
             .insert(epoch, consensus_order(&link.set.validators));

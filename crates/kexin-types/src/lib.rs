@@ -52,7 +52,8 @@ pub use identity::{
 pub use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 pub use kexin_merkle::{ConsistencyProof, InclusionProof, StateProof};
 pub use receipt::{
-    BatchVerifier, Receipt, ReceiptError, ReceiptTx, TxReceipt, VerifiedReceipt, VerifiedTx,
+    BatchVerifier, CaSetProof, RECEIPT_VERSION, RECEIPT_VERSION_3, Receipt, ReceiptError,
+    ReceiptTx, SignerCert, SignerEvidence, TxReceipt, VerifiedReceipt, VerifiedTx,
 };
 pub use tx::{
     EvidenceRecord, MetadataError, Payload, PayloadCommitment, RecordMetadata, RecordView,

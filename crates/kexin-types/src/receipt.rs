@@ -2,20 +2,87 @@
 
 use std::collections::BTreeSet;
 
-use kexin_crypto::{Domain, Hash, Signature, Suite};
-use kexin_merkle::InclusionProof;
+use kexin_crypto::{Domain, Hash, PublicKey, Signature, Suite};
+use kexin_merkle::{InclusionProof, ProofLeaf, StateProof};
 use serde::{Deserialize, Serialize};
 
 use crate::block::{BlockHeader, CertificateError, CommitCertificate};
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::domains;
 use crate::epoch::{EpochChain, EpochLink};
-use crate::genesis::Genesis;
+use crate::genesis::{Genesis, ValidatorSets};
+use crate::identity::{CertDer, OrgState, Organisation};
 use crate::limits::*;
+use crate::state::{StateKey, value_hash};
 use crate::tx::{
     MetadataError, Payload, PayloadCommitment, RecordView, TxSummary, log_leaf_hash,
     validate_chain_id,
 };
-use crate::{FORMAT_VERSION, domains};
+
+/// The receipt format version this version writes: 4, whose receipts carry the signer's
+/// certificate ([`SignerCert`]).
+pub const RECEIPT_VERSION: u8 = 4;
+
+/// The previous receipt format version (no signer certificate), still verified.
+pub const RECEIPT_VERSION_3: u8 = 3;
+
+/// The signer's certificate in a version 4 receipt, and what proves its issuing CA from the
+/// genesis when the genesis does not list that CA.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignerCert {
+    /// The X.509 DER of the certificate the transaction names: its id
+    /// (`H("kexin:cert:v1" || DER)`) is the transaction's `cert`.
+    pub cert: CertDer,
+    /// Absent when a CA of the certificate's organisation in the genesis issued it. Present
+    /// when the issuing CA was added after genesis (`add_ca`, or an organisation admitted by
+    /// governance): the organisation's CA-set entry, proven in the state of a finalized block
+    /// at or after the receipt's block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_set: Option<CaSetProof>,
+}
+
+/// An organisation's CA set ([`StateKey::Org`]) proven against the state root of a finalized
+/// header.
+///
+/// The rule: `header.height` is at least the receipt's block height; `certificate` proves
+/// `header` final (with the receipt's epoch links, which then run up to `header`'s epoch);
+/// `proof` proves that state key `Org(org_state.org.name)` holds the canonical encoding of
+/// `org_state` under `header.state_root`. A node keeps only its newest state, so it proves the
+/// entry at its head; an organisation's CA set only grows while it is a member (`add_ca`
+/// appends), and the transaction's execution already required its certificate's CA to be one
+/// of the organisation's at the receipt's block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaSetProof {
+    /// The organisation's CA-set entry.
+    pub org_state: OrgState,
+    /// Its state proof against `header.state_root`.
+    pub proof: StateProof,
+    /// A finalized header at or after the receipt's block.
+    pub header: BlockHeader,
+    /// `header`'s commit certificate.
+    pub certificate: CommitCertificate,
+}
+
+/// What a version 4 receipt establishes about its signer's certificate before the X.509
+/// check: the certificate is the one the transaction names, and the CAs it must chain to. The
+/// X.509 check itself (issuer, signature, validity at `at_ms`, profile, and that the
+/// certificate certifies `signer`) is `kexin_client::identify_signer`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SignerEvidence {
+    /// The certificate id (the transaction's `cert`).
+    pub cert_id: Hash,
+    /// The certificate's DER.
+    pub cert: CertDer,
+    /// The organisation as proven in the chain's state (its name and CAs), when the receipt
+    /// carries a CA-set proof; `None`: the genesis organisation the certificate names.
+    pub proven_org: Option<Organisation>,
+    /// The height of the header the CA set was proven at.
+    pub proven_at: Option<u64>,
+    /// The transaction's signer: the certificate must certify this key.
+    pub signer: PublicKey,
+    /// The block's timestamp: the certificate and its CA must be valid then.
+    pub at_ms: u64,
+}
 
 /// The transaction part of a receipt: the signed summary, its hash and signature.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +99,7 @@ pub struct ReceiptTx {
 /// A receipt for one evidence record.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
-    /// Format version (`FORMAT_VERSION`, now 3).
+    /// Receipt format version: [`RECEIPT_VERSION`] (4) as written now, or 3.
     pub version: u8,
     /// The chain's id.
     pub chain_id: String,
@@ -56,9 +123,15 @@ pub struct Receipt {
     pub certificate: CommitCertificate,
     /// The validator sets of consensus epochs `1 ..=` the block's epoch, each certified by the
     /// epoch before (empty for a block of epoch 0): what lets the certificate be checked
-    /// offline from the genesis alone after governance changed the validators.
+    /// offline from the genesis alone after governance changed the validators. Links beyond
+    /// the block's epoch are allowed (each is verified); a CA-set proof at a later epoch's
+    /// header needs them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub epochs: Vec<EpochLink>,
+    /// Version 4: the signer's certificate, on a chain with organisations (absent on an open
+    /// chain and in version 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_cert: Option<SignerCert>,
 }
 
 /// What a successful verification established.
@@ -79,6 +152,9 @@ pub struct VerifiedReceipt {
     pub block_hash: Hash,
     /// The block timestamp (milliseconds since the Unix epoch).
     pub timestamp_ms: u64,
+    /// Version 4 on a chain with organisations: the signer's certificate, for the X.509
+    /// check (`kexin_client::identify_signer`).
+    pub signer: Option<SignerEvidence>,
 }
 
 /// Why a receipt does not verify. Each variant has a stable [`ReceiptError::code`].
@@ -149,6 +225,21 @@ pub enum ReceiptError {
     /// The certificate does not prove the block final.
     #[error("commit certificate invalid: {0}")]
     Certificate(#[from] CertificateError),
+    /// The header's proposer is not a validator of the block's epoch.
+    #[error("the block's proposer {proposer} is not a validator of epoch {epoch}")]
+    UnknownProposer {
+        /// The proposer's key (hex).
+        proposer: String,
+        /// The block's epoch.
+        epoch: u64,
+    },
+    /// The signer's certificate is missing, is not the one the transaction names, or does not
+    /// chain to its organisation's CA.
+    #[error("signer certificate: {0}")]
+    SignerCert(String),
+    /// The CA-set proof does not prove the organisation's CAs.
+    #[error("CA-set proof: {0}")]
+    CaSetProof(String),
 }
 
 impl ReceiptError {
@@ -167,6 +258,9 @@ impl ReceiptError {
             ReceiptError::BlockHashMismatch { .. } => "block_hash_mismatch",
             ReceiptError::PayloadMismatch(_) => "payload_mismatch",
             ReceiptError::Certificate(_) => "bad_certificate",
+            ReceiptError::UnknownProposer { .. } => "unknown_proposer",
+            ReceiptError::SignerCert(_) => "bad_signer_cert",
+            ReceiptError::CaSetProof(_) => "bad_ca_proof",
         }
     }
 }
@@ -198,12 +292,122 @@ fn check_envelope(
             });
         }
     }
-    if version != FORMAT_VERSION {
+    if version != RECEIPT_VERSION && version != RECEIPT_VERSION_3 {
         return Err(ReceiptError::Malformed(format!(
-            "unsupported receipt version {version}"
+            "unsupported receipt version {version} (this verifier reads 3 and 4)"
         )));
     }
     Ok(())
+}
+
+/// The version rules of the signer certificate, before anything is hashed: version 3 carries
+/// none; version 4 carries one exactly when the chain has organisations, and it is the
+/// certificate the transaction names.
+fn check_signer_cert(
+    genesis: &Genesis,
+    version: u8,
+    tx: &ReceiptTx,
+    signer_cert: Option<&SignerCert>,
+) -> Result<(), ReceiptError> {
+    match (version, signer_cert) {
+        (RECEIPT_VERSION_3, None) => return Ok(()),
+        (RECEIPT_VERSION_3, Some(_)) => {
+            return Err(ReceiptError::Malformed(
+                "a version 3 receipt carries no signer_cert".into(),
+            ));
+        }
+        _ => {}
+    }
+    let Some(sc) = signer_cert else {
+        if genesis.is_permissioned() {
+            return Err(ReceiptError::SignerCert(
+                "a version 4 receipt of a chain with organisations carries the signer's certificate (signer_cert)"
+                    .into(),
+            ));
+        }
+        return Ok(());
+    };
+    if !genesis.is_permissioned() {
+        return Err(ReceiptError::Malformed(
+            "a receipt of a chain without organisations carries no signer_cert".into(),
+        ));
+    }
+    sc.cert
+        .check_len("signer certificate")
+        .map_err(|e| ReceiptError::Malformed(e.to_string()))?;
+    let id = sc.cert.id(genesis.suite);
+    match tx.summary.cert {
+        None => Err(ReceiptError::SignerCert(
+            "the transaction names no certificate".into(),
+        )),
+        Some(named) if named != id => Err(ReceiptError::SignerCert(format!(
+            "the receipt's certificate has id {id}, the transaction names {named}"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// After the block is proven final: the proposer is one of its epoch's validators, and the
+/// CA-set proof (if any) holds. Returns what the X.509 check needs.
+fn check_proposer_and_signer(
+    genesis: &Genesis,
+    chain: &EpochChain<'_>,
+    tx: &ReceiptTx,
+    header: &BlockHeader,
+    signer_cert: Option<&SignerCert>,
+) -> Result<Option<SignerEvidence>, ReceiptError> {
+    let epoch = genesis.epoch_of(header.height);
+    let keys = chain
+        .epoch_keys(epoch)
+        .ok_or(CertificateError::UnknownEpoch(epoch))?;
+    if !keys.contains(&header.proposer) {
+        return Err(ReceiptError::UnknownProposer {
+            proposer: header.proposer.to_hex(),
+            epoch,
+        });
+    }
+    let Some(sc) = signer_cert else {
+        return Ok(None);
+    };
+    let mut evidence = SignerEvidence {
+        cert_id: sc.cert.id(genesis.suite),
+        cert: sc.cert.clone(),
+        proven_org: None,
+        proven_at: None,
+        signer: tx.summary.signer,
+        at_ms: header.timestamp_ms,
+    };
+    if let Some(p) = &sc.ca_set {
+        let bad = |why: String| ReceiptError::CaSetProof(why);
+        if p.header.height < header.height {
+            return Err(bad(format!(
+                "proven at height {}, before the receipt's block {}",
+                p.header.height, header.height
+            )));
+        }
+        p.org_state
+            .org
+            .validate()
+            .map_err(|e| bad(format!("organisation: {e}")))?;
+        let hash = p.header.hash(genesis.suite);
+        p.certificate
+            .check_epoch_in(genesis, chain, p.header.height)
+            .and_then(|()| p.certificate.verify_in(genesis, chain, &hash))
+            .map_err(|e| bad(format!("the header at height {}: {e}", p.header.height)))?;
+        let key = StateKey::Org(p.org_state.org.name.clone()).hash(genesis.suite);
+        let value = value_hash(genesis.suite, &p.org_state.encode());
+        kexin_merkle::verify_state_proof(
+            genesis.suite,
+            &p.header.state_root,
+            &key,
+            Some(&value),
+            &p.proof,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        evidence.proven_org = Some(p.org_state.org.clone());
+        evidence.proven_at = Some(p.header.height);
+    }
+    Ok(Some(evidence))
 }
 
 /// Checks shared by both receipt kinds: the transaction hash and signature, the transaction's
@@ -272,18 +476,21 @@ fn check_tx_in_block(
 }
 
 /// The certificate check shared by both receipt kinds: the epoch links from the genesis, the
-/// certificate's epoch against the block's height, and a quorum of that epoch's validators.
+/// certificate's epoch against the block's height (and the kind 1 rule), a quorum of that
+/// epoch's validators, the proposer's membership and the signer's CA-set proof.
 fn check_certified(
     genesis: &Genesis,
     epochs: &[EpochLink],
     certificate: &CommitCertificate,
-    height: u64,
+    tx: &ReceiptTx,
+    header: &BlockHeader,
     block_hash: &Hash,
-) -> Result<(), ReceiptError> {
+    signer_cert: Option<&SignerCert>,
+) -> Result<Option<SignerEvidence>, ReceiptError> {
     let chain = EpochChain::verify(genesis, epochs)?;
-    certificate.check_epoch(genesis, height)?;
+    certificate.check_epoch_in(genesis, &chain, header.height)?;
     certificate.verify_in(genesis, &chain, block_hash)?;
-    Ok(())
+    check_proposer_and_signer(genesis, &chain, tx, header, signer_cert)
 }
 
 impl Receipt {
@@ -299,6 +506,12 @@ impl Receipt {
             self.suite,
             &self.transaction,
             &self.header,
+        )?;
+        check_signer_cert(
+            genesis,
+            self.version,
+            &self.transaction,
+            self.signer_cert.as_ref(),
         )?;
         let suite = genesis.suite;
         // 1. Disclosed metadata is within the limits and hashes to the metadata hash.
@@ -347,22 +560,42 @@ impl Receipt {
             height: self.header.height,
             block_hash: self.block_hash,
             timestamp_ms: self.header.timestamp_ms,
+            signer: None,
         })
     }
 
     /// Verifies the receipt against the chain's genesis alone: record proof, transaction hash
     /// and signature, log proof, header hash, the epoch links, and a quorum certificate of the
     /// block's epoch.
+    ///
+    /// For a version 4 receipt it also checks that the signer's certificate is the one the
+    /// transaction names and the CA-set proof, if any; the X.509 check of the certificate
+    /// against its CA is `kexin_client::identify_signer` on [`VerifiedReceipt::signer`].
     pub fn verify(&self, genesis: &Genesis) -> Result<VerifiedReceipt, ReceiptError> {
-        let v = self.verify_without_certificate(genesis)?;
-        check_certified(
+        let mut v = self.verify_without_certificate(genesis)?;
+        v.signer = check_certified(
             genesis,
             &self.epochs,
             &self.certificate,
-            self.header.height,
+            &self.transaction,
+            &self.header,
             &v.block_hash,
+            self.signer_cert.as_ref(),
         )?;
         Ok(v)
+    }
+
+    /// The envelope checks alone (chain, suite, version): what a verifier can refuse before
+    /// hashing a file, so a receipt of another chain is `wrong_chain` whatever the data.
+    pub fn check_envelope(&self, genesis: &Genesis) -> Result<(), ReceiptError> {
+        check_envelope(
+            genesis,
+            self.version,
+            &self.chain_id,
+            self.suite,
+            &self.transaction,
+            &self.header,
+        )
     }
 
     /// Verifies the receipt and that `data` hashes to the record's digest.
@@ -371,6 +604,9 @@ impl Receipt {
         genesis: &Genesis,
         data_digest: &Hash,
     ) -> Result<VerifiedReceipt, ReceiptError> {
+        // The envelope (chain, suite, version) first: a receipt of another chain is
+        // `wrong_chain` whatever the data.
+        self.check_envelope(genesis)?;
         if *data_digest != self.record.digest {
             return Err(ReceiptError::DigestMismatch {
                 hash: genesis.suite.hash_name(),
@@ -409,7 +645,7 @@ impl Receipt {
 /// effect at that height. JSON is its exchange form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxReceipt {
-    /// Format version (`FORMAT_VERSION`, now 3).
+    /// Receipt format version: [`RECEIPT_VERSION`] (4) as written now, or 3.
     pub version: u8,
     /// The chain's id.
     pub chain_id: String,
@@ -435,6 +671,9 @@ pub struct TxReceipt {
     /// [`Receipt::epochs`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub epochs: Vec<EpochLink>,
+    /// Version 4: the signer's certificate (see [`Receipt::signer_cert`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signer_cert: Option<SignerCert>,
 }
 
 /// What a successful [`TxReceipt::verify`] established.
@@ -452,6 +691,9 @@ pub struct VerifiedTx {
     pub block_hash: Hash,
     /// The block timestamp (milliseconds since the Unix epoch).
     pub timestamp_ms: u64,
+    /// Version 4 on a chain with organisations: the signer's certificate, for the X.509
+    /// check (`kexin_client::identify_signer`).
+    pub signer: Option<SignerEvidence>,
 }
 
 impl TxReceipt {
@@ -466,6 +708,12 @@ impl TxReceipt {
             self.suite,
             &self.transaction,
             &self.header,
+        )?;
+        check_signer_cert(
+            genesis,
+            self.version,
+            &self.transaction,
+            self.signer_cert.as_ref(),
         )?;
         let commitment = &self.transaction.summary.payload;
         if let Some(payload) = &self.payload {
@@ -487,12 +735,14 @@ impl TxReceipt {
             &self.header,
             &self.block_hash,
         )?;
-        check_certified(
+        let signer = check_certified(
             genesis,
             &self.epochs,
             &self.certificate,
-            self.header.height,
+            &self.transaction,
+            &self.header,
             &self.block_hash,
+            self.signer_cert.as_ref(),
         )?;
         Ok(VerifiedTx {
             tx_hash,
@@ -501,6 +751,7 @@ impl TxReceipt {
             height: self.header.height,
             block_hash: self.block_hash,
             timestamp_ms: self.header.timestamp_ms,
+            signer,
         })
     }
 
@@ -543,14 +794,14 @@ impl<'g> BatchVerifier<'g> {
     /// Verifies one receipt; the certificate of a block already seen is not checked again,
     /// as long as the certificate bytes are the same ones.
     pub fn verify(&mut self, receipt: &Receipt) -> Result<VerifiedReceipt, ReceiptError> {
-        let v = receipt.verify_without_certificate(self.genesis)?;
+        let mut v = receipt.verify_without_certificate(self.genesis)?;
         // Epoch links already verified are only compared; new ones extend the chain.
         for link in &receipt.epochs {
             self.epochs.extend(link)?;
         }
         receipt
             .certificate
-            .check_epoch(self.genesis, receipt.header.height)?;
+            .check_epoch_in(self.genesis, &self.epochs, receipt.header.height)?;
         // Key the cache by block hash *and* certificate so a receipt carrying a forged
         // certificate for an already-seen block is still checked.
         let key = self
@@ -563,6 +814,13 @@ impl<'g> BatchVerifier<'g> {
                 .verify_in(self.genesis, &self.epochs, &v.block_hash)?;
             self.certified.insert(key);
         }
+        v.signer = check_proposer_and_signer(
+            self.genesis,
+            &self.epochs,
+            &receipt.transaction,
+            &receipt.header,
+            receipt.signer_cert.as_ref(),
+        )?;
         Ok(v)
     }
 }
@@ -598,9 +856,91 @@ fn decode_proof(r: &mut Reader<'_>, field: &'static str) -> Result<InclusionProo
     })
 }
 
+/// Appends a state proof: `u16 n || n × hash || u8 has_leaf || [key || value_hash]`.
+fn encode_state_proof(out: &mut Vec<u8>, p: &StateProof) {
+    out.put_u16(p.siblings.len() as u16);
+    for h in &p.siblings {
+        out.extend_from_slice(h.as_bytes());
+    }
+    match &p.leaf {
+        None => out.put_u8(0),
+        Some(l) => {
+            out.put_u8(1);
+            out.extend_from_slice(l.key.as_bytes());
+            out.extend_from_slice(l.value_hash.as_bytes());
+        }
+    }
+}
+
+fn decode_state_proof(r: &mut Reader<'_>) -> Result<StateProof, DecodeError> {
+    let n = r.u16("state proof siblings")? as usize;
+    if n > kexin_merkle::SMT_MAX_DEPTH {
+        return Err(DecodeError::TooLarge {
+            field: "state proof siblings",
+            limit: kexin_merkle::SMT_MAX_DEPTH as u64,
+            actual: n as u64,
+        });
+    }
+    let mut siblings = Vec::with_capacity(n);
+    for _ in 0..n {
+        siblings.push(r.hash("state proof sibling")?);
+    }
+    let leaf = if r.flag("state proof leaf")? {
+        Some(ProofLeaf {
+            key: r.hash("state proof leaf key")?,
+            value_hash: r.hash("state proof leaf value hash")?,
+        })
+    } else {
+        None
+    };
+    Ok(StateProof { siblings, leaf })
+}
+
+/// `u8 has_signer_cert || [u16 len || DER || u8 has_ca_set || [OrgState || state proof ||
+/// header || certificate]]`: the section version 4 appends.
+fn encode_signer_cert(out: &mut Vec<u8>, sc: Option<&SignerCert>) {
+    let Some(sc) = sc else {
+        out.put_u8(0);
+        return;
+    };
+    out.put_u8(1);
+    sc.cert.put(out);
+    match &sc.ca_set {
+        None => out.put_u8(0),
+        Some(p) => {
+            out.put_u8(1);
+            p.org_state.encode_to(out);
+            encode_state_proof(out, &p.proof);
+            p.header.encode_to(out);
+            p.certificate.encode_to(out);
+        }
+    }
+}
+
+fn decode_signer_cert(r: &mut Reader<'_>) -> Result<Option<SignerCert>, DecodeError> {
+    if !r.flag("signer_cert tag")? {
+        return Ok(None);
+    }
+    let cert = CertDer::read(r, "signer certificate")?;
+    let ca_set = if r.flag("ca_set tag")? {
+        Some(CaSetProof {
+            org_state: OrgState::decode_from(r)?,
+            proof: decode_state_proof(r)?,
+            header: BlockHeader::decode_from(r)?,
+            certificate: CommitCertificate::decode_from(r)?,
+        })
+    } else {
+        None
+    };
+    Ok(Some(SignerCert { cert, ca_set }))
+}
+
 /// Binary form: `version || u8 suite || str8 chain_id || record view (digest, metadata hash,
 /// optional metadata) || record proof || tx summary || signature || log proof || header ||
-/// certificate`. The two hashes of the JSON form are not encoded; they are recomputed.
+/// certificate || u32 n || n × epoch link`, and in version 4 the signer section
+/// (`u8 0`, or `u8 1 || u16 len || DER || u8 0`, or `u8 1 || u16 len || DER || u8 1 ||
+/// OrgState || state proof || header || certificate`). The two hashes of the JSON form are
+/// not encoded; they are recomputed.
 impl Encode for Receipt {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.put_u8(self.version);
@@ -617,13 +957,16 @@ impl Encode for Receipt {
         for link in &self.epochs {
             link.encode_to(out);
         }
+        if self.version != RECEIPT_VERSION_3 {
+            encode_signer_cert(out, self.signer_cert.as_ref());
+        }
     }
 }
 
 impl Decode for Receipt {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8("receipt version")?;
-        if version != FORMAT_VERSION {
+        if version != RECEIPT_VERSION && version != RECEIPT_VERSION_3 {
             return Err(DecodeError::invalid(
                 "receipt version",
                 format!("unsupported version {version}"),
@@ -646,6 +989,11 @@ impl Decode for Receipt {
         for _ in 0..n {
             epochs.push(EpochLink::decode_from(r)?);
         }
+        let signer_cert = if version == RECEIPT_VERSION_3 {
+            None
+        } else {
+            decode_signer_cert(r)?
+        };
         Ok(Receipt {
             version,
             chain_id,
@@ -662,6 +1010,7 @@ impl Decode for Receipt {
             header,
             certificate,
             epochs,
+            signer_cert,
         })
     }
 }

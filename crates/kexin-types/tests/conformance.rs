@@ -1015,3 +1015,42 @@ fn signatures_are_deterministic() {
         assert_eq!(sample_tx(suite), sample_tx(suite));
     }
 }
+
+/// The frozen receipt version 4 fixtures (made and pinned, with their X.509 checks, by
+/// `crates/kexin-client/tests/receipt_v4.rs`) verify here from the files alone: the signer's
+/// certificate is the one the transaction names, and the CA-set proof holds.
+#[test]
+fn pinned_v4_receipts_verify_from_the_files_alone() {
+    for suite in SUITES {
+        let s = suite_name(suite);
+        let read = |name: String| std::fs::read_to_string(fixtures_dir().join(name)).unwrap();
+        let genesis = Genesis::from_json(&read(format!("receipt-v4-genesis-{s}.json"))).unwrap();
+        let r = Receipt::from_json(&read(format!("receipt-v4-{s}.json"))).unwrap();
+        assert_eq!(r.version, RECEIPT_VERSION);
+        let v = r.verify(&genesis).unwrap();
+        let signer = v.signer.expect("a version 4 receipt names its signer");
+        assert_eq!(Some(signer.cert_id), r.transaction.summary.cert);
+        assert_eq!(signer.proven_org, None);
+        assert_eq!(signer.signer, r.transaction.summary.signer);
+        assert_eq!(signer.at_ms, r.header.timestamp_ms);
+        // The binary form: the version 3 layout, then the signer section.
+        let bytes = r.encode();
+        assert_eq!(bytes[0], 4);
+        assert_eq!(Receipt::decode(&bytes).unwrap(), r);
+        let der = &r.signer_cert.as_ref().unwrap().cert;
+        let mut tail = vec![1u8];
+        tail.extend_from_slice(&(der.as_bytes().len() as u16).to_be_bytes());
+        tail.extend_from_slice(der.as_bytes());
+        tail.push(0);
+        assert!(bytes.ends_with(&tail), "{suite}: signer section");
+
+        let t = TxReceipt::from_json(&read(format!("tx-receipt-v4-{s}.json"))).unwrap();
+        let v = t.verify(&genesis).unwrap();
+        let signer = v.signer.unwrap();
+        assert_eq!(signer.proven_at, Some(1));
+        let org = signer.proven_org.unwrap();
+        assert_eq!(org.name, "org1");
+        assert_eq!(org.ca_certs.len(), 2);
+        assert_eq!(org.ca_certs[0], genesis.organisations[0].ca_certs[0]);
+    }
+}

@@ -262,7 +262,7 @@ fn wrong_versions_are_refused() {
             blk[0] = v;
             assert_invalid(decode_block(&blk), "header version", "unsupported version");
             let mut r = receipt_bytes(suite);
-            r[0] = v;
+            r[0] = if v == 4 { 5 } else { v };
             assert_invalid(
                 Receipt::decode(&r),
                 "receipt version",
@@ -276,6 +276,45 @@ fn wrong_versions_are_refused() {
                 "unsupported version",
             );
         }
+    }
+}
+
+/// Receipts have their own version: 3 and 4 decode. A version 3 body relabelled 4 lacks the
+/// signer section version 4 appends, and a version 4 receipt decodes only with it.
+#[test]
+fn receipt_versions_3_and_4() {
+    for suite in SUITES {
+        let v3 = receipt_bytes(suite);
+        assert_eq!(v3[0], RECEIPT_VERSION_3);
+        let r3 = Receipt::decode(&v3).unwrap();
+        let mut relabelled = v3.clone();
+        relabelled[0] = RECEIPT_VERSION;
+        assert!(matches!(
+            Receipt::decode(&relabelled),
+            Err(DecodeError::Truncated { .. })
+        ));
+        // The same receipt as version 4 (no signer certificate: the byte 0).
+        let mut v4 = relabelled;
+        v4.push(0);
+        let r4 = Receipt::decode(&v4).unwrap();
+        assert_eq!(r4.version, RECEIPT_VERSION);
+        assert_eq!(r4.signer_cert, None);
+        assert_eq!(r4.encode(), v4);
+        assert_eq!(Receipt { version: 3, ..r4 }, r3);
+        // A signer section with a certificate and no CA-set proof round-trips.
+        let with_cert = Receipt {
+            version: RECEIPT_VERSION,
+            signer_cert: Some(SignerCert {
+                cert: CertDer(vec![0x30, 1, 0]),
+                ca_set: None,
+            }),
+            ..r3.clone()
+        };
+        let bytes = with_cert.encode();
+        assert_eq!(Receipt::decode(&bytes).unwrap(), with_cert);
+        let mut bad_flag = bytes.clone();
+        *bad_flag.last_mut().unwrap() = 2;
+        assert!(Receipt::decode(&bad_flag).is_err());
     }
 }
 

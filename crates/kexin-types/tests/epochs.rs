@@ -242,3 +242,208 @@ fn tampered_missing_or_misplaced_links_are_refused() {
     assert_eq!(chain.extend(&f.links[0]), Ok(()));
     assert!(chain.extend(&swapped[1]).is_err());
 }
+
+/// An evidence receipt (version 4, open chain [`fixture`]) for the one transaction of a block at
+/// `height`, proposed by `proposer`, with `certificate` and `links`.
+fn receipt_at(
+    height: u64,
+    proposer: &SigningKey,
+    certificate: impl FnOnce(&Hash) -> CommitCertificate,
+    links: &[EpochLink],
+) -> Receipt {
+    let suite = Suite::Intl;
+    let signer = SigningKey::from_seed(suite, &[77; 32]).unwrap();
+    let record = EvidenceRecord {
+        digest: suite.hash(b"forged document"),
+        metadata: RecordMetadata {
+            salt: Salt([5; 16]),
+            content_type: "text/plain".into(),
+            label: "forged.txt".into(),
+            external_ref: None,
+        },
+    };
+    let tx = Transaction::sign(
+        CHAIN,
+        &signer,
+        1,
+        Payload::Evidence {
+            records: vec![record.clone()],
+        },
+    );
+    let summary = tx.summary();
+    let log_leaf = log_leaf_hash(suite, &tx.hash(), &tx.signature);
+    let mut header = header(height, Hash::ZERO);
+    header.proposer = proposer.public_key();
+    header.tx_count = 1;
+    header.log_size = 1;
+    header.log_root = log_leaf;
+    let block_hash = header.hash(suite);
+    let proof = InclusionProof {
+        leaf_index: 0,
+        tree_size: 1,
+        path: vec![],
+    };
+    Receipt {
+        version: RECEIPT_VERSION,
+        chain_id: CHAIN.into(),
+        suite,
+        record: record.disclosed(suite),
+        record_proof: proof.clone(),
+        transaction: ReceiptTx {
+            hash: tx.hash(),
+            summary,
+            signature: tx.signature,
+        },
+        log_proof: proof,
+        block_hash,
+        header,
+        certificate: certificate(&block_hash),
+        epochs: links.to_vec(),
+        signer_cert: None,
+    }
+}
+
+/// Kind 1 signatures of the genesis validators at `indices` (genesis file order).
+fn genesis_signatures(f: &Fixture, indices: &[usize], hash: &Hash) -> CommitCertificate {
+    let domain = kexin_crypto::Domain::new(domains::COMMIT_SIGNATURE, CHAIN);
+    CommitCertificate::Signatures {
+        signatures: indices
+            .iter()
+            .map(|&i| ValidatorSignature {
+                validator: i as u16,
+                signature: f.sets[0][i].0.sign(&domain, hash.as_bytes()),
+            })
+            .collect(),
+    }
+}
+
+fn refusal(r: &Receipt, genesis: &Genesis) -> ReceiptError {
+    let err = r.verify(genesis).unwrap_err();
+    // The batch verifier refuses it the same way.
+    assert_eq!(BatchVerifier::new(genesis).verify(r).unwrap_err(), err);
+    err
+}
+
+/// Issue 13: genesis validator keys (of validators removed since, or leaked) cannot forge a
+/// receipt for a block of a later epoch with a kind 1 certificate, with or without the epoch
+/// links; the honest kind 2 receipt of the same block verifies.
+#[test]
+fn genesis_keys_cannot_forge_receipts_of_later_epochs() {
+    let f = fixture();
+    let height = 2 * LEN + 1;
+    let proposer = &f.sets[2][0].0;
+    // The honest receipt: finalized by epoch 2's validators.
+    let honest = receipt_at(
+        height,
+        proposer,
+        |h| finalize(&f.sets[2], 2, 3, h),
+        &f.links,
+    );
+    let ok = honest.verify(&f.genesis).unwrap();
+    assert_eq!(ok.height, height);
+    assert_eq!(BatchVerifier::new(&f.genesis).verify(&honest), Ok(ok));
+
+    // Every genesis validator signs (kind 1) the same block, with the links: refused, the
+    // validators of epoch 2 are not the genesis validators.
+    let all = [0, 1, 2, 3];
+    let forged = receipt_at(
+        height,
+        proposer,
+        |h| genesis_signatures(&f, &all, h),
+        &f.links,
+    );
+    let err = refusal(&forged, &f.genesis);
+    assert_eq!(err.code(), "bad_certificate");
+    assert_eq!(
+        err,
+        ReceiptError::Certificate(CertificateError::GenesisSignaturesOutOfEpoch { epoch: 2 })
+    );
+    // Without links, for block 1,000,000: the epoch's validators are not established, so
+    // nothing shows they are the genesis validators.
+    let far = receipt_at(
+        1_000_000,
+        proposer,
+        |h| genesis_signatures(&f, &all, h),
+        &[],
+    );
+    assert_eq!(
+        refusal(&far, &f.genesis),
+        ReceiptError::Certificate(CertificateError::UnknownEpoch(1_000_000 / LEN))
+    );
+    // An ancestor certificate ending in kind 1 signatures is refused the same way.
+    let mut next = header(height + 1, Hash::ZERO);
+    next.parent_hash = forged.block_hash;
+    let next_hash = next.hash(Suite::Intl);
+    let mut via_ancestor = forged.clone();
+    via_ancestor.certificate = CommitCertificate::Ancestor {
+        headers: vec![next],
+        certificate: Box::new(genesis_signatures(&f, &all, &next_hash)),
+    };
+    assert_eq!(
+        refusal(&via_ancestor, &f.genesis),
+        ReceiptError::Certificate(CertificateError::GenesisSignaturesOutOfEpoch { epoch: 2 })
+    );
+    // In epoch 0 kind 1 still certifies (the single-validator ledger's certificates).
+    let early = receipt_at(
+        1,
+        &f.sets[0][0].0,
+        |h| genesis_signatures(&f, &[0, 1, 2], h),
+        &[],
+    );
+    early.verify(&f.genesis).unwrap();
+}
+
+/// Kind 1 stays valid in a later epoch whose validators are exactly the genesis validators.
+#[test]
+fn genesis_signatures_certify_epochs_with_the_genesis_validators() {
+    let f = fixture();
+    // Epoch 1 keeps the genesis set.
+    let set = EpochSet {
+        epoch: 1,
+        validators: f.genesis.validators.clone(),
+    };
+    let header1 = header(f.genesis.epoch_last(0), set.hash(Suite::Intl));
+    let cert = finalize(&f.sets[0], 0, 3, &header1.hash(Suite::Intl));
+    let links = vec![EpochLink {
+        set,
+        header: header1,
+        certificate: cert,
+    }];
+    let r = receipt_at(
+        LEN + 1,
+        &f.sets[0][1].0,
+        |h| genesis_signatures(&f, &[0, 1, 2], h),
+        &links,
+    );
+    r.verify(&f.genesis).unwrap();
+    BatchVerifier::new(&f.genesis).verify(&r).unwrap();
+}
+
+/// The header's proposer must be a validator of the block's epoch.
+#[test]
+fn the_proposer_must_be_a_validator_of_the_epoch() {
+    let f = fixture();
+    let height = 2 * LEN + 1;
+    let fin = |h: &Hash| finalize(&f.sets[2], 2, 3, h);
+    // node0 validated epochs 0 and 1 but was removed in epoch 2.
+    let removed = receipt_at(height, &f.sets[0][0].0, fin, &f.links);
+    let err = refusal(&removed, &f.genesis);
+    assert_eq!(err.code(), "unknown_proposer");
+    assert!(err.to_string().contains("epoch 2"), "{err}");
+    // A key that never validated.
+    let stranger = SigningKey::from_seed(Suite::Intl, &[99; 32]).unwrap();
+    let r = receipt_at(height, &stranger, fin, &f.links);
+    assert_eq!(refusal(&r, &f.genesis).code(), "unknown_proposer");
+    // Links beyond the block's epoch are allowed: a block of epoch 1 with the links of
+    // epochs 1 and 2 (as a receipt whose CA-set proof is at an epoch 2 header carries them).
+    let r = receipt_at(
+        LEN + 1,
+        &f.sets[1][4].0,
+        |h| finalize(&f.sets[1], 1, 4, h),
+        &f.links,
+    );
+    r.verify(&f.genesis).unwrap();
+    // node4, added in epoch 1, proposes in epoch 2: accepted.
+    let r = receipt_at(height, &f.sets[2][3].0, fin, &f.links);
+    r.verify(&f.genesis).unwrap();
+}

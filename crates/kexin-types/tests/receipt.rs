@@ -437,10 +437,18 @@ fn proof_sizes_must_match_the_commitments() {
             "bad_signature"
         );
         let mut r = base.clone();
-        r.version = FORMAT_VERSION + 1;
+        r.version = RECEIPT_VERSION + 1;
         assert_eq!(
             r.verify(&chain.genesis).unwrap_err().code(),
             "malformed_receipt"
+        );
+        // Version 4 of a chain with organisations must carry the signer's certificate.
+        assert!(chain.genesis.is_permissioned());
+        let mut r = base.clone();
+        r.version = RECEIPT_VERSION;
+        assert_eq!(
+            r.verify(&chain.genesis).unwrap_err().code(),
+            "bad_signer_cert"
         );
         let mut r = base.clone();
         r.record.metadata.as_mut().unwrap().content_type = "x".repeat(128);
@@ -461,6 +469,25 @@ fn foreign_genesis_files_are_refused() {
         g.chain_id = "another-chain".into();
         let e = r.verify(&g).unwrap_err();
         assert_eq!(e.code(), "wrong_chain");
+        // The chain is checked before the data (issue 13): with another chain's genesis and
+        // data that is not the record's, the answer is still `wrong_chain`.
+        let not_the_data = suite.hash(b"not the evidenced data");
+        assert_eq!(
+            r.verify_data(&g, &not_the_data).unwrap_err().code(),
+            "wrong_chain"
+        );
+        assert_eq!(r.check_envelope(&g).unwrap_err().code(), "wrong_chain");
+        let (g2, _) = genesis(other(suite), 1);
+        assert_eq!(
+            r.verify_data(&g2, &not_the_data).unwrap_err().code(),
+            "wrong_suite"
+        );
+        assert_eq!(
+            r.verify_data(&chain.genesis, &not_the_data)
+                .unwrap_err()
+                .code(),
+            "digest_mismatch"
+        );
         // The receipt's own chain id fields.
         let mut x = r.clone();
         x.chain_id = "another-chain".into();

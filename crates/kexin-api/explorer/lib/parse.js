@@ -185,6 +185,40 @@ export function parseEpochs(v) {
 
 export const fromHexField = (v, path) => hash(v, path);
 
+/** Version 4's signer_cert (§8.3): the certificate DER and, when present, the CA-set proof. */
+function signerCert(v, path = 'signer_cert') {
+  if (v === undefined || v === null) return null;
+  obj(v, path);
+  const cert = hex(v.cert, `${path}.cert`);
+  if (cert.length < 1 || cert.length > 4096) bad(`${path}.cert`, 'a certificate is 1..=4096 bytes of DER');
+  let caSet = null;
+  if (v.ca_set !== undefined && v.ca_set !== null) {
+    const p = `${path}.ca_set`;
+    obj(v.ca_set, p);
+    const os = obj(v.ca_set.org_state, `${p}.org_state`);
+    const org = obj(os.org, `${p}.org_state.org`);
+    const pr = obj(v.ca_set.proof, `${p}.proof`);
+    caSet = {
+      orgState: {
+        org: {
+          name: str(org.name, `${p}.org_state.org.name`),
+          caCerts: arr(org.ca_certs, `${p}.org_state.org.ca_certs`).map((c, j) => hex(c, `${p}.org_state.org.ca_certs[${j}]`)),
+        },
+        updatedAt: uint(os.updated_at, `${p}.org_state.updated_at`, 64),
+      },
+      proof: {
+        siblings: arr(pr.siblings, `${p}.proof.siblings`).map((h, i) => hash(h, `${p}.proof.siblings[${i}]`)),
+        leaf: pr.leaf === undefined || pr.leaf === null
+          ? null
+          : { key: hash(pr.leaf.key, `${p}.proof.leaf.key`), valueHash: hash(pr.leaf.value_hash, `${p}.proof.leaf.value_hash`) },
+      },
+      header: parseHeader(v.ca_set.header, `${p}.header`),
+      certificate: parseCertificate(v.ca_set.certificate, `${p}.certificate`),
+    };
+  }
+  return { cert, caSet };
+}
+
 export function parseReceipt(input) {
   const v = obj(load(input, 'receipt'), 'receipt');
   const suite = str(v.suite, 'suite');
@@ -215,6 +249,7 @@ export function parseReceipt(input) {
     header: parseHeader(v.header),
     certificate: parseCertificate(v.certificate),
     epochs: parseEpochs(v.epochs),
+    signerCert: signerCert(v.signer_cert),
   };
 }
 

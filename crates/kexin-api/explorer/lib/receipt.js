@@ -12,17 +12,22 @@
 //     digest:  Uint8Array(32) | hex string, the suite hash of the data the user holds (optional;
 //              step 0 of §9)
 //   Step = {name, ok: true | false | null, detail, code?, optional?}
-//     names, in order: parse, genesis, digest, chain, suite, version, metadata, record_proof,
-//     tx_hash, tx_signature, log_proof, block_hash, epochs, certificate.
+//     names, in order: parse, genesis, chain, suite, version, digest, signer_cert (version 4),
+//     metadata, record_proof, tx_hash, tx_signature, log_proof, block_hash, epochs,
+//     certificate, proposer, and signer_ca (version 4: the X.509 check of the signer's
+//     certificate against its organisation's CA, optional: left to `kexin verify`).
 //     Verification stops at the first step with ok: false; `code` is then its error code
 //     (digest_mismatch, wrong_chain, wrong_suite, malformed_receipt, metadata_mismatch,
 //     bad_record_proof, tx_hash_mismatch, bad_signature, bad_log_proof, block_hash_mismatch,
-//     bad_certificate; bad_genesis when the given genesis cannot be read). ok: null means "not checked here" with the reason in `detail`;
+//     bad_certificate, unknown_proposer, bad_signer_cert; bad_genesis when the given genesis
+//     cannot be read). ok: null means "not checked here" with the reason in `detail`;
 //     `optional` steps (no data given, metadata withheld) do not affect the verdict.
 //   Verdict ok: false if a step failed; null if nothing failed but a required step could not be
 //     checked in the browser (then run `kexin verify`); true if every step passed.
 //   result: {digest, metadataHash, metadataChecked, txHash, height, blockHash, timestampMs,
-//     chainId, suite, genesisHash} (hex strings, BigInt height/timestamp), filled as known.
+//     chainId, suite, genesisHash, signer?} (hex strings, BigInt height/timestamp), filled as
+//     known; signer (version 4) = {organisation, role, name, certId} as the certificate names
+//     them.
 //
 //   verifyCheckpoint(checkpoint, {genesis}) -> same shape: a `GET /v1/checkpoint` signed tree
 //     head (steps parse, genesis, suite, block_hash, epochs, certificate).
@@ -36,6 +41,7 @@ import { hashBytes, hashName, toHex, fromHex, bytesEqual } from './hash.js';
 import { leafHash, verifyInclusion, concat } from './merkle.js';
 import { parseReceipt, parseGenesis, parseHeader, parseCertificate, parseEpochs, fromHexField, MalformedError } from './parse.js';
 import { parseJsonExact } from './json.js';
+import { certInfo } from '../der.js';
 import { verifyRaw, suiteOfKey } from './signature.js';
 import {
   encodeMetadata, encodeSummary, encodeHeader, encodeEpochSet, encodeGenesis,
@@ -45,6 +51,16 @@ import {
 const domainHash = (suite, domain, bytes) => hashBytes(suite, concat([utf8(domain), bytes]));
 const short = (b) => toHex(b).slice(0, 16) + '…';
 const SIGNATURE = { gm: 'SM2', intl: 'Ed25519' };
+
+/**
+ * The `kexin verify` command that checks an evidence receipt saved as `file` offline. An
+ * evidence receipt is checked against the data it is for: with the record's digest (hex) the
+ * command gives it as `--digest`; without, it names the data file (`dataFile`, default `FILE`).
+ */
+export function offlineCommand(file = 'receipt.json', { digest = null, dataFile = 'FILE' } = {}) {
+  const what = digest ? `--digest ${digest}` : dataFile;
+  return `kexin verify ${what} --receipt ${file} --genesis genesis.json`;
+}
 
 export function genesisHash(genesis) {
   const g = parseGenesis(genesis);
@@ -141,6 +157,23 @@ function checkEpoch(genesis, cert, height) {
   }
 }
 
+/** §6: a kind 1 certificate (genesis signatures, or the one ending an ancestor certificate)
+ * certifies only blocks of epochs whose validators are the genesis validators. */
+function checkGenesisSignatures(genesis, cert, height, sets) {
+  let certified;
+  if (cert.kind === 'signatures') certified = height;
+  else if (cert.kind === 'ancestor' && cert.certificate.kind === 'signatures' && cert.headers.length > 0) {
+    certified = cert.headers[cert.headers.length - 1].height;
+  } else return;
+  const epoch = certified / genesis.epochLength;
+  if (epoch === 0n) return;
+  const set = sets.get(String(epoch));
+  if (!set) throw new CertError(`certificate is of consensus epoch ${epoch}, whose validator set this receipt does not establish`);
+  if (!sameKeys(set, consensusOrder(genesis.validators))) {
+    throw new CertError(`genesis validator signatures (kind 1) certify only blocks of epochs whose validators are the genesis validators; epoch ${epoch}'s differ`);
+  }
+}
+
 function sameKeys(a, b) {
   return a.length === b.length && a.every((v, i) => bytesEqual(v.publicKey, b[i].publicKey));
 }
@@ -189,26 +222,6 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
   const H = hashName(suite);
   const tx = r.transaction;
 
-  // Step 0: the user's data.
-  if (opts.digest !== undefined && opts.digest !== null) {
-    let d = opts.digest;
-    if (typeof d === 'string') {
-      try {
-        d = fromHex(d, 32);
-      } catch (e) {
-        return fail('digest', 'digest_mismatch', `The given digest is not 64 hex characters: ${e.message}.`);
-      }
-    }
-    if (!bytesEqual(d, r.record.digest)) {
-      return fail('digest', 'digest_mismatch', `The data's ${H} digest ${toHex(d)} does not equal the record's digest ${toHex(r.record.digest)}: this is not the data the receipt is for, or it was changed.`);
-    }
-    pass('digest', `The data's ${H} digest equals the record's digest ${toHex(r.record.digest)}.`);
-    result.dataChecked = true;
-  } else {
-    skip('digest', 'No data was given: the receipt proves that the record\'s digest was recorded, not that you hold the data.', true);
-    result.dataChecked = false;
-  }
-
   // Steps 1-3: chain, suite, version.
   if (genesis) {
     for (const [what, id] of [['receipt', r.chainId], ['transaction', tx.chainId]]) {
@@ -229,8 +242,52 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
     return fail('suite', 'wrong_suite', `Expected suite ${opts.suite} but the chain's suite is ${suite}.`);
   }
   pass('suite', `Suite ${suite} (${H} and ${SIGNATURE[suite]}) for the receipt, the signer key and the proposer key.`);
-  if (r.version !== 3n) return fail('version', 'malformed_receipt', `Unsupported receipt version ${r.version} (this page reads version 3).`);
-  pass('version', 'Receipt format version 3.');
+  if (r.version !== 3n && r.version !== 4n) {
+    return fail('version', 'malformed_receipt', `Unsupported receipt version ${r.version} (this page reads versions 3 and 4).`);
+  }
+  if (r.version === 3n && r.signerCert) return fail('version', 'malformed_receipt', 'A version 3 receipt carries no signer_cert.');
+  pass('version', `Receipt format version ${r.version}.`);
+  // Step 0 (after chain, suite and version, as in the reference verifier): the user's data.
+  if (opts.digest !== undefined && opts.digest !== null) {
+    let d = opts.digest;
+    if (typeof d === 'string') {
+      try {
+        d = fromHex(d, 32);
+      } catch (e) {
+        return fail('digest', 'digest_mismatch', `The given digest is not 64 hex characters: ${e.message}.`);
+      }
+    }
+    if (!bytesEqual(d, r.record.digest)) {
+      return fail('digest', 'digest_mismatch', `The data's ${H} digest ${toHex(d)} does not equal the record's digest ${toHex(r.record.digest)}: this is not the data the receipt is for, or it was changed.`);
+    }
+    pass('digest', `The data's ${H} digest equals the record's digest ${toHex(r.record.digest)}.`);
+    result.dataChecked = true;
+  } else {
+    skip('digest', 'No data was given: the receipt proves that the record\'s digest was recorded, not that you hold the data.', true);
+    result.dataChecked = false;
+  }
+
+  // Version 4: the signer's certificate is the one the transaction names (§9 step 3a).
+  if (r.version === 4n) {
+    const permissioned = genesis ? genesis.organisations.length > 0 : tx.cert !== null;
+    const sc = r.signerCert;
+    if (!sc && permissioned) {
+      return fail('signer_cert', 'bad_signer_cert', 'A version 4 receipt of a chain with organisations carries the signer\'s certificate (signer_cert); this one does not.');
+    }
+    if (sc && !permissioned) return fail('signer_cert', 'malformed_receipt', 'A receipt of a chain without organisations carries no signer_cert.');
+    if (sc) {
+      const id = domainHash(suite, 'kexin:cert:v1', sc.cert);
+      if (tx.cert === null) return fail('signer_cert', 'bad_signer_cert', 'The transaction names no certificate.');
+      if (!bytesEqual(id, tx.cert)) {
+        return fail('signer_cert', 'bad_signer_cert', `The receipt's certificate has id ${toHex(id)}, the transaction names ${toHex(tx.cert)}.`);
+      }
+      const info = certInfo(toHex(sc.cert));
+      if (!info || !info.subject.O) return fail('signer_cert', 'bad_signer_cert', 'The signer\'s certificate cannot be read as X.509 with an organisation (O).');
+      result.signer = { organisation: info.subject.O, role: info.subject.OU || '', name: info.subject.CN || '', certId: toHex(id) };
+      pass('signer_cert', `The transaction was signed under certificate ${short(id)} of organisation ${info.subject.O} (role ${info.subject.OU || '?'}, ${info.subject.CN || '?'}), which the receipt carries.`);
+    }
+  }
+
   result.chainId = r.chainId;
   result.suite = suite;
   result.digest = toHex(r.record.digest);
@@ -316,7 +373,16 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
     return finish();
   }
   const done = await checkFinality(genesis, h, bh, r.certificate, r.epochs, { pass, skip, fail, result });
-  return done || finish();
+  if (done) return done;
+  if (result.signer) {
+    const org = result.signer.organisation;
+    const where = r.signerCert.caSet
+      ? `the organisation's CA set proven in the chain's state at height ${r.signerCert.caSet.header.height}`
+      : genesis.organisations.some((o) => o.name === org) ? 'the genesis' : null;
+    if (!where) return fail('signer_ca', 'bad_signer_cert', `The certificate names organisation ${org}, which the genesis does not list, and the receipt carries no CA-set proof.`);
+    skip('signer_ca', `Not checked in this browser: that ${org}'s CA (from ${where}) issued the certificate and both were valid at the block's time. Run \`kexin verify\`, which checks it and prints the organisation, role and subject.`, true);
+  }
+  return finish();
 }
 
 /** Steps 10-11 of §9: the epoch links and the certificate of `header` (hash `bh`). */
@@ -341,6 +407,7 @@ async function checkFinality(genesis, h, bh, certificate, epochs, { pass, skip, 
       const setHash = domainHash(genesis.suite, 'kexin:validators:v1', encodeEpochSet(link.set));
       if (!bytesEqual(link.header.nextValidators, setHash)) throw badLink('the header does not commit to this validator set');
       checkEpoch(genesis, link.certificate, boundary);
+      checkGenesisSignatures(genesis, link.certificate, boundary, sets);
       const c = await verifyCertificate(ctx, link.certificate, blockHash(genesis.suite, link.header), sets);
       unchecked.push(...c.unchecked);
       sets.set(String(e), consensusOrder(link.set.validators));
@@ -360,6 +427,7 @@ async function checkFinality(genesis, h, bh, certificate, epochs, { pass, skip, 
   let c;
   try {
     checkEpoch(genesis, certificate, h.height);
+    checkGenesisSignatures(genesis, certificate, h.height, sets);
     c = await verifyCertificate(ctx, certificate, bh, sets);
   } catch (e) {
     if (!(e instanceof CertError)) throw e;
@@ -375,6 +443,13 @@ async function checkFinality(genesis, h, bh, certificate, epochs, { pass, skip, 
   } else {
     pass('certificate', `${who} signed block ${h.height}${how}: every signature verifies.`);
   }
+  // §9: the proposer is one of the block's epoch's validators.
+  const members = sets.get(String(epoch));
+  const proposer = members && members.find((v) => bytesEqual(v.publicKey, h.proposer));
+  if (!proposer) {
+    return fail('proposer', 'unknown_proposer', `The block's proposer ${short(h.proposer)} is not a validator of epoch ${epoch}.`);
+  }
+  pass('proposer', `The block was proposed by ${proposer.name}, a validator of epoch ${epoch}.`);
   return null;
 }
 

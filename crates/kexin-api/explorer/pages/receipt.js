@@ -3,15 +3,12 @@
 
 import { api, exactJson, genesisExact } from '../api.js';
 import { badge, facts, h, hashLink, hashName, isHash, link, mono, notice, num, replace, section, timeEl } from '../dom.js';
-import { verifyEvidenceReceipt } from '../lib/receipt.js';
+import { offlineCommand, verifyEvidenceReceipt } from '../lib/receipt.js';
 import { qrSvg } from '../lib/qr.js';
 import { certState } from './block.js';
 import { metadataView } from './tx.js';
 
-/** The command that checks everything offline, for the receipt saved as `file`. */
-export function offlineCommand(file = 'receipt.json') {
-  return `kexin verify --receipt ${file} --genesis genesis.json`;
-}
+export { offlineCommand };
 
 /** Runs the browser's receipt checks; a verifier that throws counts as a failed check. */
 export async function runChecks(receipt, { suite, digest, genesis }) {
@@ -51,12 +48,23 @@ export function stepsView(result, receiptFile = 'receipt.json') {
             { class: 'detail' },
             ' — ',
             s.detail || '',
-            s.ok === null && !s.optional ? [' Not checked in the browser; run ', h('code', {}, offlineCommand(receiptFile)), '.'] : null,
+            s.ok === null && !s.optional ? [' Not checked in the browser; run ', h('code', {}, offlineCommand(receiptFile, { digest: result.result?.digest })), '.'] : null,
           ),
         ),
       ),
     ),
   );
+}
+
+/**
+ * Who recorded it: the organisation, role and name of the signer's certificate a version 4
+ * receipt carries (checked against the transaction's certificate id in this browser), else
+ * what the node's certificate registry says (`cert`), else unknown.
+ */
+export function recordedBy(signer, cert) {
+  if (signer) return `${signer.organisation} (${signer.role}${signer.name ? `, ${signer.name}` : ''}), from the certificate in the receipt`;
+  if (cert) return `${cert.org} (${cert.role}, ${cert.name}), as this node's certificate registry says`;
+  return 'not named (an open chain, or a receipt that does not carry the signer\'s certificate)';
 }
 
 /** The verdict in one line: `data-result` is verified, partial or failed. */
@@ -131,6 +139,7 @@ export async function render({ main, signal }, tx, index) {
           ['Recorded', timeEl(hd.timestamp_ms)],
           ['Block', [link(`block/${hd.height}`, num(hd.height)), ' · ', mono(receipt.block_hash)]],
           ['Transaction', mono(t.hash)],
+          ['Recorded by', recordedBy(result.result?.signer, cert)],
           ['Signer', [cert ? `${cert.name} (${cert.role}) of ${cert.org} · ` : '', mono(t.signer)]],
           ['Record proof', `record ${receipt.record_proof.leaf_index} of ${receipt.record_proof.tree_size} in the transaction, ${receipt.record_proof.path.length} hashes`],
           ['Log proof', `transaction ${num(receipt.log_proof.leaf_index)} of ${num(receipt.log_proof.tree_size)} in the chain's log, ${receipt.log_proof.path.length} hashes`],
@@ -154,7 +163,7 @@ export async function render({ main, signal }, tx, index) {
         'p',
         { class: 'muted' },
         'The genesis used here came from this node. For a check that trusts no node, save the receipt and run ',
-        h('code', {}, offlineCommand(file)),
+        h('code', {}, offlineCommand(file, { digest })),
         ' with the genesis file you hold (its hash must be ',
         mono(chain.genesis_hash),
         ').',

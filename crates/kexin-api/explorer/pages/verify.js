@@ -4,7 +4,7 @@
 import { api, find, genesisExact } from '../api.js';
 import { badge, h, hashLink, hashName, link, mono, notice, num, replace, section, time } from '../dom.js';
 import { digestBlob, toHex } from '../lib/hash.js';
-import { runChecks, stepsView, verdictView } from './receipt.js';
+import { recordedBy, runChecks, stepsView, verdictView } from './receipt.js';
 
 /** Records whose receipts are checked (the evidence page lists them all). */
 const CHECK_LIMIT = 20;
@@ -114,6 +114,7 @@ async function check(file, chain, out, signal) {
       section(
         `Receipt ${i + 1}: block ${num(record.location.height)}`,
         verdictView(result),
+        h('p', { class: 'recorded-by' }, 'Recorded by ', h('strong', {}, recordedBy(result.result?.signer, null))),
         h(
           'p',
           {},

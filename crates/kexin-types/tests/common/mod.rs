@@ -403,6 +403,7 @@ impl TestChain {
             header: block.header.clone(),
             certificate: block.certificate.clone(),
             epochs: Vec::new(),
+            signer_cert: None,
         }
     }
 
