@@ -35,7 +35,7 @@ pub use cache::Caching;
 pub use error::Error;
 pub use live::{
     DEFAULT_LIST_PAGE, MAX_BLOCKS_SCANNED, MAX_LIST_PAGE, MAX_STATS_BLOCKS, MAX_STATS_BUCKETS,
-    MAX_STATS_WINDOW_S, MAX_SUBSCRIBERS,
+    MAX_STATS_WINDOW_S, MAX_SUBSCRIBERS, MAX_SUBSCRIBERS_PER_CLIENT,
 };
 pub use openapi::OPENAPI_JSON;
 pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
@@ -202,7 +202,10 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
 
     let live = live::Live::default();
     let closing = live.clone();
-    axum::serve(listener, build(node.clone(), live))
+    // Handlers see each connection's peer address (the event stream's per-client cap).
+    let app =
+        build(node.clone(), live).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown_signal().await;
             // Event streams never end by themselves: end them so shutdown does not wait.
