@@ -284,6 +284,24 @@ async fn consortium_scenario(net: &Net) {
     check_layout(net);
     let url = net.url(0);
 
+    // Every block of a network carries a finalization certificate, shown in full.
+    let text = ok(&run(&[
+        "block".as_ref(),
+        "latest".as_ref(),
+        "--node".as_ref(),
+        url.as_ref(),
+    ]));
+    assert!(!text.contains("not known"), "{text}");
+    assert!(
+        text.contains("certificate  finalization, epoch 0, view "),
+        "{text}"
+    );
+    assert!(
+        text.contains("of 4 validator(s) signed (quorum 3)"),
+        "{text}"
+    );
+    assert!(text.contains("(consensus order)"), "{text}");
+
     // The organisations as the chain has them.
     let o = run(&[
         "org".as_ref(),
@@ -382,6 +400,9 @@ async fn consortium_scenario(net: &Net) {
     let o = attest_new(net, 0, "after-revocation.txt", &identity(&alice));
     assert_eq!(failed(&o), "cert_revoked", "{}", stderr(&o));
     assert!(stderr(&o).contains("cert_revoked"));
+    // Only the error: no summary of "attested 0 of 1 record(s) ... written" beside it.
+    assert!(stdout(&o).trim().is_empty(), "{}", stdout(&o));
+    assert!(!stderr(&o).contains("attested"), "{}", stderr(&o));
 
     // Revoking again has nothing to do.
     let o = run(&[
@@ -436,6 +457,9 @@ async fn consortium_scenario(net: &Net) {
         url.as_ref(),
     ]));
     assert!(text.contains("revoked at height"), "{text}");
+    // `kexin cert list | head -2`, the reader gone: a quiet stop, no panic.
+    let o = kexin_into_closed_pipe(["cert", "list", "--node", url.as_str()]);
+    assert_quiet_on_closed_stdout(&o, "cert list into a closed pipe");
 
     // `cert show` decodes a file, and with --node adds the registry entry; by id too.
     let cert_file = alice.join("cert.pem");
@@ -459,6 +483,19 @@ async fn consortium_scenario(net: &Net) {
         cert_file.as_os_str(),
     ]));
     assert!(text.contains("alice") && text.contains("org2"), "{text}");
+    // With the registry, a revoked certificate is shown as revoked, never `(valid)`.
+    let text = ok(&run(&[
+        "cert".as_ref(),
+        "show".as_ref(),
+        cert_file.as_os_str(),
+        "--node".as_ref(),
+        url.as_ref(),
+    ]));
+    assert!(!text.contains("(valid)"), "{text}");
+    assert!(
+        text.contains("(revoked at height") && text.contains("key-compromise"),
+        "{text}"
+    );
     let id = alice_doc["id"].as_str().unwrap();
     let text = ok(&run(&[
         "cert".as_ref(),
@@ -468,6 +505,7 @@ async fn consortium_scenario(net: &Net) {
         url.as_ref(),
     ]));
     assert!(text.contains("revoked at height"), "{text}");
+    assert!(!text.contains("(valid)"), "{text}");
     let o = run(&[
         "cert".as_ref(),
         "show".as_ref(),
