@@ -10,14 +10,15 @@
 //! 2. the chain has organisations (`no_organisations`: on an open chain everything is public
 //!    and there is no CA to check a certificate against);
 //! 3. the timestamp is within 5 minutes of the node's clock (`auth_stale`);
-//! 4. the certificate parses, with a key of the chain's suite (`cert_malformed`,
-//!    `cert_wrong_algorithm`);
+//! 4. the certificate parses, with a key of the chain's suite (`cert_malformed`; `wrong_suite`
+//!    for a key of the other suite, `cert_wrong_algorithm` for any other key);
 //! 5. the signature verifies under that key for this chain, method, path-and-query and
 //!    timestamp (`auth_bad_signature`);
 //! 6. the certificate passes the checks of a transaction's attached certificate, at the node's
 //!    clock — canonical DER, a member organisation, one of its current CAs, the profile,
 //!    validity — and the registry has not revoked it (`kexin_exec::check_certificate`:
-//!    `cert_*`, `unknown_org`, `cert_revoked`).
+//!    `cert_*`, `unknown_org`, `cert_revoked`; a certificate of another CA that took the
+//!    organisation's name, as another chain's has, is `cert_wrong_ca`).
 //!
 //! Valid credentials whose role does not cover a record only get that record's metadata
 //! withheld (`"metadata": "withheld"`), like an anonymous request.
@@ -301,7 +302,25 @@ async fn check(node: &Arc<Node>, credentials: Credentials) -> Result<Requester, 
         let suite = genesis.suite;
         let pki = |e: kexin_pki::PkiError| unauthorized(e.code(), e.to_string());
         let cert = kexin_pki::Certificate::from_der(&der).map_err(pki)?;
-        let key = cert.public_key(suite).map_err(pki)?;
+        let key = cert.public_key(suite).map_err(|e| {
+            // A key of the other suite gets the code a transaction signed by one gets.
+            let other = match suite {
+                kexin_crypto::Suite::Intl => kexin_crypto::Suite::Gm,
+                kexin_crypto::Suite::Gm => kexin_crypto::Suite::Intl,
+            };
+            if cert.public_key(other).is_ok() {
+                unauthorized(
+                    "wrong_suite",
+                    format!(
+                        "the certificate's key is a key of the {other} suite; chain {} uses \
+                         the {suite} suite",
+                        genesis.chain_id
+                    ),
+                )
+            } else {
+                pki(e)
+            }
+        })?;
         signed_read::verify(
             &key,
             &genesis.chain_id,

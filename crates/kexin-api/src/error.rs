@@ -43,8 +43,12 @@ impl Error {
 
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
+        // A 500 is a fault of this node; other 5xx answers (a full event-stream table, an
+        // engine that stopped) refuse load or report a state logged where it arose.
+        if self.status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(code = self.code, "{}", self.message);
+        } else if self.status.is_server_error() {
+            tracing::warn!(code = self.code, "{}", self.message);
         }
         let body = ApiError {
             code: self.code.to_owned(),

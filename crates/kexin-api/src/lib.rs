@@ -36,7 +36,7 @@ pub use cache::Caching;
 pub use error::Error;
 pub use live::{
     DEFAULT_LIST_PAGE, MAX_BLOCKS_SCANNED, MAX_LIST_PAGE, MAX_STATS_BLOCKS, MAX_STATS_BUCKETS,
-    MAX_STATS_WINDOW_S, MAX_SUBSCRIBERS,
+    MAX_STATS_WINDOW_S, MAX_SUBSCRIBERS, MAX_SUBSCRIBERS_PER_CLIENT,
 };
 pub use openapi::OPENAPI_JSON;
 pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
@@ -241,6 +241,8 @@ pub async fn run(dir: &Path) -> anyhow::Result<()> {
         }
     };
     let limits = serve::Limits::of(&node.config().api);
+    // The server loop gives handlers each connection's peer address (`ConnectInfo`: the
+    // per-client caps).
     serve::serve(listener, build(node.clone(), live), limits, stop).await?;
     let _ = std::fs::remove_file(&url_path);
     tokio::task::spawn_blocking(move || node.shutdown()).await?;

@@ -2,12 +2,13 @@
 //! online, the Server-Sent Events stream, Prometheus metrics and readiness.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -41,6 +42,10 @@ pub const MAX_STATS_BLOCKS: u64 = 20_000;
 /// Most open `GET /v1/events` streams per node; more are refused with 503
 /// `too_many_subscribers`.
 pub const MAX_SUBSCRIBERS: usize = 256;
+/// Most open `GET /v1/events` streams per client (peer IP address), so one client cannot
+/// take every slot; more are refused with 429 `too_many_subscribers`. Behind a reverse proxy
+/// every client has the proxy's address.
+pub const MAX_SUBSCRIBERS_PER_CLIENT: usize = 8;
 /// Block summaries kept in memory for lists, stats and events.
 const CACHE_BLOCKS: usize = 50_000;
 
@@ -49,6 +54,8 @@ const CACHE_BLOCKS: usize = 50_000;
 pub(crate) struct Live {
     summaries: Arc<Mutex<BTreeMap<u64, BlockSummary>>>,
     subscribers: Arc<AtomicUsize>,
+    /// Open streams per peer address (entries at zero are removed).
+    per_client: Arc<Mutex<BTreeMap<IpAddr, usize>>>,
     /// Set when the server shuts down: open event streams end, so shutdown need not wait
     /// for their clients.
     closing: Arc<tokio::sync::watch::Sender<bool>>,
@@ -59,6 +66,7 @@ impl Default for Live {
         Live {
             summaries: Arc::default(),
             subscribers: Arc::default(),
+            per_client: Arc::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         }
     }
@@ -474,11 +482,74 @@ fn parse_kinds(types: Option<&str>) -> Result<Kinds> {
 }
 
 /// Counts an open stream; frees its slot when dropped.
-struct Subscription(Arc<AtomicUsize>);
+/// An open stream's slots: one of the node's, and one of its client's when the peer address
+/// is known. Given back when the stream ends.
+struct Subscription {
+    live: Live,
+    client: Option<IpAddr>,
+}
+
+impl Subscription {
+    /// Takes a slot for a stream of `client`, or says why not: 429 when this client has
+    /// [`MAX_SUBSCRIBERS_PER_CLIENT`] streams open, 503 when the node has
+    /// [`MAX_SUBSCRIBERS`]. Refusals are logged at WARN: they are load, not faults.
+    fn take(live: &Live, client: Option<IpAddr>) -> Result<Subscription> {
+        let mut per_client = live
+            .per_client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(ip) = client
+            && per_client.get(&ip).copied().unwrap_or(0) >= MAX_SUBSCRIBERS_PER_CLIENT
+        {
+            tracing::warn!(
+                client = %ip,
+                limit = MAX_SUBSCRIBERS_PER_CLIENT,
+                "event stream refused: this client has its maximum open"
+            );
+            return Err(Error {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "too_many_subscribers",
+                message: format!(
+                    "this node serves at most {MAX_SUBSCRIBERS_PER_CLIENT} event streams to one \
+                     client ({ip}); close one first"
+                ),
+            });
+        }
+        if live.subscribers.fetch_add(1, Ordering::AcqRel) >= MAX_SUBSCRIBERS {
+            live.subscribers.fetch_sub(1, Ordering::AcqRel);
+            // (Logged at WARN with the other refusals of load, by `Error::into_response`.)
+            return Err(Error {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "too_many_subscribers",
+                message: format!("this node serves at most {MAX_SUBSCRIBERS} event streams"),
+            });
+        }
+        if let Some(ip) = client {
+            *per_client.entry(ip).or_default() += 1;
+        }
+        Ok(Subscription {
+            live: live.clone(),
+            client,
+        })
+    }
+}
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        if let Some(ip) = self.client {
+            let mut per_client = self
+                .live
+                .per_client
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(n) = per_client.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    per_client.remove(&ip);
+                }
+            }
+        }
+        self.live.subscribers.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -559,6 +630,7 @@ struct Stream {
 pub(crate) async fn events(
     State(node): AppState,
     Extension(live): Extension<Live>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     headers: HeaderMap,
     query: std::result::Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response> {
@@ -583,18 +655,13 @@ pub(crate) async fn events(
         (None, Some(h)) => h.max(1),
         (None, None) => node.ledger().height() + 1,
     };
-    if live.subscribers.fetch_add(1, Ordering::AcqRel) >= MAX_SUBSCRIBERS {
-        live.subscribers.fetch_sub(1, Ordering::AcqRel);
-        return Err(Error {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "too_many_subscribers",
-            message: format!("this node serves at most {MAX_SUBSCRIBERS} event streams"),
-        });
-    }
+    // The peer's address, as the server records it for each connection.
+    let client = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+    let slot = Subscription::take(&live, client)?;
     let state = Stream {
         heights: node.watch_height(),
         closing: live.closing.subscribe(),
-        _slot: Subscription(live.subscribers.clone()),
+        _slot: slot,
         node,
         live,
         kinds,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use kexin_crypto::{Hash, PublicKey};
@@ -67,10 +67,40 @@ fn read_body(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> 
     })
 }
 
+/// Submissions must be sent as `Content-Type: application/json` (parameters such as
+/// `charset` aside), else 415 `unsupported_media_type`. A browser sends `text/plain`, form and
+/// multipart bodies to another site without asking it first (a CORS "simple" request); a JSON
+/// body needs a preflight, which this API, sending no CORS headers, never grants. So a page
+/// on another site cannot make a visitor's browser submit to a node it can reach.
+pub(crate) fn require_json(headers: &HeaderMap) -> Result<()> {
+    let given = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let media = given
+        .as_deref()
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    if media.is_some_and(|m| m.eq_ignore_ascii_case("application/json")) {
+        return Ok(());
+    }
+    Err(Error {
+        status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        code: "unsupported_media_type",
+        message: match given {
+            Some(v) => {
+                format!("the body must be sent as Content-Type: application/json, not {v:?}")
+            }
+            None => "the body must be sent as Content-Type: application/json (none given)".into(),
+        },
+    })
+}
+
 pub(crate) async fn submit(
     State(node): AppState,
+    headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse> {
+    require_json(&headers)?;
     let body = read_body(body)?;
     let req: SubmitRequest = serde_json::from_slice(&body).map_err(|e| {
         Error::bad_request(
@@ -96,8 +126,10 @@ pub(crate) async fn submit(
 /// own result, in order.
 pub(crate) async fn submit_batch(
     State(node): AppState,
+    headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<impl IntoResponse> {
+    require_json(&headers)?;
     let body = read_body(body)?;
     let req: SubmitBatchRequest = serde_json::from_slice(&body).map_err(|e| {
         Error::bad_request(
@@ -864,4 +896,44 @@ pub(crate) async fn health_response(node: &Arc<Node>) -> Result<HealthResponse> 
 
 pub(crate) async fn fallback(method: Method, uri: Uri) -> Error {
     Error::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(content_type: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_bytes(content_type).unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn submissions_must_be_json() {
+        for ok in [
+            &b"application/json"[..],
+            b"application/json; charset=utf-8",
+            b"Application/JSON",
+        ] {
+            assert!(require_json(&with(ok)).is_ok(), "{ok:?}");
+        }
+        for refused in [
+            &b"text/plain"[..],
+            b"text/plain; charset=utf-8",
+            b"application/x-www-form-urlencoded",
+            b"multipart/form-data; boundary=x",
+            b"application/jsonp",
+            b"application/json-seq",
+        ] {
+            let e = require_json(&with(refused)).unwrap_err();
+            assert_eq!(e.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+            assert_eq!(e.code, "unsupported_media_type");
+        }
+        let e = require_json(&HeaderMap::new()).unwrap_err();
+        assert_eq!(e.code, "unsupported_media_type");
+        assert!(e.message.contains("none given"), "{}", e.message);
+    }
 }

@@ -1149,10 +1149,37 @@ async fn signed_reads_disclose_metadata_to_readers_and_auditors_only() {
     refused(s, &hd, &text, "cert_malformed");
     // Certificates the chain does not accept: an unknown CA (a forged org1 CA, an
     // organisation that is not a member), expired, and a CA certificate itself.
+    // A CA that took org1's name, as another chain's org1 CA has: another CA.
     let (forged_ca, forged_key) = org_ca(suite, "org1");
     let forged = creds(&forged_ca, &forged_key, "mallory", Role::Auditor, 9);
     let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&forged), now_ms()).await;
+    refused(s, &hd, &text, "cert_wrong_ca");
+    // A certificate of the right CA whose CA signature was tampered with is a bad signature.
+    let tampered = {
+        let mut c = creds(&ca1, &ca1_key, "trudy", Role::Auditor, 13);
+        let n = c.cert.0.len();
+        c.cert.0[n - 3] ^= 1;
+        c
+    };
+    let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&tampered), now_ms()).await;
     refused(s, &hd, &text, "cert_bad_signature");
+    // A key of the other suite (SM2 chain, Ed25519 certificate and key) is refused as a
+    // transaction signed by one is: `wrong_suite`.
+    let (intl_ca, intl_ca_key) = org_ca(Suite::Intl, "org1");
+    let (intl_key, intl_cert) = identity(
+        Suite::Intl,
+        &intl_ca,
+        &intl_ca_key,
+        "oscar",
+        Role::Auditor,
+        12,
+    );
+    let foreign = Creds {
+        key: intl_key,
+        cert: intl_cert,
+    };
+    let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&foreign), now_ms()).await;
+    refused(s, &hd, &text, "wrong_suite");
     let (org9_ca, org9_key) = org_ca(suite, "org9");
     let stranger = creds(&org9_ca, &org9_key, "eve", Role::Auditor, 10);
     let (s, hd, text) = get_as(&h.app, chain, &uri, Some(&stranger), now_ms()).await;

@@ -510,3 +510,117 @@ async fn event_streams_are_limited_and_free_their_slot_when_closed() {
     let resp = open_events(&h.app, "/v1/events", None).await;
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+/// A log writer that keeps what is written, for checking log levels.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+/// `GET /v1/events` from the peer `ip`, as the server sees a connection from it.
+async fn open_events_from(app: &Router, ip: [u8; 4]) -> axum::response::Response {
+    let mut req = Request::get("/v1/events").body(Body::empty()).unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40_000,
+        ))));
+    app.clone().oneshot(req).await.unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn one_client_cannot_take_every_event_stream() {
+    let h = start(Suite::Intl);
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let _log = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish(),
+    );
+    let greedy = [10, 0, 0, 1];
+    let mut open = Vec::new();
+    for _ in 0..kexin_api::MAX_SUBSCRIBERS_PER_CLIENT {
+        let resp = open_events_from(&h.app, greedy).await;
+        assert_eq!(resp.status(), StatusCode::OK);
+        open.push(resp);
+    }
+    // One more from the same address: 429, logged as a warning.
+    let resp = open_events_from(&h.app, greedy).await;
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    let json: Value = serde_json::from_slice(&bytes).unwrap();
+    assert_error(
+        status,
+        &json,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_subscribers",
+    );
+    assert!(
+        json["message"].as_str().unwrap().contains("10.0.0.1"),
+        "{json}"
+    );
+    let text = logs.text();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("event stream refused")),
+        "{text}"
+    );
+    assert!(!text.contains("ERROR"), "{text}");
+    // Another client is served, and the greedy one again once it closes a stream.
+    let other = open_events_from(&h.app, [10, 0, 0, 2]).await;
+    assert_eq!(other.status(), StatusCode::OK);
+    drop(open.pop());
+    let resp = open_events_from(&h.app, greedy).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    open.push(resp);
+
+    // The node's own limit: its refusal is a warning too, not an error.
+    let mut more = Vec::new();
+    let mut ip = 0u32;
+    loop {
+        ip += 1;
+        let [a, b, c, d] = (0x0b00_0000 + ip / 8).to_be_bytes();
+        let resp = open_events_from(&h.app, [a, b, c, d]).await;
+        if resp.status() != StatusCode::OK {
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            let json: Value = serde_json::from_slice(&bytes).unwrap();
+            assert_error(
+                status,
+                &json,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too_many_subscribers",
+            );
+            break;
+        }
+        more.push(resp);
+    }
+    assert_eq!(
+        open.len() + 1 + more.len(),
+        kexin_api::MAX_SUBSCRIBERS,
+        "every slot was taken before the refusal"
+    );
+    let text = logs.text();
+    assert!(!text.contains("ERROR"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.contains("WARN") && l.contains("too_many_subscribers")),
+        "{text}"
+    );
+}

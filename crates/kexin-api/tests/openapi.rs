@@ -1353,6 +1353,30 @@ async fn bad_requests_get_documented_errors() {
         );
     }
 
+    // Submissions must say they are JSON: the bodies a cross-site form or `fetch` may send
+    // without a preflight are refused, and nothing is admitted.
+    for uri in ["/v1/transactions", "/v1/transactions/batch"] {
+        for content_type in [
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+            Some("multipart/form-data; boundary=x"),
+            None,
+        ] {
+            let mut req = Request::builder().method("POST").uri(uri);
+            if let Some(ct) = content_type {
+                req = req.header("content-type", ct);
+            }
+            let a = api
+                .send(req.body(Body::from(submit_body(&good))).unwrap())
+                .await;
+            assert_eq!(
+                (a.status, a.code().as_str()),
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+                "POST {uri} as {content_type:?}"
+            );
+        }
+    }
+
     // Signed reads with bad credentials, on reads and submissions alike.
     let uri = format!("/v1/transactions/{}", good.hash());
     let stale = |at: u64| {

@@ -774,9 +774,11 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
         out: args.out.display().to_string(),
         receipts: lines,
     };
-    if args.json {
+    // Nothing attested: the error alone says what happened (a summary of "0 of N record(s)
+    // ... receipts verified and written" beside it would read as a partial success).
+    if summary.records > 0 && args.json {
         print_json(&summary)?;
-    } else {
+    } else if summary.records > 0 {
         if summary.receipts.len() <= 50 {
             for l in &summary.receipts {
                 println!(

@@ -45,8 +45,8 @@ pub struct BenchArgs {
     /// Most transactions submitted but not yet committed at once [default: 4 per signer].
     #[arg(long, value_name = "M")]
     in_flight: Option<usize>,
-    /// Suite of the node started without --node (gm or intl); with --node the chain's suite
-    /// is used and this must match it.
+    /// Suite of the node or network started without --node (gm or intl) [default: intl];
+    /// with --node the chain's suite is used and this must match it.
     #[arg(long)]
     suite: Option<Suite>,
     /// Without --node: the node directory to create and run [default: a temporary one].
@@ -169,7 +169,7 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
     match cli.explicit_node() {
         Some(url) => bench(&url, args).await,
         None => {
-            let suite = args.suite.unwrap_or(Suite::Gm);
+            let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
             let mut node = LocalNode::start(args.dir.clone(), suite).await?;
             eprintln!(
                 "bench: started a {suite} node at {} in {}",
@@ -785,7 +785,7 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 
 /// `kexin bench --nodes N`: the four measurements of a local network.
 async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
-    let suite = args.suite.unwrap_or(Suite::Intl);
+    let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
     let tmp;
     let dir = match &args.dir {
         Some(d) => d.clone(),

@@ -334,24 +334,54 @@ struct ProposalView {
     decided_at: Option<u64>,
     yes: usize,
     no: usize,
-    /// Yes votes a proposal needs to pass now (more than 2/3 of the members by default).
-    votes_needed: usize,
-    /// Member organisations now.
-    members: usize,
+    /// The yes votes that decide it (more than 2/3 of the members by default): the threshold
+    /// now while it is open; once passed or rejected, the threshold that decided it, or null
+    /// when that is not known (a proposal decided by a vote this command did not cast:
+    /// the node keeps only today's consortium, and the decision may have changed it).
+    votes_needed: Option<usize>,
+    /// Member organisations with `votes_needed`: now while open, when it was decided after.
+    members: Option<usize>,
+    /// Yes votes a proposal needs now, and the members now (they differ from the above once
+    /// a decision changed the consortium, as adding or removing an organisation does).
+    votes_needed_now: usize,
+    members_now: usize,
     votes: Vec<Vote>,
 }
 
+/// A decision threshold: yes votes needed among a number of members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Threshold {
+    votes_needed: usize,
+    members: usize,
+}
+
+impl Threshold {
+    fn of(consortium: &ConsortiumResponse) -> Threshold {
+        Threshold {
+            votes_needed: consortium.votes_needed,
+            members: consortium.members.len(),
+        }
+    }
+}
+
+/// `decided_by`: the threshold in force when the proposal was decided, if known.
 fn view(
     id: Hash,
     state: String,
     p: ProposalState,
     consortium: &ConsortiumResponse,
+    decided_by: Option<Threshold>,
     suite: Suite,
 ) -> ProposalView {
     let (yes, no) = p.tally();
     let decided_at = match p.status {
         ProposalStatus::Open => None,
         ProposalStatus::Passed { height } | ProposalStatus::Rejected { height } => Some(height),
+    };
+    let now = Threshold::of(consortium);
+    let threshold = match decided_at {
+        None => Some(now),
+        Some(_) => decided_by,
     };
     ProposalView {
         id,
@@ -365,9 +395,24 @@ fn view(
         decided_at,
         yes,
         no,
-        votes_needed: consortium.votes_needed,
-        members: consortium.members.len(),
+        votes_needed: threshold.map(|t| t.votes_needed),
+        members: threshold.map(|t| t.members),
+        votes_needed_now: now.votes_needed,
+        members_now: now.members,
         votes: p.votes,
+    }
+}
+
+/// `3 yes needed of 4 member(s)` for the threshold that decides the proposal (see
+/// [`ProposalView::votes_needed`]), or, for a decided proposal whose threshold is not known,
+/// the threshold now, said to be now.
+fn threshold_words(v: &ProposalView) -> String {
+    match (v.votes_needed, v.members) {
+        (Some(n), Some(m)) => format!("{n} yes needed of {m} member(s)"),
+        _ => format!(
+            "a proposal now needs {} yes of {} member(s)",
+            v.votes_needed_now, v.members_now
+        ),
     }
 }
 
@@ -380,8 +425,11 @@ fn tally_line(v: &ProposalView) -> String {
         _ => String::new(),
     };
     format!(
-        "{}: {} yes, {} no ({} yes needed of {} member(s)); {tail}",
-        v.state, v.yes, v.no, v.votes_needed, v.members
+        "{}: {} yes, {} no ({}); {tail}",
+        v.state,
+        v.yes,
+        v.no,
+        threshold_words(v)
     )
 }
 
@@ -395,8 +443,10 @@ fn print_view(v: &ProposalView) {
         None => println!("expires       {}", v.expires),
     }
     println!(
-        "tally         {} yes, {} no; {} yes needed of {} member(s)",
-        v.yes, v.no, v.votes_needed, v.members
+        "tally         {} yes, {} no; {}",
+        v.yes,
+        v.no,
+        threshold_words(v)
     );
     println!("votes");
     for vote in &v.votes {
@@ -415,6 +465,7 @@ fn print_view(v: &ProposalView) {
 async fn fetch_view(
     client: &Client,
     id: Hash,
+    decided_by: Option<Threshold>,
     suite: Suite,
 ) -> anyhow::Result<(ProposalView, u64)> {
     let res = client.proposal_state(&id).await?;
@@ -435,7 +486,10 @@ async fn fetch_view(
     };
     let consortium = client.consortium().await?;
     let state = p.state_name(now_ms()).to_owned();
-    Ok((view(id, state, p, &consortium, suite), res.height))
+    Ok((
+        view(id, state, p, &consortium, decided_by, suite),
+        res.height,
+    ))
 }
 
 /// Signs `payload` as the identity in `dir` with its next nonce and submits it (see
@@ -504,6 +558,7 @@ async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<()> {
     let info = crate::attest::chain_info(&client).await?;
     let timeout = Duration::from_secs(args.timeout);
     let summary = describe_action(&action, info.suite);
+    let before = Some(Threshold::of(&client.consortium().await?));
     let (signer, id) = submit_as(&client, &info, dir, Payload::Propose { action }, timeout)
         .await
         .with_context(|| format!("proposing to {summary}"))?;
@@ -518,7 +573,9 @@ async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<()> {
     // `--wait` is the default; `--no-wait` turns it off (the last of the two given wins).
     if args.wait || !args.no_wait {
         let height = wait_final(&client, &id, timeout, "proposal").await?;
-        let (v, _) = fetch_view(&client, id, info.suite).await?;
+        // A proposal decided by its own creation (a one-member consortium) was decided by
+        // the threshold read just before.
+        let (v, _) = fetch_view(&client, id, before, info.suite).await?;
         report.height = Some(height);
         report.state = v.state.clone();
         report.proposal = Some(v);
@@ -576,6 +633,9 @@ async fn vote(cli: &Cli, args: &VoteArgs) -> anyhow::Result<()> {
     let info = crate::attest::chain_info(&client).await?;
     let timeout = Duration::from_secs(args.timeout);
     let word = if approve { "yes" } else { "no" };
+    // The threshold in force as the vote is cast: the one that decides the proposal if this
+    // vote does (the decision may change it, as adding an organisation does).
+    let before = Threshold::of(&client.consortium().await?);
     let (signer, tx_hash) = submit_as(
         &client,
         &info,
@@ -589,7 +649,8 @@ async fn vote(cli: &Cli, args: &VoteArgs) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("voting {word} on proposal {id}"))?;
     let height = wait_final(&client, &tx_hash, timeout, "vote").await?;
-    let (v, _) = fetch_view(&client, id, info.suite).await?;
+    // A vote on a decided proposal is refused: decided now, it was by this vote.
+    let (v, _) = fetch_view(&client, id, Some(before), info.suite).await?;
     if let Some(path) = &args.receipt {
         crate::verify::save_tx_receipt(&client, &info.genesis, &tx_hash, path).await?;
     }
@@ -638,7 +699,7 @@ async fn list(cli: &Cli, args: &GovListArgs) -> anyhow::Result<()> {
     let mut proposals: Vec<ProposalView> = res
         .proposals
         .into_iter()
-        .map(|e| view(e.id, e.state, e.proposal, &consortium, info.suite))
+        .map(|e| view(e.id, e.state, e.proposal, &consortium, None, info.suite))
         .collect();
     proposals.sort_by_key(|v| (v.created_at, v.id));
     let report = ListReport {
@@ -688,7 +749,7 @@ async fn show(cli: &Cli, args: &GovShowArgs) -> anyhow::Result<()> {
     let id = parse_id(&args.id)?;
     let client = Client::new(cli.node_url())?;
     let info = crate::attest::chain_info(&client).await?;
-    let (v, height) = fetch_view(&client, id, info.suite).await?;
+    let (v, height) = fetch_view(&client, id, None, info.suite).await?;
     if args.json {
         return print_json(&ShowReport {
             height,

@@ -6,8 +6,10 @@ use anyhow::Context as _;
 use clap::Subcommand;
 use kexin_client::{load_key, save_key};
 use kexin_crypto::{SigningKey, Suite};
+use serde::Serialize;
 
 use crate::error::fail;
+use crate::output::print_json;
 
 /// `kexin keys ...`
 #[derive(Debug, Subcommand)]
@@ -15,25 +17,54 @@ pub enum KeysCommand {
     /// Generate a signing key and write it as PKCS#8 PEM (mode 0600); prints the public key hex.
     New {
         /// The chain's suite: `gm` (SM2) or `intl` (Ed25519).
-        #[arg(long, default_value = "gm")]
+        #[arg(long, default_value_t = kexin_node::DEFAULT_SUITE)]
         suite: Suite,
         /// Where to write the key; an existing file is never overwritten.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+        /// Print `{"file", "suite", "scheme", "public_key"}` as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the suite and public key of a key file.
     Show {
         /// The PKCS#8 PEM key file.
         file: PathBuf,
+        /// Print `{"file", "suite", "scheme", "public_key"}` as JSON.
+        #[arg(long)]
+        json: bool,
     },
+}
+
+/// What `kexin keys new|show --json` prints.
+#[derive(Serialize)]
+struct KeyDocument<'a> {
+    file: &'a Path,
+    suite: Suite,
+    scheme: String,
+    public_key: kexin_crypto::PublicKey,
+}
+
+impl<'a> KeyDocument<'a> {
+    fn of(file: &'a Path, key: &SigningKey) -> KeyDocument<'a> {
+        KeyDocument {
+            file,
+            suite: key.suite(),
+            scheme: key.scheme().to_string(),
+            public_key: key.public_key(),
+        }
+    }
 }
 
 /// Runs a `keys` subcommand.
 pub fn run(cmd: &KeysCommand) -> anyhow::Result<()> {
     match cmd {
-        KeysCommand::New { suite, out } => {
+        KeysCommand::New { suite, out, json } => {
             let key = SigningKey::generate(*suite);
             save_key(out, &key)?;
+            if *json {
+                return print_json(&KeyDocument::of(out, &key));
+            }
             eprintln!(
                 "wrote {} {} key to {}",
                 suite,
@@ -43,8 +74,11 @@ pub fn run(cmd: &KeysCommand) -> anyhow::Result<()> {
             println!("{}", key.public_key());
             Ok(())
         }
-        KeysCommand::Show { file } => {
+        KeysCommand::Show { file, json } => {
             let key = load_key(file)?;
+            if *json {
+                return print_json(&KeyDocument::of(file, &key));
+            }
             println!("suite      {}", key.suite());
             println!("scheme     {}", key.scheme());
             println!("public key {}", key.public_key());

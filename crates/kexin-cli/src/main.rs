@@ -2,7 +2,12 @@
 //! manage organisation CAs and certificates, vote on governance proposals, and benchmark a node.
 //!
 //! Every command exits 0 on success; on failure it prints `error: <code>: <message>` on stderr
-//! and exits non-zero (2 for usage errors).
+//! and exits non-zero (2 for usage errors). When stdout is closed under it (`kexin cert list |
+//! head -2`) a command stops quietly with status 141, as a Unix tool ended by `SIGPIPE` does.
+
+// First, so that its checked `println!`/`eprintln!` replace std's in every module below.
+#[macro_use]
+mod output;
 
 mod attest;
 mod audit;
@@ -12,7 +17,6 @@ mod gov;
 mod keys;
 mod net;
 mod node;
-mod output;
 mod pki;
 mod query;
 mod verify;
@@ -140,7 +144,9 @@ fn init_tracing(json: bool) {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.log_json);
+    init_tracing(
+        cli.log_json || matches!(&cli.command, Command::Node(cmd) if cmd.wants_json_logs()),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -192,6 +198,47 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// The README says every command takes `--json`: every leaf command has it (on itself or
+    /// on a command it is under).
+    #[test]
+    fn every_command_takes_json() {
+        fn walk(cmd: &clap::Command, path: &str, inherited: bool, missing: &mut Vec<String>) {
+            let has = inherited || cmd.get_arguments().any(|a| a.get_id() == "json");
+            let subs: Vec<&clap::Command> = cmd
+                .get_subcommands()
+                .filter(|c| c.get_name() != "help")
+                .collect();
+            if subs.is_empty() && !has {
+                missing.push(path.to_owned());
+            }
+            for sub in subs {
+                walk(sub, &format!("{path} {}", sub.get_name()), has, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "kexin", false, &mut missing);
+        assert!(missing.is_empty(), "without --json: {missing:?}");
+    }
+
+    /// One default suite for every tool that makes a chain or a key.
+    #[test]
+    fn tools_default_to_one_suite() {
+        assert_eq!(kexin_node::DEFAULT_SUITE, kexin_crypto::Suite::Intl);
+        let c = Cli::try_parse_from(["kexin", "node", "init", "--dir", "d"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Command::Node(node::NodeCommand::Init { suite, .. }) if suite == kexin_node::DEFAULT_SUITE
+        ));
+        let c = Cli::try_parse_from(["kexin", "keys", "new", "--out", "k.pem"]).unwrap();
+        assert!(matches!(
+            c.command,
+            Command::Keys(keys::KeysCommand::New { suite, .. }) if suite == kexin_node::DEFAULT_SUITE
+        ));
+        // `node run --json` means JSON logs.
+        let c = Cli::try_parse_from(["kexin", "node", "run", "--dir", "d", "--json"]).unwrap();
+        assert!(matches!(&c.command, Command::Node(cmd) if cmd.wants_json_logs()));
     }
 
     #[test]

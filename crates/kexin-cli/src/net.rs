@@ -58,6 +58,9 @@ pub enum NetCommand {
         /// The network directory.
         #[arg(long, value_name = "D", default_value = "./kexin-net")]
         dir: PathBuf,
+        /// Print `{"dir", "stopped": [{"what", "pid", "killed"}]}` as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Show every node of the network in D; exits 1 unless every node answers its health check.
     Status {
@@ -96,6 +99,9 @@ pub enum NetCommand {
         /// The network directory.
         #[arg(long, value_name = "D", default_value = "./kexin-net")]
         dir: PathBuf,
+        /// Print `{"index", "url", "pid"}` as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -107,7 +113,8 @@ pub struct UpArgs {
           value_parser = clap::value_parser!(u32).range(1..=kexin_types::limits::MAX_VALIDATORS as i64))]
     nodes: Option<u32>,
     /// Cryptographic suite of a new network: `gm` (SM2/SM3/SM4) or `intl`
-    /// (Ed25519/SHA-256/AES-GCM) [default: intl]; must match an existing network.
+    /// (Ed25519/SHA-256/AES-GCM) [default: intl, as `kexin node init`]; must match an existing
+    /// network.
     #[arg(long)]
     suite: Option<Suite>,
     /// The network directory.
@@ -132,15 +139,21 @@ pub struct UpArgs {
           value_parser = clap::value_parser!(u64).range(
               kexin_types::limits::MIN_EPOCH_LENGTH..=kexin_types::limits::MAX_EPOCH_LENGTH))]
     epoch_length: Option<u64>,
+    /// Print one JSON document on stdout once every node serves (`{"dir", "chain_id",
+    /// "suite", "created", "epoch_length", "organisations", "nodes": [{"index", "url",
+    /// "pid"}]}`) instead of the text lines; what follows (nodes exiting, the stop) goes to
+    /// stderr. The network still runs until Ctrl-C or `kexin net down`.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Runs a `net` subcommand.
 pub async fn run(cmd: &NetCommand) -> anyhow::Result<()> {
     match cmd {
         NetCommand::Up(args) => up(args).await,
-        NetCommand::Down { dir } => down(dir).await,
+        NetCommand::Down { dir, json } => down(dir, *json).await,
         NetCommand::Status { dir, json } => status(dir, *json).await,
-        NetCommand::StartNode { index, dir } => start_node(dir, *index).await,
+        NetCommand::StartNode { index, dir, json } => start_node(dir, *index, *json).await,
         NetCommand::AddNode {
             dir,
             org,
@@ -378,9 +391,41 @@ impl Stoppable {
     }
 }
 
+/// A process [`stop_all`] stopped.
+#[derive(Debug, Serialize)]
+struct Stopped {
+    /// `node I` or `kexin net up`.
+    what: String,
+    pid: u32,
+    /// Whether it was still running [`STOP_TIMEOUT`] after SIGTERM and got SIGKILL.
+    killed: bool,
+}
+
+/// Prints one line per stopped process, on stdout or (`to_stderr`) stderr.
+fn print_stopped(stopped: &[Stopped], to_stderr: bool) {
+    for p in stopped {
+        let line = if p.killed {
+            format!(
+                "killed {} (pid {}): still running {} s after SIGTERM",
+                p.what,
+                p.pid,
+                STOP_TIMEOUT.as_secs()
+            )
+        } else {
+            format!("stopped {} (pid {})", p.what, p.pid)
+        };
+        if to_stderr {
+            eprintln!("{line}");
+        } else {
+            println!("{line}");
+        }
+    }
+}
+
 /// SIGTERM to every process, up to [`STOP_TIMEOUT`] for them to exit, then SIGKILL to the
-/// rest. Prints one line per process stopped.
-async fn stop_all(mut procs: Vec<Stoppable>) {
+/// rest. Returns what was stopped, in the order they exited.
+async fn stop_all(mut procs: Vec<Stoppable>) -> Vec<Stopped> {
+    let mut report = Vec::new();
     procs.retain_mut(Stoppable::alive);
     for p in &procs {
         send_signal(p.pid, "TERM");
@@ -391,7 +436,11 @@ async fn stop_all(mut procs: Vec<Stoppable>) {
         for (p, done) in procs.iter_mut().zip(stopped.iter_mut()) {
             if !*done && !p.alive() {
                 *done = true;
-                println!("stopped {} (pid {})", p.what, p.pid);
+                report.push(Stopped {
+                    what: p.what.clone(),
+                    pid: p.pid,
+                    killed: false,
+                });
             }
         }
         if stopped.iter().all(|d| *d) || Instant::now() >= deadline {
@@ -406,14 +455,14 @@ async fn stop_all(mut procs: Vec<Stoppable>) {
             if let Some(c) = &mut p.child {
                 let _ = c.wait();
             }
-            println!(
-                "killed {} (pid {}): still running {} s after SIGTERM",
-                p.what,
-                p.pid,
-                STOP_TIMEOUT.as_secs()
-            );
+            report.push(Stopped {
+                what: p.what.clone(),
+                pid: p.pid,
+                killed: true,
+            });
         }
     }
+    report
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -577,7 +626,8 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
     // Before any node starts: a SIGTERM from `net down` during start-up must still stop them.
     let mut shutdown = Shutdown::install()?;
     let genesis_path = net.join(layout::GENESIS);
-    if genesis_path.exists() {
+    let created = !genesis_path.exists();
+    if !created {
         let (genesis, n) = open_net(net)?;
         let mismatch = |what: &str, given: String, have: String| {
             fail(
@@ -637,15 +687,17 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
                 ),
             ));
         }
-        println!(
-            "restarting the network of {n} node(s) in {} (chain {}, suite {})",
-            net.display(),
-            genesis.chain_id,
-            genesis.suite
-        );
+        if !args.json {
+            println!(
+                "restarting the network of {n} node(s) in {} (chain {}, suite {})",
+                net.display(),
+                genesis.chain_id,
+                genesis.suite
+            );
+        }
     } else {
         let n = args.nodes.map_or(DEFAULT_NODES, |n| n as usize);
-        let suite = args.suite.unwrap_or(Suite::Intl);
+        let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
         let mut opts = kexin_node::NetInitOptions::new(net, n, suite);
         opts.chain_id = args.chain_id.clone();
         opts.observers = args.observers as usize;
@@ -654,23 +706,26 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
             opts.epoch_length = len;
         }
         let report = kexin_node::init_network(&opts).context("cannot create the network")?;
-        println!(
-            "created a network of {n} validator(s) in {} (chain {}, suite {suite})",
-            net.display(),
-            report.chain_id
-        );
-        if report.org_dirs.is_empty() {
+        // (With --json, the document printed once the nodes serve says it all.)
+        if !args.json {
             println!(
-                "the chain is open (no organisations, no certificates): for development and \
-                 benchmarks only"
+                "created a network of {n} validator(s) in {} (chain {}, suite {suite})",
+                net.display(),
+                report.chain_id
             );
-        } else {
-            println!(
-                "organisations org1..org{n}, one per validator: CA in {d}/orgK/ca.pem (key \
-                 {d}/orgK/ca-key.pem), identities {d}/orgK/admin and {d}/orgK/writer; attest \
-                 with --identity {d}/org1/writer",
-                d = net.display()
-            );
+            if report.org_dirs.is_empty() {
+                println!(
+                    "the chain is open (no organisations, no certificates): for development \
+                     and benchmarks only"
+                );
+            } else {
+                println!(
+                    "organisations org1..org{n}, one per validator: CA in {d}/orgK/ca.pem (key \
+                     {d}/orgK/ca-key.pem), identities {d}/orgK/admin and {d}/orgK/writer; \
+                     attest with --identity {d}/org1/writer",
+                    d = net.display()
+                );
+            }
         }
     }
     let n = node_count(net);
@@ -717,25 +772,50 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
     let urls = match urls {
         Some(Ok(urls)) => urls,
         Some(Err(e)) => {
-            stop_network(net, nodes).await;
+            print_stopped(&stop_network(net, nodes).await, args.json);
             remove_pid_file_of(&net_pid, me);
             return Err(e);
         }
         None => {
             eprintln!("interrupted while starting: stopping the network");
-            stop_network(net, nodes).await;
+            print_stopped(&stop_network(net, nodes).await, args.json);
             remove_pid_file_of(&net_pid, me);
             return Ok(());
         }
     };
-    for (node, url) in nodes.iter().zip(&urls) {
-        println!("node {}: {url}", node.index);
+    if args.json {
+        let (genesis, _) = open_net(net)?;
+        print_json(&serde_json::json!({
+            "dir": net.display().to_string(),
+            "chain_id": genesis.chain_id,
+            "suite": genesis.suite,
+            "created": created,
+            "epoch_length": genesis.epoch_length,
+            "organisations": genesis
+                .organisations
+                .iter()
+                .map(|o| o.name.as_str())
+                .collect::<Vec<_>>(),
+            "nodes": nodes
+                .iter()
+                .zip(&urls)
+                .map(|(node, url)| serde_json::json!({
+                    "index": node.index,
+                    "url": url,
+                    "pid": node.child.id(),
+                }))
+                .collect::<Vec<_>>(),
+        }))?;
+    } else {
+        for (node, url) in nodes.iter().zip(&urls) {
+            println!("node {}: {url}", node.index);
+        }
+        println!(
+            "the network runs until Ctrl-C or kexin net down --dir {d}; inspect it with kexin \
+             net status --dir {d}",
+            d = net.display()
+        );
     }
-    println!(
-        "the network runs until Ctrl-C or kexin net down --dir {d}; inspect it with kexin net \
-         status --dir {d}",
-        d = net.display()
-    );
 
     loop {
         tokio::select! {
@@ -760,14 +840,15 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
         }
     }
     eprintln!("stopping the network in {}", net.display());
-    stop_network(net, nodes).await;
+    print_stopped(&stop_network(net, nodes).await, args.json);
     remove_pid_file_of(&net_pid, me);
     Ok(())
 }
 
 /// Stops this command's children and every other node of `net` that runs (a node restarted
-/// with `net start-node` is not our child), then removes their pid files.
-async fn stop_network(net: &Path, children: Vec<Started>) {
+/// with `net start-node` is not our child), then removes their pid files. Returns what was
+/// stopped.
+async fn stop_network(net: &Path, children: Vec<Started>) -> Vec<Stopped> {
     let mut procs: Vec<Stoppable> = Vec::new();
     let mut pid_files: Vec<(PathBuf, u32)> = Vec::new();
     let mut ours = std::collections::BTreeSet::new();
@@ -806,13 +887,14 @@ async fn stop_network(net: &Path, children: Vec<Started>) {
             });
         }
     }
-    stop_all(procs).await;
+    let stopped = stop_all(procs).await;
     for (path, pid) in pid_files {
         remove_pid_file_of(&path, pid);
     }
+    stopped
 }
 
-async fn down(net: &Path) -> anyhow::Result<()> {
+async fn down(net: &Path, json: bool) -> anyhow::Result<()> {
     let mut procs: Vec<Stoppable> = Vec::new();
     let net_pid = net.join(NET_PID);
     if let Some(pid) = running_pid(&net_pid) {
@@ -832,10 +914,9 @@ async fn down(net: &Path) -> anyhow::Result<()> {
             });
         }
     }
-    let stopped = procs.len();
     // `net up` stops its nodes itself on SIGTERM; signalling them too changes nothing for
     // them (a node handles a repeated SIGTERM) and covers nodes it did not start.
-    stop_all(procs).await;
+    let stopped = stop_all(procs).await;
     // Whatever is no longer running has no business keeping a pid file.
     for path in (0..n)
         .map(|i| node_dir(net, i).join(NODE_PID))
@@ -845,7 +926,14 @@ async fn down(net: &Path) -> anyhow::Result<()> {
             let _ = std::fs::remove_file(&path);
         }
     }
-    if stopped == 0 {
+    if json {
+        return print_json(&serde_json::json!({
+            "dir": net.display().to_string(),
+            "stopped": stopped,
+        }));
+    }
+    print_stopped(&stopped, false);
+    if stopped.is_empty() {
         println!("nothing was running in {}", net.display());
     }
     Ok(())
@@ -1117,7 +1205,7 @@ pub(crate) fn print_expiring(list: &[Expiring], days: Option<u32>, source: &str)
     }
 }
 
-async fn start_node(net: &Path, index: usize) -> anyhow::Result<()> {
+async fn start_node(net: &Path, index: usize, json: bool) -> anyhow::Result<()> {
     let (_, n) = open_net(net)?;
     if index >= n {
         return Err(fail(
@@ -1140,19 +1228,28 @@ async fn start_node(net: &Path, index: usize) -> anyhow::Result<()> {
     let http = http_client()?;
     match wait_ready(&http, &mut node).await {
         Ok(urls) => {
-            println!("node {index}: {}", urls[0]);
+            if json {
+                print_json(&serde_json::json!({
+                    "index": index,
+                    "url": urls[0],
+                    "pid": node[0].child.id(),
+                }))?;
+            } else {
+                println!("node {index}: {}", urls[0]);
+            }
             // The node keeps running after we exit: dropping a `Child` does not kill it.
             Ok(())
         }
         Err(e) => {
             let [node] = node;
             let pid = node.child.id();
-            stop_all(vec![Stoppable {
+            let stopped = stop_all(vec![Stoppable {
                 what: format!("node {index}"),
                 pid,
                 child: Some(node.child),
             }])
             .await;
+            print_stopped(&stopped, json);
             remove_pid_file_of(&pid_path, pid);
             Err(e)
         }
@@ -1213,7 +1310,7 @@ impl LocalNet {
                 urls,
             }),
             Err(e) => {
-                stop_network(net, children).await;
+                print_stopped(&stop_network(net, children).await, false);
                 Err(e)
             }
         }
@@ -1231,7 +1328,7 @@ impl LocalNet {
 
     /// Stops every node.
     pub(crate) async fn stop(self) {
-        stop_network(&self.net, self.children).await;
+        print_stopped(&stop_network(&self.net, self.children).await, false);
     }
 }
 

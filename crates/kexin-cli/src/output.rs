@@ -1,37 +1,65 @@
-//! Small formatting helpers shared by the commands.
+//! Small formatting helpers shared by the commands, and the checked print path.
+//!
+//! `println!` and `eprintln!` are redefined here for the whole crate (`main.rs` declares this
+//! module first, with `#[macro_use]`): std's panic when the stream is closed, so
+//! `kexin cert list | head -2` ended with a panic and exit status 101. These end the process
+//! quietly instead (see [`write_stdout`]).
 
 use std::io::IsTerminal as _;
+use std::io::Write as _;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
-/// Formats milliseconds since the Unix epoch as RFC 3339 UTC, e.g. `2026-11-01T08:30:00.123Z`.
-pub fn utc(ms: u64) -> String {
-    let secs = ms / 1000;
-    let millis = ms % 1000;
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+/// The exit status when stdout is closed under us: 141, what a shell reports for a process
+/// that a `SIGPIPE` ended (128 + 13), as `cat` or `grep` do in `... | head -1`.
+pub const EXIT_STDOUT_CLOSED: i32 = 141;
+
+/// `println!` for this crate: like std's, but a closed stdout is not a panic.
+macro_rules! println {
+    () => {
+        $crate::output::write_stdout(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stdout(format_args!("{}\n", format_args!($($arg)*)))
+    };
 }
 
-/// Howard Hinnant's `civil_from_days`: the proleptic Gregorian date of a day count.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// `eprintln!` for this crate: like std's, but a closed stderr is not a panic.
+macro_rules! eprintln {
+    () => {
+        $crate::output::write_stderr(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::write_stderr(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes to stdout. When the reader has gone (`EPIPE`: the other end of a pipe closed, as
+/// `head` does after its lines), the process exits at once with [`EXIT_STDOUT_CLOSED`] and
+/// prints nothing, as a Unix tool killed by `SIGPIPE` would; any other write error is reported
+/// as `error: io: ...` and the process exits 1. Either way the command stops: nobody reads
+/// what it would print next.
+pub fn write_stdout(args: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(EXIT_STDOUT_CLOSED);
+        }
+        write_stderr(format_args!("error: io: cannot write to stdout: {e}\n"));
+        std::process::exit(1);
+    }
+}
+
+/// Writes to stderr, ignoring errors: a closed or full stderr leaves nowhere to report them,
+/// and is no reason to stop the command.
+pub fn write_stderr(args: std::fmt::Arguments<'_>) {
+    let _ = std::io::stderr().lock().write_fmt(args);
+}
+
+/// Formats milliseconds since the Unix epoch as RFC 3339 UTC, e.g. `2026-11-01T08:30:00.123Z`.
+pub fn utc(ms: u64) -> String {
+    kexin_types::time::rfc3339_ms(ms)
 }
 
 /// Prints a value as pretty JSON on stdout.
@@ -83,17 +111,4 @@ pub fn write_json_file(path: &std::path::Path, json: &str) -> anyhow::Result<()>
         .with_context(|| format!("cannot write {}", tmp.display()))?;
     std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_times() {
-        assert_eq!(utc(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(utc(951_782_400_000), "2000-02-29T00:00:00.000Z");
-        assert_eq!(utc(1_700_000_000_123), "2023-11-14T22:13:20.123Z");
-        assert_eq!(utc(4_102_444_799_999), "2099-12-31T23:59:59.999Z");
-    }
 }

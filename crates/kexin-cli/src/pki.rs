@@ -295,7 +295,8 @@ struct CertInfo {
     not_after: String,
     not_before_ms: u64,
     not_after_ms: u64,
-    /// `valid`, `expires in N day(s)`, `expired` or `not yet valid`, now.
+    /// `valid`, `expires in N day(s)`, `expired` or `not yet valid`, now; with `--node`,
+    /// `revoked at height H (reason)` for a certificate the registry lists as revoked.
     validity: String,
     suite: Suite,
     public_key: PublicKey,
@@ -1221,11 +1222,17 @@ async fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
             }
             None => (detect_suite(&cert)?, None),
         };
-        let info = cert_info(&cert, suite)?;
+        let mut info = cert_info(&cert, suite)?;
         let registry = match &client {
             Some(c) => Some(c.cert(&info.id).await?),
             None => None,
         };
+        // A revocation outranks the dates: a revoked certificate is not `valid`.
+        if let Some(Some(state)) = &registry
+            && state.revoked.is_some()
+        {
+            info.validity = registry_status(state, now_ms());
+        }
         if args.json {
             return print_json(&ShownFile {
                 file: path.display().to_string(),
@@ -1271,9 +1278,10 @@ async fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
     println!("role          {}", state.role);
     println!("serial        {}", state.serial);
     println!(
-        "valid         {} .. {}",
+        "valid         {} .. {} ({})",
         utc(state.not_before_ms),
-        utc(state.not_after_ms)
+        utc(state.not_after_ms),
+        registry_status(&state, now_ms())
     );
     println!("public key    {}", state.public_key);
     print_registry(Some(&state));

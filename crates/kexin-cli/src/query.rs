@@ -272,17 +272,15 @@ pub async fn block(cli: &Cli, args: &BlockArgs) -> anyhow::Result<()> {
     println!("  log size     {}", h.log_size);
     println!("  log root     {}", h.log_root);
     println!("  state root   {}", h.state_root);
-    match &b.certificate {
-        CommitCertificate::Signatures { signatures } => {
-            let who: Vec<String> = signatures.iter().map(|s| s.validator.to_string()).collect();
-            println!(
-                "  certificate  {} signature(s) from validator(s) {}",
-                signatures.len(),
-                who.join(", ")
-            );
-        }
-        #[allow(unreachable_patterns)]
-        _ => println!("  certificate  (kind not known to this version)"),
+    // The quorum is counted among the validators of the epoch that signed (the node tells
+    // them); without them the signer count alone is shown.
+    let validators = client
+        .epoch(certificate_epoch(&b.certificate))
+        .await
+        .ok()
+        .map(|e| e.validators.len());
+    for line in describe_certificate(&b.certificate, h.height, validators) {
+        println!("  {line}");
     }
     if !b.transactions.is_empty() {
         println!("  transactions");
@@ -297,6 +295,101 @@ pub async fn block(cli: &Cli, args: &BlockArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The consensus epoch whose validators signed `cert` (the genesis's, epoch 0, for kind 1).
+fn certificate_epoch(cert: &CommitCertificate) -> u64 {
+    match cert {
+        CommitCertificate::Finalization { epoch, .. } => *epoch,
+        CommitCertificate::Ancestor { certificate, .. } => certificate_epoch(certificate),
+        _ => 0,
+    }
+}
+
+/// `N of M validator(s) signed (quorum Q)`, or `N signature(s)` when the epoch's validator
+/// count is not known.
+fn signer_count(count: usize, validators: Option<usize>) -> String {
+    match validators {
+        Some(n) => format!(
+            "{count} of {n} validator(s) signed (quorum {})",
+            kexin_types::quorum_of(n)
+        ),
+        None => format!("{count} signature(s)"),
+    }
+}
+
+/// The lines `kexin block` prints for the certificate of the block at `height`; `validators`
+/// is the size of the signing epoch's validator set, if known.
+fn describe_certificate(
+    cert: &CommitCertificate,
+    height: u64,
+    validators: Option<usize>,
+) -> Vec<String> {
+    match cert {
+        CommitCertificate::Ancestor {
+            headers,
+            certificate,
+        } => {
+            let last = headers.last().map_or(height, |h| h.height);
+            let mut lines = vec![format!(
+                "certificate  ancestor of block {last}: {} header(s), heights {}..={last}, link \
+                 this block to it",
+                headers.len(),
+                height + 1
+            )];
+            let (what, signers) = describe_signed(certificate, validators);
+            lines.push(format!("  block {last}'s certificate  {what}"));
+            lines.extend(signers.map(|s| format!("  {s}")));
+            lines
+        }
+        other => {
+            let (what, signers) = describe_signed(other, validators);
+            let mut lines = vec![format!("certificate  {what}")];
+            lines.extend(signers);
+            lines
+        }
+    }
+}
+
+/// A certificate made of signatures (kind 1 or 2): what it is, and the line naming its
+/// signers.
+fn describe_signed(
+    cert: &CommitCertificate,
+    validators: Option<usize>,
+) -> (String, Option<String>) {
+    let who = |signatures: &[kexin_types::ValidatorSignature], order: &str| {
+        let list: Vec<String> = signatures.iter().map(|s| s.validator.to_string()).collect();
+        Some(format!(
+            "  signers    validator(s) {} ({order} order)",
+            list.join(", ")
+        ))
+    };
+    match cert {
+        CommitCertificate::Finalization {
+            epoch,
+            view,
+            parent_view,
+            signatures,
+        } => (
+            format!(
+                "finalization, epoch {epoch}, view {view} (parent view {parent_view}): {}",
+                signer_count(signatures.len(), validators)
+            ),
+            who(signatures, "consensus"),
+        ),
+        CommitCertificate::Signatures { signatures } => (
+            format!(
+                "signatures of the genesis validators: {}",
+                signer_count(signatures.len(), validators)
+            ),
+            who(signatures, "genesis"),
+        ),
+        CommitCertificate::Ancestor { .. } => ("ancestor (nested, which is invalid)".into(), None),
+        _ => (
+            "of a kind not known to this version (use --json)".into(),
+            None,
+        ),
+    }
 }
 
 /// Runs `kexin evidence`.
@@ -431,4 +524,91 @@ pub async fn receipts(cli: &Cli, args: &ReceiptsArgs) -> anyhow::Result<()> {
         withheld_hint(client.signs_requests());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kexin_types::{BlockHeader, Signature, ValidatorSignature};
+
+    fn signed_by(validators: &[u16]) -> Vec<ValidatorSignature> {
+        validators
+            .iter()
+            .map(|&validator| ValidatorSignature {
+                validator,
+                signature: Signature([7; 64]),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn finalization_certificates_name_epoch_view_and_quorum() {
+        let cert = CommitCertificate::Finalization {
+            epoch: 2,
+            view: 41,
+            parent_view: 39,
+            signatures: signed_by(&[0, 1, 3]),
+        };
+        let lines = describe_certificate(&cert, 2005, Some(4));
+        assert_eq!(
+            lines,
+            [
+                "certificate  finalization, epoch 2, view 41 (parent view 39): 3 of 4 \
+                 validator(s) signed (quorum 3)",
+                "  signers    validator(s) 0, 1, 3 (consensus order)"
+            ]
+        );
+        assert_eq!(certificate_epoch(&cert), 2);
+        // Without the epoch's validators the count alone is shown.
+        let lines = describe_certificate(&cert, 2005, None);
+        assert!(
+            lines[0].ends_with("(parent view 39): 3 signature(s)"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn ancestor_certificates_name_the_block_that_carries_finality() {
+        let proposer = kexin_crypto::SigningKey::generate(kexin_crypto::Suite::Intl).public_key();
+        let header = |height| BlockHeader {
+            height,
+            parent_hash: Hash::ZERO,
+            timestamp_ms: 0,
+            proposer,
+            tx_count: 0,
+            log_size: 0,
+            log_root: Hash::ZERO,
+            state_root: Hash::ZERO,
+            next_validators: Hash::ZERO,
+        };
+        let cert = CommitCertificate::Ancestor {
+            headers: vec![header(11), header(12)],
+            certificate: Box::new(CommitCertificate::Finalization {
+                epoch: 0,
+                view: 13,
+                parent_view: 12,
+                signatures: signed_by(&[1, 2, 3]),
+            }),
+        };
+        assert_eq!(certificate_epoch(&cert), 0);
+        let lines = describe_certificate(&cert, 10, Some(4));
+        assert_eq!(
+            lines,
+            [
+                "certificate  ancestor of block 12: 2 header(s), heights 11..=12, link this \
+                 block to it",
+                "  block 12's certificate  finalization, epoch 0, view 13 (parent view 12): 3 \
+                 of 4 validator(s) signed (quorum 3)",
+                "    signers    validator(s) 1, 2, 3 (consensus order)"
+            ]
+        );
+        let kind1 = CommitCertificate::Signatures {
+            signatures: signed_by(&[0]),
+        };
+        assert_eq!(
+            describe_certificate(&kind1, 1, Some(1))[0],
+            "certificate  signatures of the genesis validators: 1 of 1 validator(s) signed \
+             (quorum 1)"
+        );
+    }
 }

@@ -75,6 +75,21 @@ impl Gov<'_> {
         ])
     }
 
+    /// `kexin gov vote ... --yes` with text output.
+    fn vote_text(&self, org: &str, id: &str) -> Output {
+        run([
+            "gov".as_ref(),
+            "vote".as_ref(),
+            "--node".as_ref(),
+            self.url.as_ref(),
+            "--identity".as_ref(),
+            self.admin(org).as_os_str(),
+            "--proposal".as_ref(),
+            id.as_ref(),
+            "--yes".as_ref(),
+        ])
+    }
+
     /// A successful vote: its document (the proposal's state after it).
     #[track_caller]
     fn vote(&self, org: &str, id: &str, yes: bool) -> Value {
@@ -199,9 +214,11 @@ async fn governance_scenario(net: &Net) {
     assert_eq!(doc["state"], "passed", "{doc}");
     assert_eq!(doc["proposal"]["yes"], 3, "{doc}");
     assert_eq!(doc["proposal"]["decided_at"], doc["height"], "{doc}");
-    // Now 5 members.
-    assert_eq!(doc["proposal"]["members"], 5, "{doc}");
-    assert_eq!(doc["proposal"]["votes_needed"], 4, "{doc}");
+    // It passed by the threshold of 4 members (3 yes); now there are 5 (4 needed).
+    assert_eq!(doc["proposal"]["members"], 4, "{doc}");
+    assert_eq!(doc["proposal"]["votes_needed"], 3, "{doc}");
+    assert_eq!(doc["proposal"]["members_now"], 5, "{doc}");
+    assert_eq!(doc["proposal"]["votes_needed_now"], 4, "{doc}");
     // A vote on a decided proposal is closed.
     let o = gov.vote_as("org4", &add5, true);
     assert_eq!(failed(&o), "proposal_closed", "{}", stderr(&o));
@@ -226,6 +243,13 @@ async fn governance_scenario(net: &Net) {
     assert!(text.contains(&add5) && text.contains("passed"), "{text}");
     let text = ok(&gov.show(&add5, false));
     assert!(text.contains("add organisation org5"), "{text}");
+    // `gov show` cannot know the threshold that decided it: it says the one now is now,
+    // never that 4 of 5 were needed.
+    assert!(!text.contains("4 yes needed of 5"), "{text}");
+    assert!(
+        text.contains("3 yes, 0 no; a proposal now needs 4 yes of 5 member(s)"),
+        "{text}"
+    );
     for org in ["org1", "org2", "org3"] {
         assert!(text.contains(org), "{text}");
     }
@@ -268,9 +292,17 @@ async fn governance_scenario(net: &Net) {
     let rm5 = doc["id"].as_str().unwrap().to_owned();
     gov.vote("org2", &rm5, true);
     assert_eq!(gov.vote("org3", &rm5, true)["state"], "open");
-    let doc = gov.vote("org4", &rm5, true);
+    let o = gov.vote_text("org4", &rm5);
+    let text = ok(&o);
+    // The threshold that decided it (4 of 5), not the one after (3 of 4).
+    assert!(
+        text.contains("passed: 4 yes, 0 no (4 yes needed of 5 member(s))"),
+        "{text}"
+    );
+    let doc: Value = serde_json::from_str(&ok(&gov.show(&rm5, true))).unwrap();
     assert_eq!(doc["state"], "passed", "{doc}");
-    assert_eq!(doc["proposal"]["members"], 4, "{doc}");
+    assert_eq!(doc["members_now"], 4, "{doc}");
+    assert_eq!(doc["votes_needed"], Value::Null, "{doc}");
     // org5's writer is refused.
     let (o, _, _) = gov.attest("org5-after-removal.txt", &w5);
     assert_eq!(failed(&o), "unknown_org", "{}", stderr(&o));

@@ -333,6 +333,25 @@ async fn consortium_scenario(net: &Net) {
     let o = net.attest_with(1, &f, &receipts, &identity(&alice));
     ok(&o);
     net.verify(&f, &receipts);
+
+    // A network's blocks carry finalization certificates, shown in full (node 1 has the
+    // block of the attestation it made final).
+    let text = ok(&run(&[
+        "block".as_ref(),
+        "latest".as_ref(),
+        "--node".as_ref(),
+        net.url(1).as_ref(),
+    ]));
+    assert!(!text.contains("not known"), "{text}");
+    assert!(
+        text.contains("certificate  finalization, epoch 0, view "),
+        "{text}"
+    );
+    assert!(
+        text.contains("of 4 validator(s) signed (quorum 3)"),
+        "{text}"
+    );
+    assert!(text.contains("(consensus order)"), "{text}");
     // A second attestation finds the certificate registered (not attached again).
     ok(&attest_new(net, 2, "second.txt", &identity(&alice)));
 
@@ -393,6 +412,9 @@ async fn consortium_scenario(net: &Net) {
     let o = attest_new(net, 0, "after-revocation.txt", &identity(&alice));
     assert_eq!(failed(&o), "cert_revoked", "{}", stderr(&o));
     assert!(stderr(&o).contains("cert_revoked"));
+    // Only the error: no summary of "attested 0 of 1 record(s) ... written" beside it.
+    assert!(stdout(&o).trim().is_empty(), "{}", stdout(&o));
+    assert!(!stderr(&o).contains("attested"), "{}", stderr(&o));
 
     // Revoking again has nothing to do.
     let o = run(&[
@@ -447,6 +469,9 @@ async fn consortium_scenario(net: &Net) {
         url.as_ref(),
     ]));
     assert!(text.contains("revoked at height"), "{text}");
+    // `kexin cert list | head -2`, the reader gone: a quiet stop, no panic.
+    let o = kexin_into_closed_pipe(["cert", "list", "--node", url.as_str()]);
+    assert_quiet_on_closed_stdout(&o, "cert list into a closed pipe");
 
     // `cert show` decodes a file, and with --node adds the registry entry; by id too.
     let cert_file = alice.join("cert.pem");
@@ -470,6 +495,19 @@ async fn consortium_scenario(net: &Net) {
         cert_file.as_os_str(),
     ]));
     assert!(text.contains("alice") && text.contains("org2"), "{text}");
+    // With the registry, a revoked certificate is shown as revoked, never `(valid)`.
+    let text = ok(&run(&[
+        "cert".as_ref(),
+        "show".as_ref(),
+        cert_file.as_os_str(),
+        "--node".as_ref(),
+        url.as_ref(),
+    ]));
+    assert!(!text.contains("(valid)"), "{text}");
+    assert!(
+        text.contains("(revoked at height") && text.contains("key-compromise"),
+        "{text}"
+    );
     let id = alice_doc["id"].as_str().unwrap();
     let text = ok(&run(&[
         "cert".as_ref(),
@@ -479,6 +517,7 @@ async fn consortium_scenario(net: &Net) {
         url.as_ref(),
     ]));
     assert!(text.contains("revoked at height"), "{text}");
+    assert!(!text.contains("(valid)"), "{text}");
     let o = run(&[
         "cert".as_ref(),
         "show".as_ref(),

@@ -453,6 +453,11 @@ impl Client {
         self.get("/v1/chain").await
     }
 
+    /// `GET /v1/epochs/{epoch}`: a consensus epoch's heights and validators.
+    pub async fn epoch(&self, epoch: u64) -> Result<kexin_types::api::EpochResponse, ClientError> {
+        self.get(&format!("/v1/epochs/{epoch}")).await
+    }
+
     /// `GET /v1/health` (an error while the node is not ready).
     pub async fn health(&self) -> Result<HealthResponse, ClientError> {
         self.get("/v1/health").await

@@ -331,7 +331,7 @@ fn missing_foreign_and_forged_certificates_are_refused() {
         // A rogue CA that calls itself org1: same subject, other key.
         let rogue = Org::new(suite, "org1", 104);
         let mut r = rogue.issue(suite, "mallory", Role::Writer, 22, 0, 200 * DAY);
-        assert_eq!(c.refusal(&r.evidence(true)), "cert_bad_signature");
+        assert_eq!(c.refusal(&r.evidence(true)), "cert_wrong_ca");
         // A certificate of org2 presented by a different key.
         let mut w = c.org2.issue(suite, "bob", Role::Writer, 23, 0, 200 * DAY);
         w.key = SigningKey::from_seed(suite, &[24; 32]).unwrap();
@@ -512,7 +512,7 @@ fn a_new_ca_runs_alongside_the_old_one() {
         let mut admin = c.org1.issue(suite, "admin", Role::Admin, 60, 0, 200 * DAY);
         let next = Org::new(suite, "org1", 105);
         let mut new_writer = next.issue(suite, "alice", Role::Writer, 61, 0, 200 * DAY);
-        assert_eq!(c.refusal(&new_writer.evidence(true)), "cert_bad_signature");
+        assert_eq!(c.refusal(&new_writer.evidence(true)), "cert_wrong_ca");
         new_writer.nonce -= 1;
         let writes = c.commit(&[admin.tx(true, Payload::AddCa { cert: next.der() })]);
         let org = OrgState::decode(&writes[&StateKey::Org("org1".into())]).unwrap();
@@ -575,7 +575,7 @@ fn certificates_of_signed_reads_are_checked_like_attached_ones() {
         assert_eq!(check(&c, &stranger.cert).unwrap_err(), "unknown_org");
         let forged =
             Org::new(suite, "org1", 110).issue(suite, "x", Role::Auditor, 84, 0, 200 * DAY);
-        assert_eq!(check(&c, &forged.cert).unwrap_err(), "cert_bad_signature");
+        assert_eq!(check(&c, &forged.cert).unwrap_err(), "cert_wrong_ca");
         assert_eq!(check(&c, &c.org1.der()).unwrap_err(), "cert_profile");
         assert_eq!(
             check(&c, &CertDer(b"not DER".to_vec())).unwrap_err(),

@@ -14,6 +14,11 @@ use crate::ca::{self, OrgCa};
 use crate::config::{NodeConfig, PeerConfig};
 use crate::layout;
 
+/// The suite every tool that makes a chain or a key uses when none is given (`kexin node
+/// init`, `kexin net up`, `kexin bench`, `kexin keys new`, `scripts/quickstart`): `intl`.
+/// (A genesis always names its suite; this is no default of the format.)
+pub const DEFAULT_SUITE: Suite = Suite::Intl;
+
 /// What to create.
 #[derive(Clone, Debug)]
 pub struct InitOptions {

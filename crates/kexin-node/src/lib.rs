@@ -24,8 +24,8 @@ mod node;
 pub use app::{BlockError, CommitHook, LedgerApp, LedgerView, ProposalLimits};
 pub use config::NodeConfig;
 pub use init::{
-    AddNodeReport, InitOptions, InitReport, NetInitOptions, NetInitReport, add_node, init,
-    init_network, net_org_name, write_key,
+    AddNodeReport, DEFAULT_SUITE, InitOptions, InitReport, NetInitOptions, NetInitReport, add_node,
+    init, init_network, net_org_name, write_key,
 };
 pub use node::{Node, Role, SubmitError, Submitted, ValidatorStatus};
 

@@ -86,8 +86,11 @@ pub enum PkiError {
     /// The signature does not verify under the CA key.
     #[error("bad certificate signature")]
     BadSignature,
-    /// Outside its validity period at the time checked.
-    #[error("certificate {what} at {at_ms} ms (valid {not_before_ms}..={not_after_ms} ms)")]
+    /// Outside its validity period at the time checked. The message gives the times in RFC
+    /// 3339 UTC: `certificate expired at <its notAfter> (valid from <notBefore>; checked at
+    /// <time>)`, or `certificate not yet valid: valid from <notBefore> to <notAfter> (checked
+    /// at <time>)`.
+    #[error("{}", validity_message(what, *.at_ms, *.not_before_ms, *.not_after_ms))]
     NotValidAt {
         /// `expired` or `not yet valid`.
         what: &'static str,
@@ -121,6 +124,30 @@ impl PkiError {
             PkiError::Profile(_) => "cert_profile",
             PkiError::Encode(_) => "internal",
         }
+    }
+}
+
+fn hex_bytes(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The message of [`PkiError::NotValidAt`].
+fn validity_message(what: &str, at_ms: u64, not_before_ms: u64, not_after_ms: u64) -> String {
+    use kexin_types::time::rfc3339_ms as t;
+    if what == "expired" {
+        format!(
+            "certificate expired at {} (valid from {}; checked at {})",
+            t(not_after_ms),
+            t(not_before_ms),
+            t(at_ms)
+        )
+    } else {
+        format!(
+            "certificate {what}: valid from {} to {} (checked at {})",
+            t(not_before_ms),
+            t(not_after_ms),
+            t(at_ms)
+        )
     }
 }
 
@@ -231,6 +258,27 @@ impl Certificate {
     /// Whether basicConstraints says `cA=TRUE`.
     pub fn is_ca(&self) -> bool {
         self.basic_constraints().is_some_and(|b| b.ca)
+    }
+
+    /// The key identifier of the CA that issued it (authority key identifier), if given.
+    fn authority_key_id(&self) -> Option<Vec<u8>> {
+        self.inner
+            .tbs_certificate()
+            .get_extension::<AuthorityKeyIdentifier>()
+            .ok()
+            .flatten()
+            .and_then(|(_, aki)| aki.key_identifier)
+            .map(|id| id.as_bytes().to_vec())
+    }
+
+    /// Its own key identifier (subject key identifier), if given.
+    fn subject_key_id(&self) -> Option<Vec<u8>> {
+        self.inner
+            .tbs_certificate()
+            .get_extension::<SubjectKeyIdentifier>()
+            .ok()
+            .flatten()
+            .map(|(_, ski)| ski.0.as_bytes().to_vec())
     }
 
     fn basic_constraints(&self) -> Option<BasicConstraints> {
@@ -651,6 +699,19 @@ pub fn verify(
             "issued by {}, not by {}",
             tbs.issuer(),
             ca.inner.tbs_certificate().subject()
+        )));
+    }
+    // Same name, other key: a CA of another chain (or a rogue one) that took the
+    // organisation's name. Told by the key identifiers when both certificates carry them;
+    // a signature that fails under a matching identifier is a bad signature.
+    if let (Some(claimed), Some(actual)) = (cert.authority_key_id(), ca.subject_key_id())
+        && claimed != actual
+    {
+        return Err(PkiError::WrongCa(format!(
+            "issued by another CA named {}: its key id is {}, this CA's is {}",
+            tbs.issuer(),
+            hex_bytes(&claimed),
+            hex_bytes(&actual)
         )));
     }
     check_signature(cert, &ca_key, suite)?;

@@ -6,6 +6,7 @@ use std::process::Command;
 
 use kexin_crypto::{SigningKey, Suite};
 use kexin_pki::{Certificate, Role, Terms, check_ca, issue, self_signed_ca, verify};
+use kexin_types::time::rfc3339_ms;
 
 const DAY_MS: u64 = 86_400_000;
 const T0: u64 = 1_790_000_000_000; // 2026-09-21
@@ -90,12 +91,56 @@ fn refusals(suite: Suite) {
         "cert_not_yet_valid"
     );
     assert_eq!(code(verify(&cert, &ca_cert, suite, na + 1)), "cert_expired");
+    // The messages give RFC 3339 times: the certificate's own expiry, and the time checked
+    // apart from it (not raw milliseconds, and not the time checked as the expiry).
+    let later = na + 30 * DAY_MS;
+    let expired = verify(&cert, &ca_cert, suite, later).unwrap_err();
+    assert_eq!(expired.code(), "cert_expired");
+    assert_eq!(
+        expired.to_string(),
+        format!(
+            "certificate expired at {} (valid from {}; checked at {})",
+            rfc3339_ms(na),
+            rfc3339_ms(nb),
+            rfc3339_ms(later)
+        )
+    );
+    assert!(
+        !expired.to_string().contains(&later.to_string()),
+        "{expired}"
+    );
+    assert!(
+        expired
+            .to_string()
+            .starts_with("certificate expired at 2027-09-21T"),
+        "{expired}"
+    );
+    let early = verify(&cert, &ca_cert, suite, nb - 1).unwrap_err();
+    assert_eq!(
+        early.to_string(),
+        format!(
+            "certificate not yet valid: valid from {} to {} (checked at {})",
+            rfc3339_ms(nb),
+            rfc3339_ms(na),
+            rfc3339_ms(nb - 1)
+        )
+    );
     // Another organisation's CA, even with the same name.
     let (_, other_ca) = ca(suite, "org2");
     assert_eq!(code(verify(&cert, &other_ca, suite, T0)), "cert_wrong_ca");
+    // Same name, other key (another chain's org1, or a rogue CA): told apart by the key
+    // identifiers, as another CA.
     let (_, same_name_ca) = ca(suite, "org1");
+    let e = verify(&cert, &same_name_ca, suite, T0).unwrap_err();
+    assert_eq!(e.code(), "cert_wrong_ca", "{e}");
+    assert!(e.to_string().contains("issued by another CA"), "{e}");
+    // A signature that fails under the right CA's key id is a bad signature.
+    let mut der = cert.der().to_vec();
+    let n = der.len();
+    der[n - 3] ^= 1;
+    let tampered = Certificate::from_der(&der).unwrap();
     assert_eq!(
-        code(verify(&cert, &same_name_ca, suite, T0)),
+        code(verify(&tampered, &ca_cert, suite, T0)),
         "cert_bad_signature"
     );
     // The other suite's algorithms.

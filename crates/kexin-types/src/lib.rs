@@ -34,6 +34,7 @@ pub mod limits;
 mod receipt;
 pub mod signed_read;
 pub mod state;
+pub mod time;
 mod tx;
 
 pub use block::{

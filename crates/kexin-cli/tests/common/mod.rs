@@ -43,6 +43,41 @@ where
     cmd.output().expect("run kexin")
 }
 
+/// What `kexin` exits with when its stdout is closed under it (`src/output.rs`).
+pub const EXIT_STDOUT_CLOSED: i32 = 141;
+
+/// Runs `kexin ARGS...` with stdout a pipe whose reading end is already closed (as `| head`
+/// leaves it once it has its lines): its first write fails, whatever the timing.
+pub fn kexin_into_closed_pipe<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    Command::new(KEXIN)
+        .args(args)
+        .env_remove("KEXIN_NODE")
+        .env_remove("KEXIN_KEY")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .expect("run kexin")
+}
+
+/// Asserts that a command whose stdout was closed stopped quietly: exit status 141, no panic
+/// (status 101) and nothing on stderr.
+#[track_caller]
+pub fn assert_quiet_on_closed_stdout(o: &Output, what: &str) {
+    let err = stderr(o);
+    assert_ne!(o.status.code(), Some(101), "{what} panicked:\n{err}");
+    assert!(!err.contains("panicked"), "{what}:\n{err}");
+    assert!(err.trim().is_empty(), "{what} wrote to stderr:\n{err}");
+    assert_eq!(o.status.code(), Some(EXIT_STDOUT_CLOSED), "{what}");
+}
+
 pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
