@@ -110,8 +110,16 @@ async fn each_damaged_store_is_found_and_rebuilt_by_the_runbook() {
     net.wait_agree(&[0, 1, 2, 3], height).await;
     let node3 = net.node_dir(3);
 
-    // A sound node passes the check.
+    // A sound node passes the check. Its clean shutdown logged no errors.
     stop_node(&net, 3).await;
+    let log = std::fs::read_to_string(node3.join("node.log")).unwrap_or_default();
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(
+        errors.is_empty(),
+        "a clean run and shutdown logged errors:\n{}",
+        errors.join("\n")
+    );
+    assert!(log.contains("stopped"), "{}", tail(&log, 20));
     let out = ok(&check(&node3));
     assert!(out.contains("ok: the ledger agrees"), "{out}");
     assert!(
