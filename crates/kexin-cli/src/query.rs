@@ -195,23 +195,19 @@ pub async fn tx(cli: &Cli, args: &TxArgs) -> anyhow::Result<()> {
             }
         }
         TxState::Pending => println!("  status      pending (in the mempool)"),
-        TxState::Rejected => {
+        state @ (TxState::Rejected | TxState::Dropped) => {
             let why = r
                 .status
                 .error
                 .as_ref()
                 .map(|e| format!("{}: {}", e.code, e.message))
                 .unwrap_or_default();
-            println!("  status      rejected ({why})");
-        }
-        TxState::Dropped => {
-            let why = r
-                .status
-                .error
-                .as_ref()
-                .map(|e| format!("{}: {}", e.code, e.message))
-                .unwrap_or_default();
-            println!("  status      dropped ({why})");
+            let what = if state == TxState::Rejected {
+                "rejected"
+            } else {
+                "dropped"
+            };
+            println!("  status      {what} ({why})");
         }
     }
     println!("  chain       {}", t.chain_id);
