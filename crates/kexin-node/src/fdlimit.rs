@@ -16,9 +16,15 @@ pub const RESERVED: u64 = 256;
 /// possible validator and observer (one each way), the ledger's table files, and
 /// [`RESERVED`].
 pub fn required(config: &NodeConfig) -> u64 {
-    let peers =
-        u64::from(kexin_types::limits::MAX_VALIDATORS) + config.network.observers.len() as u64;
-    config.api.max_connections as u64 + 2 * peers + config.storage.max_open_files as u64 + RESERVED
+    config.api.max_connections as u64
+        + 2 * peers(config)
+        + config.storage.max_open_files as u64
+        + RESERVED
+}
+
+/// The p2p peers the configuration may connect to: any validator set, and the observers.
+fn peers(config: &NodeConfig) -> u64 {
+    u64::from(kexin_types::limits::MAX_VALIDATORS) + config.network.observers.len() as u64
 }
 
 /// Why the node cannot run with the process's descriptor limit.
@@ -75,8 +81,7 @@ pub fn check(config: &NodeConfig, soft: u64, hard: u64) -> Result<(), FdLimitErr
         hard,
         required: need,
         api: config.api.max_connections,
-        peers: u64::from(kexin_types::limits::MAX_VALIDATORS)
-            + config.network.observers.len() as u64,
+        peers: peers(config),
         files: config.storage.max_open_files,
         suggest: need.next_power_of_two().max(65_536),
     })

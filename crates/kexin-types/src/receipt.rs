@@ -499,14 +499,7 @@ impl Receipt {
         &self,
         genesis: &Genesis,
     ) -> Result<VerifiedReceipt, ReceiptError> {
-        check_envelope(
-            genesis,
-            self.version,
-            &self.chain_id,
-            self.suite,
-            &self.transaction,
-            &self.header,
-        )?;
+        self.check_envelope(genesis)?;
         check_signer_cert(
             genesis,
             self.version,
