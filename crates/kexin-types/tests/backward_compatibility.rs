@@ -5,7 +5,8 @@
 //! payload kind and governance action, six consensus epochs and a validator change, saved
 //! as the API served them (blocks, transactions, genesis), as the CLI saved them (record and
 //! transaction receipts) and as that code's canonical binary encodings (`*.encoding.json`);
-//! and copies of the generated conformance fixtures of that release (`generated/`). See
+//! an open chain per suite (`open-intl`, `open-gm`: no organisations, no certificates); and
+//! copies of the generated conformance fixtures of that release (`generated/`). See
 //! `frozen/README.md` for every file and how it was made.
 //!
 //! Every test here reads those files with the CURRENT code. The files are never edited or
@@ -124,7 +125,6 @@ fn transactions(suite: &str) -> BTreeMap<Hash, FrozenTx> {
             },
         );
     }
-    assert!(out.len() >= 30, "{suite}: {} transactions", out.len());
     out
 }
 
@@ -198,7 +198,9 @@ fn v3_transactions_decode_and_hash_forever() {
     let mut kinds = BTreeSet::new();
     for suite in SUITES {
         let g = genesis(suite);
-        for (h, f) in transactions(suite) {
+        let txs = transactions(suite);
+        assert!(txs.len() >= 30, "{suite}: {} transactions", txs.len());
+        for (h, f) in txs {
             let at = format!("{suite}/{}", f.stem);
             assert_eq!(f.api["status"], "committed", "{at}");
             // Binary: decodes (version byte 3), re-encodes byte for byte, equals the JSON form.
@@ -702,5 +704,91 @@ fn v3_tampered_copies_are_refused() {
         bad[0] = 0xff;
         assert!(decode_block(&bad).is_err());
         assert!(decode_transaction(&[0xff]).is_err());
+    }
+}
+
+/// The open chains (no organisations, `kexin net up --open --nodes 1`): transactions without a
+/// certificate, blocks of one validator, version 4 receipts without a signer certificate.
+#[test]
+fn v3_open_chain_blocks_transactions_and_receipts_verify_forever() {
+    for suite in ["open-intl", "open-gm"] {
+        let dir = v3().join(suite);
+        let g = genesis(suite);
+        assert!(g.organisations.is_empty(), "{suite}");
+        assert_eq!(g.validators.len(), 1);
+        assert_eq!(
+            g.hash(),
+            hash(&json(&dir.join("chain.api.json"))["genesis_hash"])
+        );
+        let bytes = encoding(&dir.join("genesis.encoding.json"));
+        assert_eq!(Genesis::decode(&bytes).unwrap(), g);
+        assert_eq!(g.encode(), bytes);
+
+        let txs = transactions(suite);
+        assert_eq!(txs.len(), 2, "{suite}");
+        for (h, f) in &txs {
+            let at = format!("{suite}/{}", f.stem);
+            assert_eq!(f.bytes[0], V3, "{at}");
+            let tx = decode_transaction(&f.bytes).unwrap_or_else(|e| panic!("{at}: {e}"));
+            assert_eq!(tx.encode(), f.bytes, "{at}");
+            assert_eq!(tx, f.tx, "{at}");
+            assert_eq!(tx.hash(), *h, "{at}");
+            assert!(tx.cert.is_none(), "{at}");
+            SealedTx::new(tx).verify(&g.chain_id, g.suite).unwrap();
+        }
+
+        let mut parent = g.hash();
+        for (height, (api, bytes)) in blocks(suite) {
+            let at = format!("{suite}/block {height}");
+            let block = decode_block(&bytes).unwrap_or_else(|e| panic!("{at}: {e}"));
+            assert_eq!(block.encode(), bytes, "{at}");
+            let header: BlockHeader = serde_json::from_value(api["header"].clone()).unwrap();
+            let hashes: Vec<Hash> = serde_json::from_value(api["transactions"].clone()).unwrap();
+            let from_json = Block {
+                header,
+                transactions: hashes.iter().map(|h| txs[h].tx.clone()).collect(),
+            };
+            assert_eq!(block, from_json, "{at}");
+            let h = block.header.hash(g.suite);
+            assert_eq!(h, hash(&api["hash"]), "{at}");
+            assert_eq!(block.header.parent_hash, parent, "{at}");
+            parent = h;
+            let cert: CommitCertificate =
+                serde_json::from_value(api["certificate"].clone()).unwrap();
+            cert.verify(&g, &h).unwrap_or_else(|e| panic!("{at}: {e}"));
+        }
+
+        let paths = files(&dir.join("record-receipts"), ".receipt.json");
+        assert_eq!(paths.len(), 3, "{suite}");
+        for path in paths {
+            let at = format!("{suite}/{}", name(&path));
+            let r = Receipt::from_json(&read(&path)).unwrap_or_else(|e| panic!("{at}: {e}"));
+            assert_eq!(r.version, 4, "{at}");
+            assert!(r.signer_cert.is_none(), "{at}");
+            let v = r.verify(&g).unwrap_or_else(|e| panic!("{at}: {e}"));
+            assert!(v.metadata_checked && v.signer.is_none(), "{at}");
+            assert!(txs.contains_key(&v.tx_hash), "{at}");
+            let bytes = encoding(&PathBuf::from(
+                path.to_str()
+                    .unwrap()
+                    .replace(".receipt.json", ".encoding.json"),
+            ));
+            assert_eq!(Receipt::decode(&bytes).unwrap(), r, "{at}");
+            assert_eq!(r.encode(), bytes, "{at}");
+            let bad: Receipt =
+                serde_json::from_value(tamper(&json(&path), "/record/digest")).unwrap();
+            assert!(bad.verify(&g).is_err(), "{at}: tampered digest");
+        }
+        for path in files(&dir.join("tx-receipts"), ".receipt.json") {
+            let at = format!("{suite}/{}", name(&path));
+            let r = TxReceipt::from_json(&read(&path)).unwrap_or_else(|e| panic!("{at}: {e}"));
+            let v = r.verify(&g).unwrap_or_else(|e| panic!("{at}: {e}"));
+            assert_eq!(v.kind, "evidence", "{at}");
+            assert!(v.payload_checked && v.signer.is_none(), "{at}");
+            assert!(txs.contains_key(&v.tx_hash), "{at}");
+            let bad: TxReceipt =
+                serde_json::from_value(tamper(&json(&path), "/transaction/signature")).unwrap();
+            assert!(bad.verify(&g).is_err(), "{at}: tampered signature");
+        }
     }
 }
