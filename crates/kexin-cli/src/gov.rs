@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use kexin_client::{Client, ClientError, Identity};
 use kexin_crypto::{Hash, Suite};
+use kexin_exec::modules::governance::describe_action;
 use kexin_pki::Certificate;
 use kexin_types::api::{ChainInfo, ConsortiumResponse, StateValue};
 use kexin_types::{
@@ -281,36 +282,6 @@ fn build_action(cmd: &ActionCommand) -> anyhow::Result<GovAction> {
 }
 
 /// A human description of an action, with certificate ids in the chain's hash.
-pub(crate) fn describe_action(action: &GovAction, suite: Suite) -> String {
-    match action {
-        GovAction::AddOrg { org } => {
-            let ids: Vec<String> = org
-                .ca_certs
-                .iter()
-                .map(|c| c.id(suite).to_string())
-                .collect();
-            format!("add organisation {} (CA {})", org.name, ids.join(", "))
-        }
-        GovAction::RemoveOrg { name } => format!("remove organisation {name}"),
-        GovAction::RevokeCert { cert, reason } => {
-            let holder = Certificate::from_der(cert.as_bytes())
-                .ok()
-                .map(|c| {
-                    format!(
-                        " of {}@{}, serial {}",
-                        c.common_name().unwrap_or_default(),
-                        c.org().unwrap_or_default(),
-                        c.serial_hex()
-                    )
-                })
-                .unwrap_or_default();
-            format!("revoke certificate {}{holder} ({reason})", cert.id(suite))
-        }
-        GovAction::SetParam { name, value } => format!("set {name} = {value}"),
-        other => other.to_string(),
-    }
-}
-
 fn parse_key(hex: &str) -> anyhow::Result<kexin_crypto::PublicKey> {
     kexin_crypto::PublicKey::from_hex_any(hex.trim())
         .map_err(|e| fail("malformed", format!("public key {hex:?}: {e}")))

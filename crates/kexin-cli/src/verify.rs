@@ -7,7 +7,7 @@ use clap::Args;
 use kexin_client::{SignerIdentity, hash_file_with_progress, identify_signer};
 use kexin_crypto::Hash;
 use kexin_types::api::ChainInfo;
-use kexin_types::{CommitCertificate, Genesis, Payload, Receipt, TxReceipt, VerifiedReceipt};
+use kexin_types::{CommitCertificate, Genesis, Receipt, TxReceipt, VerifiedReceipt};
 use serde::Serialize;
 
 use crate::error::{describe, fail};
@@ -340,7 +340,7 @@ fn verify_tx(genesis: &Genesis, text: &str) -> anyhow::Result<TxReport> {
         payload: receipt
             .payload
             .as_ref()
-            .map(|p| describe_payload(p, genesis.suite)),
+            .map(|p| kexin_exec::describe(p, genesis.suite)),
         payload_check: if v.payload_checked {
             "checked"
         } else {
@@ -400,26 +400,6 @@ fn print_signer(version: u8, cert: Option<&Hash>, signer: Option<&SignerIdentity
 }
 
 /// One line about a payload.
-fn describe_payload(payload: &Payload, suite: kexin_crypto::Suite) -> String {
-    match payload {
-        Payload::Vote { proposal, approve } => format!(
-            "vote {} on proposal {proposal}",
-            if *approve { "yes" } else { "no" }
-        ),
-        Payload::Propose { action } => {
-            format!("proposal to {}", crate::gov::describe_action(action, suite))
-        }
-        Payload::AuditNote { subject, text } => format!("audit note about {subject}: {text:?}"),
-        Payload::RevokeCert { cert, reason } => format!(
-            "revocation of certificate {} ({})",
-            cert.id(suite),
-            reason.as_str()
-        ),
-        Payload::AddCa { cert } => format!("new CA certificate {}", cert.id(suite)),
-        Payload::Evidence { records } => format!("evidence, {} record(s)", records.len()),
-    }
-}
-
 fn print_tx_human(r: &TxReport) {
     println!(
         "OK: the receipt proves transaction {} ({}) was final on chain {} at {}",

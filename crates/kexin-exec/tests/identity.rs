@@ -10,7 +10,7 @@ use kexin_exec::{
     execute_block,
 };
 use kexin_pki::{Certificate, Terms};
-use kexin_types::state::StateKey;
+use kexin_types::state::{Key, StateKey};
 use kexin_types::{
     CertDer, CertState, Decode, EvidenceRecord, Genesis, OrgState, Organisation, Payload,
     RevocationReason, Role, SealedTx, Transaction, Validator,
@@ -224,8 +224,10 @@ impl Chain {
     }
 
     /// Executes a block of `txs` and commits it; returns the writes.
-    fn commit(&mut self, txs: &[SealedTx]) -> BTreeMap<StateKey, Vec<u8>> {
-        let writes = execute_block(&self.state, &self.ctx(), txs).expect("block executes");
+    fn commit(&mut self, txs: &[SealedTx]) -> BTreeMap<Key, Vec<u8>> {
+        let writes = execute_block(&self.state, &self.ctx(), txs)
+            .expect("block executes")
+            .writes;
         self.state.0.extend(writes.clone());
         self.height += 1;
         writes
@@ -262,7 +264,7 @@ impl Chain {
     fn cert_state(&self, cert: &CertDer) -> Option<CertState> {
         self.state
             .0
-            .get(&StateKey::Cert(cert.id(self.suite)))
+            .get(&StateKey::Cert(cert.id(self.suite)).to_key())
             .map(|b| CertState::decode(b).unwrap())
     }
 }
@@ -280,7 +282,7 @@ fn first_use_registers_the_certificate_then_a_reference_suffices() {
         w.nonce -= 1;
         let writes = c.commit(&[w.evidence(true)]);
         let state = c.cert_state(&w.cert).expect("registered");
-        assert!(writes.contains_key(&StateKey::Cert(w.cert.id(suite))));
+        assert!(writes.contains_key(&StateKey::Cert(w.cert.id(suite)).to_key()));
         assert_eq!(
             (state.org.as_str(), state.name.as_str(), state.role),
             ("org1", "alice", Role::Writer)
@@ -426,19 +428,97 @@ fn only_auditors_write_audit_notes_and_a_note_changes_nothing_but_the_nonce() {
             .org2
             .issue(suite, "regulator", Role::Auditor, 140, 0, 200 * DAY);
         let writes = c.commit(&[auditor.tx(true, note("Checked: no findings."))]);
-        let kinds: Vec<u8> = writes.keys().map(|k| k.kind()).collect();
+        let kinds: Vec<u8> = writes.keys().map(|k| k.namespace).collect();
         assert!(
             kinds.iter().all(|k| [1, 4].contains(k)),
             "a note wrote {:?}",
             writes.keys().collect::<Vec<_>>()
         );
-        assert!(writes.keys().any(|k| matches!(k, StateKey::Nonce(_))));
+        assert!(
+            writes
+                .keys()
+                .any(|k| matches!(k.typed(), Some(StateKey::Nonce(_))))
+        );
         // A second note by the same auditor, now registered.
         let writes = c.commit(&[auditor.tx(false, note("Follow-up: closed."))]);
         assert_eq!(writes.len(), 1, "{:?}", writes.keys().collect::<Vec<_>>());
         // The auditor still may not write anything else.
         let tx = auditor.evidence(false);
         assert_eq!(c.refusal(&tx), "permission_denied");
+    }
+}
+
+/// Protocol version 4: a transaction whose certificate an earlier transaction of the same
+/// block revoked is included as `failed` (its nonce consumed, nothing else written) instead of
+/// invalidating the block, by the proposer and every follower alike.
+#[test]
+fn v4_a_certificate_revoked_earlier_in_the_block_fails_the_transaction_not_the_block() {
+    for suite in SUITES {
+        let mut c = Chain::new(suite);
+        c.genesis.version = kexin_types::protocol::V4;
+        let mut admin = c.org1.issue(suite, "admin", Role::Admin, 50, 0, 200 * DAY);
+        let mut w = c.org1.issue(suite, "alice", Role::Writer, 51, 0, 200 * DAY);
+        c.commit(&[w.evidence(true)]);
+        let r = admin.tx(
+            true,
+            Payload::RevokeCert {
+                cert: w.cert.clone(),
+                reason: RevocationReason::KeyCompromise,
+            },
+        );
+        let after = w.evidence(false);
+        let built = build_block(&c.state, &c.ctx(), vec![r.clone(), after.clone()]).unwrap();
+        assert_eq!(built.included.len(), 2, "both are in the block");
+        assert!(built.rejected.is_empty() && built.deferred.is_empty());
+        let executed = execute_block(&c.state, &c.ctx(), &built.included).unwrap();
+        assert_eq!(
+            executed.writes, built.writes,
+            "followers agree with the proposer"
+        );
+        assert_eq!(executed.outcomes, built.outcomes);
+        assert_eq!(executed.version, 4);
+        let [revoked, failed] = &executed.outcomes[..] else {
+            panic!("two outcomes")
+        };
+        assert!(revoked.is_success());
+        let topics: Vec<&str> = revoked.events.iter().map(|e| e.topic.as_str()).collect();
+        // The admin's certificate, attached, is registered by its first use.
+        assert_eq!(topics, ["certificate_registered", "certificate_revoked"]);
+        assert_eq!(
+            revoked.events[1].attribute("cert"),
+            Some(w.cert.id(suite).to_string().as_str())
+        );
+        assert_eq!(failed.status, kexin_types::Status::Failed);
+        assert_eq!(failed.code.as_deref(), Some("cert_revoked"));
+        assert!(
+            failed
+                .message
+                .as_deref()
+                .unwrap()
+                .contains("was revoked at height"),
+            "{failed:?}"
+        );
+        assert!(failed.events.is_empty());
+        assert_eq!(failed.cost, kexin_exec::tx_cost(&after));
+        // The failed transaction consumed its nonce and wrote nothing else: no evidence entry.
+        let digest = after.tx().records()[0].digest;
+        assert!(
+            !executed
+                .writes
+                .contains_key(&StateKey::Evidence(digest).to_key())
+        );
+        let nonce = kexin_types::state::NonceState::decode(
+            &executed.writes[&StateKey::Nonce(after.tx().signer).to_key()],
+        )
+        .unwrap();
+        assert_eq!(nonce.last_nonce, after.tx().nonce);
+        // A version 3 chain still refuses the whole block.
+        c.genesis.version = kexin_types::protocol::V3;
+        let err = execute_block(&c.state, &c.ctx(), &built.included).unwrap_err();
+        assert!(
+            matches!(&err, ExecError::InvalidTransaction { index: 1, reason, .. } if reason.code() == "cert_revoked"),
+            "{err}"
+        );
     }
 }
 
@@ -515,7 +595,7 @@ fn a_new_ca_runs_alongside_the_old_one() {
         assert_eq!(c.refusal(&new_writer.evidence(true)), "cert_wrong_ca");
         new_writer.nonce -= 1;
         let writes = c.commit(&[admin.tx(true, Payload::AddCa { cert: next.der() })]);
-        let org = OrgState::decode(&writes[&StateKey::Org("org1".into())]).unwrap();
+        let org = OrgState::decode(&writes[&StateKey::Org("org1".into()).to_key()]).unwrap();
         assert_eq!(org.org.ca_certs, vec![c.org1.der(), next.der()]);
         assert_eq!(org.updated_at, 1);
         // Both CAs' certificates work.
@@ -632,13 +712,13 @@ fn open_chains_take_no_certificates() {
 use kexin_types::{ConsortiumState, GovAction, ProposalState, ProposalStatus};
 
 fn proposal(c: &Chain, id: &kexin_crypto::Hash) -> ProposalState {
-    ProposalState::decode(&c.state.0[&StateKey::Proposal(*id)]).unwrap()
+    ProposalState::decode(&c.state.0[&StateKey::Proposal(*id).to_key()]).unwrap()
 }
 
 fn consortium(c: &Chain) -> ConsortiumState {
     c.state
         .0
-        .get(&StateKey::Consortium)
+        .get(&StateKey::Consortium.to_key())
         .map(|b| ConsortiumState::decode(b).unwrap())
         .unwrap_or_else(|| ConsortiumState::from_genesis(&c.genesis))
 }
@@ -874,7 +954,7 @@ fn open_chains_have_no_governance() {
 fn epoch_set(c: &Chain, epoch: u64) -> Option<kexin_types::EpochSet> {
     c.state
         .0
-        .get(&StateKey::Epoch(epoch))
+        .get(&StateKey::Epoch(epoch).to_key())
         .map(|b| kexin_types::EpochSet::decode(b).unwrap())
 }
 
@@ -1008,7 +1088,10 @@ fn validators_change_by_vote_and_take_effect_at_the_next_epoch() {
     }
     let writes = c.commit(&[]);
     assert_eq!(c.height, 7);
-    assert_eq!(writes.keys().collect::<Vec<_>>(), [&StateKey::Epoch(1)]);
+    assert_eq!(
+        writes.keys().collect::<Vec<_>>(),
+        [&StateKey::Epoch(1).to_key()]
+    );
     let set = epoch_set(&c, 1).unwrap();
     assert_eq!(set.epoch, 1);
     assert_eq!(
@@ -1050,7 +1133,7 @@ fn p256_user_certificates_act_on_intl() {
     assert_eq!(w.key.public_key().scheme(), KeyScheme::EcdsaP256);
     // The writer attests: its certificate is registered on first use with its P-256 key.
     let writes = c.commit(&[w.evidence(true)]);
-    assert!(writes.contains_key(&StateKey::Cert(w.cert.id(suite))));
+    assert!(writes.contains_key(&StateKey::Cert(w.cert.id(suite)).to_key()));
     let state = c.cert_state(&w.cert).expect("registered");
     assert_eq!(
         (state.org.as_str(), state.name.as_str(), state.role),

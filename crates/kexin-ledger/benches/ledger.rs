@@ -64,7 +64,7 @@ impl Bench {
         &mut self,
         txs: usize,
         records: usize,
-    ) -> (Vec<SealedTx>, BTreeMap<StateKey, Vec<u8>>) {
+    ) -> (Vec<SealedTx>, BTreeMap<kexin_types::state::Key, Vec<u8>>) {
         let height = self.ledger.height() + 1;
         self.next_nonce += 1;
         let mut out = Vec::with_capacity(txs);
@@ -95,14 +95,14 @@ impl Bench {
                     first: loc,
                     last: loc,
                 };
-                writes.insert(StateKey::Evidence(r.digest), st.encode());
+                writes.insert(StateKey::Evidence(r.digest).to_key(), st.encode());
             }
             let key = &self.clients[t];
             let nonce = NonceState {
                 last_nonce: self.next_nonce,
                 tx_count: self.next_nonce,
             };
-            writes.insert(StateKey::Nonce(key.public_key()), nonce.encode());
+            writes.insert(StateKey::Nonce(key.public_key()).to_key(), nonce.encode());
             out.push(SealedTx::new(Transaction::sign(
                 CHAIN,
                 key,
@@ -113,7 +113,7 @@ impl Bench {
         (out, writes)
     }
 
-    fn commit(&self, txs: Vec<SealedTx>, writes: BTreeMap<StateKey, Vec<u8>>) {
+    fn commit(&self, txs: Vec<SealedTx>, writes: BTreeMap<kexin_types::state::Key, Vec<u8>>) {
         let ts = self.ledger.head().map_or(T0, |h| h.header.timestamp_ms) + 1;
         let prepared = self
             .ledger

@@ -12,7 +12,7 @@ use kexin_merkle::{
 };
 use kexin_types::codec::Reader;
 use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
-use kexin_types::state::{RecordLocation, StateKey, value_hash};
+use kexin_types::state::{Key, RecordLocation, StateKey, namespace, value_hash};
 use kexin_types::{
     Block, BlockHeader, CaSetProof, CertState, Checkpoint, CommitCertificate, Decode, Encode,
     EpochLink, Genesis, OrgState, Payload, PayloadCommitment, RECEIPT_VERSION, Receipt, ReceiptTx,
@@ -360,6 +360,11 @@ impl Ledger {
 
     /// The committed value of `key`.
     pub fn state_get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.state_value(&key.to_key())
+    }
+
+    /// The committed value of a key in its generic form.
+    pub fn state_value(&self, key: &Key) -> Result<Option<Vec<u8>>, LedgerError> {
         let key_hash = key.hash(self.suite);
         // The in-memory tree knows every committed key: most evidence digests are new, and
         // answering their absence from memory saves a store lookup per record.
@@ -380,7 +385,7 @@ impl Ledger {
     pub fn prepare(
         &self,
         txs: Vec<SealedTx>,
-        state_writes: BTreeMap<StateKey, Vec<u8>>,
+        state_writes: BTreeMap<Key, Vec<u8>>,
         timestamp_ms: u64,
         proposer: PublicKey,
     ) -> Result<PreparedBlock, LedgerError> {
@@ -396,7 +401,7 @@ impl Ledger {
         parent: Option<&PreparedBlock>,
         pending_tx: &dyn Fn(&Hash) -> bool,
         txs: Vec<SealedTx>,
-        state_writes: BTreeMap<StateKey, Vec<u8>>,
+        state_writes: BTreeMap<Key, Vec<u8>>,
         timestamp_ms: u64,
         proposer: PublicKey,
     ) -> Result<PreparedBlock, LedgerError> {
@@ -543,16 +548,11 @@ impl Ledger {
         let mut registry = Vec::new();
         let mut next_validators = Hash::ZERO;
         for (key, value) in state_writes {
-            if let StateKey::Epoch(_) = &key {
+            if key.namespace == namespace::EPOCH {
                 next_validators = kexin_types::EpochSet::value_hash(suite, &value);
             }
-            match &key {
-                StateKey::Org(name) => registry.push(registry_key(key.kind(), name.as_bytes())),
-                StateKey::Cert(id) | StateKey::Proposal(id) => {
-                    registry.push(registry_key(key.kind(), id.as_bytes()))
-                }
-                StateKey::Epoch(e) => registry.push(registry_key(key.kind(), &e.to_be_bytes())),
-                StateKey::Nonce(_) | StateKey::Evidence(_) | StateKey::Consortium => {}
+            if REGISTRY_NAMESPACES.contains(&key.namespace) {
+                registry.push(registry_key(key.namespace, &key.bytes));
             }
             let kh = key.hash(suite);
             changes.insert(kh, Some(value_hash(suite, &value)));

@@ -159,6 +159,15 @@ pub(crate) fn decode_log(suite: Suite, bytes: &[u8]) -> Result<LogAccumulator, L
 }
 
 /// A [`Table::Registry`](crate::Table::Registry) key: `u8 state key kind || key bytes`.
+/// The state namespaces whose keys the registry lists (organisations, certificates,
+/// proposals, epochs): the ones the API pages through.
+pub(crate) const REGISTRY_NAMESPACES: [u8; 4] = [
+    kexin_types::state::namespace::ORG,
+    kexin_types::state::namespace::CERT,
+    kexin_types::state::namespace::PROPOSAL,
+    kexin_types::state::namespace::EPOCH,
+];
+
 pub(crate) fn registry_key(kind: u8, body: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + body.len());
     k.push(kind);

@@ -795,9 +795,9 @@ fn registry_keys_are_indexed_on_commit() {
         let txs = vec![chain.tx(0, 1, &[1])];
         let mut writes = common::exec_writes(&ledger, &txs).unwrap();
         for id in &ids {
-            writes.insert(StateKey::Cert(*id), vec![1, 2, 3]);
+            writes.insert(StateKey::Cert(*id).to_key(), vec![1, 2, 3]);
         }
-        writes.insert(StateKey::Org("org7".into()), vec![4]);
+        writes.insert(StateKey::Org("org7".into()).to_key(), vec![4]);
         let prepared = ledger
             .prepare(txs, writes, T0 + 1, chain.validator.public_key())
             .unwrap();

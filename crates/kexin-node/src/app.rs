@@ -14,7 +14,7 @@ use kexin_crypto::{Hash, PublicKey, Suite};
 use kexin_exec::{ExecError, StateView};
 use kexin_ledger::{Ledger, LedgerError, PreparedBlock};
 use kexin_mempool::Mempool;
-use kexin_types::state::{NonceState, StateKey};
+use kexin_types::state::{Key, NonceState, StateKey};
 use kexin_types::{Block, CommitCertificate, Decode as _, SealedTx, TxError, limits};
 
 /// Why a block was refused or could not be applied.
@@ -72,7 +72,7 @@ impl<'a> LedgerView<'a> {
 }
 
 impl StateView for LedgerView<'_> {
-    fn get(&self, key: &StateKey) -> Result<Option<Vec<u8>>, ExecError> {
+    fn get(&self, key: &Key) -> Result<Option<Vec<u8>>, ExecError> {
         if !self.ancestors.is_empty() {
             let kh = key.hash(self.ledger.genesis().suite);
             for a in &self.ancestors {
@@ -82,7 +82,7 @@ impl StateView for LedgerView<'_> {
             }
         }
         self.ledger
-            .state_get(key)
+            .state_value(key)
             .map_err(|e| ExecError::Read(e.to_string()))
     }
 }
@@ -358,7 +358,7 @@ impl LedgerApp {
             height: block.header.height,
             timestamp_ms: block.header.timestamp_ms,
         };
-        let writes = kexin_exec::execute_block(&view, &ctx, &txs)?;
+        let writes = kexin_exec::execute_block(&view, &ctx, &txs)?.writes;
         let pending = &base.pending_txs;
         let prepared = self.ledger.prepare_on(
             base.parent.as_deref(),

@@ -242,19 +242,19 @@ mod tests {
         let revoked = Hash([3; 32]);
         let gone = Hash([4; 32]);
         writes.insert(
-            StateKey::Cert(soon),
+            StateKey::Cert(soon).to_key(),
             cert_state("soon", NOW + 5 * DAY_MS, false).encode(),
         );
         writes.insert(
-            StateKey::Cert(later),
+            StateKey::Cert(later).to_key(),
             cert_state("later", NOW + 90 * DAY_MS, false).encode(),
         );
         writes.insert(
-            StateKey::Cert(revoked),
+            StateKey::Cert(revoked).to_key(),
             cert_state("revoked", NOW + DAY_MS, true).encode(),
         );
         writes.insert(
-            StateKey::Cert(gone),
+            StateKey::Cert(gone).to_key(),
             cert_state("gone", NOW - DAY_MS - 1, false).encode(),
         );
         let prepared = ledger

@@ -31,6 +31,8 @@ mod genesis;
 pub mod gov;
 pub mod identity;
 pub mod limits;
+pub mod outcome;
+pub mod protocol;
 mod receipt;
 pub mod signed_read;
 pub mod state;
@@ -52,6 +54,7 @@ pub use identity::{
 };
 pub use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 pub use kexin_merkle::{ConsistencyProof, InclusionProof, StateProof};
+pub use outcome::{Event, Outcome, Status, outcomes_root};
 pub use receipt::{
     BatchVerifier, CaSetProof, RECEIPT_VERSION, RECEIPT_VERSION_3, Receipt, ReceiptError,
     ReceiptTx, SignerCert, SignerEvidence, TxReceipt, VerifiedReceipt, VerifiedTx,
@@ -86,6 +89,8 @@ pub mod domains {
     pub const STATE_KEY: &[u8] = b"kexin:state-key:v1";
     /// Prefix of a state value hash preimage.
     pub const STATE_VALUE: &[u8] = b"kexin:state-value:v1";
+    /// Prefix of a transaction outcome's leaf in its block's outcome tree.
+    pub const OUTCOME: &[u8] = b"kexin:outcome:v1";
     /// Prefix of the hash of an epoch's validator set in a block header.
     pub const VALIDATORS: &[u8] = b"kexin:validators:v1";
     /// Signature namespace of transactions.

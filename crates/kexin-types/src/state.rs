@@ -4,7 +4,7 @@
 //! `H("kexin:state-key:v1" || u8 kind || key bytes)`, each holding the value hash
 //! `H("kexin:state-value:v1" || value bytes)`.
 
-use kexin_crypto::{Hash, PublicKey, Suite};
+use kexin_crypto::{Hash, KeyScheme, PublicKey, Suite};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
@@ -65,6 +65,111 @@ impl StateKey {
             }
         };
         suite.hash_parts(&[domains::STATE_KEY, &[self.kind()], bytes])
+    }
+}
+
+impl StateKey {
+    /// The key bytes within its namespace (see [`StateKey::hash`]).
+    pub fn key_bytes(&self) -> Vec<u8> {
+        match self {
+            StateKey::Nonce(pk) => pk.as_bytes().to_vec(),
+            StateKey::Evidence(d) => d.as_bytes().to_vec(),
+            StateKey::Org(name) => name.as_bytes().to_vec(),
+            StateKey::Cert(id) | StateKey::Proposal(id) => id.as_bytes().to_vec(),
+            StateKey::Consortium => Vec::new(),
+            StateKey::Epoch(e) => e.to_be_bytes().to_vec(),
+        }
+    }
+
+    /// The generic form: namespace and key bytes.
+    pub fn to_key(&self) -> Key {
+        Key {
+            namespace: self.kind(),
+            bytes: self.key_bytes(),
+        }
+    }
+}
+
+/// The namespaces of the state: the kind byte of every key, owned by one execution module
+/// each (`docs/formats.md`, "State"). Kinds 1 to 7 are [`StateKey`]'s.
+pub mod namespace {
+    /// Signer nonces (the nonce module).
+    pub const NONCE: u8 = 1;
+    /// The evidence index (the evidence module).
+    pub const EVIDENCE: u8 = 2;
+    /// Organisations changed since genesis (the identity module; governance adds and removes).
+    pub const ORG: u8 = 3;
+    /// The certificate registry (the identity module).
+    pub const CERT: u8 = 4;
+    /// Governance proposals (the governance module).
+    pub const PROPOSAL: u8 = 5;
+    /// The consortium's members, parameters and validators (the governance module).
+    pub const CONSORTIUM: u8 = 6;
+    /// The validator sets of epochs (the epoch module).
+    pub const EPOCH: u8 = 7;
+    /// The protocol upgrade schedule (the governance module; key empty).
+    /// Value: [`ProtocolSchedule`](crate::protocol::ProtocolSchedule).
+    pub const PROTOCOL: u8 = 8;
+}
+
+/// A key of the state in its generic form: a namespace (the kind byte) and the key bytes
+/// within it. Its position in the tree is `H("kexin:state-key:v1" || u8 namespace || bytes)`,
+/// the same as the [`StateKey`] it may stand for.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Key {
+    /// The namespace's kind byte.
+    pub namespace: u8,
+    /// The key bytes within the namespace.
+    pub bytes: Vec<u8>,
+}
+
+impl Key {
+    /// A key in `namespace`.
+    pub fn new(namespace: u8, bytes: impl Into<Vec<u8>>) -> Key {
+        Key {
+            namespace,
+            bytes: bytes.into(),
+        }
+    }
+
+    /// The key's position in the tree.
+    pub fn hash(&self, suite: Suite) -> Hash {
+        suite.hash_parts(&[domains::STATE_KEY, &[self.namespace], &self.bytes])
+    }
+
+    /// The typed key this stands for, when its namespace is one of [`StateKey`]'s and its
+    /// bytes are well formed.
+    pub fn typed(&self) -> Option<StateKey> {
+        let hash32 = || <[u8; 32]>::try_from(self.bytes.as_slice()).ok().map(Hash);
+        Some(match self.namespace {
+            namespace::NONCE => {
+                let scheme = [KeyScheme::Ed25519, KeyScheme::Sm2, KeyScheme::EcdsaP256]
+                    .into_iter()
+                    .find(|s| s.key_len() == self.bytes.len())?;
+                StateKey::Nonce(PublicKey::from_scheme_bytes(scheme, &self.bytes).ok()?)
+            }
+            namespace::EVIDENCE => StateKey::Evidence(hash32()?),
+            namespace::ORG => StateKey::Org(String::from_utf8(self.bytes.clone()).ok()?),
+            namespace::CERT => StateKey::Cert(hash32()?),
+            namespace::PROPOSAL => StateKey::Proposal(hash32()?),
+            namespace::CONSORTIUM if self.bytes.is_empty() => StateKey::Consortium,
+            namespace::EPOCH => StateKey::Epoch(u64::from_be_bytes(
+                <[u8; 8]>::try_from(self.bytes.as_slice()).ok()?,
+            )),
+            _ => return None,
+        })
+    }
+}
+
+impl From<&StateKey> for Key {
+    fn from(k: &StateKey) -> Key {
+        k.to_key()
+    }
+}
+
+impl From<StateKey> for Key {
+    fn from(k: StateKey) -> Key {
+        k.to_key()
     }
 }
 

@@ -468,6 +468,14 @@ impl Payload {
         Ok(())
     }
 
+    /// The evidence records of an evidence payload (none for other kinds).
+    pub fn records(&self) -> &[EvidenceRecord] {
+        match self {
+            Payload::Evidence { records } => records,
+            _ => &[],
+        }
+    }
+
     /// The payload kind's name.
     pub fn kind_name(&self) -> &'static str {
         kind_name(self.kind())

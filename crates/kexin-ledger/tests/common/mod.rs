@@ -10,7 +10,7 @@ use kexin_crypto::{Hash, SigningKey, Suite};
 use kexin_ledger::{
     Entry, KvStore, Ledger, LedgerError, PreparedBlock, ScanFn, StoreError, Table, WriteBatch,
 };
-use kexin_types::state::{EvidenceState, NonceState, RecordLocation, StateKey};
+use kexin_types::state::{EvidenceState, Key, NonceState, RecordLocation, StateKey};
 use kexin_types::{
     CommitCertificate, Decode, Encode, EvidenceRecord, Genesis, Payload, SealedTx, Transaction,
     Validator,
@@ -123,7 +123,7 @@ impl Chain {
 pub fn exec_writes(
     ledger: &Ledger,
     txs: &[SealedTx],
-) -> Result<BTreeMap<StateKey, Vec<u8>>, LedgerError> {
+) -> Result<BTreeMap<Key, Vec<u8>>, LedgerError> {
     let height = ledger.height() + 1;
     let mut nonces: BTreeMap<StateKey, NonceState> = BTreeMap::new();
     let mut evidence: BTreeMap<StateKey, EvidenceState> = BTreeMap::new();
@@ -173,8 +173,8 @@ pub fn exec_writes(
         }
     }
     let mut out = BTreeMap::new();
-    out.extend(nonces.into_iter().map(|(k, v)| (k, v.encode())));
-    out.extend(evidence.into_iter().map(|(k, v)| (k, v.encode())));
+    out.extend(nonces.into_iter().map(|(k, v)| (k.to_key(), v.encode())));
+    out.extend(evidence.into_iter().map(|(k, v)| (k.to_key(), v.encode())));
     Ok(out)
 }
 

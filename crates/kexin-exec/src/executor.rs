@@ -1,0 +1,162 @@
+//! The executor: runs a block's transactions through the modules, one by one, on a journal
+//! above the parent state, and reports each transaction's outcome.
+//!
+//! Protocol version 3 (chains started before version 4, until their upgrade height): a
+//! transaction that cannot take effect makes the block invalid, as it always did. Version 4:
+//! only a wrong nonce does (the proposer sees the nonces of the block it builds); any other
+//! failure is included as a `failed` outcome that consumed the nonce and changed nothing
+//! else.
+
+use kexin_types::{Event, Outcome, SealedTx};
+
+use crate::journal::Journal;
+use crate::modules::identity::{self, Actor};
+use crate::modules::{self, MODULES, TxCx, nonce};
+use crate::{BlockContext, ExecError, TxRejection};
+
+/// How a block's transactions take effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Protocol version 3: any refusal invalidates the block.
+    V3,
+    /// Protocol version 4: outcomes.
+    V4,
+}
+
+/// What happened to one transaction.
+pub(crate) enum Step {
+    /// In the block, with its outcome.
+    Included(Outcome),
+    /// Cannot be in this block (and, when executing a block, makes it invalid).
+    Refused(TxRejection),
+}
+
+/// Executes transactions one by one.
+pub(crate) struct Executor<'v, 'g> {
+    pub block: BlockContext<'g>,
+    pub st: Journal<'v>,
+    pub mode: Mode,
+    /// Transactions in the block so far.
+    pub included: u32,
+}
+
+impl<'v, 'g> Executor<'v, 'g> {
+    pub fn new(block: BlockContext<'g>, st: Journal<'v>, mode: Mode) -> Self {
+        Executor {
+            block,
+            st,
+            mode,
+            included: 0,
+        }
+    }
+
+    /// Checks `tx` against the state as it is now, writing nothing: who it acts as and its
+    /// payload (not its nonce).
+    pub fn admissible(&self, tx: &SealedTx) -> Result<Result<Actor, TxRejection>, ExecError> {
+        let actor = match identity::authorize(&self.block, &self.st, tx)? {
+            Ok(a) => a,
+            Err(r) => return Ok(Err(r)),
+        };
+        let cx = self.cx(tx, &actor);
+        if let Err(r) = modules::module_for(cx.payload()).check(&cx, &self.st)? {
+            return Ok(Err(r));
+        }
+        Ok(Ok(actor))
+    }
+
+    fn cx<'a>(&self, tx: &'a SealedTx, actor: &'a Actor) -> TxCx<'a>
+    where
+        'g: 'a,
+    {
+        TxCx {
+            block: self.block,
+            tx,
+            index: self.included,
+            actor: actor.cert.as_ref(),
+        }
+    }
+
+    /// Runs one transaction.
+    pub fn step(&mut self, tx: &SealedTx) -> Result<Step, ExecError> {
+        match self.mode {
+            Mode::V3 => self.step_v3(tx),
+            Mode::V4 => self.step_v4(tx),
+        }
+    }
+
+    fn step_v3(&mut self, tx: &SealedTx) -> Result<Step, ExecError> {
+        let actor = match identity::authorize(&self.block, &self.st, tx)? {
+            Ok(a) => a,
+            Err(r) => return Ok(Step::Refused(r)),
+        };
+        if let Err(r) = nonce::check(tx, &self.st)? {
+            return Ok(Step::Refused(r));
+        }
+        let cx = self.cx(tx, &actor);
+        let module = modules::module_for(cx.payload());
+        if let Err(r) = module.check(&cx, &self.st)? {
+            return Ok(Step::Refused(r));
+        }
+        let cp = self.st.checkpoint();
+        let mut events = Vec::new();
+        identity::register(&actor, &mut self.st, &mut events);
+        nonce::consume(tx, &mut self.st)?;
+        if let Err(r) = module.apply(&cx, &mut self.st, &mut events)? {
+            self.st.revert(cp);
+            return Ok(Step::Refused(r));
+        }
+        self.st.keep(cp);
+        self.included += 1;
+        Ok(Step::Included(Outcome::success(
+            modules::tx_cost(tx),
+            events,
+        )))
+    }
+
+    fn step_v4(&mut self, tx: &SealedTx) -> Result<Step, ExecError> {
+        if let Err(r) = nonce::check(tx, &self.st)? {
+            return Ok(Step::Refused(r));
+        }
+        nonce::consume(tx, &mut self.st)?;
+        let cost = modules::tx_cost(tx);
+        let cp = self.st.checkpoint();
+        let mut events = Vec::new();
+        let outcome = match self.effects(tx, &mut events)? {
+            Ok(()) => {
+                self.st.keep(cp);
+                Outcome::success(cost, events)
+            }
+            Err(r) => {
+                self.st.revert(cp);
+                Outcome::failed(r.code(), &r.to_string(), cost)
+            }
+        };
+        self.included += 1;
+        Ok(Step::Included(outcome))
+    }
+
+    /// Authorizes, checks and applies `tx`'s payload (version 4).
+    fn effects(
+        &mut self,
+        tx: &SealedTx,
+        events: &mut Vec<Event>,
+    ) -> Result<Result<(), TxRejection>, ExecError> {
+        let actor = match self.admissible(tx)? {
+            Ok(a) => a,
+            Err(r) => return Ok(Err(r)),
+        };
+        identity::register(&actor, &mut self.st, events);
+        let cx = self.cx(tx, &actor);
+        modules::module_for(cx.payload()).apply(&cx, &mut self.st, events)
+    }
+
+    /// Runs every module's end-of-block hook and returns the block's writes.
+    pub fn finish(
+        mut self,
+    ) -> Result<std::collections::BTreeMap<kexin_types::state::Key, Vec<u8>>, ExecError> {
+        for m in MODULES {
+            m.end_block(&self.block, &mut self.st)?;
+        }
+        Ok(self.st.into_writes())
+    }
+}
