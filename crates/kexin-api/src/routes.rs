@@ -806,7 +806,19 @@ pub(crate) async fn chain(State(node): AppState) -> Result<Json<ChainInfo>> {
             code: "internal",
             message: e.to_string(),
         })?;
+        let schedule =
+            kexin_exec::protocol::schedule(&kexin_node::LedgerView::committed(n.ledger()))
+                .map_err(|e| Error {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message: e.to_string(),
+                })?;
+        let next = n.ledger().height() + 1;
         Ok(Json(ChainInfo {
+            protocol_version: schedule.version_at(g.version, next),
+            protocol_upgrades: schedule.upgrades,
+            protocol_supported: (kexin_types::protocol::V3..=kexin_types::protocol::CURRENT)
+                .collect(),
             chain_id: g.chain_id.clone(),
             suite: g.suite,
             genesis_hash: g.hash(),

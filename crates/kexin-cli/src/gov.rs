@@ -127,6 +127,17 @@ pub enum ActionCommand {
         #[arg(long, value_name = "HEX")]
         public_key: String,
     },
+    /// Move the chain to a new protocol version from a height on. Replace every node's
+    /// binary with one that runs the version first (`kexin --version` and `GET /v1/chain`
+    /// show it): a node that cannot run it stops at that height, naming the version.
+    ProtocolUpgrade {
+        /// The protocol version (4 is the newest this build runs).
+        #[arg(long)]
+        version: u8,
+        /// The first height that follows it; leave time for the vote to pass before it.
+        #[arg(long)]
+        height: u64,
+    },
 }
 
 /// `kexin gov vote`
@@ -274,6 +285,10 @@ fn build_action(cmd: &ActionCommand) -> anyhow::Result<GovAction> {
         ActionCommand::RemoveValidator { public_key } => GovAction::RemoveValidator {
             public_key: parse_key(public_key)?,
         },
+        ActionCommand::ProtocolUpgrade { version, height } => GovAction::ProtocolUpgrade {
+            version: *version,
+            height: *height,
+        },
     };
     action
         .validate()
@@ -281,7 +296,6 @@ fn build_action(cmd: &ActionCommand) -> anyhow::Result<GovAction> {
     Ok(action)
 }
 
-/// A human description of an action, with certificate ids in the chain's hash.
 fn parse_key(hex: &str) -> anyhow::Result<kexin_crypto::PublicKey> {
     kexin_crypto::PublicKey::from_hex_any(hex.trim())
         .map_err(|e| fail("malformed", format!("public key {hex:?}: {e}")))

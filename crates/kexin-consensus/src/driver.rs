@@ -428,6 +428,9 @@ where
             }
         }
     };
+    if let Some(reason) = app.halt_reason() {
+        return reason;
+    }
     let Some(mut running) = epochs.enter(&*app, epoch, floor).await else {
         return format!("cannot start the consensus engine of epoch {epoch}");
     };
@@ -525,6 +528,11 @@ where
                 Some(Ok(())) => {}
                 Some(Err(e)) => return format!("cannot commit finalized block {height}: {e}"),
                 None => return format!("the commit of block {height} did not finish"),
+            }
+            if let Some(reason) = app.halt_reason() {
+                running.abort();
+                ack.acknowledge();
+                return reason;
             }
             if height == epochs.last(epoch) {
                 // The epoch's last block is final and committed: its state fixes the next

@@ -101,4 +101,11 @@ pub trait Application: Send + Sync + 'static {
     /// Applies and durably commits a finalized block. Idempotent by height. Returns only once
     /// the commit is on disk; only then is the block acknowledged to the engine.
     fn finalized(&self, block: &Block, certificate: CommitCertificate) -> Result<(), Self::Error>;
+
+    /// Why this node cannot go past its committed height (for example: the next block follows
+    /// a protocol version this build does not run), if it cannot. The finalizer stops the node
+    /// with this reason rather than let it fall behind or fork.
+    fn halt_reason(&self) -> Option<String> {
+        None
+    }
 }

@@ -198,6 +198,9 @@ pub enum TxRejection {
         /// Its first height.
         height: u64,
     },
+    /// The protocol upgrade cannot be scheduled.
+    #[error("invalid protocol upgrade: {0}")]
+    InvalidUpgrade(String),
     /// The validator entry is unusable on this chain.
     #[error("invalid validator: {0}")]
     InvalidValidator(String),
@@ -235,6 +238,7 @@ impl TxRejection {
             TxRejection::ValidatorCount { .. } => "validator_count",
             TxRejection::ValidatorChangePending { .. } => "validator_change_pending",
             TxRejection::InvalidValidator(_) => "invalid_validator",
+            TxRejection::InvalidUpgrade(_) => "invalid_upgrade",
         }
     }
 

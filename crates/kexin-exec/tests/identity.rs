@@ -1221,3 +1221,81 @@ fn p256_is_refused_on_gm() {
     let r = check_certificate(&c.state, &c.ctx(), &w.cert).unwrap();
     assert_eq!(r.unwrap_err().code(), "cert_wrong_algorithm");
 }
+
+#[test]
+fn a_protocol_upgrade_is_voted_and_takes_effect_at_its_height() {
+    for suite in SUITES {
+        let mut c = Chain::new(suite);
+        assert_eq!(c.genesis.version, kexin_types::protocol::V3);
+        let mut a1 = c.org1.issue(suite, "admin", Role::Admin, 90, 0, 200 * DAY);
+        let mut a2 = c.org2.issue(suite, "admin", Role::Admin, 91, 0, 200 * DAY);
+        let upgrade = |admin: &mut Id, version, height| {
+            admin.tx(
+                true,
+                Payload::Propose {
+                    action: GovAction::ProtocolUpgrade { version, height },
+                },
+            )
+        };
+        // Not above the version the chain runs, or not after the block: refused.
+        assert_eq!(c.refusal(&upgrade(&mut a1, 3, 10)), "invalid_upgrade");
+        a1.nonce -= 1;
+        assert_eq!(c.refusal(&upgrade(&mut a1, 4, 1)), "invalid_upgrade");
+        a1.nonce -= 1;
+        let at = c.height + 4;
+        let p = upgrade(&mut a1, 4, at);
+        let id = p.hash();
+        c.commit(&[p]);
+        assert_eq!(proposal(&c, &id).status, ProposalStatus::Open);
+        let version_of_next = |c: &Chain| execute_block(&c.state, &c.ctx(), &[]).unwrap().version;
+        assert_eq!(version_of_next(&c), 3);
+        // The second organisation's yes passes it: the schedule is in the state.
+        let v = vote(&mut a2, id, true);
+        let executed = execute_block(&c.state, &c.ctx(), std::slice::from_ref(&v)).unwrap();
+        let events: Vec<&str> = executed.outcomes[0]
+            .events
+            .iter()
+            .map(|e| e.topic.as_str())
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "certificate_registered",
+                "vote_cast",
+                "proposal_passed",
+                "protocol_upgrade_scheduled"
+            ]
+        );
+        c.commit(&[v]);
+        assert_eq!(
+            proposal(&c, &id).status,
+            ProposalStatus::Passed { height: c.height }
+        );
+        let schedule = kexin_exec::protocol::schedule(&c.state).unwrap();
+        assert_eq!(schedule.upgrades.len(), 1);
+        assert_eq!(
+            (schedule.upgrades[0].version, schedule.upgrades[0].height),
+            (4, at)
+        );
+        // Another upgrade to a version already scheduled is refused.
+        assert_eq!(c.refusal(&upgrade(&mut a1, 4, at + 10)), "invalid_upgrade");
+        a1.nonce -= 1;
+        while c.height + 1 < at {
+            assert_eq!(version_of_next(&c), 3);
+            c.commit(&[]);
+        }
+        assert_eq!(version_of_next(&c), 4);
+        // An upgrade that would pass only after its height fails when the deciding vote comes.
+        c.commit(&[]);
+        let late = upgrade(&mut a1, 5, c.height + 2);
+        let late_id = late.hash();
+        c.commit(&[late]);
+        c.commit(&[]);
+        c.commit(&[]);
+        let executed = execute_block(&c.state, &c.ctx(), &[vote(&mut a2, late_id, true)]).unwrap();
+        assert_eq!(
+            executed.outcomes[0].code.as_deref(),
+            Some("invalid_upgrade")
+        );
+    }
+}

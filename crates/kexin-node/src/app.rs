@@ -598,6 +598,10 @@ impl Application for LedgerApp {
             || matches!(error, BlockError::Ledger(e) if !matches!(e, LedgerError::DuplicateTransaction(_) | LedgerError::InvalidTransaction { .. } | LedgerError::TimestampNotMonotonic { .. } | LedgerError::InvalidProposer(_) | LedgerError::BlockTooLarge(_)))
     }
 
+    fn halt_reason(&self) -> Option<String> {
+        protocol_halt(&self.ledger)
+    }
+
     fn finalized(&self, block: &Block, certificate: CommitCertificate) -> Result<(), BlockError> {
         let suite = self.ledger.genesis().suite;
         let hash = block.header.hash(suite);
@@ -643,4 +647,118 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Why a node on `ledger` cannot go on: the block after the committed head follows a protocol
+/// version this build does not run. Logs, once per call site, an upgrade that is scheduled
+/// but not yet in force and that this build cannot run.
+pub fn protocol_halt(ledger: &Ledger) -> Option<String> {
+    let genesis = ledger.genesis();
+    let next = ledger.height() + 1;
+    let view = LedgerView::committed(ledger);
+    let schedule = match kexin_exec::protocol::schedule(&view) {
+        Ok(s) => s,
+        Err(e) => return Some(format!("cannot read the protocol upgrade schedule: {e}")),
+    };
+    let version = schedule.version_at(genesis.version, next);
+    if !kexin_types::protocol::supported(version) {
+        return Some(format!(
+            "the chain follows protocol version {version} from height {} on, but this build of \
+             kexin runs protocol versions {} to {}: replace the node's binary with one that runs \
+             version {version} and start it again (docs/operations.md, protocol upgrades)",
+            schedule
+                .upgrades
+                .iter()
+                .rev()
+                .find(|u| u.height <= next)
+                .map_or(1, |u| u.height),
+            kexin_types::protocol::V3,
+            kexin_types::protocol::CURRENT,
+        ));
+    }
+    // Said when the vote passes, and every 100 blocks until the height.
+    if let Some(u) = schedule.next_after(next)
+        && !kexin_types::protocol::supported(u.version)
+        && (u.voted_at == ledger.height() || ledger.height().is_multiple_of(100))
+    {
+        tracing::error!(
+            version = u.version,
+            height = u.height,
+            "the organisations voted protocol version {} from height {}; this build runs up to {}: \
+             replace the binary before that height or the node stops there",
+            u.version,
+            u.height,
+            kexin_types::protocol::CURRENT
+        );
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use kexin_crypto::SigningKey;
+    use kexin_ledger::MemStore;
+    use kexin_types::protocol::{ProtocolSchedule, Upgrade};
+    use kexin_types::{CommitCertificate, Encode, Genesis, Validator};
+
+    use super::*;
+
+    #[test]
+    fn a_node_halts_before_a_protocol_version_it_does_not_run() {
+        let suite = Suite::Intl;
+        let validator = SigningKey::generate(suite);
+        let genesis = Genesis {
+            version: kexin_types::protocol::V3,
+            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
+            chain_id: "halt".into(),
+            suite,
+            timestamp_ms: 0,
+            organisations: vec![],
+            validators: vec![Validator {
+                name: "node0".into(),
+                org: String::new(),
+                public_key: validator.public_key(),
+                address: String::new(),
+            }],
+        };
+        let ledger = Ledger::open(Arc::new(MemStore::new()), genesis).unwrap();
+        let commit = |writes: BTreeMap<Key, Vec<u8>>, ts: u64| {
+            let prepared = ledger
+                .prepare(Vec::new(), writes, ts, validator.public_key())
+                .unwrap();
+            let cert = CommitCertificate::sign_single("halt", 0, &validator, &prepared.hash);
+            ledger.commit(prepared, &cert).unwrap();
+        };
+        assert_eq!(protocol_halt(&ledger), None);
+        // Block 1 schedules version 4 at height 3 (runs) and version 9 at height 4 (does not).
+        let schedule = ProtocolSchedule {
+            upgrades: vec![
+                Upgrade {
+                    version: 4,
+                    height: 3,
+                    voted_at: 1,
+                },
+                Upgrade {
+                    version: 9,
+                    height: 4,
+                    voted_at: 1,
+                },
+            ],
+        };
+        let mut writes = BTreeMap::new();
+        writes.insert(kexin_exec::protocol::schedule_key(), schedule.encode());
+        commit(writes, 1);
+        assert_eq!(protocol_halt(&ledger), None, "block 2 is version 3");
+        commit(BTreeMap::new(), 2);
+        assert_eq!(protocol_halt(&ledger), None, "block 3 is version 4");
+        commit(BTreeMap::new(), 3);
+        let reason = protocol_halt(&ledger).expect("block 4 is version 9");
+        assert!(
+            reason.contains("protocol version 9 from height 4"),
+            "{reason}"
+        );
+        assert!(reason.contains("versions 3 to 4"), "{reason}");
+    }
 }

@@ -529,6 +529,20 @@ pub struct ChainInfo {
     /// The validators of that epoch.
     #[serde(default)]
     pub validators: Vec<crate::Validator>,
+    /// The protocol version of the next block (see [`crate::protocol`]): transactions
+    /// submitted now use it.
+    #[serde(default = "v3")]
+    pub protocol_version: u8,
+    /// The protocol upgrades the organisations voted, in force or to come.
+    #[serde(default)]
+    pub protocol_upgrades: Vec<crate::protocol::Upgrade>,
+    /// The protocol versions the answering node's build runs.
+    #[serde(default)]
+    pub protocol_supported: Vec<u8>,
+}
+
+fn v3() -> u8 {
+    crate::protocol::V3
 }
 
 /// `GET /v1/epochs/{epoch}`: a consensus epoch's validators, with the link that proves them

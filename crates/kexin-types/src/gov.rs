@@ -105,6 +105,15 @@ pub enum GovAction {
         /// Its consensus key.
         public_key: PublicKey,
     },
+    /// Move the chain to protocol `version` from block `height` on (kind 7; see
+    /// [`protocol`](crate::protocol)). Every node must run a binary that supports the version
+    /// by then; one that does not stops at `height` with an error naming the version.
+    ProtocolUpgrade {
+        /// The protocol version, above the chain's current and scheduled ones.
+        version: u8,
+        /// The first height that follows it: above the height at which the proposal passes.
+        height: u64,
+    },
 }
 
 impl GovAction {
@@ -117,6 +126,7 @@ impl GovAction {
             GovAction::SetParam { .. } => 4,
             GovAction::AddValidator { .. } => 5,
             GovAction::RemoveValidator { .. } => 6,
+            GovAction::ProtocolUpgrade { .. } => 7,
         }
     }
 
@@ -129,6 +139,7 @@ impl GovAction {
             GovAction::SetParam { .. } => "set_param",
             GovAction::AddValidator { .. } => "add_validator",
             GovAction::RemoveValidator { .. } => "remove_validator",
+            GovAction::ProtocolUpgrade { .. } => "protocol_upgrade",
         }
     }
 
@@ -168,6 +179,21 @@ impl GovAction {
                 Ok(())
             }
             GovAction::RemoveValidator { .. } => Ok(()),
+            GovAction::ProtocolUpgrade { version, height } => {
+                if *version <= crate::protocol::V3 {
+                    return Err(DecodeError::invalid(
+                        "protocol version",
+                        format!("an upgrade goes to version 4 or later, not {version}"),
+                    ));
+                }
+                if *height == 0 {
+                    return Err(DecodeError::invalid(
+                        "upgrade height",
+                        "blocks start at height 1",
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -186,6 +212,12 @@ impl fmt::Display for GovAction {
             ),
             GovAction::RemoveValidator { public_key } => {
                 write!(f, "remove validator {public_key}")
+            }
+            GovAction::ProtocolUpgrade { version, height } => {
+                write!(
+                    f,
+                    "upgrade to protocol version {version} at height {height}"
+                )
             }
         }
     }
@@ -207,6 +239,10 @@ impl Encode for GovAction {
             }
             GovAction::AddValidator { validator } => validator.encode_to(out),
             GovAction::RemoveValidator { public_key } => encode_public_key(out, public_key),
+            GovAction::ProtocolUpgrade { version, height } => {
+                out.put_u8(*version);
+                out.put_u64(*height);
+            }
         }
     }
 }
@@ -234,6 +270,10 @@ impl Decode for GovAction {
             },
             6 => GovAction::RemoveValidator {
                 public_key: decode_public_key(r, "validator key")?,
+            },
+            7 => GovAction::ProtocolUpgrade {
+                version: r.u8("protocol version")?,
+                height: r.u64("upgrade height")?,
             },
             k => {
                 return Err(DecodeError::invalid(

@@ -27,7 +27,11 @@ impl Module for Governance {
     }
 
     fn namespaces(&self) -> &'static [u8] {
-        &[namespace::PROPOSAL, namespace::CONSORTIUM]
+        &[
+            namespace::PROPOSAL,
+            namespace::CONSORTIUM,
+            namespace::PROTOCOL,
+        ]
     }
 
     fn payload_kinds(&self) -> &'static [u8] {
@@ -305,6 +309,22 @@ fn check_action(block: &BlockContext<'_>, st: &Journal<'_>, action: &GovAction) 
             }
             epoch::no_pending_change(block, st, &consortium)
         }
+        GovAction::ProtocolUpgrade { version, height } => {
+            let schedule = crate::protocol::schedule(st)?;
+            let latest = schedule.latest(block.genesis.version);
+            if *version <= latest {
+                return Ok(Err(TxRejection::InvalidUpgrade(format!(
+                    "the chain already runs or is scheduled to run protocol version {latest}; an upgrade must go above it"
+                ))));
+            }
+            if *height <= block.height {
+                return Ok(Err(TxRejection::InvalidUpgrade(format!(
+                    "height {height} is not after this block ({}): the upgrade must take effect at a later height",
+                    block.height
+                ))));
+            }
+            Ok(Ok(()))
+        }
     }
 }
 
@@ -402,6 +422,25 @@ fn apply_action(
                     .with("public_key", validator.public_key)
                     .with("epoch", epoch),
             );
+        }
+        GovAction::ProtocolUpgrade { version, height } => {
+            let mut schedule = crate::protocol::schedule(st)?;
+            schedule.upgrades.push(kexin_types::protocol::Upgrade {
+                version: *version,
+                height: *height,
+                voted_at: block.height,
+            });
+            st.put(
+                crate::protocol::schedule_key(),
+                kexin_types::Encode::encode(&schedule),
+            );
+            events.push(
+                Event::new("governance", "protocol_upgrade_scheduled")
+                    .with("version", version)
+                    .with("height", height),
+            );
+            // Members, parameters and validators are unchanged.
+            return Ok(Ok(()));
         }
         GovAction::RemoveValidator { public_key } => {
             consortium
