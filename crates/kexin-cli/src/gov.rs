@@ -130,6 +130,7 @@ pub enum ActionCommand {
     /// Move the chain to a new protocol version from a height on. Replace every node's
     /// binary with one that runs the version first (`kexin --version` and `GET /v1/chain`
     /// show it): a node that cannot run it stops at that height, naming the version.
+    #[command(disable_version_flag = true)]
     ProtocolUpgrade {
         /// The protocol version (4 is the newest this build runs).
         #[arg(long)]

@@ -567,6 +567,8 @@ mod tests {
     fn ancestor_certificates_name_the_block_that_carries_finality() {
         let proposer = kexin_crypto::SigningKey::generate(kexin_crypto::Suite::Intl).public_key();
         let header = |height| BlockHeader {
+            version: kexin_types::protocol::V4,
+            outcomes_root: Some(Hash::ZERO),
             height,
             parent_hash: Hash::ZERO,
             timestamp_ms: 0,

@@ -119,7 +119,7 @@ fn build(suite: Suite) -> Fixture {
     .unwrap();
     let validator = key(suite, 9);
     let genesis = Genesis {
-        version: FORMAT_VERSION,
+        version: kexin_types::protocol::V3,
         chain_id: CHAIN_ID.into(),
         suite,
         timestamp_ms: T0,
@@ -177,6 +177,8 @@ fn build(suite: Suite) -> Fixture {
     changes.insert(org_key, Some(value_hash(suite, &org_state.encode())));
     let smt = SparseMerkleTree::new(suite).apply(&changes);
     let header = BlockHeader {
+        version: kexin_types::protocol::V3,
+        outcomes_root: None,
         height: 1,
         parent_hash: genesis.hash(),
         timestamp_ms: T0 + 60_000,

@@ -198,6 +198,16 @@ pub enum TxRejection {
         /// Its first height.
         height: u64,
     },
+    /// The transaction's format version is not the one the chain takes now.
+    #[error(
+        "transaction format version {tx} on a chain at protocol version {chain}: sign it as version {chain} (GET /v1/chain shows protocol_version)"
+    )]
+    UnsupportedVersion {
+        /// The transaction's version.
+        tx: u8,
+        /// The chain's protocol version for the next block.
+        chain: u8,
+    },
     /// The protocol upgrade cannot be scheduled.
     #[error("invalid protocol upgrade: {0}")]
     InvalidUpgrade(String),
@@ -239,6 +249,7 @@ impl TxRejection {
             TxRejection::ValidatorChangePending { .. } => "validator_change_pending",
             TxRejection::InvalidValidator(_) => "invalid_validator",
             TxRejection::InvalidUpgrade(_) => "invalid_upgrade",
+            TxRejection::UnsupportedVersion { .. } => "unsupported_version",
         }
     }
 

@@ -78,6 +78,18 @@ impl<'v, 'g> Executor<'v, 'g> {
 
     /// Runs one transaction.
     pub fn step(&mut self, tx: &SealedTx) -> Result<Step, ExecError> {
+        // A block takes transactions of its own version or older: a version 4 block also
+        // takes the version 3 transactions admitted before the upgrade.
+        let (tx_version, block_version) = match self.mode {
+            Mode::V3 => (tx.tx().version, kexin_types::protocol::V3),
+            Mode::V4 => (tx.tx().version, kexin_types::protocol::V4),
+        };
+        if tx_version > block_version {
+            return Ok(Step::Refused(TxRejection::UnsupportedVersion {
+                tx: tx_version,
+                chain: block_version,
+            }));
+        }
         match self.mode {
             Mode::V3 => self.step_v3(tx),
             Mode::V4 => self.step_v4(tx),

@@ -106,15 +106,22 @@ pub fn execute_block<V: StateView>(
     })
 }
 
-/// Checks a transaction for admission to the mempool against the committed state: that its
-/// signer may act (certificate and permission) and that its payload applies now. The nonce
-/// is not checked here (the mempool orders nonces).
+/// Checks a transaction for admission to the mempool against the committed state: that it is
+/// in the chain's current format version, that its signer may act (certificate and
+/// permission) and that its payload applies now. The nonce is not checked here (the mempool
+/// orders nonces).
 pub fn check_admission<V: StateView>(
     view: &V,
     ctx: &BlockContext<'_>,
     tx: &SealedTx,
 ) -> Result<Result<(), TxRejection>, ExecError> {
-    let (ex, _) = executor(view, ctx)?;
+    let (ex, version) = executor(view, ctx)?;
+    if tx.tx().version != version {
+        return Ok(Err(TxRejection::UnsupportedVersion {
+            tx: tx.tx().version,
+            chain: version,
+        }));
+    }
     Ok(ex.admissible(tx)?.map(|_| ()))
 }
 

@@ -36,7 +36,7 @@ fn tx(key: &SigningKey, nonce: u64, digests: &[&[u8]]) -> SealedTx {
 fn genesis() -> kexin_types::Genesis {
     let v = SigningKey::from_seed(Suite::Intl, &[99; 32]).unwrap();
     kexin_types::Genesis {
-        version: kexin_types::FORMAT_VERSION,
+        version: kexin_types::protocol::V3,
         epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
         chain_id: "test".into(),
         suite: Suite::Intl,
@@ -352,4 +352,50 @@ fn the_protocol_version_follows_the_voted_schedule() {
         err.to_string().contains("upgrade the node's binary"),
         "{err}"
     );
+}
+
+#[test]
+fn transactions_newer_than_the_block_are_refused_and_admission_takes_the_current_version_only() {
+    let a = SigningKey::from_seed(Suite::Intl, &[25; 32]).unwrap();
+    let v4 = SealedTx::new(Transaction::sign_versioned(
+        4,
+        "test",
+        &a,
+        None,
+        1,
+        Payload::Evidence {
+            records: vec![rec(b"x")],
+        },
+    ));
+    let v3 = tx(&a, 1, &[b"x"]);
+    // A version 3 block refuses a version 4 transaction; admission names both versions.
+    let err = execute_block(&MemoryState::default(), 1, std::slice::from_ref(&v4)).unwrap_err();
+    assert_eq!(refusal(err), (0, "unsupported_version"));
+    let g3 = genesis();
+    let g4 = genesis_v4();
+    let ctx = |g| BlockContext {
+        genesis: g,
+        height: 1,
+        timestamp_ms: 1,
+    };
+    let state = MemoryState::default();
+    let r = check_admission(&state, &ctx(&g3), &v4)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(r.code(), "unsupported_version");
+    assert!(
+        r.to_string()
+            .contains("format version 4 on a chain at protocol version 3"),
+        "{r}"
+    );
+    check_admission(&state, &ctx(&g3), &v3).unwrap().unwrap();
+    // A version 4 chain admits version 4 only, but its blocks still take version 3
+    // transactions (those admitted before the upgrade).
+    let r = check_admission(&state, &ctx(&g4), &v3)
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(r.code(), "unsupported_version");
+    check_admission(&state, &ctx(&g4), &v4).unwrap().unwrap();
+    assert!(execute_v4(&state, 1, &[v3]).unwrap().outcomes[0].is_success());
+    assert!(execute_v4(&state, 1, &[v4]).unwrap().outcomes[0].is_success());
 }

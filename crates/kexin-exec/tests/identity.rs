@@ -233,15 +233,30 @@ impl Chain {
         writes
     }
 
-    /// The code `tx` is refused with, by execution, block building and admission alike;
-    /// the state is checked unchanged.
+    /// The code `tx` is refused with, by execution, block building and admission alike,
+    /// under both protocol versions: version 3 refuses the block (or leaves the transaction
+    /// out); version 4 includes it as `failed`, writing nothing but its nonce (a wrong nonce
+    /// still refuses the block). The state is checked unchanged.
     fn refusal(&self, tx: &SealedTx) -> &'static str {
         let before = self.state.0.clone();
-        let code = match execute_block(&self.state, &self.ctx(), std::slice::from_ref(tx)) {
+        let at = |version: u8| Genesis {
+            version,
+            ..self.genesis.clone()
+        };
+        let (g3, g4) = (at(kexin_types::protocol::V3), at(kexin_types::protocol::V4));
+        let ctx3 = BlockContext {
+            genesis: &g3,
+            ..self.ctx()
+        };
+        let ctx4 = BlockContext {
+            genesis: &g4,
+            ..self.ctx()
+        };
+        let code = match execute_block(&self.state, &ctx3, std::slice::from_ref(tx)) {
             Err(ExecError::InvalidTransaction { reason, .. }) => reason.code(),
             other => panic!("expected a refusal, got {other:?}"),
         };
-        let built = build_block(&self.state, &self.ctx(), vec![tx.clone()]).unwrap();
+        let built = build_block(&self.state, &ctx3, vec![tx.clone()]).unwrap();
         assert!(built.included.is_empty());
         assert!(
             built.writes.is_empty(),
@@ -251,11 +266,30 @@ impl Chain {
         if code != "nonce_gap" {
             assert_eq!(rejected, [code]);
         }
-        if !code.starts_with("nonce") {
+        if code.starts_with("nonce") {
+            match execute_block(&self.state, &ctx4, std::slice::from_ref(tx)) {
+                Err(ExecError::InvalidTransaction { reason, .. }) => {
+                    assert_eq!(reason.code(), code, "version 4 refuses the block too")
+                }
+                other => panic!("expected a refusal in version 4, got {other:?}"),
+            }
+        } else {
             let admission = check_admission(&self.state, &self.ctx(), tx)
                 .unwrap()
                 .expect_err("admission refuses it too");
             assert_eq!(admission.code(), code, "admission: {admission}");
+            let executed = execute_block(&self.state, &ctx4, std::slice::from_ref(tx))
+                .expect("version 4 includes it as failed");
+            let outcome = &executed.outcomes[0];
+            assert_eq!(outcome.code.as_deref(), Some(code), "{outcome:?}");
+            assert_eq!(
+                executed.writes.keys().collect::<Vec<_>>(),
+                [&StateKey::Nonce(tx.tx().signer).to_key()],
+                "a failed transaction writes its nonce only"
+            );
+            let built = build_block(&self.state, &ctx4, vec![tx.clone()]).unwrap();
+            assert_eq!(built.included.len(), 1);
+            assert_eq!(built.outcomes, executed.outcomes);
         }
         assert_eq!(self.state.0, before);
         code
@@ -364,7 +398,9 @@ fn missing_foreign_and_forged_certificates_are_refused() {
 #[test]
 fn roles_decide_what_a_certificate_may_do() {
     for suite in SUITES {
-        let c = Chain::new(suite);
+        let mut c = Chain::new(suite);
+        // Version 3 rules: the refusal invalidates the block (version 4: `refusal`).
+        c.genesis.version = kexin_types::protocol::V3;
         for (i, role) in [Role::Admin, Role::Reader, Role::Auditor, Role::Node]
             .into_iter()
             .enumerate()
@@ -400,6 +436,8 @@ fn roles_decide_what_a_certificate_may_do() {
 fn only_auditors_write_audit_notes_and_a_note_changes_nothing_but_the_nonce() {
     for suite in SUITES {
         let mut c = Chain::new(suite);
+        // Version 3 rules: the refusal invalidates the block (version 4: `refusal`).
+        c.genesis.version = kexin_types::protocol::V3;
         let note = |text: &str| Payload::AuditNote {
             subject: suite.hash(b"a record under review"),
             text: text.into(),
@@ -526,6 +564,8 @@ fn v4_a_certificate_revoked_earlier_in_the_block_fails_the_transaction_not_the_b
 fn revocation_takes_effect_from_its_block() {
     for suite in SUITES {
         let mut c = Chain::new(suite);
+        // Version 3 rules: the refusal invalidates the block (version 4: `refusal`).
+        c.genesis.version = kexin_types::protocol::V3;
         let mut admin = c.org1.issue(suite, "admin", Role::Admin, 50, 0, 200 * DAY);
         let mut w = c.org1.issue(suite, "alice", Role::Writer, 51, 0, 200 * DAY);
         c.commit(&[w.evidence(true)]);
@@ -1226,7 +1266,7 @@ fn p256_is_refused_on_gm() {
 fn a_protocol_upgrade_is_voted_and_takes_effect_at_its_height() {
     for suite in SUITES {
         let mut c = Chain::new(suite);
-        assert_eq!(c.genesis.version, kexin_types::protocol::V3);
+        c.genesis.version = kexin_types::protocol::V3;
         let mut a1 = c.org1.issue(suite, "admin", Role::Admin, 90, 0, 200 * DAY);
         let mut a2 = c.org2.issue(suite, "admin", Role::Admin, 91, 0, 200 * DAY);
         let upgrade = |admin: &mut Id, version, height| {

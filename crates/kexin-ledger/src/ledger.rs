@@ -15,8 +15,9 @@ use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use kexin_types::state::{Key, RecordLocation, StateKey, namespace, value_hash};
 use kexin_types::{
     Block, BlockHeader, CaSetProof, CertState, Checkpoint, CommitCertificate, Decode, Encode,
-    EpochLink, Genesis, OrgState, Payload, PayloadCommitment, RECEIPT_VERSION, Receipt, ReceiptTx,
-    SealedTx, SignerCert, Transaction, TxReceipt, TxSummary, decode_block, decode_transaction,
+    EpochLink, Genesis, OrgState, Outcome, Payload, PayloadCommitment, RECEIPT_VERSION, Receipt,
+    ReceiptTx, SealedTx, SignerCert, Transaction, TxReceipt, TxSummary, decode_block,
+    decode_transaction,
 };
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +75,30 @@ pub struct StateProofResponse {
     pub height: u64,
 }
 
+/// What executing a block's transactions produced, as the ledger needs it: the block's
+/// protocol version, its state writes and one outcome per transaction (required from version
+/// 4, whose header commits to them).
+#[derive(Clone, Debug, Default)]
+pub struct BlockEffects {
+    /// The block's protocol version.
+    pub version: u8,
+    /// The state writes.
+    pub writes: BTreeMap<Key, Vec<u8>>,
+    /// The transactions' outcomes, in block order.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl From<BTreeMap<Key, Vec<u8>>> for BlockEffects {
+    /// A version 3 block's writes (no outcomes).
+    fn from(writes: BTreeMap<Key, Vec<u8>>) -> BlockEffects {
+        BlockEffects {
+            version: kexin_types::protocol::V3,
+            writes,
+            outcomes: Vec::new(),
+        }
+    }
+}
+
 /// A block computed by [`Ledger::prepare`], ready for [`Ledger::commit`] once certified.
 ///
 /// Everything the commit writes is computed here, so committing is one store write. The
@@ -98,6 +123,8 @@ pub struct PreparedBlock {
     notes: Vec<(Hash, NoteLocation)>,
     /// Registry keys written (see [`Table::Registry`]).
     registry: Vec<Vec<u8>>,
+    /// The transactions' outcomes (empty for a version 3 block prepared without them).
+    outcomes: Vec<Outcome>,
 }
 
 impl PreparedBlock {
@@ -385,11 +412,11 @@ impl Ledger {
     pub fn prepare(
         &self,
         txs: Vec<SealedTx>,
-        state_writes: BTreeMap<Key, Vec<u8>>,
+        effects: impl Into<BlockEffects>,
         timestamp_ms: u64,
         proposer: PublicKey,
     ) -> Result<PreparedBlock, LedgerError> {
-        self.prepare_on(None, &|_| false, txs, state_writes, timestamp_ms, proposer)
+        self.prepare_on(None, &|_| false, txs, effects, timestamp_ms, proposer)
     }
 
     /// Like [`Ledger::prepare`], but on top of `parent` when it is given: a prepared block not
@@ -401,10 +428,15 @@ impl Ledger {
         parent: Option<&PreparedBlock>,
         pending_tx: &dyn Fn(&Hash) -> bool,
         txs: Vec<SealedTx>,
-        state_writes: BTreeMap<Key, Vec<u8>>,
+        effects: impl Into<BlockEffects>,
         timestamp_ms: u64,
         proposer: PublicKey,
     ) -> Result<PreparedBlock, LedgerError> {
+        let BlockEffects {
+            version,
+            writes: state_writes,
+            outcomes,
+        } = effects.into();
         if let Some(reason) = self.lock_writer().as_ref() {
             return Err(LedgerError::NeedsReopen(reason.clone()));
         }
@@ -466,6 +498,29 @@ impl Ledger {
                 self.genesis.chain_id
             )));
         }
+        if !kexin_types::protocol::supported(version) || version < self.genesis.version {
+            return Err(LedgerError::InvalidPreparedBlock(format!(
+                "protocol version {version} on a chain that started at version {}",
+                self.genesis.version
+            )));
+        }
+        let outcomes_root = if version >= kexin_types::protocol::V4 {
+            if outcomes.len() != txs.len() {
+                return Err(LedgerError::InvalidPreparedBlock(format!(
+                    "a version {version} block needs one outcome per transaction: {} for {}",
+                    outcomes.len(),
+                    txs.len()
+                )));
+            }
+            let pairs: Vec<(Hash, Outcome)> = txs
+                .iter()
+                .zip(&outcomes)
+                .map(|(t, o)| (t.hash(), o.clone()))
+                .collect();
+            Some(kexin_types::outcomes_root(suite, &pairs))
+        } else {
+            None
+        };
         if txs.len() > MAX_BLOCK_TXS as usize {
             return Err(LedgerError::BlockTooLarge(format!(
                 "{} transactions, the limit is {MAX_BLOCK_TXS}",
@@ -488,6 +543,15 @@ impl Ledger {
                     reason: format!(
                         "chain id {:?}, this chain is {:?}",
                         tx.chain_id, self.genesis.chain_id
+                    ),
+                });
+            }
+            if tx.version > version {
+                return Err(LedgerError::InvalidTransaction {
+                    index: i,
+                    reason: format!(
+                        "unsupported_version: a version {} transaction in a block of protocol version {version}",
+                        tx.version
                     ),
                 });
             }
@@ -561,6 +625,8 @@ impl Ledger {
         let smt = base_smt.apply(&changes);
 
         let header = BlockHeader {
+            version,
+            outcomes_root,
             height,
             parent_hash,
             timestamp_ms,
@@ -597,6 +663,7 @@ impl Ledger {
             registry,
             evidence,
             notes,
+            outcomes,
         })
     }
 
@@ -680,6 +747,7 @@ impl Ledger {
             evidence,
             notes,
             registry,
+            outcomes,
             ..
         } = prepared;
         let mut batch = WriteBatch::new();
@@ -716,6 +784,9 @@ impl Ledger {
                 note_key(subject, n.height, n.tx_index),
                 n.tx_hash.as_bytes().to_vec(),
             );
+        }
+        if !outcomes.is_empty() {
+            batch.put(Table::Outcomes, hkey, encode_outcomes(&outcomes));
         }
         batch.put(Table::Meta, META_HEAD, block.header.encode());
         batch.put(Table::Meta, META_LOG, encode_log(&log));
@@ -828,6 +899,34 @@ impl Ledger {
         };
         let header = Self::header_from_bytes(height, &bytes)?;
         Ok(Some((header, self.certificate_at(height)?)))
+    }
+
+    /// The outcomes of the transactions of committed block `height`, in block order (empty
+    /// when the block was committed without them: a version 3 block stored by a build before
+    /// outcomes existed).
+    pub fn block_outcomes(&self, height: u64) -> Result<Vec<Outcome>, LedgerError> {
+        match self.store.get(Table::Outcomes, &height_key(height))? {
+            None => Ok(Vec::new()),
+            Some(bytes) => decode_outcomes(&bytes),
+        }
+    }
+
+    /// The outcome of a committed transaction, with whether its block's header commits to it
+    /// (protocol version 4); `None` for an unknown transaction or one whose block was stored
+    /// without outcomes.
+    pub fn tx_outcome(&self, tx_hash: &Hash) -> Result<Option<(Outcome, bool)>, LedgerError> {
+        let Some(loc) = self.tx_location(tx_hash)? else {
+            return Ok(None);
+        };
+        let outcomes = self.block_outcomes(loc.height)?;
+        let Some(outcome) = outcomes.into_iter().nth(loc.tx_index as usize) else {
+            return Ok(None);
+        };
+        let committed = match self.header(loc.height)? {
+            Some((h, _)) => h.outcomes_root.is_some(),
+            None => false,
+        };
+        Ok(Some((outcome, committed)))
     }
 
     /// Where the transaction `tx_hash` is.
@@ -1100,6 +1199,7 @@ impl Ledger {
             record_tree.append(rec.leaf_hash(suite));
         }
         let summary = TxSummary {
+            version: tx.version,
             chain_id: tx.chain_id.clone(),
             signer: tx.signer,
             nonce: tx.nonce,

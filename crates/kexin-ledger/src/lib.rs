@@ -65,6 +65,8 @@ mod store;
 
 pub use error::LedgerError;
 pub use fjall_store::FjallStore;
-pub use ledger::{Head, Ledger, NoteLocation, PreparedBlock, StateProofResponse, TxLocation};
+pub use ledger::{
+    BlockEffects, Head, Ledger, NoteLocation, PreparedBlock, StateProofResponse, TxLocation,
+};
 pub use redb_store::{DEFAULT_CACHE_BYTES, RedbStore};
 pub use store::{BatchOp, Entry, KvStore, MemStore, ScanFn, StoreError, Table, WriteBatch};

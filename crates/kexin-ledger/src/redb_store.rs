@@ -25,6 +25,7 @@ const DEFS: [Def; Table::ALL.len()] = [
     def(Table::EvidenceIndex),
     def(Table::Registry),
     def(Table::NoteIndex),
+    def(Table::Outcomes),
 ];
 
 /// Default size of redb's page cache: 256 MiB (redb's own default is 1 GiB).

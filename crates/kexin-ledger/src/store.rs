@@ -34,11 +34,14 @@ pub enum Table {
     /// `subject (32) || u64 height || u32 tx_index` (BE) -> `tx hash (32)`: audit notes by
     /// the hash they are about.
     NoteIndex,
+    /// `u64 height (BE)` -> the block's transaction outcomes: `u32 n || n × (u32 length ||
+    /// Outcome)` (absent for blocks committed before outcomes existed).
+    Outcomes,
 }
 
 impl Table {
     /// Every table, in declaration order.
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Meta,
         Table::Blocks,
         Table::BlockHashes,
@@ -49,6 +52,7 @@ impl Table {
         Table::EvidenceIndex,
         Table::Registry,
         Table::NoteIndex,
+        Table::Outcomes,
     ];
 
     /// The table's name, stable on disk.
@@ -64,6 +68,7 @@ impl Table {
             Table::EvidenceIndex => "evidence_index",
             Table::Registry => "registry",
             Table::NoteIndex => "note_index",
+            Table::Outcomes => "outcomes",
         }
     }
 

@@ -912,3 +912,96 @@ fn audit_notes_are_indexed_and_every_transaction_has_a_receipt() {
         );
     }
 }
+
+/// Protocol version 4: the header commits to the block's outcomes, which are stored with the
+/// block (on redb, so they survive a reopen) and read back per transaction.
+#[test]
+fn version_4_blocks_commit_to_their_outcomes_and_store_them() {
+    use kexin_ledger::BlockEffects;
+    use kexin_types::{Event, Outcome};
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = Chain::new(Suite::Intl);
+    chain.genesis.version = kexin_types::protocol::V4;
+    let open = || {
+        let store: Arc<dyn KvStore> =
+            Arc::new(RedbStore::open(&dir.path().join("l.redb")).unwrap());
+        Ledger::open(store, chain.genesis.clone()).unwrap()
+    };
+    let ledger = open();
+    let txs = vec![chain.tx(0, 1, &[1, 2]), chain.tx(1, 1, &[3])];
+    let writes = common::exec_writes(&ledger, &txs).unwrap();
+    let outcomes = vec![
+        Outcome::success(
+            12,
+            vec![Event::new("evidence", "records_attested").with("count", 2)],
+        ),
+        Outcome::failed("cert_revoked", "revoked", 11),
+    ];
+    // A version 4 block needs one outcome per transaction, and cannot be version 3 on a chain
+    // that started at 4.
+    let short = BlockEffects {
+        version: 4,
+        writes: writes.clone(),
+        outcomes: outcomes[..1].to_vec(),
+    };
+    assert!(matches!(
+        ledger.prepare(txs.clone(), short, T0 + 1, chain.validator.public_key()),
+        Err(LedgerError::InvalidPreparedBlock(m)) if m.contains("one outcome per transaction")
+    ));
+    assert!(matches!(
+        ledger.prepare(txs.clone(), writes.clone(), T0 + 1, chain.validator.public_key()),
+        Err(LedgerError::InvalidPreparedBlock(m)) if m.contains("started at version 4")
+    ));
+    let effects = BlockEffects {
+        version: 4,
+        writes,
+        outcomes: outcomes.clone(),
+    };
+    let prepared = ledger
+        .prepare(txs.clone(), effects, T0 + 1, chain.validator.public_key())
+        .unwrap();
+    let header = prepared.header().clone();
+    assert_eq!(header.version, 4);
+    let pairs: Vec<(Hash, Outcome)> = txs
+        .iter()
+        .map(|t| t.hash())
+        .zip(outcomes.iter().cloned())
+        .collect();
+    assert_eq!(
+        header.outcomes_root,
+        Some(kexin_types::outcomes_root(Suite::Intl, &pairs))
+    );
+    let cert = chain.certify(&prepared);
+    ledger.commit(prepared, &cert).unwrap();
+    drop(ledger);
+    let ledger = open();
+    assert_eq!(ledger.block_outcomes(1).unwrap(), outcomes);
+    let (o, committed) = ledger.tx_outcome(&txs[1].hash()).unwrap().unwrap();
+    assert_eq!((o, committed), (outcomes[1].clone(), true));
+    assert_eq!(ledger.tx_outcome(&Hash([9; 32])).unwrap(), None);
+    // The stored block decodes as version 4 with its root.
+    let (stored, _) = ledger.header(1).unwrap().unwrap();
+    assert_eq!(stored, header);
+}
+
+/// A version 3 block refuses a transaction signed in a later format.
+#[test]
+fn a_version_3_block_refuses_a_version_4_transaction() {
+    let chain = Chain::new(Suite::Intl);
+    let ledger = Ledger::open(Arc::new(MemStore::new()), chain.genesis.clone()).unwrap();
+    let tx = SealedTx::new(Transaction::sign_versioned(
+        4,
+        &chain.genesis.chain_id,
+        &chain.clients[0],
+        None,
+        1,
+        chain.tx(0, 1, &[1]).tx().payload.clone(),
+    ));
+    let writes = common::exec_writes(&ledger, std::slice::from_ref(&tx)).unwrap();
+    match ledger.prepare(vec![tx], writes, T0 + 1, chain.validator.public_key()) {
+        Err(LedgerError::InvalidTransaction { index: 0, reason }) => {
+            assert!(reason.contains("unsupported_version"), "{reason}")
+        }
+        other => panic!("expected a refusal, got {:?}", other.map(|p| p.hash)),
+    }
+}

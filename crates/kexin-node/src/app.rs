@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use kexin_consensus::{Application, Pending, Standing};
 use kexin_crypto::{Hash, PublicKey, Suite};
 use kexin_exec::{ExecError, StateView};
-use kexin_ledger::{Ledger, LedgerError, PreparedBlock};
+use kexin_ledger::{BlockEffects, Ledger, LedgerError, PreparedBlock};
 use kexin_mempool::Mempool;
 use kexin_types::state::{Key, NonceState, StateKey};
 use kexin_types::{Block, CommitCertificate, Decode as _, SealedTx, TxError, limits};
@@ -358,13 +358,17 @@ impl LedgerApp {
             height: block.header.height,
             timestamp_ms: block.header.timestamp_ms,
         };
-        let writes = kexin_exec::execute_block(&view, &ctx, &txs)?.writes;
+        let executed = kexin_exec::execute_block(&view, &ctx, &txs)?;
         let pending = &base.pending_txs;
         let prepared = self.ledger.prepare_on(
             base.parent.as_deref(),
             &|h| pending.contains(h),
             txs,
-            writes,
+            BlockEffects {
+                version: executed.version,
+                writes: executed.writes,
+                outcomes: executed.outcomes,
+            },
             block.header.timestamp_ms,
             block.header.proposer,
         )?;
@@ -542,7 +546,11 @@ impl Application for LedgerApp {
             base.parent.as_deref(),
             &|h| pending.contains(h),
             built.included,
-            built.writes,
+            BlockEffects {
+                version: built.version,
+                writes: built.writes,
+                outcomes: built.outcomes,
+            },
             timestamp,
             self.proposer,
         )?;

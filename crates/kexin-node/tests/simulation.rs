@@ -138,6 +138,16 @@ fn all_online_gm() {
     sweep::<Gm>(4, |seed| all_online(4, seed));
 }
 
+/// A chain started at protocol version 4: blocks carry outcomes roots that every validator
+/// recomputes, across epoch boundaries.
+#[test]
+fn all_online_protocol_v4() {
+    sweep::<Intl>(2, |seed| Scenario {
+        protocol_version: kexin_types::protocol::V4,
+        ..all_online(4, seed)
+    });
+}
+
 #[test]
 fn all_online_seven_validators() {
     sweep::<Intl>(3, |seed| all_online(7, seed));

@@ -167,6 +167,12 @@ pub struct TxResponse {
 /// requester allowed to see it).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxView {
+    /// The format version (omitted when 3).
+    #[serde(
+        default = "crate::protocol::v3",
+        skip_serializing_if = "crate::protocol::is_v3"
+    )]
+    pub version: u8,
     /// The chain the transaction is for.
     pub chain_id: String,
     /// Who signed it.
@@ -208,6 +214,7 @@ impl TxView {
             other => PayloadView::Other(other.clone()),
         };
         TxView {
+            version: tx.version,
             chain_id: tx.chain_id.clone(),
             signer: tx.signer,
             nonce: tx.nonce,
@@ -240,6 +247,7 @@ impl TxView {
             PayloadView::WithheldNote { .. } => return None,
         };
         Some(Transaction {
+            version: self.version,
             chain_id: self.chain_id.clone(),
             signer: self.signer,
             nonce: self.nonce,
@@ -531,7 +539,7 @@ pub struct ChainInfo {
     pub validators: Vec<crate::Validator>,
     /// The protocol version of the next block (see [`crate::protocol`]): transactions
     /// submitted now use it.
-    #[serde(default = "v3")]
+    #[serde(default = "crate::protocol::v3")]
     pub protocol_version: u8,
     /// The protocol upgrades the organisations voted, in force or to come.
     #[serde(default)]
@@ -539,10 +547,6 @@ pub struct ChainInfo {
     /// The protocol versions the answering node's build runs.
     #[serde(default)]
     pub protocol_supported: Vec<u8>,
-}
-
-fn v3() -> u8 {
-    crate::protocol::V3
 }
 
 /// `GET /v1/epochs/{epoch}`: a consensus epoch's validators, with the link that proves them

@@ -4,14 +4,21 @@ use kexin_crypto::{Domain, Hash, PublicKey, Signature, SigningKey, Suite};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::domains;
 use crate::genesis::{Genesis, ValidatorSets};
 use crate::limits::*;
 use crate::tx::{Transaction, decode_public_key, encode_public_key};
-use crate::{FORMAT_VERSION, domains};
 
 /// A block header: everything a receipt verifier needs from a block.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockHeader {
+    /// Format version: the block's protocol version, 3 or 4 ([`crate::protocol`]). Omitted
+    /// from JSON when 3.
+    #[serde(
+        default = "crate::protocol::v3",
+        skip_serializing_if = "crate::protocol::is_v3"
+    )]
+    pub version: u8,
     /// Height; the first block after genesis is 1.
     pub height: u64,
     /// Hash of the previous block's header (the genesis hash for height 1).
@@ -32,6 +39,10 @@ pub struct BlockHeader {
     /// ([`EpochSet::hash`](crate::EpochSet::hash)); all zero in every other block.
     #[serde(default, skip_serializing_if = "Hash::is_zero")]
     pub next_validators: Hash,
+    /// Version 4: the root of the block's transaction outcomes
+    /// ([`outcomes_root`](crate::outcome::outcomes_root)); absent in version 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcomes_root: Option<Hash>,
 }
 
 impl BlockHeader {
@@ -46,7 +57,7 @@ impl BlockHeader {
 
 impl Encode for BlockHeader {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        out.put_u8(FORMAT_VERSION);
+        out.put_u8(self.version);
         out.put_u64(self.height);
         out.extend_from_slice(self.parent_hash.as_bytes());
         out.put_u64(self.timestamp_ms);
@@ -56,16 +67,23 @@ impl Encode for BlockHeader {
         out.extend_from_slice(self.log_root.as_bytes());
         out.extend_from_slice(self.state_root.as_bytes());
         out.extend_from_slice(self.next_validators.as_bytes());
+        if self.version >= crate::protocol::V4 {
+            out.extend_from_slice(self.outcomes_root.unwrap_or(Hash::ZERO).as_bytes());
+        }
     }
 }
 
 impl Decode for BlockHeader {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8("header version")?;
-        if version != FORMAT_VERSION {
+        if !crate::protocol::supported(version) {
             return Err(DecodeError::invalid(
                 "header version",
-                format!("unsupported version {version}"),
+                format!(
+                    "unsupported version {version} (this decoder reads {} to {})",
+                    crate::protocol::V3,
+                    crate::protocol::CURRENT
+                ),
             ));
         }
         let height = r.u64("height")?;
@@ -86,7 +104,14 @@ impl Decode for BlockHeader {
         let log_root = r.hash("log_root")?;
         let state_root = r.hash("state_root")?;
         let next_validators = r.hash("next_validators")?;
+        let outcomes_root = if version >= crate::protocol::V4 {
+            Some(r.hash("outcomes_root")?)
+        } else {
+            None
+        };
         Ok(BlockHeader {
+            version,
+            outcomes_root,
             height,
             parent_hash,
             timestamp_ms,

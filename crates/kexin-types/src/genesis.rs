@@ -3,11 +3,13 @@
 use kexin_crypto::{Hash, KeyScheme, PublicKey, Suite};
 use serde::{Deserialize, Serialize};
 
+#[cfg(doc)]
+use crate::FORMAT_VERSION;
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::domains;
 use crate::identity::Organisation;
 use crate::limits::*;
 use crate::tx::{decode_public_key, encode_public_key, validate_chain_id};
-use crate::{FORMAT_VERSION, domains};
 
 /// A validator in the genesis set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,7 +135,8 @@ impl ValidatorSets for Genesis {
 /// The genesis of a chain; its hash is the parent hash of block 1.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Genesis {
-    /// Format version (`FORMAT_VERSION`, now 3).
+    /// The protocol version the chain starts at (3 or 4; new chains start at
+    /// [`FORMAT_VERSION`], the newest).
     pub version: u8,
     /// The chain id, used in every signature domain.
     pub chain_id: String,
@@ -210,10 +213,15 @@ impl Genesis {
 
     /// Checks the whole genesis for consistency.
     pub fn validate(&self) -> Result<(), DecodeError> {
-        if self.version != FORMAT_VERSION {
+        if !crate::protocol::supported(self.version) {
             return Err(DecodeError::invalid(
                 "genesis version",
-                format!("unsupported version {}", self.version),
+                format!(
+                    "unsupported version {} (this build runs protocol versions {} to {})",
+                    self.version,
+                    crate::protocol::V3,
+                    crate::protocol::CURRENT
+                ),
             ));
         }
         validate_chain_id(&self.chain_id)?;
@@ -320,10 +328,14 @@ impl Encode for Genesis {
 impl Decode for Genesis {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8("genesis version")?;
-        if version != FORMAT_VERSION {
+        if !crate::protocol::supported(version) {
             return Err(DecodeError::invalid(
                 "genesis version",
-                format!("unsupported version {version}"),
+                format!(
+                    "unsupported version {version} (this decoder reads {} to {})",
+                    crate::protocol::V3,
+                    crate::protocol::CURRENT
+                ),
             ));
         }
         let chain_id = r.str8("chain_id", MAX_CHAIN_ID_BYTES)?;

@@ -65,8 +65,10 @@ pub use tx::{
     record_leaf_hash, validate_chain_id, validate_note_text,
 };
 
-/// The format version of every encoding defined here.
-pub const FORMAT_VERSION: u8 = 3;
+/// The format version new chains start at and transactions are signed in by default
+/// ([`protocol::V3`] until version 4 is complete: receipts that prove outcomes). Decoders read
+/// every version from 3 to [`protocol::CURRENT`].
+pub const FORMAT_VERSION: u8 = protocol::V3;
 
 /// Domain-separation prefixes of hash preimages and signature namespaces.
 pub mod domains {

@@ -21,6 +21,16 @@ pub const CURRENT: u8 = V4;
 /// Most upgrades a schedule keeps.
 pub const MAX_UPGRADES: u32 = 64;
 
+/// `3`, the serde default of the version of formats that had none in JSON.
+pub fn v3() -> u8 {
+    V3
+}
+
+/// Whether `version` is 3 (JSON omits a version 3).
+pub fn is_v3(version: &u8) -> bool {
+    *version == V3
+}
+
 /// Whether this build runs protocol `version`.
 pub fn supported(version: u8) -> bool {
     (V3..=CURRENT).contains(&version)

@@ -7,10 +7,10 @@ use kexin_crypto::{Domain, Hash, KeyScheme, PublicKey, Signature, SigningKey, Su
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::domains;
 use crate::gov::GovAction;
 use crate::identity::{CertDer, RevocationReason};
 use crate::limits::*;
-use crate::{FORMAT_VERSION, domains};
 
 /// Bytes of a record's salt.
 pub const SALT_BYTES: usize = 16;
@@ -709,6 +709,13 @@ pub fn validate_chain_id(chain_id: &str) -> Result<(), DecodeError> {
 /// the transaction hash.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxSummary {
+    /// The transaction's format version: 3, or 4 (protocol version 4 chains). Omitted from
+    /// JSON when 3.
+    #[serde(
+        default = "crate::protocol::v3",
+        skip_serializing_if = "crate::protocol::is_v3"
+    )]
+    pub version: u8,
     /// The chain the transaction is for.
     pub chain_id: String,
     /// Who signed it.
@@ -736,12 +743,13 @@ impl TxSummary {
 
 fn encode_header(
     out: &mut Vec<u8>,
+    version: u8,
     chain_id: &str,
     signer: &PublicKey,
     nonce: u64,
     cert: Option<&Hash>,
 ) {
-    out.put_u8(FORMAT_VERSION);
+    out.put_u8(version);
     out.put_str8(chain_id);
     encode_public_key(out, signer);
     out.put_u64(nonce);
@@ -754,14 +762,18 @@ fn encode_header(
     }
 }
 
-type Header = (String, PublicKey, u64, Option<Hash>);
+type Header = (u8, String, PublicKey, u64, Option<Hash>);
 
 fn decode_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
     let version = r.u8("version")?;
-    if version != FORMAT_VERSION {
+    if !crate::protocol::supported(version) {
         return Err(DecodeError::invalid(
             "version",
-            format!("unsupported version {version}"),
+            format!(
+                "unsupported version {version} (this decoder reads {} to {})",
+                crate::protocol::V3,
+                crate::protocol::CURRENT
+            ),
         ));
     }
     let chain_id = r.str8("chain_id", MAX_CHAIN_ID_BYTES)?;
@@ -773,7 +785,7 @@ fn decode_header(r: &mut Reader<'_>) -> Result<Header, DecodeError> {
     } else {
         None
     };
-    Ok((chain_id, signer, nonce, cert))
+    Ok((version, chain_id, signer, nonce, cert))
 }
 
 /// Reads `u8 scheme tag || key bytes`, checking the point: tag 1 = SM2 (33 bytes, compressed),
@@ -800,6 +812,7 @@ impl Encode for TxSummary {
     fn encode_to(&self, out: &mut Vec<u8>) {
         encode_header(
             out,
+            self.version,
             &self.chain_id,
             &self.signer,
             self.nonce,
@@ -811,9 +824,10 @@ impl Encode for TxSummary {
 
 impl Decode for TxSummary {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let (chain_id, signer, nonce, cert) = decode_header(r)?;
+        let (version, chain_id, signer, nonce, cert) = decode_header(r)?;
         let payload = PayloadCommitment::decode_from(r)?;
         Ok(TxSummary {
+            version,
             chain_id,
             signer,
             nonce,
@@ -826,6 +840,13 @@ impl Decode for TxSummary {
 /// A signed transaction as submitted and stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transaction {
+    /// The format version: the protocol version of the chain when it was signed, 3 or 4
+    /// ([`crate::protocol`]). Omitted from JSON when 3.
+    #[serde(
+        default = "crate::protocol::v3",
+        skip_serializing_if = "crate::protocol::is_v3"
+    )]
+    pub version: u8,
     /// The chain the transaction is for.
     pub chain_id: String,
     /// Who signed it.
@@ -846,14 +867,29 @@ pub struct Transaction {
 }
 
 impl Transaction {
-    /// Builds and signs a transaction without a certificate (open chains only).
+    /// Builds and signs a transaction in the default format ([`crate::FORMAT_VERSION`])
+    /// without a certificate (open chains only).
     pub fn sign(chain_id: &str, key: &SigningKey, nonce: u64, payload: Payload) -> Transaction {
         Transaction::sign_as(chain_id, key, None, nonce, payload)
     }
 
-    /// Builds and signs a transaction acting under a certificate: `cert` is the certificate
-    /// and whether to attach it (needed until the chain has registered it).
+    /// Builds and signs a transaction in the default format acting under a certificate:
+    /// `cert` is the certificate and whether to attach it (needed until the chain has
+    /// registered it).
     pub fn sign_as(
+        chain_id: &str,
+        key: &SigningKey,
+        cert: Option<(&CertDer, bool)>,
+        nonce: u64,
+        payload: Payload,
+    ) -> Transaction {
+        Transaction::sign_versioned(crate::FORMAT_VERSION, chain_id, key, cert, nonce, payload)
+    }
+
+    /// Like [`Transaction::sign_as`], in format `version` (the chain's protocol version, as
+    /// `GET /v1/chain` reports it).
+    pub fn sign_versioned(
+        version: u8,
         chain_id: &str,
         key: &SigningKey,
         cert: Option<(&CertDer, bool)>,
@@ -862,6 +898,7 @@ impl Transaction {
     ) -> Transaction {
         let suite = key.suite();
         let mut tx = Transaction {
+            version,
             chain_id: chain_id.to_owned(),
             signer: key.public_key(),
             nonce,
@@ -881,6 +918,12 @@ impl Transaction {
     /// Checks the format limits the decoder enforces (chain id, record count, metadata
     /// sizes), for transactions built in memory rather than decoded.
     pub fn validate(&self) -> Result<(), DecodeError> {
+        if !crate::protocol::supported(self.version) {
+            return Err(DecodeError::invalid(
+                "version",
+                format!("unsupported version {}", self.version),
+            ));
+        }
         validate_chain_id(&self.chain_id)?;
         self.payload.validate()?;
         if let Some(c) = &self.attached_cert {
@@ -898,6 +941,7 @@ impl Transaction {
     /// The summary whose hash is the transaction hash (computes the payload commitment).
     pub fn summary(&self) -> TxSummary {
         TxSummary {
+            version: self.version,
             chain_id: self.chain_id.clone(),
             signer: self.signer,
             nonce: self.nonce,
@@ -1059,6 +1103,7 @@ impl Encode for Transaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
         encode_header(
             out,
+            self.version,
             &self.chain_id,
             &self.signer,
             self.nonce,
@@ -1079,7 +1124,7 @@ impl Encode for Transaction {
 
 impl Decode for Transaction {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let (chain_id, signer, nonce, cert) = decode_header(r)?;
+        let (version, chain_id, signer, nonce, cert) = decode_header(r)?;
         let kind = r.u8("payload kind")?;
         let payload = Payload::decode_body(kind, r)?;
         let attached_cert = if r.flag("attached cert tag")? {
@@ -1095,6 +1140,7 @@ impl Decode for Transaction {
         };
         let signature = Signature(r.array("signature")?);
         Ok(Transaction {
+            version,
             chain_id,
             signer,
             nonce,

@@ -9,6 +9,8 @@ use kexin_types::*;
 
 fn header(height: u64, parent_hash: Hash, proposer: PublicKey) -> BlockHeader {
     BlockHeader {
+        version: FORMAT_VERSION,
+        outcomes_root: None,
         height,
         parent_hash,
         timestamp_ms: 1_000 + height,

@@ -83,6 +83,7 @@ fn assert_too_large(r: Result<impl std::fmt::Debug, DecodeError>, field: &str, l
 /// A transaction encoding with the given records (unsigned: the signature is zeros).
 fn tx_with_records(suite: Suite, records: Vec<EvidenceRecord>) -> Transaction {
     Transaction {
+        version: FORMAT_VERSION,
         chain_id: CHAIN_ID.into(),
         signer: key(suite, 1).public_key(),
         nonce: 1,
@@ -251,7 +252,7 @@ fn unknown_payload_kind_is_refused() {
 #[test]
 fn wrong_versions_are_refused() {
     for suite in SUITES {
-        for v in [0u8, 1, 2, 4, 0xff] {
+        for v in [0u8, 1, 2, 5, 0xff] {
             let mut b = tx_bytes(suite);
             b[0] = v;
             assert_invalid(decode_transaction(&b), "version", "unsupported version");
@@ -262,7 +263,7 @@ fn wrong_versions_are_refused() {
             blk[0] = v;
             assert_invalid(decode_block(&blk), "header version", "unsupported version");
             let mut r = receipt_bytes(suite);
-            r[0] = if v == 4 { 5 } else { v };
+            r[0] = v;
             assert_invalid(
                 Receipt::decode(&r),
                 "receipt version",
@@ -276,6 +277,44 @@ fn wrong_versions_are_refused() {
                 "unsupported version",
             );
         }
+    }
+}
+
+/// Transactions, headers and geneses of version 4 decode as version 4: a transaction keeps its
+/// layout (its hash covers the version), a header adds its outcomes root.
+#[test]
+fn version_4_transactions_and_headers_decode() {
+    for suite in SUITES {
+        let mut b = tx_bytes(suite);
+        b[0] = 4;
+        let tx = decode_transaction(&b).unwrap();
+        assert_eq!(tx.version, 4);
+        assert_eq!(tx.encode(), b);
+        assert_ne!(
+            tx.hash(),
+            decode_transaction(&tx_bytes(suite)).unwrap().hash()
+        );
+        let json = serde_json::to_value(&tx).unwrap();
+        assert_eq!(json["version"], 4);
+        assert_eq!(serde_json::from_value::<Transaction>(json).unwrap(), tx);
+        let v3 = serde_json::to_value(decode_transaction(&tx_bytes(suite)).unwrap()).unwrap();
+        assert!(v3.get("version").is_none(), "version 3 JSON has no version");
+        let mut header = decode_block(&block_bytes(suite)).unwrap().header;
+        header.version = 4;
+        header.outcomes_root = Some(Hash([7; 32]));
+        let bytes = header.encode();
+        assert_eq!(
+            bytes.len(),
+            decode_block(&block_bytes(suite))
+                .unwrap()
+                .header
+                .encode()
+                .len()
+                + 32
+        );
+        assert_eq!(BlockHeader::decode(&bytes).unwrap(), header);
+        // A version 4 header without its outcomes root is truncated.
+        assert!(BlockHeader::decode(&bytes[..bytes.len() - 32]).is_err());
     }
 }
 
@@ -600,6 +639,7 @@ fn chain_id_rules() {
     for good in ["a", "0", "kexin-main", "a.b_c-d", &"z".repeat(64)] {
         assert_eq!(validate_chain_id(good), Ok(()), "{good}");
         let tx = Transaction {
+            version: FORMAT_VERSION,
             chain_id: good.to_string(),
             ..tx_with_records(Suite::Intl, vec![small_record(Suite::Intl)])
         };
@@ -618,6 +658,7 @@ fn chain_id_rules() {
     ] {
         assert!(validate_chain_id(bad).is_err(), "{bad:?}");
         let tx = Transaction {
+            version: FORMAT_VERSION,
             chain_id: bad.to_string(),
             ..tx_with_records(Suite::Intl, vec![small_record(Suite::Intl)])
         };
@@ -636,6 +677,7 @@ fn chain_id_rules() {
     }
     // 65 bytes is refused by the length check before anything else.
     let tx = Transaction {
+        version: FORMAT_VERSION,
         chain_id: "a".repeat(65),
         ..tx_with_records(Suite::Intl, vec![small_record(Suite::Intl)])
     };
@@ -955,6 +997,7 @@ fn tx_verify_errors() {
         // A transaction signed for another chain id and relabelled does not verify.
         let foreign = Transaction::sign("other-chain", &key(suite, 1), 42, tx.payload.clone());
         let relabelled = Transaction {
+            version: FORMAT_VERSION,
             chain_id: CHAIN_ID.into(),
             ..foreign
         };
@@ -1086,6 +1129,7 @@ prop_compose! {
         sig in proptest::collection::vec(any::<u8>(), 64),
     ) -> Transaction {
         Transaction {
+            version: FORMAT_VERSION,
             chain_id,
             signer: key(suite, seed).public_key(),
             nonce,

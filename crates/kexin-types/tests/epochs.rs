@@ -20,6 +20,8 @@ fn validator(key: &SigningKey, i: usize) -> Validator {
 
 fn header(height: u64, next: Hash) -> BlockHeader {
     BlockHeader {
+        version: FORMAT_VERSION,
+        outcomes_root: None,
         height,
         parent_hash: Hash([height as u8; 32]),
         timestamp_ms: 1_000 + height,

@@ -75,7 +75,10 @@ fn payload_examples_round_trip_and_cover_every_kind() {
         }
     }
     assert_eq!(kinds.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
-    assert_eq!(actions.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        actions.into_iter().collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6, 7]
+    );
 }
 
 /// The commitment example: `kind` is a JSON integer, `digest` the payload digest.

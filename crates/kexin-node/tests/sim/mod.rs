@@ -295,6 +295,8 @@ pub struct Scenario {
     /// Chance, in percent, that a transaction is admitted into a given validator's mempool
     /// (at least one validator always admits it); 100 models perfect gossip.
     pub admit_percent: u64,
+    /// The protocol version of the genesis (and of the transactions submitted).
+    pub protocol_version: u8,
 }
 
 impl Scenario {
@@ -312,6 +314,7 @@ impl Scenario {
             settle_limit: Duration::from_secs(60),
             leader_timeout: Duration::from_secs(1),
             admit_percent: 100,
+            protocol_version: kexin_types::FORMAT_VERSION,
         }
     }
 }
@@ -422,7 +425,7 @@ impl<S: SimSuite> World<S> {
             .map(|i| key(suite, 11 + i as u8))
             .collect();
         let genesis = Genesis {
-            version: kexin_types::FORMAT_VERSION,
+            version: scenario.protocol_version,
             // Short epochs: every scenario crosses several boundaries (but the byzantine
             // actors, which speak epoch 0 only, stay in it).
             epoch_length: if scenario
@@ -510,9 +513,11 @@ impl<S: SimSuite> World<S> {
                 },
             })
             .collect();
-        Transaction::sign(
+        Transaction::sign_versioned(
+            self.genesis.version,
             CHAIN_ID,
             &self.clients[c],
+            None,
             nonce,
             Payload::Evidence { records },
         )
@@ -1069,6 +1074,32 @@ impl<S: SimSuite> Phase<S> {
             for h in 1..=height {
                 let (block, cert) = l.block(h).expect("read").expect("committed block");
                 let hash = block.header.hash(suite);
+                // Every block follows the chain's protocol version; from version 4 on each
+                // evidence transaction has a stored, committed `success` outcome.
+                assert_eq!(block.header.version, genesis.version, "{label} height {h}");
+                if genesis.version >= kexin_types::protocol::V4 {
+                    let outcomes = l.block_outcomes(h).expect("read");
+                    assert_eq!(
+                        outcomes.len(),
+                        block.transactions.len(),
+                        "{label} height {h}"
+                    );
+                    assert!(
+                        outcomes.iter().all(|o| o.is_success()),
+                        "{label} height {h}"
+                    );
+                    let pairs: Vec<(Hash, kexin_types::Outcome)> = block
+                        .transactions
+                        .iter()
+                        .map(Transaction::hash)
+                        .zip(outcomes)
+                        .collect();
+                    assert_eq!(
+                        block.header.outcomes_root,
+                        Some(kexin_types::outcomes_root(suite, &pairs)),
+                        "{label} height {h}"
+                    );
+                }
                 assert_eq!(
                     hash,
                     chain[h as usize - 1],

@@ -15,8 +15,8 @@ use kexin_merkle::SparseMerkleTree;
 use kexin_types::state::{EvidenceState, NonceState, RecordLocation, StateKey, value_hash};
 use kexin_types::{
     BlockHeader, CertDer, CommitCertificate, Decode, Encode, EvidenceRecord, Genesis, Hash,
-    InclusionProof, Organisation, Payload, PublicKey, Receipt, ReceiptTx, RecordMetadata, Salt,
-    SealedTx, Suite, Transaction, TxReceipt, Validator, ValidatorSignature, domains,
+    InclusionProof, Organisation, Outcome, Payload, PublicKey, Receipt, ReceiptTx, RecordMetadata,
+    Salt, SealedTx, Suite, Transaction, TxReceipt, Validator, ValidatorSignature, domains,
 };
 
 /// Both suites, `intl` first.
@@ -266,7 +266,20 @@ impl TestChain {
         }
         self.state = self.state.apply(&changes);
         let proposer = (height as usize - 1) % self.validator_keys.len();
+        // The fixtures pin formats, not execution: each transaction's outcome is a plain
+        // success with the base cost plus one unit per record.
+        let outcomes: Vec<(Hash, Outcome)> = txs
+            .iter()
+            .map(|t| {
+                let cost = 10 + t.records().len() as u64;
+                (t.hash(), Outcome::success(cost, Vec::new()))
+            })
+            .collect();
+        let version = self.genesis.version;
         let header = BlockHeader {
+            version,
+            outcomes_root: (version >= kexin_types::protocol::V4)
+                .then(|| kexin_types::outcomes_root(suite, &outcomes)),
             height,
             parent_hash,
             timestamp_ms: GENESIS_TIMESTAMP_MS + 1000 * height,
