@@ -250,11 +250,26 @@ pub(crate) async fn transaction(
         let (status, tx) = lookup(n, hash, true)?;
         let tx = tx.expect("lookup with a body returns the transaction");
         let disclose = reader.may_read_owned_by(|| auth::owner_org(n, &tx))?;
+        let outcome = if status.status == TxState::Committed {
+            Some(match n.ledger().tx_outcome(&hash)? {
+                Some((outcome, committed)) => TxOutcomeView { outcome, committed },
+                None => TxOutcomeView {
+                    outcome: kexin_types::Outcome::success(
+                        kexin_exec::tx_cost(&kexin_types::SealedTx::new(tx.clone())),
+                        Vec::new(),
+                    ),
+                    committed: false,
+                },
+            })
+        } else {
+            None
+        };
         Ok((
             cache::final_if(status.status == TxState::Committed),
             Json(TxResponse {
                 status,
                 transaction: TxView::new(&tx, disclose),
+                outcome,
             }),
         ))
     })

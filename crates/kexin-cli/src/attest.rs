@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use kexin_client::{
-    Client, ClientError, Identity, evidence_record, guess_content_type, sign_evidence,
-};
+use kexin_client::{Client, ClientError, Identity, evidence_record, guess_content_type};
 use kexin_crypto::{Hash, PublicKey, SigningKey, Suite};
 use kexin_types::api::ChainInfo;
 use kexin_types::limits::MAX_RECORDS_PER_TX;
@@ -309,13 +307,20 @@ impl Signer {
         }
     }
 
-    /// Signs an evidence transaction.
-    pub fn sign(&self, chain_id: &str, nonce: u64, records: Vec<EvidenceRecord>) -> Transaction {
+    /// Signs an evidence transaction for `info`'s chain, in its protocol version.
+    pub fn sign(&self, info: &ChainInfo, nonce: u64, records: Vec<EvidenceRecord>) -> Transaction {
+        let (version, chain_id) = (info.protocol_version, info.chain_id.as_str());
         match self {
-            Signer::Key(k) => sign_evidence(chain_id, k, nonce, records),
-            Signer::Identity { identity, attach } => {
-                identity.sign(chain_id, nonce, Payload::Evidence { records }, *attach)
+            Signer::Key(k) => {
+                kexin_client::sign_evidence_versioned(version, chain_id, k, nonce, records)
             }
+            Signer::Identity { identity, attach } => identity.sign_versioned(
+                version,
+                chain_id,
+                nonce,
+                Payload::Evidence { records },
+                *attach,
+            ),
         }
     }
 }
@@ -633,7 +638,7 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
             indices.iter().map(|&i| records[i].clone()).collect();
         let mut attempt = 0;
         let submitted = loop {
-            let tx = signer.sign(&info.chain_id, nonce, batch_records.clone());
+            let tx = signer.sign(&info, nonce, batch_records.clone());
             match submit_with_retry(&client, &tx, Instant::now() + timeout).await {
                 Ok(hash) => {
                     nonce += 1;
@@ -698,7 +703,7 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
                 o.indices.iter().map(|&i| records[i].clone()).collect();
             let next = client.next_nonce(&signer_key).await?;
             tracing::warn!(tx = %o.tx_hash, next, "transaction dropped as a nonce replay; re-signing");
-            let tx = signer.sign(&info.chain_id, next, batch_records.clone());
+            let tx = signer.sign(&info, next, batch_records.clone());
             match submit_with_retry(&client, &tx, Instant::now() + timeout).await {
                 Ok(hash) => {
                     o.tx_hash = hash;
@@ -825,7 +830,7 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
 /// fresh one. Returns the transaction hash.
 pub async fn submit_signed(
     client: &Client,
-    chain_id: &str,
+    info: &ChainInfo,
     signer: &Identity,
     payload: &Payload,
     timeout: Duration,
@@ -835,7 +840,13 @@ pub async fn submit_signed(
     let mut attempt = 0;
     loop {
         let attach = client.cert(&signer.id()).await?.is_none();
-        let tx = signer.sign(chain_id, nonce, payload.clone(), attach);
+        let tx = signer.sign_versioned(
+            info.protocol_version,
+            &info.chain_id,
+            nonce,
+            payload.clone(),
+            attach,
+        );
         match crate::attest::submit_with_retry(client, &tx, deadline).await {
             Ok(h) => return Ok(h),
             Err(e)

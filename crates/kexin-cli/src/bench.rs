@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use clap::Args;
-use kexin_client::{BlockId, Client, ClientError, random_salt, sign_evidence};
+use kexin_client::{BlockId, Client, ClientError, random_salt};
 use kexin_crypto::{Hash, SigningKey, Suite};
 use kexin_types::limits::MAX_RECORDS_PER_TX;
 use kexin_types::{Encode as _, EvidenceRecord, RecordMetadata};
@@ -193,6 +193,7 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 
 /// Fills `tx` with transactions of one signer, nonce after nonce, until the receiver is gone.
 fn generate(
+    version: u8,
     chain_id: String,
     key: SigningKey,
     first_nonce: u64,
@@ -220,7 +221,7 @@ fn generate(
                 },
             })
             .collect();
-        let t = sign_evidence(&chain_id, &key, nonce, records);
+        let t = kexin_client::sign_evidence_versioned(version, &chain_id, &key, nonce, records);
         let prepared = Prepared {
             bytes: t.encode(),
             records: records_per_tx,
@@ -340,10 +341,11 @@ async fn run_phase(
         let (tx, rx) = mpsc::channel::<Prepared>(MAX_BATCH.min(in_flight.div_ceil(signers)).max(4));
         senders_ready.push(tx.clone());
         let chain_id = info.chain_id.clone();
+        let version = info.protocol_version;
         let rpt = phase.records_per_tx;
         std::thread::Builder::new()
             .name("kexin-bench-gen".into())
-            .spawn(move || generate(chain_id, key, first, rpt, seed, tx))
+            .spawn(move || generate(version, chain_id, key, first, rpt, seed, tx))
             .context("cannot start a generator thread")?;
         receivers.push(rx);
     }
@@ -959,7 +961,17 @@ mod tests {
         let key = SigningKey::generate(Suite::Gm);
         let pk = key.public_key();
         let (tx, mut rx) = mpsc::channel(2);
-        let h = std::thread::spawn(move || generate("c".into(), key, 5, 3, Hash([1; 32]), tx));
+        let h = std::thread::spawn(move || {
+            generate(
+                kexin_types::FORMAT_VERSION,
+                "c".into(),
+                key,
+                5,
+                3,
+                Hash([1; 32]),
+                tx,
+            )
+        });
         let a = rx.blocking_recv().unwrap();
         let b = rx.blocking_recv().unwrap();
         drop(rx);

@@ -488,8 +488,7 @@ pub(crate) async fn submit_as(
     timeout: Duration,
 ) -> anyhow::Result<(Identity, Hash)> {
     let (signer, _) = crate::attest::identity_for(client, info, dir).await?;
-    let h =
-        crate::attest::submit_signed(client, &info.chain_id, &signer, &payload, timeout).await?;
+    let h = crate::attest::submit_signed(client, info, &signer, &payload, timeout).await?;
     Ok((signer, h))
 }
 

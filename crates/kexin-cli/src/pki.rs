@@ -600,9 +600,7 @@ async fn ca_rotate(cli: &Cli, args: &CaRotateArgs) -> anyhow::Result<()> {
     if height.is_none() {
         let payload = Payload::AddCa { cert: der.clone() };
         let outcome = async {
-            let h =
-                crate::attest::submit_signed(&client, &info.chain_id, &admin, &payload, timeout)
-                    .await?;
+            let h = crate::attest::submit_signed(&client, &info, &admin, &payload, timeout).await?;
             let status = client.wait_committed(&h, timeout).await?;
             Ok::<_, ClientError>((h, status.height))
         }
@@ -1101,17 +1099,16 @@ async fn revoke(cli: &Cli, args: &RevokeArgs) -> anyhow::Result<()> {
             cert: der,
             reason: args.reason,
         };
-        let tx_hash =
-            crate::attest::submit_signed(&client, &info.chain_id, &admin, &payload, timeout)
-                .await
-                .with_context(|| {
-                    format!(
-                        "revoking certificate {id} (serial {}) of {}@{}",
-                        cert.serial_hex(),
-                        args.name,
-                        args.org
-                    )
-                })?;
+        let tx_hash = crate::attest::submit_signed(&client, &info, &admin, &payload, timeout)
+            .await
+            .with_context(|| {
+                format!(
+                    "revoking certificate {id} (serial {}) of {}@{}",
+                    cert.serial_hex(),
+                    args.name,
+                    args.org
+                )
+            })?;
         client
             .wait_committed(&tx_hash, timeout)
             .await

@@ -79,6 +79,9 @@ struct Report {
     signer_certificate: Option<SignerIdentity>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cert: Option<Hash>,
+    /// Version 5: the transaction's proven outcome, with its events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<kexin_types::Outcome>,
     checks: Vec<&'static str>,
 }
 
@@ -116,6 +119,9 @@ struct TxReport {
     /// Who signed, from the certificate a version 4 receipt carries.
     #[serde(skip_serializing_if = "Option::is_none")]
     signer_certificate: Option<SignerIdentity>,
+    /// Version 5: the transaction's proven outcome, with its events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outcome: Option<kexin_types::Outcome>,
     checks: Vec<&'static str>,
 }
 
@@ -266,9 +272,13 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     if signer_certificate.is_some() {
         checks.push("signer_cert");
     }
+    if v.outcome.is_some() {
+        checks.push("outcome");
+    }
     let validators = epoch_validators(&genesis, &receipt.epochs, v.height);
     Ok(Outcome::Record(Box::new(Report {
         ok: true,
+        outcome: v.outcome.clone(),
         file: args.file.as_ref().map(|f| f.display().to_string()),
         digest: v.digest,
         hash: suite.hash_name(),
@@ -330,10 +340,14 @@ fn verify_tx(genesis: &Genesis, text: &str) -> anyhow::Result<TxReport> {
     if signer_certificate.is_some() {
         checks.push("signer_cert");
     }
+    if v.outcome.is_some() {
+        checks.push("outcome");
+    }
     let validators = epoch_validators(genesis, &receipt.epochs, v.height);
     let summary = &receipt.transaction.summary;
     Ok(TxReport {
         ok: true,
+        outcome: v.outcome.clone(),
         receipt: "transaction",
         tx_hash: v.tx_hash,
         kind: v.kind,
@@ -400,10 +414,42 @@ fn print_signer(version: u8, cert: Option<&Hash>, signer: Option<&SignerIdentity
 }
 
 /// One line about a payload.
+/// The lines about a version 5 receipt's outcome: its status and cost, and each event.
+fn print_outcome(outcome: Option<&kexin_types::Outcome>) {
+    let Some(o) = outcome else {
+        return;
+    };
+    match (&o.code, &o.message) {
+        (Some(code), Some(message)) => println!(
+            "  outcome         ok  FAILED {code}: {message} (cost {}; it changed nothing but its nonce)",
+            o.cost
+        ),
+        _ => println!("  outcome         ok  success (cost {})", o.cost),
+    }
+    for e in &o.events {
+        let attrs: Vec<String> = e
+            .attributes
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        println!(
+            "  event               {}/{} {}",
+            e.module,
+            e.topic,
+            attrs.join(" ")
+        );
+    }
+}
+
 fn print_tx_human(r: &TxReport) {
+    let failed = r.outcome.as_ref().is_some_and(|o| !o.is_success());
     println!(
-        "OK: the receipt proves transaction {} ({}) was final on chain {} at {}",
-        r.tx_hash, r.kind, r.chain_id, r.time
+        "OK: the receipt proves transaction {} ({}) was final on chain {} at {}{}",
+        r.tx_hash,
+        r.kind,
+        r.chain_id,
+        r.time,
+        if failed { ", and that it failed" } else { "" }
     );
     match &r.payload {
         Some(p) => println!("  payload         ok  {p}"),
@@ -421,6 +467,7 @@ fn print_tx_human(r: &TxReport) {
         "  log proof       ok  log entry {} of {} under the block's log root",
         r.log_index, r.log_size
     );
+    print_outcome(r.outcome.as_ref());
     println!("  header          ok  block hash {}", r.block_hash);
     println!(
         "  certificate     ok  {}: {} of {} validator signatures (epoch {}), quorum {}",
@@ -500,6 +547,7 @@ fn print_human(r: &Report) {
         "  log proof       ok  log entry {} of {} under the block's log root",
         r.log_index, r.log_size
     );
+    print_outcome(r.outcome.as_ref());
     println!("  header          ok  block hash {}", r.block_hash);
     println!(
         "  certificate     ok  {}: {} of {} validator signatures, quorum {}",

@@ -85,7 +85,8 @@ pub fn evidence_record(
     Ok(record)
 }
 
-/// Signs an evidence transaction carrying `records` (1..=4096 of them) with `nonce`.
+/// Signs an evidence transaction carrying `records` (1..=4096 of them) with `nonce`, in the
+/// default format ([`kexin_types::FORMAT_VERSION`]).
 pub fn sign_evidence(
     chain_id: &str,
     key: &SigningKey,
@@ -93,6 +94,25 @@ pub fn sign_evidence(
     records: Vec<EvidenceRecord>,
 ) -> Transaction {
     Transaction::sign(chain_id, key, nonce, Payload::Evidence { records })
+}
+
+/// Like [`sign_evidence`], in format `version`: the chain's `protocol_version` as
+/// `GET /v1/chain` reports it.
+pub fn sign_evidence_versioned(
+    version: u8,
+    chain_id: &str,
+    key: &SigningKey,
+    nonce: u64,
+    records: Vec<EvidenceRecord>,
+) -> Transaction {
+    Transaction::sign_versioned(
+        version,
+        chain_id,
+        key,
+        None,
+        nonce,
+        Payload::Evidence { records },
+    )
 }
 
 /// A media type guessed from a file name's extension; `application/octet-stream` when unknown.

@@ -215,7 +215,27 @@ impl Identity {
     /// Signs a transaction acting under this identity; `attach` carries the certificate
     /// itself, which the chain needs until it has registered it (its first use).
     pub fn sign(&self, chain_id: &str, nonce: u64, payload: Payload, attach: bool) -> Transaction {
-        Transaction::sign_as(
+        self.sign_versioned(
+            kexin_types::FORMAT_VERSION,
+            chain_id,
+            nonce,
+            payload,
+            attach,
+        )
+    }
+
+    /// Like [`Identity::sign`], in format `version`: the chain's `protocol_version` as
+    /// `GET /v1/chain` reports it.
+    pub fn sign_versioned(
+        &self,
+        version: u8,
+        chain_id: &str,
+        nonce: u64,
+        payload: Payload,
+        attach: bool,
+    ) -> Transaction {
+        Transaction::sign_versioned(
+            version,
             chain_id,
             &self.key,
             Some((&self.der, attach)),

@@ -26,7 +26,7 @@
 //! let digest = hash_file(chain.suite, "contract.pdf")?;
 //! let record = evidence_record(digest, "contract.pdf", "application/pdf")?;
 //! let nonce = client.next_nonce(&key.public_key()).await?;
-//! let tx = sign_evidence(&chain.chain_id, &key, nonce, vec![record]);
+//! let tx = kexin_client::sign_evidence_versioned(chain.protocol_version, &chain.chain_id, &key, nonce, vec![record]);
 //! let submitted = client.submit(&tx).await?;
 //! client.wait_committed(&submitted.hash, Duration::from_secs(30)).await?;
 //! for receipt in client.receipts(&submitted.hash).await?.receipts {
@@ -46,7 +46,7 @@ mod signer;
 pub use client::{BlockId, Client, ClientError, check_chain_info};
 pub use files::{
     HASH_BUFFER_BYTES, evidence_record, guess_content_type, hash_file, hash_file_with_progress,
-    hash_reader, hash_reader_with_progress, random_salt, sign_evidence,
+    hash_reader, hash_reader_with_progress, random_salt, sign_evidence, sign_evidence_versioned,
 };
 pub use identity::{IDENTITY_CERT, IDENTITY_KEY, Identity, IdentityError};
 pub use keys::{KeyFileError, load_key, save_key};

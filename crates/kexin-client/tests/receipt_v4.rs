@@ -195,6 +195,7 @@ fn build(suite: Suite) -> Fixture {
     let records = alice_tx.records();
     let record_leaves: Vec<Hash> = records.iter().map(|r| r.leaf_hash(suite)).collect();
     let receipt = Receipt {
+        outcome: None,
         version: RECEIPT_VERSION,
         chain_id: CHAIN_ID.into(),
         suite,
@@ -216,6 +217,7 @@ fn build(suite: Suite) -> Fixture {
         }),
     };
     let tx_receipt = TxReceipt {
+        outcome: None,
         version: RECEIPT_VERSION,
         chain_id: CHAIN_ID.into(),
         suite,

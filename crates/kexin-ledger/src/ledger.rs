@@ -15,7 +15,7 @@ use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use kexin_types::state::{Key, RecordLocation, StateKey, namespace, value_hash};
 use kexin_types::{
     Block, BlockHeader, CaSetProof, CertState, Checkpoint, CommitCertificate, Decode, Encode,
-    EpochLink, Genesis, OrgState, Outcome, Payload, PayloadCommitment, RECEIPT_VERSION, Receipt,
+    EpochLink, Genesis, OrgState, Outcome, Payload, PayloadCommitment, ProvenOutcome, Receipt,
     ReceiptTx, SealedTx, SignerCert, Transaction, TxReceipt, TxSummary, decode_block,
     decode_transaction,
 };
@@ -123,8 +123,9 @@ pub struct PreparedBlock {
     notes: Vec<(Hash, NoteLocation)>,
     /// Registry keys written (see [`Table::Registry`]).
     registry: Vec<Vec<u8>>,
-    /// The transactions' outcomes (empty for a version 3 block prepared without them).
-    outcomes: Vec<Outcome>,
+    /// The transactions' hashes and outcomes (empty for a version 3 block prepared without
+    /// them).
+    outcomes: Vec<(Hash, Outcome)>,
 }
 
 impl PreparedBlock {
@@ -512,15 +513,19 @@ impl Ledger {
                     txs.len()
                 )));
             }
-            let pairs: Vec<(Hash, Outcome)> = txs
-                .iter()
-                .zip(&outcomes)
-                .map(|(t, o)| (t.hash(), o.clone()))
-                .collect();
-            Some(kexin_types::outcomes_root(suite, &pairs))
+            Some(())
         } else {
             None
         };
+        if !outcomes.is_empty() && outcomes.len() != txs.len() {
+            return Err(LedgerError::InvalidPreparedBlock(format!(
+                "{} outcomes for {} transactions",
+                outcomes.len(),
+                txs.len()
+            )));
+        }
+        let outcomes: Vec<(Hash, Outcome)> = txs.iter().map(|t| t.hash()).zip(outcomes).collect();
+        let outcomes_root = outcomes_root.map(|()| kexin_types::outcomes_root(suite, &outcomes));
         if txs.len() > MAX_BLOCK_TXS as usize {
             return Err(LedgerError::BlockTooLarge(format!(
                 "{} transactions, the limit is {MAX_BLOCK_TXS}",
@@ -583,7 +588,11 @@ impl Ledger {
                 log_index: log.size(),
             };
             log_nodes.extend(log.append(stx.log_leaf_hash()));
-            for (j, rec) in tx.records().iter().enumerate() {
+            // A failed transaction (version 4) attested nothing: its records and note are not
+            // indexed.
+            let took_effect = outcomes.get(i).is_none_or(|(_, o)| o.is_success());
+            let records = if took_effect { tx.records() } else { &[] };
+            for (j, rec) in records.iter().enumerate() {
                 evidence.push((
                     rec.digest,
                     RecordLocation {
@@ -593,7 +602,7 @@ impl Ledger {
                     },
                 ));
             }
-            if let Payload::AuditNote { subject, .. } = &tx.payload {
+            if let (true, Payload::AuditNote { subject, .. }) = (took_effect, &tx.payload) {
                 notes.push((
                     *subject,
                     NoteLocation {
@@ -905,10 +914,55 @@ impl Ledger {
     /// when the block was committed without them: a version 3 block stored by a build before
     /// outcomes existed).
     pub fn block_outcomes(&self, height: u64) -> Result<Vec<Outcome>, LedgerError> {
+        Ok(self
+            .stored_outcomes(height)?
+            .into_iter()
+            .map(|(_, o)| o)
+            .collect())
+    }
+
+    fn stored_outcomes(&self, height: u64) -> Result<Vec<(Hash, Outcome)>, LedgerError> {
         match self.store.get(Table::Outcomes, &height_key(height))? {
             None => Ok(Vec::new()),
             Some(bytes) => decode_outcomes(&bytes),
         }
+    }
+
+    /// The outcome of the transaction at `loc` with its proof against `header`'s outcomes
+    /// root, for a version 5 receipt (`None` for a version 3 block).
+    fn proven_outcome(
+        &self,
+        tx_hash: &Hash,
+        loc: &TxLocation,
+        header: &BlockHeader,
+    ) -> Result<Option<ProvenOutcome>, LedgerError> {
+        if header.outcomes_root.is_none() {
+            return Ok(None);
+        }
+        let outcomes = self.stored_outcomes(loc.height)?;
+        let leaves: Vec<Hash> = outcomes
+            .iter()
+            .map(|(tx, o)| o.leaf_hash(self.suite, tx))
+            .collect();
+        let Some((tx, outcome)) = outcomes.get(loc.tx_index as usize) else {
+            return Err(LedgerError::corrupt(format!(
+                "block {} has no stored outcome for its transaction {}",
+                loc.height, loc.tx_index
+            )));
+        };
+        if tx != tx_hash {
+            return Err(LedgerError::corrupt(format!(
+                "the stored outcome {} of block {} is for another transaction",
+                loc.tx_index, loc.height
+            )));
+        }
+        let proof =
+            kexin_merkle::inclusion_proof_from_leaves(self.suite, &leaves, loc.tx_index as u64)
+                .map_err(|e| LedgerError::corrupt(format!("outcome proof: {e}")))?;
+        Ok(Some(ProvenOutcome {
+            outcome: outcome.clone(),
+            proof,
+        }))
     }
 
     /// The outcome of a committed transaction, with whether its block's header commits to it
@@ -1047,8 +1101,10 @@ impl Ledger {
         let (log_proof, certificate, mut epochs) =
             self.finality(tx_hash, &summary, &loc, &header)?;
         let signer_cert = self.signer_cert(&tx, &mut epochs)?;
+        let outcome = self.proven_outcome(tx_hash, &loc, &header)?;
         Ok(Some(TxReceipt {
-            version: RECEIPT_VERSION,
+            version: kexin_types::receipt_version_for(header.version),
+            outcome,
             chain_id: self.genesis.chain_id.clone(),
             suite,
             transaction: ReceiptTx {
@@ -1212,6 +1268,11 @@ impl Ledger {
         let (log_proof, certificate, mut epochs) =
             self.finality(tx_hash, &summary, &loc, &header)?;
         let signer_cert = self.signer_cert(&tx, &mut epochs)?;
+        let outcome = self.proven_outcome(tx_hash, &loc, &header)?;
+        if outcome.as_ref().is_some_and(|o| !o.outcome.is_success()) {
+            // A failed transaction attested nothing: no record receipts.
+            return Ok(Some(Vec::new()));
+        }
         let block_hash = header.hash(suite);
         let transaction = ReceiptTx {
             hash: *tx_hash,
@@ -1229,7 +1290,8 @@ impl Ledger {
                 .prove_inclusion(j as u64, size)
                 .map_err(|e| LedgerError::corrupt(format!("record proof: {e}")))?;
             out.push(Receipt {
-                version: RECEIPT_VERSION,
+                version: kexin_types::receipt_version_for(header.version),
+                outcome: outcome.clone(),
                 chain_id: self.genesis.chain_id.clone(),
                 suite,
                 record: records[j].disclosed(suite),

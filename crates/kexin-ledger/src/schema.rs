@@ -168,31 +168,37 @@ pub(crate) const REGISTRY_NAMESPACES: [u8; 4] = [
     kexin_types::state::namespace::EPOCH,
 ];
 
-/// `u32 n || n × (u32 length || Outcome)`: a block's outcomes in [`Table::Outcomes`](crate::Table).
-pub(crate) fn encode_outcomes(outcomes: &[kexin_types::Outcome]) -> Vec<u8> {
+/// `u32 n || n × (tx hash (32) || u32 length || Outcome)`: a block's transactions' outcomes
+/// in [`Table::Outcomes`](crate::Table), with the hashes their leaves bind.
+pub(crate) fn encode_outcomes(outcomes: &[(Hash, kexin_types::Outcome)]) -> Vec<u8> {
     use kexin_types::Encode;
     let mut out = Vec::new();
     out.extend_from_slice(&(outcomes.len() as u32).to_be_bytes());
-    for o in outcomes {
+    for (tx, o) in outcomes {
         let bytes = o.encode();
+        out.extend_from_slice(tx.as_bytes());
         out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
         out.extend_from_slice(&bytes);
     }
     out
 }
 
-pub(crate) fn decode_outcomes(bytes: &[u8]) -> Result<Vec<kexin_types::Outcome>, LedgerError> {
+pub(crate) fn decode_outcomes(
+    bytes: &[u8],
+) -> Result<Vec<(Hash, kexin_types::Outcome)>, LedgerError> {
     use kexin_types::Decode;
     let corrupt = |what: String| LedgerError::corrupt(format!("stored outcomes: {what}"));
     let mut r = kexin_types::codec::Reader::new(bytes);
     let n = r.u32("outcome count").map_err(|e| corrupt(e.to_string()))?;
     let mut out = Vec::with_capacity((n as usize).min(4096));
     for _ in 0..n {
+        let tx = r.hash("tx hash").map_err(|e| corrupt(e.to_string()))?;
         let len = r
             .u32("outcome length")
             .map_err(|e| corrupt(e.to_string()))? as usize;
         let body = r.take("outcome", len).map_err(|e| corrupt(e.to_string()))?;
-        out.push(kexin_types::Outcome::decode(body).map_err(|e| corrupt(e.to_string()))?);
+        let o = kexin_types::Outcome::decode(body).map_err(|e| corrupt(e.to_string()))?;
+        out.push((tx, o));
     }
     r.finish().map_err(|e| corrupt(e.to_string()))?;
     Ok(out)

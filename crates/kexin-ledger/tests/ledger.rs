@@ -982,6 +982,52 @@ fn version_4_blocks_commit_to_their_outcomes_and_store_them() {
     // The stored block decodes as version 4 with its root.
     let (stored, _) = ledger.header(1).unwrap().unwrap();
     assert_eq!(stored, header);
+
+    // Version 5 receipts prove each outcome. The successful transaction's records have
+    // receipts; the failed one's have none, and its digests are not indexed as evidence.
+    let g = &chain.genesis;
+    let ok = ledger.tx_receipt(&txs[0].hash()).unwrap().unwrap();
+    assert_eq!(ok.version, kexin_types::RECEIPT_VERSION_5);
+    assert_eq!(ok.verify(g).unwrap().outcome, Some(outcomes[0].clone()));
+    let failed = ledger.tx_receipt(&txs[1].hash()).unwrap().unwrap();
+    assert_eq!(failed.verify(g).unwrap().outcome, Some(outcomes[1].clone()));
+    let records = ledger.receipts(&txs[0].hash()).unwrap().unwrap();
+    assert_eq!(records.len(), 2);
+    for r in &records {
+        let v = r.verify(g).unwrap();
+        assert!(v.outcome.unwrap().is_success());
+        let back = Receipt::decode(&kexin_types::Encode::encode(r)).unwrap();
+        assert_eq!(&back, r, "the binary form carries the outcome");
+    }
+    assert!(ledger.receipts(&txs[1].hash()).unwrap().unwrap().is_empty());
+    let digest3 = txs[1].tx().records()[0].digest;
+    assert!(ledger.evidence(&digest3, 10).unwrap().is_empty());
+    // A forged outcome, a stripped one, or a failure relabelled a success is refused.
+    let mut forged = failed.clone();
+    let o = forged.outcome.as_mut().unwrap();
+    o.outcome = Outcome::success(11, Vec::new());
+    assert_eq!(forged.verify(g).unwrap_err().code(), "bad_outcome_proof");
+    let mut forged = ok.clone();
+    forged.outcome.as_mut().unwrap().outcome.events[0]
+        .attributes
+        .insert("count".into(), "3".into());
+    assert_eq!(forged.verify(g).unwrap_err().code(), "bad_outcome_proof");
+    let mut stripped = ok.clone();
+    stripped.outcome = None;
+    assert_eq!(stripped.verify(g).unwrap_err().code(), "bad_outcome_proof");
+    let mut relabelled = ok.clone();
+    relabelled.version = kexin_types::RECEIPT_VERSION;
+    assert_eq!(
+        relabelled.verify(g).unwrap_err().code(),
+        "malformed_receipt"
+    );
+    let mut moved = records[0].clone();
+    moved.outcome.as_mut().unwrap().proof.leaf_index = 1;
+    assert_eq!(moved.verify(g).unwrap_err().code(), "bad_outcome_proof");
+    // A record receipt built on the failed transaction's outcome is refused as failed.
+    let mut on_failed = records[0].clone();
+    on_failed.outcome = failed.outcome.clone();
+    assert!(on_failed.verify(g).is_err());
 }
 
 /// A version 3 block refuses a transaction signed in a later format.

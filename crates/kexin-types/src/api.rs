@@ -160,6 +160,23 @@ pub struct TxResponse {
     pub status: TxStatusResponse,
     /// The transaction, its records' metadata withheld unless the requester may see it.
     pub transaction: TxView,
+    /// What it did, once committed: `success` or `failed` (with `code` and `message`), its
+    /// cost and events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<TxOutcomeView>,
+}
+
+/// A committed transaction's outcome as the API shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxOutcomeView {
+    /// The outcome.
+    #[serde(flatten)]
+    pub outcome: crate::Outcome,
+    /// Whether the block's header commits to it (protocol version 4), so that the
+    /// transaction's receipt proves it. A version 3 block commits to no outcome: every
+    /// transaction in it took effect, and its events are those this node's execution reported
+    /// (none for a block stored by a build before outcomes existed).
+    pub committed: bool,
 }
 
 /// A transaction as the API shows it: like [`Transaction`]'s JSON, except that each evidence

@@ -56,8 +56,9 @@ pub use kexin_crypto::{Hash, PublicKey, Signature, Suite};
 pub use kexin_merkle::{ConsistencyProof, InclusionProof, StateProof};
 pub use outcome::{Event, Outcome, Status, outcomes_root};
 pub use receipt::{
-    BatchVerifier, CaSetProof, RECEIPT_VERSION, RECEIPT_VERSION_3, Receipt, ReceiptError,
-    ReceiptTx, SignerCert, SignerEvidence, TxReceipt, VerifiedReceipt, VerifiedTx,
+    BatchVerifier, CaSetProof, ProvenOutcome, RECEIPT_VERSION, RECEIPT_VERSION_3,
+    RECEIPT_VERSION_5, Receipt, ReceiptError, ReceiptTx, SignerCert, SignerEvidence, TxReceipt,
+    VerifiedReceipt, VerifiedTx, receipt_version_for,
 };
 pub use tx::{
     EvidenceRecord, MetadataError, Payload, PayloadCommitment, RecordMetadata, RecordView,

@@ -13,6 +13,7 @@ use crate::epoch::{EpochChain, EpochLink};
 use crate::genesis::{Genesis, ValidatorSets};
 use crate::identity::{CertDer, OrgState, Organisation};
 use crate::limits::*;
+use crate::outcome::Outcome;
 use crate::state::{StateKey, value_hash};
 use crate::tx::{
     MetadataError, Payload, PayloadCommitment, RecordView, TxSummary, log_leaf_hash,
@@ -25,6 +26,83 @@ pub const RECEIPT_VERSION: u8 = 4;
 
 /// The previous receipt format version (no signer certificate), still verified.
 pub const RECEIPT_VERSION_3: u8 = 3;
+
+/// The receipt format version of blocks of protocol version 4: version 4 plus the
+/// transaction's outcome and its proof against the header's outcomes root
+/// ([`ProvenOutcome`]). Receipts of version 3 blocks stay version 4.
+pub const RECEIPT_VERSION_5: u8 = 5;
+
+/// The receipt version for a block of header version `header_version`.
+pub fn receipt_version_for(header_version: u8) -> u8 {
+    if header_version >= crate::protocol::V4 {
+        RECEIPT_VERSION_5
+    } else {
+        RECEIPT_VERSION
+    }
+}
+
+/// A transaction's outcome with its inclusion proof in its block's outcome tree (leaf
+/// [`Outcome::leaf_hash`], `leaf_index` the transaction's index in the block, `tree_size` the
+/// block's `tx_count`), against the header's `outcomes_root`. JSON: the outcome's fields and
+/// `proof`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvenOutcome {
+    /// The outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+    /// Its proof.
+    pub proof: InclusionProof,
+}
+
+/// The outcome rules shared by both receipt kinds, once the transaction is proven in the
+/// block: receipts of versions 3 and 4 are of version 3 blocks and carry no outcome; a
+/// version 5 receipt is of a version 4 block and proves the transaction's outcome against the
+/// header's outcomes root.
+fn check_outcome(
+    suite: Suite,
+    version: u8,
+    tx_hash: &Hash,
+    log_proof: &InclusionProof,
+    header: &BlockHeader,
+    outcome: Option<&ProvenOutcome>,
+) -> Result<Option<Outcome>, ReceiptError> {
+    let expected = receipt_version_for(header.version);
+    let compatible =
+        version == expected || (version == RECEIPT_VERSION_3 && expected == RECEIPT_VERSION);
+    if !compatible {
+        return Err(ReceiptError::Malformed(format!(
+            "a receipt of a block of version {} is receipt version {expected}, not {version}",
+            header.version
+        )));
+    }
+    let (Some(root), Some(p)) = (header.outcomes_root, outcome) else {
+        if outcome.is_some() {
+            return Err(ReceiptError::Malformed(format!(
+                "a receipt of version {version} carries no outcome"
+            )));
+        }
+        if header.outcomes_root.is_some() {
+            return Err(ReceiptError::OutcomeProof(
+                "a receipt of a version 4 block proves the transaction's outcome".into(),
+            ));
+        }
+        return Ok(None);
+    };
+    p.outcome
+        .validate()
+        .map_err(|e| ReceiptError::Malformed(format!("outcome: {e}")))?;
+    let first_in_block = header.log_size - header.tx_count as u64;
+    let index = log_proof.leaf_index - first_in_block;
+    if p.proof.tree_size != header.tx_count as u64 || p.proof.leaf_index != index {
+        return Err(ReceiptError::OutcomeProof(format!(
+            "proof is for leaf {} of {}, the transaction is {index} of the block's {}",
+            p.proof.leaf_index, p.proof.tree_size, header.tx_count
+        )));
+    }
+    kexin_merkle::verify_inclusion(suite, &p.outcome.leaf_hash(suite, tx_hash), &p.proof, &root)
+        .map_err(|e| ReceiptError::OutcomeProof(e.to_string()))?;
+    Ok(Some(p.outcome.clone()))
+}
 
 /// The signer's certificate in a version 4 receipt, and what proves its issuing CA from the
 /// genesis when the genesis does not list that CA.
@@ -132,6 +210,9 @@ pub struct Receipt {
     /// chain and in version 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer_cert: Option<SignerCert>,
+    /// Version 5: the transaction's outcome and its proof (a record receipt needs `success`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ProvenOutcome>,
 }
 
 /// What a successful verification established.
@@ -155,6 +236,9 @@ pub struct VerifiedReceipt {
     /// Version 4 on a chain with organisations: the signer's certificate, for the X.509
     /// check (`kexin_client::identify_signer`).
     pub signer: Option<SignerEvidence>,
+    /// Version 5: the transaction's proven outcome (a `success`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
 }
 
 /// Why a receipt does not verify. Each variant has a stable [`ReceiptError::code`].
@@ -240,6 +324,17 @@ pub enum ReceiptError {
     /// The CA-set proof does not prove the organisation's CAs.
     #[error("CA-set proof: {0}")]
     CaSetProof(String),
+    /// The outcome is missing or not the one the block's header commits to.
+    #[error("outcome proof does not verify against the block's outcomes root: {0}")]
+    OutcomeProof(String),
+    /// The transaction is in the block but failed: its records were not attested.
+    #[error("the transaction failed ({code}: {message}): its records were not attested")]
+    TxFailed {
+        /// The failure code.
+        code: String,
+        /// Why.
+        message: String,
+    },
 }
 
 impl ReceiptError {
@@ -261,6 +356,8 @@ impl ReceiptError {
             ReceiptError::UnknownProposer { .. } => "unknown_proposer",
             ReceiptError::SignerCert(_) => "bad_signer_cert",
             ReceiptError::CaSetProof(_) => "bad_ca_proof",
+            ReceiptError::OutcomeProof(_) => "bad_outcome_proof",
+            ReceiptError::TxFailed { .. } => "tx_failed",
         }
     }
 }
@@ -292,9 +389,9 @@ fn check_envelope(
             });
         }
     }
-    if version != RECEIPT_VERSION && version != RECEIPT_VERSION_3 {
+    if !(RECEIPT_VERSION_3..=RECEIPT_VERSION_5).contains(&version) {
         return Err(ReceiptError::Malformed(format!(
-            "unsupported receipt version {version} (this verifier reads 3 and 4)"
+            "unsupported receipt version {version} (this verifier reads 3 to 5)"
         )));
     }
     Ok(())
@@ -545,7 +642,25 @@ impl Receipt {
             &self.header,
             &self.block_hash,
         )?;
+        // 6. Version 5: the transaction's outcome, which must be a success.
+        let outcome = check_outcome(
+            suite,
+            self.version,
+            &tx_hash,
+            &self.log_proof,
+            &self.header,
+            self.outcome.as_ref(),
+        )?;
+        if let Some(o) = &outcome
+            && !o.is_success()
+        {
+            return Err(ReceiptError::TxFailed {
+                code: o.code.clone().unwrap_or_default(),
+                message: o.message.clone().unwrap_or_default(),
+            });
+        }
         Ok(VerifiedReceipt {
+            outcome,
             digest: self.record.digest,
             metadata_hash: self.record.metadata_hash,
             metadata_checked: self.record.metadata.is_some(),
@@ -633,9 +748,11 @@ impl Receipt {
 /// certificate revocation, a CA addition, an audit note, or an evidence batch): everything
 /// needed to prove, offline and from the genesis alone, that the transaction was finalized.
 ///
-/// A block holds only transactions that executed (a transaction that fails its checks is
-/// refused and never enters a block), so a verified receipt also proves the transaction took
-/// effect at that height. JSON is its exchange form.
+/// In a block of protocol version 3 every transaction took effect (one that fails its checks
+/// is refused and never enters the block), so a verified receipt of version 3 or 4 also proves
+/// the transaction took effect at that height. From protocol version 4 a transaction may be
+/// included as `failed`: its receipt (version 5) proves its outcome, `success` or `failed`,
+/// with its events. JSON is its exchange form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxReceipt {
     /// Receipt format version: [`RECEIPT_VERSION`] (4) as written now, or 3.
@@ -667,6 +784,9 @@ pub struct TxReceipt {
     /// Version 4: the signer's certificate (see [`Receipt::signer_cert`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signer_cert: Option<SignerCert>,
+    /// Version 5: the transaction's outcome and its proof (see [`ProvenOutcome`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ProvenOutcome>,
 }
 
 /// What a successful [`TxReceipt::verify`] established.
@@ -687,6 +807,9 @@ pub struct VerifiedTx {
     /// Version 4 on a chain with organisations: the signer's certificate, for the X.509
     /// check (`kexin_client::identify_signer`).
     pub signer: Option<SignerEvidence>,
+    /// Version 5: the transaction's proven outcome (`success` or `failed`, with its events).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<Outcome>,
 }
 
 impl TxReceipt {
@@ -728,6 +851,14 @@ impl TxReceipt {
             &self.header,
             &self.block_hash,
         )?;
+        let outcome = check_outcome(
+            genesis.suite,
+            self.version,
+            &tx_hash,
+            &self.log_proof,
+            &self.header,
+            self.outcome.as_ref(),
+        )?;
         let signer = check_certified(
             genesis,
             &self.epochs,
@@ -745,6 +876,7 @@ impl TxReceipt {
             block_hash: self.block_hash,
             timestamp_ms: self.header.timestamp_ms,
             signer,
+            outcome,
         })
     }
 
@@ -889,6 +1021,35 @@ fn decode_state_proof(r: &mut Reader<'_>) -> Result<StateProof, DecodeError> {
     Ok(StateProof { siblings, leaf })
 }
 
+/// `u32 len || Outcome || inclusion proof`: the section version 5 appends.
+fn encode_outcome(out: &mut Vec<u8>, p: Option<&ProvenOutcome>) {
+    let Some(p) = p else {
+        out.put_u32(0);
+        return;
+    };
+    let bytes = p.outcome.encode();
+    out.put_u32(bytes.len() as u32);
+    out.extend_from_slice(&bytes);
+    encode_proof(out, &p.proof);
+}
+
+fn decode_outcome(r: &mut Reader<'_>) -> Result<Option<ProvenOutcome>, DecodeError> {
+    let len = r.u32("outcome length")? as usize;
+    if len == 0 {
+        return Ok(None);
+    }
+    if len > MAX_TX_BYTES {
+        return Err(DecodeError::TooLarge {
+            field: "outcome",
+            limit: MAX_TX_BYTES as u64,
+            actual: len as u64,
+        });
+    }
+    let outcome = Outcome::decode(r.take("outcome", len)?)?;
+    let proof = decode_proof(r, "outcome proof")?;
+    Ok(Some(ProvenOutcome { outcome, proof }))
+}
+
 /// `u8 has_signer_cert || [u16 len || DER || u8 has_ca_set || [OrgState || state proof ||
 /// header || certificate]]`: the section version 4 appends.
 fn encode_signer_cert(out: &mut Vec<u8>, sc: Option<&SignerCert>) {
@@ -953,13 +1114,16 @@ impl Encode for Receipt {
         if self.version != RECEIPT_VERSION_3 {
             encode_signer_cert(out, self.signer_cert.as_ref());
         }
+        if self.version >= RECEIPT_VERSION_5 {
+            encode_outcome(out, self.outcome.as_ref());
+        }
     }
 }
 
 impl Decode for Receipt {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8("receipt version")?;
-        if version != RECEIPT_VERSION && version != RECEIPT_VERSION_3 {
+        if !(RECEIPT_VERSION_3..=RECEIPT_VERSION_5).contains(&version) {
             return Err(DecodeError::invalid(
                 "receipt version",
                 format!("unsupported version {version}"),
@@ -987,7 +1151,13 @@ impl Decode for Receipt {
         } else {
             decode_signer_cert(r)?
         };
+        let outcome = if version >= RECEIPT_VERSION_5 {
+            decode_outcome(r)?
+        } else {
+            None
+        };
         Ok(Receipt {
+            outcome,
             version,
             chain_id,
             suite,

@@ -286,6 +286,7 @@ fn receipt_at(
         path: vec![],
     };
     Receipt {
+        outcome: None,
         version: RECEIPT_VERSION,
         chain_id: CHAIN.into(),
         suite,

@@ -437,7 +437,7 @@ fn proof_sizes_must_match_the_commitments() {
             "bad_signature"
         );
         let mut r = base.clone();
-        r.version = RECEIPT_VERSION + 1;
+        r.version = RECEIPT_VERSION_5 + 1;
         assert_eq!(
             r.verify(&chain.genesis).unwrap_err().code(),
             "malformed_receipt"
@@ -783,6 +783,7 @@ fn receipts_without_metadata_verify_and_say_so() {
             assert!(!checked.metadata_checked);
             assert_eq!(
                 VerifiedReceipt {
+                    outcome: None,
                     metadata_checked: true,
                     ..checked.clone()
                 },

@@ -402,6 +402,7 @@ impl TestChain {
         )
         .expect("log index in range");
         TxReceipt {
+            outcome: None,
             version: kexin_types::FORMAT_VERSION,
             chain_id: self.genesis.chain_id.clone(),
             suite,
