@@ -439,44 +439,86 @@ pub(crate) async fn ready(State(node): AppState) -> Result<Json<HealthResponse>>
 pub(crate) struct EventsQuery {
     from_height: Option<u64>,
     types: Option<String>,
+    module: Option<String>,
+    topic: Option<String>,
+    org: Option<String>,
 }
 
 /// Which events a subscriber asked for.
-#[derive(Clone, Copy)]
+#[derive(Clone, Debug)]
 struct Kinds {
     blocks: bool,
     transactions: bool,
     governance: bool,
+    /// Module events (`event`), with their filters.
+    events: bool,
+    module: Option<String>,
+    topic: Option<String>,
+    org: Option<String>,
 }
 
-fn parse_kinds(types: Option<&str>) -> Result<Kinds> {
-    let Some(types) = types else {
-        return Ok(Kinds {
-            blocks: true,
-            transactions: true,
-            governance: true,
-        });
-    };
+impl Kinds {
+    /// Whether a module event passes the subscriber's filters.
+    fn wants(&self, module: &str, topic: &str, org: Option<&str>) -> bool {
+        self.module.as_deref().is_none_or(|m| m == module)
+            && self.topic.as_deref().is_none_or(|t| t == topic)
+            && self.org.as_deref().is_none_or(|o| Some(o) == org)
+    }
+}
+
+/// The event types of `types` (default: block, transaction and governance; with a module,
+/// topic or org filter and no `types`, module events alone).
+fn parse_kinds(q: &EventsQuery) -> Result<Kinds> {
+    let filtered = q.module.is_some() || q.topic.is_some() || q.org.is_some();
+    for (name, v) in [("module", &q.module), ("topic", &q.topic), ("org", &q.org)] {
+        if let Some(v) = v
+            && (v.is_empty() || v.len() > 64)
+        {
+            return Err(Error::bad_request(
+                "invalid_query",
+                format!("{name} must be 1..=64 bytes"),
+            ));
+        }
+    }
     let mut k = Kinds {
         blocks: false,
         transactions: false,
         governance: false,
+        events: false,
+        module: q.module.clone(),
+        topic: q.topic.clone(),
+        org: q.org.clone(),
+    };
+    let Some(types) = q.types.as_deref() else {
+        if filtered {
+            k.events = true;
+        } else {
+            (k.blocks, k.transactions, k.governance) = (true, true, true);
+        }
+        return Ok(k);
     };
     for t in types.split(',') {
         match t {
             "block" => k.blocks = true,
             "transaction" => k.transactions = true,
             "governance" => k.governance = true,
+            "event" => k.events = true,
             other => {
                 return Err(Error::bad_request(
                     "invalid_query",
                     format!(
-                        "types lists {other:?}; the event types are block, transaction and \
-                         governance"
+                        "types lists {other:?}; the event types are block, transaction, \
+                         governance and event"
                     ),
                 ));
             }
         }
+    }
+    if filtered && !k.events {
+        return Err(Error::bad_request(
+            "invalid_query",
+            "module, topic and org filter module events: add event to types",
+        ));
     }
     Ok(k)
 }
@@ -556,6 +598,11 @@ impl Drop for Subscription {
 /// The events of committed block `height`, in order: its transactions, its governance
 /// transactions, then the block itself (carrying the id a client resumes after).
 fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<Vec<Event>> {
+    let outcomes = if kinds.events {
+        node.ledger().block_outcomes(height)?
+    } else {
+        Vec::new()
+    };
     let corrupt = || {
         Error::from(kexin_ledger::LedgerError::Corrupt(format!(
             "block {height} is missing below the head"
@@ -563,7 +610,7 @@ fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<V
     };
     let summary = live.summary(node, height)?.ok_or_else(corrupt)?;
     let mut events = Vec::new();
-    if kinds.transactions || kinds.governance {
+    if kinds.transactions || kinds.governance || kinds.events {
         let (block, _) = node.ledger().block(height)?.ok_or_else(corrupt)?;
         for (index, tx) in block.transactions.iter().enumerate() {
             let hash = SealedTx::new(tx.clone()).hash();
@@ -590,6 +637,23 @@ fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<V
             }
             if kinds.transactions {
                 events.push(json_event("transaction", &entry)?);
+            }
+            if let Some(outcome) = outcomes.get(index) {
+                for e in &outcome.events {
+                    if !kinds.wants(&e.module, &e.topic, entry.org.as_deref()) {
+                        continue;
+                    }
+                    let m = ModuleEvent {
+                        tx_hash: hash,
+                        height,
+                        tx_index: index as u32,
+                        module: e.module.clone(),
+                        topic: e.topic.clone(),
+                        attributes: e.attributes.clone(),
+                        org: entry.org.clone(),
+                    };
+                    events.push(json_event("event", &m)?);
+                }
             }
         }
     }
@@ -635,7 +699,7 @@ pub(crate) async fn events(
     query: std::result::Result<Query<EventsQuery>, QueryRejection>,
 ) -> Result<Response> {
     let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
-    let kinds = parse_kinds(q.types.as_deref())?;
+    let kinds = parse_kinds(&q)?;
     let resume = match headers.get("last-event-id") {
         None => None,
         Some(v) => Some(
@@ -678,7 +742,7 @@ pub(crate) async fn events(
             }
             let height = st.node.ledger().height();
             if st.next <= height {
-                let (live, kinds, h) = (st.live.clone(), st.kinds, st.next);
+                let (live, kinds, h) = (st.live.clone(), st.kinds.clone(), st.next);
                 match blocking(&st.node, move |n| block_events(n, &live, h, kinds)).await {
                     Ok(events) => {
                         st.pending.extend(events);

@@ -487,6 +487,70 @@ async fn events_replay_from_a_height_resume_after_an_id_and_follow_new_blocks() 
     }
 }
 
+/// Module events (`event`) carry what each transaction did, filtered by module, topic and
+/// organisation; `GET /v1/transactions/{hash}` reports the same outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn module_events_are_filtered_and_match_the_transaction_outcome() {
+    let suite = Suite::Intl;
+    let h = start(suite);
+    let committed = commit_three(&h, suite).await;
+    let last = committed[2].1;
+    let uri = "/v1/events?from_height=1&module=evidence&topic=records_attested";
+    let resp = open_events(&h.app, uri, None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let events = read_events(resp.into_body(), |e| {
+        e.iter().any(|e| e.data["height"].as_u64() == Some(last))
+    })
+    .await;
+    assert!(events.iter().all(|e| e.event == "event"), "{events:?}");
+    for (hash, height) in &committed {
+        let e = events
+            .iter()
+            .find(|e| e.data["tx_hash"] == hash.to_hex())
+            .unwrap_or_else(|| panic!("no module event for {hash}: {events:?}"));
+        assert_eq!(e.data["height"], *height);
+        assert_eq!(e.data["module"], "evidence");
+        assert_eq!(e.data["topic"], "records_attested");
+        // The transaction's outcome says the same.
+        let (status, tx) = get(&h.app, &format!("/v1/transactions/{hash}")).await;
+        assert_eq!(status, StatusCode::OK);
+        let outcome = &tx["outcome"];
+        assert_eq!(outcome["status"], "success", "{tx}");
+        assert_eq!(
+            outcome["committed"], false,
+            "a version 3 chain commits no outcome"
+        );
+        assert!(outcome["cost"].as_u64().unwrap() >= 11);
+        assert_eq!(outcome["events"][0]["attributes"], e.data["attributes"]);
+        assert_eq!(
+            e.data["attributes"]["count"],
+            tx["transaction"]["payload"]["records"]
+                .as_array()
+                .unwrap()
+                .len()
+                .to_string()
+        );
+    }
+    // A filter that matches nothing sends no module event; the stream stays open.
+    let resp = open_events(&h.app, "/v1/events?from_height=1&module=governance", None).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    let nothing = tokio::time::timeout(Duration::from_millis(500), body.frame()).await;
+    assert!(nothing.is_err(), "no event matches module=governance");
+    // Filters need module events.
+    for uri in [
+        "/v1/events?types=block&module=evidence",
+        "/v1/events?module=",
+        "/v1/events?types=event,bogus",
+    ] {
+        let resp = open_events(&h.app, uri, None).await;
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_streams_are_limited_and_free_their_slot_when_closed() {
     let h = start(Suite::Intl);

@@ -832,6 +832,28 @@ pub struct GovernanceEvent {
     pub org: Option<String>,
 }
 
+/// An event a module emitted for a committed transaction (event `event` of the stream; see
+/// [`crate::Event`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModuleEvent {
+    /// The transaction that emitted it.
+    pub tx_hash: Hash,
+    /// Its block.
+    pub height: u64,
+    /// The transaction's index in the block.
+    pub tx_index: u32,
+    /// The module (`evidence`, `identity`, `governance`, `epoch`, `audit`).
+    pub module: String,
+    /// What happened (`records_attested`, `certificate_revoked`, `proposal_passed`, ...).
+    pub topic: String,
+    /// Details by name.
+    #[serde(default)]
+    pub attributes: std::collections::BTreeMap<String, String>,
+    /// The organisation of the transaction's signer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
 /// Committed work in one time bucket of `GET /v1/stats`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StatsBucket {
