@@ -273,16 +273,21 @@ async fn a_node_whose_engine_dies_turns_unready_and_exits() {
     let key = load_key(node.client_key()).unwrap();
     let chain = chain_id(&node);
     let nonce = client.next_nonce(&key.public_key()).await.unwrap();
-    // Blocks 1 and 2 commit; then the engine is aborted.
+    // Blocks 1 and 2 commit; then the engine is aborted. The second transaction goes in
+    // after one that waits behind a nonce gap, so that one is pending when the engine dies
+    // (submitted after block 2, it could find the engine already gone).
+    let mut stuck = None;
     for i in 0..2 {
+        if i == 1 {
+            stuck = Some(submit(&client, &chain, &key, nonce + 5, "behind a gap").await);
+        }
         let h = submit(&client, &chain, &key, nonce + i, &format!("before {i}")).await;
         client
             .wait_committed(&h, Duration::from_secs(30))
             .await
             .expect("committed");
     }
-    // Waits behind a nonce gap, so it is pending when the engine dies.
-    let stuck = submit(&client, &chain, &key, nonce + 5, "behind a gap").await;
+    let stuck = stuck.expect("submitted before block 2");
 
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
