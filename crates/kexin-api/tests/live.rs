@@ -385,6 +385,13 @@ async fn read_events(body: Body, done: impl Fn(&[Sse]) -> bool) -> Vec<Sse> {
     events
 }
 
+/// The status and JSON body of a refused request.
+async fn refusal(resp: axum::response::Response) -> (StatusCode, Value) {
+    let status = resp.status();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
 async fn open_events(app: &Router, uri: &str, last_id: Option<&str>) -> axum::response::Response {
     let mut req = Request::get(uri);
     if let Some(id) = last_id {
@@ -479,10 +486,7 @@ async fn events_replay_from_a_height_resume_after_an_id_and_follow_new_blocks() 
         ("/v1/events?since=3", None),
         ("/v1/events", Some("abc")),
     ] {
-        let resp = open_events(&h.app, uri, id).await;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        let (status, json) = refusal(open_events(&h.app, uri, id).await).await;
         assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
     }
 }
@@ -543,10 +547,7 @@ async fn module_events_are_filtered_and_match_the_transaction_outcome() {
         "/v1/events?module=",
         "/v1/events?types=event,bogus",
     ] {
-        let resp = open_events(&h.app, uri, None).await;
-        let status = resp.status();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        let json: Value = serde_json::from_slice(&bytes).unwrap();
+        let (status, json) = refusal(open_events(&h.app, uri, None).await).await;
         assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
     }
 }

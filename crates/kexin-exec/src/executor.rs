@@ -80,9 +80,10 @@ impl<'v, 'g> Executor<'v, 'g> {
     pub fn step(&mut self, tx: &SealedTx) -> Result<Step, ExecError> {
         // A block takes transactions of its own version or older: a version 4 block also
         // takes the version 3 transactions admitted before the upgrade.
-        let (tx_version, block_version) = match self.mode {
-            Mode::V3 => (tx.tx().version, kexin_types::protocol::V3),
-            Mode::V4 => (tx.tx().version, kexin_types::protocol::V4),
+        let tx_version = tx.tx().version;
+        let block_version = match self.mode {
+            Mode::V3 => kexin_types::protocol::V3,
+            Mode::V4 => kexin_types::protocol::V4,
         };
         if tx_version > block_version {
             return Ok(Step::Refused(TxRejection::UnsupportedVersion {

@@ -505,27 +505,18 @@ impl Ledger {
                 self.genesis.version
             )));
         }
-        let outcomes_root = if version >= kexin_types::protocol::V4 {
-            if outcomes.len() != txs.len() {
-                return Err(LedgerError::InvalidPreparedBlock(format!(
-                    "a version {version} block needs one outcome per transaction: {} for {}",
-                    outcomes.len(),
-                    txs.len()
-                )));
-            }
-            Some(())
-        } else {
-            None
-        };
-        if !outcomes.is_empty() && outcomes.len() != txs.len() {
+        // From version 4 every transaction has an outcome; a version 3 block may come
+        // without them.
+        let v4 = version >= kexin_types::protocol::V4;
+        if (v4 || !outcomes.is_empty()) && outcomes.len() != txs.len() {
             return Err(LedgerError::InvalidPreparedBlock(format!(
-                "{} outcomes for {} transactions",
+                "a version {version} block needs one outcome per transaction: {} for {}",
                 outcomes.len(),
                 txs.len()
             )));
         }
         let outcomes: Vec<(Hash, Outcome)> = txs.iter().map(|t| t.hash()).zip(outcomes).collect();
-        let outcomes_root = outcomes_root.map(|()| kexin_types::outcomes_root(suite, &outcomes));
+        let outcomes_root = v4.then(|| kexin_types::outcomes_root(suite, &outcomes));
         if txs.len() > MAX_BLOCK_TXS as usize {
             return Err(LedgerError::BlockTooLarge(format!(
                 "{} transactions, the limit is {MAX_BLOCK_TXS}",
