@@ -119,7 +119,7 @@ fn build(suite: Suite) -> Fixture {
     .unwrap();
     let validator = key(suite, 9);
     let genesis = Genesis {
-        version: kexin_types::protocol::V3,
+        version: protocol::V3,
         chain_id: CHAIN_ID.into(),
         suite,
         timestamp_ms: T0,
@@ -138,7 +138,8 @@ fn build(suite: Suite) -> Fixture {
     genesis.validate().unwrap();
 
     // Block 1: alice's evidence (two records, certificate attached), bob's (one record).
-    let alice_tx = Transaction::sign_as(
+    let alice_tx = Transaction::sign_versioned(
+        protocol::V3,
         CHAIN_ID,
         &alice_key,
         Some((&der(&alice), true)),
@@ -150,7 +151,8 @@ fn build(suite: Suite) -> Fixture {
             ],
         },
     );
-    let bob_tx = Transaction::sign_as(
+    let bob_tx = Transaction::sign_versioned(
+        protocol::V3,
         CHAIN_ID,
         &bob_key,
         Some((&der(&bob), true)),
@@ -177,7 +179,7 @@ fn build(suite: Suite) -> Fixture {
     changes.insert(org_key, Some(value_hash(suite, &org_state.encode())));
     let smt = SparseMerkleTree::new(suite).apply(&changes);
     let header = BlockHeader {
-        version: kexin_types::protocol::V3,
+        version: protocol::V3,
         outcomes_root: None,
         height: 1,
         parent_hash: genesis.hash(),

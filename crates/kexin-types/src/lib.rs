@@ -67,9 +67,9 @@ pub use tx::{
 };
 
 /// The format version new chains start at and transactions are signed in by default
-/// ([`protocol::V3`] until version 4 is complete: receipts that prove outcomes). Decoders read
-/// every version from 3 to [`protocol::CURRENT`].
-pub const FORMAT_VERSION: u8 = protocol::V3;
+/// ([`protocol::CURRENT`]). Decoders read every version from 3 to [`protocol::CURRENT`]; a chain
+/// started at version 3 moves to 4 by a governance vote ([`GovAction::ProtocolUpgrade`]).
+pub const FORMAT_VERSION: u8 = protocol::CURRENT;
 
 /// Domain-separation prefixes of hash preimages and signature namespaces.
 pub mod domains {

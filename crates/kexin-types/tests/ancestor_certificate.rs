@@ -9,7 +9,7 @@ use kexin_types::*;
 
 fn header(height: u64, parent_hash: Hash, proposer: PublicKey) -> BlockHeader {
     BlockHeader {
-        version: FORMAT_VERSION,
+        version: kexin_types::protocol::V3,
         outcomes_root: None,
         height,
         parent_hash,

@@ -1,15 +1,18 @@
-//! Conformance vectors of the current format version (3), for both suites.
+//! Conformance vectors of every format version (3 and 4), for both suites.
 //!
-//! The test builds a small chain from fixed seeds (see `common::conformance_chain`) and
-//! compares every encoding and hash with the pinned values in `tests/fixtures/`:
+//! The test builds a small chain from fixed seeds (see `common::conformance_chain_v`) at each
+//! version and compares every encoding and hash with the pinned values in `tests/fixtures/`:
 //!
-//! * `conformance-v3-{intl,gm}.json`: named hex vectors (encodings, hashes, signing inputs,
-//!   signatures) plus state proofs;
-//! * `genesis-v3-{intl,gm}.json`: the genesis JSON file of the chain;
-//! * `receipt-v3-{intl,gm}.json`: the JSON form of a receipt.
+//! * `conformance-v{3,4}-{intl,gm}.json`: named hex vectors (encodings, hashes, signing inputs,
+//!   signatures) plus state proofs; version 4 adds the outcomes, their leaves and roots, the
+//!   protocol schedule and the upgrade action;
+//! * `genesis-v{3,4}-{intl,gm}.json`: the genesis JSON file of the chain;
+//! * `receipt-v{3,5}-{intl,gm}.json`: the JSON form of a receipt (receipt version 3 on the
+//!   version 3 chain, 5 with the proven outcome on the version 4 chain).
 //!
 //! Any difference fails the test: a changed value is a format change and needs a
-//! `FORMAT_VERSION` bump (see `docs/formats.md`). Every pinned encoding is also decoded and
+//! `FORMAT_VERSION` bump (see `docs/formats.md`); a released version's files never change.
+//! Every pinned encoding is also decoded and
 //! re-encoded byte for byte, and every hash is recomputed from its documented preimage with
 //! literal domain strings, so the fixtures double as a check of the documentation.
 //!
@@ -49,6 +52,8 @@ enum Kind {
     GovAction,
     ProposalState,
     ConsortiumState,
+    Outcome,
+    ProtocolSchedule,
 }
 
 /// Decodes `bytes` as `kind` (with the size-checking entry points where they exist) and
@@ -74,6 +79,8 @@ fn reencode(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
         Kind::GovAction => GovAction::decode(bytes)?.encode(),
         Kind::ProposalState => ProposalState::decode(bytes)?.encode(),
         Kind::ConsortiumState => ConsortiumState::decode(bytes)?.encode(),
+        Kind::Outcome => Outcome::decode(bytes)?.encode(),
+        Kind::ProtocolSchedule => protocol::ProtocolSchedule::decode(bytes)?.encode(),
     })
 }
 
@@ -150,6 +157,9 @@ mod literal {
     pub fn state_value(suite: Suite, value: &[u8]) -> Hash {
         suite.hash_parts(&[b"kexin:state-value:v1", value])
     }
+    pub fn outcome_leaf(suite: Suite, tx_hash: &Hash, outcome: &[u8]) -> Hash {
+        suite.hash_parts(&[b"kexin:outcome:v1", tx_hash.as_bytes(), outcome])
+    }
     pub fn signing_input(namespace: &str, chain_id: &str, message: &[u8]) -> Vec<u8> {
         let mut out = vec![namespace.len() as u8];
         out.extend_from_slice(namespace.as_bytes());
@@ -222,9 +232,19 @@ fn sm2_verify_prehash(key: &PublicKey, e: &Hash, sig: &Signature) {
         .expect("SM2 signature verifies with e = SM3(Z_A || signing input)");
 }
 
-/// Builds every vector of `suite` and cross-checks each against its documented preimage.
-fn build(suite: Suite) -> Fixture {
-    let chain = conformance_chain(suite);
+/// The format versions with pinned conformance files.
+const VERSIONS: [u8; 2] = [protocol::V3, protocol::V4];
+
+/// The receipt version of the conformance chain of format `version` (the receipt file's
+/// name): 3 on version 3 (the layout without the signer section), 5 on version 4.
+fn receipt_version(version: u8) -> u8 {
+    conformance_chain_v(Suite::Intl, version).receipt_version()
+}
+
+/// Builds every vector of `suite` at format `version` and cross-checks each against its
+/// documented preimage.
+fn build(suite: Suite, version: u8) -> Fixture {
+    let chain = conformance_chain_v(suite, version);
     let mut v = Vectors::default();
 
     // ---- keys -------------------------------------------------------------------------
@@ -257,8 +277,7 @@ fn build(suite: Suite) -> Fixture {
     v.put("hash.abc", suite.hash(b"abc"));
 
     // ---- the main transaction ---------------------------------------------------------
-    let tx = sample_tx(suite);
-    assert_eq!(chain.block(2).transactions[0], tx);
+    let tx = chain.block(2).transactions[0].clone();
     let mut record_leaves = Vec::new();
     for (i, rec) in tx.records().iter().enumerate() {
         let enc = rec.encode();
@@ -314,7 +333,7 @@ fn build(suite: Suite) -> Fixture {
     );
     v.put("tx.signing_input", &signing_input);
     // Signing is deterministic for both suites (SM2: RFC 6979 nonces with HMAC-SM3).
-    let again = Transaction::sign(CHAIN_ID, &key(suite, 1), 42, tx.payload.clone());
+    let again = chain.sign(&key(suite, 1), 42, tx.payload.clone());
     assert_eq!(
         again.signature, tx.signature,
         "{suite}: signing is not deterministic"
@@ -346,7 +365,8 @@ fn build(suite: Suite) -> Fixture {
     );
     v.put("identity.user_cert.der", user_cert.as_bytes());
     v.put("identity.user_cert.id", cert_id);
-    let revoke = Transaction::sign_as(
+    let revoke = Transaction::sign_versioned(
+        version,
         CHAIN_ID,
         &key(suite, 2),
         Some((&user_cert, true)),
@@ -437,7 +457,8 @@ fn build(suite: Suite) -> Fixture {
         value: 86_400_000,
     };
     v.enc("gov.action.encoding", Kind::GovAction, action.encode());
-    let propose = Transaction::sign_as(
+    let propose = Transaction::sign_versioned(
+        version,
         CHAIN_ID,
         &key(suite, 2),
         Some((&user_cert, false)),
@@ -459,7 +480,8 @@ fn build(suite: Suite) -> Fixture {
         propose.encode(),
     );
     v.put("gov.propose_tx.hash", propose.hash());
-    let vote = Transaction::sign_as(
+    let vote = Transaction::sign_versioned(
+        version,
         CHAIN_ID,
         &key(suite, 3),
         Some((&revoked_cert, true)),
@@ -507,6 +529,54 @@ fn build(suite: Suite) -> Fixture {
     assert_eq!(ckey, literal::state_key(suite, 6, b""));
     v.put("gov.consortium_state.key_hash", ckey);
 
+    // ---- version 4: outcomes, the upgrade action and the protocol schedule -------------------
+    if version >= protocol::V4 {
+        let success = Outcome::success(
+            31,
+            vec![
+                Event::new("evidence", "records_attested")
+                    .with("count", 3)
+                    .with("new_digests", 2)
+                    .with("org", "org1"),
+                Event::new("identity", "certificate_registered").with("cert", cert_id),
+            ],
+        );
+        v.enc("outcome.success.encoding", Kind::Outcome, success.encode());
+        let failed = Outcome::failed(
+            "cert_revoked",
+            "the signer's certificate was revoked at height 5",
+            30,
+        );
+        v.enc("outcome.failed.encoding", Kind::Outcome, failed.encode());
+        let leaf = literal::outcome_leaf(suite, &tx_hash, &failed.encode());
+        assert_eq!(leaf, failed.leaf_hash(suite, &tx_hash));
+        v.put("outcome.failed.leaf_hash", leaf);
+        let upgrade = GovAction::ProtocolUpgrade {
+            version: protocol::V4,
+            height: 1000,
+        };
+        v.enc(
+            "gov.protocol_upgrade.encoding",
+            Kind::GovAction,
+            upgrade.encode(),
+        );
+        let schedule = protocol::ProtocolSchedule {
+            upgrades: vec![protocol::Upgrade {
+                version: protocol::V4,
+                height: 1000,
+                voted_at: 640,
+            }],
+        };
+        v.enc(
+            "protocol.schedule.encoding",
+            Kind::ProtocolSchedule,
+            schedule.encode(),
+        );
+        let skey = state::Key::new(state::namespace::PROTOCOL, Vec::new()).hash(suite);
+        assert_eq!(skey, literal::state_key(suite, 8, b""));
+        v.put("protocol.schedule.key_hash", skey);
+    }
+
     // ---- genesis ------------------------------------------------------------------------
     let genesis_enc = chain.genesis.encode();
     v.enc("genesis.encoding", Kind::Genesis, &genesis_enc);
@@ -532,6 +602,23 @@ fn build(suite: Suite) -> Fixture {
             v.put(format!("block.{h}.tx.{i}.hash"), s.hash());
             v.put(format!("block.{h}.tx.{i}.log_leaf_hash"), s.log_leaf_hash());
             leaves.push(s.log_leaf_hash());
+        }
+        if let Some(root) = block.header.outcomes_root {
+            let mut outcome_leaves = Vec::new();
+            for (i, (tx_hash, outcome)) in block.outcomes.iter().enumerate() {
+                let enc = outcome.encode();
+                let leaf = literal::outcome_leaf(suite, tx_hash, &enc);
+                assert_eq!(leaf, outcome.leaf_hash(suite, tx_hash));
+                v.enc(
+                    format!("block.{h}.tx.{i}.outcome.encoding"),
+                    Kind::Outcome,
+                    &enc,
+                );
+                v.put(format!("block.{h}.tx.{i}.outcome.leaf_hash"), leaf);
+                outcome_leaves.push(leaf);
+            }
+            assert_eq!(root, literal::mth(suite, &outcome_leaves));
+            v.put(format!("block.{h}.outcomes_root"), root);
         }
         assert_eq!(block.header.parent_hash, parent);
         assert_eq!(block.header.log_size, leaves.len() as u64);
@@ -675,6 +762,11 @@ fn build(suite: Suite) -> Fixture {
     assert_eq!(receipt.log_proof.tree_size, 3);
     // The log proof of leaf 1 of 3 is [leaf 0, leaf 2]; the root is H(1 || H(1 || l0 || l1) || l2).
     assert_eq!(receipt.log_proof.path, vec![leaves[0], leaves[2]]);
+    assert_eq!(receipt.version, chain.receipt_version());
+    assert_eq!(
+        verified.outcome.as_ref(),
+        b2.header.outcomes_root.map(|_| &b2.outcomes[0].1)
+    );
     assert_eq!(
         b2.header.log_root,
         node_hash(suite, &node_hash(suite, &leaves[0], &leaves[1]), &leaves[2])
@@ -735,10 +827,10 @@ fn build(suite: Suite) -> Fixture {
 }
 
 /// The conformance file's text (hand-written so the vectors keep their order).
-fn render(suite: Suite, f: &Fixture) -> String {
+fn render(suite: Suite, version: u8, f: &Fixture) -> String {
     let q = |s: &str| serde_json::to_string(s).expect("string");
     let mut out = String::from("{\n");
-    out += &format!("  \"format_version\": {FORMAT_VERSION},\n");
+    out += &format!("  \"format_version\": {version},\n");
     out += &format!("  \"suite\": {},\n", q(suite.name()));
     out += &format!("  \"chain_id\": {},\n", q(CHAIN_ID));
     out += "  \"generated_by\": \"crates/kexin-types/tests/conformance.rs (KEXIN_REGENERATE_FIXTURES=1)\",\n";
@@ -760,20 +852,20 @@ fn render(suite: Suite, f: &Fixture) -> String {
     out
 }
 
-fn files(suite: Suite, f: &Fixture) -> Vec<(PathBuf, String)> {
+fn files(suite: Suite, version: u8, f: &Fixture) -> Vec<(PathBuf, String)> {
     let dir = fixtures_dir();
     let s = suite_name(suite);
     vec![
         (
-            dir.join(format!("conformance-v{FORMAT_VERSION}-{s}.json")),
-            render(suite, f),
+            dir.join(format!("conformance-v{version}-{s}.json")),
+            render(suite, version, f),
         ),
         (
-            dir.join(format!("genesis-v{FORMAT_VERSION}-{s}.json")),
+            dir.join(format!("genesis-v{version}-{s}.json")),
             f.genesis_json.clone(),
         ),
         (
-            dir.join(format!("receipt-v{FORMAT_VERSION}-{s}.json")),
+            dir.join(format!("receipt-v{}-{s}.json", receipt_version(version))),
             f.receipt_json.clone(),
         ),
     ]
@@ -784,12 +876,9 @@ fn regenerate() -> bool {
 }
 
 /// Reads a pinned conformance file's vectors.
-fn pinned_vectors(suite: Suite) -> BTreeMap<String, String> {
+fn pinned_vectors(suite: Suite, version: u8) -> BTreeMap<String, String> {
     ensure_regenerated();
-    let path = fixtures_dir().join(format!(
-        "conformance-v{FORMAT_VERSION}-{}.json",
-        suite_name(suite)
-    ));
+    let path = fixtures_dir().join(format!("conformance-v{version}-{}.json", suite_name(suite)));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; run KEXIN_REGENERATE_FIXTURES=1 cargo test -p kexin-types --test conformance",
@@ -797,7 +886,7 @@ fn pinned_vectors(suite: Suite) -> BTreeMap<String, String> {
         )
     });
     let json: serde_json::Value = serde_json::from_str(&text).expect("fixture is JSON");
-    assert_eq!(json["format_version"], FORMAT_VERSION);
+    assert_eq!(json["format_version"], version);
     json["vectors"]
         .as_object()
         .expect("vectors object")
@@ -815,8 +904,8 @@ fn ensure_regenerated() {
             return;
         }
         std::fs::create_dir_all(fixtures_dir()).expect("fixtures dir");
-        for suite in SUITES {
-            for (path, text) in files(suite, &build(suite)) {
+        for (suite, version) in SUITES.into_iter().flat_map(|s| VERSIONS.map(|v| (s, v))) {
+            for (path, text) in files(suite, version, &build(suite, version)) {
                 std::fs::write(&path, text).expect("write fixture");
                 eprintln!("wrote {}", path.display());
             }
@@ -825,12 +914,18 @@ fn ensure_regenerated() {
 }
 
 fn check_suite(suite: Suite) {
+    for version in VERSIONS {
+        check_version(suite, version);
+    }
+}
+
+fn check_version(suite: Suite, version: u8) {
     ensure_regenerated();
-    let fixture = build(suite);
-    let files = files(suite, &fixture);
+    let fixture = build(suite, version);
+    let files = files(suite, version, &fixture);
 
     // 1. Every vector equals the pinned one (named report first, then the exact text).
-    let pinned = pinned_vectors(suite);
+    let pinned = pinned_vectors(suite, version);
     let mut diffs = Vec::new();
     for (name, value) in &fixture.vectors.entries {
         match pinned.get(name) {
@@ -848,7 +943,7 @@ fn check_suite(suite: Suite) {
     }
     assert!(
         diffs.is_empty(),
-        "{suite}: {} conformance vector(s) changed; this is a format change (bump \
+        "{suite} v{version}: {} conformance vector(s) changed; this is a format change (bump \
          FORMAT_VERSION, then regenerate with KEXIN_REGENERATE_FIXTURES=1):\n{}",
         diffs.len(),
         diffs.join("\n")
@@ -890,24 +985,23 @@ fn gm_vectors_match_the_fixtures() {
 /// files (binary and JSON) and verify, as an outside verifier would.
 #[test]
 fn pinned_receipts_verify_from_the_files_alone() {
-    for suite in SUITES {
+    for (suite, version) in SUITES.into_iter().flat_map(|s| VERSIONS.map(|v| (s, v))) {
         let s = suite_name(suite);
-        let v = pinned_vectors(suite);
+        let v = pinned_vectors(suite, version);
         let genesis_bin = Genesis::decode(&::hex::decode(&v["genesis.encoding"]).unwrap()).unwrap();
         let genesis_json = Genesis::from_json(
-            &std::fs::read_to_string(
-                fixtures_dir().join(format!("genesis-v{FORMAT_VERSION}-{s}.json")),
-            )
-            .unwrap(),
+            &std::fs::read_to_string(fixtures_dir().join(format!("genesis-v{version}-{s}.json")))
+                .unwrap(),
         )
         .unwrap();
         assert_eq!(genesis_bin, genesis_json);
+        assert_eq!(genesis_bin.version, version);
         assert_eq!(genesis_bin.hash().to_hex(), v["genesis.hash"]);
 
         let from_bin = Receipt::decode(&::hex::decode(&v["receipt.encoding"]).unwrap()).unwrap();
         let from_json = Receipt::from_json(
             &std::fs::read_to_string(
-                fixtures_dir().join(format!("receipt-v{FORMAT_VERSION}-{s}.json")),
+                fixtures_dir().join(format!("receipt-v{}-{s}.json", receipt_version(version))),
             )
             .unwrap(),
         )
@@ -921,6 +1015,13 @@ fn pinned_receipts_verify_from_the_files_alone() {
             assert_eq!(ok.tx_hash.to_hex(), v["receipt.tx_hash"]);
             assert_eq!(ok.block_hash.to_hex(), v["receipt.block_hash"]);
             assert_eq!(ok.tx_hash.to_hex(), v["tx.hash"]);
+            match version {
+                protocol::V3 => assert_eq!(ok.outcome, None),
+                _ => assert_eq!(
+                    ok.outcome.map(|o| o.encode()),
+                    Some(::hex::decode(&v["block.2.tx.0.outcome.encoding"]).unwrap())
+                ),
+            }
         }
         let cp = Checkpoint::decode(&::hex::decode(&v["checkpoint.encoding"]).unwrap()).unwrap();
         assert_eq!(cp.verify(&genesis_bin).unwrap().to_hex(), v["block.2.hash"]);
@@ -932,7 +1033,7 @@ fn pinned_receipts_verify_from_the_files_alone() {
 /// The JSON receipt's field names and hex conventions, as documented.
 #[test]
 fn receipt_json_shape() {
-    let chain = conformance_chain(Suite::Gm);
+    let chain = conformance_chain_v(Suite::Gm, protocol::V4);
     let r = chain.receipt(2, 0, 1);
     let json: serde_json::Value = serde_json::from_str(&r.to_json()).unwrap();
     let obj = json.as_object().unwrap();
@@ -948,25 +1049,41 @@ fn receipt_json_shape() {
         "block_hash",
         "header",
         "certificate",
+        "signer_cert",
+        "outcome",
     ];
     want.sort_unstable();
     assert_eq!(keys, want);
     assert_eq!(json["suite"], "gm");
-    assert_eq!(json["version"], FORMAT_VERSION);
+    assert_eq!(json["version"], RECEIPT_VERSION_5);
+    let mut outcome_keys: Vec<&str> = json["outcome"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    outcome_keys.sort_unstable();
+    // A success has no code or message.
+    assert_eq!(outcome_keys, ["cost", "events", "proof", "status"]);
+    assert_eq!(json["outcome"]["status"], "success");
+    assert_eq!(json["outcome"]["proof"]["tree_size"], 2);
     let tx = json["transaction"].as_object().unwrap();
     let mut tx_keys: Vec<&str> = tx.keys().map(String::as_str).collect();
     tx_keys.sort_unstable();
     assert_eq!(
         tx_keys,
         [
+            "cert",
             "chain_id",
             "hash",
             "nonce",
             "payload",
             "signature",
-            "signer"
+            "signer",
+            "version"
         ]
     );
+    assert_eq!(json["transaction"]["version"], 4);
     assert_eq!(json["transaction"]["payload"]["type"], "evidence");
     assert_eq!(json["transaction"]["payload"]["record_count"], 3);
     assert_eq!(json["certificate"]["kind"], "signatures");
@@ -1013,6 +1130,7 @@ fn signatures_are_deterministic() {
         let d = Domain::new(domains::TX_SIGNATURE, CHAIN_ID);
         assert_eq!(k.sign(&d, b"m"), k.sign(&d, b"m"));
         assert_eq!(sample_tx(suite), sample_tx(suite));
+        assert_eq!(sample_tx(suite).version, protocol::V3);
     }
 }
 

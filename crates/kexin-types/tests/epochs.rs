@@ -20,7 +20,7 @@ fn validator(key: &SigningKey, i: usize) -> Validator {
 
 fn header(height: u64, next: Hash) -> BlockHeader {
     BlockHeader {
-        version: FORMAT_VERSION,
+        version: kexin_types::protocol::V3,
         outcomes_root: None,
         height,
         parent_hash: Hash([height as u8; 32]),
@@ -84,7 +84,7 @@ fn fixture() -> Fixture {
         (1..5).map(member).collect(),
     ];
     let genesis = Genesis {
-        version: FORMAT_VERSION,
+        version: kexin_types::protocol::V3,
         chain_id: CHAIN.into(),
         suite: Suite::Intl,
         timestamp_ms: 0,
@@ -264,9 +264,11 @@ fn receipt_at(
             external_ref: None,
         },
     };
-    let tx = Transaction::sign(
+    let tx = Transaction::sign_versioned(
+        kexin_types::protocol::V3,
         CHAIN,
         &signer,
+        None,
         1,
         Payload::Evidence {
             records: vec![record.clone()],

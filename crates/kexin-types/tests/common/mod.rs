@@ -14,9 +14,10 @@ use kexin_crypto::{Domain, SigningKey};
 use kexin_merkle::SparseMerkleTree;
 use kexin_types::state::{EvidenceState, NonceState, RecordLocation, StateKey, value_hash};
 use kexin_types::{
-    BlockHeader, CertDer, CommitCertificate, Decode, Encode, EvidenceRecord, Genesis, Hash,
-    InclusionProof, Organisation, Outcome, Payload, PublicKey, Receipt, ReceiptTx, RecordMetadata,
-    Salt, SealedTx, Suite, Transaction, TxReceipt, Validator, ValidatorSignature, domains,
+    BlockHeader, CertDer, CommitCertificate, Decode, Encode, Event, EvidenceRecord, Genesis, Hash,
+    InclusionProof, Organisation, Outcome, Payload, ProvenOutcome, PublicKey, Receipt, ReceiptTx,
+    RecordMetadata, Salt, SealedTx, SignerCert, Suite, Transaction, TxReceipt, Validator,
+    ValidatorSignature, domains,
 };
 
 /// Both suites, `intl` first.
@@ -108,21 +109,34 @@ pub fn evidence(records: Vec<EvidenceRecord>) -> Payload {
     Payload::Evidence { records }
 }
 
-/// The main conformance transaction: signer seed 1, nonce 42, [`sample_records`].
+/// The main transaction of the version 3 conformance chain: signer seed 1, nonce 42,
+/// [`sample_records`].
 pub fn sample_tx(suite: Suite) -> Transaction {
-    Transaction::sign(
-        CHAIN_ID,
+    sign_v(
+        kexin_types::protocol::V3,
         &key(suite, 1),
         42,
         evidence(sample_records(suite)),
     )
 }
 
-/// A genesis of `n` validators (seeds 11, 12, ...; names `node0`, `node1`, ...).
+/// A transaction of [`CHAIN_ID`] in format `version`, without a certificate.
+pub fn sign_v(version: u8, key: &SigningKey, nonce: u64, payload: Payload) -> Transaction {
+    Transaction::sign_versioned(version, CHAIN_ID, key, None, nonce, payload)
+}
+
+/// A genesis of `n` validators (seeds 11, 12, ...; names `node0`, `node1`, ...) at protocol
+/// version 3, the version these receipt tests were written for (version 4 chains:
+/// [`genesis_v`], [`TestChain::with_version`]).
 pub fn genesis(suite: Suite, n: usize) -> (Genesis, Vec<SigningKey>) {
+    genesis_v(suite, n, kexin_types::protocol::V3)
+}
+
+/// [`genesis`] at protocol version `version`.
+pub fn genesis_v(suite: Suite, n: usize, version: u8) -> (Genesis, Vec<SigningKey>) {
     let keys: Vec<SigningKey> = (0..n).map(|i| key(suite, validator_seed(i))).collect();
     let genesis = Genesis {
-        version: kexin_types::FORMAT_VERSION,
+        version,
         epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
         chain_id: CHAIN_ID.into(),
         suite,
@@ -177,6 +191,8 @@ pub struct TestBlock {
     pub transactions: Vec<Transaction>,
     /// A quorum certificate (validators `0..quorum`; `sign_single` for one validator).
     pub certificate: CommitCertificate,
+    /// Each transaction's hash and outcome (committed to by a version 4 header).
+    pub outcomes: Vec<(Hash, Outcome)>,
 }
 
 /// A chain built in memory: genesis, blocks, the transaction log and the state tree.
@@ -200,9 +216,14 @@ pub struct TestChain {
 }
 
 impl TestChain {
-    /// A chain with `validators` validators and no block yet.
+    /// A chain at protocol version 3 with `validators` validators and no block yet.
     pub fn new(suite: Suite, validators: usize) -> TestChain {
-        let (genesis, validator_keys) = genesis(suite, validators);
+        TestChain::with_version(suite, validators, kexin_types::protocol::V3)
+    }
+
+    /// A chain at protocol version `version` (its blocks' and receipts' formats).
+    pub fn with_version(suite: Suite, validators: usize, version: u8) -> TestChain {
+        let (genesis, validator_keys) = genesis_v(suite, validators, version);
         TestChain {
             suite,
             genesis,
@@ -218,6 +239,66 @@ impl TestChain {
     /// The genesis hash.
     pub fn genesis_hash(&self) -> Hash {
         self.genesis.hash()
+    }
+
+    /// The chain's protocol version.
+    pub fn version(&self) -> u8 {
+        self.genesis.version
+    }
+
+    /// The receipt version of the chain's blocks: 3 (the layout without the signer section)
+    /// on a version 3 chain, 5 on a version 4 one.
+    pub fn receipt_version(&self) -> u8 {
+        if self.version() >= kexin_types::protocol::V4 {
+            kexin_types::RECEIPT_VERSION_5
+        } else {
+            kexin_types::RECEIPT_VERSION_3
+        }
+    }
+
+    /// A transaction of this chain's format. On a version 4 chain it names the signer's
+    /// certificate ([`signer_cert`]), which receipts of version 5 carry; on version 3 it has
+    /// none.
+    pub fn sign(&self, key: &SigningKey, nonce: u64, payload: Payload) -> Transaction {
+        if self.version() < kexin_types::protocol::V4 {
+            return sign_v(self.version(), key, nonce, payload);
+        }
+        let cert = signer_cert(&key.public_key());
+        Transaction::sign_versioned(
+            self.version(),
+            CHAIN_ID,
+            key,
+            Some((&cert, false)),
+            nonce,
+            payload,
+        )
+    }
+
+    /// The signer-certificate section of a receipt for `tx` (version 5 receipts of a chain
+    /// with organisations carry it).
+    pub fn signer_section(&self, tx: &Transaction) -> Option<SignerCert> {
+        (self.version() >= kexin_types::protocol::V4 && tx.cert.is_some()).then(|| SignerCert {
+            cert: signer_cert(&tx.signer),
+            ca_set: None,
+        })
+    }
+
+    /// The proven outcome of transaction `tx_index` of block `height` (`None` on a version 3
+    /// chain).
+    pub fn proven_outcome(&self, height: u64, tx_index: usize) -> Option<ProvenOutcome> {
+        let block = self.block(height);
+        block.header.outcomes_root?;
+        let leaves: Vec<Hash> = block
+            .outcomes
+            .iter()
+            .map(|(h, o)| o.leaf_hash(self.suite, h))
+            .collect();
+        let proof = kexin_merkle::inclusion_proof_from_leaves(self.suite, &leaves, tx_index as u64)
+            .expect("tx index in range");
+        Some(ProvenOutcome {
+            outcome: block.outcomes[tx_index].1.clone(),
+            proof,
+        })
     }
 
     /// Appends a block with `txs`; its certificate is signed by validators `0..quorum`.
@@ -266,13 +347,14 @@ impl TestChain {
         }
         self.state = self.state.apply(&changes);
         let proposer = (height as usize - 1) % self.validator_keys.len();
-        // The fixtures pin formats, not execution: each transaction's outcome is a plain
-        // success with the base cost plus one unit per record.
+        // The fixtures pin formats, not execution: each transaction's outcome is a success
+        // with the base cost plus one unit per record and one event naming the record count.
         let outcomes: Vec<(Hash, Outcome)> = txs
             .iter()
             .map(|t| {
-                let cost = 10 + t.records().len() as u64;
-                (t.hash(), Outcome::success(cost, Vec::new()))
+                let count = t.records().len();
+                let event = Event::new("evidence", "records_attested").with("count", count);
+                (t.hash(), Outcome::success(10 + count as u64, vec![event]))
             })
             .collect();
         let version = self.genesis.version;
@@ -307,6 +389,7 @@ impl TestChain {
             hash,
             transactions: txs,
             certificate,
+            outcomes,
         });
         self.blocks.last().expect("just pushed")
     }
@@ -361,7 +444,7 @@ impl TestChain {
         )
         .expect("log index in range");
 
-        let mut out = vec![kexin_types::FORMAT_VERSION, suite.tag()];
+        let mut out = vec![self.receipt_version(), suite.tag()];
         out.push(self.genesis.chain_id.len() as u8);
         out.extend_from_slice(self.genesis.chain_id.as_bytes());
         let rec = &tx.records()[record_index];
@@ -386,6 +469,23 @@ impl TestChain {
         out.extend(block.certificate.encode());
         // No epoch links: the block is in epoch 0.
         out.extend_from_slice(&0u32.to_be_bytes());
+        if let Some(p) = self.proven_outcome(height, tx_index) {
+            // Version 5: the signer section (the certificate, no CA-set proof), then the
+            // outcome and its proof.
+            match self.signer_section(tx) {
+                None => out.push(0),
+                Some(sc) => {
+                    out.push(1);
+                    out.extend_from_slice(&(sc.cert.as_bytes().len() as u16).to_be_bytes());
+                    out.extend_from_slice(sc.cert.as_bytes());
+                    out.push(0);
+                }
+            }
+            let outcome = p.outcome.encode();
+            out.extend_from_slice(&(outcome.len() as u32).to_be_bytes());
+            out.extend(outcome);
+            put_proof(&mut out, &p.proof);
+        }
         out
     }
 
@@ -402,8 +502,8 @@ impl TestChain {
         )
         .expect("log index in range");
         TxReceipt {
-            outcome: None,
-            version: kexin_types::FORMAT_VERSION,
+            outcome: self.proven_outcome(height, tx_index),
+            version: self.receipt_version(),
             chain_id: self.genesis.chain_id.clone(),
             suite,
             transaction: ReceiptTx {
@@ -417,7 +517,7 @@ impl TestChain {
             header: block.header.clone(),
             certificate: block.certificate.clone(),
             epochs: Vec::new(),
-            signer_cert: None,
+            signer_cert: self.signer_section(tx),
         }
     }
 
@@ -438,12 +538,22 @@ pub fn put_proof(out: &mut Vec<u8>, p: &InclusionProof) {
     }
 }
 
-/// The conformance chain of a suite: 4 validators; block 1 holds one transaction of signer 2,
-/// block 2 the main transaction ([`sample_tx`]) and one of signer 3.
+/// Stands in for the DER of the certificate of `signer` (opaque to the format; the X.509
+/// checks of real ones are `kexin-client`'s).
+pub fn signer_cert(signer: &PublicKey) -> CertDer {
+    CertDer(format!("conformance certificate DER of {}", signer.to_hex()).into_bytes())
+}
+
+/// The conformance chain of a suite at protocol version 3: 4 validators; block 1 holds one
+/// transaction of signer 2, block 2 the main transaction ([`sample_tx_v`]) and one of signer 3.
 pub fn conformance_chain(suite: Suite) -> TestChain {
-    let mut chain = TestChain::new(suite, 4);
-    let tx_b = Transaction::sign(
-        CHAIN_ID,
+    conformance_chain_v(suite, kexin_types::protocol::V3)
+}
+
+/// [`conformance_chain`] at protocol version `version`.
+pub fn conformance_chain_v(suite: Suite, version: u8) -> TestChain {
+    let mut chain = TestChain::with_version(suite, 4, version);
+    let tx_b = chain.sign(
         &key(suite, 2),
         1,
         evidence(vec![record(
@@ -455,8 +565,7 @@ pub fn conformance_chain(suite: Suite) -> TestChain {
         )]),
     );
     chain.push_block(vec![tx_b]);
-    let tx_c = Transaction::sign(
-        CHAIN_ID,
+    let tx_c = chain.sign(
         &key(suite, 3),
         7,
         evidence(vec![record(
@@ -468,7 +577,8 @@ pub fn conformance_chain(suite: Suite) -> TestChain {
             Some("https://example.invalid/doc/0"),
         )]),
     );
-    chain.push_block(vec![sample_tx(suite), tx_c]);
+    let main = chain.sign(&key(suite, 1), 42, evidence(sample_records(suite)));
+    chain.push_block(vec![main, tx_c]);
     chain
 }
 
