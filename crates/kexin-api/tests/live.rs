@@ -521,8 +521,8 @@ async fn module_events_are_filtered_and_match_the_transaction_outcome() {
         let outcome = &tx["outcome"];
         assert_eq!(outcome["status"], "success", "{tx}");
         assert_eq!(
-            outcome["committed"], false,
-            "a version 3 chain commits no outcome"
+            outcome["committed"], true,
+            "a version 4 block's header commits to its outcomes"
         );
         assert!(outcome["cost"].as_u64().unwrap() >= 11);
         assert_eq!(outcome["events"][0]["attributes"], e.data["attributes"]);

@@ -307,9 +307,16 @@ impl Signer {
         }
     }
 
-    /// Signs an evidence transaction for `info`'s chain, in its protocol version.
-    pub fn sign(&self, info: &ChainInfo, nonce: u64, records: Vec<EvidenceRecord>) -> Transaction {
-        let (version, chain_id) = (info.protocol_version, info.chain_id.as_str());
+    /// Signs an evidence transaction for `info`'s chain in protocol version `version` (the
+    /// chain's, as `info` or a later `GET /v1/chain` reported it).
+    pub fn sign(
+        &self,
+        info: &ChainInfo,
+        version: u8,
+        nonce: u64,
+        records: Vec<EvidenceRecord>,
+    ) -> Transaction {
+        let chain_id = info.chain_id.as_str();
         match self {
             Signer::Key(k) => {
                 kexin_client::sign_evidence_versioned(version, chain_id, k, nonce, records)
@@ -391,6 +398,28 @@ pub fn identity_required(info: &ChainInfo) -> anyhow::Error {
             orgs.join(", ")
         ),
     )
+}
+
+/// After a refusal `e`: whether it was `unsupported_version` because the chain moved to another
+/// protocol version (it passed a voted upgrade height) since `version` was read. Then `version`
+/// is updated from `GET /v1/chain` and the caller signs again. Any other error, or a chain
+/// still at `version`, returns false.
+pub async fn follow_upgrade(client: &Client, e: &ClientError, version: &mut u8) -> bool {
+    if e.code() != "unsupported_version" {
+        return false;
+    }
+    match client.chain().await {
+        Ok(info) if info.protocol_version != *version => {
+            tracing::warn!(
+                from = *version,
+                to = info.protocol_version,
+                "the chain changed protocol version; signing again"
+            );
+            *version = info.protocol_version;
+            true
+        }
+        _ => false,
+    }
 }
 
 /// Submits `tx`, retrying while the node is busy (429), not ready (503) or unreachable, until
@@ -626,6 +655,8 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
     let timeout = Duration::from_secs(args.timeout);
     let signer_key = signer.public_key();
     let mut nonce = client.next_nonce(&signer_key).await?;
+    // Followed across a protocol upgrade that passes during the run.
+    let mut version = info.protocol_version;
     let permits = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut tasks: JoinSet<BatchOutcome> = JoinSet::new();
     let bar = count_progress(inputs.len() as u64, "attesting");
@@ -636,13 +667,16 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
         let permit = permits.clone().acquire_owned().await?;
         let batch_records: Vec<EvidenceRecord> =
             indices.iter().map(|&i| records[i].clone()).collect();
-        let mut attempt = 0;
+        let (mut attempt, mut upgrades) = (0, 0);
         let submitted = loop {
-            let tx = signer.sign(&info, nonce, batch_records.clone());
+            let tx = signer.sign(&info, version, nonce, batch_records.clone());
             match submit_with_retry(&client, &tx, Instant::now() + timeout).await {
                 Ok(hash) => {
                     nonce += 1;
                     break Ok(hash);
+                }
+                Err(e) if upgrades < 2 && follow_upgrade(&client, &e, &mut version).await => {
+                    upgrades += 1;
                 }
                 Err(e)
                     if matches!(e.code(), "nonce_replayed" | "nonce_conflict")
@@ -703,8 +737,15 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
                 o.indices.iter().map(|&i| records[i].clone()).collect();
             let next = client.next_nonce(&signer_key).await?;
             tracing::warn!(tx = %o.tx_hash, next, "transaction dropped as a nonce replay; re-signing");
-            let tx = signer.sign(&info, next, batch_records.clone());
-            match submit_with_retry(&client, &tx, Instant::now() + timeout).await {
+            let mut tx = signer.sign(&info, version, next, batch_records.clone());
+            let mut submitted = submit_with_retry(&client, &tx, Instant::now() + timeout).await;
+            if let Err(e) = &submitted
+                && follow_upgrade(&client, e, &mut version).await
+            {
+                tx = signer.sign(&info, version, next, batch_records.clone());
+                submitted = submit_with_retry(&client, &tx, Instant::now() + timeout).await;
+            }
+            match submitted {
                 Ok(hash) => {
                     o.tx_hash = hash;
                     o.result = finalize(client.clone(), hash, batch_records, timeout).await;
@@ -827,7 +868,8 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
 /// Signs `payload` as `signer` (attaching its certificate while the chain has not registered
 /// it) and submits it, retrying while the node is busy; a nonce taken meanwhile (by another
 /// transaction of the same signer, or one the node still holds pending) is retried with a
-/// fresh one. Returns the transaction hash.
+/// fresh one, and one refused as `unsupported_version` after a protocol upgrade is signed again
+/// in the chain's new version. Returns the transaction hash.
 pub async fn submit_signed(
     client: &Client,
     info: &ChainInfo,
@@ -837,18 +879,16 @@ pub async fn submit_signed(
 ) -> Result<Hash, ClientError> {
     let deadline = Instant::now() + timeout;
     let mut nonce = client.next_nonce(&signer.public_key()).await?;
-    let mut attempt = 0;
+    let mut version = info.protocol_version;
+    let (mut attempt, mut upgrades) = (0, 0);
     loop {
         let attach = client.cert(&signer.id()).await?.is_none();
-        let tx = signer.sign_versioned(
-            info.protocol_version,
-            &info.chain_id,
-            nonce,
-            payload.clone(),
-            attach,
-        );
+        let tx = signer.sign_versioned(version, &info.chain_id, nonce, payload.clone(), attach);
         match crate::attest::submit_with_retry(client, &tx, deadline).await {
             Ok(h) => return Ok(h),
+            Err(e) if upgrades < 2 && follow_upgrade(client, &e, &mut version).await => {
+                upgrades += 1;
+            }
             Err(e)
                 if matches!(e.code(), "nonce_replayed" | "nonce_conflict")
                     && attempt < NONCE_RETRIES =>

@@ -238,9 +238,17 @@ fn signed_reads(net: &Net, receipts: &Path, reader: &Path) {
     let report: Value = serde_json::from_str(&ok(&o)).unwrap();
     assert_eq!(report["metadata"], "checked", "{report}");
     assert_eq!(report["label"], "contract.txt", "{report}");
-    // The node's receipt is version 4: it names the signer, alice, org2's writer, certified by
-    // the genesis CA of org2.
-    assert_eq!(report["version"], 4, "{report}");
+    // The node's receipt is version 5 (a version 4 chain): it names the signer, alice, org2's
+    // writer, certified by the genesis CA of org2, and proves the transaction's outcome.
+    assert_eq!(report["version"], 5, "{report}");
+    assert_eq!(report["outcome"]["status"], "success", "{report}");
+    assert!(
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .contains(&"outcome".into()),
+        "{report}"
+    );
     let signer = &report["signer_certificate"];
     assert_eq!(signer["organisation"], "org2", "{report}");
     assert_eq!(signer["role"], "writer", "{report}");

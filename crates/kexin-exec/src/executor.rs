@@ -50,6 +50,11 @@ impl<'v, 'g> Executor<'v, 'g> {
         }
     }
 
+    /// Whether `tx`'s signer may act now (certificate and role), writing nothing.
+    pub fn authorized(&self, tx: &SealedTx) -> Result<Result<(), TxRejection>, ExecError> {
+        Ok(identity::authorize(&self.block, &self.st, tx)?.map(|_| ()))
+    }
+
     /// Checks `tx` against the state as it is now, writing nothing: who it acts as and its
     /// payload (not its nonce).
     pub fn admissible(&self, tx: &SealedTx) -> Result<Result<Actor, TxRejection>, ExecError> {

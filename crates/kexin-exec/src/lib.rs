@@ -190,7 +190,14 @@ pub fn build_block<V: StateView>(
                 outcomes.push(o);
                 included.push(tx);
             }
-            Step::Refused(TxRejection::NonceGap { .. }) => deferred.push(tx.hash()),
+            // A transaction waiting for an earlier nonce whose signer can no longer act (its
+            // certificate revoked or expired meanwhile) would only ever fail: it is rejected,
+            // as protocol version 3 rejects it, instead of waiting for a nonce that its signer
+            // can no longer fill.
+            Step::Refused(TxRejection::NonceGap { .. }) => match ex.authorized(&tx)? {
+                Ok(()) => deferred.push(tx.hash()),
+                Err(reason) => rejected.push((tx.hash(), reason)),
+            },
             Step::Refused(reason) => rejected.push((tx.hash(), reason)),
         }
     }

@@ -22,10 +22,13 @@ fn rec(d: &[u8]) -> EvidenceRecord {
     }
 }
 
+/// An evidence transaction in format 3, the version of [`genesis`].
 fn tx(key: &SigningKey, nonce: u64, digests: &[&[u8]]) -> SealedTx {
-    SealedTx::new(Transaction::sign(
+    SealedTx::new(Transaction::sign_versioned(
+        kexin_types::protocol::V3,
         "test",
         key,
+        None,
         nonce,
         Payload::Evidence {
             records: digests.iter().map(|d| rec(d)).collect(),

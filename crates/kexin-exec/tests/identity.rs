@@ -107,6 +107,11 @@ impl Org {
 }
 
 /// A key with its certificate and next nonce.
+/// A transaction in format 3 without a certificate.
+fn sign_v3(key: &SigningKey, nonce: u64, payload: Payload) -> Transaction {
+    Transaction::sign_versioned(kexin_types::protocol::V3, CHAIN, key, None, nonce, payload)
+}
+
 struct Id {
     key: SigningKey,
     cert: CertDer,
@@ -114,9 +119,12 @@ struct Id {
 }
 
 impl Id {
+    /// A transaction in format 3: the chains here start at version 3 (which version 4 blocks
+    /// take too), and the tests run each refusal under both versions.
     fn tx(&mut self, attach: bool, payload: Payload) -> SealedTx {
         self.nonce += 1;
-        SealedTx::new(Transaction::sign_as(
+        SealedTx::new(Transaction::sign_versioned(
+            kexin_types::protocol::V3,
             CHAIN,
             &self.key,
             Some((&self.cert, attach)),
@@ -164,7 +172,7 @@ impl Chain {
         let org2 = Org::new(suite, "org2", 102);
         let v = SigningKey::from_seed(suite, &[1; 32]).unwrap();
         let genesis = Genesis {
-            version: kexin_types::FORMAT_VERSION,
+            version: kexin_types::protocol::V3,
             epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
             chain_id: CHAIN.into(),
             suite,
@@ -358,7 +366,7 @@ fn missing_foreign_and_forged_certificates_are_refused() {
         let c = Chain::new(suite);
         // No certificate at all.
         let key = SigningKey::from_seed(suite, &[20; 32]).unwrap();
-        let bare = SealedTx::new(Transaction::sign(CHAIN, &key, 1, evidence("bare")));
+        let bare = SealedTx::new(sign_v3(&key, 1, evidence("bare")));
         assert_eq!(c.refusal(&bare), "cert_required");
         // An organisation that is not a member.
         let outsider = Org::new(suite, "org9", 103);
@@ -561,6 +569,52 @@ fn v4_a_certificate_revoked_earlier_in_the_block_fails_the_transaction_not_the_b
 }
 
 #[test]
+fn a_waiting_transaction_of_a_revoked_signer_is_rejected_not_kept() {
+    for version in [kexin_types::protocol::V3, kexin_types::protocol::V4] {
+        let suite = Suite::Intl;
+        let mut c = Chain::new(suite);
+        c.genesis.version = version;
+        let mut admin = c.org1.issue(suite, "admin", Role::Admin, 50, 0, 200 * DAY);
+        let mut w = c.org1.issue(suite, "alice", Role::Writer, 51, 0, 200 * DAY);
+        let mut bob = c.org1.issue(suite, "bob", Role::Writer, 52, 0, 200 * DAY);
+        c.commit(&[w.evidence(true), bob.evidence(true)]);
+        // Each signer's next nonce is skipped: both transactions wait behind a gap.
+        let _ = (w.evidence(false), bob.evidence(false));
+        let (w_gapped, bob_gapped) = (w.evidence(false), bob.evidence(false));
+        let built = build_block(
+            &c.state,
+            &c.ctx(),
+            vec![w_gapped.clone(), bob_gapped.clone()],
+        )
+        .unwrap();
+        assert_eq!(
+            built.deferred,
+            [w_gapped.hash(), bob_gapped.hash()],
+            "v{version}"
+        );
+        c.commit(&[admin.tx(
+            true,
+            Payload::RevokeCert {
+                cert: w.cert.clone(),
+                reason: RevocationReason::KeyCompromise,
+            },
+        )]);
+        // Alice can never fill her gap (her transactions are refused now): hers is rejected
+        // with the reason; bob's keeps waiting.
+        let built = build_block(
+            &c.state,
+            &c.ctx(),
+            vec![w_gapped.clone(), bob_gapped.clone()],
+        )
+        .unwrap();
+        assert!(built.included.is_empty() && built.writes.is_empty());
+        let rejected: Vec<_> = built.rejected.iter().map(|(h, r)| (*h, r.code())).collect();
+        assert_eq!(rejected, [(w_gapped.hash(), "cert_revoked")], "v{version}");
+        assert_eq!(built.deferred, [bob_gapped.hash()], "v{version}");
+    }
+}
+
+#[test]
 fn revocation_takes_effect_from_its_block() {
     for suite in SUITES {
         let mut c = Chain::new(suite);
@@ -731,8 +785,7 @@ fn open_chains_take_no_certificates() {
     let mut w = c.org1.issue(suite, "alice", Role::Writer, 70, 0, 200 * DAY);
     assert_eq!(c.refusal(&w.evidence(true)), "no_organisations");
     let key = SigningKey::from_seed(suite, &[71; 32]).unwrap();
-    let revoke = SealedTx::new(Transaction::sign(
-        CHAIN,
+    let revoke = SealedTx::new(sign_v3(
         &key,
         1,
         Payload::RevokeCert {
@@ -741,7 +794,7 @@ fn open_chains_take_no_certificates() {
         },
     ));
     assert_eq!(c.refusal(&revoke), "no_organisations");
-    let bare = SealedTx::new(Transaction::sign(CHAIN, &key, 1, evidence("ok")));
+    let bare = SealedTx::new(sign_v3(&key, 1, evidence("ok")));
     c.commit(&[bare]);
 }
 
@@ -978,8 +1031,7 @@ fn open_chains_have_no_governance() {
     c.genesis.organisations.clear();
     c.genesis.validators[0].org.clear();
     let key = SigningKey::from_seed(suite, &[120; 32]).unwrap();
-    let p = SealedTx::new(Transaction::sign(
-        CHAIN,
+    let p = SealedTx::new(sign_v3(
         &key,
         1,
         Payload::Propose {

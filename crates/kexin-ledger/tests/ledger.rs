@@ -507,9 +507,11 @@ fn invalid_blocks_and_certificates_are_refused() {
     assert_eq!(err.code(), "invalid_transaction");
     // Transactions that would make an undecodable block: no records, oversized metadata.
     let sign = |records| {
-        SealedTx::new(Transaction::sign(
+        SealedTx::new(Transaction::sign_versioned(
+            chain.genesis.version,
             &chain.genesis.chain_id,
             &chain.clients[3],
+            None,
             9,
             Payload::Evidence { records },
         ))
@@ -841,9 +843,11 @@ fn audit_notes_are_indexed_and_every_transaction_has_a_receipt() {
         let path = dir.path().join("notes.redb");
         let (a, b) = (suite.hash(b"record a"), suite.hash(b"record b"));
         let note = |client: usize, nonce: u64, subject: Hash, text: &str| {
-            SealedTx::new(Transaction::sign(
+            SealedTx::new(Transaction::sign_versioned(
+                chain.genesis.version,
                 &chain.genesis.chain_id,
                 &chain.clients[client],
+                None,
                 nonce,
                 Payload::AuditNote {
                     subject,

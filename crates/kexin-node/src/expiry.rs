@@ -219,7 +219,8 @@ mod tests {
         let ca = kexin_pki::self_signed_ca("org1", &ca_key, &terms(NOW + 20 * DAY_MS)).unwrap();
         let validator = SigningKey::generate(suite);
         let genesis = Genesis {
-            version: kexin_types::FORMAT_VERSION,
+            // Version 3: the block below carries state writes alone.
+            version: kexin_types::protocol::V3,
             epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
             chain_id: "expiry".into(),
             suite,
