@@ -736,3 +736,72 @@ test('frozen v3 record receipts (receipt versions 4, open chains too) still veri
   }
   assert.ok(n >= 20, `${n} frozen receipts`);
 });
+
+// Real networks of protocol version 4 (test/fixtures/network-v5-*: `kexin net up --nodes 4
+// --epoch-length 4`, org1's writer attesting one file per transaction, with writers of org2 and
+// org3 at the same time, so the receipt's block holds several transactions; block 10, epoch 2
+// with two epoch links, finalization certificates, a real X.509 signer certificate). The
+// evidenced file held "kexin explorer fixture N\n" (N below); `kexin verify` accepted both.
+const networkV5 = (suite) => ({
+  receipt: read(`${here}network-v5-${suite}-receipt.json`),
+  receipts: read(`${here}network-v5-${suite}-receipts.json`),
+  genesis: read(`${here}network-v5-${suite}-genesis.json`),
+  data: new TextEncoder().encode(`kexin explorer fixture ${{ gm: 8, intl: 9 }[suite]}\n`),
+});
+
+for (const suite of SUITES) {
+  test(`${suite}: a real network's version 5 receipt verifies, every step ok`, async () => {
+    const n = networkV5(suite);
+    const digest = hashBytes(suite, n.data);
+    const res = await verify(n.receipt, { genesis: n.genesis, suite, digest });
+    assert.equal(res.ok, true, JSON.stringify(res.steps.filter((s) => s.ok !== true)));
+    assert.deepEqual(res.steps.map((s) => s.name), [...V5_STEPS, 'signer_ca']);
+    assert.deepEqual(res.steps.filter((s) => s.ok !== true).map((s) => s.name), ['signer_ca']);
+    assert.deepEqual(
+      { organisation: res.result.signer.organisation, role: res.result.signer.role },
+      { organisation: 'org1', role: 'writer' },
+    );
+    const r = JSON.parse(n.receipt);
+    assert.equal(r.version, 5);
+    assert.equal(r.header.version, 4);
+    assert.ok(r.header.tx_count >= 2, 'a block of several transactions');
+    assert.ok(r.outcome.proof.path.length >= 1, 'an outcome proof with a path');
+    assert.equal(r.epochs.length, 2);
+    assert.match(res.steps.find((s) => s.name === 'epochs').detail, /2 epoch link/);
+    assert.equal(res.result.outcome.status, 'success');
+    assert.equal(res.result.outcome.cost, BigInt(r.outcome.cost));
+    assert.deepEqual(res.result.outcome.events.map((e) => [e.module, e.topic, e.attributes.count, e.attributes.org]), [['evidence', 'records_attested', '1', 'org1']]);
+    // The API's /v1/transactions/{hash}/receipts answer: withheld metadata, same proofs.
+    const api = parseJsonExact(n.receipts);
+    assert.equal(api.receipts.length, 1);
+    const w = await verifyEvidenceReceipt(api.receipts[0], { genesis: n.genesis, digest });
+    assert.equal(w.ok, true, JSON.stringify(w.steps));
+    assert.equal(w.result.metadataChecked, false);
+    assert.equal(w.result.txHash, api.tx_hash);
+    assert.equal(w.result.txHash, r.transaction.hash);
+    // The checkpoint of its block (header of version 4, epoch links).
+    const cp = { block_hash: r.block_hash, header: r.header, certificate: r.certificate, epochs: r.epochs };
+    assert.equal((await verifyCheckpoint(cp, { genesis: n.genesis })).ok, true);
+    // The other suite's version 3 network: another chain.
+    assert.deepEqual(failing(await verify(n.receipt, { genesis: network(suite).genesis })), ['chain', 'wrong_chain']);
+  });
+
+  test(`${suite}: a real network's version 5 receipt with a forged outcome is refused`, async () => {
+    const n = networkV5(suite);
+    const base = JSON.parse(n.receipt);
+    const cases = [
+      [(r) => { r.outcome.status = 'failed'; r.outcome.code = 'cert_revoked'; r.outcome.message = 'revoked'; r.outcome.events = []; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.cost += 1; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].attributes.org = 'org2'; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].attributes.records_root = flipHex(r.outcome.events[0].attributes.records_root, 3); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.path[0] = flipHex(r.outcome.proof.path[0], 63); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.path.reverse(); r.outcome.proof.path.push(r.outcome.proof.path[0]); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.leaf_index = 1; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { delete r.outcome; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.header.outcomes_root = r.outcome.proof.path[0]; }, ['block_hash', 'block_hash_mismatch']],
+    ];
+    for (const [mutate, want] of cases) {
+      assert.deepEqual(failing(await verify(mutated(base, mutate), { genesis: n.genesis })), want, mutate.toString());
+    }
+  });
+}
