@@ -320,7 +320,6 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
   if (r.version < 3n || r.version > 5n) {
     return fail('version', 'malformed_receipt', `Unsupported receipt version ${r.version} (this page reads versions 3 to 5).`);
   }
-  if (r.version === 3n && r.signerCert) return fail('version', 'malformed_receipt', 'A version 3 receipt carries no signer_cert.');
   pass('version', `Receipt format version ${r.version}.`);
   // Step 0 (after chain, suite and version, as in the reference verifier): the user's data.
   if (opts.digest !== undefined && opts.digest !== null) {
@@ -342,7 +341,9 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
     result.dataChecked = false;
   }
 
-  // Versions 4 and 5: the signer's certificate is the one the transaction names (§9 step 3a).
+  // §9 step 3a, after step 0 as in the reference: version 3 carries no signer certificate;
+  // in versions 4 and 5 it is the one the transaction names.
+  if (r.version === 3n && r.signerCert) return fail('signer_cert', 'malformed_receipt', 'A version 3 receipt carries no signer_cert.');
   if (r.version >= 4n) {
     const permissioned = genesis ? genesis.organisations.length > 0 : tx.cert !== null;
     const sc = r.signerCert;

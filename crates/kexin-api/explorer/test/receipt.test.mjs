@@ -520,7 +520,10 @@ for (const suite of SUITES) {
     assert.deepEqual(failing(await verify(none, { genesis: f.genesis })), ['signer_cert', 'bad_signer_cert']);
     const v3 = JSON.parse(f.receipt);
     v3.version = 3;
-    assert.deepEqual(failing(await verify(v3, { genesis: f.genesis })), ['version', 'malformed_receipt']);
+    assert.deepEqual(failing(await verify(v3, { genesis: f.genesis })), ['signer_cert', 'malformed_receipt']);
+    // After the data, as in the reference (verify_data: envelope, data, then the signer).
+    const d = hashBytes(suite, new TextEncoder().encode('something else'));
+    assert.deepEqual(failing(await verify(v3, { genesis: f.genesis, digest: d })), ['digest', 'digest_mismatch']);
     // Another chain's genesis: wrong_chain, before anything about the signer or the data
     // (issue 13, 5.2: the chain is checked before the digest, as by kexin verify).
     const notTheData = hashBytes(suite, new TextEncoder().encode('something else'));
