@@ -223,6 +223,27 @@ try {
     assert(main.includes('committed') && main.includes('org1'), 'status or organisation missing');
     assert(await page.locator(`main a[href="#/receipt/${first.tx_hash}/0"]`).count(), 'no receipt link');
   });
+
+  // Protocol version 4 (the default for new chains): every committed transaction has an
+  // outcome, which its block's header commits to.
+  await check('transaction page shows the outcome: success, its cost and the evidence event', async () => {
+    await go(page, `tx/${first.tx_hash}`, 'Evidence transaction');
+    const { outcome } = await api(`/v1/transactions/${first.tx_hash}`);
+    assert(outcome, 'the API gives no outcome for a committed transaction');
+    equal(outcome.status, 'success', 'API outcome status');
+    equal(outcome.committed, true, 'API outcome committed (a block of protocol version 4)');
+    const section = page.locator('main section[aria-labelledby="s-outcome"]');
+    equal(await section.count(), 1, 'Outcome sections');
+    equal(await section.locator('[data-outcome]').getAttribute('data-outcome'), 'success', 'outcome status shown');
+    equal(await section.locator('[data-outcome] .badge-ok').innerText(), 'success', 'status badge');
+    const shown = await section.innerText();
+    assert(shown.includes(`${outcome.cost.toLocaleString('en-US')} cost units`), `cost ${outcome.cost} not shown: ${shown.slice(0, 300)}`);
+    const rows = await section.locator('tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+    const ev = rows.find((r) => r[0] === 'evidence' && r[1] === 'records_attested');
+    assert(ev, `no evidence / records_attested event row: ${JSON.stringify(rows)}`);
+    assert(ev[2].includes('count = 1') && ev[2].includes('org = org1'), `event attributes: ${JSON.stringify(ev[2])}`);
+    equal(rows.length, outcome.events.length, 'event rows');
+  });
   await shot(page, 'transaction');
 
   await check('search by block height opens the block', async () => {
@@ -289,6 +310,11 @@ try {
     await go(page, receiptRoute, 'Evidence receipt');
     await page.waitForSelector('main [data-result]', { timeout: WAIT });
     equal(await page.locator('main [data-result]').getAttribute('data-result'), 'verified', 'browser verification');
+    // A receipt of a version 4 block (receipt version 5) proves the transaction's outcome.
+    equal(await page.locator('main [data-step="outcome"]').getAttribute('data-ok'), 'true', 'outcome step');
+    const outcome = page.locator('main section[aria-labelledby="s-outcome"]');
+    equal(await outcome.locator('[data-outcome]').getAttribute('data-outcome'), 'success', 'proven outcome on the receipt page');
+    assert((await outcome.innerText()).includes('records_attested'), 'the receipt page does not show the evidence event');
     const img = page.locator('#receipt-qr img');
     await img.evaluate((el) => el.decode());
     const png = await img.screenshot();

@@ -1,10 +1,10 @@
 // Binary encodings of the Kexin objects a receipt verifier rebuilds and hashes
-// (docs/formats.md §1.1, §2.4, §4.1–§4.9, §6.2). Inputs are the parsed forms of lib/receipt.js:
+// (docs/formats.md §1.1, §2.4, §4.1–§4.9, §4.14, §6.2). Inputs are the parsed forms of lib/receipt.js:
 // integers as BigInt, hashes/keys/signatures as Uint8Array, strings as JS strings (UTF-8 encoded
 // here). Like the reference encoders, these trust their input (lengths are not range-checked).
 //
 //   encodeMetadata(m), encodeSummary(tx), encodeHeader(h), encodeValidator(v),
-//   encodeEpochSet(set), encodeGenesis(g)                       -> Uint8Array
+//   encodeEpochSet(set), encodeGenesis(g), encodeOutcome(o)     -> Uint8Array
 //   signingInput(namespace, chainId, message)                   -> Uint8Array (§2.4)
 //   finalizeSigningInput(chainId, epoch, view, parentView, blockHash) -> Uint8Array (§6.2)
 //   keyTag(keyBytes)                                            -> 1 (SM2) | 2 (Ed25519) | 3 (P-256)
@@ -75,7 +75,7 @@ export function encodeMetadata(m) {
 }
 
 export function encodeSummary(tx) {
-  const w = new Writer().u8(3).str8(tx.chainId).key(tx.signer).u64(tx.nonce);
+  const w = new Writer().u8(tx.version === undefined ? 3n : tx.version).str8(tx.chainId).key(tx.signer).u64(tx.nonce);
   if (tx.cert === null) w.u8(0);
   else w.u8(1).bytes(tx.cert);
   const p = tx.payload;
@@ -84,11 +84,39 @@ export function encodeSummary(tx) {
   return w.done();
 }
 
+/** §4.5: version 3 (the default when `h.version` is absent), or version 4 and later with
+ * `outcomes_root` appended (all zero when the header has none, as the reference writes it). */
 export function encodeHeader(h) {
-  return new Writer()
-    .u8(3).u64(h.height).bytes(h.parentHash).u64(h.timestampMs).key(h.proposer)
-    .u32(h.txCount).u64(h.logSize).bytes(h.logRoot).bytes(h.stateRoot).bytes(h.nextValidators)
-    .done();
+  const version = h.version === undefined ? 3n : BigInt(h.version);
+  const w = new Writer()
+    .u8(version).u64(h.height).bytes(h.parentHash).u64(h.timestampMs).key(h.proposer)
+    .u32(h.txCount).u64(h.logSize).bytes(h.logRoot).bytes(h.stateRoot).bytes(h.nextValidators);
+  if (version >= 4n) w.bytes(h.outcomesRoot || new Uint8Array(32));
+  return w.done();
+}
+
+/** Byte order of two strings' UTF-8 encodings (the order of the reference's BTreeMap keys). */
+function byteOrder(a, b) {
+  const x = utf8(a), y = utf8(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+  return x.length - y.length;
+}
+
+/** §4.14: `u8 4 || u8 status || [str8 code || str16 message when failed] || u64 cost || u16 n
+ * || n × (str8 module || str8 topic || u8 m || m × (str8 key || str16 value))`, attributes in
+ * key byte order. `o.attributes` of each event: [key, value] pairs (any order) or an object. */
+export function encodeOutcome(o) {
+  const w = new Writer().u8(4);
+  if (o.status === 'success') w.u8(0);
+  else w.u8(1).str8(o.code ?? '').str16(o.message ?? '');
+  w.u64(o.cost).u16(o.events.length);
+  for (const e of o.events) {
+    const attrs = (Array.isArray(e.attributes) ? [...e.attributes] : Object.entries(e.attributes))
+      .sort(([a], [b]) => byteOrder(a, b));
+    w.str8(e.module).str8(e.topic).u8(attrs.length);
+    for (const [k, v] of attrs) w.str8(k).str16(v);
+  }
+  return w.done();
 }
 
 function writeValidator(w, v) {
@@ -108,7 +136,7 @@ export function encodeEpochSet(set) {
 }
 
 export function encodeGenesis(g) {
-  const w = new Writer().u8(3).str8(g.chainId).u8(g.suite === 'gm' ? 1 : 2).u64(g.timestampMs);
+  const w = new Writer().u8(g.version === undefined ? 3n : g.version).str8(g.chainId).u8(g.suite === 'gm' ? 1 : 2).u64(g.timestampMs);
   w.u32(g.organisations.length);
   for (const o of g.organisations) {
     w.str8(o.name).u8(o.caCerts.length);

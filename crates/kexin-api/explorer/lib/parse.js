@@ -8,6 +8,8 @@
 //                                             verifier relies on: suite, 1..=100 distinct keys of
 //                                             the suite, epoch_length 4..=2^32, chain id syntax)
 //   parseHeader, parseCertificate, parseEpochs, fromHexField: the pieces, for checkpoints.
+//   parseOutcome: a version 5 receipt's `outcome` (null when absent); event attributes become
+//                 [key, value] pairs in the JSON's order.
 
 import { parseJsonExact } from './json.js';
 import { fromHex } from './hash.js';
@@ -70,6 +72,9 @@ function proof(v, path) {
 export function parseHeader(v, path = 'header') {
   obj(v, path);
   return {
+    // The block's protocol version: omitted in JSON when 3; version 4 appends outcomes_root
+    // (§4.5). Like the reference's JSON reader, any u8 is read; the hash decides.
+    version: v.version === undefined ? 3n : uint(v.version, `${path}.version`, 8),
     height: uint(v.height, `${path}.height`, 64),
     parentHash: hash(v.parent_hash, `${path}.parent_hash`),
     timestampMs: uint(v.timestamp_ms, `${path}.timestamp_ms`, 64),
@@ -80,6 +85,8 @@ export function parseHeader(v, path = 'header') {
     stateRoot: hash(v.state_root, `${path}.state_root`),
     nextValidators:
       v.next_validators === undefined ? new Uint8Array(32) : hash(v.next_validators, `${path}.next_validators`),
+    outcomesRoot:
+      v.outcomes_root === undefined || v.outcomes_root === null ? null : hash(v.outcomes_root, `${path}.outcomes_root`),
   };
 }
 
@@ -219,6 +226,34 @@ function signerCert(v, path = 'signer_cert') {
   return { cert, caSet };
 }
 
+/** Version 5's outcome (§4.11, §4.14): the Outcome's fields and its `proof`. Only the JSON
+ * shapes are checked here; the limits are checked by the verifier (step 9a). */
+export function parseOutcome(v, path = 'outcome') {
+  if (v === undefined || v === null) return null;
+  obj(v, path);
+  const status = str(v.status, `${path}.status`);
+  if (status !== 'success' && status !== 'failed') bad(`${path}.status`, 'expected "success" or "failed"');
+  const optional = (x, p) => (x === undefined || x === null ? null : str(x, p));
+  return {
+    status,
+    code: optional(v.code, `${path}.code`),
+    message: optional(v.message, `${path}.message`),
+    cost: uint(v.cost, `${path}.cost`, 64),
+    events: (v.events === undefined ? [] : arr(v.events, `${path}.events`)).map((e, i) => {
+      const p = `${path}.events[${i}]`;
+      obj(e, p);
+      const attrs = e.attributes === undefined ? {} : obj(e.attributes, `${p}.attributes`);
+      return {
+        module: str(e.module, `${p}.module`),
+        topic: str(e.topic, `${p}.topic`),
+        // [key, value] pairs; the encoder sorts them by key bytes, as the reference's map does.
+        attributes: Object.keys(attrs).map((k) => [k, str(attrs[k], `${p}.attributes.${k}`)]),
+      };
+    }),
+    proof: proof(v.proof, `${path}.proof`),
+  };
+}
+
 export function parseReceipt(input) {
   const v = obj(load(input, 'receipt'), 'receipt');
   const suite = str(v.suite, 'suite');
@@ -237,6 +272,8 @@ export function parseReceipt(input) {
     recordProof: proof(v.record_proof, 'record_proof'),
     transaction: {
       hash: hash(t.hash, 'transaction.hash'),
+      // The transaction's format version (§4.3): omitted in JSON when 3.
+      version: t.version === undefined ? 3n : uint(t.version, 'transaction.version', 8),
       chainId: str(t.chain_id, 'transaction.chain_id'),
       signer: key(t.signer, 'transaction.signer'),
       nonce: uint(t.nonce, 'transaction.nonce', 64),
@@ -250,12 +287,14 @@ export function parseReceipt(input) {
     certificate: parseCertificate(v.certificate),
     epochs: parseEpochs(v.epochs),
     signerCert: signerCert(v.signer_cert),
+    outcome: parseOutcome(v.outcome),
   };
 }
 
 export function parseGenesis(input) {
   const v = obj(load(input, 'genesis'), 'genesis');
-  if (uint(v.version, 'genesis.version', 8) !== 3n) bad('genesis.version', 'expected 3');
+  const version = uint(v.version, 'genesis.version', 8);
+  if (version !== 3n && version !== 4n) bad('genesis.version', 'expected 3 or 4 (the protocol version the chain starts at)');
   const chainId = str(v.chain_id, 'genesis.chain_id');
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(chainId)) bad('genesis.chain_id', 'not a valid chain id');
   const suite = str(v.suite, 'genesis.suite');
@@ -281,6 +320,7 @@ export function parseGenesis(input) {
   const epochLength = v.epoch_length === undefined ? 1000n : uint(v.epoch_length, 'genesis.epoch_length', 64);
   if (epochLength < 4n || epochLength > 1n << 32n) bad('genesis.epoch_length', 'must be 4..=2^32');
   return {
+    version,
     chainId,
     suite,
     timestampMs: uint(v.timestamp_ms, 'genesis.timestamp_ms', 64),

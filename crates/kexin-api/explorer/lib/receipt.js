@@ -12,22 +12,29 @@
 //     digest:  Uint8Array(32) | hex string, the suite hash of the data the user holds (optional;
 //              step 0 of §9)
 //   Step = {name, ok: true | false | null, detail, code?, optional?}
-//     names, in order: parse, genesis, chain, suite, version, digest, signer_cert (version 4),
-//     metadata, record_proof, tx_hash, tx_signature, log_proof, block_hash, epochs,
-//     certificate, proposer, and signer_ca (version 4: the X.509 check of the signer's
-//     certificate against its organisation's CA, optional: left to `kexin verify`).
+//     names, in order: parse, genesis, chain, suite, version (receipt versions 3 to 5),
+//     digest, signer_cert (versions 4 and 5 on a chain with organisations), metadata,
+//     record_proof, tx_hash, tx_signature, log_proof, block_hash, outcome (§9 step 9a: the
+//     receipt version matches the block's, 5 for a header of version 4 and 3 or 4 for one of
+//     version 3; a version 5 receipt proves the transaction's outcome against the header's
+//     outcomes_root, and a record receipt needs a success), epochs, certificate, proposer,
+//     and signer_ca (versions 4 and 5: the X.509 check of the signer's certificate against
+//     its organisation's CA, optional: left to `kexin verify`). signer_cert is ok: null when
+//     the certificate is the one the transaction names but cannot be read as X.509 here.
 //     Verification stops at the first step with ok: false; `code` is then its error code
 //     (digest_mismatch, wrong_chain, wrong_suite, malformed_receipt, metadata_mismatch,
 //     bad_record_proof, tx_hash_mismatch, bad_signature, bad_log_proof, block_hash_mismatch,
-//     bad_certificate, unknown_proposer, bad_signer_cert; bad_genesis when the given genesis
-//     cannot be read). ok: null means "not checked here" with the reason in `detail`;
-//     `optional` steps (no data given, metadata withheld) do not affect the verdict.
+//     bad_outcome_proof, tx_failed, bad_certificate, unknown_proposer, bad_signer_cert;
+//     bad_genesis when the given genesis cannot be read). ok: null means "not checked here"
+//     with the reason in `detail`; `optional` steps (no data given, metadata withheld) do not
+//     affect the verdict.
 //   Verdict ok: false if a step failed; null if nothing failed but a required step could not be
 //     checked in the browser (then run `kexin verify`); true if every step passed.
 //   result: {digest, metadataHash, metadataChecked, txHash, height, blockHash, timestampMs,
-//     chainId, suite, genesisHash, signer?} (hex strings, BigInt height/timestamp), filled as
-//     known; signer (version 4) = {organisation, role, name, certId} as the certificate names
-//     them.
+//     chainId, suite, genesisHash, signer?, outcome?} (hex strings, BigInt height/timestamp),
+//     filled as known; signer (versions 4 and 5) = {organisation, role, name, certId} as the
+//     certificate names them; outcome (version 5, once its proof verified) = {status, code?,
+//     message?, cost (BigInt), events: [{module, topic, attributes: {key: value}}]}.
 //
 //   verifyCheckpoint(checkpoint, {genesis}) -> same shape: a `GET /v1/checkpoint` signed tree
 //     head (steps parse, genesis, suite, block_hash, epochs, certificate).
@@ -44,7 +51,7 @@ import { parseJsonExact } from './json.js';
 import { certInfo } from '../der.js';
 import { verifyRaw, suiteOfKey } from './signature.js';
 import {
-  encodeMetadata, encodeSummary, encodeHeader, encodeEpochSet, encodeGenesis,
+  encodeMetadata, encodeSummary, encodeHeader, encodeEpochSet, encodeGenesis, encodeOutcome,
   signingInput, finalizeSigningInput, utf8,
 } from './encoding.js';
 
@@ -178,6 +185,74 @@ function sameKeys(a, b) {
   return a.length === b.length && a.every((v, i) => bytesEqual(v.publicKey, b[i].publicKey));
 }
 
+const NAME = /^[a-z0-9_.-]{1,64}$/;
+const bytesOf = (s) => utf8(s).length;
+
+/** The limits of §4.14 (Outcome::validate), in its order: an error text, or null. */
+function outcomeLimits(o) {
+  if (o.status === 'success') {
+    if (o.code !== null || o.message !== null) return 'a success carries no code or message';
+  } else {
+    if (o.code === null || o.message === null) return 'a failure carries a code and a message';
+    if (!NAME.test(o.code)) return `failure code ${JSON.stringify(o.code)} is not 1..=64 bytes of a-z, 0-9, '_', '-', '.'`;
+    if (bytesOf(o.message) > 1024) return `the failure message is ${bytesOf(o.message)} bytes, above the limit of 1024`;
+    if (o.events.length) return 'a failed transaction emits no events';
+  }
+  if (o.events.length > 64) return `${o.events.length} events, above the limit of 64`;
+  for (const [i, e] of o.events.entries()) {
+    if (!NAME.test(e.module)) return `event ${i}: module ${JSON.stringify(e.module)} is not 1..=64 bytes of a-z, 0-9, '_', '-', '.'`;
+    if (!NAME.test(e.topic)) return `event ${i}: topic ${JSON.stringify(e.topic)} is not 1..=64 bytes of a-z, 0-9, '_', '-', '.'`;
+    if (e.attributes.length > 16) return `event ${i}: ${e.attributes.length} attributes, above the limit of 16`;
+    for (const [k, v] of e.attributes) {
+      if (!NAME.test(k)) return `event ${i}: attribute key ${JSON.stringify(k)} is not 1..=64 bytes of a-z, 0-9, '_', '-', '.'`;
+      if (bytesOf(v) > 1024) return `event ${i}: attribute ${k} is ${bytesOf(v)} bytes, above the limit of 1024`;
+    }
+  }
+  return null;
+}
+
+/**
+ * §9 step 9a, as the reference's check_outcome: the receipt version matches the header's, a
+ * version 5 receipt carries an outcome within the limits, and its proof leads from
+ * H("kexin:outcome:v1" || tx_hash || encode(outcome)) to `header.outcomes_root`.
+ * Returns {outcome} (null for a version 3 block) or {error: [code, detail]}.
+ */
+function checkOutcome(suite, r, txHash) {
+  const h = r.header, p = r.outcome;
+  const expected = h.version >= 4n ? 5n : 4n;
+  if (!(r.version === expected || (r.version === 3n && expected === 4n))) {
+    return { error: ['malformed_receipt', `A receipt of a block of version ${h.version} is receipt version ${expected}, not ${r.version}.`] };
+  }
+  if (h.outcomesRoot === null || p === null) {
+    if (p !== null) return { error: ['malformed_receipt', `A receipt of version ${r.version} carries no outcome.`] };
+    if (h.outcomesRoot !== null) return { error: ['bad_outcome_proof', 'A receipt of a version 4 block proves the transaction\'s outcome; this one carries none.'] };
+    return { outcome: null };
+  }
+  const limits = outcomeLimits(p);
+  if (limits) return { error: ['malformed_receipt', `The outcome is not within its limits: ${limits}.`] };
+  const index = r.logProof.leafIndex - (h.logSize - h.txCount);
+  if (p.proof.treeSize !== h.txCount || p.proof.leafIndex !== index) {
+    return { error: ['bad_outcome_proof', `The outcome proof is for leaf ${p.proof.leafIndex} of ${p.proof.treeSize}, the transaction is ${index} of the block's ${h.txCount}.`] };
+  }
+  const leaf = domainHash(suite, 'kexin:outcome:v1', concat([txHash, encodeOutcome(p)]));
+  const v = verifyInclusion(suite, leaf, p.proof, h.outcomesRoot);
+  if (!v.ok) {
+    return { error: ['bad_outcome_proof', `The outcome (status, code, message, cost, events) is not the one the header's outcomes root commits to for this transaction: ${v.reason}.`] };
+  }
+  return { outcome: p };
+}
+
+/** The outcome as the result reports it: {status, code?, message?, cost, events}. */
+function outcomeView(o) {
+  return {
+    status: o.status,
+    ...(o.code !== null ? { code: o.code } : {}),
+    ...(o.message !== null ? { message: o.message } : {}),
+    cost: o.cost,
+    events: o.events.map((e) => ({ module: e.module, topic: e.topic, attributes: Object.fromEntries(e.attributes) })),
+  };
+}
+
 export async function verifyEvidenceReceipt(input, opts = {}) {
   const steps = [];
   const result = {};
@@ -242,10 +317,9 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
     return fail('suite', 'wrong_suite', `Expected suite ${opts.suite} but the chain's suite is ${suite}.`);
   }
   pass('suite', `Suite ${suite} (${H} and ${SIGNATURE[suite]}) for the receipt, the signer key and the proposer key.`);
-  if (r.version !== 3n && r.version !== 4n) {
-    return fail('version', 'malformed_receipt', `Unsupported receipt version ${r.version} (this page reads versions 3 and 4).`);
+  if (r.version < 3n || r.version > 5n) {
+    return fail('version', 'malformed_receipt', `Unsupported receipt version ${r.version} (this page reads versions 3 to 5).`);
   }
-  if (r.version === 3n && r.signerCert) return fail('version', 'malformed_receipt', 'A version 3 receipt carries no signer_cert.');
   pass('version', `Receipt format version ${r.version}.`);
   // Step 0 (after chain, suite and version, as in the reference verifier): the user's data.
   if (opts.digest !== undefined && opts.digest !== null) {
@@ -267,12 +341,14 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
     result.dataChecked = false;
   }
 
-  // Version 4: the signer's certificate is the one the transaction names (§9 step 3a).
-  if (r.version === 4n) {
+  // §9 step 3a, after step 0 as in the reference: version 3 carries no signer certificate;
+  // in versions 4 and 5 it is the one the transaction names.
+  if (r.version === 3n && r.signerCert) return fail('signer_cert', 'malformed_receipt', 'A version 3 receipt carries no signer_cert.');
+  if (r.version >= 4n) {
     const permissioned = genesis ? genesis.organisations.length > 0 : tx.cert !== null;
     const sc = r.signerCert;
     if (!sc && permissioned) {
-      return fail('signer_cert', 'bad_signer_cert', 'A version 4 receipt of a chain with organisations carries the signer\'s certificate (signer_cert); this one does not.');
+      return fail('signer_cert', 'bad_signer_cert', `A version ${r.version} receipt of a chain with organisations carries the signer's certificate (signer_cert); this one does not.`);
     }
     if (sc && !permissioned) return fail('signer_cert', 'malformed_receipt', 'A receipt of a chain without organisations carries no signer_cert.');
     if (sc) {
@@ -282,9 +358,15 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
         return fail('signer_cert', 'bad_signer_cert', `The receipt's certificate has id ${toHex(id)}, the transaction names ${toHex(tx.cert)}.`);
       }
       const info = certInfo(toHex(sc.cert));
-      if (!info || !info.subject.O) return fail('signer_cert', 'bad_signer_cert', 'The signer\'s certificate cannot be read as X.509 with an organisation (O).');
-      result.signer = { organisation: info.subject.O, role: info.subject.OU || '', name: info.subject.CN || '', certId: toHex(id) };
-      pass('signer_cert', `The transaction was signed under certificate ${short(id)} of organisation ${info.subject.O} (role ${info.subject.OU || '?'}, ${info.subject.CN || '?'}), which the receipt carries.`);
+      if (!info || !info.subject.O) {
+        // Bound to the transaction (the reference's step 3a passed), but who it names is
+        // step 14, the X.509 check this page leaves to `kexin verify` (which refuses a
+        // certificate it cannot read, bad_signer_cert).
+        skip('signer_cert', `The receipt carries certificate ${short(id)}, the one the transaction names, but this browser cannot read it as X.509 with an organisation (O): who signed is not shown. Run \`kexin verify\`, which checks the certificate.`);
+      } else {
+        result.signer = { organisation: info.subject.O, role: info.subject.OU || '', name: info.subject.CN || '', certId: toHex(id) };
+        pass('signer_cert', `The transaction was signed under certificate ${short(id)} of organisation ${info.subject.O} (role ${info.subject.OU || '?'}, ${info.subject.CN || '?'}), which the receipt carries.`);
+      }
     }
   }
 
@@ -365,6 +447,21 @@ export async function verifyEvidenceReceipt(input, opts = {}) {
   result.blockHash = toHex(bh);
   result.timestampMs = h.timestampMs;
   pass('block_hash', `The header of block ${h.height} (time ${timeText(h.timestampMs)}) hashes to the block hash ${result.blockHash}.`);
+
+  // Step 9a: the outcome (receipt version 5, blocks of protocol version 4); a record receipt
+  // needs a success.
+  const oc = checkOutcome(suite, r, txHash);
+  if (oc.error) return fail('outcome', oc.error[0], oc.error[1]);
+  if (oc.outcome) {
+    const o = oc.outcome;
+    result.outcome = outcomeView(o);
+    if (o.status !== 'success') {
+      return fail('outcome', 'tx_failed', `The transaction is in block ${h.height} but failed (${o.code}: ${o.message}): it took no effect, so it attested nothing.`);
+    }
+    pass('outcome', `The transaction succeeded (cost ${o.cost}, ${o.events.length} event(s)${o.events.length ? `: ${o.events.map((e) => `${e.module}/${e.topic}`).join(', ')}` : ''}): its outcome is ${o.proof.leafIndex + 1n} of the block's ${h.txCount}, whose proof leads to the header's outcomes root ${short(h.outcomesRoot)}.`);
+  } else {
+    pass('outcome', `A block of protocol version ${h.version}: every transaction in it took effect, and a receipt version ${r.version} carries no outcome.`);
+  }
 
   // Steps 10-11: epoch links and the certificate.
   if (!genesis) {

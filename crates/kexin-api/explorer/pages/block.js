@@ -61,6 +61,8 @@ export async function render({ main, signal }, id) {
         ['Log size', `${plural(hd.log_size, 'transaction')} in the chain's log after this block`],
         ['Log root', mono(hd.log_root)],
         ['State root', mono(hd.state_root)],
+        ['Protocol version', String(hd.version ?? 3)],
+        hd.outcomes_root ? ['Outcomes root', mono(hd.outcomes_root)] : null,
       ]),
     ),
     section(

@@ -6,7 +6,7 @@ import { badge, facts, h, hashLink, hashName, isHash, link, mono, notice, num, r
 import { offlineCommand, verifyEvidenceReceipt } from '../lib/receipt.js';
 import { qrSvg } from '../lib/qr.js';
 import { certState } from './block.js';
-import { metadataView } from './tx.js';
+import { metadataView, outcomeView } from './tx.js';
 
 export { offlineCommand };
 
@@ -155,6 +155,9 @@ export async function render({ main, signal }, tx, index) {
         h('figure', { id: 'receipt-qr', class: 'qr-figure' }, qrImage(url, `QR code linking to this receipt: ${url}`), h('figcaption', {}, h('p', { class: 'mono' }, url))),
       ),
     ),
+    result.result?.outcome
+      ? section('Outcome', outcomeView(result.result.outcome, 'proven in this browser: the receipt\'s outcome proof leads to the block header\'s outcomes root'))
+      : null,
     section(
       'Checked in this browser',
       verdictView(result),

@@ -41,6 +41,43 @@ export function jsonView(value) {
   return isHash(s) || /^[0-9a-f]{40,}$/.test(s) ? mono(s) : s;
 }
 
+/** An event's attributes as `key = value` lines, in key byte order (as the ledger keeps them;
+ * a JS object would put integer-like keys first). */
+export function attributeLines(attributes) {
+  const enc = new TextEncoder();
+  const order = (a, b) => {
+    const x = enc.encode(a), y = enc.encode(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return x.length - y.length;
+  };
+  return Object.keys(attributes || {}).sort(order).map((k) => `${k} = ${attributes[k]}`);
+}
+
+/**
+ * What a transaction did (protocol version 4, formats.md §4.14): status (failed in the bad
+ * style, with its code and message), cost and events. `note`: where the outcome comes from.
+ */
+export function outcomeView(o, note) {
+  const ok = o.status === 'success';
+  return [
+    facts([
+      ['Status', h('span', { dataset: { outcome: o.status } }, badge(o.status, ok ? 'ok' : 'bad'))],
+      ok ? null : ['Failure', [h('code', {}, o.code ?? '?'), ': ', o.message ?? '']],
+      ['Cost', `${num(o.cost)} cost units`],
+      note ? ['Committed', note] : null,
+    ]),
+    table(
+      ['Module', 'Topic', 'Attributes'],
+      (o.events || []).map((e) => [
+        e.module,
+        e.topic,
+        h('ul', { class: 'attributes' }, attributeLines(e.attributes).map((line) => h('li', { class: 'mono' }, line))),
+      ]),
+      { caption: `${num((o.events || []).length)} events`, empty: ok ? 'No events.' : 'No events: a failed transaction took no effect beyond consuming its nonce.' },
+    ),
+  ];
+}
+
 function payloadView(payload, hash) {
   switch (payload.type) {
     case 'evidence':
@@ -127,6 +164,17 @@ export async function render({ main, signal }, hash) {
         tx.status === 'committed' ? h('a', { class: 'button secondary', href: `/v1/transactions/${hash}/receipt` }, 'Transaction receipt (JSON)') : null,
       ),
     ),
+    tx.outcome
+      ? section(
+        'Outcome',
+        outcomeView(
+          tx.outcome,
+          tx.outcome.committed
+            ? 'yes: the block header\'s outcomes root commits to this outcome, and the transaction receipt proves it'
+            : 'no: a block of protocol version 3 commits to no outcome (every transaction in it took effect); shown as this node\'s execution reported it',
+        ),
+      )
+      : null,
     section('Payload', payloadView(t.payload, hash)),
   );
 }

@@ -4,11 +4,12 @@
 // links and BFT finalization certificates; the evidenced file held "kexin explorer fixture 9\n").
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { verifyEvidenceReceipt, verifyCheckpoint, genesisHash } from '../lib/receipt.js';
 import { verifyInclusion, merkleRoot, leafHash, expectedPathLength } from '../lib/merkle.js';
-import { finalizeSigningInput, encodeHeader } from '../lib/encoding.js';
+import { finalizeSigningInput, encodeHeader, encodeOutcome } from '../lib/encoding.js';
+import { parseHeader, parseOutcome } from '../lib/parse.js';
 import { parseJsonExact } from '../lib/json.js';
 import { sm2Verify, sm2Za, sm2DecompressKey } from '../lib/sm2.js';
 import { verifyRaw, keyIsValid } from '../lib/signature.js';
@@ -46,7 +47,7 @@ function flipHex(s, i) {
   return s.slice(0, i) + c.toString(16) + s.slice(i + 1);
 }
 const ALL_STEPS = ['genesis', 'chain', 'suite', 'version', 'digest', 'metadata', 'record_proof',
-  'tx_hash', 'tx_signature', 'log_proof', 'block_hash', 'epochs', 'certificate', 'proposer'];
+  'tx_hash', 'tx_signature', 'log_proof', 'block_hash', 'outcome', 'epochs', 'certificate', 'proposer'];
 
 for (const suite of SUITES) {
   test(`${suite}: the conformance receipt verifies, every step ok`, async () => {
@@ -519,11 +520,300 @@ for (const suite of SUITES) {
     assert.deepEqual(failing(await verify(none, { genesis: f.genesis })), ['signer_cert', 'bad_signer_cert']);
     const v3 = JSON.parse(f.receipt);
     v3.version = 3;
-    assert.deepEqual(failing(await verify(v3, { genesis: f.genesis })), ['version', 'malformed_receipt']);
+    assert.deepEqual(failing(await verify(v3, { genesis: f.genesis })), ['signer_cert', 'malformed_receipt']);
+    // After the data, as in the reference (verify_data: envelope, data, then the signer).
+    const d = hashBytes(suite, new TextEncoder().encode('something else'));
+    assert.deepEqual(failing(await verify(v3, { genesis: f.genesis, digest: d })), ['digest', 'digest_mismatch']);
     // Another chain's genesis: wrong_chain, before anything about the signer or the data
     // (issue 13, 5.2: the chain is checked before the digest, as by kexin verify).
     const notTheData = hashBytes(suite, new TextEncoder().encode('something else'));
     assert.deepEqual(failing(await verify(f.receipt, { genesis: fx(`genesis-v3-${suite}.json`), digest: notTheData })), ['chain', 'wrong_chain']);
     assert.deepEqual(failing(await verify(f.receipt, { genesis: f.genesis, digest: notTheData })), ['digest', 'digest_mismatch']);
+  });
+}
+
+// Receipt version 5 (crates/kexin-types/tests/fixtures/receipt-v5-*.json with genesis-v4-*.json,
+// pinned by the conformance test of kexin-types): a block of protocol version 4, whose header
+// commits to the outcomes of its transactions; the receipt proves the transaction's outcome.
+// The fixtures' signer certificate is an opaque stand-in for DER, not X.509: the browser
+// checks that it is the one the transaction names and leaves reading it to `kexin verify`.
+const v5 = (suite) => ({
+  receipt: fx(`receipt-v5-${suite}.json`),
+  genesis: fx(`genesis-v4-${suite}.json`),
+  vectors: JSON.parse(fx(`conformance-v4-${suite}.json`)).vectors,
+});
+const V5_STEPS = [...ALL_STEPS.slice(0, 5), 'signer_cert', ...ALL_STEPS.slice(5)];
+
+/** A clone of `base` changed by `mutate`. */
+function mutated(base, mutate) {
+  const r = structuredClone(base);
+  mutate(r);
+  return r;
+}
+
+for (const suite of SUITES) {
+  test(`${suite}: a version 5 receipt verifies its outcome against the header's outcomes root`, async () => {
+    const f = v5(suite);
+    assert.equal(genesisHash(f.genesis), f.vectors['genesis.hash']);
+    const digest = JSON.parse(f.receipt).record.digest;
+    const res = await verify(f.receipt, { genesis: f.genesis, suite, digest });
+    assert.deepEqual(res.steps.map((s) => s.name), V5_STEPS);
+    // Every step passes but the X.509 reading of the stand-in certificate.
+    assert.deepEqual(res.steps.filter((s) => s.ok !== true).map((s) => [s.name, s.ok]), [['signer_cert', null]]);
+    assert.equal(res.ok, null);
+    assert.equal(res.code, null);
+    assert.match(res.steps.find((s) => s.name === 'signer_cert').detail, /the one the transaction names/);
+    assert.equal(res.result.txHash, f.vectors['receipt.tx_hash']);
+    assert.equal(res.result.blockHash, f.vectors['receipt.block_hash']);
+    assert.deepEqual(res.result.outcome, {
+      status: 'success', cost: 13n, events: [{ module: 'evidence', topic: 'records_attested', attributes: { count: '3' } }],
+    });
+    const step = res.steps.find((s) => s.name === 'outcome');
+    assert.match(step.detail, /succeeded \(cost 13, 1 event\(s\): evidence\/records_attested\)/);
+    // The header of version 4 hashes with its outcomes root (formats.md §4.5).
+    const r = JSON.parse(f.receipt);
+    assert.equal(r.header.version, 4);
+    assert.equal(r.header.outcomes_root, f.vectors['block.2.outcomes_root']);
+    // Without the genesis the outcome is still proven (it needs only the header).
+    const no = await verify(f.receipt, {});
+    assert.equal(no.steps.find((s) => s.name === 'outcome').ok, true);
+  });
+
+  test(`${suite}: the outcome encoding and leaf of formats.md §4.14 match the conformance vectors`, () => {
+    const v = v5(suite).vectors;
+    const ev = (module, topic, attributes) => ({ module, topic, attributes });
+    const rec = (n) => ev('evidence', 'records_attested', { count: n });
+    assert.equal(toHex(encodeOutcome({ status: 'success', cost: 13n, events: [rec('3')] })), v['block.2.tx.0.outcome.encoding']);
+    assert.equal(toHex(encodeOutcome({ status: 'success', cost: 11n, events: [rec('1')] })), v['block.2.tx.1.outcome.encoding']);
+    // Attributes in key byte order whatever order they are given in.
+    const success = {
+      status: 'success', cost: 31n,
+      events: [
+        ev('evidence', 'records_attested', [['org', 'org1'], ['new_digests', '2'], ['count', '3']]),
+        ev('identity', 'certificate_registered', { cert: v['identity.user_cert.id'] }),
+      ],
+    };
+    assert.equal(toHex(encodeOutcome(success)), v['outcome.success.encoding']);
+    const failed = { status: 'failed', code: 'cert_revoked', message: "the signer's certificate was revoked at height 5", cost: 30n, events: [] };
+    assert.equal(toHex(encodeOutcome(failed)), v['outcome.failed.encoding']);
+    for (const i of [0, 1]) {
+      const txHash = fromHex(v[`block.2.tx.${i}.hash`]);
+      const enc = fromHex(v[`block.2.tx.${i}.outcome.encoding`]);
+      const leaf = hashBytes(suite, new Uint8Array([...new TextEncoder().encode('kexin:outcome:v1'), ...txHash, ...enc]));
+      assert.equal(toHex(leaf), v[`block.2.tx.${i}.outcome.leaf_hash`]);
+    }
+    const leaves = [0, 1].map((i) => fromHex(v[`block.2.tx.${i}.outcome.leaf_hash`]));
+    assert.equal(toHex(merkleRoot(suite, leaves)), v['block.2.outcomes_root']);
+  });
+
+  test(`${suite}: a forged outcome, or none, is refused at the outcome step`, async () => {
+    const f = v5(suite);
+    const base = JSON.parse(f.receipt);
+    const cases = [
+      // Any field of the outcome: not the one the header commits to.
+      [(r) => { Object.assign(r.outcome, { status: 'failed', code: 'cert_revoked', message: 'revoked', events: [] }); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.cost += 1; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.cost = 0; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].attributes.count = '4'; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].attributes.org = 'org1'; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].attributes = {}; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].topic = 'records_revoked'; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].module = 'identity'; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events.push(r.outcome.events[0]); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events = []; }, ['outcome', 'bad_outcome_proof']],
+      // The proof: its path, its leaf and its size (the transaction's place in the block).
+      [(r) => { r.outcome.proof.path[0] = flipHex(r.outcome.proof.path[0], 7); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.path.push(r.outcome.proof.path[0]); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.path = []; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.leaf_index = 1; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.tree_size = 3; }, ['outcome', 'bad_outcome_proof']],
+      // Another transaction's outcome and proof (tx 1 of the block): its leaf is not this one's.
+      [(r) => { r.outcome.cost = 11; r.outcome.events[0].attributes.count = '1'; }, ['outcome', 'bad_outcome_proof']],
+      // None: a version 5 receipt proves the outcome.
+      [(r) => { delete r.outcome; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome = null; }, ['outcome', 'bad_outcome_proof']],
+      // The version must match the block's: 5 for a header of version 4, 3 or 4 for one of 3.
+      [(r) => { r.version = 4; }, ['outcome', 'malformed_receipt']],
+      [(r) => { r.version = 4; delete r.outcome; }, ['outcome', 'malformed_receipt']],
+      [(r) => { r.version = 6; }, ['version', 'malformed_receipt']],
+      // The limits of §4.14, before the proof.
+      [(r) => { r.outcome.code = 'x'; }, ['outcome', 'malformed_receipt']],
+      [(r) => { r.outcome.status = 'failed'; }, ['outcome', 'malformed_receipt']],
+      [(r) => { Object.assign(r.outcome, { status: 'failed', code: 'cert_revoked', message: 'x' }); }, ['outcome', 'malformed_receipt']], // failed with events
+      [(r) => { Object.assign(r.outcome, { status: 'failed', code: 'Cert', message: 'x', events: [] }); }, ['outcome', 'malformed_receipt']],
+      [(r) => { Object.assign(r.outcome, { status: 'failed', code: 'c', message: 'x'.repeat(1025), events: [] }); }, ['outcome', 'malformed_receipt']],
+      [(r) => { r.outcome.events[0].module = 'Evidence'; }, ['outcome', 'malformed_receipt']],
+      [(r) => { r.outcome.events[0].topic = ''; }, ['outcome', 'malformed_receipt']],
+      [(r) => { r.outcome.events[0].attributes['a b'] = '1'; }, ['outcome', 'malformed_receipt']],
+      [(r) => { r.outcome.events[0].attributes.count = 'x'.repeat(1025); }, ['outcome', 'malformed_receipt']],
+      [(r) => { for (let i = 0; i < 17; i++) r.outcome.events[0].attributes[`k${i}`] = ''; }, ['outcome', 'malformed_receipt']],
+      [(r) => { r.outcome.events = Array(65).fill(r.outcome.events[0]); }, ['outcome', 'malformed_receipt']],
+      // Unreadable JSON shapes.
+      [(r) => { r.outcome.status = 'ok'; }, ['parse', 'malformed_receipt']],
+      [(r) => { r.outcome.cost = -1; }, ['parse', 'malformed_receipt']],
+      [(r) => { r.outcome.events[0].attributes.count = 3; }, ['parse', 'malformed_receipt']],
+      [(r) => { delete r.outcome.proof; }, ['parse', 'malformed_receipt']],
+      // The header: its version and outcomes root are hashed (formats.md §4.5).
+      [(r) => { r.header.outcomes_root = flipHex(r.header.outcomes_root, 0); }, ['block_hash', 'block_hash_mismatch']],
+      [(r) => { delete r.header.outcomes_root; }, ['block_hash', 'block_hash_mismatch']],
+      [(r) => { delete r.header.version; }, ['block_hash', 'block_hash_mismatch']],
+      [(r) => { r.header.version = 3; delete r.header.outcomes_root; }, ['block_hash', 'block_hash_mismatch']],
+      // The transaction's format version is hashed too (formats.md §4.3).
+      [(r) => { delete r.transaction.version; }, ['tx_hash', 'tx_hash_mismatch']],
+    ];
+    for (const [mutate, want] of cases) {
+      const r = mutated(base, mutate);
+      assert.deepEqual(failing(await verify(r, { genesis: f.genesis })), want, mutate.toString());
+    }
+    // The header is hashed before the outcome is checked: a forged outcomes root with a
+    // matching block hash fails at the outcome, then (had it passed) at the certificate.
+    const r = mutated(base, (x) => { x.header.outcomes_root = flipHex(x.header.outcomes_root, 0); });
+    r.block_hash = toHex(hashBytes(suite, new Uint8Array([...new TextEncoder().encode('kexin:block:v1'), ...encodeHeader(parseHeader(r.header))])));
+    assert.deepEqual(failing(await verify(r, { genesis: f.genesis })), ['outcome', 'bad_outcome_proof']);
+  });
+
+  test(`${suite}: a record receipt of a failed transaction is refused (tx_failed)`, async () => {
+    const f = v5(suite);
+    const v = f.vectors;
+    // The same block, but transaction 0 failed: a header committing to that outcome (with
+    // its block hash), which the certificate no longer signs; the outcome step comes first.
+    const r = JSON.parse(f.receipt);
+    Object.assign(r.outcome, { status: 'failed', code: 'cert_revoked', message: "the signer's certificate was revoked at height 5", events: [] });
+    const o = parseOutcome(r.outcome);
+    const leaf = hashBytes(suite, new Uint8Array([...new TextEncoder().encode('kexin:outcome:v1'), ...fromHex(v['receipt.tx_hash']), ...encodeOutcome(o)]));
+    r.header.outcomes_root = toHex(merkleRoot(suite, [leaf, fromHex(v['block.2.tx.1.outcome.leaf_hash'])]));
+    r.block_hash = toHex(hashBytes(suite, new Uint8Array([...new TextEncoder().encode('kexin:block:v1'), ...encodeHeader(parseHeader(r.header))])));
+    const res = await verify(r, { genesis: f.genesis });
+    assert.deepEqual(failing(res), ['outcome', 'tx_failed']);
+    assert.match(res.steps.at(-1).detail, /failed \(cert_revoked: the signer's certificate was revoked at height 5\)/);
+    assert.equal(res.result.outcome.status, 'failed');
+    assert.equal(res.result.outcome.code, 'cert_revoked');
+    // The same forged header with the receipt's success outcome: no longer the committed one.
+    const s = JSON.parse(f.receipt);
+    s.header.outcomes_root = r.header.outcomes_root;
+    s.block_hash = r.block_hash;
+    assert.deepEqual(failing(await verify(s, { genesis: f.genesis })), ['outcome', 'bad_outcome_proof']);
+  });
+
+  test(`${suite}: receipts of version 3 blocks carry no outcome`, async () => {
+    const cases = [
+      [fx(`receipt-v3-${suite}.json`), fx(`genesis-v3-${suite}.json`)],
+      [fx(`receipt-v4-${suite}.json`), fx(`receipt-v4-genesis-${suite}.json`)],
+    ];
+    const o = JSON.parse(fx(`receipt-v5-${suite}.json`)).outcome;
+    for (const [text, genesis] of cases) {
+      const res = await verify(text, { genesis });
+      assert.equal(res.ok, true, JSON.stringify(res.steps));
+      assert.equal(res.result.outcome, undefined);
+      const step = res.steps.find((s) => s.name === 'outcome');
+      assert.equal(step.ok, true);
+      assert.match(step.detail, /protocol version 3: every transaction in it took effect/);
+      const base = JSON.parse(text);
+      for (const [mutate, want] of [
+        [(r) => { r.outcome = o; }, ['outcome', 'malformed_receipt']],
+        // Relabelled 5: a version 3 receipt lacks the signer certificate version 5 carries; a
+        // version 4 one is of a block of version 3.
+        [(r) => { r.version = 5; }, base.version === 3 ? ['signer_cert', 'bad_signer_cert'] : ['outcome', 'malformed_receipt']],
+        [(r) => { r.header.version = 4; }, ['block_hash', 'block_hash_mismatch']],
+      ]) {
+        assert.deepEqual(failing(await verify(mutated(base, mutate), { genesis })), want, mutate.toString());
+      }
+    }
+  });
+}
+
+// What released code wrote (crates/kexin-types/tests/fixtures/frozen/v3, never regenerated):
+// every record receipt of the frozen networks still verifies in the browser.
+test('frozen v3 record receipts (receipt version 4, open chains too, withheld metadata) still verify', async () => {
+  const dir = `${repo}crates/kexin-types/tests/fixtures/frozen/v3/`;
+  let n = 0;
+  for (const net of ['intl', 'gm', 'open-intl', 'open-gm']) {
+    const genesis = read(`${dir}${net}/genesis.json`);
+    for (const file of readdirSync(`${dir}${net}/record-receipts`).filter((x) => x.endsWith('.receipt.json'))) {
+      const res = await verifyEvidenceReceipt(read(`${dir}${net}/record-receipts/${file}`), { genesis });
+      assert.equal(res.ok, true, `${net}/${file}: ${JSON.stringify(res.steps.filter((s) => s.ok !== true))}`);
+      assert.equal(res.steps.find((s) => s.name === 'outcome').ok, true);
+      n++;
+    }
+  }
+  assert.ok(n >= 20, `${n} frozen receipts`);
+  // The API's answer to someone who may not read the metadata: withheld, still verified.
+  for (const net of ['intl', 'gm']) {
+    const api = parseJsonExact(read(`${dir}${net}/withheld/evidence-3.receipts.api.json`));
+    assert.equal(api.receipts.length, 3);
+    for (const r of api.receipts) {
+      const res = await verifyEvidenceReceipt(r, { genesis: read(`${dir}${net}/genesis.json`) });
+      assert.equal(res.ok, true, `${net}: ${JSON.stringify(res.steps.at(-1))}`);
+      assert.equal(res.result.metadataChecked, false);
+    }
+  }
+});
+
+// Real networks of protocol version 4 (test/fixtures/network-v5-*: `kexin net up --nodes 4
+// --epoch-length 4`, org1's writer attesting one file per transaction, with writers of org2 and
+// org3 at the same time, so the receipt's block holds several transactions; block 10, epoch 2
+// with two epoch links, finalization certificates, a real X.509 signer certificate). The
+// evidenced file held "kexin explorer fixture N\n" (N below); `kexin verify` accepted both.
+const networkV5 = (suite) => ({
+  receipt: read(`${here}network-v5-${suite}-receipt.json`),
+  receipts: read(`${here}network-v5-${suite}-receipts.json`),
+  genesis: read(`${here}network-v5-${suite}-genesis.json`),
+  data: new TextEncoder().encode(`kexin explorer fixture ${{ gm: 8, intl: 9 }[suite]}\n`),
+});
+
+for (const suite of SUITES) {
+  test(`${suite}: a real network's version 5 receipt verifies, every step ok`, async () => {
+    const n = networkV5(suite);
+    const digest = hashBytes(suite, n.data);
+    const res = await verify(n.receipt, { genesis: n.genesis, suite, digest });
+    assert.equal(res.ok, true, JSON.stringify(res.steps.filter((s) => s.ok !== true)));
+    assert.deepEqual(res.steps.map((s) => s.name), [...V5_STEPS, 'signer_ca']);
+    assert.deepEqual(res.steps.filter((s) => s.ok !== true).map((s) => s.name), ['signer_ca']);
+    assert.deepEqual(
+      { organisation: res.result.signer.organisation, role: res.result.signer.role },
+      { organisation: 'org1', role: 'writer' },
+    );
+    const r = JSON.parse(n.receipt);
+    assert.equal(r.version, 5);
+    assert.equal(r.header.version, 4);
+    assert.ok(r.header.tx_count >= 2, 'a block of several transactions');
+    assert.ok(r.outcome.proof.path.length >= 1, 'an outcome proof with a path');
+    assert.equal(r.epochs.length, 2);
+    assert.match(res.steps.find((s) => s.name === 'epochs').detail, /2 epoch link/);
+    assert.equal(res.result.outcome.status, 'success');
+    assert.equal(res.result.outcome.cost, BigInt(r.outcome.cost));
+    assert.deepEqual(res.result.outcome.events.map((e) => [e.module, e.topic, e.attributes.count, e.attributes.org]), [['evidence', 'records_attested', '1', 'org1']]);
+    // The API's /v1/transactions/{hash}/receipts answer: withheld metadata, same proofs.
+    const api = parseJsonExact(n.receipts);
+    assert.equal(api.receipts.length, 1);
+    const w = await verifyEvidenceReceipt(api.receipts[0], { genesis: n.genesis, digest });
+    assert.equal(w.ok, true, JSON.stringify(w.steps));
+    assert.equal(w.result.metadataChecked, false);
+    assert.equal(w.result.txHash, api.tx_hash);
+    assert.equal(w.result.txHash, r.transaction.hash);
+    // The checkpoint of its block (header of version 4, epoch links).
+    const cp = { block_hash: r.block_hash, header: r.header, certificate: r.certificate, epochs: r.epochs };
+    assert.equal((await verifyCheckpoint(cp, { genesis: n.genesis })).ok, true);
+    // The other suite's version 3 network: another chain.
+    assert.deepEqual(failing(await verify(n.receipt, { genesis: network(suite).genesis })), ['chain', 'wrong_chain']);
+  });
+
+  test(`${suite}: a real network's version 5 receipt with a forged outcome is refused`, async () => {
+    const n = networkV5(suite);
+    const base = JSON.parse(n.receipt);
+    const cases = [
+      [(r) => { r.outcome.status = 'failed'; r.outcome.code = 'cert_revoked'; r.outcome.message = 'revoked'; r.outcome.events = []; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.cost += 1; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].attributes.org = 'org2'; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.events[0].attributes.records_root = flipHex(r.outcome.events[0].attributes.records_root, 3); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.path[0] = flipHex(r.outcome.proof.path[0], 63); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.path.reverse(); r.outcome.proof.path.push(r.outcome.proof.path[0]); }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.outcome.proof.leaf_index = 1; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { delete r.outcome; }, ['outcome', 'bad_outcome_proof']],
+      [(r) => { r.header.outcomes_root = r.outcome.proof.path[0]; }, ['block_hash', 'block_hash_mismatch']],
+    ];
+    for (const [mutate, want] of cases) {
+      assert.deepEqual(failing(await verify(mutated(base, mutate), { genesis: n.genesis })), want, mutate.toString());
+    }
   });
 }
