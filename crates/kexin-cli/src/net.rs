@@ -139,8 +139,16 @@ pub struct UpArgs {
           value_parser = clap::value_parser!(u64).range(
               kexin_types::limits::MIN_EPOCH_LENGTH..=kexin_types::limits::MAX_EPOCH_LENGTH))]
     epoch_length: Option<u64>,
+    /// The protocol version a new network starts at [default: the newest, 4]. Version 3
+    /// makes a chain that nodes still running a version 3 binary can serve; its
+    /// organisations move it to 4 by vote (docs/operations.md, "Protocol upgrades").
+    #[arg(long, value_name = "V",
+          value_parser = clap::value_parser!(u8).range(
+              kexin_types::protocol::V3 as i64..=kexin_types::protocol::CURRENT as i64))]
+    protocol_version: Option<u8>,
     /// Print one JSON document on stdout once every node serves (`{"dir", "chain_id",
-    /// "suite", "created", "epoch_length", "organisations", "nodes": [{"index", "url",
+    /// "suite", "created", "epoch_length", "protocol_version" (of the genesis), "organisations",
+    /// "nodes": [{"index", "url",
     /// "pid"}]}`) instead of the text lines; what follows (nodes exiting, the stop) goes to
     /// stderr. The network still runs until Ctrl-C or `kexin net down`.
     #[arg(long)]
@@ -676,6 +684,15 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
                 genesis.epoch_length.to_string(),
             ));
         }
+        if let Some(want) = args.protocol_version
+            && want != genesis.version
+        {
+            return Err(mismatch(
+                "--protocol-version",
+                want.to_string(),
+                genesis.version.to_string(),
+            ));
+        }
         if args.open && genesis.is_permissioned() {
             return Err(fail(
                 "mismatch",
@@ -704,6 +721,9 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
         opts.open = args.open;
         if let Some(len) = args.epoch_length {
             opts.epoch_length = len;
+        }
+        if let Some(v) = args.protocol_version {
+            opts.protocol_version = v;
         }
         let report = kexin_node::init_network(&opts).context("cannot create the network")?;
         // (With --json, the document printed once the nodes serve says it all.)
@@ -791,6 +811,7 @@ async fn up(args: &UpArgs) -> anyhow::Result<()> {
             "suite": genesis.suite,
             "created": created,
             "epoch_length": genesis.epoch_length,
+            "protocol_version": genesis.version,
             "organisations": genesis
                 .organisations
                 .iter()

@@ -110,6 +110,11 @@ async fn net_up_down_and_start_node_take_json() {
     // The same defaults as `node init`.
     assert_eq!(doc["suite"], "intl", "{doc}");
     assert_eq!(doc["epoch_length"], 1000, "{doc}");
+    assert_eq!(
+        doc["protocol_version"],
+        kexin_types::FORMAT_VERSION,
+        "{doc}"
+    );
     assert_eq!(doc["organisations"][0], "org1", "{doc}");
     let url = doc["nodes"][0]["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("http://127.0.0.1:"), "{doc}");

@@ -319,5 +319,8 @@ fn net_commands_with_nothing_running() {
     assert_eq!(failed(&o), "mismatch");
     let o = net_cmd(&["up", "--suite", "gm"], &dir);
     assert_eq!(failed(&o), "mismatch");
+    let o = net_cmd(&["up", "--protocol-version", "3"], &dir);
+    assert_eq!(failed(&o), "mismatch");
+    assert!(stderr(&o).contains("--protocol-version"), "{}", stderr(&o));
     assert!(!dir.join("net.pid").exists());
 }

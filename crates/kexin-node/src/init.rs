@@ -161,6 +161,10 @@ pub struct NetInitOptions {
     pub open: bool,
     /// Blocks per consensus epoch (validator changes take effect at the next epoch).
     pub epoch_length: u64,
+    /// The protocol version the chain starts at (default [`kexin_types::FORMAT_VERSION`]; 3
+    /// for a consortium whose members still run version 3 binaries, which then upgrades by
+    /// vote).
+    pub protocol_version: u8,
 }
 
 impl NetInitOptions {
@@ -177,6 +181,7 @@ impl NetInitOptions {
             observers: 0,
             open: false,
             epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
+            protocol_version: kexin_types::FORMAT_VERSION,
         }
     }
 }
@@ -336,7 +341,7 @@ pub fn init_network(opts: &NetInitOptions) -> anyhow::Result<NetInitReport> {
         .collect::<anyhow::Result<_>>()?;
     let timestamp_ms = SystemTime::now().duration_since(UNIX_EPOCH)?.as_millis() as u64;
     let genesis = Genesis {
-        version: kexin_types::FORMAT_VERSION,
+        version: opts.protocol_version,
         epoch_length: opts.epoch_length,
         chain_id: chain_id.clone(),
         suite: opts.suite,
