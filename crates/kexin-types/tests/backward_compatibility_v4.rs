@@ -709,6 +709,18 @@ fn v4_module_events_match_the_outcomes_forever() {
                 }
             }
         }
+        // The signer's organisation: one of the genesis members on a chain of organisations,
+        // none on an open chain.
+        let g = genesis(suite);
+        for e in &streamed {
+            match e.get("org").and_then(Value::as_str) {
+                Some(org) => assert!(
+                    g.organisations.iter().any(|o| o.name == org),
+                    "{suite}: {e}"
+                ),
+                None => assert!(g.organisations.is_empty(), "{suite}: {e}"),
+            }
+        }
         let without_org: Vec<Value> = streamed
             .iter()
             .map(|e| {
