@@ -19,8 +19,8 @@
 //! use std::collections::BTreeMap;
 //! use std::sync::Arc;
 //! use kexin_crypto::{SigningKey, Suite};
-//! use kexin_ledger::{Ledger, MemStore};
-//! use kexin_types::{CommitCertificate, EvidenceRecord, Genesis, Payload, SealedTx, Transaction, Validator};
+//! use kexin_ledger::{BlockEffects, Ledger, MemStore};
+//! use kexin_types::{CommitCertificate, EvidenceRecord, Genesis, Outcome, Payload, SealedTx, Transaction, Validator};
 //!
 //! let validator = SigningKey::generate(Suite::Intl);
 //! let genesis = Genesis {
@@ -45,15 +45,23 @@
 //! };
 //! let tx = SealedTx::new(Transaction::sign("demo", &client, 1, Payload::Evidence { records: vec![record] }));
 //! let tx_hash = tx.hash();
+//! // What the executor reports (kexin-exec): the state writes (none here, to keep the example
+//! // short) and one outcome per transaction, which a version 4 header commits to.
+//! let effects = BlockEffects {
+//!     version: kexin_types::FORMAT_VERSION,
+//!     writes: BTreeMap::new(),
+//!     outcomes: vec![Outcome::success(11, vec![])],
+//! };
 //! let prepared = ledger
-//!     .prepare(vec![tx], BTreeMap::new(), 1_700_000_001_000, validator.public_key())
+//!     .prepare(vec![tx], effects, 1_700_000_001_000, validator.public_key())
 //!     .unwrap();
 //! let cert = CommitCertificate::sign_single("demo", 0, &validator, &prepared.hash);
 //! ledger.commit(prepared, &cert).unwrap();
 //!
 //! assert_eq!(ledger.height(), 1);
 //! let receipts = ledger.receipts(&tx_hash).unwrap().unwrap();
-//! assert!(receipts[0].verify(&genesis).is_ok());
+//! let verified = receipts[0].verify(&genesis).unwrap();
+//! assert!(verified.outcome.unwrap().is_success());
 //! ```
 
 mod error;
