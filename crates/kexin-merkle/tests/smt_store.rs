@@ -488,6 +488,63 @@ fn corrupt_nodes_are_reported() {
     assert_eq!(tree.get(&nodes, &a), Ok(Some(value(suite, 0))));
 }
 
+#[test]
+fn large_batches_split_at_the_root_give_the_same_tree() {
+    for suite in suites() {
+        let keys: Vec<Hash> = (0u32..6000).map(|i| suite.hash(&i.to_be_bytes())).collect();
+        let (tree, mut nodes) = stored(suite, &keys[..3000]);
+        // 2,000 updates, 1,000 deletes (half of them absent keys), 2,500 inserts: both halves
+        // of the batch at the root exceed the threshold for two threads.
+        let batch: Changes = keys
+            .iter()
+            .enumerate()
+            .filter_map(|(i, k)| match i {
+                0..2000 => Some((*k, Some(value(suite, 7)))),
+                2500..3500 => Some((*k, None)),
+                3500.. => Some((*k, Some(value(suite, 8)))),
+                _ => None,
+            })
+            .collect();
+        let mem = SparseMerkleTree::new(suite)
+            .apply(&inserts(suite, &keys[..3000]))
+            .apply(&batch);
+        let update = tree.apply(&nodes, 2, &batch).unwrap();
+        let before = reachable(suite, &nodes, &tree.root);
+        nodes.write(&update);
+        let after = reachable(suite, &nodes, &update.root);
+        let new: BTreeSet<NodeKey> = update.new_nodes.iter().map(|(k, _)| *k).collect();
+        let stale: BTreeSet<NodeKey> = update.stale.iter().copied().collect();
+        assert_eq!(
+            (new.len(), stale.len()),
+            (update.new_nodes.len(), update.stale.len())
+        );
+        assert_eq!(new, after.difference(&before).copied().collect());
+        assert_eq!(stale, before.difference(&after).copied().collect());
+        let sample: Vec<Hash> = keys.iter().step_by(37).copied().collect();
+        assert_same_answers(&update.tree(), &nodes, &mem, &sample);
+
+        // A node missing on either side of the root fails the update, on either thread.
+        let Some(StoredNode::Internal { left, right }) = nodes.get(&NodeKey::root(1)).cloned()
+        else {
+            panic!("the root holds 3,000 keys");
+        };
+        for (child, bit) in [(left, false), (right, true)] {
+            let Child::Node { version, .. } = child else {
+                panic!("3,000 random keys fill both halves");
+            };
+            let mut first = Hash::ZERO;
+            first.0[0] = if bit { 0x80 } else { 0 };
+            let gone = NodeKey::on_path(version, 1, &first);
+            let mut broken = nodes.clone();
+            broken.remove(&gone);
+            assert_eq!(
+                tree.apply(&broken, 2, &batch),
+                Err(SmtStoreError::MissingNode(gone))
+            );
+        }
+    }
+}
+
 /// A source that fails for one key and holds nothing else.
 struct Failing(NodeKey);
 

@@ -224,7 +224,7 @@ impl PersistedTree {
     /// Versions must increase along one chain of trees: two trees applied to one parent at the
     /// same version (competing blocks at one height) may write different nodes under one key, so
     /// keep their nodes apart (one [`MemNodes`](super::MemNodes) per block).
-    pub fn apply<S: SmtNodeSource>(
+    pub fn apply<S: SmtNodeSource + Sync>(
         &self,
         src: &S,
         version: u64,
@@ -269,6 +269,10 @@ enum Sub {
     },
 }
 
+/// Each half of a batch at the root must hold this many changes before the halves are updated
+/// on two threads (as [`SparseMerkleTree::apply`](crate::SparseMerkleTree::apply) does).
+const PARALLEL_MIN_HALF: usize = 1024;
+
 /// The state of one [`PersistedTree::apply`].
 struct Updater<'a, S> {
     suite: Suite,
@@ -278,7 +282,7 @@ struct Updater<'a, S> {
     stale: Vec<NodeKey>,
 }
 
-impl<S: SmtNodeSource> Updater<'_, S> {
+impl<S: SmtNodeSource + Sync> Updater<'_, S> {
     /// The new state of the subtree `child` at `pos` after the sorted `batch` (whose keys all
     /// lie under `pos`).
     fn update(
@@ -356,8 +360,7 @@ impl<S: SmtNodeSource> Updater<'_, S> {
         let (left, right) = read_internal(self.src, &pos, version)?;
         let split = batch.partition_point(|(k, _)| !key_bit(k, usize::from(pos.depth)));
         let (lb, rb) = batch.split_at(split);
-        let l = self.update(pos.child(false), &left, lb)?;
-        let r = self.update(pos.child(true), &right, rb)?;
+        let (l, r) = self.update_children(pos, (left, right), lb, rb)?;
         if matches!(l, Sub::Placed(c) if c == left) && matches!(r, Sub::Placed(c) if c == right) {
             return Ok(Sub::Placed(*child));
         }
@@ -383,6 +386,43 @@ impl<S: SmtNodeSource> Updater<'_, S> {
             other => other,
         };
         Ok(self.join(pos, l, r))
+    }
+
+    /// Applies `lb` to the left child and `rb` to the right child of the internal node at
+    /// `pos`. A large batch splits into two large halves at the root: they are updated on two
+    /// threads, and the result (nodes in the same order) is the sequential one.
+    fn update_children(
+        &mut self,
+        pos: Pos,
+        (left, right): (Child, Child),
+        lb: &[(Hash, Option<Hash>)],
+        rb: &[(Hash, Option<Hash>)],
+    ) -> Result<(Sub, Sub), S> {
+        if pos.depth != 0 || lb.len().min(rb.len()) < PARALLEL_MIN_HALF {
+            let l = self.update(pos.child(false), &left, lb)?;
+            let r = self.update(pos.child(true), &right, rb)?;
+            return Ok((l, r));
+        }
+        debug_assert!(self.new_nodes.is_empty() && self.stale.is_empty());
+        let mut worker = Updater {
+            suite: self.suite,
+            src: self.src,
+            version: self.version,
+            new_nodes: Vec::new(),
+            stale: Vec::new(),
+        };
+        let (l, r) = std::thread::scope(|s| {
+            let l = s.spawn(|| worker.update(pos.child(false), &left, lb));
+            let r = self.update(pos.child(true), &right, rb);
+            (l.join().expect("state tree worker panicked"), r)
+        });
+        let (l, r) = (l?, r?);
+        // The left subtree's nodes first, as the sequential order has them.
+        worker.new_nodes.append(&mut self.new_nodes);
+        worker.stale.append(&mut self.stale);
+        self.new_nodes = worker.new_nodes;
+        self.stale = worker.stale;
+        Ok((l, r))
     }
 
     /// The subtree at `pos` holding `entries` (sorted, distinct, all under `pos`), all new.
