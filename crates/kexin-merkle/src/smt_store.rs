@@ -80,7 +80,7 @@ pub use tree::{PersistedTree, TreeUpdate};
 /// |---|---|
 /// | 8 | `version`, big-endian |
 /// | 2 | `depth`, big-endian, `0..=256` |
-/// | `ceil(depth / 8)` | the first bytes of `path` (the bits beyond `depth` in the last one are 0) |
+/// | `ceil(depth / 8)` | the first bytes of `path` (bits beyond `depth` zero) |
 ///
 /// Keys name positions, not hashes, on purpose: with hash keys, a subtree that a later version
 /// recreates identically (a value set back, a key deleted and reinserted) would have the key of

@@ -9,8 +9,8 @@ use crate::smt::{ProofLeaf, SMT_MAX_DEPTH, StateProof, key_bit, smt_leaf_hash, s
 
 type Result<T, S> = std::result::Result<T, SmtStoreError<<S as SmtNodeSource>::Error>>;
 
-/// What [`PersistedTree::apply`] produces: the new tree's root, the nodes to store, and the nodes of the
-/// previous tree that the new one no longer reaches.
+/// What [`PersistedTree::apply`] produces: the new tree's root, the nodes to store, and the
+/// nodes of the previous tree that the new one no longer reaches.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeUpdate {
     /// The suite the tree hashes with.
@@ -256,7 +256,8 @@ impl PersistedTree {
     }
 }
 
-/// A subtree's new state while [`PersistedTree::apply`] climbs back up, before its position is final.
+/// A subtree's new state while [`PersistedTree::apply`] climbs back up, before its position is
+/// final.
 enum Sub {
     /// A subtree stored at the position just processed: unchanged, newly written, or empty.
     Placed(Child),
