@@ -143,6 +143,7 @@ proptest! {
             mem: SparseMerkleTree::new(suite),
         }];
         let mut all_stale: BTreeSet<NodeKey> = BTreeSet::new();
+        let mut stale_since: Vec<(u64, NodeKey)> = Vec::new();
         for (i, batch) in batches.iter().enumerate() {
             let version = i as u64 + 1;
             let changes = changes(suite, &pool, batch);
@@ -164,6 +165,7 @@ proptest! {
             prop_assert_eq!(&stale, &before.difference(&after).copied().collect());
             for key in &stale {
                 prop_assert!(all_stale.insert(*key), "{} listed stale twice", key);
+                stale_since.push((version, *key));
             }
             // A batch that changes no value writes nothing and keeps the root node.
             if mem.root() == prev.mem.root() {
@@ -181,6 +183,17 @@ proptest! {
             let live: BTreeSet<NodeKey> =
                 nodes.iter().map(|(k, _)| *k).filter(|k| !all_stale.contains(k)).collect();
             prop_assert_eq!(&live, &after);
+        }
+
+        // Pruning what became stale at versions <= p keeps every version from p on readable.
+        for p in 1..=batches.len() as u64 {
+            let mut pruned = nodes.clone();
+            for (_, key) in stale_since.iter().filter(|(since, _)| *since <= p) {
+                prop_assert!(pruned.remove(key).is_some());
+            }
+            for kept in &versions[p as usize..] {
+                assert_same_answers(&kept.tree, &pruned, &kept.mem, &pool);
+            }
         }
 
         // Pruning every stale node keeps the latest tree whole.
