@@ -124,12 +124,17 @@ impl NodeKey {
     }
 
     /// The canonical encoding: `version (8, BE) || depth (2, BE) || path[..ceil(depth / 8)]`.
+    ///
+    /// The fields are public, so a key can be built outside its invariants: path bits beyond the
+    /// depth are not encoded, and a depth beyond 256 is encoded with 32 path bytes (which
+    /// [`decode`](Self::decode) rejects) rather than panicking.
     pub fn encode(&self) -> Vec<u8> {
-        let n = usize::from(self.depth).div_ceil(8);
+        let depth = self.depth.min(SMT_MAX_DEPTH as u16);
+        let n = usize::from(depth).div_ceil(8);
         let mut out = Vec::with_capacity(KEY_HEADER_LEN + n);
         out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&self.depth.to_be_bytes());
-        out.extend_from_slice(&self.path.0[..n]);
+        out.extend_from_slice(&prefix(&self.path, depth).0[..n]);
         out
     }
 
@@ -174,7 +179,7 @@ impl NodeKey {
 impl fmt::Display for NodeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "(version {}, depth {}, path ", self.version, self.depth)?;
-        let n = usize::from(self.depth).div_ceil(8);
+        let n = usize::from(self.depth.min(SMT_MAX_DEPTH as u16)).div_ceil(8);
         if n == 0 {
             f.write_str("-")?;
         }

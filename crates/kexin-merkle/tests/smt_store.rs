@@ -657,6 +657,30 @@ fn node_key_layout_is_frozen() {
         [0xab, 0xa0]
     );
 
+    // Keys built outside the invariants encode without panicking: bits beyond the depth are
+    // dropped, and a depth beyond 256 does not decode.
+    let sloppy = NodeKey {
+        version: 1,
+        depth: 3,
+        path: Hash([0xff; 32]),
+    };
+    assert_eq!(hex::encode(sloppy.encode()), "00000000000000010003e0");
+    let too_deep = NodeKey {
+        version: 1,
+        depth: 300,
+        path: Hash([0xff; 32]),
+    };
+    assert_eq!(too_deep.encode().len(), 8 + 2 + 32);
+    assert_eq!(
+        NodeKey::decode(&too_deep.encode()),
+        Err(SmtDecodeError::DepthOutOfRange { depth: 300 })
+    );
+    assert!(
+        too_deep
+            .to_string()
+            .starts_with("(version 1, depth 300, path ffff")
+    );
+
     // Depth beyond 256, bits beyond the depth, wrong lengths.
     assert_eq!(
         NodeKey::decode(&hex::decode("00000000000000000101").unwrap()),
