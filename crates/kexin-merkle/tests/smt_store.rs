@@ -627,6 +627,13 @@ fn overlays_read_upper_then_lower_and_pass_errors_on() {
             err.to_string(),
             "state tree node source failed: lower node source: disk on fire"
         );
+        // A failing upper source is not skipped for the lower one.
+        let upper = Failing(NodeKey::root(1));
+        let err = v1.get(&Overlay::new(&upper, &store), &keys[0]).unwrap_err();
+        assert!(matches!(
+            err,
+            SmtStoreError::Source(OverlayError::Upper(Broken))
+        ));
     }
 }
 
