@@ -11,6 +11,8 @@ use kexin_merkle::*;
 const LOG_SIZE: u64 = 1_000_000;
 const STATE_SIZE: u32 = 100_000;
 const BATCH: u32 = 4096;
+/// Entries of the stored state tree benchmarks (and of the in-memory tree they compare with).
+const STORED_SIZE: u32 = 1_000_000;
 
 fn suites() -> [Suite; 2] {
     [Suite::Intl, Suite::Gm]
@@ -139,5 +141,57 @@ fn smt_benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, log_benches, smt_benches);
+/// The stored state tree over [`MemNodes`] against the in-memory tree, both holding 1M entries:
+/// what applying a block's batch and proving cost when every node is looked up by its key in a
+/// `BTreeMap` instead of followed through an `Arc` (a disk store's reads cost more; writing the
+/// new nodes is not included).
+fn smt_store_benches(c: &mut Criterion) {
+    for suite in suites() {
+        let mut g = c.benchmark_group(format!("smt_store/{suite}"));
+        g.sample_size(20);
+        let base: BTreeMap<Hash, Option<Hash>> = (0..STORED_SIZE)
+            .map(|i| (key(suite, i), Some(suite.hash(&i.to_be_bytes()))))
+            .collect();
+        let mem = SparseMerkleTree::new(suite).apply(&base);
+        let mut nodes = MemNodes::new();
+        let first = PersistedTree::empty(suite)
+            .apply(&nodes, 1, &base)
+            .expect("an empty tree reads no node");
+        nodes.write(&first);
+        drop(base);
+        let tree = first.tree();
+        assert_eq!(tree.root_hash(), mem.root());
+        // 4,096 random keys: half updates of existing keys, half inserts of new ones.
+        let batch: BTreeMap<Hash, Option<Hash>> = (0..BATCH)
+            .map(|i| {
+                let k = if i % 2 == 0 {
+                    key(suite, spread(u64::from(i), u64::from(STORED_SIZE)) as u32)
+                } else {
+                    key(suite, STORED_SIZE + i)
+                };
+                (k, Some(suite.hash(&[b'n', i as u8])))
+            })
+            .collect();
+        g.throughput(Throughput::Elements(u64::from(BATCH)));
+        g.bench_function("memory_apply_4096_onto_1m", |b| {
+            b.iter_with_large_drop(|| mem.apply(&batch))
+        });
+        g.bench_function("stored_apply_4096_onto_1m", |b| {
+            b.iter_with_large_drop(|| tree.apply(&nodes, 2, &batch).unwrap())
+        });
+
+        g.throughput(Throughput::Elements(1));
+        let mut i = 0u64;
+        g.bench_function("stored_prove/1m", |b| {
+            b.iter(|| {
+                i += 1;
+                let k = key(suite, spread(i, u64::from(STORED_SIZE)) as u32);
+                black_box(tree.prove(&nodes, &k).unwrap())
+            })
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, log_benches, smt_benches, smt_store_benches);
 criterion_main!(benches);

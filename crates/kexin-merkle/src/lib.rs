@@ -2,7 +2,8 @@
 //! sparse Merkle state tree, with their proofs.
 //!
 //! Everything here is pure computation: no I/O (the log's nodes are read through the
-//! [`NodeSource`] trait, the state tree lives in memory), no clocks, no floats, no hash maps.
+//! [`NodeSource`] trait, the state tree's through [`SmtNodeSource`] or it lives in memory), no
+//! clocks, no floats, no hash maps.
 //! Every hash is the chain's [`Suite`] hash (`H` below: SHA-256 for `intl`, SM3 for `gm`), whose
 //! output is 32 bytes. `||` is byte concatenation; hashes are raw 32-byte strings inside
 //! preimages and lowercase hex in serialized proofs.
@@ -70,6 +71,14 @@
 //! `i = d - 1` down to `0` set `acc = H(0x03 || acc || siblings[i])` if bit `i` of the key is
 //! 0, else `H(0x03 || siblings[i] || acc)`; the result must equal the root.
 //!
+//! ## Storage
+//!
+//! [`SparseMerkleTree`] holds the whole tree in memory. [`PersistedTree`] is the same tree (same
+//! shape, hashes and proofs) kept as immutable nodes in a store: each node is written once under
+//! its position and the version that created it ([`NodeKey`], [`StoredNode`]), read through
+//! [`SmtNodeSource`]; [`PersistedTree::apply`] reads only the changed keys' paths and returns the
+//! nodes to write and the nodes that became stale ([`TreeUpdate`]), for a later pruner.
+//!
 //! # Serialized forms
 //!
 //! Proofs derive serde; [`Hash`](struct@Hash) serializes as 64 lowercase hex characters. In JSON:
@@ -103,6 +112,7 @@
 mod error;
 mod log;
 mod smt;
+mod smt_store;
 mod store;
 
 pub use error::{LogError, NodeNotFound, ProofError};
@@ -115,6 +125,10 @@ pub use log::{
 pub use smt::{
     Iter, ProofLeaf, SMT_EMPTY_HASH, SMT_LEAF_PREFIX, SMT_MAX_DEPTH, SMT_NODE_PREFIX,
     SparseMerkleTree, StateProof, key_bit, smt_leaf_hash, smt_node_hash, verify_state_proof,
+};
+pub use smt_store::{
+    Child, MemNodes, NodeKey, Overlay, OverlayError, PersistedTree, SmtDecodeError, SmtNodeSource,
+    SmtStoreError, StoredNode, TreeUpdate,
 };
 pub use store::{
     LogAccumulator, MemoryLog, NodeSource, peak_positions, prove_consistency, prove_inclusion,
