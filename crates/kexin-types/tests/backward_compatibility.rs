@@ -14,8 +14,12 @@
 //! people's hands. A new format version adds its own `frozen/vN/` directory and tests; it
 //! never replaces these.
 
+mod frozen;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+use frozen::*;
 
 use kexin_types::{
     Block, BlockHeader, Checkpoint, CommitCertificate, Decode, Encode, EpochChain, EpochLink,
@@ -32,68 +36,11 @@ const EPOCH_LENGTH: u64 = 8;
 const HEIGHT: u64 = 40;
 
 fn v3() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/frozen/v3")
-}
-
-fn read(path: &Path) -> String {
-    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&read(path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// The files in `dir` whose names end with `suffix`, sorted.
-fn files(dir: &Path, suffix: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_str().unwrap().ends_with(suffix))
-        .collect();
-    v.sort();
-    v
-}
-
-fn name(path: &Path) -> &str {
-    path.file_name().unwrap().to_str().unwrap()
-}
-
-fn hash(v: &Value) -> Hash {
-    Hash::from_hex(v.as_str().unwrap_or_else(|| panic!("not a hash: {v}"))).unwrap()
-}
-
-/// A frozen `*.encoding.json`: the bytes the released code wrote.
-fn encoding(path: &Path) -> Vec<u8> {
-    hex::decode(json(path)["encoding"].as_str().unwrap()).unwrap()
-}
-
-/// Flips the low bit of the hex digit at `at` (counting from 0) of a hex string.
-fn flip_hex(s: &str, at: usize) -> String {
-    let mut b = s.as_bytes().to_vec();
-    let d = (b[at] as char).to_digit(16).unwrap() ^ 1;
-    b[at] = std::char::from_digit(d, 16).unwrap() as u8;
-    String::from_utf8(b).unwrap()
-}
-
-/// Flips one hex digit of the string at `pointer` (a JSON pointer) of `v`.
-fn tamper(v: &Value, pointer: &str) -> Value {
-    let mut v = v.clone();
-    let field = v
-        .pointer_mut(pointer)
-        .unwrap_or_else(|| panic!("no {pointer}"));
-    *field = Value::String(flip_hex(field.as_str().unwrap(), 5));
-    v
+    frozen_dir("v3")
 }
 
 fn genesis(suite: &str) -> Genesis {
-    Genesis::from_json(&read(&v3().join(suite).join("genesis.json"))).unwrap()
-}
-
-/// The payload type of a frozen transaction file, `-` and the action type for a proposal
-/// (`h0007-0-propose-set_param.api.json` → `propose-set_param`).
-fn kind_of(file: &str) -> &str {
-    let stem = file.split('.').next().unwrap();
-    stem.splitn(3, '-').nth(2).unwrap()
+    genesis_in(&v3().join(suite))
 }
 
 /// A frozen transaction: its file name stem, the API answer and the bytes.
@@ -130,35 +77,12 @@ fn transactions(suite: &str) -> BTreeMap<Hash, FrozenTx> {
 
 /// Every frozen block of `suite`, by height: the API answer and the bytes.
 fn blocks(suite: &str) -> BTreeMap<u64, (Value, Vec<u8>)> {
-    let dir = v3().join(suite).join("blocks");
-    let mut out = BTreeMap::new();
-    for path in files(&dir, ".api.json") {
-        let api = json(&path);
-        let bytes = encoding(&PathBuf::from(
-            path.to_str()
-                .unwrap()
-                .replace(".api.json", ".encoding.json"),
-        ));
-        out.insert(api["header"]["height"].as_u64().unwrap(), (api, bytes));
-    }
-    out
+    blocks_in(&v3().join(suite))
 }
 
 /// The epoch links the frozen nodes served (`GET /v1/epochs/{e}`), epochs 1 and later.
 fn epoch_links(suite: &str) -> Vec<EpochLink> {
-    let mut links: Vec<(u64, EpochLink)> = files(&v3().join(suite).join("epochs"), ".api.json")
-        .iter()
-        .map(|p| json(p))
-        .filter(|e| e["epoch"].as_u64().unwrap() > 0)
-        .map(|e| {
-            (
-                e["epoch"].as_u64().unwrap(),
-                serde_json::from_value(e["link"].clone()).unwrap(),
-            )
-        })
-        .collect();
-    links.sort_by_key(|(e, _)| *e);
-    links.into_iter().map(|(_, l)| l).collect()
+    epoch_links_in(&v3().join(suite))
 }
 
 #[test]
