@@ -28,6 +28,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use crate::Cli;
 use crate::error::fail;
 
+mod scale;
+
 /// `kexin bench`
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -64,6 +66,16 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N",
           value_parser = clap::value_parser!(u32).range(1..=kexin_types::limits::MAX_VALIDATORS as i64))]
     nodes: Option<u32>,
+    /// Grow one node's ledger to each of these record counts in turn (e.g. `1M,10M,50M`) and
+    /// report, at each size: ingest rate, memory under load, disk bytes per record, and the
+    /// time a restarted node takes to answer `GET /v1/health`. Uses --dir if given (it must
+    /// not hold a node yet).
+    #[arg(long, value_name = "SIZES", value_parser = scale::parse_sizes, conflicts_with = "nodes")]
+    scale: Option<scale::Sizes>,
+    /// With --scale: initialize and run the node with this `kexin` executable instead of
+    /// this one (to compare two builds under the same load).
+    #[arg(long, value_name = "PATH", requires = "scale")]
+    node_exe: Option<PathBuf>,
 }
 
 /// The results of `kexin bench --nodes N`; printed as the last line with `--json`.
@@ -166,11 +178,24 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
         }
         return bench_network(args, nodes).await;
     }
+    if let Some(sizes) = &args.scale {
+        if cli.explicit_node().is_some() {
+            return Err(fail(
+                "usage",
+                "--scale starts and restarts its own node; do not give --node",
+            ));
+        }
+        let report = scale::run(args, &sizes.0).await?;
+        if args.json {
+            println!("{}", serde_json::to_string(&report)?);
+        }
+        return Ok(());
+    }
     match cli.explicit_node() {
         Some(url) => bench(&url, args).await,
         None => {
             let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
-            let mut node = LocalNode::start(args.dir.clone(), suite).await?;
+            let mut node = LocalNode::start(args.dir.clone(), suite, None).await?;
             eprintln!(
                 "bench: started a {suite} node at {} in {}",
                 node.url,
@@ -652,7 +677,13 @@ struct LocalNode {
 }
 
 impl LocalNode {
-    async fn start(dir: Option<PathBuf>, suite: Suite) -> anyhow::Result<LocalNode> {
+    /// Starts `kexin node run` (of `exe`, else this executable) in `dir` (else a temporary
+    /// directory), initializing the node first if the directory holds none.
+    async fn start(
+        dir: Option<PathBuf>,
+        suite: Suite,
+        exe: Option<&Path>,
+    ) -> anyhow::Result<LocalNode> {
         let (dir, tmp) = match dir {
             Some(d) => (d, None),
             None => {
@@ -666,6 +697,18 @@ impl LocalNode {
         let initialized = dir.join("genesis.json").exists();
         if initialized {
             eprintln!("bench: using the existing node in {}", dir.display());
+        } else if let Some(exe) = exe {
+            let status = Command::new(exe)
+                .args(["node", "init", "--api", "127.0.0.1:0", "--dir"])
+                .arg(&dir)
+                .arg("--suite")
+                .arg(suite.to_string())
+                .stdout(Stdio::null())
+                .status()
+                .with_context(|| format!("cannot run {}", exe.display()))?;
+            if !status.success() {
+                anyhow::bail!("`{} node init` failed ({status})", exe.display());
+            }
         } else {
             let api: SocketAddr = "127.0.0.1:0".parse().expect("valid address");
             crate::node::init(dir.clone(), suite, None, api)
@@ -676,7 +719,10 @@ impl LocalNode {
         let log_path = dir.join("node.log");
         let log = File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
-        let exe = std::env::current_exe().context("cannot find the kexin executable")?;
+        let exe = match exe {
+            Some(e) => e.to_path_buf(),
+            None => std::env::current_exe().context("cannot find the kexin executable")?,
+        };
         let child = Command::new(exe)
             .args(["node", "run", "--dir"])
             .arg(&dir)
@@ -729,6 +775,14 @@ impl LocalNode {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// The node process's id.
+    fn pid(&self) -> anyhow::Result<u32> {
+        self.child
+            .as_ref()
+            .map(Child::id)
+            .ok_or_else(|| anyhow::anyhow!("the benchmark's node is not running"))
     }
 
     /// Asks the node to stop (SIGINT), then kills it if it has not exited within 10 s.
