@@ -106,6 +106,13 @@ pub struct LedgerApp {
     empty_blocks: bool,
     /// Blocks prepared here (proposed or verified) above the committed head, by hash.
     prepared: Mutex<BTreeMap<Hash, Arc<PreparedBlock>>>,
+    /// Held while a proposal is built, and the last block built: `(parent, block hash)`.
+    ///
+    /// A view can time out while its leader is still building (the build runs on the blocking
+    /// pool and cannot be cancelled). The next view's proposal then waits for that build and
+    /// proposes the block it made, rather than starting another build beside it: builds that
+    /// pile up compete for the cores, each outlasts its view, and the chain stops.
+    building: Mutex<Option<(Hash, Hash)>>,
     /// How long a transaction may wait behind a nonce gap before it is dropped.
     gap_timeout: Duration,
     /// When the mempool was last swept for stalled transactions.
@@ -162,6 +169,7 @@ impl LedgerApp {
             limits,
             empty_blocks: false,
             prepared: Mutex::new(BTreeMap::new()),
+            building: Mutex::new(None),
             gap_timeout: Duration::from_secs(600),
             last_sweep: Mutex::new(Instant::now()),
             on_commit: None,
@@ -215,6 +223,97 @@ impl LedgerApp {
 
     fn prepared(&self) -> std::sync::MutexGuard<'_, BTreeMap<Hash, Arc<PreparedBlock>>> {
         self.prepared.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Builds a block on `parent` from the mempool (see [`Application::propose`]).
+    fn build(
+        &self,
+        parent: &Hash,
+        now_ms: u64,
+        allow_empty: bool,
+    ) -> Result<Option<Block>, BlockError> {
+        let base = self.base(parent)?;
+        // Leave room for the header and length prefixes.
+        let max_bytes = limits::MAX_BLOCK_BYTES - 64 * 1024;
+        // Transactions of the uncommitted ancestors stay pending until their block commits:
+        // pass over them, or a leader following a full block would find nothing new to pick.
+        let candidates = self.mempool.select(
+            self.limits.max_txs,
+            self.limits.max_records,
+            max_bytes,
+            &|h| base.pending_txs.contains(h),
+        );
+        let view = LedgerView {
+            ledger: &self.ledger,
+            ancestors: base.ancestors.clone(),
+        };
+        // An empty block is worth proposing only to finalize transactions above the committed
+        // head (or on a benchmark chain measuring consensus alone).
+        let height = base.height + 1;
+        // ... or to reach the epoch boundary where a validator change takes effect.
+        let empty_ok = self.empty_blocks
+            || (allow_empty
+                && (base.ancestors.iter().any(|a| a.block.header.tx_count > 0)
+                    || kexin_exec::validator_change_pending(
+                        &view,
+                        self.ledger.genesis(),
+                        height,
+                    )?));
+        if candidates.is_empty() && !empty_ok {
+            return Ok(None);
+        }
+        // Certificates are checked at the block's timestamp, so it is fixed before building.
+        let timestamp = now_ms.max(base.timestamp_ms + 1);
+        let ctx = kexin_exec::BlockContext {
+            genesis: self.ledger.genesis(),
+            height,
+            timestamp_ms: timestamp,
+        };
+        let built = kexin_exec::build_block(&view, &ctx, candidates)?;
+        if !built.rejected.is_empty() && base.parent.is_none() {
+            // Refused against final state only: against a speculative parent a refusal may
+            // be undone if that parent is never finalized.
+            for (hash, reason) in &built.rejected {
+                tracing::debug!(tx = %hash, code = reason.code(), "dropping pending transaction: {reason}");
+            }
+            let refused: Vec<(Hash, kexin_mempool::Rejected)> = built
+                .rejected
+                .iter()
+                .map(|(h, r)| {
+                    (
+                        *h,
+                        kexin_mempool::Rejected {
+                            code: r.code().to_owned(),
+                            message: r.to_string(),
+                        },
+                    )
+                })
+                .collect();
+            self.mempool.reject(&refused);
+        }
+        if built.included.is_empty() && !empty_ok {
+            return Ok(None);
+        }
+        let pending = &base.pending_txs;
+        let prepared = self.ledger.prepare_on(
+            base.parent.as_deref(),
+            &|h| pending.contains(h),
+            built.included,
+            BlockEffects {
+                version: built.version,
+                writes: built.writes,
+                outcomes: built.outcomes,
+            },
+            timestamp,
+            self.proposer,
+        )?;
+        if prepared.block.header.parent_hash != *parent {
+            // The head moved while building: never propose on anything but `parent`.
+            return Err(BlockError::Raced { height });
+        }
+        let block = prepared.block.clone();
+        self.prepared().insert(prepared.hash, Arc::new(prepared));
+        Ok(Some(block))
     }
 
     /// The chain from the committed head to `parent`.
@@ -479,88 +578,19 @@ impl Application for LedgerApp {
         now_ms: u64,
         allow_empty: bool,
     ) -> Result<Option<Block>, BlockError> {
-        let base = self.base(parent)?;
-        // Leave room for the header and length prefixes.
-        let max_bytes = limits::MAX_BLOCK_BYTES - 64 * 1024;
-        // Transactions of the uncommitted ancestors stay pending until their block commits:
-        // pass over them, or a leader following a full block would find nothing new to pick.
-        let candidates = self.mempool.select(
-            self.limits.max_txs,
-            self.limits.max_records,
-            max_bytes,
-            &|h| base.pending_txs.contains(h),
-        );
-        let view = LedgerView {
-            ledger: &self.ledger,
-            ancestors: base.ancestors.clone(),
-        };
-        // An empty block is worth proposing only to finalize transactions above the committed
-        // head (or on a benchmark chain measuring consensus alone).
-        let height = base.height + 1;
-        // ... or to reach the epoch boundary where a validator change takes effect.
-        let empty_ok = self.empty_blocks
-            || (allow_empty
-                && (base.ancestors.iter().any(|a| a.block.header.tx_count > 0)
-                    || kexin_exec::validator_change_pending(
-                        &view,
-                        self.ledger.genesis(),
-                        height,
-                    )?));
-        if candidates.is_empty() && !empty_ok {
-            return Ok(None);
+        let mut building = self.building.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((built_on, hash)) = *building
+            && built_on == *parent
+            && let Some(block) = self.prepared().get(&hash).map(|p| p.block.clone())
+        {
+            // Built for a view that timed out: still a valid child of `parent`.
+            return Ok(Some(block));
         }
-        // Certificates are checked at the block's timestamp, so it is fixed before building.
-        let timestamp = now_ms.max(base.timestamp_ms + 1);
-        let ctx = kexin_exec::BlockContext {
-            genesis: self.ledger.genesis(),
-            height,
-            timestamp_ms: timestamp,
-        };
-        let built = kexin_exec::build_block(&view, &ctx, candidates)?;
-        if !built.rejected.is_empty() && base.parent.is_none() {
-            // Refused against final state only: against a speculative parent a refusal may
-            // be undone if that parent is never finalized.
-            for (hash, reason) in &built.rejected {
-                tracing::debug!(tx = %hash, code = reason.code(), "dropping pending transaction: {reason}");
-            }
-            let refused: Vec<(Hash, kexin_mempool::Rejected)> = built
-                .rejected
-                .iter()
-                .map(|(h, r)| {
-                    (
-                        *h,
-                        kexin_mempool::Rejected {
-                            code: r.code().to_owned(),
-                            message: r.to_string(),
-                        },
-                    )
-                })
-                .collect();
-            self.mempool.reject(&refused);
+        let built = self.build(parent, now_ms, allow_empty)?;
+        if let Some(block) = &built {
+            *building = Some((*parent, block.header.hash(self.ledger.genesis().suite)));
         }
-        if built.included.is_empty() && !empty_ok {
-            return Ok(None);
-        }
-        let pending = &base.pending_txs;
-        let prepared = self.ledger.prepare_on(
-            base.parent.as_deref(),
-            &|h| pending.contains(h),
-            built.included,
-            BlockEffects {
-                version: built.version,
-                writes: built.writes,
-                outcomes: built.outcomes,
-            },
-            timestamp,
-            self.proposer,
-        )?;
-        if prepared.block.header.parent_hash != *parent {
-            // The head moved while building: never propose on anything but `parent`.
-            return Err(BlockError::Raced { height });
-        }
-        let block = prepared.block.clone();
-        self.prepared().insert(prepared.hash, Arc::new(prepared));
-        Ok(Some(block))
+        Ok(built)
     }
 
     fn verify(&self, block: &Block) -> Result<(), BlockError> {
@@ -768,5 +798,124 @@ mod tests {
             "{reason}"
         );
         assert!(reason.contains("versions 3 to 4"), "{reason}");
+    }
+
+    /// An open chain of one validator and its app, with nothing pending.
+    fn one_validator_app(chain_id: &str) -> (Arc<LedgerApp>, Arc<Mempool>, SigningKey, Genesis) {
+        let suite = Suite::Intl;
+        let validator = SigningKey::generate(suite);
+        let genesis = Genesis {
+            version: kexin_types::protocol::V4,
+            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
+            chain_id: chain_id.into(),
+            suite,
+            timestamp_ms: 0,
+            organisations: vec![],
+            validators: vec![Validator {
+                name: "node0".into(),
+                org: String::new(),
+                public_key: validator.public_key(),
+                address: String::new(),
+            }],
+        };
+        let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), genesis.clone()).unwrap());
+        let mempool = Arc::new(Mempool::new(
+            kexin_mempool::MempoolConfig::default(),
+            chain_id,
+            suite,
+        ));
+        let app = LedgerApp::new(
+            ledger,
+            mempool.clone(),
+            validator.public_key(),
+            ProposalLimits {
+                max_txs: 100,
+                max_records: 10_000,
+            },
+        );
+        (Arc::new(app), mempool, validator, genesis)
+    }
+
+    fn evidence_tx(genesis: &Genesis, key: &SigningKey, nonce: u64) -> SealedTx {
+        let digest = genesis.suite.hash(&nonce.to_be_bytes());
+        SealedTx::new(kexin_types::Transaction::sign_versioned(
+            genesis.version,
+            &genesis.chain_id,
+            key,
+            None,
+            nonce,
+            kexin_types::Payload::Evidence {
+                records: vec![kexin_types::EvidenceRecord {
+                    digest,
+                    metadata: kexin_types::RecordMetadata {
+                        salt: kexin_types::Salt([1; 16]),
+                        content_type: "text/plain".into(),
+                        label: format!("r{nonce}"),
+                        external_ref: None,
+                    },
+                }],
+            },
+        ))
+    }
+
+    #[test]
+    fn a_block_built_for_a_timed_out_view_is_proposed_again_not_rebuilt() {
+        let (app, mempool, _validator, genesis) = one_validator_app("reuse");
+        let client = SigningKey::generate(genesis.suite);
+        mempool.admit(evidence_tx(&genesis, &client, 1), 0).unwrap();
+        let parent = genesis.hash();
+        let first = app
+            .propose(&parent, 1_000, false)
+            .unwrap()
+            .expect("a block");
+        assert_eq!(first.transactions.len(), 1);
+        // More arrives; the next view asks again on the same parent.
+        mempool.admit(evidence_tx(&genesis, &client, 2), 0).unwrap();
+        let again = app
+            .propose(&parent, 2_000, false)
+            .unwrap()
+            .expect("a block");
+        assert_eq!(
+            again.header.hash(genesis.suite),
+            first.header.hash(genesis.suite)
+        );
+        assert_eq!(app.prepared().len(), 1, "no second build");
+        // On top of it, the next block takes what is new.
+        let child = app
+            .propose(&first.header.hash(genesis.suite), 3_000, false)
+            .unwrap()
+            .expect("a child");
+        assert_eq!(child.header.height, 2);
+        assert_eq!(child.transactions.len(), 1);
+        assert_eq!(child.transactions[0].nonce, 2);
+    }
+
+    #[test]
+    fn proposals_asked_at_once_share_one_build() {
+        let (app, mempool, _validator, genesis) = one_validator_app("single-flight");
+        let client = SigningKey::generate(genesis.suite);
+        for nonce in 1..=50 {
+            mempool
+                .admit(evidence_tx(&genesis, &client, nonce), 0)
+                .unwrap();
+        }
+        let parent = genesis.hash();
+        let hashes: Vec<Hash> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|i| {
+                    let app = &app;
+                    s.spawn(move || {
+                        app.propose(&parent, 1_000 + i, false)
+                            .unwrap()
+                            .expect("a block")
+                            .header
+                            .hash(genesis.suite)
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert!(hashes.iter().all(|h| *h == hashes[0]), "{hashes:?}");
+        assert_eq!(app.prepared().len(), 1);
     }
 }
