@@ -743,15 +743,13 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn a_node_halts_before_a_protocol_version_it_does_not_run() {
-        let suite = Suite::Intl;
-        let validator = SigningKey::generate(suite);
-        let genesis = Genesis {
-            version: kexin_types::protocol::V3,
+    /// An open chain (no organisations) of one validator, `validator`.
+    fn one_validator_genesis(chain_id: &str, version: u8, validator: &SigningKey) -> Genesis {
+        Genesis {
+            version,
             epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
-            chain_id: "halt".into(),
-            suite,
+            chain_id: chain_id.into(),
+            suite: validator.suite(),
             timestamp_ms: 0,
             organisations: vec![],
             validators: vec![Validator {
@@ -760,7 +758,13 @@ mod tests {
                 public_key: validator.public_key(),
                 address: String::new(),
             }],
-        };
+        }
+    }
+
+    #[test]
+    fn a_node_halts_before_a_protocol_version_it_does_not_run() {
+        let validator = SigningKey::generate(Suite::Intl);
+        let genesis = one_validator_genesis("halt", kexin_types::protocol::V3, &validator);
         let ledger = Ledger::open(Arc::new(MemStore::new()), genesis).unwrap();
         let commit = |writes: BTreeMap<Key, Vec<u8>>, ts: u64| {
             let prepared = ledger
@@ -804,20 +808,7 @@ mod tests {
     fn one_validator_app(chain_id: &str) -> (Arc<LedgerApp>, Arc<Mempool>, SigningKey, Genesis) {
         let suite = Suite::Intl;
         let validator = SigningKey::generate(suite);
-        let genesis = Genesis {
-            version: kexin_types::protocol::V4,
-            epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
-            chain_id: chain_id.into(),
-            suite,
-            timestamp_ms: 0,
-            organisations: vec![],
-            validators: vec![Validator {
-                name: "node0".into(),
-                org: String::new(),
-                public_key: validator.public_key(),
-                address: String::new(),
-            }],
-        };
+        let genesis = one_validator_genesis(chain_id, kexin_types::protocol::V4, &validator);
         let ledger = Arc::new(Ledger::open(Arc::new(MemStore::new()), genesis.clone()).unwrap());
         let mempool = Arc::new(Mempool::new(
             kexin_mempool::MempoolConfig::default(),
