@@ -1,0 +1,105 @@
+//! Compiling the test contracts with the pinned `solc` (npm, `contracts/package.json`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// A compiled contract.
+#[derive(Clone, Debug)]
+pub struct Compiled {
+    /// Its creation bytecode.
+    pub bytecode: Vec<u8>,
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Every contract of `tests/contracts/*.sol`, compiled once per test binary by `solc` from
+/// `contracts/node_modules` (run `npm ci --prefix contracts` first).
+pub fn contracts() -> &'static BTreeMap<String, Compiled> {
+    static ALL: OnceLock<BTreeMap<String, Compiled>> = OnceLock::new();
+    ALL.get_or_init(compile_all)
+}
+
+/// The contract `name`.
+pub fn contract(name: &str) -> &'static Compiled {
+    contracts()
+        .get(name)
+        .unwrap_or_else(|| panic!("no contract {name} in tests/contracts"))
+}
+
+fn compile_all() -> BTreeMap<String, Compiled> {
+    let solc = repo_root().join("contracts/node_modules/solc/solc.js");
+    assert!(
+        solc.exists(),
+        "{} is missing: run `npm ci --prefix contracts` (the pinned Solidity compiler)",
+        solc.display()
+    );
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contracts");
+    let mut sources = serde_json::Map::new();
+    for entry in std::fs::read_dir(&dir).expect("tests/contracts") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "sol") {
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let content = std::fs::read_to_string(&path).expect("read source");
+            sources.insert(name, serde_json::json!({ "content": content }));
+        }
+    }
+    let input = serde_json::json!({
+        "language": "Solidity",
+        "sources": sources,
+        "settings": {
+            "evmVersion": "prague",
+            "optimizer": { "enabled": true, "runs": 200 },
+            "outputSelection": { "*": { "*": ["evm.bytecode.object"] } }
+        }
+    });
+    let mut child = Command::new("node")
+        .arg(&solc)
+        .arg("--standard-json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run node (Node.js is needed to run solc)");
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(input.to_string().as_bytes())
+            .expect("write solc input");
+    }
+    let out = child.wait_with_output().expect("solc");
+    assert!(
+        out.status.success(),
+        "solc failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).expect("utf-8");
+    // solcjs may print a note line before the JSON.
+    let json = &stdout[stdout.find('{').expect("solc printed no JSON")..];
+    let output: serde_json::Value = serde_json::from_str(json).expect("solc JSON");
+    if let Some(errors) = output["errors"].as_array() {
+        let fatal: Vec<&str> = errors
+            .iter()
+            .filter(|e| e["severity"] == "error")
+            .filter_map(|e| e["formattedMessage"].as_str())
+            .collect();
+        assert!(fatal.is_empty(), "solc errors:\n{}", fatal.join("\n"));
+    }
+    let mut all = BTreeMap::new();
+    for (_, file) in output["contracts"].as_object().expect("contracts") {
+        for (name, c) in file.as_object().expect("file") {
+            let hex_code = c["evm"]["bytecode"]["object"].as_str().expect("bytecode");
+            all.insert(
+                name.clone(),
+                Compiled {
+                    bytecode: hex::decode(hex_code).expect("hex bytecode"),
+                },
+            );
+        }
+    }
+    all
+}
