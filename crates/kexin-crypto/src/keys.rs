@@ -352,6 +352,47 @@ impl PublicKey {
     }
 }
 
+/// The longest SM2 user id, in bytes: GM/T 0003.2 encodes its bit length in 16 bits.
+pub const SM2_MAX_USER_ID_BYTES: usize = 8191;
+
+/// Verifies an SM2 signature (`r || s`, 32 bytes each) over `message` by the SEC1 public key
+/// `key` (33 bytes compressed or 65 uncompressed), with the signer's user id `user_id` (the
+/// `Z` value of GM/T 0003.2 binds it; Kexin's own signatures use [`SM2_DEFAULT_USER_ID`]).
+/// For contracts that check signatures made outside Kexin, under another user id.
+pub fn sm2_verify_with_user_id(
+    key: &[u8],
+    user_id: &str,
+    message: &[u8],
+    signature: &Signature,
+) -> Result<(), CryptoError> {
+    use sm2::dsa::signature::Verifier as _;
+    if user_id.len() > SM2_MAX_USER_ID_BYTES {
+        return Err(CryptoError::BadPublicKey {
+            scheme: "SM2",
+            reason: format!(
+                "user id of {} bytes, at most {SM2_MAX_USER_ID_BYTES}",
+                user_id.len()
+            ),
+        });
+    }
+    if key.len() != 33 && key.len() != 65 {
+        return Err(CryptoError::BadPublicKey {
+            scheme: "SM2",
+            reason: format!("{} bytes, not a 33- or 65-byte SEC1 point", key.len()),
+        });
+    }
+    let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(user_id, key).map_err(|_| {
+        CryptoError::BadPublicKey {
+            scheme: "SM2",
+            reason: "not a point on the SM2 curve".into(),
+        }
+    })?;
+    let sig = sm2::dsa::Signature::from_bytes(&signature.0.into())
+        .map_err(|_| CryptoError::BadSignature)?;
+    vk.verify(message, &sig)
+        .map_err(|_| CryptoError::BadSignature)
+}
+
 fn sm2_distid() -> &'static str {
     SM2_DEFAULT_USER_ID
 }
@@ -671,6 +712,31 @@ impl fmt::Debug for SigningKey {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn sm2_signatures_verify_under_their_own_user_id_only() {
+        use sm2::dsa::signature::Signer as _;
+        let d = sm2::NonZeroScalar::from_repr([7u8; 32].into()).unwrap();
+        let sk = sm2::dsa::SigningKey::from_nonzero_scalar("alice@bank.example", d).unwrap();
+        let sig: sm2::dsa::Signature = sk.sign(b"pay 100");
+        let sig = Signature(sig.to_bytes().into());
+        let point = sk.verifying_key().to_sec1_bytes();
+        sm2_verify_with_user_id(&point, "alice@bank.example", b"pay 100", &sig).unwrap();
+        assert!(matches!(
+            sm2_verify_with_user_id(&point, SM2_DEFAULT_USER_ID, b"pay 100", &sig),
+            Err(CryptoError::BadSignature)
+        ));
+        assert!(sm2_verify_with_user_id(&point, "alice@bank.example", b"pay 101", &sig).is_err());
+        assert!(matches!(
+            sm2_verify_with_user_id(&point[..20], "a", b"x", &sig),
+            Err(CryptoError::BadPublicKey { .. })
+        ));
+        let long = "x".repeat(SM2_MAX_USER_ID_BYTES + 1);
+        assert!(matches!(
+            sm2_verify_with_user_id(&point, &long, b"pay 100", &sig),
+            Err(CryptoError::BadPublicKey { .. })
+        ));
+    }
     use super::*;
 
     /// `sign`/`verify` are `sign_raw`/`verify_raw` over the domain's signing input, and the raw

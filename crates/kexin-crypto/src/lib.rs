@@ -26,5 +26,8 @@ mod suite;
 pub use aead::SymmetricKey;
 pub use error::CryptoError;
 pub use hash::{Hash, HashParseError, Hasher};
-pub use keys::{Domain, KeyScheme, PublicKey, SM2_DEFAULT_USER_ID, Signature, SigningKey};
+pub use keys::{
+    Domain, KeyScheme, PublicKey, SM2_DEFAULT_USER_ID, SM2_MAX_USER_ID_BYTES, Signature,
+    SigningKey, sm2_verify_with_user_id,
+};
 pub use suite::Suite;

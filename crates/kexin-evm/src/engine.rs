@@ -1,12 +1,16 @@
 //! One contract creation or call on `revm`: [`execute`] and [`query`].
 
+use revm::context::Evm;
 use revm::context::result::{EVMError, ExecutionResult, Output};
 use revm::context::{BlockEnv, CfgEnv, Context, TxEnv};
 use revm::database_interface::{DBErrorMarker, Database};
+use revm::handler::instructions::EthInstructions;
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::{Address, B256, Bytes, KECCAK_EMPTY, Log, TxKind, U256};
 use revm::state::{AccountInfo, Bytecode, EvmState};
-use revm::{ExecuteEvm, MainBuilder, MainContext};
+use revm::{ExecuteEvm, MainContext};
+
+use crate::precompiles::KexinPrecompiles;
 
 use crate::revert::RevertReason;
 use crate::view::{ContractAccount, ContractView, StateChanges};
@@ -211,11 +215,15 @@ pub fn execute<V: ContractView + ?Sized>(
         prevrandao: Some(B256::ZERO),
         ..BlockEnv::default()
     };
-    let mut evm = Context::mainnet()
+    let ctx = Context::mainnet()
         .with_db(Db(view))
         .with_cfg(cfg)
-        .with_block(block_env)
-        .build_mainnet();
+        .with_block(block_env);
+    let mut evm = Evm::new(
+        ctx,
+        EthInstructions::new_mainnet_with_spec(SPEC),
+        KexinPrecompiles::new(SPEC),
+    );
     let done = evm.transact(tx).map_err(|e| match e {
         EVMError::Database(ViewError(e)) => EvmError::View(e),
         EVMError::Transaction(t) => EvmError::Rejected(t.to_string()),

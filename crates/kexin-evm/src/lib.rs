@@ -9,6 +9,9 @@
 //! - [`address_of`] derives a signer's contract address (`msg.sender`) from its public key with
 //!   the chain's hash, so that every node computes the same one.
 //!
+//! Beside Ethereum's precompiles, Kexin's ([`precompiles`]) hash with SM3 and check SM2 (with
+//! a user id), Ed25519 and P-256 signatures.
+//!
 //! The state is read through [`ContractView`] (accounts, code by hash, storage slots); the
 //! caller (the executor's contract module) writes the returned changes into its journal.
 //! There are no fees and no native currency: every balance is zero, gas only bounds work.
@@ -16,6 +19,7 @@
 
 mod address;
 mod engine;
+pub mod precompiles;
 mod revert;
 mod view;
 

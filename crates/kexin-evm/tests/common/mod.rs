@@ -47,6 +47,13 @@ fn compile_all() -> BTreeMap<String, Compiled> {
             sources.insert(name, serde_json::json!({ "content": content }));
         }
     }
+    // The Kexin library, imported as "kexin/Kexin.sol".
+    let lib = repo_root().join("contracts/lib/Kexin.sol");
+    let content = std::fs::read_to_string(&lib).expect("contracts/lib/Kexin.sol");
+    sources.insert(
+        "kexin/Kexin.sol".into(),
+        serde_json::json!({ "content": content }),
+    );
     let input = serde_json::json!({
         "language": "Solidity",
         "sources": sources,
