@@ -17,7 +17,9 @@
 //! There are no fees and no native currency: every balance is zero, gas only bounds work.
 //! `keccak256` is standard, so code compiled by any Solidity toolchain runs unchanged.
 
+pub mod abi;
 mod address;
+pub mod artifact;
 mod engine;
 pub mod precompiles;
 mod revert;

@@ -30,7 +30,31 @@ pub fn contract(name: &str) -> &'static Compiled {
         .unwrap_or_else(|| panic!("no contract {name} in tests/contracts"))
 }
 
+/// The whole standard-JSON output of solc for the test contracts (an artifact file as solc
+/// writes it).
+pub fn solc_output() -> &'static serde_json::Value {
+    static OUT: OnceLock<serde_json::Value> = OnceLock::new();
+    OUT.get_or_init(run_solc)
+}
+
 fn compile_all() -> BTreeMap<String, Compiled> {
+    let output = solc_output();
+    let mut all = BTreeMap::new();
+    for (_, file) in output["contracts"].as_object().expect("contracts") {
+        for (name, c) in file.as_object().expect("file") {
+            let hex_code = c["evm"]["bytecode"]["object"].as_str().expect("bytecode");
+            all.insert(
+                name.clone(),
+                Compiled {
+                    bytecode: hex::decode(hex_code).expect("hex bytecode"),
+                },
+            );
+        }
+    }
+    all
+}
+
+fn run_solc() -> serde_json::Value {
     let solc = repo_root().join("contracts/node_modules/solc/solc.js");
     assert!(
         solc.exists(),
@@ -60,7 +84,7 @@ fn compile_all() -> BTreeMap<String, Compiled> {
         "settings": {
             "evmVersion": "prague",
             "optimizer": { "enabled": true, "runs": 200 },
-            "outputSelection": { "*": { "*": ["evm.bytecode.object"] } }
+            "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object"] } }
         }
     });
     let mut child = Command::new("node")
@@ -96,17 +120,5 @@ fn compile_all() -> BTreeMap<String, Compiled> {
             .collect();
         assert!(fatal.is_empty(), "solc errors:\n{}", fatal.join("\n"));
     }
-    let mut all = BTreeMap::new();
-    for (_, file) in output["contracts"].as_object().expect("contracts") {
-        for (name, c) in file.as_object().expect("file") {
-            let hex_code = c["evm"]["bytecode"]["object"].as_str().expect("bytecode");
-            all.insert(
-                name.clone(),
-                Compiled {
-                    bytecode: hex::decode(hex_code).expect("hex bytecode"),
-                },
-            );
-        }
-    }
-    all
+    output
 }

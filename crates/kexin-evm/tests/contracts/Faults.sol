@@ -42,3 +42,8 @@ contract Faults {
         return counter;
     }
 }
+
+/// An interface: no bytecode to deploy.
+interface IBump {
+    function bump() external returns (uint256);
+}
