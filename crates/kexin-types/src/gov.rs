@@ -35,8 +35,8 @@ pub struct ParamSpec {
     pub doc: &'static str,
 }
 
-/// Every governable parameter.
-pub const PARAMS: [ParamSpec; 3] = [
+/// Every governable parameter (the `contract.*` ones from protocol version 5 on).
+pub const PARAMS: [ParamSpec; 8] = [
     ParamSpec {
         name: "gov.threshold_num",
         default: 2,
@@ -58,7 +58,51 @@ pub const PARAMS: [ParamSpec; 3] = [
         max: 365 * 86_400_000,
         doc: "how long after its block a proposal can still be voted",
     },
+    ParamSpec {
+        name: "contract.tx_gas_limit",
+        default: 10_000_000,
+        min: 100_000,
+        max: crate::contract::MAX_TX_GAS,
+        doc: "most gas one contract transaction may ask for (and a query may use)",
+    },
+    ParamSpec {
+        name: "contract.block_gas_limit",
+        default: 30_000_000,
+        min: 1_000_000,
+        max: crate::contract::MAX_TX_GAS,
+        doc: "most gas the contract transactions of one block may ask for together; execution refuses a change below contract.tx_gas_limit",
+    },
+    ParamSpec {
+        name: "contract.max_code_bytes",
+        default: 24 * 1024,
+        min: 1024,
+        max: crate::contract::MAX_INITCODE_BYTES as u64,
+        doc: "largest code a deployment may leave (Ethereum's EIP-170 limit by default)",
+    },
+    ParamSpec {
+        name: "contract.max_initcode_bytes",
+        default: crate::contract::MAX_INITCODE_BYTES as u64,
+        min: 1024,
+        max: crate::contract::MAX_INITCODE_BYTES as u64,
+        doc: "largest init code a contract_deploy payload may carry",
+    },
+    ParamSpec {
+        name: "contract.deployers",
+        default: 0,
+        min: 0,
+        max: 1,
+        doc: "who may deploy contracts on a chain with organisations: 0 organisation admins, 1 admins and writers (on an open chain, any key)",
+    },
 ];
+
+/// The first protocol version in which parameter `name` exists.
+pub fn param_since(name: &str) -> u8 {
+    if name.starts_with("contract.") {
+        crate::protocol::V5
+    } else {
+        crate::protocol::V3
+    }
+}
 
 /// The spec of parameter `name`.
 pub fn param_spec(name: &str) -> Option<&'static ParamSpec> {

@@ -26,6 +26,7 @@
 pub mod api;
 mod block;
 pub mod codec;
+pub mod contract;
 mod epoch;
 mod genesis;
 pub mod gov;
@@ -44,6 +45,7 @@ pub use block::{
     decode_block, finalize_signing_input, simplex_namespace,
 };
 pub use codec::{Decode, DecodeError, Encode};
+pub use contract::{ContractAccountState, ContractAddress, ContractLog};
 pub use epoch::{EpochChain, EpochLink};
 pub use genesis::{
     Genesis, Validator, ValidatorSets, consensus_order, quorum_of, validate_address,

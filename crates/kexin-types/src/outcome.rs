@@ -12,10 +12,14 @@ use kexin_crypto::{Hash, Suite};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::contract::{ContractLog, MAX_LOGS_PER_TX, MAX_RETURN_BYTES, put_bytes32, read_bytes32};
 use crate::domains;
 
-/// The version byte of an outcome's encoding.
+/// The version byte of an outcome's encoding (blocks of protocol version 4).
 pub const OUTCOME_VERSION: u8 = 4;
+/// The version byte of an outcome that carries gas, return data and logs (blocks of protocol
+/// version 5).
+pub const OUTCOME_VERSION_CONTRACTS: u8 = 5;
 /// Most events one transaction may emit.
 pub const MAX_EVENTS_PER_TX: usize = 64;
 /// Most attributes of one event.
@@ -118,6 +122,36 @@ pub struct Outcome {
     /// What it did (none when it failed).
     #[serde(default)]
     pub events: Vec<Event>,
+    /// The outcome's format: 4, or 5 in blocks of protocol version 5 (JSON omits a 4).
+    #[serde(default = "v4", skip_serializing_if = "is_v4")]
+    pub version: u8,
+    /// The gas a contract transaction used (version 5; 0 for other transactions).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub gas_used: u64,
+    /// What a contract transaction returned: the return value, a revert's data, or a
+    /// deployment's contract address (version 5).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "crate::contract::hex0x"
+    )]
+    pub return_data: Vec<u8>,
+    /// The logs (Solidity events) a successful contract transaction emitted, in order
+    /// (version 5).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<ContractLog>,
+}
+
+fn v4() -> u8 {
+    OUTCOME_VERSION
+}
+
+fn is_v4(v: &u8) -> bool {
+    *v == OUTCOME_VERSION
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 impl Outcome {
@@ -129,7 +163,31 @@ impl Outcome {
             message: None,
             cost,
             events,
+            version: OUTCOME_VERSION,
+            gas_used: 0,
+            return_data: Vec::new(),
+            logs: Vec::new(),
         }
+    }
+
+    /// The same outcome in format `version` (5 in blocks of protocol version 5).
+    pub fn in_version(mut self, version: u8) -> Outcome {
+        self.version = version;
+        self
+    }
+
+    /// The same outcome with a contract transaction's gas, return data and logs (format 5).
+    pub fn with_contract(
+        mut self,
+        gas_used: u64,
+        return_data: Vec<u8>,
+        logs: Vec<ContractLog>,
+    ) -> Outcome {
+        self.version = OUTCOME_VERSION_CONTRACTS;
+        self.gas_used = gas_used;
+        self.return_data = return_data;
+        self.logs = logs;
+        self
     }
 
     /// A failure: the message is cut to [`MAX_VALUE_BYTES`] on a character boundary.
@@ -144,6 +202,10 @@ impl Outcome {
             message: Some(message[..end].to_owned()),
             cost,
             events: Vec::new(),
+            version: OUTCOME_VERSION,
+            gas_used: 0,
+            return_data: Vec::new(),
+            logs: Vec::new(),
         }
     }
 
@@ -160,6 +222,45 @@ impl Outcome {
 
     /// Checks the limits the decoder enforces, for outcomes built in memory.
     pub fn validate(&self) -> Result<(), DecodeError> {
+        match self.version {
+            OUTCOME_VERSION => {
+                if self.gas_used != 0 || !self.return_data.is_empty() || !self.logs.is_empty() {
+                    return Err(DecodeError::invalid(
+                        "outcome",
+                        "gas, return data and logs need outcome version 5",
+                    ));
+                }
+            }
+            OUTCOME_VERSION_CONTRACTS => {
+                if self.return_data.len() > MAX_RETURN_BYTES {
+                    return Err(DecodeError::TooLarge {
+                        field: "return data",
+                        limit: MAX_RETURN_BYTES as u64,
+                        actual: self.return_data.len() as u64,
+                    });
+                }
+                if self.logs.len() > MAX_LOGS_PER_TX {
+                    return Err(DecodeError::TooLarge {
+                        field: "logs",
+                        limit: MAX_LOGS_PER_TX as u64,
+                        actual: self.logs.len() as u64,
+                    });
+                }
+                if self.status == Status::Failed && !self.logs.is_empty() {
+                    return Err(DecodeError::invalid(
+                        "outcome",
+                        "a failed transaction emits no logs",
+                    ));
+                }
+                self.logs.iter().try_for_each(ContractLog::validate)?;
+            }
+            v => {
+                return Err(DecodeError::invalid(
+                    "outcome version",
+                    format!("unsupported version {v}"),
+                ));
+            }
+        }
         match (self.status, &self.code, &self.message) {
             (Status::Success, None, None) => {}
             (Status::Success, _, _) => {
@@ -222,12 +323,13 @@ fn check_name(field: &'static str, s: &str) -> Result<(), DecodeError> {
     Ok(())
 }
 
-/// Binary form: `u8 version (4) || u8 status (0 success, 1 failed) || [str8 code || str16
+/// Binary form (version 5 appends `u64 gas_used || u32 len || return_data || u16 n || n ×
+/// log`, see [`ContractLog`]): `u8 version (4 or 5) || u8 status (0 success, 1 failed) || [str8 code || str16
 /// message when failed] || u64 cost || u16 n || n × (str8 module || str8 topic || u8 m || m ×
 /// (str8 key || str16 value))`, attributes in key order.
 impl Encode for Outcome {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        out.put_u8(OUTCOME_VERSION);
+        out.put_u8(self.version);
         match self.status {
             Status::Success => out.put_u8(0),
             Status::Failed => {
@@ -247,16 +349,26 @@ impl Encode for Outcome {
                 out.put_str16(v);
             }
         }
+        if self.version >= OUTCOME_VERSION_CONTRACTS {
+            out.put_u64(self.gas_used);
+            put_bytes32(out, &self.return_data);
+            out.put_u16(self.logs.len() as u16);
+            for log in &self.logs {
+                log.encode_to(out);
+            }
+        }
     }
 }
 
 impl Decode for Outcome {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let version = r.u8("outcome version")?;
-        if version != OUTCOME_VERSION {
+        if version != OUTCOME_VERSION && version != OUTCOME_VERSION_CONTRACTS {
             return Err(DecodeError::invalid(
                 "outcome version",
-                format!("unsupported version {version} (this decoder reads {OUTCOME_VERSION})"),
+                format!(
+                    "unsupported version {version} (this decoder reads {OUTCOME_VERSION} and {OUTCOME_VERSION_CONTRACTS})"
+                ),
             ));
         }
         let (status, code, message) = match r.u8("outcome status")? {
@@ -307,12 +419,34 @@ impl Decode for Outcome {
                 attributes,
             });
         }
+        let (gas_used, return_data, logs) = if version >= OUTCOME_VERSION_CONTRACTS {
+            let gas_used = r.u64("gas used")?;
+            let return_data = read_bytes32(r, "return data", MAX_RETURN_BYTES, true)?;
+            let n = r.u16("logs")? as usize;
+            if n > MAX_LOGS_PER_TX {
+                return Err(DecodeError::TooLarge {
+                    field: "logs",
+                    limit: MAX_LOGS_PER_TX as u64,
+                    actual: n as u64,
+                });
+            }
+            let logs = (0..n)
+                .map(|_| ContractLog::decode_from(r))
+                .collect::<Result<Vec<_>, _>>()?;
+            (gas_used, return_data, logs)
+        } else {
+            (0, Vec::new(), Vec::new())
+        };
         let o = Outcome {
             status,
             code,
             message,
             cost,
             events,
+            version,
+            gas_used,
+            return_data,
+            logs,
         };
         o.validate()?;
         Ok(o)
@@ -347,7 +481,22 @@ mod tests {
 
     #[test]
     fn outcomes_round_trip_and_refuse_malformed_bytes() {
-        for o in [sample(), Outcome::failed("cert_revoked", "revoked at 3", 1)] {
+        let log = ContractLog {
+            address: crate::ContractAddress([3; 20]),
+            topics: vec![Hash([4; 32])],
+            data: vec![5; 40],
+        };
+        for o in [
+            sample(),
+            Outcome::failed("cert_revoked", "revoked at 3", 1),
+            sample().in_version(OUTCOME_VERSION_CONTRACTS),
+            sample().with_contract(51_234, vec![0, 1, 2], vec![log.clone(), log.clone()]),
+            Outcome::failed("contract_reverted", "reverted: no", 30).with_contract(
+                23_000,
+                vec![8, 195, 121, 160],
+                vec![],
+            ),
+        ] {
             let bytes = o.encode();
             assert_eq!(Outcome::decode(&bytes).unwrap(), o);
             // Any truncation is refused, never a panic.
@@ -356,9 +505,25 @@ mod tests {
             }
         }
         let mut bad = sample().encode();
-        bad[0] = 5;
+        bad[0] = 6;
         let e = Outcome::decode(&bad).unwrap_err().to_string();
-        assert!(e.contains("unsupported version 5"), "{e}");
+        assert!(e.contains("unsupported version 6"), "{e}");
+        // A version 4 outcome has no room for gas, return data or logs.
+        let mut v4 = sample();
+        v4.gas_used = 1;
+        assert!(v4.validate().is_err());
+        // A failed contract transaction keeps its revert data but emits no logs.
+        let failed =
+            Outcome::failed("contract_reverted", "x", 1).with_contract(1, vec![], vec![log]);
+        assert!(failed.validate().is_err());
+        // The version 5 layout appends gas, return data and logs to the version 4 one.
+        let v5 = sample().with_contract(7, vec![9], vec![]);
+        let (a, b) = (sample().encode(), v5.encode());
+        assert_eq!(&b[1..a.len()], &a[1..]);
+        assert_eq!(
+            &b[a.len()..],
+            &[0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 1, 9, 0, 0]
+        );
         bad[0] = OUTCOME_VERSION;
         bad[1] = 9;
         assert!(Outcome::decode(&bad).is_err());

@@ -16,8 +16,12 @@ pub const V3: u8 = 3;
 /// Protocol version 4: execution modules, transaction outcomes and events, headers with an
 /// outcomes root.
 pub const V4: u8 = 4;
+/// Protocol version 5: contracts (payload kinds 7 `contract_deploy` and 8 `contract_call`,
+/// in transactions of version 5), and outcomes that carry the gas a transaction used, its
+/// return data and its logs.
+pub const V5: u8 = 5;
 /// The newest protocol version this build runs (it runs every version from [`V3`] on).
-pub const CURRENT: u8 = V4;
+pub const CURRENT: u8 = V5;
 /// Most upgrades a schedule keeps.
 pub const MAX_UPGRADES: u32 = 64;
 

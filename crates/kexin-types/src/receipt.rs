@@ -32,7 +32,8 @@ pub const RECEIPT_VERSION_3: u8 = 3;
 /// ([`ProvenOutcome`]). Receipts of version 3 blocks stay version 4.
 pub const RECEIPT_VERSION_5: u8 = 5;
 
-/// The receipt version for a block of header version `header_version`.
+/// The receipt version for a block of header version `header_version` (version 5 for blocks
+/// of versions 4 and 5: a version 5 block's outcome carries its own version byte, 5).
 pub fn receipt_version_for(header_version: u8) -> u8 {
     if header_version >= crate::protocol::V4 {
         RECEIPT_VERSION_5
@@ -91,6 +92,19 @@ fn check_outcome(
     p.outcome
         .validate()
         .map_err(|e| ReceiptError::Malformed(format!("outcome: {e}")))?;
+    // A block of protocol version 5 writes version 5 outcomes (with gas, return data and
+    // logs); a block of version 4 writes version 4 ones.
+    let outcome_version = if header.version >= crate::protocol::V5 {
+        crate::outcome::OUTCOME_VERSION_CONTRACTS
+    } else {
+        crate::outcome::OUTCOME_VERSION
+    };
+    if p.outcome.version != outcome_version {
+        return Err(ReceiptError::Malformed(format!(
+            "a block of version {} has outcomes of version {outcome_version}, not {}",
+            header.version, p.outcome.version
+        )));
+    }
     let first_in_block = header.log_size - header.tx_count as u64;
     let index = log_proof.leaf_index - first_in_block;
     if p.proof.tree_size != header.tx_count as u64 || p.proof.leaf_index != index {

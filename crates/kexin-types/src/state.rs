@@ -110,6 +110,15 @@ pub mod namespace {
     /// The protocol upgrade schedule (the governance module; key empty).
     /// Value: [`ProtocolSchedule`](crate::protocol::ProtocolSchedule).
     pub const PROTOCOL: u8 = 8;
+    /// Contract accounts (the contract module; key: the 20-byte address).
+    /// Value: [`ContractAccountState`](crate::ContractAccountState).
+    pub const CONTRACT_ACCOUNT: u8 = 9;
+    /// Contract code (the contract module; key: the code's 32-byte `keccak256`). Value: the
+    /// code bytes.
+    pub const CONTRACT_CODE: u8 = 10;
+    /// Contract storage (the contract module; key: the 20-byte address and the 32-byte slot,
+    /// big-endian). Value: the 32-byte word, big-endian.
+    pub const CONTRACT_STORAGE: u8 = 11;
 }
 
 /// A key of the state in its generic form: a namespace (the kind byte) and the key bytes

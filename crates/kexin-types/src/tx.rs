@@ -7,6 +7,9 @@ use kexin_crypto::{Domain, Hash, KeyScheme, PublicKey, Signature, SigningKey, Su
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::contract::{
+    ContractAddress, MAX_CALLDATA_BYTES, MAX_INITCODE_BYTES, MAX_TX_GAS, put_bytes32, read_bytes32,
+};
 use crate::domains;
 use crate::gov::GovAction;
 use crate::identity::{CertDer, RevocationReason};
@@ -417,6 +420,28 @@ pub enum Payload {
         /// The note: 1..=4096 bytes of UTF-8, no control characters but newline and tab.
         text: String,
     },
+    /// Deploy a contract (kind 7; transactions of version 5 and later): run `code` (creation
+    /// bytecode followed by its ABI-encoded constructor arguments) with at most `gas_limit`
+    /// gas; the contract's address is derived from the signer's (formats.md §5.10).
+    ContractDeploy {
+        /// Most gas the deployment may use: 1..=[`MAX_TX_GAS`](crate::contract::MAX_TX_GAS).
+        gas_limit: u64,
+        /// The init code: 1..=[`MAX_INITCODE_BYTES`](crate::contract::MAX_INITCODE_BYTES).
+        #[serde(with = "crate::contract::hex0x")]
+        code: Vec<u8>,
+    },
+    /// Call a contract (kind 8; transactions of version 5 and later) with ABI calldata and at
+    /// most `gas_limit` gas.
+    ContractCall {
+        /// The contract.
+        contract: ContractAddress,
+        /// Most gas the call may use: 1..=[`MAX_TX_GAS`](crate::contract::MAX_TX_GAS).
+        gas_limit: u64,
+        /// The calldata (selector and arguments):
+        /// 0..=[`MAX_CALLDATA_BYTES`](crate::contract::MAX_CALLDATA_BYTES).
+        #[serde(with = "crate::contract::hex0x")]
+        input: Vec<u8>,
+    },
 }
 
 impl Payload {
@@ -429,6 +454,16 @@ impl Payload {
             Payload::Propose { .. } => 4,
             Payload::Vote { .. } => 5,
             Payload::AuditNote { .. } => 6,
+            Payload::ContractDeploy { .. } => 7,
+            Payload::ContractCall { .. } => 8,
+        }
+    }
+
+    /// The first transaction version that may carry a payload of this kind.
+    pub fn min_tx_version(&self) -> u8 {
+        match self {
+            Payload::ContractDeploy { .. } | Payload::ContractCall { .. } => crate::protocol::V5,
+            _ => crate::protocol::V3,
         }
     }
 
@@ -464,6 +499,16 @@ impl Payload {
             Payload::Propose { action } => action.validate()?,
             Payload::Vote { .. } => {}
             Payload::AuditNote { text, .. } => validate_note_text(text)?,
+            Payload::ContractDeploy { gas_limit, code } => {
+                check_gas(*gas_limit)?;
+                check_len("init code", code.len(), MAX_INITCODE_BYTES, false)?;
+            }
+            Payload::ContractCall {
+                gas_limit, input, ..
+            } => {
+                check_gas(*gas_limit)?;
+                check_len("calldata", input.len(), MAX_CALLDATA_BYTES, true)?;
+            }
         }
         Ok(())
     }
@@ -525,6 +570,19 @@ impl Payload {
                 out.extend_from_slice(subject.as_bytes());
                 out.put_str16(text);
             }
+            Payload::ContractDeploy { gas_limit, code } => {
+                out.put_u64(*gas_limit);
+                put_bytes32(out, code);
+            }
+            Payload::ContractCall {
+                contract,
+                gas_limit,
+                input,
+            } => {
+                out.extend_from_slice(&contract.0);
+                out.put_u64(*gas_limit);
+                put_bytes32(out, input);
+            }
         }
     }
 
@@ -559,6 +617,23 @@ impl Payload {
                 validate_note_text(&text)?;
                 Payload::AuditNote { subject, text }
             }
+            7 => {
+                let gas_limit = r.u64("gas limit")?;
+                check_gas(gas_limit)?;
+                let code = read_bytes32(r, "init code", MAX_INITCODE_BYTES, false)?;
+                Payload::ContractDeploy { gas_limit, code }
+            }
+            8 => {
+                let contract = ContractAddress(r.array("contract address")?);
+                let gas_limit = r.u64("gas limit")?;
+                check_gas(gas_limit)?;
+                let input = read_bytes32(r, "calldata", MAX_CALLDATA_BYTES, true)?;
+                Payload::ContractCall {
+                    contract,
+                    gas_limit,
+                    input,
+                }
+            }
             k => {
                 return Err(DecodeError::invalid(
                     "payload kind",
@@ -584,7 +659,7 @@ pub enum PayloadCommitment {
     },
     /// Any other payload: `H("kexin:payload:v1" || u8 kind || payload body)`.
     Digest {
-        /// The payload kind (2..=6).
+        /// The payload kind (2..=8).
         kind: u8,
         /// The digest.
         digest: Hash,
@@ -615,8 +690,61 @@ pub fn kind_name(kind: u8) -> &'static str {
         4 => "propose",
         5 => "vote",
         6 => "audit_note",
+        7 => "contract_deploy",
+        8 => "contract_call",
         _ => "unknown",
     }
+}
+
+/// Contract payloads (kinds 7 and 8) exist from transaction version 5 on.
+fn check_payload_version(version: u8, payload: &Payload) -> Result<(), DecodeError> {
+    if version < payload.min_tx_version() {
+        return Err(DecodeError::invalid(
+            "payload kind",
+            format!(
+                "payload kind {} ({}) needs transaction version {}, this one is version {version}",
+                payload.kind(),
+                payload.kind_name(),
+                payload.min_tx_version()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A contract payload's gas limit: 1..=[`MAX_TX_GAS`].
+fn check_gas(gas_limit: u64) -> Result<(), DecodeError> {
+    if gas_limit == 0 {
+        return Err(DecodeError::invalid("gas limit", "must not be zero"));
+    }
+    if gas_limit > MAX_TX_GAS {
+        return Err(DecodeError::TooLarge {
+            field: "gas limit",
+            limit: MAX_TX_GAS,
+            actual: gas_limit,
+        });
+    }
+    Ok(())
+}
+
+/// A byte string's length: `0..=max` (`1..=max` unless `allow_empty`).
+fn check_len(
+    field: &'static str,
+    len: usize,
+    max: usize,
+    allow_empty: bool,
+) -> Result<(), DecodeError> {
+    if len == 0 && !allow_empty {
+        return Err(DecodeError::invalid(field, "must not be empty"));
+    }
+    if len > max {
+        return Err(DecodeError::TooLarge {
+            field,
+            limit: max as u64,
+            actual: len as u64,
+        });
+    }
+    Ok(())
 }
 
 /// Checks an audit note's text: 1..=[`MAX_NOTE_BYTES`] bytes, no control characters but
@@ -671,7 +799,7 @@ impl Decode for PayloadCommitment {
                     records_root,
                 })
             }
-            kind @ 2..=6 => Ok(PayloadCommitment::Digest {
+            kind @ 2..=8 => Ok(PayloadCommitment::Digest {
                 kind,
                 digest: r.hash("payload digest")?,
             }),
@@ -826,6 +954,16 @@ impl Decode for TxSummary {
     fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let (version, chain_id, signer, nonce, cert) = decode_header(r)?;
         let payload = PayloadCommitment::decode_from(r)?;
+        if payload.kind() >= 7 && version < crate::protocol::V5 {
+            return Err(DecodeError::invalid(
+                "payload kind",
+                format!(
+                    "payload kind {} ({}) needs transaction version 5, this one is version {version}",
+                    payload.kind(),
+                    payload.kind_name()
+                ),
+            ));
+        }
         Ok(TxSummary {
             version,
             chain_id,
@@ -926,6 +1064,7 @@ impl Transaction {
         }
         validate_chain_id(&self.chain_id)?;
         self.payload.validate()?;
+        check_payload_version(self.version, &self.payload)?;
         if let Some(c) = &self.attached_cert {
             if self.cert.is_none() {
                 return Err(DecodeError::invalid(
@@ -1127,6 +1266,7 @@ impl Decode for Transaction {
         let (version, chain_id, signer, nonce, cert) = decode_header(r)?;
         let kind = r.u8("payload kind")?;
         let payload = Payload::decode_body(kind, r)?;
+        check_payload_version(version, &payload)?;
         let attached_cert = if r.flag("attached cert tag")? {
             if cert.is_none() {
                 return Err(DecodeError::invalid(

@@ -221,7 +221,7 @@ fn error_codes_are_stable() {
 #[test]
 fn unknown_payload_kind_is_refused() {
     for suite in SUITES {
-        for kind in [0u8, 7, 0x7f, 0xff] {
+        for kind in [0u8, 9, 0x7f, 0xff] {
             let mut b = tx_bytes(suite);
             let at = payload_kind_offset(suite);
             assert_eq!(b[at], 1);
@@ -252,7 +252,7 @@ fn unknown_payload_kind_is_refused() {
 #[test]
 fn wrong_versions_are_refused() {
     for suite in SUITES {
-        for v in [0u8, 1, 2, 5, 0xff] {
+        for v in [0u8, 1, 2, 6, 0xff] {
             let mut b = tx_bytes(suite);
             b[0] = v;
             assert_invalid(decode_transaction(&b), "version", "unsupported version");
@@ -263,8 +263,8 @@ fn wrong_versions_are_refused() {
             blk[0] = v;
             assert_invalid(decode_block(&blk), "header version", "unsupported version");
             let mut r = receipt_bytes(suite);
-            // Receipts have versions 3 to 5 (5 is a version 4 block's).
-            r[0] = if v == 5 { 6 } else { v };
+            // Receipts have versions 3 to 5 (5 is the receipt of blocks of version 4 and 5).
+            r[0] = v;
             assert_invalid(
                 Receipt::decode(&r),
                 "receipt version",
@@ -1348,6 +1348,95 @@ fn identity_payloads_and_attached_certificates() {
                 .unwrap_err()
                 .code(),
             "bad_signature"
+        );
+    }
+}
+
+/// Contract payloads (kinds 7 and 8) decode in transactions of version 5 only, within their
+/// limits, and a version 4 transaction or summary that claims one is refused.
+#[test]
+fn contract_payloads_need_version_5_and_respect_their_limits() {
+    let key = kexin_crypto::SigningKey::from_seed(Suite::Intl, &[4; 32]).unwrap();
+    let deploy = Payload::ContractDeploy {
+        gas_limit: 3_000_000,
+        code: vec![0x60, 0x80, 0x60, 0x40],
+    };
+    let call = Payload::ContractCall {
+        contract: ContractAddress([0xab; 20]),
+        gas_limit: 100_000,
+        input: vec![0xa9, 0x05, 0x9c, 0xbb],
+    };
+    for payload in [deploy.clone(), call.clone()] {
+        let tx = Transaction::sign_versioned(5, "kexin-demo", &key, None, 7, payload.clone());
+        tx.validate().unwrap();
+        let bytes = tx.encode();
+        let back = decode_transaction(&bytes).unwrap();
+        assert_eq!(back, tx);
+        assert_eq!(
+            TxSummary::decode(&tx.summary().encode()).unwrap(),
+            tx.summary()
+        );
+        // JSON round trip (hex bytes, 0x addresses).
+        let json = serde_json::to_value(&tx).unwrap();
+        assert_eq!(
+            serde_json::from_value::<Transaction>(json.clone()).unwrap(),
+            tx
+        );
+        // The same payload in a version 4 transaction.
+        let old = Transaction::sign_versioned(4, "kexin-demo", &key, None, 7, payload.clone());
+        assert_invalid(
+            old.validate(),
+            "payload kind",
+            "needs transaction version 5",
+        );
+        assert_invalid(
+            decode_transaction(&old.encode()),
+            "payload kind",
+            "needs transaction version 5",
+        );
+        assert_invalid(
+            TxSummary::decode(&old.summary().encode()),
+            "payload kind",
+            "needs transaction version 5",
+        );
+    }
+    let json = serde_json::to_value(&call).unwrap();
+    assert_eq!(json["type"], "contract_call");
+    assert_eq!(
+        json["contract"],
+        "0xabababababababababababababababababababab"
+    );
+    assert_eq!(json["input"], "0xa9059cbb");
+    // Limits: a zero gas limit, empty or oversized init code, oversized calldata.
+    let bad = [
+        Payload::ContractDeploy {
+            gas_limit: 0,
+            code: vec![1],
+        },
+        Payload::ContractDeploy {
+            gas_limit: 1,
+            code: vec![],
+        },
+        Payload::ContractDeploy {
+            gas_limit: 1,
+            code: vec![0; kexin_types::contract::MAX_INITCODE_BYTES + 1],
+        },
+        Payload::ContractDeploy {
+            gas_limit: kexin_types::contract::MAX_TX_GAS + 1,
+            code: vec![1],
+        },
+        Payload::ContractCall {
+            contract: ContractAddress::default(),
+            gas_limit: 1,
+            input: vec![0; kexin_types::contract::MAX_CALLDATA_BYTES + 1],
+        },
+    ];
+    for payload in bad {
+        assert!(payload.validate().is_err(), "{payload:?}");
+        let tx = Transaction::sign_versioned(5, "kexin-demo", &key, None, 7, payload.clone());
+        assert!(
+            decode_transaction(&tx.encode()).is_err(),
+            "{payload:?} decodes"
         );
     }
 }
