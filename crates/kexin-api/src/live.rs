@@ -621,7 +621,10 @@ fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<V
                     Some((Some(*proposal), None, Some(*approve)))
                 }
                 Payload::RevokeCert { .. } | Payload::AddCa { .. } => Some((None, None, None)),
-                Payload::Evidence { .. } | Payload::AuditNote { .. } => None,
+                Payload::Evidence { .. }
+                | Payload::AuditNote { .. }
+                | Payload::ContractDeploy { .. }
+                | Payload::ContractCall { .. } => None,
             };
             if let (true, Some((proposal, action, approve))) = (kinds.governance, gov) {
                 let g = GovernanceEvent {

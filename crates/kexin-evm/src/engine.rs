@@ -173,8 +173,9 @@ impl<V: ContractView + ?Sized> Database for Db<'_, V> {
 /// changes a success makes (not applied: the caller writes them).
 ///
 /// Deterministic: the same view, configuration, block and call give the same outcome on
-/// every node. The caller's EVM nonce is its account's (and a success increments it, as in
-/// Ethereum).
+/// every node. The caller's EVM nonce is its account's; a successful creation increments it,
+/// a call does not (it counts the contracts the account created, and decides the address of
+/// the next `CREATE`).
 pub fn execute<V: ContractView + ?Sized>(
     view: &V,
     config: &EvmConfig,
@@ -183,10 +184,8 @@ pub fn execute<V: ContractView + ?Sized>(
     call: &Call,
     gas_limit: u64,
 ) -> Result<EvmOutcome, EvmError<V::Error>> {
-    let nonce = view
-        .account(&caller)
-        .map_err(EvmError::View)?
-        .map_or(0, |a| a.nonce);
+    let before = view.account(&caller).map_err(EvmError::View)?;
+    let nonce = before.map_or(0, |a| a.nonce);
     let (kind, data) = match call {
         Call::Create { init_code } => (TxKind::Create, init_code.clone()),
         Call::Call { to, data } => (TxKind::Call(*to), data.clone()),
@@ -229,7 +228,18 @@ pub fn execute<V: ContractView + ?Sized>(
         EVMError::Transaction(t) => EvmError::Rejected(t.to_string()),
         other => EvmError::Rejected(other.to_string()),
     })?;
-    Ok(outcome(done.result, &done.state))
+    let mut out = outcome(done.result, &done.state);
+    // A signer's EVM nonce counts the contracts it created: a call does not bump it (Ethereum
+    // bumps it for every transaction; Kexin's own nonce orders transactions). This saves a
+    // state write per call.
+    if matches!(call, Call::Call { .. })
+        && let Some(after) = out.changes.accounts.get(&caller)
+        && after.nonce == nonce + 1
+        && after.code_hash == before.map_or(KECCAK_EMPTY, |a| a.code_hash)
+    {
+        out.changes.accounts.remove(&caller);
+    }
+    Ok(out)
 }
 
 /// Runs `call` read-only: [`execute`] with the changes discarded (a `query`: no

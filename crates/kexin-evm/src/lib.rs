@@ -33,4 +33,4 @@ pub use revert::RevertReason;
 pub use view::{ContractAccount, ContractView, MemoryContracts, StateChanges};
 
 /// EVM types used in this crate's interface (from `revm`'s primitives).
-pub use revm::primitives::{Address, B256, Bytes, Log, U256};
+pub use revm::primitives::{Address, B256, Bytes, KECCAK_EMPTY, Log, U256};

@@ -10,6 +10,24 @@ use kexin_types::{DecodeError, Permission, Revocation, Role};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TxRejection {
+    /// A contract transaction failed or cannot run: `contract_reverted`, `out_of_gas`,
+    /// `contract_halted`, `contract_rejected`, `no_contract`, `contract_frozen`,
+    /// `gas_limit_too_high`, `initcode_too_large`, `deploy_not_permitted`.
+    #[error("{message}")]
+    Contract {
+        /// The stable code.
+        code: &'static str,
+        /// What happened.
+        message: String,
+    },
+    /// The block's contract gas is spent: the transaction waits for a later block.
+    #[error("the block's contract gas is spent: the transaction asks for {asked}, {left} is left")]
+    BlockGasFull {
+        /// The gas limit the transaction asks for.
+        asked: u64,
+        /// What the block has left.
+        left: u64,
+    },
     /// The nonce was already used (or a greater one was).
     #[error(
         "nonce {nonce} of signer {signer} is not greater than its last committed nonce {last}: the transaction is a replay or was overtaken"
@@ -250,6 +268,8 @@ impl TxRejection {
             TxRejection::InvalidValidator(_) => "invalid_validator",
             TxRejection::InvalidUpgrade(_) => "invalid_upgrade",
             TxRejection::UnsupportedVersion { .. } => "unsupported_version",
+            TxRejection::Contract { code, .. } => code,
+            TxRejection::BlockGasFull { .. } => "block_gas_full",
         }
     }
 

@@ -21,6 +21,9 @@ pub(crate) enum Mode {
     V3,
     /// Protocol version 4: outcomes.
     V4,
+    /// Protocol version 5: version 4 with contracts, and outcomes with gas, return data and
+    /// logs.
+    V5,
 }
 
 /// What happened to one transaction.
@@ -38,6 +41,8 @@ pub(crate) struct Executor<'v, 'g> {
     pub mode: Mode,
     /// Transactions in the block so far.
     pub included: u32,
+    /// The gas limits of the block's contract transactions so far.
+    pub gas_asked: u64,
 }
 
 impl<'v, 'g> Executor<'v, 'g> {
@@ -47,6 +52,7 @@ impl<'v, 'g> Executor<'v, 'g> {
             st,
             mode,
             included: 0,
+            gas_asked: 0,
         }
     }
 
@@ -89,6 +95,7 @@ impl<'v, 'g> Executor<'v, 'g> {
         let block_version = match self.mode {
             Mode::V3 => kexin_types::protocol::V3,
             Mode::V4 => kexin_types::protocol::V4,
+            Mode::V5 => kexin_types::protocol::V5,
         };
         if tx_version > block_version {
             return Ok(Step::Refused(TxRejection::UnsupportedVersion {
@@ -98,7 +105,7 @@ impl<'v, 'g> Executor<'v, 'g> {
         }
         match self.mode {
             Mode::V3 => self.step_v3(tx),
-            Mode::V4 => self.step_v4(tx),
+            Mode::V4 | Mode::V5 => self.step_v4(tx),
         }
     }
 
@@ -131,15 +138,28 @@ impl<'v, 'g> Executor<'v, 'g> {
         )))
     }
 
+    /// Versions 4 and 5: a transaction that passes the nonce check is included, as `failed`
+    /// when it cannot take effect. In version 5 a contract transaction also needs room in the
+    /// block's gas (its gas limit), or it waits for a later block.
     fn step_v4(&mut self, tx: &SealedTx) -> Result<Step, ExecError> {
+        let asked = modules::contract::gas_limit(&tx.tx().payload);
+        if asked > 0 {
+            let limit = modules::contract::block_gas_limit(&self.block, &self.st)?;
+            let left = limit.saturating_sub(self.gas_asked);
+            if asked > left {
+                return Ok(Step::Refused(TxRejection::BlockGasFull { asked, left }));
+            }
+        }
         if let Err(r) = nonce::check(tx, &self.st)? {
             return Ok(Step::Refused(r));
         }
         nonce::consume(tx, &mut self.st)?;
+        self.gas_asked = self.gas_asked.saturating_add(asked);
         let cost = modules::tx_cost(tx);
         let cp = self.st.checkpoint();
         let mut events = Vec::new();
-        let outcome = match self.effects(tx, &mut events)? {
+        let mut run = None;
+        let outcome = match self.effects(tx, &mut events, &mut run)? {
             Ok(()) => {
                 self.st.keep(cp);
                 Outcome::success(cost, events)
@@ -148,6 +168,11 @@ impl<'v, 'g> Executor<'v, 'g> {
                 self.st.revert(cp);
                 Outcome::failed(r.code(), &r.to_string(), cost)
             }
+        };
+        let outcome = match (self.mode, run) {
+            (Mode::V5, Some(run)) => outcome.with_contract(run.gas_used, run.return_data, run.logs),
+            (Mode::V5, None) => outcome.in_version(kexin_types::outcome::OUTCOME_VERSION_CONTRACTS),
+            _ => outcome,
         };
         self.included += 1;
         Ok(Step::Included(outcome))
@@ -158,6 +183,7 @@ impl<'v, 'g> Executor<'v, 'g> {
         &mut self,
         tx: &SealedTx,
         events: &mut Vec<Event>,
+        run: &mut Option<modules::contract::ContractRun>,
     ) -> Result<Result<(), TxRejection>, ExecError> {
         let actor = match self.admissible(tx)? {
             Ok(a) => a,
@@ -165,7 +191,7 @@ impl<'v, 'g> Executor<'v, 'g> {
         };
         identity::register(&actor, &mut self.st, events);
         let cx = self.cx(tx, &actor);
-        modules::module_for(cx.payload()).apply(&cx, &mut self.st, events)
+        modules::module_for(cx.payload()).apply_reporting(&cx, &mut self.st, events, run)
     }
 
     /// Runs every module's end-of-block hook and returns the block's writes.

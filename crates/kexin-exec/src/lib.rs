@@ -198,6 +198,8 @@ pub fn build_block<V: StateView>(
                 Ok(()) => deferred.push(tx.hash()),
                 Err(reason) => rejected.push((tx.hash(), reason)),
             },
+            // The block's contract gas is spent: the transaction waits for the next block.
+            Step::Refused(TxRejection::BlockGasFull { .. }) => deferred.push(tx.hash()),
             Step::Refused(reason) => rejected.push((tx.hash(), reason)),
         }
     }

@@ -35,6 +35,7 @@ pub(crate) fn mode(version: u8) -> Result<Mode, ExecError> {
     match version {
         protocol::V3 => Ok(Mode::V3),
         protocol::V4 => Ok(Mode::V4),
+        protocol::V5 => Ok(Mode::V5),
         v => Err(ExecError::UnsupportedProtocol {
             version: v,
             supported: protocol::CURRENT,

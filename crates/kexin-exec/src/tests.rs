@@ -246,9 +246,11 @@ fn v4_every_included_transaction_has_an_outcome_with_cost_and_events() {
     let b = SigningKey::from_seed(Suite::Intl, &[22; 32]).unwrap();
     let ok = tx(&a, 1, &[b"x", b"y"]);
     // An audit note on a chain without organisations cannot take effect.
-    let note = SealedTx::new(Transaction::sign(
+    let note = SealedTx::new(Transaction::sign_versioned(
+        kexin_types::protocol::V4,
         "test",
         &b,
+        None,
         1,
         Payload::AuditNote {
             subject: Suite::Intl.hash(b"x"),

@@ -136,6 +136,11 @@ pub enum Permission {
     AuditMetadata,
     /// Write an audit note (`auditor`): the one write an auditor may make.
     WriteAuditNote,
+    /// Deploy a contract (`admin`; also `writer` when the chain parameter
+    /// `contract.deployers` is 1).
+    DeployContract,
+    /// Call a contract (`writer`, `admin`; the contract decides what each may do).
+    CallContract,
 }
 
 impl Permission {
@@ -148,6 +153,8 @@ impl Permission {
             Permission::ReadMetadata => "metadata.read",
             Permission::AuditMetadata => "metadata.audit",
             Permission::WriteAuditNote => "audit.note",
+            Permission::DeployContract => "contract.deploy",
+            Permission::CallContract => "contract.call",
         }
     }
 
@@ -158,6 +165,7 @@ impl Permission {
             Permission::ManageCertificates | Permission::Govern => &[Role::Admin],
             Permission::ReadMetadata => &[Role::Reader],
             Permission::AuditMetadata | Permission::WriteAuditNote => &[Role::Auditor],
+            Permission::DeployContract | Permission::CallContract => &[Role::Admin, Role::Writer],
         }
     }
 }

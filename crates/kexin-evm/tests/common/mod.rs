@@ -1,4 +1,6 @@
-//! Compiling the test contracts with the pinned `solc` (npm, `contracts/package.json`).
+//! Compiling the test contracts (`crates/kexin-evm/tests/contracts/`) with the pinned `solc`
+//! (npm, `contracts/package.json`). Other crates' tests include this file with `#[path]`.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ pub struct Compiled {
     pub bytecode: Vec<u8>,
 }
 
+/// The workspace root (every crate sits two levels below it).
 fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -61,7 +64,7 @@ fn run_solc() -> serde_json::Value {
         "{} is missing: run `npm ci --prefix contracts` (the pinned Solidity compiler)",
         solc.display()
     );
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/contracts");
+    let dir = repo_root().join("crates/kexin-evm/tests/contracts");
     let mut sources = serde_json::Map::new();
     for entry in std::fs::read_dir(&dir).expect("tests/contracts") {
         let path = entry.expect("dir entry").path();

@@ -253,6 +253,15 @@ fn check_action(block: &BlockContext<'_>, st: &Journal<'_>, action: &GovAction) 
         }
         GovAction::RevokeCert { cert, .. } => Ok(revocation_target(block, st, cert)?.map(|_| ())),
         GovAction::SetParam { name, value } => {
+            // The contract parameters exist from protocol version 5 on: before, a node of an
+            // older build would refuse them.
+            let version = crate::protocol::version_at(st, block.genesis, block.height)?;
+            let since = kexin_types::gov::param_since(name);
+            if version < since {
+                return Ok(Err(TxRejection::InvalidParam(format!(
+                    "{name} exists from protocol version {since} on; this chain is at version {version}"
+                ))));
+            }
             let mut next = consortium.clone();
             next.set_param(name, *value);
             let num = next.param("gov.threshold_num");
@@ -260,6 +269,15 @@ fn check_action(block: &BlockContext<'_>, st: &Journal<'_>, action: &GovAction) 
             if num >= den || num * 2 < den {
                 return Ok(Err(TxRejection::InvalidParam(format!(
                     "the threshold {num}/{den} must be at least 1/2 and below 1"
+                ))));
+            }
+            let (tx_gas, block_gas) = (
+                next.param("contract.tx_gas_limit"),
+                next.param("contract.block_gas_limit"),
+            );
+            if block_gas < tx_gas {
+                return Ok(Err(TxRejection::InvalidParam(format!(
+                    "contract.block_gas_limit {block_gas} must be at least contract.tx_gas_limit {tx_gas}"
                 ))));
             }
             Ok(Ok(()))

@@ -148,6 +148,8 @@ pub fn permission_for(payload: &Payload) -> Permission {
         Payload::RevokeCert { .. } | Payload::AddCa { .. } => Permission::ManageCertificates,
         Payload::Propose { .. } | Payload::Vote { .. } => Permission::Govern,
         Payload::AuditNote { .. } => Permission::WriteAuditNote,
+        Payload::ContractDeploy { .. } => Permission::DeployContract,
+        Payload::ContractCall { .. } => Permission::CallContract,
     }
 }
 
@@ -271,7 +273,13 @@ pub fn authorize(
                 "transactions cannot name certificates",
             )));
         }
-        if !matches!(t.payload, Payload::Evidence { .. }) {
+        // An open chain takes evidence and contracts (any key may deploy and call).
+        if !matches!(
+            t.payload,
+            Payload::Evidence { .. }
+                | Payload::ContractDeploy { .. }
+                | Payload::ContractCall { .. }
+        ) {
             return Ok(Err(TxRejection::NoOrganisations(
                 "there are no certificates to manage",
             )));

@@ -13,6 +13,7 @@ use crate::journal::Journal;
 use crate::{BlockContext, ExecError, TxRejection};
 
 pub mod audit;
+pub mod contract;
 pub mod epoch;
 pub mod evidence;
 pub mod governance;
@@ -81,6 +82,19 @@ pub trait Module: Sync {
         Ok(Ok(()))
     }
 
+    /// [`Module::apply`], also reporting what a contract transaction did on the EVM (the
+    /// contract module fills `run`, on failure too); other modules leave it empty.
+    fn apply_reporting(
+        &self,
+        cx: &TxCx<'_>,
+        st: &mut Journal<'_>,
+        events: &mut Vec<Event>,
+        run: &mut Option<contract::ContractRun>,
+    ) -> Checked {
+        let _ = run;
+        self.apply(cx, st, events)
+    }
+
     /// At the end of every block, after its transactions.
     fn end_block(&self, block: &BlockContext<'_>, st: &mut Journal<'_>) -> Result<(), ExecError> {
         let _ = (block, st);
@@ -109,6 +123,7 @@ pub static MODULES: &[&dyn Module] = &[
     &audit::Audit,
     &governance::Governance,
     &epoch::Epochs,
+    &contract::Contracts,
 ];
 
 /// The module that handles `payload`.
@@ -142,7 +157,7 @@ mod tests {
 
     #[test]
     fn every_payload_kind_has_exactly_one_module_and_namespaces_are_disjoint() {
-        for kind in 1..=6u8 {
+        for kind in 1..=8u8 {
             let owners: Vec<&str> = MODULES
                 .iter()
                 .filter(|m| m.payload_kinds().contains(&kind))

@@ -1,0 +1,423 @@
+//! The contract module (protocol version 5): deploys and calls Solidity contracts on the EVM
+//! (`kexin-evm`), with their accounts, code and storage in the state.
+//!
+//! Namespaces: 9 contract accounts (20-byte address → `ContractAccountState`), 10 code
+//! (32-byte `keccak256` → the code), 11 storage (address ‖ 32-byte slot → 32-byte word). A
+//! signer's contract address comes from its key (formats.md §5.10); its EVM nonce counts the
+//! contracts it deployed. Gas limits and who may deploy are chain parameters (`contract.*`).
+
+use kexin_evm::{
+    Address, B256, BlockInfo, Bytes, Call, ContractAccount, ContractView, EvmConfig, EvmError,
+    EvmStatus, U256, address_of, evm_chain_id,
+};
+use kexin_types::state::{Key, namespace};
+use kexin_types::{
+    ContractAccountState, ContractAddress, ContractLog, Encode, Event, Hash, Payload, Role, Suite,
+};
+
+use super::{Checked, Module, TxCx};
+use crate::journal::Journal;
+use crate::modules::identity::consortium;
+use crate::{ExecError, TxRejection};
+
+/// What a contract transaction did on the EVM, for its outcome (kept when it fails too).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContractRun {
+    /// The gas it used.
+    pub gas_used: u64,
+    /// A call's return data, a revert's data, or a deployment's 20-byte contract address.
+    pub return_data: Vec<u8>,
+    /// The logs a success emitted.
+    pub logs: Vec<ContractLog>,
+}
+
+/// The contract module.
+pub struct Contracts;
+
+/// Cost units per 1,000 gas of a contract transaction's gas limit.
+pub const GAS_PER_COST_UNIT: u64 = 1_000;
+
+fn account_key(address: &[u8; 20]) -> Key {
+    Key::new(namespace::CONTRACT_ACCOUNT, address.to_vec())
+}
+
+fn code_key(hash: &B256) -> Key {
+    Key::new(namespace::CONTRACT_CODE, hash.as_slice().to_vec())
+}
+
+fn storage_key(address: &Address, slot: &U256) -> Key {
+    let mut k = address.as_slice().to_vec();
+    k.extend_from_slice(&slot.to_be_bytes::<32>());
+    Key::new(namespace::CONTRACT_STORAGE, k)
+}
+
+/// The contract account at `address` (20 bytes).
+pub fn account(
+    st: &Journal<'_>,
+    address: &[u8; 20],
+) -> Result<Option<ContractAccountState>, ExecError> {
+    st.read::<ContractAccountState>(account_key(address))
+}
+
+/// The EVM's view of the state, through the block's journal.
+struct JournalView<'a, 'v> {
+    st: &'a Journal<'v>,
+}
+
+impl ContractView for JournalView<'_, '_> {
+    type Error = ExecError;
+
+    fn account(&self, address: &Address) -> Result<Option<ContractAccount>, ExecError> {
+        Ok(account(self.st, &address.0.0)?.map(|a| ContractAccount {
+            nonce: a.nonce,
+            code_hash: B256::from(a.code_hash.0),
+        }))
+    }
+
+    fn code(&self, code_hash: &B256) -> Result<Option<Bytes>, ExecError> {
+        Ok(self.st.get(&code_key(code_hash))?.map(Bytes::from))
+    }
+
+    fn storage(&self, address: &Address, slot: &U256) -> Result<U256, ExecError> {
+        let key = storage_key(address, slot);
+        match self.st.get(&key)? {
+            None => Ok(U256::ZERO),
+            Some(v) => <[u8; 32]>::try_from(v.as_slice())
+                .map(U256::from_be_bytes)
+                .map_err(|_| ExecError::CorruptState {
+                    key,
+                    source: kexin_types::DecodeError::Invalid {
+                        field: "storage word",
+                        reason: format!("{} bytes, a word is 32", v.len()),
+                    },
+                }),
+        }
+    }
+}
+
+fn contract_err(code: &'static str, message: impl Into<String>) -> TxRejection {
+    TxRejection::Contract {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The chain's contract parameters for the block of `cx`.
+struct Params {
+    tx_gas_limit: u64,
+    block_gas_limit: u64,
+    max_code_bytes: u64,
+    max_initcode_bytes: u64,
+    deployers: u64,
+}
+
+fn params(cx: &TxCx<'_>, st: &Journal<'_>) -> Result<Params, ExecError> {
+    let c = consortium(&cx.block, st)?;
+    Ok(Params {
+        tx_gas_limit: c.param("contract.tx_gas_limit"),
+        block_gas_limit: c.param("contract.block_gas_limit"),
+        max_code_bytes: c.param("contract.max_code_bytes"),
+        max_initcode_bytes: c.param("contract.max_initcode_bytes"),
+        deployers: c.param("contract.deployers"),
+    })
+}
+
+/// The block gas limit (`contract.block_gas_limit`) for a block.
+pub(crate) fn block_gas_limit(
+    block: &crate::BlockContext<'_>,
+    st: &Journal<'_>,
+) -> Result<u64, ExecError> {
+    Ok(consortium(block, st)?.param("contract.block_gas_limit"))
+}
+
+/// The gas limit a payload asks for (0 for payloads that are not contract transactions).
+pub fn gas_limit(payload: &Payload) -> u64 {
+    match payload {
+        Payload::ContractDeploy { gas_limit, .. } | Payload::ContractCall { gas_limit, .. } => {
+            *gas_limit
+        }
+        _ => 0,
+    }
+}
+
+impl Module for Contracts {
+    fn name(&self) -> &'static str {
+        "contract"
+    }
+
+    fn namespaces(&self) -> &'static [u8] {
+        &[
+            namespace::CONTRACT_ACCOUNT,
+            namespace::CONTRACT_CODE,
+            namespace::CONTRACT_STORAGE,
+        ]
+    }
+
+    fn payload_kinds(&self) -> &'static [u8] {
+        &[7, 8]
+    }
+
+    fn check(&self, cx: &TxCx<'_>, st: &Journal<'_>) -> Checked {
+        let p = params(cx, st)?;
+        let asked = gas_limit(cx.payload());
+        if asked > p.tx_gas_limit {
+            return Ok(Err(contract_err(
+                "gas_limit_too_high",
+                format!(
+                    "the gas limit {asked} exceeds the chain's contract.tx_gas_limit {}",
+                    p.tx_gas_limit
+                ),
+            )));
+        }
+        match cx.payload() {
+            Payload::ContractDeploy { code, .. } => {
+                if code.len() as u64 > p.max_initcode_bytes {
+                    return Ok(Err(contract_err(
+                        "initcode_too_large",
+                        format!(
+                            "the init code is {} bytes, the chain's contract.max_initcode_bytes is {}",
+                            code.len(),
+                            p.max_initcode_bytes
+                        ),
+                    )));
+                }
+                if let Some((_, cert)) = cx.actor
+                    && cert.role != Role::Admin
+                    && p.deployers == 0
+                {
+                    return Ok(Err(contract_err(
+                        "deploy_not_permitted",
+                        format!(
+                            "only organisation admins may deploy contracts on this chain (contract.deployers = 0); {} is a {}",
+                            cert.name, cert.role
+                        ),
+                    )));
+                }
+            }
+            Payload::ContractCall { contract, .. } => match account(st, &contract.0)? {
+                Some(a) if a.code_hash != Hash(kexin_evm_empty_code_hash()) => {
+                    if a.frozen {
+                        return Ok(Err(contract_err(
+                            "contract_frozen",
+                            format!("contract {contract} is frozen by the consortium"),
+                        )));
+                    }
+                }
+                _ => {
+                    return Ok(Err(contract_err(
+                        "no_contract",
+                        format!("there is no contract at {contract}"),
+                    )));
+                }
+            },
+            _ => {}
+        }
+        Ok(Ok(()))
+    }
+
+    fn apply(&self, cx: &TxCx<'_>, st: &mut Journal<'_>, events: &mut Vec<Event>) -> Checked {
+        let mut run = None;
+        self.apply_reporting(cx, st, events, &mut run)
+    }
+
+    fn apply_reporting(
+        &self,
+        cx: &TxCx<'_>,
+        st: &mut Journal<'_>,
+        events: &mut Vec<Event>,
+        run: &mut Option<ContractRun>,
+    ) -> Checked {
+        if let Err(r) = self.check(cx, st)? {
+            return Ok(Err(r));
+        }
+        let p = params(cx, st)?;
+        let suite = cx.block.genesis.suite;
+        let config = EvmConfig {
+            chain_id: evm_chain_id(suite, &cx.block.genesis.chain_id),
+            max_code_size: p.max_code_bytes as usize,
+            max_initcode_size: p.max_initcode_bytes as usize,
+        };
+        let block = BlockInfo {
+            height: cx.block.height,
+            timestamp_ms: cx.block.timestamp_ms,
+            gas_limit: p.block_gas_limit,
+        };
+        let caller = address_of(suite, &cx.tx.tx().signer);
+        let (call, gas) = match cx.payload() {
+            Payload::ContractDeploy { code, gas_limit } => (
+                Call::Create {
+                    init_code: Bytes::from(code.clone()),
+                },
+                *gas_limit,
+            ),
+            Payload::ContractCall {
+                contract,
+                gas_limit,
+                input,
+            } => (
+                Call::Call {
+                    to: Address::from(contract.0),
+                    data: Bytes::from(input.clone()),
+                },
+                *gas_limit,
+            ),
+            other => {
+                return Err(ExecError::Unchecked(format!(
+                    "{} is not a contract payload",
+                    other.kind_name()
+                )));
+            }
+        };
+        let out = match kexin_evm::execute(&JournalView { st }, &config, &block, caller, &call, gas)
+        {
+            Ok(out) => out,
+            Err(EvmError::View(e)) => return Err(e),
+            Err(EvmError::Rejected(m)) => {
+                return Ok(Err(contract_err("contract_rejected", m)));
+            }
+        };
+        let logs: Vec<ContractLog> = out
+            .logs
+            .iter()
+            .map(|l| ContractLog {
+                address: ContractAddress(l.address.0.0),
+                topics: l.data.topics().iter().map(|t| Hash(t.0)).collect(),
+                data: l.data.data.to_vec(),
+            })
+            .collect();
+        let mut report = ContractRun {
+            gas_used: out.gas_used,
+            return_data: out.output.to_vec(),
+            logs: Vec::new(),
+        };
+        let result = match &out.status {
+            EvmStatus::Success => {
+                report.logs = logs;
+                write_changes(cx, st, &out.changes);
+                if let Some(created) = out.created {
+                    report.return_data = created.as_slice().to_vec();
+                    let code_hash = out
+                        .changes
+                        .accounts
+                        .get(&created)
+                        .map(|a| a.code_hash)
+                        .unwrap_or_default();
+                    events.push(
+                        Event::new("contract", "deployed")
+                            .with("address", ContractAddress(created.0.0))
+                            .with("code_hash", Hash(code_hash.0)),
+                    );
+                }
+                Ok(())
+            }
+            EvmStatus::Revert(reason) => Err(contract_err("contract_reverted", reason.to_string())),
+            EvmStatus::Halt(reason) if reason.contains("OutOfGas") => Err(contract_err(
+                "out_of_gas",
+                format!("ran out of gas ({reason}) after {} gas", out.gas_used),
+            )),
+            EvmStatus::Halt(reason) => {
+                Err(contract_err("contract_halted", format!("halted: {reason}")))
+            }
+        };
+        *run = Some(report);
+        Ok(result)
+    }
+
+    fn cost(&self, payload: &Payload) -> u64 {
+        gas_limit(payload).div_ceil(GAS_PER_COST_UNIT)
+    }
+
+    fn describe(&self, payload: &Payload, _suite: Suite) -> String {
+        match payload {
+            Payload::ContractDeploy { code, gas_limit } => {
+                format!(
+                    "deploy a contract ({} bytes of init code, gas ≤ {gas_limit})",
+                    code.len()
+                )
+            }
+            Payload::ContractCall {
+                contract,
+                gas_limit,
+                input,
+            } => match input.get(..4) {
+                Some(sel) => format!(
+                    "call {contract} (selector 0x{}, gas ≤ {gas_limit})",
+                    sel.iter().map(|b| format!("{b:02x}")).collect::<String>()
+                ),
+                None => format!("call {contract} (no calldata, gas ≤ {gas_limit})"),
+            },
+            other => other.kind_name().replace('_', " "),
+        }
+    }
+}
+
+/// `keccak256("")`: the code hash of an account without code.
+fn kexin_evm_empty_code_hash() -> [u8; 32] {
+    kexin_evm::KECCAK_EMPTY.0
+}
+
+/// Writes a successful run's changes: accounts (keeping what the state knows of them), new
+/// code, storage words.
+fn write_changes(cx: &TxCx<'_>, st: &mut Journal<'_>, changes: &kexin_evm::StateChanges) {
+    for (address, acc) in &changes.accounts {
+        let key = account_key(&address.0.0);
+        let previous = st.read::<ContractAccountState>(key.clone()).ok().flatten();
+        let state = match previous {
+            Some(mut prev) => {
+                prev.nonce = acc.nonce;
+                prev.code_hash = Hash(acc.code_hash.0);
+                prev
+            }
+            None => ContractAccountState {
+                nonce: acc.nonce,
+                code_hash: Hash(acc.code_hash.0),
+                frozen: false,
+                created_at: if acc.has_code() { cx.block.height } else { 0 },
+                creator_org: if acc.has_code() {
+                    cx.org()
+                } else {
+                    String::new()
+                },
+            },
+        };
+        st.put(key, state.encode());
+    }
+    for (hash, code) in &changes.code {
+        st.put(code_key(hash), code.to_vec());
+    }
+    for ((address, slot), value) in &changes.storage {
+        st.put(
+            storage_key(address, slot),
+            value.to_be_bytes::<32>().to_vec(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kexin_types::Decode;
+
+    #[test]
+    fn keys_are_the_documented_bytes() {
+        let a = Address::from([7u8; 20]);
+        let k = storage_key(&a, &U256::from(1));
+        assert_eq!(k.namespace, 11);
+        assert_eq!(&k.bytes[..20], &[7u8; 20]);
+        assert_eq!(k.bytes[51], 1);
+        assert_eq!(k.bytes.len(), 52);
+        assert_eq!(account_key(&[7u8; 20]).namespace, 9);
+        assert_eq!(code_key(&B256::ZERO).bytes.len(), 32);
+        let _ = ContractAccountState::decode(
+            &ContractAccountState {
+                nonce: 0,
+                code_hash: Hash::ZERO,
+                frozen: false,
+                created_at: 0,
+                creator_org: String::new(),
+            }
+            .encode(),
+        )
+        .unwrap();
+    }
+}
