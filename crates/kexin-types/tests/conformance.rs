@@ -1,4 +1,4 @@
-//! Conformance vectors of every format version (3 and 4), for both suites.
+//! Conformance vectors of every format version (3, 4 and 5), for both suites.
 //!
 //! The test builds a small chain from fixed seeds (see `common::conformance_chain_v`) at each
 //! version and compares every encoding and hash with the pinned values in `tests/fixtures/`:
@@ -8,7 +8,10 @@
 //!   protocol schedule and the upgrade action;
 //! * `genesis-v{3,4}-{intl,gm}.json`: the genesis JSON file of the chain;
 //! * `receipt-v{3,5}-{intl,gm}.json`: the JSON form of a receipt (receipt version 3 on the
-//!   version 3 chain, 5 with the proven outcome on the version 4 chain).
+//!   version 3 chain, 5 with the proven outcome on the version 4 chain), and
+//!   `receipt-v5-protocol5-{intl,gm}.json` on the version 5 chain (a version 5 outcome);
+//! * version 5 adds contract transactions, version 5 outcomes (gas, return data, logs), a
+//!   contract log, a contract account and contract state key hashes.
 //!
 //! Any difference fails the test: a changed value is a format change and needs a
 //! `FORMAT_VERSION` bump (see `docs/formats.md`); a released version's files never change.
@@ -54,6 +57,8 @@ enum Kind {
     ConsortiumState,
     Outcome,
     ProtocolSchedule,
+    ContractAccountState,
+    ContractLog,
 }
 
 /// Decodes `bytes` as `kind` (with the size-checking entry points where they exist) and
@@ -81,6 +86,8 @@ fn reencode(kind: Kind, bytes: &[u8]) -> Result<Vec<u8>, DecodeError> {
         Kind::ConsortiumState => ConsortiumState::decode(bytes)?.encode(),
         Kind::Outcome => Outcome::decode(bytes)?.encode(),
         Kind::ProtocolSchedule => protocol::ProtocolSchedule::decode(bytes)?.encode(),
+        Kind::ContractAccountState => ContractAccountState::decode(bytes)?.encode(),
+        Kind::ContractLog => ContractLog::decode(bytes)?.encode(),
     })
 }
 
@@ -233,7 +240,7 @@ fn sm2_verify_prehash(key: &PublicKey, e: &Hash, sig: &Signature) {
 }
 
 /// The format versions with pinned conformance files.
-const VERSIONS: [u8; 2] = [protocol::V3, protocol::V4];
+const VERSIONS: [u8; 3] = [protocol::V3, protocol::V4, protocol::V5];
 
 /// The receipt version of the conformance chain of format `version` (the receipt file's
 /// name): 3 on version 3 (the layout without the signer section), 5 on version 4.
@@ -577,6 +584,93 @@ fn build(suite: Suite, version: u8) -> Fixture {
         v.put("protocol.schedule.key_hash", skey);
     }
 
+    // ---- version 5: contract transactions, outcomes with gas and logs, contract state --------
+    if version >= protocol::V5 {
+        let signer = key(suite, 1);
+        let deploy = Transaction::sign_versioned(
+            protocol::V5,
+            CHAIN_ID,
+            &signer,
+            None,
+            43,
+            Payload::ContractDeploy {
+                gas_limit: 3_000_000,
+                code: vec![0x60, 0x80, 0x60, 0x40, 0x52, 0x34, 0x80, 0x15],
+            },
+        );
+        v.enc(
+            "contract.deploy_tx.encoding",
+            Kind::Transaction,
+            deploy.encode(),
+        );
+        v.put("contract.deploy_tx.hash", deploy.hash());
+        let contract = ContractAddress([0xe2; 20]);
+        let call = Transaction::sign_versioned(
+            protocol::V5,
+            CHAIN_ID,
+            &signer,
+            None,
+            44,
+            Payload::ContractCall {
+                contract,
+                gas_limit: 200_000,
+                input: vec![0xa9, 0x05, 0x9c, 0xbb, 0, 0, 0, 1],
+            },
+        );
+        v.enc(
+            "contract.call_tx.encoding",
+            Kind::Transaction,
+            call.encode(),
+        );
+        v.enc(
+            "contract.call_tx.summary",
+            Kind::TxSummary,
+            call.summary().encode(),
+        );
+        v.put("contract.call_tx.hash", call.hash());
+        let log = ContractLog {
+            address: contract,
+            topics: vec![Hash([0xdd; 32]), Hash([0x01; 32])],
+            data: vec![0, 0, 0, 250],
+        };
+        v.enc("contract.log.encoding", Kind::ContractLog, log.encode());
+        let success =
+            Outcome::success(210, vec![]).with_contract(51_234, vec![0, 0, 0, 1], vec![log]);
+        v.enc("outcome.v5.call.encoding", Kind::Outcome, success.encode());
+        let call_hash = call.hash();
+        let leaf = literal::outcome_leaf(suite, &call_hash, &success.encode());
+        assert_eq!(leaf, success.leaf_hash(suite, &call_hash));
+        v.put("outcome.v5.call.leaf_hash", leaf);
+        let reverted = Outcome::failed("contract_reverted", "reverted: not allowed", 210)
+            .with_contract(23_456, vec![0x08, 0xc3, 0x79, 0xa0], vec![]);
+        v.enc(
+            "outcome.v5.reverted.encoding",
+            Kind::Outcome,
+            reverted.encode(),
+        );
+        let account = ContractAccountState {
+            nonce: 0,
+            code_hash: Hash([0xc5; 32]),
+            frozen: false,
+            created_at: 2,
+            creator_org: "org1".into(),
+        };
+        v.enc(
+            "contract.account_state.encoding",
+            Kind::ContractAccountState,
+            account.encode(),
+        );
+        let akey = state::Key::new(state::namespace::CONTRACT_ACCOUNT, contract.0.to_vec());
+        assert_eq!(akey.hash(suite), literal::state_key(suite, 9, &contract.0));
+        v.put("contract.account.key_hash", akey.hash(suite));
+        let mut slot_key = contract.0.to_vec();
+        slot_key.extend_from_slice(&[0u8; 31]);
+        slot_key.push(3);
+        let skey = state::Key::new(state::namespace::CONTRACT_STORAGE, slot_key.clone());
+        assert_eq!(skey.hash(suite), literal::state_key(suite, 11, &slot_key));
+        v.put("contract.storage.key_hash", skey.hash(suite));
+    }
+
     // ---- genesis ------------------------------------------------------------------------
     let genesis_enc = chain.genesis.encode();
     v.enc("genesis.encoding", Kind::Genesis, &genesis_enc);
@@ -852,6 +946,17 @@ fn render(suite: Suite, version: u8, f: &Fixture) -> String {
     out
 }
 
+/// The receipt file of the conformance chain of format `version`. Blocks of versions 4 and 5
+/// both have receipts of version 5: from version 5 on the name also says the protocol version.
+fn receipt_file(suite_name: &str, version: u8) -> String {
+    let rv = receipt_version(version);
+    if version >= protocol::V5 {
+        format!("receipt-v{rv}-protocol{version}-{suite_name}.json")
+    } else {
+        format!("receipt-v{rv}-{suite_name}.json")
+    }
+}
+
 fn files(suite: Suite, version: u8, f: &Fixture) -> Vec<(PathBuf, String)> {
     let dir = fixtures_dir();
     let s = suite_name(suite);
@@ -864,10 +969,7 @@ fn files(suite: Suite, version: u8, f: &Fixture) -> Vec<(PathBuf, String)> {
             dir.join(format!("genesis-v{version}-{s}.json")),
             f.genesis_json.clone(),
         ),
-        (
-            dir.join(format!("receipt-v{}-{s}.json", receipt_version(version))),
-            f.receipt_json.clone(),
-        ),
+        (dir.join(receipt_file(s, version)), f.receipt_json.clone()),
     ]
 }
 
@@ -1000,10 +1102,7 @@ fn pinned_receipts_verify_from_the_files_alone() {
 
         let from_bin = Receipt::decode(&::hex::decode(&v["receipt.encoding"]).unwrap()).unwrap();
         let from_json = Receipt::from_json(
-            &std::fs::read_to_string(
-                fixtures_dir().join(format!("receipt-v{}-{s}.json", receipt_version(version))),
-            )
-            .unwrap(),
+            &std::fs::read_to_string(fixtures_dir().join(receipt_file(s, version))).unwrap(),
         )
         .unwrap();
         assert_eq!(

@@ -74,7 +74,10 @@ fn payload_examples_round_trip_and_cover_every_kind() {
             actions.insert(action.kind());
         }
     }
-    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [1, 2, 3, 4, 5, 6, 7, 8]
+    );
     assert_eq!(
         actions.into_iter().collect::<Vec<_>>(),
         [1, 2, 3, 4, 5, 6, 7]

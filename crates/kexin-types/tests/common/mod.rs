@@ -349,15 +349,23 @@ impl TestChain {
         let proposer = (height as usize - 1) % self.validator_keys.len();
         // The fixtures pin formats, not execution: each transaction's outcome is a success
         // with the base cost plus one unit per record and one event naming the record count.
+        let version = self.genesis.version;
+        // Blocks of protocol version 5 write version 5 outcomes.
+        let outcome_version = if version >= kexin_types::protocol::V5 {
+            kexin_types::outcome::OUTCOME_VERSION_CONTRACTS
+        } else {
+            kexin_types::outcome::OUTCOME_VERSION
+        };
         let outcomes: Vec<(Hash, Outcome)> = txs
             .iter()
             .map(|t| {
                 let count = t.records().len();
                 let event = Event::new("evidence", "records_attested").with("count", count);
-                (t.hash(), Outcome::success(10 + count as u64, vec![event]))
+                let o =
+                    Outcome::success(10 + count as u64, vec![event]).in_version(outcome_version);
+                (t.hash(), o)
             })
             .collect();
-        let version = self.genesis.version;
         let header = BlockHeader {
             version,
             outcomes_root: (version >= kexin_types::protocol::V4)
