@@ -515,6 +515,23 @@ impl Ledger {
                 txs.len()
             )));
         }
+        // A version 5 block's outcomes are of version 5 (gas, return data, logs), a version 4
+        // block's of version 4: receipts check it.
+        let outcome_version = if version >= kexin_types::protocol::V5 {
+            kexin_types::outcome::OUTCOME_VERSION_CONTRACTS
+        } else {
+            kexin_types::outcome::OUTCOME_VERSION
+        };
+        if let Some((i, o)) = outcomes
+            .iter()
+            .enumerate()
+            .find(|(_, o)| o.version != outcome_version || o.validate().is_err())
+        {
+            return Err(LedgerError::InvalidPreparedBlock(format!(
+                "outcome {i} is of version {} (a version {version} block's are {outcome_version}) or over its limits",
+                o.version
+            )));
+        }
         let outcomes: Vec<(Hash, Outcome)> = txs.iter().map(|t| t.hash()).zip(outcomes).collect();
         let outcomes_root = v4.then(|| kexin_types::outcomes_root(suite, &outcomes));
         if txs.len() > MAX_BLOCK_TXS as usize {

@@ -46,11 +46,13 @@
 //! let tx = SealedTx::new(Transaction::sign("demo", &client, 1, Payload::Evidence { records: vec![record] }));
 //! let tx_hash = tx.hash();
 //! // What the executor reports (kexin-exec): the state writes (none here, to keep the example
-//! // short) and one outcome per transaction, which a version 4 header commits to.
+//! // short) and one outcome per transaction, which the header commits to (a version 5
+//! // block's outcomes are of version 5).
+//! let outcome = Outcome::success(11, vec![]).in_version(kexin_types::outcome::OUTCOME_VERSION_CONTRACTS);
 //! let effects = BlockEffects {
 //!     version: kexin_types::FORMAT_VERSION,
 //!     writes: BTreeMap::new(),
-//!     outcomes: vec![Outcome::success(11, vec![])],
+//!     outcomes: vec![outcome],
 //! };
 //! let prepared = ledger
 //!     .prepare(vec![tx], effects, 1_700_000_001_000, validator.public_key())
