@@ -159,7 +159,11 @@ fn a_token_deploys_transfers_and_answers_queries() {
     assert_eq!((ev.from, ev.to, ev.value), (alice, bob, U256::from(250)));
     // Two balance slots changed; a call leaves the caller's nonce (it counts creations).
     assert_eq!(out.changes.storage.len(), 2, "{:?}", out.changes.storage);
-    assert!(out.changes.accounts.is_empty(), "{:?}", out.changes.accounts);
+    assert!(
+        out.changes.accounts.is_empty(),
+        "{:?}",
+        out.changes.accounts
+    );
     assert!(out.changes.code.is_empty());
     assert_eq!(balance(&state, token, alice), U256::from(750));
     assert_eq!(state.account(&alice).unwrap().unwrap().nonce, 1);

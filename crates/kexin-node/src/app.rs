@@ -801,7 +801,10 @@ mod tests {
             reason.contains("protocol version 9 from height 4"),
             "{reason}"
         );
-        assert!(reason.contains(&format!("versions 3 to {}", kexin_types::protocol::CURRENT)), "{reason}");
+        assert!(
+            reason.contains(&format!("versions 3 to {}", kexin_types::protocol::CURRENT)),
+            "{reason}"
+        );
     }
 
     /// An open chain of one validator and its app, with nothing pending.
