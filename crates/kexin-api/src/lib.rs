@@ -126,6 +126,12 @@ fn table() -> Vec<Route> {
         ),
         Route::get("/v1/gov/proposals", routes::proposals, Revalidate),
         Route::get("/v1/gov/consortium", routes::consortium, Revalidate),
+        Route::get("/v1/contracts/{address}", routes::contract, Revalidate),
+        Route::post(
+            "/v1/contracts/{address}/query",
+            routes::contract_query,
+            NoStore,
+        ),
         Route::get("/v1/chain", routes::chain, Revalidate),
         Route::get("/v1/epochs/{epoch}", routes::epoch, Immutable),
         Route::get("/v1/health", routes::health, NoStore),

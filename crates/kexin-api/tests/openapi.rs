@@ -737,6 +737,52 @@ async fn real_answers_validate_against_the_document() {
         },
     );
     api.commit(&revoke).await;
+    // A contract (protocol version 5), deployed by org1's admin: its runtime code returns the
+    // word 42. Its account and a read-only call.
+    let init = hex::decode("600a600c600039600a6000f3602a60005260206000f3").unwrap();
+    let deploy = sign(
+        &admin1,
+        false,
+        5,
+        Payload::ContractDeploy {
+            gas_limit: 200_000,
+            code: init,
+        },
+    );
+    api.commit(&deploy).await;
+    let tx = api
+        .get(&format!("/v1/transactions/{}", deploy.hash()))
+        .await
+        .json();
+    assert_eq!(tx["outcome"]["status"], "success", "{tx}");
+    let address = tx["outcome"]["return_data"].as_str().unwrap().to_owned();
+    assert_eq!(address.len(), 42, "{tx}");
+    let account = api.get(&format!("/v1/contracts/{address}")).await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert_eq!(account.json()["code_size"], 10);
+    assert_eq!(account.json()["creator_org"], "org1");
+    let q = api
+        .post(
+            &format!("/v1/contracts/{address}/query"),
+            r#"{"input": "0x"}"#,
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert_eq!(
+        q.json()["return_data"],
+        format!("0x{}", "0".repeat(62) + "2a")
+    );
+    let none = api
+        .post(
+            "/v1/contracts/0x00000000000000000000000000000000000000aa/query",
+            r#"{"input": "0x"}"#,
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    let bad = api
+        .post(&format!("/v1/contracts/{address}/query"), r#"{"input": 7}"#)
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // A batch: two admitted (one waits behind a gap), one refused.
     let batch: Vec<Transaction> = [2, 4, 3]
         .iter()

@@ -12,6 +12,7 @@ mod output;
 mod attest;
 mod audit;
 mod bench;
+mod contract;
 mod error;
 mod gov;
 mod keys;
@@ -113,6 +114,9 @@ enum Command {
     /// block.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Deploy, call and query Solidity contracts (protocol version 5).
+    #[command(subcommand)]
+    Contract(contract::ContractCommand),
 }
 
 /// Whether this process logs JSON lines (`--log-json` or `KEXIN_LOG_JSON=1`); nodes that
@@ -187,6 +191,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Org(cmd) => pki::run_org(cli, cmd).await,
         Command::Gov(cmd) => gov::run(cli, cmd).await,
         Command::Audit(cmd) => audit::run(cli, cmd).await,
+        Command::Contract(cmd) => contract::run(cli, cmd).await,
     }
 }
 

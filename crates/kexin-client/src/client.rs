@@ -448,6 +448,31 @@ impl Client {
         self.get("/v1/orgs").await
     }
 
+    /// `GET /v1/contracts/{address}`: a contract account.
+    pub async fn contract(
+        &self,
+        address: &kexin_types::ContractAddress,
+    ) -> Result<kexin_types::api::ContractResponse, ClientError> {
+        self.get(&format!("/v1/contracts/{address}")).await
+    }
+
+    /// `POST /v1/contracts/{address}/query`: a read-only call on the committed state.
+    pub async fn contract_query(
+        &self,
+        address: &kexin_types::ContractAddress,
+        request: &kexin_types::api::ContractQueryRequest,
+    ) -> Result<kexin_types::api::ContractQueryResponse, ClientError> {
+        let path = format!("/v1/contracts/{address}/query");
+        let body = serde_json::to_vec(request).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let res = self
+            .request(reqwest::Method::POST, &path)?
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await;
+        self.finish(&format!("POST {path}"), res).await
+    }
+
     /// `GET /v1/chain`: chain id, suite, genesis and height.
     pub async fn chain(&self) -> Result<ChainInfo, ClientError> {
         self.get("/v1/chain").await

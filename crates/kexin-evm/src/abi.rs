@@ -6,7 +6,8 @@ use alloy_dyn_abi::{
     DynSolType, DynSolValue, ErrorExt as _, EventExt as _, FunctionExt as _, JsonAbiExt as _,
     Specifier as _,
 };
-use alloy_json_abi::{Function, JsonAbi, Param};
+use alloy_json_abi::Param;
+pub use alloy_json_abi::{Function, JsonAbi};
 use revm::primitives::{B256, Log};
 
 /// Why a call could not be encoded, or data not decoded.

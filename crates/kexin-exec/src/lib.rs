@@ -39,6 +39,7 @@ pub mod protocol;
 pub use error::{ExecError, TxRejection};
 use executor::{Executor, Step};
 pub use journal::{Journal, MemoryState, StateView};
+pub use modules::contract;
 pub use modules::epoch::{change_pending as validator_change_pending, epoch_validators};
 pub use modules::identity::permission_for;
 pub use modules::nonce::next_nonce;

@@ -329,3 +329,87 @@ fn contracts_need_protocol_version_5_and_other_outcomes_of_a_v5_block_are_versio
     let o = v5.run(&[ev]).remove(0);
     assert_eq!((o.version, o.gas_used), (5, 0));
 }
+
+#[test]
+fn a_query_reads_without_writing_and_refuses_an_address_without_code() {
+    let mut chain = Chain::new(protocol::V5);
+    let (_, token) = chain.deploy(
+        1,
+        "Token",
+        ("T".to_string(), U256::from(77)).abi_encode_params(),
+    );
+    let before = chain.state.0.clone();
+    let input = IToken::balanceOfCall(Chain::address(1)).abi_encode();
+    let q = kexin_exec::contract::query(
+        &chain.state,
+        &chain.genesis,
+        1,
+        1000,
+        None,
+        token,
+        &input,
+        None,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(q.failure, None);
+    assert_eq!(U256::from_be_slice(&q.return_data), U256::from(77));
+    assert!(q.gas_used > 21_000);
+    // A call that would write (a transfer) as a query: it runs, and nothing is kept.
+    let transfer = IToken::transferCall {
+        to: Chain::address(2),
+        value: U256::from(7),
+    }
+    .abi_encode();
+    let from = Some(ContractAddress(Chain::address(1).0.0));
+    let q = kexin_exec::contract::query(
+        &chain.state,
+        &chain.genesis,
+        1,
+        1000,
+        from,
+        token,
+        &transfer,
+        Some(100_000),
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(q.failure, None);
+    assert_eq!(chain.state.0, before);
+    // From an address without tokens it reverts, with the reason.
+    let q = kexin_exec::contract::query(
+        &chain.state,
+        &chain.genesis,
+        1,
+        1000,
+        None,
+        token,
+        &transfer,
+        None,
+    )
+    .unwrap()
+    .unwrap();
+    assert_eq!(q.failure.as_ref().map(|f| f.0), Some("contract_reverted"));
+    let e = kexin_exec::contract::query(
+        &chain.state,
+        &chain.genesis,
+        1,
+        1000,
+        None,
+        ContractAddress([9; 20]),
+        &input,
+        None,
+    )
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(e.code(), "no_contract");
+    let (acc, size) = kexin_exec::contract::contract_info(&chain.state, &token)
+        .unwrap()
+        .unwrap();
+    assert!(size > 100 && acc.created_at == 1);
+    assert!(
+        kexin_exec::contract::contract_info(&chain.state, &ContractAddress([9; 20]))
+            .unwrap()
+            .is_none()
+    );
+}

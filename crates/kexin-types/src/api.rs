@@ -932,3 +932,59 @@ pub struct ValidatorsResponse {
     /// The validators, in the epoch's order.
     pub validators: Vec<ValidatorEntry>,
 }
+
+/// `GET /v1/contracts/{address}`: a contract account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractResponse {
+    /// The address.
+    pub address: crate::ContractAddress,
+    /// `keccak256` of its code.
+    pub code_hash: Hash,
+    /// The size of its code, in bytes (0 for a signer's account).
+    pub code_size: u64,
+    /// The contracts it created.
+    pub nonce: u64,
+    /// Whether the consortium froze it.
+    pub frozen: bool,
+    /// The height of the block that created it (0 for a signer's account).
+    pub created_at: u64,
+    /// The organisation of the identity that deployed it (empty on an open chain).
+    pub creator_org: String,
+    /// The committed height this answer reads.
+    pub height: u64,
+}
+
+/// `POST /v1/contracts/{address}/query`: a read-only call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractQueryRequest {
+    /// The ABI calldata (selector and arguments), `0x` hex.
+    #[serde(with = "crate::contract::hex0x")]
+    pub input: Vec<u8>,
+    /// The caller (`msg.sender`): the zero address when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<crate::ContractAddress>,
+    /// Most gas the call may use (at most, and by default, the chain's `contract.tx_gas_limit`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gas_limit: Option<u64>,
+}
+
+/// The answer of a read-only call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractQueryResponse {
+    /// `success`, or `failed` (it reverted, ran out of gas or halted).
+    pub status: crate::Status,
+    /// Why it failed: `contract_reverted`, `out_of_gas` or `contract_halted`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Why it failed, for people (a revert's decoded reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// The gas it used.
+    pub gas_used: u64,
+    /// What it returned (a revert's data when it reverted), `0x` hex.
+    #[serde(with = "crate::contract::hex0x")]
+    pub return_data: Vec<u8>,
+    /// The committed height of the state it read.
+    pub height: u64,
+}

@@ -393,6 +393,103 @@ fn write_changes(cx: &TxCx<'_>, st: &mut Journal<'_>, changes: &kexin_evm::State
     }
 }
 
+/// What a read-only contract call returned ([`query`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QueryOutcome {
+    /// `None` when it returned; else the failure's code (`contract_reverted`, `out_of_gas`,
+    /// `contract_halted`) and message.
+    pub failure: Option<(&'static str, String)>,
+    /// The gas it used.
+    pub gas_used: u64,
+    /// Its return data (a revert's data when it reverted).
+    pub return_data: Vec<u8>,
+}
+
+/// Runs a read-only call of `contract` with `input` on `view` (the committed state of the
+/// block at `height`), as `from` (the zero address when `None`), with at most `gas_limit` gas
+/// (and never more than `contract.tx_gas_limit`): nothing is written. Refused when there is no
+/// contract at the address (`no_contract`) or the EVM will not start (`contract_rejected`).
+#[allow(clippy::too_many_arguments)]
+pub fn query<V: crate::StateView>(
+    view: &V,
+    genesis: &kexin_types::Genesis,
+    height: u64,
+    timestamp_ms: u64,
+    from: Option<ContractAddress>,
+    contract: ContractAddress,
+    input: &[u8],
+    gas_limit: Option<u64>,
+) -> Result<Result<QueryOutcome, TxRejection>, ExecError> {
+    let st = Journal::new(view);
+    let block = crate::BlockContext {
+        genesis,
+        height,
+        timestamp_ms,
+    };
+    let c = consortium(&block, &st)?;
+    let cap = c.param("contract.tx_gas_limit");
+    match account(&st, &contract.0)? {
+        Some(a) if a.code_hash != Hash(kexin_evm_empty_code_hash()) => {}
+        _ => {
+            return Ok(Err(contract_err(
+                "no_contract",
+                format!("there is no contract at {contract}"),
+            )));
+        }
+    }
+    let suite = genesis.suite;
+    let config = EvmConfig {
+        chain_id: evm_chain_id(suite, &genesis.chain_id),
+        max_code_size: c.param("contract.max_code_bytes") as usize,
+        max_initcode_size: c.param("contract.max_initcode_bytes") as usize,
+    };
+    let info = BlockInfo {
+        height,
+        timestamp_ms,
+        gas_limit: c.param("contract.block_gas_limit"),
+    };
+    let call = Call::Call {
+        to: Address::from(contract.0),
+        data: Bytes::copy_from_slice(input),
+    };
+    let caller = Address::from(from.map_or([0; 20], |a| a.0));
+    let gas = gas_limit.unwrap_or(cap).min(cap);
+    let out = match kexin_evm::query(&JournalView { st: &st }, &config, &info, caller, &call, gas) {
+        Ok(out) => out,
+        Err(EvmError::View(e)) => return Err(e),
+        Err(EvmError::Rejected(m)) => return Ok(Err(contract_err("contract_rejected", m))),
+    };
+    let failure = match &out.status {
+        EvmStatus::Success => None,
+        EvmStatus::Revert(reason) => Some(("contract_reverted", reason.to_string())),
+        EvmStatus::Halt(reason) if reason.contains("OutOfGas") => Some((
+            "out_of_gas",
+            format!("ran out of gas ({reason}) after {} gas", out.gas_used),
+        )),
+        EvmStatus::Halt(reason) => Some(("contract_halted", format!("halted: {reason}"))),
+    };
+    Ok(Ok(QueryOutcome {
+        failure,
+        gas_used: out.gas_used,
+        return_data: out.output.to_vec(),
+    }))
+}
+
+/// The contract account at `address` and the size of its code, on `view`.
+pub fn contract_info<V: crate::StateView>(
+    view: &V,
+    address: &ContractAddress,
+) -> Result<Option<(ContractAccountState, usize)>, ExecError> {
+    let st = Journal::new(view);
+    let Some(acc) = account(&st, &address.0)? else {
+        return Ok(None);
+    };
+    let size = st
+        .get(&code_key(&B256::from(acc.code_hash.0)))?
+        .map_or(0, |c| c.len());
+    Ok(Some((acc, size)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,515 @@
+//! `kexin contract`: deploy Solidity contracts from solc, Foundry or Hardhat artifacts, call
+//! them in transactions, query them read-only, and show contract accounts.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use kexin_client::Client;
+use kexin_evm::abi::{self, AbiError, decode_custom_error, decode_log, decode_output};
+use kexin_evm::artifact::{ArtifactError, load_artifact};
+use kexin_types::api::{ChainInfo, ContractQueryRequest};
+use kexin_types::{ContractAddress, Outcome, Payload};
+use serde::Serialize;
+
+use crate::Cli;
+use crate::error::fail;
+use crate::output::print_json;
+
+/// `kexin contract ...`
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Deploy a contract from an artifact (solc standard-JSON or --combined-json output, a
+    /// Foundry or Hardhat artifact file) as an identity; prints its address once final.
+    Deploy(DeployArgs),
+    /// Call a contract function in a transaction as an identity (`'transfer(address,uint256)'`
+    /// and its arguments, or a function of --abi by name); waits until it is final.
+    Call(CallArgs),
+    /// Run a read-only call on the committed state and print what it returns (no transaction).
+    Query(QueryArgs),
+    /// Show a contract account: code hash and size, creator, whether it is frozen.
+    Show(ShowArgs),
+}
+
+/// `kexin contract deploy ARTIFACT --identity DIR [--args ...]`
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// The artifact file.
+    #[arg(value_name = "ARTIFACT")]
+    artifact: PathBuf,
+    /// The contract to deploy, when the file holds several (solc outputs).
+    #[arg(long, value_name = "NAME")]
+    contract: Option<String>,
+    /// The constructor's arguments, as text (`cast` style: numbers, 0x addresses and bytes,
+    /// true/false, [a,b] arrays, (a,b) tuples).
+    #[arg(long, value_name = "ARG", num_args = 1.., allow_negative_numbers = true)]
+    args: Vec<String>,
+    /// The identity that deploys (DIR/cert.pem and DIR/key.pem).
+    #[arg(long, value_name = "DIR")]
+    identity: PathBuf,
+    /// Most gas the deployment may use.
+    #[arg(long, value_name = "GAS", default_value_t = 5_000_000)]
+    gas: u64,
+    /// Seconds to wait for the deployment to be final.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    timeout: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `kexin contract call ADDRESS SIGNATURE ARGS... --identity DIR`
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// The contract's address (0x and 40 hex digits).
+    #[arg(value_name = "ADDRESS")]
+    address: String,
+    /// The function: a signature such as `'transfer(address,uint256)'` (return types as
+    /// `'balanceOf(address)(uint256)'`), or a function name of --abi.
+    #[arg(value_name = "SIGNATURE")]
+    signature: String,
+    /// The arguments, as text.
+    #[arg(value_name = "ARGS", allow_negative_numbers = true)]
+    args: Vec<String>,
+    /// An ABI (a JSON ABI or any accepted artifact file): SIGNATURE is then a function name,
+    /// and logs and custom errors are decoded with it.
+    #[arg(long, value_name = "FILE")]
+    abi: Option<PathBuf>,
+    /// The contract of --abi, when the file holds several (solc outputs).
+    #[arg(long, value_name = "NAME", requires = "abi")]
+    contract: Option<String>,
+    /// The identity that calls (DIR/cert.pem and DIR/key.pem).
+    #[arg(long, value_name = "DIR")]
+    identity: PathBuf,
+    /// Most gas the call may use.
+    #[arg(long, value_name = "GAS", default_value_t = 1_000_000)]
+    gas: u64,
+    /// Seconds to wait for the call to be final.
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    timeout: u64,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `kexin contract query ADDRESS SIGNATURE ARGS...`
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// The contract's address.
+    #[arg(value_name = "ADDRESS")]
+    address: String,
+    /// The function, as for `kexin contract call`.
+    #[arg(value_name = "SIGNATURE")]
+    signature: String,
+    /// The arguments, as text.
+    #[arg(value_name = "ARGS", allow_negative_numbers = true)]
+    args: Vec<String>,
+    /// An ABI file, as for `kexin contract call`.
+    #[arg(long, value_name = "FILE")]
+    abi: Option<PathBuf>,
+    /// The contract of --abi, when the file holds several (solc outputs).
+    #[arg(long, value_name = "NAME", requires = "abi")]
+    contract: Option<String>,
+    /// The caller (`msg.sender`) the call runs as [default: the zero address].
+    #[arg(long, value_name = "ADDRESS")]
+    from: Option<String>,
+    /// Most gas the call may use [default: the chain's contract.tx_gas_limit].
+    #[arg(long, value_name = "GAS")]
+    gas: Option<u64>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `kexin contract show ADDRESS`
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The contract's address.
+    #[arg(value_name = "ADDRESS")]
+    address: String,
+    /// Print the node's JSON answer.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `kexin contract ...`.
+pub async fn run(cli: &Cli, cmd: &ContractCommand) -> anyhow::Result<()> {
+    match cmd {
+        ContractCommand::Deploy(args) => deploy(cli, args).await,
+        ContractCommand::Call(args) => call(cli, args).await,
+        ContractCommand::Query(args) => query(cli, args).await,
+        ContractCommand::Show(args) => show(cli, args).await,
+    }
+}
+
+fn artifact_err(path: &Path, e: ArtifactError) -> anyhow::Error {
+    fail(e.code(), format!("{}: {e}", path.display()))
+}
+
+fn abi_err(e: AbiError) -> anyhow::Error {
+    fail(e.code(), e.to_string())
+}
+
+fn parse_address(s: &str, what: &str) -> anyhow::Result<ContractAddress> {
+    s.parse()
+        .map_err(|e| fail("invalid_address", format!("{what} {s:?}: {e}")))
+}
+
+/// The chain's parameters, refusing a chain whose protocol has no contracts yet.
+async fn contract_chain(client: &Client) -> anyhow::Result<ChainInfo> {
+    let info = crate::attest::chain_info(client).await?;
+    if info.protocol_version < kexin_types::protocol::V5 {
+        return Err(fail(
+            "contracts_unsupported",
+            format!(
+                "chain {} runs protocol version {}: contracts need version 5 (vote a protocol-upgrade)",
+                info.chain_id, info.protocol_version
+            ),
+        ));
+    }
+    Ok(info)
+}
+
+/// An ABI from `path`: a JSON ABI (a list) or any accepted artifact file.
+fn read_abi(path: &Path, contract: Option<&str>) -> anyhow::Result<abi::JsonAbi> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read the ABI {}", path.display()))?;
+    if let Ok(abi) = serde_json::from_slice::<abi::JsonAbi>(&bytes) {
+        return Ok(abi);
+    }
+    let stem = path
+        .file_stem()
+        .map_or("contract".into(), |s| s.to_string_lossy());
+    load_artifact(&bytes, contract, &stem)
+        .map(|a| a.abi)
+        .map_err(|e| artifact_err(path, e))
+}
+
+/// The function and calldata of a call given as SIGNATURE ARGS (or a name of `abi`).
+fn encode(
+    signature: &str,
+    args: &[String],
+    abi: Option<&abi::JsonAbi>,
+) -> anyhow::Result<(abi::Function, Vec<u8>)> {
+    let function = match abi {
+        Some(abi) if !signature.contains('(') => {
+            abi::find_function(abi, signature).map_err(abi_err)?.clone()
+        }
+        _ => abi::parse_signature(signature).map_err(abi_err)?,
+    };
+    let input = abi::encode_call(&function, args).map_err(abi_err)?;
+    Ok((function, input))
+}
+
+#[derive(Serialize)]
+struct TxReport {
+    tx_hash: kexin_crypto::Hash,
+    height: u64,
+    gas_used: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<ContractAddress>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    outputs: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    events: Vec<String>,
+}
+
+/// Signs `payload` as the identity in `dir`, waits until it is final, and returns its hash,
+/// height and outcome; a failed outcome is the error (custom errors named with `abi`).
+async fn transact(
+    client: &Client,
+    info: &ChainInfo,
+    dir: &Path,
+    payload: Payload,
+    timeout: Duration,
+    abi: Option<&abi::JsonAbi>,
+) -> anyhow::Result<(kexin_crypto::Hash, u64, Outcome)> {
+    let (_, tx_hash) = crate::gov::submit_as(client, info, dir, payload, timeout).await?;
+    let status = client
+        .wait_committed(&tx_hash, timeout)
+        .await
+        .with_context(|| format!("waiting for transaction {tx_hash} to be final"))?;
+    let height = status.height.unwrap_or_default();
+    let tx = client
+        .transaction(&tx_hash)
+        .await
+        .with_context(|| format!("fetching transaction {tx_hash}"))?;
+    let outcome = tx
+        .outcome
+        .ok_or_else(|| {
+            fail(
+                "no_outcome",
+                format!("transaction {tx_hash} has no outcome"),
+            )
+        })?
+        .outcome;
+    if !outcome.is_success() {
+        let code = outcome.code.clone().unwrap_or_default();
+        let mut message = outcome.message.clone().unwrap_or_default();
+        if let Some(named) = abi.and_then(|a| decode_custom_error(a, &outcome.return_data)) {
+            message = format!("reverted: {named}");
+        }
+        return Err(fail(
+            leak(code),
+            format!(
+                "transaction {tx_hash} (height {height}, gas {}): {message}",
+                outcome.gas_used
+            ),
+        ));
+    }
+    Ok((tx_hash, height, outcome))
+}
+
+/// A failure code as the error type needs it (codes are few and stable).
+fn leak(code: String) -> &'static str {
+    match code.as_str() {
+        "contract_reverted" => "contract_reverted",
+        "out_of_gas" => "out_of_gas",
+        "contract_halted" => "contract_halted",
+        "contract_rejected" => "contract_rejected",
+        "no_contract" => "no_contract",
+        "contract_frozen" => "contract_frozen",
+        "gas_limit_too_high" => "gas_limit_too_high",
+        "initcode_too_large" => "initcode_too_large",
+        "deploy_not_permitted" => "deploy_not_permitted",
+        _ => "tx_failed",
+    }
+}
+
+fn decoded_events(abi: Option<&abi::JsonAbi>, outcome: &Outcome) -> Vec<String> {
+    outcome
+        .logs
+        .iter()
+        .map(|l| {
+            let log = kexin_evm::Log::new_unchecked(
+                kexin_evm::Address::from(l.address.0),
+                l.topics
+                    .iter()
+                    .map(|t| kexin_evm::B256::from(t.0))
+                    .collect(),
+                l.data.clone().into(),
+            );
+            match abi.and_then(|a| decode_log(a, &log)) {
+                Some(d) => format!(
+                    "{}({})",
+                    d.name,
+                    d.fields
+                        .iter()
+                        .map(|(k, v)| format!("{k}: {v}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                None => format!(
+                    "log from {} with {} topic(s) and {} bytes",
+                    l.address,
+                    l.topics.len(),
+                    l.data.len()
+                ),
+            }
+        })
+        .collect()
+}
+
+async fn deploy(cli: &Cli, args: &DeployArgs) -> anyhow::Result<()> {
+    let bytes = std::fs::read(&args.artifact)
+        .with_context(|| format!("cannot read the artifact {}", args.artifact.display()))?;
+    let stem = args
+        .artifact
+        .file_stem()
+        .map_or("contract".into(), |s| s.to_string_lossy());
+    let artifact = load_artifact(&bytes, args.contract.as_deref(), &stem)
+        .map_err(|e| artifact_err(&args.artifact, e))?;
+    let mut code = artifact.bytecode.clone();
+    code.extend(abi::encode_constructor(&artifact.abi, &args.args).map_err(abi_err)?);
+    let client = Client::new(cli.node_url())?;
+    let info = contract_chain(&client).await?;
+    let payload = Payload::ContractDeploy {
+        gas_limit: args.gas,
+        code,
+    };
+    payload
+        .validate()
+        .map_err(|e| fail("invalid_payload", e.to_string()))?;
+    let timeout = Duration::from_secs(args.timeout);
+    let (tx_hash, height, outcome) = transact(
+        &client,
+        &info,
+        &args.identity,
+        payload,
+        timeout,
+        Some(&artifact.abi),
+    )
+    .await
+    .with_context(|| format!("deploying {}", artifact.name))?;
+    let address = <[u8; 20]>::try_from(outcome.return_data.as_slice())
+        .map(ContractAddress)
+        .map_err(|_| {
+            fail(
+                "no_address",
+                "the deployment did not return a 20-byte address",
+            )
+        })?;
+    let report = TxReport {
+        tx_hash,
+        height,
+        gas_used: outcome.gas_used,
+        address: Some(address),
+        outputs: Vec::new(),
+        events: decoded_events(Some(&artifact.abi), &outcome),
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    println!("{address}");
+    eprintln!(
+        "deployed {} at {address}: transaction {tx_hash}, height {height}, gas {}",
+        artifact.name, outcome.gas_used
+    );
+    Ok(())
+}
+
+async fn call(cli: &Cli, args: &CallArgs) -> anyhow::Result<()> {
+    let contract = parse_address(&args.address, "ADDRESS")?;
+    let abi = args
+        .abi
+        .as_deref()
+        .map(|p| read_abi(p, args.contract.as_deref()))
+        .transpose()?;
+    let (function, input) = encode(&args.signature, &args.args, abi.as_ref())?;
+    let client = Client::new(cli.node_url())?;
+    let info = contract_chain(&client).await?;
+    let payload = Payload::ContractCall {
+        contract,
+        gas_limit: args.gas,
+        input,
+    };
+    payload
+        .validate()
+        .map_err(|e| fail("invalid_payload", e.to_string()))?;
+    let timeout = Duration::from_secs(args.timeout);
+    let (tx_hash, height, outcome) = transact(
+        &client,
+        &info,
+        &args.identity,
+        payload,
+        timeout,
+        abi.as_ref(),
+    )
+    .await
+    .with_context(|| format!("calling {} on {contract}", function.signature()))?;
+    let outputs = if function.outputs.is_empty() {
+        Vec::new()
+    } else {
+        decode_output(&function, &outcome.return_data).map_err(abi_err)?
+    };
+    let report = TxReport {
+        tx_hash,
+        height,
+        gas_used: outcome.gas_used,
+        address: None,
+        outputs,
+        events: decoded_events(abi.as_ref(), &outcome),
+    };
+    if args.json {
+        return print_json(&report);
+    }
+    for o in &report.outputs {
+        println!("{o}");
+    }
+    for e in &report.events {
+        println!("event {e}");
+    }
+    eprintln!(
+        "transaction {tx_hash}: final at height {height}, gas {}",
+        outcome.gas_used
+    );
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct QueryReport {
+    outputs: Vec<String>,
+    return_data: String,
+    gas_used: u64,
+    height: u64,
+}
+
+async fn query(cli: &Cli, args: &QueryArgs) -> anyhow::Result<()> {
+    let contract = parse_address(&args.address, "ADDRESS")?;
+    let from = args
+        .from
+        .as_deref()
+        .map(|f| parse_address(f, "--from"))
+        .transpose()?;
+    let abi = args
+        .abi
+        .as_deref()
+        .map(|p| read_abi(p, args.contract.as_deref()))
+        .transpose()?;
+    let (function, input) = encode(&args.signature, &args.args, abi.as_ref())?;
+    let client = Client::new(cli.node_url())?;
+    let r = client
+        .contract_query(
+            &contract,
+            &ContractQueryRequest {
+                input,
+                from,
+                gas_limit: args.gas,
+            },
+        )
+        .await
+        .with_context(|| format!("querying {} on {contract}", function.signature()))?;
+    if r.status != kexin_types::Status::Success {
+        let mut message = r.message.clone().unwrap_or_default();
+        if let Some(named) = abi
+            .as_ref()
+            .and_then(|a| decode_custom_error(a, &r.return_data))
+        {
+            message = format!("reverted: {named}");
+        }
+        return Err(fail(leak(r.code.clone().unwrap_or_default()), message));
+    }
+    let outputs = if function.outputs.is_empty() {
+        Vec::new()
+    } else {
+        decode_output(&function, &r.return_data).map_err(abi_err)?
+    };
+    if args.json {
+        return print_json(&QueryReport {
+            outputs,
+            return_data: format!("0x{}", hex::encode(&r.return_data)),
+            gas_used: r.gas_used,
+            height: r.height,
+        });
+    }
+    if outputs.is_empty() {
+        println!("0x{}", hex::encode(&r.return_data));
+    }
+    for o in outputs {
+        println!("{o}");
+    }
+    Ok(())
+}
+
+async fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
+    let contract = parse_address(&args.address, "ADDRESS")?;
+    let client = Client::new(cli.node_url())?;
+    let c = client
+        .contract(&contract)
+        .await
+        .with_context(|| format!("looking up {contract}"))?;
+    if args.json {
+        return print_json(&c);
+    }
+    println!("address      {}", c.address);
+    println!("code hash    {}", c.code_hash);
+    println!("code size    {} bytes", c.code_size);
+    println!("created at   height {}", c.created_at);
+    if !c.creator_org.is_empty() {
+        println!("creator org  {}", c.creator_org);
+    }
+    println!("frozen       {}", c.frozen);
+    println!("nonce        {}", c.nonce);
+    Ok(())
+}
