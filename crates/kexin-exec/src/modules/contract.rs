@@ -293,7 +293,7 @@ impl Module for Contracts {
         let result = match &out.status {
             EvmStatus::Success => {
                 report.logs = logs;
-                write_changes(cx, st, &out.changes);
+                write_changes(cx, st, &out.changes)?;
                 if let Some(created) = out.created {
                     report.return_data = created.as_slice().to_vec();
                     let code_hash = out
@@ -358,10 +358,14 @@ fn kexin_evm_empty_code_hash() -> [u8; 32] {
 
 /// Writes a successful run's changes: accounts (keeping what the state knows of them), new
 /// code, storage words.
-fn write_changes(cx: &TxCx<'_>, st: &mut Journal<'_>, changes: &kexin_evm::StateChanges) {
+fn write_changes(
+    cx: &TxCx<'_>,
+    st: &mut Journal<'_>,
+    changes: &kexin_evm::StateChanges,
+) -> Result<(), ExecError> {
     for (address, acc) in &changes.accounts {
         let key = account_key(&address.0.0);
-        let previous = st.read::<ContractAccountState>(key.clone()).ok().flatten();
+        let previous = st.read::<ContractAccountState>(key.clone())?;
         let state = match previous {
             Some(mut prev) => {
                 prev.nonce = acc.nonce;
@@ -391,6 +395,7 @@ fn write_changes(cx: &TxCx<'_>, st: &mut Journal<'_>, changes: &kexin_evm::State
             value.to_be_bytes::<32>().to_vec(),
         );
     }
+    Ok(())
 }
 
 /// What a read-only contract call returned ([`query`]).
