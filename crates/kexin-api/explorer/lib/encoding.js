@@ -106,7 +106,8 @@ function byteOrder(a, b) {
  * || n × (str8 module || str8 topic || u8 m || m × (str8 key || str16 value))`, attributes in
  * key byte order. `o.attributes` of each event: [key, value] pairs (any order) or an object. */
 export function encodeOutcome(o) {
-  const w = new Writer().u8(4);
+  const version = o.version === undefined ? 4n : BigInt(o.version);
+  const w = new Writer().u8(version);
   if (o.status === 'success') w.u8(0);
   else w.u8(1).str8(o.code ?? '').str16(o.message ?? '');
   w.u64(o.cost).u16(o.events.length);
@@ -115,6 +116,16 @@ export function encodeOutcome(o) {
       .sort(([a], [b]) => byteOrder(a, b));
     w.str8(e.module).str8(e.topic).u8(attrs.length);
     for (const [k, v] of attrs) w.str8(k).str16(v);
+  }
+  // Version 5 appends gas used, return data and logs (§4.14).
+  if (version >= 5n) {
+    const ret = o.returnData ?? new Uint8Array(0);
+    w.u64(o.gasUsed ?? 0n).u32(ret.length).bytes(ret).u16((o.logs ?? []).length);
+    for (const l of o.logs ?? []) {
+      w.bytes(l.address).u8(l.topics.length);
+      for (const t of l.topics) w.bytes(t);
+      w.u32(l.data.length).bytes(l.data);
+    }
   }
   return w.done();
 }

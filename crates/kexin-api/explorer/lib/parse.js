@@ -250,8 +250,29 @@ export function parseOutcome(v, path = 'outcome') {
         attributes: Object.keys(attrs).map((k) => [k, str(attrs[k], `${p}.attributes.${k}`)]),
       };
     }),
+    // Version 5 (blocks of protocol version 5): gas, return data and logs; JSON omits the
+    // version when 4 and the rest when empty.
+    version: v.version === undefined ? 4n : uint(v.version, `${path}.version`, 8),
+    gasUsed: v.gas_used === undefined ? 0n : uint(v.gas_used, `${path}.gas_used`, 64),
+    returnData: v.return_data === undefined ? new Uint8Array(0) : hex0x(v.return_data, `${path}.return_data`),
+    logs: (v.logs === undefined ? [] : arr(v.logs, `${path}.logs`)).map((l, i) => {
+      const p = `${path}.logs[${i}]`;
+      obj(l, p);
+      return {
+        address: hex0x(l.address, `${p}.address`, 20),
+        topics: arr(l.topics, `${p}.topics`).map((t, j) => hash(t, `${p}.topics[${j}]`)),
+        data: hex0x(l.data, `${p}.data`),
+      };
+    }),
     proof: proof(v.proof, `${path}.proof`),
   };
+}
+
+/** `0x` and hex (contract addresses and byte strings, formats.md §4.14). */
+function hex0x(v, path, len) {
+  str(v, path);
+  if (!v.startsWith('0x')) bad(path, 'expected 0x and hex digits');
+  return hex(v.slice(2), path, len);
 }
 
 export function parseReceipt(input) {
@@ -294,7 +315,7 @@ export function parseReceipt(input) {
 export function parseGenesis(input) {
   const v = obj(load(input, 'genesis'), 'genesis');
   const version = uint(v.version, 'genesis.version', 8);
-  if (version !== 3n && version !== 4n) bad('genesis.version', 'expected 3 or 4 (the protocol version the chain starts at)');
+  if (version < 3n || version > 5n) bad('genesis.version', 'expected 3, 4 or 5 (the protocol version the chain starts at)');
   const chainId = str(v.chain_id, 'genesis.chain_id');
   if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(chainId)) bad('genesis.chain_id', 'not a valid chain id');
   const suite = str(v.suite, 'genesis.suite');

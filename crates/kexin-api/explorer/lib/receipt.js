@@ -190,6 +190,17 @@ const bytesOf = (s) => utf8(s).length;
 
 /** The limits of §4.14 (Outcome::validate), in its order: an error text, or null. */
 function outcomeLimits(o) {
+  if (o.version === 4n) {
+    if (o.gasUsed !== 0n || o.returnData.length || o.logs.length) return 'gas, return data and logs need outcome version 5';
+  } else if (o.version === 5n) {
+    if (o.returnData.length > 65536) return `the return data is ${o.returnData.length} bytes, above the limit of 65536`;
+    if (o.logs.length > 256) return `${o.logs.length} logs, above the limit of 256`;
+    if (o.status === 'failed' && o.logs.length) return 'a failed transaction emits no logs';
+    for (const [i, l] of o.logs.entries()) {
+      if (l.topics.length > 4) return `log ${i}: ${l.topics.length} topics, above the limit of 4`;
+      if (l.data.length > 65536) return `log ${i}: ${l.data.length} bytes of data, above the limit of 65536`;
+    }
+  } else return `unsupported outcome version ${o.version}`;
   if (o.status === 'success') {
     if (o.code !== null || o.message !== null) return 'a success carries no code or message';
   } else {
@@ -230,6 +241,11 @@ function checkOutcome(suite, r, txHash) {
   }
   const limits = outcomeLimits(p);
   if (limits) return { error: ['malformed_receipt', `The outcome is not within its limits: ${limits}.`] };
+  // A block of protocol version 5 writes version 5 outcomes, a block of version 4 version 4.
+  const outcomeVersion = h.version >= 5n ? 5n : 4n;
+  if (p.version !== outcomeVersion) {
+    return { error: ['malformed_receipt', `A block of version ${h.version} has outcomes of version ${outcomeVersion}, not ${p.version}.`] };
+  }
   const index = r.logProof.leafIndex - (h.logSize - h.txCount);
   if (p.proof.treeSize !== h.txCount || p.proof.leafIndex !== index) {
     return { error: ['bad_outcome_proof', `The outcome proof is for leaf ${p.proof.leafIndex} of ${p.proof.treeSize}, the transaction is ${index} of the block's ${h.txCount}.`] };

@@ -817,3 +817,50 @@ for (const suite of SUITES) {
     }
   });
 }
+
+// Protocol version 5 (crates/kexin-types/tests/fixtures/receipt-v5-protocol5-*.json with
+// genesis-v5-*.json): receipt version 5 with a version 5 outcome (gas, return data and logs
+// appended to the encoding, formats.md §4.14), checked against the header's outcomes root.
+for (const suite of SUITES) {
+  test(`${suite}: a receipt of a protocol version 5 block verifies its version 5 outcome`, async () => {
+    const receipt = fx(`receipt-v5-protocol5-${suite}.json`);
+    const genesis = fx(`genesis-v5-${suite}.json`);
+    const vectors = JSON.parse(fx(`conformance-v5-${suite}.json`)).vectors;
+    assert.equal(genesisHash(genesis), vectors['genesis.hash']);
+    const r = JSON.parse(receipt);
+    assert.equal(r.header.version, 5);
+    assert.equal(r.outcome.version, 5);
+    const res = await verify(receipt, { genesis, suite, digest: r.record.digest });
+    assert.equal(res.steps.find((s) => s.name === 'outcome').ok, true, JSON.stringify(res.steps));
+    assert.equal(res.result.txHash, vectors['receipt.tx_hash']);
+    // The outcome claimed as version 4 in a version 5 block is refused.
+    const v4 = mutated(r, (x) => { delete x.outcome.version; });
+    const bad = await verify(JSON.stringify(v4), { genesis, suite, digest: r.record.digest });
+    assert.deepEqual(failing(bad), ['outcome', 'malformed_receipt']);
+    // A changed gas figure no longer matches the outcomes root.
+    const gas = mutated(r, (x) => { x.outcome.gas_used = 1; });
+    const res2 = await verify(JSON.stringify(gas), { genesis, suite, digest: r.record.digest });
+    assert.deepEqual(failing(res2), ['outcome', 'bad_outcome_proof']);
+  });
+}
+
+test('a version 5 outcome encodes as the reference encodes it (conformance vectors)', () => {
+  for (const suite of SUITES) {
+    const v = JSON.parse(fx(`conformance-v5-${suite}.json`)).vectors;
+    const log = {
+      address: new Uint8Array(20).fill(0xe2),
+      topics: [new Uint8Array(32).fill(0xdd), new Uint8Array(32).fill(0x01)],
+      data: Uint8Array.of(0, 0, 0, 250),
+    };
+    const call = {
+      version: 5n, status: 'success', code: null, message: null, cost: 210n, events: [],
+      gasUsed: 51234n, returnData: Uint8Array.of(0, 0, 0, 1), logs: [log],
+    };
+    assert.equal(toHex(encodeOutcome(call)), v['outcome.v5.call.encoding']);
+    const reverted = {
+      version: 5n, status: 'failed', code: 'contract_reverted', message: 'reverted: not allowed', cost: 210n, events: [],
+      gasUsed: 23456n, returnData: Uint8Array.of(0x08, 0xc3, 0x79, 0xa0), logs: [],
+    };
+    assert.equal(toHex(encodeOutcome(reverted)), v['outcome.v5.reverted.encoding']);
+  }
+});
