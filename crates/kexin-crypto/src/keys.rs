@@ -315,20 +315,7 @@ impl PublicKey {
                 vk.verify_strict(input, &sig)
                     .map_err(|_| CryptoError::BadSignature)
             }
-            PublicKey::Sm2(b) => {
-                use sm2::dsa::signature::Verifier as _;
-                let distid = sm2_distid();
-                let vk = sm2::dsa::VerifyingKey::from_sec1_bytes(distid, b).map_err(|_| {
-                    CryptoError::BadPublicKey {
-                        scheme: "SM2",
-                        reason: "not a point on the SM2 curve".into(),
-                    }
-                })?;
-                let sig = sm2::dsa::Signature::from_bytes(&signature.0.into())
-                    .map_err(|_| CryptoError::BadSignature)?;
-                vk.verify(input, &sig)
-                    .map_err(|_| CryptoError::BadSignature)
-            }
+            PublicKey::Sm2(b) => sm2_verify_with_user_id(b, sm2_distid(), input, signature),
             PublicKey::P256(b) => {
                 use p256::ecdsa::signature::Verifier as _;
                 let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(b).map_err(|_| {

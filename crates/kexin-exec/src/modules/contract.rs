@@ -102,6 +102,19 @@ fn contract_err(code: &'static str, message: impl Into<String>) -> TxRejection {
     }
 }
 
+/// How a run failed, as an outcome's code and message (`None` when it succeeded).
+fn failure(out: &kexin_evm::EvmOutcome) -> Option<(&'static str, String)> {
+    match &out.status {
+        EvmStatus::Success => None,
+        EvmStatus::Revert(reason) => Some(("contract_reverted", reason.to_string())),
+        EvmStatus::Halt(reason) if reason.contains("OutOfGas") => Some((
+            "out_of_gas",
+            format!("ran out of gas ({reason}) after {} gas", out.gas_used),
+        )),
+        EvmStatus::Halt(reason) => Some(("contract_halted", format!("halted: {reason}"))),
+    }
+}
+
 /// The chain's contract parameters for the block of `cx`.
 struct Params {
     tx_gas_limit: u64,
@@ -290,8 +303,8 @@ impl Module for Contracts {
             return_data: out.output.to_vec(),
             logs: Vec::new(),
         };
-        let result = match &out.status {
-            EvmStatus::Success => {
+        let result = match failure(&out) {
+            None => {
                 report.logs = logs;
                 write_changes(cx, st, &out.changes)?;
                 if let Some(created) = out.created {
@@ -310,14 +323,7 @@ impl Module for Contracts {
                 }
                 Ok(())
             }
-            EvmStatus::Revert(reason) => Err(contract_err("contract_reverted", reason.to_string())),
-            EvmStatus::Halt(reason) if reason.contains("OutOfGas") => Err(contract_err(
-                "out_of_gas",
-                format!("ran out of gas ({reason}) after {} gas", out.gas_used),
-            )),
-            EvmStatus::Halt(reason) => {
-                Err(contract_err("contract_halted", format!("halted: {reason}")))
-            }
+            Some((code, message)) => Err(contract_err(code, message)),
         };
         *run = Some(report);
         Ok(result)
@@ -464,17 +470,8 @@ pub fn query<V: crate::StateView>(
         Err(EvmError::View(e)) => return Err(e),
         Err(EvmError::Rejected(m)) => return Ok(Err(contract_err("contract_rejected", m))),
     };
-    let failure = match &out.status {
-        EvmStatus::Success => None,
-        EvmStatus::Revert(reason) => Some(("contract_reverted", reason.to_string())),
-        EvmStatus::Halt(reason) if reason.contains("OutOfGas") => Some((
-            "out_of_gas",
-            format!("ran out of gas ({reason}) after {} gas", out.gas_used),
-        )),
-        EvmStatus::Halt(reason) => Some(("contract_halted", format!("halted: {reason}"))),
-    };
     Ok(Ok(QueryOutcome {
-        failure,
+        failure: failure(&out),
         gas_used: out.gas_used,
         return_data: out.output.to_vec(),
     }))
