@@ -465,6 +465,14 @@ struct BatchOutcome {
 /// organisation and auditors see it through the API); the writer recorded that metadata
 /// itself, so it completes each receipt with it — checked against the metadata hash the
 /// receipt proves, by the offline verification that follows.
+/// Whether a batch failed because its nonce was taken by another transaction of the signer
+/// (rejected at submission, or dropped as a replay after it).
+fn is_replay(result: &Result<Vec<Receipt>, anyhow::Error>) -> bool {
+    matches!(result, Err(e)
+        if e.downcast_ref::<ClientError>()
+            .is_some_and(|c| matches!(c.code(), "nonce_replayed" | "nonce_conflict")))
+}
+
 async fn finalize(
     client: Client,
     tx_hash: Hash,
@@ -725,32 +733,35 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
     }
     // A node that lags behind the one that committed this signer's previous transaction hands
     // out a nonce already used; the transaction is then dropped as a replay (it can never
-    // commit). Sign those records again with the next free nonce, once, in order.
+    // commit). The same happens when another process signs with this key at the same time.
+    // Sign those records again with the next free nonce, in order, a bounded number of times.
     if submit_error.is_none() {
+        let mut tried = 0u64;
         for o in outcomes.iter_mut() {
-            let replayed = matches!(&o.result, Err(e)
-                if e.downcast_ref::<ClientError>().is_some_and(|c| c.code() == "nonce_replayed"));
-            if !replayed {
-                continue;
-            }
             let batch_records: Vec<EvidenceRecord> =
                 o.indices.iter().map(|&i| records[i].clone()).collect();
-            let next = client.next_nonce(&signer_key).await?;
-            tracing::warn!(tx = %o.tx_hash, next, "transaction dropped as a nonce replay; re-signing");
-            let mut tx = signer.sign(&info, version, next, batch_records.clone());
-            let mut submitted = submit_with_retry(&client, &tx, Instant::now() + timeout).await;
-            if let Err(e) = &submitted
-                && follow_upgrade(&client, e, &mut version).await
-            {
-                tx = signer.sign(&info, version, next, batch_records.clone());
-                submitted = submit_with_retry(&client, &tx, Instant::now() + timeout).await;
-            }
-            match submitted {
-                Ok(hash) => {
-                    o.tx_hash = hash;
-                    o.result = finalize(client.clone(), hash, batch_records, timeout).await;
+            let mut attempt = 0;
+            while attempt < NONCE_RETRIES && is_replay(&o.result) {
+                attempt += 1;
+                let next = client.next_nonce(&signer_key).await?.max(tried + 1);
+                tried = next;
+                tracing::warn!(tx = %o.tx_hash, next, "transaction dropped as a nonce replay; re-signing");
+                let mut tx = signer.sign(&info, version, next, batch_records.clone());
+                let mut submitted = submit_with_retry(&client, &tx, Instant::now() + timeout).await;
+                if let Err(e) = &submitted
+                    && follow_upgrade(&client, e, &mut version).await
+                {
+                    tx = signer.sign(&info, version, next, batch_records.clone());
+                    submitted = submit_with_retry(&client, &tx, Instant::now() + timeout).await;
                 }
-                Err(e) => o.result = Err(e.into()),
+                match submitted {
+                    Ok(hash) => {
+                        o.tx_hash = hash;
+                        o.result =
+                            finalize(client.clone(), hash, batch_records.clone(), timeout).await;
+                    }
+                    Err(e) => o.result = Err(e.into()),
+                }
             }
         }
     }

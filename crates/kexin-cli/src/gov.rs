@@ -139,6 +139,36 @@ pub enum ActionCommand {
         #[arg(long)]
         height: u64,
     },
+    /// Freeze a contract (protocol version 5): calls to it fail with `contract_frozen` until
+    /// it is unfrozen; its storage stays readable and provable.
+    FreezeContract {
+        /// The contract's address (0x and 40 hex digits).
+        #[arg(long, value_name = "ADDRESS")]
+        contract: String,
+    },
+    /// Unfreeze a frozen contract.
+    UnfreezeContract {
+        /// The contract's address.
+        #[arg(long, value_name = "ADDRESS")]
+        contract: String,
+    },
+    /// Replace a contract's code, keeping its address and storage. The new code is the
+    /// runtime code the artifact's constructor returns (run locally, on an empty state, with
+    /// --args as constructor arguments): storage layouts must stay compatible.
+    UpgradeContract {
+        /// The contract's address.
+        #[arg(long, value_name = "ADDRESS")]
+        contract: String,
+        /// The new code's artifact (solc standard-JSON or --combined-json, Foundry, Hardhat).
+        #[arg(long, value_name = "FILE")]
+        artifact: PathBuf,
+        /// The contract's name, when the artifact holds several.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
+        /// Constructor arguments, if the constructor takes any.
+        #[arg(long, num_args = 0.., allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
 }
 
 /// `kexin gov vote`
@@ -290,11 +320,49 @@ fn build_action(cmd: &ActionCommand) -> anyhow::Result<GovAction> {
             version: *version,
             height: *height,
         },
+        ActionCommand::FreezeContract { contract } => GovAction::FreezeContract {
+            contract: parse_contract(contract)?,
+        },
+        ActionCommand::UnfreezeContract { contract } => GovAction::UnfreezeContract {
+            contract: parse_contract(contract)?,
+        },
+        ActionCommand::UpgradeContract {
+            contract,
+            artifact,
+            name,
+            args,
+        } => GovAction::UpgradeContract {
+            contract: parse_contract(contract)?,
+            code: upgrade_code(artifact, name.as_deref(), args)?,
+        },
     };
     action
         .validate()
         .map_err(|e| fail("malformed", e.to_string()))?;
     Ok(action)
+}
+
+fn parse_contract(s: &str) -> anyhow::Result<kexin_types::ContractAddress> {
+    s.parse()
+        .map_err(|e| fail("bad_address", format!("--contract: {e}")))
+}
+
+/// The runtime code of an artifact's contract, for an upgrade.
+fn upgrade_code(path: &Path, name: Option<&str>, args: &[String]) -> anyhow::Result<Vec<u8>> {
+    use kexin_evm::artifact;
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the artifact {}", path.display()))?;
+    let stem = path
+        .file_stem()
+        .map_or("contract".into(), |s| s.to_string_lossy());
+    let bad = |e: artifact::ArtifactError| fail(e.code(), format!("{}: {e}", path.display()));
+    let a = artifact::load_artifact(&bytes, name, &stem).map_err(bad)?;
+    let mut init = a.bytecode.clone();
+    init.extend(
+        kexin_evm::abi::encode_constructor(&a.abi, args)
+            .map_err(|e| fail(e.code(), e.to_string()))?,
+    );
+    artifact::runtime_code(&a.name, &init).map_err(bad)
 }
 
 fn parse_key(hex: &str) -> anyhow::Result<kexin_crypto::PublicKey> {

@@ -166,6 +166,48 @@ pub fn load_artifact(
     })
 }
 
+/// The runtime code `init_code` (creation bytecode and constructor arguments) leaves behind:
+/// what a contract upgrade installs. The constructor runs on an empty state, so code whose
+/// constructor reads other contracts, or embeds `address(this)` as an immutable, gets the
+/// values of that empty state, not of the chain.
+pub fn runtime_code(name: &str, init_code: &[u8]) -> Result<Vec<u8>, ArtifactError> {
+    let state = crate::MemoryContracts::new();
+    let config = crate::EvmConfig {
+        chain_id: 0,
+        // The format's bounds (kexin-types: 48 KiB of init code); the chain's own limits are
+        // checked when the upgrade executes.
+        max_code_size: 48 * 1024,
+        max_initcode_size: 48 * 1024,
+    };
+    let block = crate::BlockInfo {
+        height: 0,
+        timestamp_ms: 0,
+        gas_limit: 1_000_000_000,
+    };
+    let call = crate::Call::Create {
+        init_code: init_code.to_vec().into(),
+    };
+    let out = crate::execute(
+        &state,
+        &config,
+        &block,
+        revm::primitives::Address::ZERO,
+        &call,
+        1_000_000_000,
+    )
+    .map_err(|e| ArtifactError::Invalid {
+        name: name.into(),
+        reason: format!("the constructor cannot run: {e}"),
+    })?;
+    if !out.is_success() {
+        return Err(ArtifactError::Invalid {
+            name: name.into(),
+            reason: format!("the constructor failed: {}", out.status_message()),
+        });
+    }
+    Ok(out.output.to_vec())
+}
+
 fn str_field(v: &Value, path: &[&str]) -> Option<String> {
     let mut cur = v;
     for p in path {

@@ -3,6 +3,7 @@
 use revm::context::Evm;
 use revm::context::result::{EVMError, ExecutionResult, Output};
 use revm::context::{BlockEnv, CfgEnv, Context, TxEnv};
+use revm::context_interface::ContextTr;
 use revm::database_interface::{DBErrorMarker, Database};
 use revm::handler::instructions::EthInstructions;
 use revm::primitives::hardfork::SpecId;
@@ -13,7 +14,7 @@ use revm::{ExecuteEvm, MainContext};
 use crate::precompiles::KexinPrecompiles;
 
 use crate::revert::RevertReason;
-use crate::view::{ContractAccount, ContractView, StateChanges};
+use crate::view::{ContractAccount, ContractView, EvidenceInfo, IdentityInfo, StateChanges};
 
 /// The EVM revision Kexin runs (Prague): compile with `evmVersion` `prague` or earlier.
 pub const SPEC: SpecId = SpecId::PRAGUE;
@@ -121,15 +122,48 @@ struct ViewError<E>(E);
 
 impl<E: std::error::Error + Send + Sync + 'static> DBErrorMarker for ViewError<E> {}
 
-/// `revm`'s database over a [`ContractView`]: balances are zero, code is loaded by hash.
-struct Db<'a, V: ?Sized>(&'a V);
+/// `revm`'s database over a [`ContractView`]: balances are zero, code is loaded by hash. The
+/// Kexin precompiles' lookups go through it too ([`Lookups`]); a view failure there is kept in
+/// `failure` (a precompile can only report a string) and returned after the call.
+struct Db<'a, V: ContractView + ?Sized> {
+    view: &'a V,
+    failure: Option<V::Error>,
+}
+
+/// A lookup failed because the state could not be read (the error is kept by the database).
+#[derive(Debug)]
+pub(crate) struct Unreadable;
+
+/// What the Kexin precompiles read from the state.
+pub(crate) trait Lookups {
+    /// [`ContractView::identity`].
+    fn identity(&mut self, address: &Address) -> Result<Option<IdentityInfo>, Unreadable>;
+    /// [`ContractView::evidence`].
+    fn evidence(&mut self, digest: &B256) -> Result<Option<EvidenceInfo>, Unreadable>;
+}
+
+impl<V: ContractView + ?Sized> Lookups for Db<'_, V> {
+    fn identity(&mut self, address: &Address) -> Result<Option<IdentityInfo>, Unreadable> {
+        self.view.identity(address).map_err(|e| {
+            self.failure = Some(e);
+            Unreadable
+        })
+    }
+
+    fn evidence(&mut self, digest: &B256) -> Result<Option<EvidenceInfo>, Unreadable> {
+        self.view.evidence(digest).map_err(|e| {
+            self.failure = Some(e);
+            Unreadable
+        })
+    }
+}
 
 impl<V: ContractView + ?Sized> Database for Db<'_, V> {
     type Error = ViewError<V::Error>;
 
     fn basic(&mut self, address: Address) -> Result<Option<AccountInfo>, Self::Error> {
         Ok(self
-            .0
+            .view
             .account(&address)
             .map_err(ViewError)?
             .map(|a| AccountInfo {
@@ -149,7 +183,7 @@ impl<V: ContractView + ?Sized> Database for Db<'_, V> {
         // An account whose code is missing would run as empty code: a store that lost code
         // is corrupt, and the view says so through its error; absent here means no code.
         Ok(self
-            .0
+            .view
             .code(&code_hash)
             .map_err(ViewError)?
             .map(Bytecode::new_raw)
@@ -157,12 +191,12 @@ impl<V: ContractView + ?Sized> Database for Db<'_, V> {
     }
 
     fn storage(&mut self, address: Address, index: U256) -> Result<U256, Self::Error> {
-        self.0.storage(&address, &index).map_err(ViewError)
+        self.view.storage(&address, &index).map_err(ViewError)
     }
 
     fn block_hash(&mut self, number: u64) -> Result<B256, Self::Error> {
         Ok(self
-            .0
+            .view
             .block_hash(number)
             .map_err(ViewError)?
             .unwrap_or_default())
@@ -215,7 +249,10 @@ pub fn execute<V: ContractView + ?Sized>(
         ..BlockEnv::default()
     };
     let ctx = Context::mainnet()
-        .with_db(Db(view))
+        .with_db(Db {
+            view,
+            failure: None,
+        })
         .with_cfg(cfg)
         .with_block(block_env);
     let mut evm = Evm::new(
@@ -223,7 +260,12 @@ pub fn execute<V: ContractView + ?Sized>(
         EthInstructions::new_mainnet_with_spec(SPEC),
         KexinPrecompiles::new(SPEC),
     );
-    let done = evm.transact(tx).map_err(|e| match e {
+    let done = evm.transact(tx);
+    // A precompile's lookup that could not read the state aborts the call like any read.
+    if let Some(e) = evm.ctx.db_mut().failure.take() {
+        return Err(EvmError::View(e));
+    }
+    let done = done.map_err(|e| match e {
         EVMError::Database(ViewError(e)) => EvmError::View(e),
         EVMError::Transaction(t) => EvmError::Rejected(t.to_string()),
         other => EvmError::Rejected(other.to_string()),

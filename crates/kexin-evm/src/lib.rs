@@ -9,8 +9,9 @@
 //! - [`address_of`] derives a signer's contract address (`msg.sender`) from its public key with
 //!   the chain's hash, so that every node computes the same one.
 //!
-//! Beside Ethereum's precompiles, Kexin's ([`precompiles`]) hash with SM3 and check SM2 (with
-//! a user id), Ed25519 and P-256 signatures.
+//! Beside Ethereum's precompiles, Kexin's ([`precompiles`]) hash with SM3, check SM2 (with a
+//! user id), Ed25519 and P-256 signatures, and look up a signer's certificate and an evidence
+//! digest in the chain's state.
 //!
 //! The state is read through [`ContractView`] (accounts, code by hash, storage slots); the
 //! caller (the executor's contract module) writes the returned changes into its journal.
@@ -30,7 +31,9 @@ pub use engine::{
     BlockInfo, Call, EvmConfig, EvmError, EvmOutcome, EvmStatus, SPEC, execute, query,
 };
 pub use revert::RevertReason;
-pub use view::{ContractAccount, ContractView, MemoryContracts, StateChanges};
+pub use view::{
+    ContractAccount, ContractView, EvidenceInfo, IdentityInfo, MemoryContracts, StateChanges,
+};
 
 /// EVM types used in this crate's interface (from `revm`'s primitives).
-pub use revm::primitives::{Address, B256, Bytes, KECCAK_EMPTY, Log, U256};
+pub use revm::primitives::{Address, B256, Bytes, KECCAK_EMPTY, Log, U256, keccak256};

@@ -7,6 +7,17 @@
 //! | `0x…4b02` | SM2 signature check, with a user id | `abi.encode(bytes publicKey, bytes userId, bytes message, bytes signature)` | `abi.encode(bool)` | 3,500 + 12 per word of message |
 //! | `0x…4b03` | Ed25519 signature check (strict) | `abi.encode(bytes32 publicKey, bytes message, bytes signature)` | `abi.encode(bool)` | 2,000 + 12 per word of message |
 //! | `0x…4b04` | ECDSA P-256 signature check (SHA-256, low `s`) | `abi.encode(bytes publicKey, bytes message, bytes signature)` | `abi.encode(bool)` | 3,450 + 12 per word of message |
+//! | `0x…4b05` | identity of a signer address | `abi.encode(address)` | `abi.encode(Identity(bool known, bytes32 certId, string org, string name, string role, bool revoked, uint64 notBeforeMs, uint64 notAfterMs))` (one tuple) | 2,600 |
+//! | `0x…4b06` | evidence digest lookup | `abi.encode(bytes32 digest)` | `abi.encode(Evidence(bool recorded, uint64 count, uint64 firstHeight, string firstOrg, uint64 lastHeight))` (one tuple) | 2,600 |
+//!
+//! The identity precompile answers for an address the certificate its key last acted under on
+//! the chain (registered by a transaction of protocol version 5 or later; formats.md §5.11):
+//! `known` is `false`, and every other field zero or empty, for an address the chain has no
+//! certificate for (a contract, a key that never signed, an open chain). Revocation and
+//! validity are as of the state the call runs on; `block.timestamp * 1000` compares with the
+//! validity bounds. The evidence precompile answers whether the digest was recorded as
+//! evidence, how often, the heights of the first and latest records and the organisation of
+//! the first (empty when recorded before protocol version 5 or on an open chain).
 //!
 //! A signature check answers `true` or `false` for a well-formed input; an input that is not
 //! well formed (not the ABI encoding above, a key of the wrong length or not on its curve, a
@@ -24,6 +35,8 @@ use revm::precompile::{PrecompileHalt, PrecompileOutput};
 use revm::primitives::hardfork::SpecId;
 use revm::primitives::{Address, AddressSet, B256, Bytes, address};
 
+use crate::engine::{Lookups, Unreadable};
+
 /// SM3 hash.
 pub const SM3: Address = address!("0000000000000000000000000000000000004b01");
 /// SM2 signature check with a user id.
@@ -33,8 +46,23 @@ pub const ED25519_VERIFY: Address = address!("0000000000000000000000000000000000
 /// ECDSA P-256 signature check.
 pub const P256_VERIFY: Address = address!("0000000000000000000000000000000000004b04");
 
+/// Identity lookup of a signer address.
+pub const IDENTITY: Address = address!("0000000000000000000000000000000000004b05");
+/// Evidence digest lookup.
+pub const EVIDENCE: Address = address!("0000000000000000000000000000000000004b06");
+
 /// Every Kexin precompile address.
-pub const KEXIN_PRECOMPILES: [Address; 4] = [SM3, SM2_VERIFY, ED25519_VERIFY, P256_VERIFY];
+pub const KEXIN_PRECOMPILES: [Address; 6] = [
+    SM3,
+    SM2_VERIFY,
+    ED25519_VERIFY,
+    P256_VERIFY,
+    IDENTITY,
+    EVIDENCE,
+];
+
+/// Gas of a state lookup (Ethereum's cold `SLOAD`, 2,100, plus the call's 500 of decoding).
+const LOOKUP_GAS: u64 = 2_600;
 
 /// Gas per started 32-byte word of hashed input.
 const WORD_GAS: u64 = 12;
@@ -57,7 +85,7 @@ impl KexinPrecompiles {
 
 impl<CTX> PrecompileProvider<CTX> for KexinPrecompiles
 where
-    CTX: ContextTr<Cfg: Cfg<Spec = SpecId>>,
+    CTX: ContextTr<Cfg: Cfg<Spec = SpecId>, Db: Lookups>,
 {
     type Output = InterpreterResult;
 
@@ -81,12 +109,18 @@ where
             );
         }
         let input = inputs.input.bytes(context);
-        let output = run(
-            &inputs.bytecode_address,
-            &input,
-            inputs.gas_limit,
-            inputs.reservoir,
-        );
+        let output = match inputs.bytecode_address {
+            IDENTITY | EVIDENCE => lookup(
+                &inputs.bytecode_address,
+                &input,
+                context.db_mut(),
+                inputs.gas_limit,
+                inputs.reservoir,
+            )
+            // The database kept the view's error; `execute` returns it.
+            .map_err(|Unreadable| "the contract state could not be read".to_string())?,
+            address => run(&address, &input, inputs.gas_limit, inputs.reservoir),
+        };
         Ok(Some(precompile_output_to_interpreter_result(
             output,
             inputs.gas_limit,
@@ -141,6 +175,65 @@ fn run(address: &Address, input: &[u8], gas_limit: u64, reservoir: u64) -> Preco
         },
         _ => PrecompileOutput::halt(PrecompileHalt::other("not a Kexin precompile"), reservoir),
     }
+}
+
+/// Runs the lookup precompile at `address` ([`IDENTITY`] or [`EVIDENCE`]) on the state.
+fn lookup(
+    address: &Address,
+    input: &[u8],
+    db: &mut impl Lookups,
+    gas_limit: u64,
+    reservoir: u64,
+) -> Result<PrecompileOutput, Unreadable> {
+    if LOOKUP_GAS > gas_limit {
+        return Ok(PrecompileOutput::halt(PrecompileHalt::OutOfGas, reservoir));
+    }
+    let revert = |reason: String| {
+        PrecompileOutput::revert(
+            LOOKUP_GAS,
+            Revert::from(reason).abi_encode().into(),
+            reservoir,
+        )
+    };
+    let bytes: Bytes = if *address == IDENTITY {
+        // Exactly one word, its first 12 bytes zero.
+        let who = match <[u8; 32]>::try_from(input) {
+            Ok(word) if word[..12] == [0; 12] => Address::from_slice(&word[12..]),
+            _ => return Ok(revert(malformed("identity", "(address)"))),
+        };
+        let info = db.identity(&who)?;
+        let known = info.is_some();
+        let i = info.unwrap_or_default();
+        (
+            known,
+            i.cert_id,
+            i.org,
+            i.name,
+            i.role,
+            i.revoked,
+            i.not_before_ms,
+            i.not_after_ms,
+        )
+            .abi_encode()
+            .into()
+    } else {
+        let Ok(digest) = <[u8; 32]>::try_from(input).map(B256::from) else {
+            return Ok(revert(malformed("evidence", "(bytes32)")));
+        };
+        let info = db.evidence(&digest)?;
+        let recorded = info.is_some();
+        let e = info.unwrap_or_default();
+        (
+            recorded,
+            e.count,
+            e.first_height,
+            e.first_org,
+            e.last_height,
+        )
+            .abi_encode()
+            .into()
+    };
+    Ok(PrecompileOutput::new(LOOKUP_GAS, bytes, reservoir))
 }
 
 fn malformed(scheme: &str, layout: &str) -> String {

@@ -42,6 +42,52 @@ pub trait ContractView {
         let _ = height;
         Ok(None)
     }
+
+    /// The certificate the key behind signer address `address` acts under, if the chain knows
+    /// one (the identity precompile).
+    fn identity(&self, address: &Address) -> Result<Option<IdentityInfo>, Self::Error> {
+        let _ = address;
+        Ok(None)
+    }
+
+    /// What the chain knows of evidence digest `digest` (the evidence precompile).
+    fn evidence(&self, digest: &B256) -> Result<Option<EvidenceInfo>, Self::Error> {
+        let _ = digest;
+        Ok(None)
+    }
+}
+
+/// A signer's certificate as the identity precompile reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentityInfo {
+    /// The certificate id.
+    pub cert_id: B256,
+    /// Its organisation (`O=`).
+    pub org: String,
+    /// Its holder (`CN=`).
+    pub name: String,
+    /// Its role (`OU=`: `admin`, `writer`, `reader`, `auditor`, ...).
+    pub role: String,
+    /// Whether it was revoked.
+    pub revoked: bool,
+    /// Start of validity, ms since the Unix epoch.
+    pub not_before_ms: u64,
+    /// End of validity, ms since the Unix epoch.
+    pub not_after_ms: u64,
+}
+
+/// An evidence digest as the evidence precompile reports it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EvidenceInfo {
+    /// How many records carry the digest.
+    pub count: u64,
+    /// The height of the first.
+    pub first_height: u64,
+    /// The organisation that recorded the first (empty when unknown: on an open chain, or
+    /// recorded before protocol version 5).
+    pub first_org: String,
+    /// The height of the latest.
+    pub last_height: u64,
 }
 
 /// What a successful call changed, in a fixed (sorted) order.
@@ -76,6 +122,10 @@ pub struct MemoryContracts {
     pub code: BTreeMap<B256, Bytes>,
     /// The non-zero storage slots.
     pub storage: BTreeMap<(Address, U256), U256>,
+    /// Signer identities, by address.
+    pub identities: BTreeMap<Address, IdentityInfo>,
+    /// Evidence digests.
+    pub evidence: BTreeMap<B256, EvidenceInfo>,
 }
 
 impl MemoryContracts {
@@ -130,5 +180,13 @@ impl ContractView for MemoryContracts {
             .get(&(*address, *slot))
             .copied()
             .unwrap_or_default())
+    }
+
+    fn identity(&self, address: &Address) -> Result<Option<IdentityInfo>, Infallible> {
+        Ok(self.identities.get(address).cloned())
+    }
+
+    fn evidence(&self, digest: &B256) -> Result<Option<EvidenceInfo>, Infallible> {
+        Ok(self.evidence.get(digest).cloned())
     }
 }

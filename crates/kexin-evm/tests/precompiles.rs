@@ -5,8 +5,9 @@ mod common;
 use alloy_sol_types::{SolCall, sol};
 use kexin_crypto::{KeyScheme, SigningKey, Suite};
 use kexin_evm::{
-    Address, B256, BlockInfo, Bytes, Call, EvmConfig, EvmOutcome, EvmStatus, MemoryContracts,
-    RevertReason, address_of, evm_chain_id, execute, query,
+    Address, B256, BlockInfo, Bytes, Call, ContractAccount, ContractView, EvidenceInfo, EvmConfig,
+    EvmError, EvmOutcome, EvmStatus, IdentityInfo, MemoryContracts, RevertReason, U256, address_of,
+    evm_chain_id, execute, query,
 };
 
 sol! {
@@ -16,6 +17,27 @@ sol! {
         function ed25519(bytes32 key, bytes message, bytes signature) external view returns (bool);
         function p256(bytes key, bytes message, bytes signature) external view returns (bool);
         function keccak(bytes data) external pure returns (bytes32);
+        struct Identity {
+            bool known;
+            bytes32 certId;
+            string org;
+            string name;
+            string role;
+            bool revoked;
+            uint64 notBeforeMs;
+            uint64 notAfterMs;
+        }
+        struct Evidence {
+            bool recorded;
+            uint64 count;
+            uint64 firstHeight;
+            string firstOrg;
+            uint64 lastHeight;
+        }
+        function identityOf(address who) external view returns (Identity memory);
+        function evidenceOf(bytes32 digest) external view returns (Evidence memory);
+        function callerActsAs(string org, string role) external view returns (bool);
+        function onlyOrg1Writer() external view returns (string memory);
     }
 }
 
@@ -255,4 +277,236 @@ fn garbage_sent_to_a_precompile_reverts_with_a_reason() {
         ))
     );
     assert!(out.changes.is_empty());
+}
+
+fn writer_of_org1(cert: u8) -> IdentityInfo {
+    IdentityInfo {
+        cert_id: B256::repeat_byte(cert),
+        org: "org1".into(),
+        name: "alice".into(),
+        role: "writer".into(),
+        revoked: false,
+        not_before_ms: 1_600_000_000_000,
+        not_after_ms: 1_800_000_000_000,
+    }
+}
+
+#[test]
+fn the_identity_precompile_answers_the_certificate_behind_an_address() {
+    let (mut state, crypto, caller) = setup();
+    let stranger = Address::repeat_byte(0x77);
+    // Unknown: every field empty.
+    let out = ask(
+        &state,
+        caller,
+        crypto,
+        ICrypto::identityOfCall { who: stranger }.abi_encode(),
+    );
+    assert!(out.is_success(), "{out:?}");
+    let id = ICrypto::identityOfCall::abi_decode_returns(&out.output).unwrap();
+    assert!(!id.known);
+    assert_eq!(
+        (id.certId, id.org.as_str(), id.role.as_str()),
+        (B256::ZERO, "", "")
+    );
+    assert!(!verdict(
+        &state,
+        caller,
+        crypto,
+        ICrypto::callerActsAsCall {
+            org: "org1".into(),
+            role: "writer".into()
+        }
+    ));
+
+    state.identities.insert(caller, writer_of_org1(9));
+    let out = ask(
+        &state,
+        stranger,
+        crypto,
+        ICrypto::identityOfCall { who: caller }.abi_encode(),
+    );
+    let id = ICrypto::identityOfCall::abi_decode_returns(&out.output).unwrap();
+    assert!(id.known && !id.revoked);
+    assert_eq!(id.certId, B256::repeat_byte(9));
+    assert_eq!(
+        (id.org.as_str(), id.name.as_str(), id.role.as_str()),
+        ("org1", "alice", "writer")
+    );
+    assert_eq!(
+        (id.notBeforeMs, id.notAfterMs),
+        (1_600_000_000_000, 1_800_000_000_000)
+    );
+    let acts = |state: &MemoryContracts, org: &str, role: &str| {
+        verdict(
+            state,
+            caller,
+            crypto,
+            ICrypto::callerActsAsCall {
+                org: org.into(),
+                role: role.into(),
+            },
+        )
+    };
+    assert!(acts(&state, "org1", "writer"));
+    assert!(acts(&state, "org1", ""));
+    assert!(!acts(&state, "org1", "admin"));
+    assert!(!acts(&state, "org2", "writer"));
+
+    // The role check of an application: the writer passes, a stranger is refused.
+    let out = ask(
+        &state,
+        caller,
+        crypto,
+        ICrypto::onlyOrg1WriterCall {}.abi_encode(),
+    );
+    assert_eq!(
+        ICrypto::onlyOrg1WriterCall::abi_decode_returns(&out.output).unwrap(),
+        "alice"
+    );
+    let out = ask(
+        &state,
+        stranger,
+        crypto,
+        ICrypto::onlyOrg1WriterCall {}.abi_encode(),
+    );
+    assert_eq!(
+        out.status,
+        EvmStatus::Revert(RevertReason::Error("only org1's writers".into()))
+    );
+
+    // Revoked, or outside its validity at the block's time: no longer acts as anything.
+    let mut revoked = writer_of_org1(9);
+    revoked.revoked = true;
+    state.identities.insert(caller, revoked);
+    assert!(!acts(&state, "org1", "writer"));
+    let mut expired = writer_of_org1(9);
+    expired.not_after_ms = block().timestamp_ms - 1;
+    state.identities.insert(caller, expired);
+    assert!(!acts(&state, "org1", "writer"));
+}
+
+#[test]
+fn the_evidence_precompile_answers_whether_a_digest_was_recorded() {
+    let (mut state, crypto, caller) = setup();
+    let digest = B256::repeat_byte(0xd1);
+    let evidence = |state: &MemoryContracts| {
+        let out = ask(
+            state,
+            caller,
+            crypto,
+            ICrypto::evidenceOfCall { digest }.abi_encode(),
+        );
+        assert!(out.is_success(), "{out:?}");
+        ICrypto::evidenceOfCall::abi_decode_returns(&out.output).unwrap()
+    };
+    let e = evidence(&state);
+    assert!(!e.recorded);
+    assert_eq!((e.count, e.firstHeight, e.firstOrg.as_str()), (0, 0, ""));
+    state.evidence.insert(
+        digest,
+        EvidenceInfo {
+            count: 3,
+            first_height: 7,
+            first_org: "org2".into(),
+            last_height: 40,
+        },
+    );
+    let e = evidence(&state);
+    assert!(e.recorded);
+    assert_eq!(
+        (e.count, e.firstHeight, e.firstOrg.as_str(), e.lastHeight),
+        (3, 7, "org2", 40)
+    );
+}
+
+#[test]
+fn lookups_charge_their_gas_and_refuse_malformed_input() {
+    let (state, _, caller) = setup();
+    let direct = |to: Address, data: Vec<u8>, gas: u64| {
+        execute(
+            &state,
+            &config(),
+            &block(),
+            caller,
+            &Call::Call {
+                to,
+                data: data.into(),
+            },
+            gas,
+        )
+        .unwrap()
+    };
+    let identity = kexin_evm::precompiles::IDENTITY;
+    let evidence = kexin_evm::precompiles::EVIDENCE;
+    // A word whose first 12 bytes are not zero is not an address.
+    let out = direct(identity, vec![0xff; 32], GAS);
+    assert_eq!(
+        out.status,
+        EvmStatus::Revert(RevertReason::Error(
+            "identity precompile: the input is not abi.encode(address)".into()
+        ))
+    );
+    let out = direct(evidence, vec![1; 31], GAS);
+    assert_eq!(
+        out.status,
+        EvmStatus::Revert(RevertReason::Error(
+            "evidence precompile: the input is not abi.encode(bytes32)".into()
+        ))
+    );
+    // 21,000 intrinsic + 16 per non-zero calldata byte + 2,600: enough succeeds, one less
+    // runs out of gas.
+    let data = vec![1u8; 32];
+    let exact = 21_000 + 16 * 32 + 2_600;
+    assert!(direct(evidence, data.clone(), exact).is_success());
+    let short = direct(evidence, data, exact - 1);
+    assert!(
+        matches!(&short.status, EvmStatus::Halt(h) if h.contains("OutOfGas")),
+        "{short:?}"
+    );
+}
+
+/// A view whose lookups fail (a corrupt store).
+struct Broken(MemoryContracts);
+
+#[derive(Debug, thiserror::Error)]
+#[error("the store is corrupt")]
+struct Corrupt;
+
+impl ContractView for Broken {
+    type Error = Corrupt;
+
+    fn account(&self, a: &Address) -> Result<Option<ContractAccount>, Corrupt> {
+        Ok(self.0.account(a).unwrap())
+    }
+
+    fn code(&self, h: &B256) -> Result<Option<Bytes>, Corrupt> {
+        Ok(self.0.code(h).unwrap())
+    }
+
+    fn storage(&self, a: &Address, s: &U256) -> Result<U256, Corrupt> {
+        Ok(self.0.storage(a, s).unwrap())
+    }
+
+    fn identity(&self, _: &Address) -> Result<Option<IdentityInfo>, Corrupt> {
+        Err(Corrupt)
+    }
+}
+
+#[test]
+fn a_lookup_that_cannot_read_the_state_aborts_the_call() {
+    let (state, crypto, caller) = setup();
+    let broken = Broken(state);
+    let r = execute(
+        &broken,
+        &config(),
+        &block(),
+        caller,
+        &Call::Call {
+            to: crypto,
+            data: ICrypto::identityOfCall { who: caller }.abi_encode().into(),
+        },
+        GAS,
+    );
+    assert!(matches!(r, Err(EvmError::View(Corrupt))), "{r:?}");
 }

@@ -84,6 +84,16 @@ impl<'v, 'g> Executor<'v, 'g> {
             tx,
             index: self.included,
             actor: actor.cert.as_ref(),
+            version: self.version(),
+        }
+    }
+
+    /// The block's protocol version.
+    fn version(&self) -> u8 {
+        match self.mode {
+            Mode::V3 => kexin_types::protocol::V3,
+            Mode::V4 => kexin_types::protocol::V4,
+            Mode::V5 => kexin_types::protocol::V5,
         }
     }
 
@@ -92,11 +102,7 @@ impl<'v, 'g> Executor<'v, 'g> {
         // A block takes transactions of its own version or older: a version 4 block also
         // takes the version 3 transactions admitted before the upgrade.
         let tx_version = tx.tx().version;
-        let block_version = match self.mode {
-            Mode::V3 => kexin_types::protocol::V3,
-            Mode::V4 => kexin_types::protocol::V4,
-            Mode::V5 => kexin_types::protocol::V5,
-        };
+        let block_version = self.version();
         if tx_version > block_version {
             return Ok(Step::Refused(TxRejection::UnsupportedVersion {
                 tx: tx_version,
@@ -190,6 +196,9 @@ impl<'v, 'g> Executor<'v, 'g> {
             Err(r) => return Ok(Err(r)),
         };
         identity::register(&actor, &mut self.st, events);
+        if self.mode == Mode::V5 {
+            identity::index_address(self.block.genesis.suite, tx, &actor, &mut self.st)?;
+        }
         let cx = self.cx(tx, &actor);
         modules::module_for(cx.payload()).apply_reporting(&cx, &mut self.st, events, run)
     }

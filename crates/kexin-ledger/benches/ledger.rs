@@ -94,6 +94,7 @@ impl Bench {
                     count: 1,
                     first: loc,
                     last: loc,
+                    first_org: None,
                 };
                 writes.insert(StateKey::Evidence(r.digest).to_key(), st.encode());
             }

@@ -15,6 +15,7 @@ use kexin_crypto::{Hash, PublicKey};
 use serde::{Deserialize, Serialize};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader, Writer};
+use crate::contract::{ContractAddress, MAX_INITCODE_BYTES};
 use crate::genesis::Validator;
 use crate::identity::{CertDer, Organisation, RevocationReason, validate_org_name};
 use crate::limits::*;
@@ -158,6 +159,29 @@ pub enum GovAction {
         /// The first height that follows it: above the height at which the proposal passes.
         height: u64,
     },
+    /// Freeze a contract (kind 8; protocol version 5 and later): transactions calling it fail
+    /// with `contract_frozen`, queries are refused the same way, and a call into it from
+    /// another contract reverts, until it is unfrozen. Its storage stays readable and provable.
+    FreezeContract {
+        /// The contract.
+        contract: ContractAddress,
+    },
+    /// Unfreeze a frozen contract (kind 9; protocol version 5 and later).
+    UnfreezeContract {
+        /// The contract.
+        contract: ContractAddress,
+    },
+    /// Replace a contract's code (kind 10; protocol version 5 and later), keeping its address,
+    /// storage and EVM nonce: the new code runs from the next transaction on.
+    UpgradeContract {
+        /// The contract.
+        contract: ContractAddress,
+        /// The new *runtime* code (an artifact's deployed bytecode, not init code):
+        /// 1..=[`MAX_INITCODE_BYTES`] bytes by format, at most `contract.max_code_bytes` by
+        /// the chain's parameter, not starting with `0xef` (EIP-3541).
+        #[serde(with = "crate::contract::hex0x")]
+        code: Vec<u8>,
+    },
 }
 
 impl GovAction {
@@ -171,6 +195,9 @@ impl GovAction {
             GovAction::AddValidator { .. } => 5,
             GovAction::RemoveValidator { .. } => 6,
             GovAction::ProtocolUpgrade { .. } => 7,
+            GovAction::FreezeContract { .. } => 8,
+            GovAction::UnfreezeContract { .. } => 9,
+            GovAction::UpgradeContract { .. } => 10,
         }
     }
 
@@ -184,6 +211,9 @@ impl GovAction {
             GovAction::AddValidator { .. } => "add_validator",
             GovAction::RemoveValidator { .. } => "remove_validator",
             GovAction::ProtocolUpgrade { .. } => "protocol_upgrade",
+            GovAction::FreezeContract { .. } => "freeze_contract",
+            GovAction::UnfreezeContract { .. } => "unfreeze_contract",
+            GovAction::UpgradeContract { .. } => "upgrade_contract",
         }
     }
 
@@ -238,6 +268,25 @@ impl GovAction {
                 }
                 Ok(())
             }
+            GovAction::FreezeContract { .. } | GovAction::UnfreezeContract { .. } => Ok(()),
+            GovAction::UpgradeContract { code, .. } => {
+                if code.is_empty() || code.len() > MAX_INITCODE_BYTES {
+                    return Err(DecodeError::invalid(
+                        "contract code",
+                        format!(
+                            "new code is 1..={MAX_INITCODE_BYTES} bytes, got {}",
+                            code.len()
+                        ),
+                    ));
+                }
+                if code[0] == 0xef {
+                    return Err(DecodeError::invalid(
+                        "contract code",
+                        "code starting with 0xef cannot be deployed (EIP-3541)",
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -263,6 +312,13 @@ impl fmt::Display for GovAction {
                     "upgrade to protocol version {version} at height {height}"
                 )
             }
+            GovAction::FreezeContract { contract } => write!(f, "freeze contract {contract}"),
+            GovAction::UnfreezeContract { contract } => write!(f, "unfreeze contract {contract}"),
+            GovAction::UpgradeContract { contract, code } => write!(
+                f,
+                "upgrade contract {contract} to {} bytes of new code",
+                code.len()
+            ),
         }
     }
 }
@@ -286,6 +342,13 @@ impl Encode for GovAction {
             GovAction::ProtocolUpgrade { version, height } => {
                 out.put_u8(*version);
                 out.put_u64(*height);
+            }
+            GovAction::FreezeContract { contract } | GovAction::UnfreezeContract { contract } => {
+                out.extend_from_slice(&contract.0)
+            }
+            GovAction::UpgradeContract { contract, code } => {
+                out.extend_from_slice(&contract.0);
+                crate::contract::put_bytes32(out, code);
             }
         }
     }
@@ -318,6 +381,16 @@ impl Decode for GovAction {
             7 => GovAction::ProtocolUpgrade {
                 version: r.u8("protocol version")?,
                 height: r.u64("upgrade height")?,
+            },
+            8 => GovAction::FreezeContract {
+                contract: ContractAddress(r.array("contract address")?),
+            },
+            9 => GovAction::UnfreezeContract {
+                contract: ContractAddress(r.array("contract address")?),
+            },
+            10 => GovAction::UpgradeContract {
+                contract: ContractAddress(r.array("contract address")?),
+                code: crate::contract::read_bytes32(r, "contract code", MAX_INITCODE_BYTES, false)?,
             },
             k => {
                 return Err(DecodeError::invalid(

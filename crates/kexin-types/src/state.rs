@@ -119,6 +119,10 @@ pub mod namespace {
     /// Contract storage (the contract module; key: the 20-byte address and the 32-byte slot,
     /// big-endian). Value: the 32-byte word, big-endian.
     pub const CONTRACT_STORAGE: u8 = 11;
+    /// Signer addresses (the identity module, protocol version 5; key: the 20-byte address of
+    /// formats.md §5.10). Value: the 32-byte id of the certificate the address's key last
+    /// acted under, for the identity precompile.
+    pub const ADDRESS_CERT: u8 = 12;
 }
 
 /// A key of the state in its generic form: a namespace (the kind byte) and the key bytes
@@ -242,8 +246,9 @@ impl Decode for NonceState {
     }
 }
 
-/// Value of a [`StateKey::Evidence`]: how often the digest was recorded, first and last where.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Value of a [`StateKey::Evidence`]: how often the digest was recorded, first and last where,
+/// and (from protocol version 5) the organisation that recorded it first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceState {
     /// Records with this digest.
     pub count: u64,
@@ -251,6 +256,11 @@ pub struct EvidenceState {
     pub first: RecordLocation,
     /// The latest one.
     pub last: RecordLocation,
+    /// The organisation of the signer of the first record, when it was recorded in protocol
+    /// version 5 or later on a chain with organisations (what the evidence precompile
+    /// answers). Encoded as a trailing `str8`, absent before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_org: Option<String>,
 }
 
 impl Encode for EvidenceState {
@@ -258,6 +268,9 @@ impl Encode for EvidenceState {
         out.put_u64(self.count);
         self.first.encode_to(out);
         self.last.encode_to(out);
+        if let Some(org) = &self.first_org {
+            out.put_str8(org);
+        }
     }
 }
 
@@ -270,10 +283,25 @@ impl Decode for EvidenceState {
                 "an evidence entry has at least one record",
             ));
         }
+        let first = RecordLocation::decode_from(r)?;
+        let last = RecordLocation::decode_from(r)?;
+        let first_org = if r.remaining() > 0 {
+            let org = r.str8("first_org", crate::limits::MAX_NAME_BYTES)?;
+            if org.is_empty() {
+                return Err(DecodeError::invalid(
+                    "first_org",
+                    "an organisation name is not empty (absent is encoded by omission)",
+                ));
+            }
+            Some(org)
+        } else {
+            None
+        };
         Ok(EvidenceState {
             count,
-            first: RecordLocation::decode_from(r)?,
-            last: RecordLocation::decode_from(r)?,
+            first,
+            last,
+            first_org,
         })
     }
 }

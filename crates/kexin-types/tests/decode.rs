@@ -175,8 +175,40 @@ fn truncation_at_every_offset_and_trailing_bytes() {
             count: 2,
             first: loc,
             last: loc,
+            first_org: None,
         };
-        check_prefixes_and_trailing("evidence state", &es.encode(), EvidenceState::decode);
+        // Protocol 5 appends the first recorder's organisation (a trailing `str8`), so the
+        // encoding without it is the one prefix of the longer form that decodes; a stray
+        // byte after either form is refused.
+        let with_org = EvidenceState {
+            first_org: Some("org1".into()),
+            ..es.clone()
+        };
+        let short = es.encode();
+        let bytes = with_org.encode();
+        assert_eq!(bytes.len(), short.len() + 5);
+        check_prefixes_and_trailing("evidence state with org", &bytes[short.len()..], |b| {
+            let mut all = short.clone();
+            all.extend_from_slice(b);
+            match b.len() {
+                // The boundary: the form without an organisation.
+                0 => Err(DecodeError::Truncated {
+                    field: "first_org",
+                    needed: 1,
+                }),
+                _ => EvidenceState::decode(&all),
+            }
+        });
+        for cut in 0..short.len() {
+            assert!(EvidenceState::decode(&short[..cut]).is_err(), "cut {cut}");
+        }
+        assert_eq!(EvidenceState::decode(&short).unwrap(), es);
+        assert_eq!(EvidenceState::decode(&bytes).unwrap(), with_org);
+        for extra in [0x00u8, 0x01, 0xff] {
+            let mut long = short.clone();
+            long.push(extra);
+            assert!(EvidenceState::decode(&long).is_err(), "stray {extra:#x}");
+        }
     }
 }
 
@@ -970,8 +1002,12 @@ fn evidence_state_count_is_positive() {
         count: 0,
         first: loc,
         last: loc,
+        first_org: None,
     };
     assert_invalid(EvidenceState::decode(&es.encode()), "count", "at least one");
+    let mut empty_org = EvidenceState { count: 1, ..es }.encode();
+    empty_org.push(0);
+    assert_invalid(EvidenceState::decode(&empty_org), "first_org", "not empty");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,6 +25,25 @@ contract Crypto {
         return Kexin.p256Verify(key, message, signature);
     }
 
+    function identityOf(address who) external view returns (Kexin.Identity memory) {
+        return Kexin.identity(who);
+    }
+
+    function evidenceOf(bytes32 digest) external view returns (Kexin.Evidence memory) {
+        return Kexin.evidence(digest);
+    }
+
+    /// Whether the caller acts as `role` of `org` now.
+    function callerActsAs(string calldata org, string calldata role) external view returns (bool) {
+        return Kexin.actsAs(msg.sender, org, role);
+    }
+
+    /// Only a writer of org1 may pass (a role check as an application would write it).
+    function onlyOrg1Writer() external view returns (string memory) {
+        require(Kexin.actsAs(msg.sender, "org1", "writer"), "only org1's writers");
+        return Kexin.identity(msg.sender).name;
+    }
+
     /// keccak256 stays Ethereum's.
     function keccak(bytes calldata data) external pure returns (bytes32) {
         return keccak256(data);

@@ -7,8 +7,8 @@
 //! contracts it deployed. Gas limits and who may deploy are chain parameters (`contract.*`).
 
 use kexin_evm::{
-    Address, B256, BlockInfo, Bytes, Call, ContractAccount, ContractView, EvmConfig, EvmError,
-    EvmStatus, U256, address_of, evm_chain_id,
+    Address, B256, BlockInfo, Bytes, Call, ContractAccount, ContractView, EvidenceInfo, EvmConfig,
+    EvmError, EvmStatus, IdentityInfo, U256, address_of, evm_chain_id,
 };
 use kexin_types::state::{Key, namespace};
 use kexin_types::{
@@ -70,12 +70,50 @@ impl ContractView for JournalView<'_, '_> {
     fn account(&self, address: &Address) -> Result<Option<ContractAccount>, ExecError> {
         Ok(account(self.st, &address.0.0)?.map(|a| ContractAccount {
             nonce: a.nonce,
-            code_hash: B256::from(a.code_hash.0),
+            // A frozen contract runs as code that reverts at once: a call into it from
+            // another contract fails, and nothing can change its storage.
+            code_hash: if a.frozen {
+                kexin_evm::keccak256(FROZEN_CODE)
+            } else {
+                B256::from(a.code_hash.0)
+            },
         }))
     }
 
     fn code(&self, code_hash: &B256) -> Result<Option<Bytes>, ExecError> {
+        if *code_hash == kexin_evm::keccak256(FROZEN_CODE) {
+            return Ok(Some(Bytes::from_static(FROZEN_CODE)));
+        }
         Ok(self.st.get(&code_key(code_hash))?.map(Bytes::from))
+    }
+
+    fn identity(&self, address: &Address) -> Result<Option<IdentityInfo>, ExecError> {
+        Ok(
+            crate::modules::identity::cert_of_address(self.st, &address.0.0)?.map(|(id, c)| {
+                IdentityInfo {
+                    cert_id: B256::from(id.0),
+                    org: c.org,
+                    name: c.name,
+                    role: c.role.as_str().to_owned(),
+                    revoked: c.revoked.is_some(),
+                    not_before_ms: c.not_before_ms,
+                    not_after_ms: c.not_after_ms,
+                }
+            }),
+        )
+    }
+
+    fn evidence(&self, digest: &B256) -> Result<Option<EvidenceInfo>, ExecError> {
+        let key = kexin_types::state::StateKey::Evidence(Hash(digest.0));
+        Ok(self
+            .st
+            .read::<kexin_types::state::EvidenceState>(key)?
+            .map(|e| EvidenceInfo {
+                count: e.count,
+                first_height: e.first.height,
+                first_org: e.first_org.unwrap_or_default(),
+                last_height: e.last.height,
+            }))
     }
 
     fn storage(&self, address: &Address, slot: &U256) -> Result<U256, ExecError> {
@@ -93,6 +131,117 @@ impl ContractView for JournalView<'_, '_> {
                 }),
         }
     }
+}
+
+/// The code a frozen contract runs as: `PUSH0 PUSH0 REVERT` (a revert without data).
+const FROZEN_CODE: &[u8] = &[0x5f, 0x5f, 0xfd];
+
+/// Checks a contract lifecycle action of governance (kinds 8 to 10) against the state.
+pub(crate) fn check_lifecycle(
+    block: &crate::BlockContext<'_>,
+    st: &Journal<'_>,
+    action: &kexin_types::GovAction,
+) -> Checked {
+    use kexin_types::GovAction;
+    let (GovAction::FreezeContract { contract }
+    | GovAction::UnfreezeContract { contract }
+    | GovAction::UpgradeContract { contract, .. }) = action
+    else {
+        return Ok(Ok(()));
+    };
+    let version = crate::protocol::version_at(st, block.genesis, block.height)?;
+    if version < kexin_types::protocol::V5 {
+        return Ok(Err(contract_err(
+            "contract_governance_unavailable",
+            format!(
+                "{} needs protocol version 5; this chain is at version {version}",
+                action.kind_name()
+            ),
+        )));
+    }
+    let acc = match account(st, &contract.0)? {
+        Some(a) if a.code_hash != Hash(kexin_evm_empty_code_hash()) => a,
+        _ => {
+            return Ok(Err(contract_err(
+                "no_contract",
+                format!("there is no contract at {contract}"),
+            )));
+        }
+    };
+    match action {
+        GovAction::FreezeContract { .. } if acc.frozen => Ok(Err(contract_err(
+            "contract_frozen",
+            format!("contract {contract} is already frozen"),
+        ))),
+        GovAction::UnfreezeContract { .. } if !acc.frozen => Ok(Err(contract_err(
+            "contract_not_frozen",
+            format!("contract {contract} is not frozen"),
+        ))),
+        GovAction::UpgradeContract { code, .. } => {
+            let max = consortium(block, st)?.param("contract.max_code_bytes");
+            if code.len() as u64 > max {
+                return Ok(Err(contract_err(
+                    "code_too_large",
+                    format!(
+                        "the new code is {} bytes, above contract.max_code_bytes ({max})",
+                        code.len()
+                    ),
+                )));
+            }
+            if kexin_evm::keccak256(code).0 == acc.code_hash.0 {
+                return Ok(Err(contract_err(
+                    "contract_unchanged",
+                    format!("contract {contract} already runs this code"),
+                )));
+            }
+            Ok(Ok(()))
+        }
+        _ => Ok(Ok(())),
+    }
+}
+
+/// Applies a checked contract lifecycle action of governance (kinds 8 to 10).
+pub(crate) fn apply_lifecycle(
+    st: &mut Journal<'_>,
+    action: &kexin_types::GovAction,
+    events: &mut Vec<Event>,
+) -> Checked {
+    use kexin_types::GovAction;
+    let (GovAction::FreezeContract { contract }
+    | GovAction::UnfreezeContract { contract }
+    | GovAction::UpgradeContract { contract, .. }) = action
+    else {
+        return Ok(Ok(()));
+    };
+    let Some(mut acc) = account(st, &contract.0)? else {
+        return Ok(Err(contract_err(
+            "no_contract",
+            format!("there is no contract at {contract}"),
+        )));
+    };
+    let event = match action {
+        GovAction::FreezeContract { .. } => {
+            acc.frozen = true;
+            Event::new("contract", "contract_frozen")
+        }
+        GovAction::UnfreezeContract { .. } => {
+            acc.frozen = false;
+            Event::new("contract", "contract_unfrozen")
+        }
+        GovAction::UpgradeContract { code, .. } => {
+            let hash = kexin_evm::keccak256(code);
+            let old = acc.code_hash;
+            acc.code_hash = Hash(hash.0);
+            st.put(code_key(&hash), code.clone());
+            Event::new("contract", "contract_upgraded")
+                .with("old_code_hash", old)
+                .with("code_hash", acc.code_hash)
+        }
+        _ => return Ok(Ok(())),
+    };
+    st.write(account_key(&contract.0), &acc);
+    events.push(event.with("contract", contract.to_string()));
+    Ok(Ok(()))
 }
 
 fn contract_err(code: &'static str, message: impl Into<String>) -> TxRejection {
@@ -440,6 +589,12 @@ pub fn query<V: crate::StateView>(
     let c = consortium(&block, &st)?;
     let cap = c.param("contract.tx_gas_limit");
     match account(&st, &contract.0)? {
+        Some(a) if a.frozen => {
+            return Ok(Err(contract_err(
+                "contract_frozen",
+                format!("contract {contract} is frozen by the consortium"),
+            )));
+        }
         Some(a) if a.code_hash != Hash(kexin_evm_empty_code_hash()) => {}
         _ => {
             return Ok(Err(contract_err(

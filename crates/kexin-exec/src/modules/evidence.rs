@@ -32,6 +32,10 @@ impl Module for Evidence {
             return Ok(Ok(()));
         };
         let mut new = 0u64;
+        // From protocol version 5 a new digest keeps its first recorder's organisation (for
+        // the evidence precompile).
+        let org = cx.org();
+        let first_org = (cx.version >= kexin_types::protocol::V5 && !org.is_empty()).then_some(org);
         for (i, rec) in records.iter().enumerate() {
             let loc = RecordLocation {
                 height: cx.block.height,
@@ -46,12 +50,13 @@ impl Module for Evidence {
                         count: 1,
                         first: loc,
                         last: loc,
+                        first_org: first_org.clone(),
                     }
                 }
                 Some(e) => EvidenceState {
                     count: e.count + 1,
-                    first: e.first,
                     last: loc,
+                    ..e
                 },
             };
             st.write(key, &next);

@@ -343,6 +343,9 @@ fn check_action(block: &BlockContext<'_>, st: &Journal<'_>, action: &GovAction) 
             }
             Ok(Ok(()))
         }
+        GovAction::FreezeContract { .. }
+        | GovAction::UnfreezeContract { .. }
+        | GovAction::UpgradeContract { .. } => super::contract::check_lifecycle(block, st, action),
     }
 }
 
@@ -459,6 +462,12 @@ fn apply_action(
             );
             // Members, parameters and validators are unchanged.
             return Ok(Ok(()));
+        }
+        GovAction::FreezeContract { .. }
+        | GovAction::UnfreezeContract { .. }
+        | GovAction::UpgradeContract { .. } => {
+            // Members, parameters and validators are unchanged.
+            return super::contract::apply_lifecycle(st, action, events);
         }
         GovAction::RemoveValidator { public_key } => {
             consortium

@@ -29,7 +29,7 @@ impl Module for Identity {
     }
 
     fn namespaces(&self) -> &'static [u8] {
-        &[namespace::ORG, namespace::CERT]
+        &[namespace::ORG, namespace::CERT, namespace::ADDRESS_CERT]
     }
 
     fn payload_kinds(&self) -> &'static [u8] {
@@ -376,6 +376,54 @@ pub fn register(actor: &Actor, st: &mut Journal<'_>, events: &mut Vec<Event>) {
                 .with("role", state.role),
         );
     }
+}
+
+/// Protocol version 5: points the signer's contract address (formats.md §5.10) at the
+/// certificate `tx` acts under, for the identity precompile, unless it already points there.
+/// Namespace 12 (formats.md §5.11).
+pub fn index_address(
+    suite: Suite,
+    tx: &SealedTx,
+    actor: &Actor,
+    st: &mut Journal<'_>,
+) -> Result<(), ExecError> {
+    let Some((id, _)) = &actor.cert else {
+        return Ok(());
+    };
+    let address = kexin_evm::address_of(suite, &tx.tx().signer);
+    let key = address_cert_key(&address.0.0);
+    if st.get(&key)?.as_deref() != Some(id.as_bytes().as_slice()) {
+        st.put(key, id.as_bytes().to_vec());
+    }
+    Ok(())
+}
+
+/// The key of a signer address's certificate pointer (namespace 12).
+pub fn address_cert_key(address: &[u8; 20]) -> kexin_types::state::Key {
+    kexin_types::state::Key::new(namespace::ADDRESS_CERT, address.to_vec())
+}
+
+/// The certificate signer address `address` last acted under, with its registry entry.
+pub fn cert_of_address(
+    st: &Journal<'_>,
+    address: &[u8; 20],
+) -> Result<Option<(Hash, CertState)>, ExecError> {
+    let key = address_cert_key(address);
+    let Some(bytes) = st.get(&key)? else {
+        return Ok(None);
+    };
+    let id = <[u8; 32]>::try_from(bytes.as_slice())
+        .map(Hash)
+        .map_err(|_| ExecError::CorruptState {
+            key,
+            source: kexin_types::DecodeError::Invalid {
+                field: "certificate id",
+                reason: format!("{} bytes, an id is 32", bytes.len()),
+            },
+        })?;
+    Ok(st
+        .read::<CertState>(StateKey::Cert(id))?
+        .map(|state| (id, state)))
 }
 
 /// The certificate a revocation targets, with its registry entry (registered now if the chain

@@ -40,6 +40,8 @@ pub struct TxCx<'a> {
     pub index: u32,
     /// The certificate it acts under, with its registry entry (`None` on an open chain).
     pub actor: Option<&'a (Hash, CertState)>,
+    /// The block's protocol version.
+    pub version: u8,
 }
 
 impl TxCx<'_> {

@@ -156,7 +156,7 @@ pub fn exec_writes(
             };
             let key = StateKey::Evidence(rec.digest);
             let prev = match evidence.get(&key) {
-                Some(e) => Some(*e),
+                Some(e) => Some(e.clone()),
                 None => ledger
                     .state_get(&key)?
                     .map(|b| EvidenceState::decode(&b).expect("evidence state decodes")),
@@ -166,11 +166,12 @@ pub fn exec_writes(
                     count: 1,
                     first: loc,
                     last: loc,
+                    first_org: None,
                 },
                 Some(p) => EvidenceState {
                     count: p.count + 1,
-                    first: p.first,
                     last: loc,
+                    ..p
                 },
             };
             evidence.insert(key, next);

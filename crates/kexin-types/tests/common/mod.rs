@@ -336,6 +336,7 @@ impl TestChain {
                     count: 0,
                     first: loc,
                     last: loc,
+                    first_org: None,
                 });
                 ev.count += 1;
                 ev.last = loc;
