@@ -10,6 +10,8 @@
 //! * (b) every honest validator reaches the same head and state root;
 //! * (c) every acknowledged transaction is committed exactly once everywhere, and nothing else;
 //! * (d) every stored certificate verifies offline against the genesis;
+//! * (e) with contract calls (a solc-compiled counter), every validator's counter equals the
+//!   calls acknowledged, and every outcome is a success with the same outcomes root;
 //!
 //! and, with a Byzantine validator, that its spoiled blocks never enter an honest ledger and are
 //! refused for the right reason. A failure names the scenario and the seed; rerun one seed with
@@ -17,6 +19,8 @@
 //! <scenario> -- --nocapture`.
 
 mod sim;
+#[path = "../../kexin-evm/tests/common/mod.rs"]
+mod solc;
 
 use std::time::Duration;
 
@@ -144,6 +148,35 @@ fn all_online_gm() {
 fn all_online_protocol_v4() {
     sweep::<Intl>(2, |seed| Scenario {
         protocol_version: kexin_types::protocol::V4,
+        ..all_online(4, seed)
+    });
+}
+
+/// Contract transactions (a solc-compiled counter deployed and called) among the evidence,
+/// across a partition and a crash: every validator executes the same calls to the same
+/// counter.
+#[test]
+fn contract_calls_under_partition_and_crash() {
+    sweep::<Intl>(2, |seed| {
+        let mut r = rng(seed, 7);
+        let victim = r.random_range(0..4usize);
+        let mut s = Scenario::new("contract_calls", 4, good_links(), Duration::from_secs(14));
+        s.contract_calls = true;
+        s.events = vec![
+            (Duration::from_secs(3), Event::Isolate(vec![victim])),
+            (Duration::from_secs(6), Event::Heal),
+            (Duration::from_secs(8), Event::Crash(victim)),
+            (Duration::from_secs(10), Event::Restart(victim)),
+        ];
+        s.settle_limit = Duration::from_secs(90);
+        s
+    });
+}
+
+#[test]
+fn contract_calls_gm() {
+    sweep::<Gm>(1, |seed| Scenario {
+        contract_calls: true,
         ..all_online(4, seed)
     });
 }

@@ -297,6 +297,10 @@ pub struct Scenario {
     pub admit_percent: u64,
     /// The protocol version of the genesis (and of the transactions submitted).
     pub protocol_version: u8,
+    /// Client 0 deploys a Solidity counter (`CounterV1`, compiled by solc) with its first
+    /// transaction and calls `inc()` with every later one (protocol version 5): every
+    /// validator must end with the same counter, equal to the calls acknowledged.
+    pub contract_calls: bool,
 }
 
 impl Scenario {
@@ -315,6 +319,7 @@ impl Scenario {
             leader_timeout: Duration::from_secs(1),
             admit_percent: 100,
             protocol_version: kexin_types::FORMAT_VERSION,
+            contract_calls: false,
         }
     }
 }
@@ -496,12 +501,36 @@ impl<S: SimSuite> World<S> {
         format!("[{} seed {}]", self.scenario.name, self.seed)
     }
 
-    /// A fresh evidence transaction of the next client.
+    /// A fresh transaction of the next client: evidence, or with [`Scenario::contract_calls`]
+    /// client 0's deployment and then its counter calls.
     fn next_tx(&mut self) -> Transaction {
         let c = self.next_client % CLIENTS;
         self.next_client += 1;
         let nonce = self.next_nonce[c];
         self.next_nonce[c] += 1;
+        if self.scenario.contract_calls && c == 0 {
+            let payload = if nonce == 1 {
+                Payload::ContractDeploy {
+                    gas_limit: 1_000_000,
+                    code: crate::solc::contract("CounterV1").bytecode.clone(),
+                }
+            } else {
+                Payload::ContractCall {
+                    contract: self.counter(),
+                    gas_limit: 100_000,
+                    // inc()
+                    input: kexin_evm::keccak256(b"inc()")[..4].to_vec(),
+                }
+            };
+            return Transaction::sign_versioned(
+                self.genesis.version,
+                CHAIN_ID,
+                &self.clients[0],
+                None,
+                nonce,
+                payload,
+            );
+        }
         let records = (0..1 + nonce % 2)
             .map(|r| EvidenceRecord {
                 digest: S::SUITE.hash(format!("sim/{}/{c}/{nonce}/{r}", self.seed).as_bytes()),
@@ -521,6 +550,14 @@ impl<S: SimSuite> World<S> {
             nonce,
             Payload::Evidence { records },
         )
+    }
+}
+
+impl<S: SimSuite> World<S> {
+    /// The counter client 0 deploys with its first transaction (its first `CREATE`).
+    fn counter(&self) -> kexin_types::ContractAddress {
+        let deployer = kexin_evm::address_of(S::SUITE, &self.clients[0].public_key());
+        kexin_types::ContractAddress(deployer.create(0).0.0)
     }
 }
 
@@ -1136,6 +1173,28 @@ impl<S: SimSuite> Phase<S> {
                 assert_eq!((loc.height, loc.tx_index), (*h, *index), "{label} {hash}");
             }
             assert_eq!(found.len(), acked.len(), "{label} validator {i}");
+            // The counter's slot 0 holds the number of `inc()` calls acknowledged.
+            if self.world.scenario.contract_calls {
+                let calls = self
+                    .world
+                    .acked
+                    .iter()
+                    .filter(|t| matches!(t.payload, Payload::ContractCall { .. }))
+                    .count();
+                let mut key = self.world.counter().0.to_vec();
+                key.extend_from_slice(&[0; 32]);
+                let word = l
+                    .state_value(&kexin_types::state::Key::new(
+                        kexin_types::state::namespace::CONTRACT_STORAGE,
+                        key,
+                    ))
+                    .expect("read");
+                let value = word.map_or(0, |w| {
+                    u64::from_be_bytes(w[24..32].try_into().expect("a 32-byte word"))
+                });
+                assert!(calls > 0, "{label}: no contract call was acknowledged");
+                assert_eq!(value, calls as u64, "{label} validator {i}: the counter");
+            }
         }
 
         // Byzantine proposals never enter an honest ledger, and honest validators refuse them
