@@ -94,6 +94,7 @@ export const api = {
   validators: () => get('/v1/validators'),
   block: (id) => get(`/v1/blocks/${enc(id)}`),
   tx: (hash) => get(`/v1/transactions/${enc(hash)}`),
+  contract: (address) => get(`/v1/contracts/${enc(address)}`),
   txStatus: (hash) => get(`/v1/transactions/${enc(hash)}/status`),
   receipts: (hash) => get(`/v1/transactions/${enc(hash)}/receipts`),
   receiptsExact: (hash) => get(`/v1/transactions/${enc(hash)}/receipts`, { exact: true }),

@@ -14,6 +14,7 @@ import * as validator from './pages/validator.js';
 import * as gov from './pages/gov.js';
 import * as verify from './pages/verify.js';
 import * as search from './pages/search.js';
+import * as contract from './pages/contract.js';
 
 /** Route table: first path segment → [page module, number of parameters]. */
 const ROUTES = {
@@ -27,6 +28,7 @@ const ROUTES = {
   gov: [gov, 0],
   verify: [verify, 0],
   search: [search, 1],
+  contract: [contract, 1],
 };
 
 const main = document.getElementById('main');

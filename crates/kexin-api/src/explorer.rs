@@ -60,6 +60,7 @@ static ASSETS: &[Asset] = assets![
     "pages/gov.js",
     "pages/verify.js",
     "pages/search.js",
+    "pages/contract.js",
     "lib/encoding.js",
     "lib/hash.js",
     "lib/json.js",

@@ -132,6 +132,11 @@ fn table() -> Vec<Route> {
             routes::contract_query,
             NoStore,
         ),
+        Route::get(
+            "/v1/contracts/{address}/storage/{slot}",
+            routes::contract_storage,
+            Revalidate,
+        ),
         Route::get("/v1/chain", routes::chain, Revalidate),
         Route::get("/v1/epochs/{epoch}", routes::epoch, Immutable),
         Route::get("/v1/health", routes::health, NoStore),

@@ -964,6 +964,26 @@ pub(crate) async fn contract(
     .await
 }
 
+/// `GET /v1/contracts/{address}/storage/{slot}`: the slot's word (or its absence) at the
+/// head, as a state proof document that verifies offline from the genesis alone.
+pub(crate) async fn contract_storage(
+    State(node): AppState,
+    Path((address, slot)): Path<(String, String)>,
+) -> Result<Json<kexin_types::state_receipt::StateReceipt>> {
+    let address = parse_contract(&address)?;
+    let slot = kexin_types::state_receipt::parse_slot(&slot)
+        .map_err(|e| Error::bad_request("invalid_slot", e.to_string()))?;
+    blocking(&node, move |n| {
+        let key = kexin_types::state_receipt::contract_storage_key(&address, &slot);
+        let doc = n
+            .ledger()
+            .state_receipt(&key)?
+            .ok_or_else(|| Error::not_found("no block has been committed yet"))?;
+        Ok(Json(doc))
+    })
+    .await
+}
+
 pub(crate) async fn contract_query(
     State(node): AppState,
     Path(address): Path<String>,

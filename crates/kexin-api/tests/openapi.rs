@@ -670,6 +670,12 @@ async fn real_answers_validate_against_the_document() {
         api.get("/v1/blocks/latest").await.status,
         StatusCode::NOT_FOUND
     );
+    assert_eq!(
+        api.get("/v1/contracts/0x00000000000000000000000000000000000000aa/storage/0")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 
     // Evidence, an audit note, governance: proposals passed, rejected and open.
     let recs = records(suite, "contract", 3);
@@ -783,6 +789,15 @@ async fn real_answers_validate_against_the_document() {
         .post(&format!("/v1/contracts/{address}/query"), r#"{"input": 7}"#)
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // A storage slot the contract never wrote: an absence proof, offline from the genesis.
+    let storage = api
+        .get(&format!("/v1/contracts/{address}/storage/0x0"))
+        .await
+        .ok()
+        .json();
+    assert!(storage["value_hex"].is_null(), "{storage}");
+    let doc: kexin_types::state_receipt::StateReceipt = serde_json::from_value(storage).unwrap();
+    assert_eq!(doc.verify(h.node.genesis()).unwrap().value, None);
     // A batch: two admitted (one waits behind a gap), one refused.
     let batch: Vec<Transaction> = [2, 4, 3]
         .iter()
@@ -933,6 +948,19 @@ async fn real_answers_validate_against_the_document() {
         cp["epochs"].as_array().is_some_and(|e| e.len() >= 2),
         "{cp}"
     );
+    // A state proof of a later epoch carries the links and verifies with them.
+    let storage = api
+        .get(&format!("/v1/contracts/{address}/storage/7"))
+        .await
+        .ok()
+        .json();
+    assert!(
+        storage["epochs"].as_array().is_some_and(|e| e.len() >= 2),
+        "{storage}"
+    );
+    let doc: kexin_types::state_receipt::StateReceipt = serde_json::from_value(storage).unwrap();
+    let v = doc.verify(h.node.genesis()).unwrap();
+    assert!(v.epoch >= 2 && v.value.is_none(), "{v:?}");
 
     // Every operation's success answer was checked.
     let seen = api.seen.lock().unwrap().clone();
@@ -1276,6 +1304,33 @@ async fn bad_requests_get_documented_errors() {
             "/v1/state/org/%c3%28".into(),
             StatusCode::BAD_REQUEST,
             "invalid_path",
+        ),
+        // Contract storage slots.
+        (
+            "/v1/contracts/0x12/storage/0".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_address",
+        ),
+        (
+            "/v1/contracts/0x00000000000000000000000000000000000000aa/storage/xyz".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_slot",
+        ),
+        (
+            format!(
+                "/v1/contracts/0x00000000000000000000000000000000000000aa/storage/0x{}",
+                "1".repeat(65)
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_slot",
+        ),
+        (
+            format!(
+                "/v1/contracts/0x00000000000000000000000000000000000000aa/storage/1{}",
+                "0".repeat(78)
+            ),
+            StatusCode::BAD_REQUEST,
+            "invalid_slot",
         ),
         // Unknown routes and methods.
         ("/v1/nope".into(), StatusCode::NOT_FOUND, "not_found"),

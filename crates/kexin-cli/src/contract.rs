@@ -10,12 +10,13 @@ use kexin_client::Client;
 use kexin_evm::abi::{self, AbiError, decode_custom_error, decode_log, decode_output};
 use kexin_evm::artifact::{ArtifactError, load_artifact};
 use kexin_types::api::{ChainInfo, ContractQueryRequest};
+use kexin_types::state_receipt::{parse_slot, word_hex};
 use kexin_types::{ContractAddress, Outcome, Payload};
 use serde::Serialize;
 
 use crate::Cli;
 use crate::error::fail;
-use crate::output::print_json;
+use crate::output::{print_json, write_json_file};
 
 /// `kexin contract ...`
 #[derive(Debug, Subcommand)]
@@ -30,6 +31,9 @@ pub enum ContractCommand {
     Query(QueryArgs),
     /// Show a contract account: code hash and size, creator, whether it is frozen.
     Show(ShowArgs),
+    /// Read a storage slot with its state proof, checked against the genesis, and print the
+    /// word it holds; --out saves the proof for `kexin verify --state-proof`.
+    Storage(StorageArgs),
 }
 
 /// `kexin contract deploy ARTIFACT --identity DIR [--args ...]`
@@ -133,6 +137,30 @@ pub struct ShowArgs {
     json: bool,
 }
 
+/// `kexin contract storage ADDRESS SLOT [--out FILE]`
+#[derive(Debug, Args)]
+pub struct StorageArgs {
+    /// The contract's address.
+    #[arg(value_name = "ADDRESS")]
+    address: String,
+    /// The slot: a decimal number, or 0x and up to 64 hex digits. A Solidity state variable's
+    /// slot follows the compiler's layout: `mapping(K => V)` at slot p keeps key k's value at
+    /// keccak256(abi.encode(k, p)) (`cast index K k p` computes it).
+    #[arg(value_name = "SLOT")]
+    slot: String,
+    /// Write the state proof to FILE: `kexin verify --state-proof FILE --genesis G` checks it
+    /// offline.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Verify the proof against this genesis file instead of the one the node reports (a
+    /// saved `GET /v1/chain` answer is accepted too).
+    #[arg(long, value_name = "G")]
+    genesis: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs `kexin contract ...`.
 pub async fn run(cli: &Cli, cmd: &ContractCommand) -> anyhow::Result<()> {
     match cmd {
@@ -140,6 +168,7 @@ pub async fn run(cli: &Cli, cmd: &ContractCommand) -> anyhow::Result<()> {
         ContractCommand::Call(args) => call(cli, args).await,
         ContractCommand::Query(args) => query(cli, args).await,
         ContractCommand::Show(args) => show(cli, args).await,
+        ContractCommand::Storage(args) => storage(cli, args).await,
     }
 }
 
@@ -511,5 +540,72 @@ async fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
     }
     println!("frozen       {}", c.frozen);
     println!("nonce        {}", c.nonce);
+    Ok(())
+}
+
+async fn storage(cli: &Cli, args: &StorageArgs) -> anyhow::Result<()> {
+    let contract = parse_address(&args.address, "ADDRESS")?;
+    let slot = parse_slot(&args.slot).map_err(|e| fail("invalid_slot", e.to_string()))?;
+    let client = Client::new(cli.node_url())?;
+    let genesis = match &args.genesis {
+        Some(path) => crate::verify::read_genesis(path)?,
+        None => {
+            let info = client.chain().await.with_context(|| {
+                format!(
+                    "cannot get the chain's parameters from {}",
+                    client.base_url()
+                )
+            })?;
+            kexin_client::check_chain_info(&info)?;
+            info.genesis
+        }
+    };
+    let doc = client
+        .contract_storage(&contract, &slot)
+        .await
+        .with_context(|| format!("reading slot {} of {contract}", word_hex(&slot)))?;
+    let v = doc.verify(&genesis).map_err(|e| {
+        fail(
+            e.code(),
+            format!("the node's state proof does not verify: {e}"),
+        )
+    })?;
+    if v.storage != Some((contract, slot)) {
+        return Err(fail(
+            "state_key_mismatch",
+            format!(
+                "asked for slot {} of {contract}, the node proved {v}",
+                word_hex(&slot)
+            ),
+        ));
+    }
+    if let Some(path) = &args.out {
+        write_json_file(path, &doc.to_json())?;
+    }
+    let mut report = crate::verify::state_report(&genesis, &doc, &v);
+    report.proof_file = args.out.as_ref().map(|p| p.display().to_string());
+    if args.json {
+        return print_json(&report);
+    }
+    println!("contract     {contract}");
+    println!("slot         {}", word_hex(&slot));
+    println!("value        {}", crate::verify::describe_value(&report));
+    println!("height       {}", v.height);
+    println!("block        {}", v.block_hash);
+    let against = match &args.genesis {
+        Some(path) => format!("genesis {} ({})", report.genesis_hash, path.display()),
+        None => format!(
+            "the genesis the node reports ({}; check it against yours with `kexin verify \
+             --state-proof FILE --genesis G`)",
+            report.genesis_hash
+        ),
+    };
+    match &args.out {
+        Some(path) => eprintln!(
+            "state proof verified against {against}, written to {}",
+            path.display()
+        ),
+        None => eprintln!("state proof verified against {against}"),
+    }
     Ok(())
 }

@@ -84,7 +84,8 @@ enum Command {
     /// receipt for each.
     Attest(attest::AttestArgs),
     /// Verify a receipt offline against a genesis file: an evidence receipt and that FILE (or
-    /// --digest) matches it, or a transaction receipt (a vote, a proposal, an audit note, ...).
+    /// --digest) matches it, a transaction receipt (a vote, a proposal, an audit note, ...),
+    /// or a state proof (--state-proof: a contract storage slot's value at a block).
     Verify(verify::VerifyArgs),
     /// Show a transaction.
     Tx(query::TxArgs),
@@ -272,5 +273,24 @@ mod tests {
             ])
             .is_err()
         );
+        // A state proof instead of a receipt: not with --receipt, a FILE or --digest.
+        let c = Cli::try_parse_from(["kexin", "verify", "--state-proof", "p", "--genesis", "g"])
+            .unwrap();
+        assert!(matches!(c.command, Command::Verify(_)));
+        for refused in [
+            "kexin verify --state-proof p --receipt r --genesis g",
+            "kexin verify f --state-proof p --genesis g",
+            "kexin verify --digest 00 --state-proof p --genesis g",
+            "kexin verify --state-proof p",
+            "kexin verify --genesis g",
+        ] {
+            let args = refused.split(' ');
+            assert!(Cli::try_parse_from(args).is_err(), "{refused}");
+        }
+        let c = Cli::try_parse_from([
+            "kexin", "contract", "storage", "0x00", "7", "--out", "p.json", "--json",
+        ])
+        .unwrap();
+        assert!(matches!(c.command, Command::Contract(_)));
     }
 }

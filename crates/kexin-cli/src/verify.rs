@@ -1,4 +1,4 @@
-//! `kexin verify`: offline receipt verification against a genesis file.
+//! `kexin verify`: offline verification of receipts and state proofs against a genesis file.
 
 use std::path::{Path, PathBuf};
 
@@ -7,14 +7,18 @@ use clap::Args;
 use kexin_client::{SignerIdentity, hash_file_with_progress, identify_signer};
 use kexin_crypto::Hash;
 use kexin_types::api::ChainInfo;
+use kexin_types::state_receipt::{
+    StateReceipt, StateReceiptError, VerifiedState, word_decimal, word_hex,
+};
 use kexin_types::{CommitCertificate, Genesis, Receipt, TxReceipt, VerifiedReceipt};
 use serde::Serialize;
 
 use crate::error::{describe, fail};
 use crate::output::{bytes_progress, print_json, utc};
 
-/// `kexin verify FILE --receipt R --genesis G`, or `kexin verify --receipt R --genesis G` for
-/// the receipt of a transaction (a vote, a proposal, an audit note, ...).
+/// `kexin verify FILE --receipt R --genesis G`, `kexin verify --receipt R --genesis G` for
+/// the receipt of a transaction (a vote, a proposal, an audit note, ...), or `kexin verify
+/// --state-proof P --genesis G` for a state proof (a contract storage slot, ...).
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
     /// The file an evidence receipt is for (or give --digest); not given for a transaction
@@ -27,8 +31,17 @@ pub struct VerifyArgs {
     /// The receipt JSON: an evidence receipt written by `kexin attest`, or a transaction
     /// receipt written by `kexin tx --receipt`, `kexin gov ... --receipt` or `kexin audit
     /// note --receipt` (or served by the node).
-    #[arg(long, value_name = "R")]
-    receipt: PathBuf,
+    #[arg(long, value_name = "R", required_unless_present = "state_proof")]
+    receipt: Option<PathBuf>,
+    /// A state proof JSON instead of a receipt: the value of a contract storage slot (or its
+    /// absence) at a finalized block, written by `kexin contract storage --out` (or served by
+    /// the node at /v1/contracts/{address}/storage/{slot}).
+    #[arg(
+        long,
+        value_name = "P",
+        conflicts_with_all = ["receipt", "file", "digest"]
+    )]
+    state_proof: Option<PathBuf>,
     /// The chain's genesis.json (a saved `GET /v1/chain` answer is accepted too).
     #[arg(long, value_name = "G")]
     genesis: PathBuf,
@@ -125,10 +138,110 @@ struct TxReport {
     checks: Vec<&'static str>,
 }
 
-/// The outcome of `kexin verify` for either kind of receipt.
+/// What `kexin verify --state-proof` (and `kexin contract storage`) established.
+#[derive(Serialize)]
+pub struct StateReport {
+    ok: bool,
+    proof: &'static str,
+    chain_id: String,
+    suite: kexin_crypto::Suite,
+    pub(crate) genesis_hash: Hash,
+    namespace: u8,
+    key_hex: String,
+    key_hash: Hash,
+    /// Namespace 11: the contract and the slot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    contract: Option<kexin_types::ContractAddress>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    slot: Option<String>,
+    /// The value: for a storage slot the word (`0x` hex), else the bytes in hex; null when
+    /// the key was absent.
+    value: Option<String>,
+    /// Namespace 11: the word in decimal ("0" for an empty slot).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_decimal: Option<String>,
+    /// The key was absent (for a storage slot: never written; it reads as zero).
+    empty: bool,
+    height: u64,
+    block_hash: Hash,
+    timestamp_ms: u64,
+    time: String,
+    state_root: Hash,
+    epoch: u64,
+    certificate_signatures: usize,
+    certificate_kind: String,
+    validators: usize,
+    quorum: usize,
+    version: u32,
+    checks: Vec<&'static str>,
+    /// Where `kexin contract storage --out` wrote the proof.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) proof_file: Option<String>,
+}
+
+/// The report of a verified state proof.
+pub fn state_report(genesis: &Genesis, doc: &StateReceipt, v: &VerifiedState) -> StateReport {
+    let (signatures, certificate_kind) = describe_certificate(&doc.certificate);
+    let word = v.word();
+    let (contract, slot) = match v.storage {
+        Some((c, s)) => (Some(c), Some(word_hex(&s))),
+        None => (None, None),
+    };
+    StateReport {
+        ok: true,
+        proof: "state",
+        chain_id: genesis.chain_id.clone(),
+        suite: genesis.suite,
+        genesis_hash: genesis.hash(),
+        namespace: v.namespace,
+        key_hex: hex::encode(&v.key),
+        key_hash: v.key_hash,
+        contract,
+        slot,
+        value: v.value.as_ref().map(|bytes| match &word {
+            Some(w) => word_hex(w),
+            None => hex::encode(bytes),
+        }),
+        value_decimal: word.as_ref().map(word_decimal),
+        empty: v.value.is_none(),
+        height: v.height,
+        block_hash: v.block_hash,
+        timestamp_ms: v.timestamp_ms,
+        time: utc(v.timestamp_ms),
+        state_root: v.state_root,
+        epoch: v.epoch,
+        certificate_signatures: signatures,
+        certificate_kind,
+        validators: v.validators,
+        quorum: kexin_types::quorum_of(v.validators),
+        version: doc.version,
+        checks: vec![
+            "key",
+            "state_proof",
+            "header",
+            "epoch_links",
+            "certificate_quorum",
+            "proposer",
+        ],
+        proof_file: None,
+    }
+}
+
+/// The value of a state report in words: the word and its decimal, or "empty".
+pub fn describe_value(r: &StateReport) -> String {
+    match (&r.value, &r.value_decimal) {
+        (None, Some(_)) => "empty (never written: it reads as 0)".to_owned(),
+        (None, None) => "absent".to_owned(),
+        (Some(v), Some(d)) => format!("{v} ({d})"),
+        (Some(v), None) => v.clone(),
+    }
+}
+
+/// The outcome of `kexin verify` for each kind of document.
 enum Outcome {
     Record(Box<Report>),
     Tx(Box<TxReport>),
+    State(Box<StateReport>),
 }
 
 #[derive(Serialize)]
@@ -175,6 +288,14 @@ pub async fn run(args: &VerifyArgs) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Ok(Outcome::State(report)) => {
+            if args.json {
+                print_json(&report)?;
+            } else {
+                print_state_human(&report);
+            }
+            Ok(())
+        }
         Err(e) => {
             if args.json {
                 let (code, message) = describe(&e);
@@ -201,12 +322,29 @@ fn epoch_validators(genesis: &Genesis, epochs: &[kexin_types::EpochLink], height
 
 async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
     let genesis = read_genesis(&args.genesis)?;
-    let text = std::fs::read_to_string(&args.receipt)
-        .with_context(|| format!("cannot read receipt {}", args.receipt.display()))?;
+    if let Some(path) = &args.state_proof {
+        return verify_state(&genesis, path).map(|r| Outcome::State(Box::new(r)));
+    }
+    let Some(receipt_path) = &args.receipt else {
+        return Err(fail("usage", "give --receipt R or --state-proof P"));
+    };
+    let text = std::fs::read_to_string(receipt_path)
+        .with_context(|| format!("cannot read receipt {}", receipt_path.display()))?;
     // An evidence receipt names its record; a transaction receipt does not.
-    let is_record = serde_json::from_str::<serde_json::Value>(&text)
-        .map(|v| v.get("record").is_some())
-        .unwrap_or(true);
+    let json = serde_json::from_str::<serde_json::Value>(&text).ok();
+    if json
+        .as_ref()
+        .is_some_and(|v| v["format"] == kexin_types::state_receipt::STATE_PROOF_FORMAT)
+    {
+        return Err(fail(
+            "usage",
+            format!(
+                "{} is a state proof, not a receipt: give it with --state-proof",
+                receipt_path.display()
+            ),
+        ));
+    }
+    let is_record = json.is_none_or(|v| v.get("record").is_some());
     if !is_record {
         if args.file.is_some() || args.digest.is_some() {
             return Err(fail(
@@ -214,7 +352,7 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
                 format!(
                     "{} is a transaction receipt, which is not for a file or digest: \
                      give only --receipt and --genesis",
-                    args.receipt.display()
+                    receipt_path.display()
                 ),
             ));
         }
@@ -314,6 +452,77 @@ async fn verify(args: &VerifyArgs) -> anyhow::Result<Outcome> {
         cert: receipt.transaction.summary.cert,
         checks,
     })))
+}
+
+/// Largest state proof file `kexin verify --state-proof` reads (its epoch links grow with the
+/// chain's epochs, a few kilobytes each).
+const MAX_STATE_PROOF_FILE: u64 = 256 * 1024 * 1024;
+
+fn verify_state(genesis: &Genesis, path: &Path) -> anyhow::Result<StateReport> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read state proof {}", path.display()))?
+        .len();
+    if size > MAX_STATE_PROOF_FILE {
+        return Err(fail(
+            "malformed_receipt",
+            format!(
+                "{} is {size} bytes, larger than any state proof (at most {MAX_STATE_PROOF_FILE})",
+                path.display()
+            ),
+        ));
+    }
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read state proof {}", path.display()))?;
+    let state_err = |e: StateReceiptError| fail(e.code(), format!("{}: {e}", path.display()));
+    let doc = StateReceipt::from_json(&text).map_err(state_err)?;
+    let v = doc.verify(genesis).map_err(state_err)?;
+    Ok(state_report(genesis, &doc, &v))
+}
+
+fn print_state_human(r: &StateReport) {
+    let what = match (&r.contract, &r.slot) {
+        (Some(c), Some(s)) => format!("slot {s} of contract {c}"),
+        _ => format!("state key {} of namespace {}", r.key_hex, r.namespace),
+    };
+    if r.empty {
+        println!(
+            "OK: the proof shows {what} was empty at height {} on chain {} ({})",
+            r.height, r.chain_id, r.time
+        );
+    } else {
+        println!(
+            "OK: the proof shows {what} held {} at height {} on chain {} ({})",
+            describe_value(r),
+            r.height,
+            r.chain_id,
+            r.time
+        );
+    }
+    if let (Some(c), Some(s)) = (&r.contract, &r.slot) {
+        println!("  contract            {c}");
+        println!("  slot                {s}");
+    }
+    println!("  value               {}", describe_value(r));
+    println!(
+        "  key             ok  namespace {}, key hash {}",
+        r.namespace, r.key_hash
+    );
+    println!(
+        "  state proof     ok  {} under the block's state root {}",
+        if r.empty { "absence" } else { "value" },
+        r.state_root
+    );
+    println!("  header          ok  block hash {}", r.block_hash);
+    println!(
+        "  certificate     ok  {}: {} of {} validator signatures (epoch {}), quorum {}",
+        r.certificate_kind, r.certificate_signatures, r.validators, r.epoch, r.quorum
+    );
+    println!("  height              {}", r.height);
+    println!("  time                {} ({} ms)", r.time, r.timestamp_ms);
+    println!(
+        "  genesis             {} ({}, {})",
+        r.genesis_hash, r.chain_id, r.suite
+    );
 }
 
 fn verify_tx(genesis: &Genesis, text: &str) -> anyhow::Result<TxReport> {

@@ -2,7 +2,8 @@
 //! `kexin net up` (protocol version 5), with contracts compiled by the pinned solc: deploy a
 //! token from solc's standard-JSON output, query and call it, decode its events and custom
 //! errors with the ABI, and refuse what must be refused (a writer deploying, a reverting call,
-//! a bad argument, a file that is not an artifact).
+//! a bad argument, a file that is not an artifact). A holder's balance is read as a storage
+//! slot with its state proof and verified offline against the genesis.
 
 mod common;
 
@@ -139,6 +140,119 @@ fn contract_scenario(net: &Net) {
     assert_eq!(balance(&owner), "750");
     assert_eq!(balance(bob), "250");
 
+    // The balances as state proofs: `balanceOf` is the mapping at slot 3 (after `name`,
+    // `owner` and `totalSupply`), so a holder's balance is at keccak256(abi.encode(holder, 3)).
+    let genesis = net.genesis();
+    let verify = |proof: &Path| {
+        kexin([
+            "verify".as_ref(),
+            "--state-proof".as_ref(),
+            proof.as_os_str(),
+            "--genesis".as_ref(),
+            genesis.as_os_str(),
+            "--json".as_ref(),
+        ])
+    };
+    let mut proofs = Vec::new();
+    for holder in [owner.as_str(), bob] {
+        let slot = mapping_slot(holder, 3);
+        let proof = net.path(&format!("balance-{holder}.state.json"));
+        let read: Value = serde_json::from_str(&ok(&node(
+            &[
+                "contract",
+                "storage",
+                &token,
+                &slot,
+                "--out",
+                proof.to_str().unwrap(),
+                "--json",
+            ],
+            None,
+        )))
+        .unwrap();
+        assert_eq!(read["slot"], slot, "{read}");
+        assert_eq!(read["empty"], false, "{read}");
+        let verified: Value = serde_json::from_str(&ok(&verify(&proof))).unwrap();
+        assert_eq!(verified["ok"], true, "{verified}");
+        assert_eq!(verified["contract"], token.to_lowercase(), "{verified}");
+        assert_eq!(verified["slot"], slot, "{verified}");
+        // The proven word is the balance the contract reports.
+        assert_eq!(verified["value_decimal"], balance(holder), "{verified}");
+        assert_eq!(verified["block_hash"], read["block_hash"], "{verified}");
+        proofs.push(proof);
+    }
+    // The human form says what was proven; the slot may be given in decimal too.
+    let out = ok(&kexin([
+        "verify".as_ref(),
+        "--state-proof".as_ref(),
+        proofs[1].as_os_str(),
+        "--genesis".as_ref(),
+        genesis.as_os_str(),
+    ]));
+    assert!(
+        out.contains(&format!("of contract {}", token.to_lowercase())),
+        "{out}"
+    );
+    assert!(out.contains("held 0x") && out.contains("(250)"), "{out}");
+    let decimal = ok(&node(&["contract", "storage", &token, "2"], None));
+    assert!(
+        decimal.contains("(1000)"),
+        "totalSupply at slot 2: {decimal}"
+    );
+    // A holder without tokens: the slot was never written, and that is proven too.
+    let nobody = "0x000000000000000000000000000000000000dead";
+    let empty = net.path("balance-nobody.state.json");
+    let read: Value = serde_json::from_str(&ok(&node(
+        &[
+            "contract",
+            "storage",
+            &token,
+            &mapping_slot(nobody, 3),
+            "--out",
+            empty.to_str().unwrap(),
+            "--json",
+        ],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(read["empty"], true, "{read}");
+    let verified: Value = serde_json::from_str(&ok(&verify(&empty))).unwrap();
+    assert_eq!(verified["empty"], true, "{verified}");
+    assert!(verified["value"].is_null(), "{verified}");
+    assert_eq!(verified["value_decimal"], "0", "{verified}");
+    // A tampered proof fails with its code and a non-zero exit.
+    let doc: Value = serde_json::from_slice(&std::fs::read(&proofs[1]).unwrap()).unwrap();
+    let tampered = net.path("tampered.state.json");
+    let mut richer = doc.clone();
+    richer["value_hex"] = format!("{:064x}", 1_000_000u64).into();
+    write(&tampered, &serde_json::to_vec(&richer).unwrap());
+    let out = verify(&tampered);
+    assert_eq!(failed(&out), "bad_state_proof");
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["ok"], false, "{report}");
+    assert_eq!(report["code"], "bad_state_proof", "{report}");
+    let mut moved = doc.clone();
+    moved["slot"] = mapping_slot(nobody, 3).into();
+    write(&tampered, &serde_json::to_vec(&moved).unwrap());
+    assert_eq!(failed(&verify(&tampered)), "state_key_mismatch");
+    let mut absent = doc;
+    absent["value_hex"] = Value::Null;
+    write(&tampered, &serde_json::to_vec(&absent).unwrap());
+    assert_eq!(failed(&verify(&tampered)), "bad_state_proof");
+    // A state proof is not a receipt.
+    let out = kexin([
+        "verify".as_ref(),
+        "--receipt".as_ref(),
+        proofs[0].as_os_str(),
+        "--genesis".as_ref(),
+        genesis.as_os_str(),
+    ]);
+    assert_eq!(failed(&out), "usage");
+    assert!(stderr(&out).contains("--state-proof"), "{}", stderr(&out));
+    // Bad slots are refused before anything is sent.
+    let out = node(&["contract", "storage", &token, "0xzz"], None);
+    assert_eq!(failed(&out), "invalid_slot");
+
     // org2's admin has no tokens: the call is final as failed, the custom error named.
     let out = node(
         &[
@@ -222,4 +336,112 @@ async fn contracts_deploy_call_and_query_on_an_intl_network() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contracts_deploy_call_and_query_on_a_gm_network() {
     contract_flow("gm").await;
+}
+
+/// The storage slot of key `key` (an address) in a `mapping(address => ...)` at slot `p`:
+/// keccak256(abi.encode(key, p)), as `0x` and 64 hex digits.
+fn mapping_slot(key: &str, p: u8) -> String {
+    let address = hex::decode(key.trim_start_matches("0x")).unwrap();
+    assert_eq!(address.len(), 20, "{key}");
+    let mut preimage = [0u8; 64];
+    preimage[12..32].copy_from_slice(&address);
+    preimage[63] = p;
+    format!("0x{}", hex::encode(keccak256(&preimage)))
+}
+
+/// Keccak-256 (Ethereum's, with the original padding), for the test to compute slots on its
+/// own rather than with the code under test.
+fn keccak256(data: &[u8]) -> [u8; 32] {
+    const RATE: usize = 136;
+    let mut msg = data.to_vec();
+    msg.push(0x01);
+    while !msg.len().is_multiple_of(RATE) {
+        msg.push(0);
+    }
+    *msg.last_mut().unwrap() |= 0x80;
+    let mut s = [0u64; 25];
+    for block in msg.chunks(RATE) {
+        for (lane, bytes) in s.iter_mut().zip(block.chunks(8)) {
+            *lane ^= u64::from_le_bytes(bytes.try_into().unwrap());
+        }
+        keccak_f(&mut s);
+    }
+    let mut out = [0u8; 32];
+    for (chunk, lane) in out.chunks_mut(8).zip(&s) {
+        chunk.copy_from_slice(&lane.to_le_bytes());
+    }
+    out
+}
+
+/// The Keccak-f[1600] permutation.
+fn keccak_f(a: &mut [u64; 25]) {
+    const RC: [u64; 24] = [
+        0x0000000000000001,
+        0x0000000000008082,
+        0x800000000000808a,
+        0x8000000080008000,
+        0x000000000000808b,
+        0x0000000080000001,
+        0x8000000080008081,
+        0x8000000000008009,
+        0x000000000000008a,
+        0x0000000000000088,
+        0x0000000080008009,
+        0x000000008000000a,
+        0x000000008000808b,
+        0x800000000000008b,
+        0x8000000000008089,
+        0x8000000000008003,
+        0x8000000000008002,
+        0x8000000000000080,
+        0x000000000000800a,
+        0x800000008000000a,
+        0x8000000080008081,
+        0x8000000000008080,
+        0x0000000080000001,
+        0x8000000080008008,
+    ];
+    const RHO: [u32; 24] = [
+        1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27, 41, 56, 8, 25, 43, 62, 18, 39, 61, 20, 44,
+    ];
+    const PI: [usize; 24] = [
+        10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1,
+    ];
+    for rc in RC {
+        let c: [u64; 5] =
+            std::array::from_fn(|x| a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20]);
+        for x in 0..5 {
+            let d = c[(x + 4) % 5] ^ c[(x + 1) % 5].rotate_left(1);
+            for y in 0..5 {
+                a[x + 5 * y] ^= d;
+            }
+        }
+        let mut last = a[1];
+        for (&pi, &rho) in PI.iter().zip(&RHO) {
+            let next = a[pi];
+            a[pi] = last.rotate_left(rho);
+            last = next;
+        }
+        for y in 0..5 {
+            let row: [u64; 5] = std::array::from_fn(|x| a[5 * y + x]);
+            for x in 0..5 {
+                a[5 * y + x] = row[x] ^ (!row[(x + 1) % 5] & row[(x + 2) % 5]);
+            }
+        }
+        a[0] ^= rc;
+    }
+}
+
+#[test]
+fn keccak256_matches_the_evm() {
+    assert_eq!(keccak256(b""), kexin_evm::KECCAK_EMPTY.0);
+    assert_eq!(
+        hex::encode(keccak256(b"abc")),
+        "4e03657aea45a94fc7d47ba826c8d667c0d1e6e33a64a036ec44f58fa12d6c45"
+    );
+    // Two blocks: 136 bytes need a second block for the padding.
+    assert_eq!(
+        hex::encode(keccak256(&[0; 136])),
+        "3a5912a7c5faa06ee4fe906253e339467a9ce87d533c65be3c15cb231cdb25f9"
+    );
 }

@@ -473,6 +473,20 @@ impl Client {
         self.finish(&format!("POST {path}"), res).await
     }
 
+    /// `GET /v1/contracts/{address}/storage/{slot}`: the 32-byte word at `slot` of `address`
+    /// (or its absence) at the node's head, as a state proof document. Check it with
+    /// [`StateReceipt::verify`](kexin_types::state_receipt::StateReceipt::verify) against the
+    /// genesis before trusting it.
+    pub async fn contract_storage(
+        &self,
+        address: &kexin_types::ContractAddress,
+        slot: &[u8; 32],
+    ) -> Result<kexin_types::state_receipt::StateReceipt, ClientError> {
+        let slot = kexin_types::state_receipt::word_hex(slot);
+        self.get(&format!("/v1/contracts/{address}/storage/{slot}"))
+            .await
+    }
+
     /// `GET /v1/chain`: chain id, suite, genesis and height.
     pub async fn chain(&self) -> Result<ChainInfo, ClientError> {
         self.get("/v1/chain").await

@@ -13,6 +13,7 @@ use kexin_merkle::{
 use kexin_types::codec::Reader;
 use kexin_types::limits::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use kexin_types::state::{Key, RecordLocation, StateKey, namespace, value_hash};
+use kexin_types::state_receipt::StateReceipt;
 use kexin_types::{
     Block, BlockHeader, CaSetProof, CertState, Checkpoint, CommitCertificate, Decode, Encode,
     EpochLink, Genesis, OrgState, Outcome, Payload, PayloadCommitment, ProvenOutcome, Receipt,
@@ -1470,7 +1471,55 @@ impl Ledger {
 
     /// `key`'s committed value with a proof against the head's state root.
     pub fn state_proof(&self, key: &StateKey) -> Result<StateProofResponse, LedgerError> {
-        let key_hash = key.hash(self.suite);
+        Ok(self.proof_at_head(key.hash(self.suite))?.0)
+    }
+
+    /// The committed value of a key in its generic form (any namespace: a contract storage
+    /// slot, ...) with a proof against the head's state root; the same as
+    /// [`state_proof`](Self::state_proof) for a key of a [`StateKey`].
+    pub fn key_state_proof(&self, key: &Key) -> Result<StateProofResponse, LedgerError> {
+        Ok(self.proof_at_head(key.hash(self.suite))?.0)
+    }
+
+    /// `key`'s committed value (or its absence) at the head, as a state proof document that
+    /// verifies offline from the genesis alone ([`StateReceipt::verify`]): the proof against
+    /// the head's state root, the head header with its certificate, and the epoch links up to
+    /// the head's epoch. `None` before block 1 (no header to prove against).
+    ///
+    /// The proof and the header are of the same height: both come from one snapshot of the
+    /// committed head (a commit swaps the head and the state tree together), so a concurrent
+    /// commit makes this answer at the previous head, never a mix of the two.
+    pub fn state_receipt(&self, key: &Key) -> Result<Option<StateReceipt>, LedgerError> {
+        let (resp, head) = self.proof_at_head(key.hash(self.suite))?;
+        let Some(head) = head else {
+            return Ok(None);
+        };
+        if head.header.state_root != resp.state_root || head.height != resp.height {
+            return Err(LedgerError::corrupt(format!(
+                "block {}'s state root differs from the state tree's",
+                head.height
+            )));
+        }
+        // Written with the block (the same store commit as the head), never changed after.
+        let certificate = self.certificate_at(head.height)?;
+        let epochs = self.epoch_links(self.genesis.epoch_of(head.height))?;
+        Ok(Some(StateReceipt::new(
+            &self.genesis,
+            key,
+            resp.value,
+            resp.proof,
+            head.header,
+            certificate,
+            epochs,
+        )))
+    }
+
+    /// The proof of `key_hash` at the head, with the head it is against (both from one
+    /// snapshot).
+    fn proof_at_head(
+        &self,
+        key_hash: Hash,
+    ) -> Result<(StateProofResponse, Option<Head>), LedgerError> {
         if let Some(resp) = self.try_state_proof(key_hash)? {
             return Ok(resp);
         }
@@ -1489,21 +1538,25 @@ impl Ledger {
         })
     }
 
-    fn try_state_proof(&self, key_hash: Hash) -> Result<Option<StateProofResponse>, LedgerError> {
+    fn try_state_proof(
+        &self,
+        key_hash: Hash,
+    ) -> Result<Option<(StateProofResponse, Option<Head>)>, LedgerError> {
         let snap = self.snapshot();
         let value = self.store.get(Table::State, key_hash.as_bytes())?;
         let value_hash = value.as_ref().map(|v| value_hash(self.suite, v));
         if value_hash != snap.smt.get(&key_hash) {
             return Ok(None);
         }
-        Ok(Some(StateProofResponse {
+        let resp = StateProofResponse {
             key_hash,
             value,
             value_hash,
             proof: snap.smt.prove(&key_hash),
             state_root: snap.smt.root(),
             height: snap.head.as_ref().map_or(0, |h| h.height),
-        }))
+        };
+        Ok(Some((resp, snap.head.clone())))
     }
 
     /// Bytes the store occupies (0 if the store cannot tell).

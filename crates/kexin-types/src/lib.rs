@@ -37,6 +37,7 @@ pub mod protocol;
 mod receipt;
 pub mod signed_read;
 pub mod state;
+pub mod state_receipt;
 pub mod time;
 mod tx;
 

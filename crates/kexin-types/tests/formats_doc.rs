@@ -120,3 +120,37 @@ fn chain_example_is_consistent() {
         serde_json::from_str::<Value>(&text).unwrap()
     );
 }
+
+/// §8.5's state proof verifies against §8.5's genesis: slot `keccak256(abi.encode(0x…0b0b0b,
+/// 3))` held 250; the §5.12 slot computation agrees; a changed value no longer verifies.
+#[test]
+fn state_proof_example_verifies_against_its_genesis() {
+    use kexin_types::state_receipt::StateReceipt;
+    let genesis: kexin_types::Genesis =
+        serde_json::from_str(&example("state proof genesis")).expect("the genesis parses");
+    let text = example("state proof");
+    let proof = StateReceipt::from_json(&text).expect("the state proof parses");
+    let v = proof.verify(&genesis).expect("the example verifies");
+    let mut word = [0u8; 32];
+    word[31] = 250;
+    assert_eq!(v.value.as_deref(), Some(&word[..]));
+    assert_eq!(v.height, 12);
+    let doc = doc();
+    assert!(
+        doc.contains(&format!("`{}`", hex_slot(&v.key[20..]))),
+        "§5.12 names the slot"
+    );
+    let tampered = text.replace(
+        "00000000000000000000000000000000000000000000000000000000000000fa",
+        "00000000000000000000000000000000000000000000000000000000000000fb",
+    );
+    let err = StateReceipt::from_json(&tampered)
+        .unwrap()
+        .verify(&genesis)
+        .unwrap_err();
+    assert_eq!(err.code(), "bad_state_proof");
+}
+
+fn hex_slot(bytes: &[u8]) -> String {
+    format!("0x{}", hex::encode(bytes))
+}

@@ -17,6 +17,8 @@ export const KIND_NAMES = {
   propose: 'Proposal',
   vote: 'Vote',
   audit_note: 'Audit note',
+  contract_deploy: 'Contract deployment',
+  contract_call: 'Contract call',
 };
 
 export function kindName(kind) {

@@ -1,11 +1,13 @@
-// Search: a number is a block height; 64 hex characters are tried as a transaction hash,
-// then a block hash, then an evidence digest; anything else is explained.
+// Search: a number is a block height; 0x and 40 hex characters a contract address; 64 hex
+// characters are tried as a transaction hash, then a block hash, then an evidence digest;
+// anything else is explained.
 
 import { find } from '../api.js';
 import { h, link, notice, replace } from '../dom.js';
 
 /** What a query can be: {route} to go to, {lookup: hash} to resolve, or {invalid: message}. */
 export function classify(raw) {
+  if (/^0x[0-9a-fA-F]{40}$/.test(raw.trim())) return { route: `contract/${raw.trim().toLowerCase()}` };
   const q = raw.trim().replace(/^0x/i, '');
   if (q === '') return { invalid: 'Type a transaction hash, a block height, a block hash or a digest.' };
   if (/^\d+$/.test(q)) {
@@ -43,7 +45,7 @@ function help() {
   return h(
     'p',
     { class: 'muted' },
-    'The search box takes a block height (e.g. 42), a transaction hash, a block hash or an evidence digest (64 hexadecimal characters). To check a file, use ',
+    'The search box takes a block height (e.g. 42), a transaction hash, a block hash or an evidence digest (64 hexadecimal characters), or a contract address (0x and 40). To check a file, use ',
     link('verify', 'Verify a file'),
     '.',
   );

@@ -64,8 +64,22 @@ export function outcomeView(o, note) {
       ['Status', h('span', { dataset: { outcome: o.status } }, badge(o.status, ok ? 'ok' : 'bad'))],
       ok ? null : ['Failure', [h('code', {}, o.code ?? '?'), ': ', o.message ?? '']],
       ['Cost', `${num(o.cost)} cost units`],
+      o.gas_used ? ['Gas used', num(o.gas_used)] : null,
+      o.return_data ? ['Return data', returnDataView(o)] : null,
       note ? ['Committed', note] : null,
     ]),
+    o.logs && o.logs.length
+      ? table(
+        ['#', 'Contract', 'Topics', 'Data'],
+        o.logs.map((l, i) => [
+          String(i),
+          link(`contract/${l.address}`, l.address),
+          h('ul', { class: 'attributes' }, l.topics.map((t) => h('li', { class: 'mono' }, t))),
+          h('span', { class: 'mono break' }, l.data),
+        ]),
+        { caption: `${num(o.logs.length)} logs (Solidity events)` },
+      )
+      : null,
     table(
       ['Module', 'Topic', 'Attributes'],
       (o.events || []).map((e) => [
@@ -75,11 +89,31 @@ export function outcomeView(o, note) {
       ]),
       { caption: `${num((o.events || []).length)} events`, empty: ok ? 'No events.' : 'No events: a failed transaction took no effect beyond consuming its nonce.' },
     ),
-  ];
+  ].filter(Boolean);
 }
 
-function payloadView(payload, hash) {
+/** A contract transaction's return data (a deployment's is the contract's address). */
+function returnDataView(o) {
+  return h('span', { class: 'mono break' }, o.return_data);
+}
+
+function payloadView(payload, hash, outcome) {
   switch (payload.type) {
+    case 'contract_deploy':
+      return facts([
+        ['Init code', `${num((payload.code.length - 2) / 2)} bytes`],
+        ['Gas limit', num(payload.gas_limit)],
+        outcome && outcome.status === 'success' && outcome.return_data
+          ? ['Contract', link(`contract/${outcome.return_data}`, outcome.return_data)]
+          : null,
+      ]);
+    case 'contract_call':
+      return facts([
+        ['Contract', link(`contract/${payload.contract}`, payload.contract)],
+        ['Function selector', mono(payload.input.slice(0, 10))],
+        ['Calldata', `${num((payload.input.length - 2) / 2)} bytes`],
+        ['Gas limit', num(payload.gas_limit)],
+      ]);
     case 'evidence':
       return table(
         ['#', 'Digest', 'Metadata', 'Receipt'],
@@ -175,6 +209,6 @@ export async function render({ main, signal }, hash) {
         ),
       )
       : null,
-    section('Payload', payloadView(t.payload, hash)),
+    section('Payload', payloadView(t.payload, hash, tx.outcome)),
   );
 }

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { offlineCommand, recordedBy } from '../pages/receipt.js';
 import { attributeLines, outcomeView } from '../pages/tx.js';
+import { contractFacts, isAddress, slotError } from '../pages/contract.js';
+import { classify } from '../pages/search.js';
 
 test('the offline command gives the data: --digest when known, else a FILE argument', () => {
   const d = 'ab'.repeat(32);
@@ -96,5 +98,52 @@ test('outcome: status badge, cost, failure and the events table', () => {
     assert.match(bad.textContent, /30 cost units/);
     assert.match(bad.textContent, /No events: a failed transaction/);
     assert.equal(bad.all((e) => e.tag === 'table').length, 0);
+  });
+});
+
+test('contract outcome: gas used, return data and the logs table linking the contract', () => {
+  withFakeDom(() => {
+    const address = '0x' + 'ab'.repeat(20);
+    const topic = 'cd'.repeat(32);
+    const out = render(outcomeView({
+      status: 'success', cost: 110, version: 5, gas_used: 51234, return_data: '0x' + '00'.repeat(31) + '01',
+      events: [], logs: [{ address, topics: [topic], data: '0x' + '00'.repeat(31) + '07' }],
+    }));
+    assert.match(out.textContent, /Gas used51,234/);
+    assert.match(out.textContent, /Return data0x0{62}01/);
+    const tables = out.all((e) => e.tag === 'table');
+    assert.equal(tables.length, 1, 'the logs (no events: an empty events list is a line)');
+    assert.match(tables[0].textContent, /1 logs \(Solidity events\)/);
+    const logRows = tables[0].all((e) => e.tag === 'tr').slice(1);
+    assert.equal(logRows.length, 1);
+    const links = logRows[0].all((e) => e.tag === 'a');
+    assert.equal(links[0].attrs.href, `#/contract/${address}`);
+    assert.match(logRows[0].textContent, new RegExp(topic));
+    // An evidence outcome shows neither.
+    const plain = render(outcomeView({ status: 'success', cost: 11, events: [] }));
+    assert.doesNotMatch(plain.textContent, /Gas used|Return data/);
+  });
+});
+
+test('contract pages: addresses, slots, search, and the overview of a contract', () => {
+  assert.ok(isAddress('0x' + 'aB'.repeat(20)));
+  for (const bad of ['ab'.repeat(20), '0x' + 'ab'.repeat(19), '0x' + 'zz'.repeat(20)]) assert.ok(!isAddress(bad), bad);
+  for (const ok of ['0', '42', '0x0', '0x' + 'f'.repeat(64)]) assert.equal(slotError(ok), null, ok);
+  for (const bad of ['', '-1', '0x', '0x' + 'f'.repeat(65), 'slot 1']) assert.match(slotError(bad), /decimal number/, bad);
+  const a = '0x' + 'AB'.repeat(20);
+  assert.deepEqual(classify(a), { route: `contract/${a.toLowerCase()}` });
+  assert.ok(classify('0x' + 'ab'.repeat(32)).lookup, 'a 32-byte hash is still looked up');
+  withFakeDom(() => {
+    const c = { address: a.toLowerCase(), code_hash: 'ee'.repeat(32), code_size: 1234, nonce: 0, frozen: true, created_at: 7, creator_org: 'org1', height: 9 };
+    const view = render(contractFacts(c));
+    assert.match(view.textContent, /Kindcontract/);
+    assert.match(view.textContent, /frozen by the consortium/);
+    assert.match(view.textContent, /1,234 bytes/);
+    const hrefs = view.all((e) => e.tag === 'a').map((e) => e.attrs.href);
+    assert.deepEqual(hrefs, ['#/block/7', '#/org/org1']);
+    const account = render(contractFacts({ ...c, code_size: 0, frozen: false, created_at: 0, creator_org: '' }));
+    assert.match(account.textContent, /signer account/);
+    assert.match(account.textContent, /active/);
+    assert.doesNotMatch(account.textContent, /Deployed/);
   });
 });
