@@ -8,12 +8,13 @@
 // Every check prints "ok" or "FAIL <check>: <why>"; the exit status is 1 if any failed.
 
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import jsQR from 'jsqr';
-import { ROOT, attest, netUp, openNode } from './kexin.mjs';
+import { createRequire } from 'node:module';
+import { ROOT, attest, kexin, netUp, openNode } from './kexin.mjs';
 
 const started = Date.now();
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -94,6 +95,21 @@ try {
   const evil1 = (await attest(openBase, join(work, 'open-receipts'), { digests: [evilDigest], key: open.key, label: scriptLabel })).receipts[0];
   const evil2 = (await attest(openBase, join(work, 'open-receipts'), { digests: [evilDigest], key: open.key, label: imgLabel })).receipts[0];
   console.log(`# attested: ${first.tx_hash} (block ${first.height}), ${second.receipts.length} more, 2 on the open chain (${elapsed()})`);
+
+  // A contract: a counter compiled by the pinned solc (contracts/package.json), deployed by
+  // org1's admin and called once by its writer.
+  const solc = createRequire(join(ROOT, 'contracts', 'package.json'))('solc');
+  const compiled = JSON.parse(solc.compile(JSON.stringify({
+    language: 'Solidity',
+    sources: { 'Counter.sol': { content: readFileSync(join(ROOT, 'crates/kexin-evm/tests/contracts/Counter.sol'), 'utf8') } },
+    settings: { evmVersion: 'prague', outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
+  })));
+  const artifact = join(work, 'Counter.json');
+  writeFileSync(artifact, JSON.stringify(compiled));
+  const admin = join(netDir, 'org1', 'admin');
+  const deployed = JSON.parse(await kexin(['contract', 'deploy', artifact, '--contract', 'CounterV1', '--node', base, '--identity', admin, '--json']));
+  const called = JSON.parse(await kexin(['contract', 'call', deployed.address, 'inc()', '--node', base, '--identity', writer, '--json']));
+  console.log(`# contract ${deployed.address} deployed at ${deployed.height}, called in ${called.tx_hash} (${elapsed()})`);
 
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   mkdirSync(SHOTS, { recursive: true });
@@ -284,6 +300,27 @@ try {
     });
     const msg = await text(page, '#search-not-found');
     assert(msg.includes(unknown) && /no transaction, block or evidence digest/.test(msg), `message: ${msg}`);
+  });
+
+  await check('a contract call links to its contract, whose page reads a slot with its proof', async () => {
+    await go(page, `tx/${called.tx_hash}`, 'Contract call transaction');
+    const link = page.locator(`main a[href="#/contract/${deployed.address}"]`).first();
+    assert(await link.count(), 'no link to the contract');
+    await link.click();
+    await waitHeading(page, 'Contract');
+    const overview = await text(page, 'main .facts');
+    assert(overview.includes('active') && /bytes/.test(overview) && overview.includes('org1'), `overview: ${overview.slice(0, 300)}`);
+    await page.fill('#slot', '0');
+    await page.click('#slot-form button');
+    await page.waitForSelector('#slot-result a[download]', { timeout: WAIT });
+    const result = await text(page, '#slot-result');
+    assert(result.includes('0x' + '0'.repeat(63) + '1'), `slot 0 after one inc(): ${result.slice(0, 200)}`);
+    await shot(page, 'contract');
+    // The search box takes an address.
+    await page.fill('#q', deployed.address.toUpperCase().replace('0X', '0x'));
+    await page.press('#q', 'Enter');
+    await waitHeading(page, 'Contract');
+    equal(new URL(page.url()).hash, `#/contract/${deployed.address}`, 'route');
   });
 
   await check('search for malformed input explains what is accepted', async () => {

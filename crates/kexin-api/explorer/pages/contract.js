@@ -26,7 +26,7 @@ export function contractFacts(c) {
     ['Status', c.frozen ? badge('frozen by the consortium', 'bad') : badge('active', 'ok')],
     isContract ? ['Code', [`${num(c.code_size)} bytes · keccak256 `, mono(c.code_hash)]] : null,
     isContract ? ['Deployed', [link(`block/${c.created_at}`, `block ${num(c.created_at)}`), c.creator_org ? [' by ', link(`org/${encodeURIComponent(c.creator_org)}`, c.creator_org)] : ' (open chain)']] : null,
-    ['Contracts created', num(c.nonce)],
+    ['EVM nonce', [num(c.nonce), h('span', { class: 'muted' }, ' (decides the address of the next contract it creates; a contract\'s starts at 1)')]],
     ['As of', `block ${num(c.height)}`],
   ]);
 }
