@@ -10,8 +10,11 @@ interface ICounter {
 contract CounterV1 {
     uint256 public value;
 
+    event Incremented(address indexed by, uint256 value);
+
     function inc() external {
         value += 1;
+        emit Incremented(msg.sender, value);
     }
 
     function version() external pure returns (uint256) {

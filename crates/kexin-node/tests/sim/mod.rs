@@ -1194,6 +1194,46 @@ impl<S: SimSuite> Phase<S> {
                 });
                 assert!(calls > 0, "{label}: no contract call was acknowledged");
                 assert_eq!(value, calls as u64, "{label} validator {i}: the counter");
+                // The last call's receipt proves its outcome offline, with the log it emitted
+                // (`Incremented(by, value)`); a changed log no longer verifies.
+                let last = self
+                    .world
+                    .acked
+                    .iter()
+                    .rev()
+                    .find(|t| matches!(t.payload, Payload::ContractCall { .. }))
+                    .expect("a call");
+                let receipt = l
+                    .tx_receipt(&last.hash())
+                    .expect("read")
+                    .expect("the call's receipt");
+                let verified = receipt
+                    .verify(genesis)
+                    .unwrap_or_else(|e| panic!("{label} validator {i}: call receipt: {e}"));
+                let outcome = verified.outcome.expect("a version 5 outcome");
+                assert!(outcome.is_success(), "{label} {outcome:?}");
+                assert_eq!(outcome.logs.len(), 1, "{label} {outcome:?}");
+                let log = &outcome.logs[0];
+                assert_eq!(log.address, self.world.counter(), "{label}");
+                assert_eq!(
+                    log.topics.len(),
+                    2,
+                    "{label}: signature and the indexed caller"
+                );
+                assert_eq!(
+                    log.topics[0].0,
+                    kexin_evm::keccak256(b"Incremented(address,uint256)").0,
+                    "{label}"
+                );
+                assert_eq!(log.data[24..32], (calls as u64).to_be_bytes(), "{label}");
+                let mut forged = receipt.clone();
+                let o = forged.outcome.as_mut().expect("outcome");
+                o.outcome.logs[0].data[31] ^= 1;
+                assert_eq!(
+                    forged.verify(genesis).map(|_| ()).unwrap_err().code(),
+                    "bad_outcome_proof",
+                    "{label}"
+                );
             }
         }
 
