@@ -35,8 +35,9 @@ use kexin_node::{Node, layout};
 pub use cache::Caching;
 pub use error::Error;
 pub use live::{
-    DEFAULT_LIST_PAGE, MAX_BLOCKS_SCANNED, MAX_LIST_PAGE, MAX_STATS_BLOCKS, MAX_STATS_BUCKETS,
-    MAX_STATS_WINDOW_S, MAX_SUBSCRIBERS, MAX_SUBSCRIBERS_PER_CLIENT,
+    DEFAULT_LIST_PAGE, DEFAULT_LOG_PAGE, MAX_BLOCKS_SCANNED, MAX_LIST_PAGE, MAX_LOG_BLOCKS,
+    MAX_LOG_PAGE, MAX_STATS_BLOCKS, MAX_STATS_BUCKETS, MAX_STATS_WINDOW_S, MAX_SUBSCRIBERS,
+    MAX_SUBSCRIBERS_PER_CLIENT,
 };
 pub use openapi::OPENAPI_JSON;
 pub use routes::{DEFAULT_EVIDENCE_PAGE, MAX_EVIDENCE_PAGE, MAX_SUBMIT_BATCH};
@@ -135,6 +136,11 @@ fn table() -> Vec<Route> {
         Route::get(
             "/v1/contracts/{address}/storage/{slot}",
             routes::contract_storage,
+            Revalidate,
+        ),
+        Route::get(
+            "/v1/contracts/{address}/events",
+            live::contract_events,
             Revalidate,
         ),
         Route::get("/v1/chain", routes::chain, Revalidate),

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -16,8 +16,8 @@ use axum::{Extension, Json};
 use kexin_crypto::{Hash, PublicKey};
 use kexin_node::Node;
 use kexin_types::api::*;
-use kexin_types::{Payload, SealedTx};
-use serde::Deserialize;
+use kexin_types::{ContractAddress, ContractLog, Payload, SealedTx};
+use serde::{Deserialize, Serialize};
 
 use crate::auth;
 use crate::error::Error;
@@ -46,6 +46,13 @@ pub const MAX_SUBSCRIBERS: usize = 256;
 /// take every slot; more are refused with 429 `too_many_subscribers`. Behind a reverse proxy
 /// every client has the proxy's address.
 pub const MAX_SUBSCRIBERS_PER_CLIENT: usize = 8;
+/// Most blocks one `GET /v1/contracts/{address}/events` request scans (a longer range is
+/// answered in pages: `next_from_height`).
+pub const MAX_LOG_BLOCKS: u64 = 10_000;
+/// Most logs in one page of `GET /v1/contracts/{address}/events`.
+pub const MAX_LOG_PAGE: usize = 1000;
+/// Logs per page without `limit`.
+pub const DEFAULT_LOG_PAGE: usize = 100;
 /// Block summaries kept in memory for lists, stats and events.
 const CACHE_BLOCKS: usize = 50_000;
 
@@ -442,6 +449,74 @@ pub(crate) struct EventsQuery {
     module: Option<String>,
     topic: Option<String>,
     org: Option<String>,
+    contract: Option<String>,
+    topic0: Option<String>,
+}
+
+/// A contract log (Solidity event) of a committed transaction: the `log` event of
+/// `GET /v1/events` and an entry of `GET /v1/contracts/{address}/events`.
+#[derive(Clone, Debug, Serialize)]
+pub(crate) struct LogEvent {
+    /// The transaction that emitted it.
+    tx_hash: Hash,
+    /// Its block.
+    height: u64,
+    /// The transaction's index in the block.
+    tx_index: u32,
+    /// The log's index among the transaction's logs (its outcome's `logs[log_index]`).
+    log_index: u32,
+    /// The contract that emitted it.
+    contract: ContractAddress,
+    /// Its topics (0 to 4; the first is the event signature's hash for a non-anonymous
+    /// Solidity event).
+    topics: Vec<Hash>,
+    /// Its data, `0x` and hex.
+    #[serde(with = "kexin_types::contract::hex0x")]
+    data: Vec<u8>,
+    /// The organisation of the transaction's signer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org: Option<String>,
+}
+
+/// Which logs a subscriber or a page asked for.
+#[derive(Clone, Debug, Default)]
+struct LogFilter {
+    contract: Option<ContractAddress>,
+    topic0: Option<Hash>,
+}
+
+impl LogFilter {
+    fn wants(&self, log: &ContractLog) -> bool {
+        self.contract.is_none_or(|c| c == log.address)
+            && self.topic0.is_none_or(|t| log.topics.first() == Some(&t))
+    }
+}
+
+/// Parses a `contract` query value (`0x` and 40 hex digits).
+fn parse_contract_query(s: &str) -> Result<ContractAddress> {
+    s.parse().map_err(|e: kexin_types::DecodeError| {
+        Error::bad_request(
+            "invalid_query",
+            format!("contract must be 0x and 40 hex digits (a contract address): {e}"),
+        )
+    })
+}
+
+/// Parses a `topic0` query value: 32 bytes, 64 hex digits with or without `0x`.
+fn parse_topic0(s: &str) -> Result<Hash> {
+    let digits = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    Hash::from_hex(&digits.to_ascii_lowercase()).map_err(|e| {
+        Error::bad_request(
+            "invalid_query",
+            format!(
+                "topic0 must be 32 bytes (64 hex digits, 0x optional), the hash of an event \
+                 signature; got {s:?}: {e}"
+            ),
+        )
+    })
 }
 
 /// Which events a subscriber asked for.
@@ -455,6 +530,9 @@ struct Kinds {
     module: Option<String>,
     topic: Option<String>,
     org: Option<String>,
+    /// Contract logs (`log`), with their filter.
+    logs: bool,
+    log_filter: LogFilter,
 }
 
 impl Kinds {
@@ -467,9 +545,19 @@ impl Kinds {
 }
 
 /// The event types of `types` (default: block, transaction and governance; with a module,
-/// topic or org filter and no `types`, module events alone).
+/// topic or org filter and no `types`, module events alone; with a contract or topic0
+/// filter and no `types`, contract logs alone).
 fn parse_kinds(q: &EventsQuery) -> Result<Kinds> {
     let filtered = q.module.is_some() || q.topic.is_some() || q.org.is_some();
+    let log_filtered = q.contract.is_some() || q.topic0.is_some();
+    let log_filter = LogFilter {
+        contract: q
+            .contract
+            .as_deref()
+            .map(parse_contract_query)
+            .transpose()?,
+        topic0: q.topic0.as_deref().map(parse_topic0).transpose()?,
+    };
     for (name, v) in [("module", &q.module), ("topic", &q.topic), ("org", &q.org)] {
         if let Some(v) = v
             && (v.is_empty() || v.len() > 64)
@@ -488,10 +576,13 @@ fn parse_kinds(q: &EventsQuery) -> Result<Kinds> {
         module: q.module.clone(),
         topic: q.topic.clone(),
         org: q.org.clone(),
+        logs: false,
+        log_filter,
     };
     let Some(types) = q.types.as_deref() else {
-        if filtered {
-            k.events = true;
+        if filtered || log_filtered {
+            k.events = filtered;
+            k.logs = log_filtered;
         } else {
             (k.blocks, k.transactions, k.governance) = (true, true, true);
         }
@@ -503,12 +594,13 @@ fn parse_kinds(q: &EventsQuery) -> Result<Kinds> {
             "transaction" => k.transactions = true,
             "governance" => k.governance = true,
             "event" => k.events = true,
+            "log" => k.logs = true,
             other => {
                 return Err(Error::bad_request(
                     "invalid_query",
                     format!(
                         "types lists {other:?}; the event types are block, transaction, \
-                         governance and event"
+                         governance, event and log"
                     ),
                 ));
             }
@@ -518,6 +610,12 @@ fn parse_kinds(q: &EventsQuery) -> Result<Kinds> {
         return Err(Error::bad_request(
             "invalid_query",
             "module, topic and org filter module events: add event to types",
+        ));
+    }
+    if log_filtered && !k.logs {
+        return Err(Error::bad_request(
+            "invalid_query",
+            "contract and topic0 filter contract logs: add log to types",
         ));
     }
     Ok(k)
@@ -598,7 +696,7 @@ impl Drop for Subscription {
 /// The events of committed block `height`, in order: its transactions, its governance
 /// transactions, then the block itself (carrying the id a client resumes after).
 fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<Vec<Event>> {
-    let outcomes = if kinds.events {
+    let outcomes = if kinds.events || kinds.logs {
         node.ledger().block_outcomes(height)?
     } else {
         Vec::new()
@@ -610,7 +708,7 @@ fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<V
     };
     let summary = live.summary(node, height)?.ok_or_else(corrupt)?;
     let mut events = Vec::new();
-    if kinds.transactions || kinds.governance || kinds.events {
+    if kinds.transactions || kinds.governance || kinds.events || kinds.logs {
         let (block, _) = node.ledger().block(height)?.ok_or_else(corrupt)?;
         for (index, tx) in block.transactions.iter().enumerate() {
             let hash = SealedTx::new(tx.clone()).hash();
@@ -642,7 +740,7 @@ fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<V
                 events.push(json_event("transaction", &entry)?);
             }
             if let Some(outcome) = outcomes.get(index) {
-                for e in &outcome.events {
+                for e in outcome.events.iter().filter(|_| kinds.events) {
                     if !kinds.wants(&e.module, &e.topic, entry.org.as_deref()) {
                         continue;
                     }
@@ -657,6 +755,18 @@ fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<V
                     };
                     events.push(json_event("event", &m)?);
                 }
+                if kinds.logs {
+                    for l in logs_of(
+                        hash,
+                        height,
+                        index as u32,
+                        outcome,
+                        &kinds.log_filter,
+                        entry.org.as_deref(),
+                    ) {
+                        events.push(json_event("log", &l)?);
+                    }
+                }
             }
         }
     }
@@ -668,6 +778,171 @@ fn block_events(node: &Node, live: &Live, height: u64, kinds: Kinds) -> Result<V
         events.push(last.id(height.to_string()));
     }
     Ok(events)
+}
+
+/// The logs of a transaction's outcome that pass `filter`.
+fn logs_of(
+    tx_hash: Hash,
+    height: u64,
+    tx_index: u32,
+    outcome: &kexin_types::Outcome,
+    filter: &LogFilter,
+    org: Option<&str>,
+) -> Vec<LogEvent> {
+    outcome
+        .logs
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| filter.wants(l))
+        .map(|(i, l)| LogEvent {
+            tx_hash,
+            height,
+            tx_index,
+            log_index: i as u32,
+            contract: l.address,
+            topics: l.topics.clone(),
+            data: l.data.clone(),
+            org: org.map(str::to_owned),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ContractEventsQuery {
+    from_height: Option<u64>,
+    to_height: Option<u64>,
+    topic0: Option<String>,
+    limit: Option<usize>,
+}
+
+/// One page of `GET /v1/contracts/{address}/events`.
+#[derive(Debug, Serialize)]
+pub(crate) struct ContractEventsResponse {
+    /// The contract.
+    contract: ContractAddress,
+    /// The first block scanned.
+    from_height: u64,
+    /// The last block scanned (below `from_height` when the range starts above the head).
+    to_height: u64,
+    /// The node's committed height.
+    height: u64,
+    /// The contract's logs in those blocks, in chain order.
+    logs: Vec<LogEvent>,
+    /// Where the next page starts, when the range was not scanned to its end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_from_height: Option<u64>,
+}
+
+/// `GET /v1/contracts/{address}/events`: the logs a contract emitted in a range of committed
+/// blocks (by default from block 1 to the head), in chain order, optionally only those whose
+/// first topic is `topic0`. A scan of the blocks' outcomes, not an index: at most
+/// [`MAX_LOG_BLOCKS`] blocks and, at block boundaries, [`MAX_LOG_PAGE`] logs per request
+/// (`limit`), with `next_from_height` to continue.
+pub(crate) async fn contract_events(
+    State(node): AppState,
+    Path(address): Path<String>,
+    query: std::result::Result<Query<ContractEventsQuery>, QueryRejection>,
+) -> Result<Json<ContractEventsResponse>> {
+    let Query(q) = query.map_err(|e| Error::bad_request("invalid_query", e.body_text()))?;
+    let limit = q.limit.unwrap_or(DEFAULT_LOG_PAGE);
+    if limit == 0 || limit > MAX_LOG_PAGE {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!("limit must be 1..={MAX_LOG_PAGE}, got {limit}"),
+        ));
+    }
+    let from = q.from_height.unwrap_or(1);
+    if from == 0 {
+        return Err(Error::bad_request(
+            "invalid_query",
+            "from_height must be at least 1 (the first block)",
+        ));
+    }
+    if let Some(to) = q.to_height
+        && to < from
+    {
+        return Err(Error::bad_request(
+            "invalid_query",
+            format!("to_height {to} is below from_height {from}"),
+        ));
+    }
+    let topic0 = q.topic0.as_deref().map(parse_topic0).transpose()?;
+    let contract: ContractAddress = address.parse().map_err(|e: kexin_types::DecodeError| {
+        Error::bad_request("invalid_address", e.to_string())
+    })?;
+    let filter = LogFilter {
+        contract: Some(contract),
+        topic0,
+    };
+    blocking(&node, move |n| {
+        let ledger = n.ledger();
+        let height = ledger.height();
+        let end = q.to_height.map_or(height, |t| t.min(height));
+        let last_allowed = from.saturating_add(MAX_LOG_BLOCKS - 1).min(end);
+        let mut logs = Vec::new();
+        let mut h = from;
+        let mut next = None;
+        while h <= last_allowed {
+            let outcomes = ledger.block_outcomes(h)?;
+            let matching: usize = outcomes
+                .iter()
+                .map(|o| o.logs.iter().filter(|l| filter.wants(l)).count())
+                .sum();
+            if matching > 0 {
+                // Pages end at block boundaries: a block that would pass the limit starts the
+                // next page (unless it is the page's first, which is answered whole).
+                if !logs.is_empty() && logs.len() + matching > limit {
+                    next = Some(h);
+                    break;
+                }
+                let (block, _) = ledger.block(h)?.ok_or_else(|| {
+                    Error::from(kexin_ledger::LedgerError::Corrupt(format!(
+                        "block {h} is missing below the head {height}"
+                    )))
+                })?;
+                for (index, (tx, outcome)) in block.transactions.iter().zip(&outcomes).enumerate() {
+                    if !outcome.logs.iter().any(|l| filter.wants(l)) {
+                        continue;
+                    }
+                    let org = match &tx.cert {
+                        Some(id) => auth::cert_org(n, id)?,
+                        None => None,
+                    };
+                    let hash = SealedTx::new(tx.clone()).hash();
+                    logs.extend(logs_of(
+                        hash,
+                        h,
+                        index as u32,
+                        outcome,
+                        &filter,
+                        org.as_deref(),
+                    ));
+                }
+            }
+            if h == last_allowed {
+                break;
+            }
+            h += 1;
+        }
+        // (A range starting above the head scans nothing: `to_height` is then the head.)
+        let to_height = match next {
+            Some(n) => n - 1,
+            None => last_allowed,
+        };
+        if next.is_none() && last_allowed < end {
+            next = Some(last_allowed + 1);
+        }
+        Ok(Json(ContractEventsResponse {
+            contract,
+            from_height: from,
+            to_height,
+            height,
+            logs,
+            next_from_height: next,
+        }))
+    })
+    .await
 }
 
 fn json_event<T: serde::Serialize>(kind: &str, value: &T) -> Result<Event> {

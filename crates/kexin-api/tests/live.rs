@@ -550,6 +550,216 @@ async fn module_events_are_filtered_and_match_the_transaction_outcome() {
         let (status, json) = refusal(open_events(&h.app, uri, None).await).await;
         assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
     }
+    // A contract filter alone means contract logs alone: these blocks have none, so nothing
+    // is sent (no block events either).
+    let contract = "0x00000000000000000000000000000000000000aa";
+    let resp = open_events(
+        &h.app,
+        &format!("/v1/events?from_height=1&contract={contract}"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    let nothing = tokio::time::timeout(Duration::from_millis(500), body.frame()).await;
+    assert!(
+        nothing.is_err(),
+        "no contract log in these blocks: {nothing:?}"
+    );
+    // Bad contract and topic0 filters, and filters without their event type.
+    let topic = "ab".repeat(32);
+    for (uri, says) in [
+        ("/v1/events?contract=0x12".to_owned(), "contract must be"),
+        ("/v1/events?contract=xyz".to_owned(), "contract must be"),
+        (
+            format!("/v1/events?topic0=0x{}", &topic[1..]),
+            "topic0 must be",
+        ),
+        ("/v1/events?topic0=0xzz".to_owned(), "topic0 must be"),
+        (
+            format!("/v1/events?types=block&contract={contract}"),
+            "add log to types",
+        ),
+        (
+            format!("/v1/events?types=event&topic0={topic}"),
+            "add log to types",
+        ),
+    ] {
+        let (status, json) = refusal(open_events(&h.app, &uri, None).await).await;
+        assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
+        assert!(
+            json["message"].as_str().unwrap().contains(says),
+            "{uri}: {json}"
+        );
+    }
+    // The contract log page refuses bad ranges and values.
+    for uri in [
+        format!("/v1/contracts/{contract}/events?from_height=3&to_height=2"),
+        format!("/v1/contracts/{contract}/events?from_height=0"),
+        format!("/v1/contracts/{contract}/events?limit=1001"),
+        format!("/v1/contracts/{contract}/events?topic0=12"),
+        format!("/v1/contracts/{contract}/events?height=2"),
+    ] {
+        let (status, json) = get(&h.app, &uri).await;
+        assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+    let (status, json) = get(&h.app, "/v1/contracts/0x12/events").await;
+    assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_address");
+    // A range past the head scans nothing; one from 1 scans to the head.
+    let page = get_as::<Value>(
+        &h.app,
+        &format!("/v1/contracts/{contract}/events?from_height={}", last + 100),
+    )
+    .await;
+    assert_eq!(page["logs"], serde_json::json!([]), "{page}");
+    assert!(page.get("next_from_height").is_none(), "{page}");
+    let page = get_as::<Value>(&h.app, &format!("/v1/contracts/{contract}/events")).await;
+    assert_eq!(page["from_height"], 1, "{page}");
+    assert!(page["to_height"].as_u64().unwrap() >= last, "{page}");
+
+    // A contract that logs: its deployment emits topic A (no data) then topic B (the word
+    // 42); each call of it emits topic A.
+    let (a, b) = ([0xaa; 32], [0xbb; 32]);
+    let log1 = |topic: [u8; 32], word: Option<u8>| {
+        let mut c = Vec::new();
+        if let Some(w) = word {
+            c.extend([0x60, w, 0x60, 0x00, 0x52]); // MSTORE(0, w)
+        }
+        c.push(0x7f); // PUSH32 topic
+        c.extend(topic);
+        c.extend([
+            0x60,
+            if word.is_some() { 0x20 } else { 0 },
+            0x60,
+            0x00,
+            0xa1,
+        ]); // LOG1
+        c
+    };
+    let mut runtime = log1(a, None);
+    runtime.push(0x00);
+    let mut init = log1(a, None);
+    init.extend(log1(b, Some(0x2a)));
+    let offset = (init.len() + 11) as u8;
+    // CODECOPY(0, offset, len); RETURN(0, len)
+    init.extend([
+        0x60,
+        runtime.len() as u8,
+        0x80,
+        0x60,
+        offset,
+        0x60,
+        0x00,
+        0x39,
+    ]);
+    init.extend([0x60, 0x00, 0xf3]);
+    init.extend(&runtime);
+    let key = SigningKey::generate(suite);
+    let deploy = Transaction::sign(
+        "live-test",
+        &key,
+        1,
+        Payload::ContractDeploy {
+            gas_limit: 200_000,
+            code: init,
+        },
+    );
+    let (status, json) = submit(&h.app, &deploy).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    let deployed_at = wait_committed(&h.app, &tx_hash(&deploy)).await;
+    let (_, tx) = get(&h.app, &format!("/v1/transactions/{}", tx_hash(&deploy))).await;
+    assert_eq!(tx["outcome"]["status"], "success", "{tx}");
+    let address = tx["outcome"]["return_data"].as_str().unwrap().to_owned();
+    let call = Transaction::sign(
+        "live-test",
+        &key,
+        2,
+        Payload::ContractCall {
+            contract: address.parse().unwrap(),
+            gas_limit: 100_000,
+            input: Vec::new(),
+        },
+    );
+    let (status, json) = submit(&h.app, &call).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{json}");
+    let called_at = wait_committed(&h.app, &tx_hash(&call)).await;
+    assert!(called_at > deployed_at);
+    let (a_hex, b_hex) = (hex::encode(a), hex::encode(b));
+    let word = format!("0x{}2a", "0".repeat(62));
+    // The stream, filtered by contract: its three logs, nothing else.
+    let logs_of = |events: &[Sse]| events.iter().filter(|e| e.event == "log").count();
+    let resp = open_events(
+        &h.app,
+        &format!("/v1/events?from_height=1&contract={address}"),
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let events = read_events(resp.into_body(), |e| logs_of(e) == 3).await;
+    assert!(events.iter().all(|e| e.event == "log"), "{events:?}");
+    let (first, second, third) = (&events[0].data, &events[1].data, &events[2].data);
+    assert_eq!(first["tx_hash"], tx_hash(&deploy).to_hex(), "{first}");
+    assert_eq!(first["height"], deployed_at, "{first}");
+    assert_eq!(first["log_index"], 0, "{first}");
+    assert_eq!(first["contract"], address, "{first}");
+    assert_eq!(first["topics"], serde_json::json!([a_hex]), "{first}");
+    assert_eq!(first["data"], "0x", "{first}");
+    assert_eq!(second["log_index"], 1, "{second}");
+    assert_eq!(second["topics"], serde_json::json!([b_hex]), "{second}");
+    assert_eq!(second["data"], word, "{second}");
+    assert_eq!(third["tx_hash"], tx_hash(&call).to_hex(), "{third}");
+    assert_eq!(third["height"], called_at, "{third}");
+    assert_eq!(third["tx_index"], 0, "{third}");
+    // The last event of a block carries its height for resuming.
+    assert_eq!(events[1].id, Some(deployed_at.to_string()));
+    // By topic0 (0x optional), with block events asked for too.
+    let resp = open_events(
+        &h.app,
+        &format!("/v1/events?from_height={deployed_at}&types=log,block&topic0=0x{b_hex}"),
+        None,
+    )
+    .await;
+    let events = read_events(resp.into_body(), |e| {
+        e.iter()
+            .any(|e| e.event == "block" && e.data["height"] == called_at)
+    })
+    .await;
+    let logs: Vec<_> = events.iter().filter(|e| e.event == "log").collect();
+    assert_eq!(logs.len(), 1, "{events:?}");
+    assert_eq!(logs[0].data["topics"][0], b_hex);
+    assert!(events.iter().any(|e| e.event == "block"));
+    // The page: the same logs, filtered and paged at block boundaries.
+    let page = get_as::<Value>(&h.app, &format!("/v1/contracts/{address}/events")).await;
+    let logs = page["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 3, "{page}");
+    assert_eq!(&logs[0], first);
+    assert_eq!(&logs[1], second);
+    assert_eq!(&logs[2], third);
+    let page = get_as::<Value>(
+        &h.app,
+        &format!("/v1/contracts/{address}/events?topic0={a_hex}"),
+    )
+    .await;
+    assert_eq!(page["logs"].as_array().unwrap().len(), 2, "{page}");
+    // limit=1: the deployment's block is answered whole (two logs), the call's comes next.
+    let page = get_as::<Value>(&h.app, &format!("/v1/contracts/{address}/events?limit=1")).await;
+    assert_eq!(page["logs"].as_array().unwrap().len(), 2, "{page}");
+    assert_eq!(page["next_from_height"], called_at, "{page}");
+    assert_eq!(page["to_height"], called_at - 1, "{page}");
+    let page = get_as::<Value>(
+        &h.app,
+        &format!("/v1/contracts/{address}/events?limit=1&from_height={called_at}"),
+    )
+    .await;
+    assert_eq!(page["logs"].as_array().unwrap().len(), 1, "{page}");
+    assert!(page.get("next_from_height").is_none(), "{page}");
+    let page = get_as::<Value>(
+        &h.app,
+        &format!("/v1/contracts/{address}/events?to_height={deployed_at}"),
+    )
+    .await;
+    assert_eq!(page["logs"].as_array().unwrap().len(), 2, "{page}");
+    assert_eq!(page["to_height"], deployed_at, "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -798,6 +798,18 @@ async fn real_answers_validate_against_the_document() {
     assert!(storage["value_hex"].is_null(), "{storage}");
     let doc: kexin_types::state_receipt::StateReceipt = serde_json::from_value(storage).unwrap();
     assert_eq!(doc.verify(h.node.genesis()).unwrap().value, None);
+    // Its logs: this contract emits none, and the page says which blocks it scanned.
+    let logs = api
+        .get(&format!(
+            "/v1/contracts/{address}/events?from_height=1&limit=10"
+        ))
+        .await
+        .ok()
+        .json();
+    assert_eq!(logs["logs"], json!([]), "{logs}");
+    assert_eq!(logs["from_height"], 1, "{logs}");
+    assert_eq!(logs["to_height"], logs["height"], "{logs}");
+    assert!(logs.get("next_from_height").is_none(), "{logs}");
     // A batch: two admitted (one waits behind a gap), one refused.
     let batch: Vec<Transaction> = [2, 4, 3]
         .iter()
@@ -1256,6 +1268,22 @@ async fn bad_requests_get_documented_errors() {
             "invalid_query",
         ),
         (
+            "/v1/contracts/0x00000000000000000000000000000000000000aa/events?from_height=5&to_height=2"
+                .into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
+        (
+            "/v1/contracts/0x00000000000000000000000000000000000000aa/events?topic0=0x1234".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_query",
+        ),
+        (
+            "/v1/contracts/0x1234/events".into(),
+            StatusCode::BAD_REQUEST,
+            "invalid_address",
+        ),
+        (
             "/v1/stats?window_s=300&bucket_s=7".into(),
             StatusCode::BAD_REQUEST,
             "invalid_query",
@@ -1613,8 +1641,9 @@ async fn documented_page_limits_are_enforced() {
         checked += 1;
     }
     assert_eq!(
-        checked, 6,
-        "evidence, audit notes, certificates, proposals, blocks and transactions are paged"
+        checked, 7,
+        "evidence, audit notes, certificates, proposals, blocks, transactions and contract logs \
+         are paged"
     );
 }
 

@@ -34,6 +34,9 @@ pub enum ContractCommand {
     /// Read a storage slot with its state proof, checked against the genesis, and print the
     /// word it holds; --out saves the proof for `kexin verify --state-proof`.
     Storage(StorageArgs),
+    /// List the logs (Solidity events) a contract emitted in a range of committed blocks,
+    /// decoded with --abi when given; one line per log.
+    Events(EventsArgs),
 }
 
 /// `kexin contract deploy ARTIFACT --identity DIR [--args ...]`
@@ -161,6 +164,34 @@ pub struct StorageArgs {
     json: bool,
 }
 
+/// `kexin contract events ADDRESS [--abi FILE] [--from-height H] [--to-height H] [--topic0 T]`
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// The contract's address.
+    #[arg(value_name = "ADDRESS")]
+    address: String,
+    /// An ABI (a JSON ABI or any accepted artifact file): logs are decoded with it, as
+    /// `Name(arg: value, ...)`.
+    #[arg(long, value_name = "FILE")]
+    abi: Option<PathBuf>,
+    /// The contract of --abi, when the file holds several (solc outputs).
+    #[arg(long, value_name = "NAME", requires = "abi")]
+    contract: Option<String>,
+    /// The first block [default: 1].
+    #[arg(long, value_name = "H")]
+    from_height: Option<u64>,
+    /// The last block [default: the head when the command starts].
+    #[arg(long, value_name = "H")]
+    to_height: Option<u64>,
+    /// Only logs whose first topic is this: 32 bytes in hex (0x optional), an event
+    /// signature such as `'Transfer(address,address,uint256)'`, or an event name of --abi.
+    #[arg(long, value_name = "TOPIC")]
+    topic0: Option<String>,
+    /// Print the logs as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs `kexin contract ...`.
 pub async fn run(cli: &Cli, cmd: &ContractCommand) -> anyhow::Result<()> {
     match cmd {
@@ -169,6 +200,7 @@ pub async fn run(cli: &Cli, cmd: &ContractCommand) -> anyhow::Result<()> {
         ContractCommand::Query(args) => query(cli, args).await,
         ContractCommand::Show(args) => show(cli, args).await,
         ContractCommand::Storage(args) => storage(cli, args).await,
+        ContractCommand::Events(args) => events(cli, args).await,
     }
 }
 
@@ -306,36 +338,47 @@ fn leak(code: String) -> &'static str {
     }
 }
 
+/// `l` decoded with the first event of `abi` that decodes it.
+fn decode_contract_log(
+    abi: Option<&abi::JsonAbi>,
+    l: &kexin_types::ContractLog,
+) -> Option<abi::DecodedLog> {
+    let log = kexin_evm::Log::new_unchecked(
+        kexin_evm::Address::from(l.address.0),
+        l.topics
+            .iter()
+            .map(|t| kexin_evm::B256::from(t.0))
+            .collect(),
+        l.data.clone().into(),
+    );
+    abi.and_then(|a| decode_log(a, &log))
+}
+
+/// A decoded event as `Name(arg: value, ...)`.
+fn event_text(d: &abi::DecodedLog) -> String {
+    format!(
+        "{}({})",
+        d.name,
+        d.fields
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
 fn decoded_events(abi: Option<&abi::JsonAbi>, outcome: &Outcome) -> Vec<String> {
     outcome
         .logs
         .iter()
-        .map(|l| {
-            let log = kexin_evm::Log::new_unchecked(
-                kexin_evm::Address::from(l.address.0),
-                l.topics
-                    .iter()
-                    .map(|t| kexin_evm::B256::from(t.0))
-                    .collect(),
-                l.data.clone().into(),
-            );
-            match abi.and_then(|a| decode_log(a, &log)) {
-                Some(d) => format!(
-                    "{}({})",
-                    d.name,
-                    d.fields
-                        .iter()
-                        .map(|(k, v)| format!("{k}: {v}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                None => format!(
-                    "log from {} with {} topic(s) and {} bytes",
-                    l.address,
-                    l.topics.len(),
-                    l.data.len()
-                ),
-            }
+        .map(|l| match decode_contract_log(abi, l) {
+            Some(d) => event_text(&d),
+            None => format!(
+                "log from {} with {} topic(s) and {} bytes",
+                l.address,
+                l.topics.len(),
+                l.data.len()
+            ),
         })
         .collect()
 }
@@ -607,5 +650,173 @@ async fn storage(cli: &Cli, args: &StorageArgs) -> anyhow::Result<()> {
         ),
         None => eprintln!("state proof verified against {against}"),
     }
+    Ok(())
+}
+
+/// The `--topic0` of `kexin contract events`: 32 bytes in hex, an event signature, or an
+/// event name of `abi`.
+fn parse_topic0(s: &str, abi: Option<&abi::JsonAbi>) -> anyhow::Result<kexin_crypto::Hash> {
+    let digits = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
+    if digits.len() == 64
+        && let Ok(h) = kexin_crypto::Hash::from_hex(&digits.to_ascii_lowercase())
+    {
+        return Ok(h);
+    }
+    if s.contains('(') {
+        let signature: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        return Ok(kexin_crypto::Hash(
+            kexin_evm::keccak256(signature.as_bytes()).0,
+        ));
+    }
+    let named: Vec<_> = abi
+        .map(|a| a.events().filter(|e| e.name == s).collect())
+        .unwrap_or_default();
+    match named.as_slice() {
+        [event] => Ok(kexin_crypto::Hash(event.selector().0)),
+        [] => Err(fail(
+            "invalid_topic",
+            format!(
+                "--topic0 {s:?} is not 32 bytes in hex, an event signature such as \
+                 'Transfer(address,address,uint256)'{}",
+                if abi.is_some() {
+                    ", nor an event of --abi"
+                } else {
+                    ", nor (without --abi) an event name"
+                }
+            ),
+        )),
+        _ => Err(fail(
+            "invalid_topic",
+            format!("--abi has several events named {s:?}: give the signature"),
+        )),
+    }
+}
+
+/// A log as `kexin contract events --json` prints it.
+#[derive(Serialize)]
+struct EventLine {
+    height: u64,
+    tx_hash: kexin_crypto::Hash,
+    tx_index: u32,
+    log_index: u32,
+    contract: ContractAddress,
+    topics: Vec<kexin_crypto::Hash>,
+    data: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    org: Option<String>,
+    /// The decoded event, `Name(arg: value, ...)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<String>,
+    /// Its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    /// Its arguments by name, as text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    args: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Serialize)]
+struct EventsReport {
+    contract: ContractAddress,
+    from_height: u64,
+    to_height: u64,
+    logs: Vec<EventLine>,
+}
+
+async fn events(cli: &Cli, args: &EventsArgs) -> anyhow::Result<()> {
+    let contract = parse_address(&args.address, "ADDRESS")?;
+    let abi = args
+        .abi
+        .as_deref()
+        .map(|p| read_abi(p, args.contract.as_deref()))
+        .transpose()?;
+    let topic0 = args
+        .topic0
+        .as_deref()
+        .map(|t| parse_topic0(t, abi.as_ref()))
+        .transpose()?;
+    let from = args.from_height.unwrap_or(1);
+    if let Some(to) = args.to_height
+        && to < from
+    {
+        return Err(fail(
+            "usage",
+            format!("--to-height {to} is below --from-height {from}"),
+        ));
+    }
+    let client = Client::new(cli.node_url())?;
+    let mut next = from;
+    let mut to = args.to_height;
+    let mut report = EventsReport {
+        contract,
+        from_height: from,
+        to_height: from.saturating_sub(1),
+        logs: Vec::new(),
+    };
+    loop {
+        let page = client
+            .contract_events(&contract, Some(next), to, topic0.as_ref(), Some(1000))
+            .await
+            .with_context(|| format!("listing the logs of {contract} from height {next}"))?;
+        // Without --to-height, the range ends at the head as the first page saw it.
+        let end = *to.get_or_insert(page.height);
+        report.to_height = page.to_height.max(report.to_height).min(end);
+        for entry in page.logs {
+            let decoded = decode_contract_log(abi.as_ref(), &entry.log());
+            let line = EventLine {
+                height: entry.height,
+                tx_hash: entry.tx_hash,
+                tx_index: entry.tx_index,
+                log_index: entry.log_index,
+                contract: entry.contract,
+                data: format!("0x{}", hex::encode(&entry.data)),
+                topics: entry.topics,
+                org: entry.org,
+                event: decoded.as_ref().map(event_text),
+                name: decoded.as_ref().map(|d| d.name.clone()),
+                args: decoded.map(|d| {
+                    d.fields
+                        .into_iter()
+                        .map(|(k, v)| (k, serde_json::Value::String(v)))
+                        .collect()
+                }),
+            };
+            if !args.json {
+                let what = match &line.event {
+                    Some(e) => e.clone(),
+                    None => format!(
+                        "topics [{}] data {}",
+                        line.topics
+                            .iter()
+                            .map(|t| format!("0x{t}"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        line.data
+                    ),
+                };
+                println!(
+                    "{} {} {}.{} {what}",
+                    line.height, line.tx_hash, line.tx_index, line.log_index
+                );
+            }
+            report.logs.push(line);
+        }
+        match page.next_from_height {
+            Some(n) if n > next && n <= end => next = n,
+            _ => break,
+        }
+    }
+    if args.json {
+        return print_json(&report);
+    }
+    eprintln!(
+        "{} log(s) of {contract} in blocks {}..={}",
+        report.logs.len(),
+        report.from_height,
+        report.to_height
+    );
     Ok(())
 }

@@ -275,6 +275,100 @@ fn contract_scenario(net: &Net) {
     );
     assert_eq!(balance(bob), "250");
 
+    // The token's logs, decoded with the ABI: the mint and the transfer, in chain order (the
+    // reverted call emitted nothing).
+    let events = |extra: &[&str]| {
+        let mut a = vec!["contract", "events", token.as_str()];
+        a.extend_from_slice(extra);
+        node(&a, None)
+    };
+    let abi_args = ["--abi", artifact.to_str().unwrap(), "--contract", "Token"];
+    let listed: Value =
+        serde_json::from_str(&ok(&events(&[&abi_args[..], &["--json"]].concat()))).unwrap();
+    let logs = listed["logs"].as_array().unwrap();
+    assert_eq!(logs.len(), 2, "{listed}");
+    let (mint, sent) = (&logs[0], &logs[1]);
+    let lower = |v: &Value| v.as_str().unwrap().to_lowercase();
+    for l in logs {
+        assert_eq!(l["name"], "Transfer", "{l}");
+        assert_eq!(lower(&l["contract"]), token.to_lowercase(), "{l}");
+        assert_eq!(l["log_index"], 0, "{l}");
+        assert_eq!(l["org"], "org1", "{l}");
+        assert_eq!(l["topics"].as_array().unwrap().len(), 3, "{l}");
+    }
+    assert_eq!(mint["tx_hash"], deployed["tx_hash"], "{mint}");
+    assert_eq!(mint["height"], deployed["height"], "{mint}");
+    assert_eq!(
+        lower(&mint["args"]["from"]),
+        "0x0000000000000000000000000000000000000000"
+    );
+    assert_eq!(lower(&mint["args"]["to"]), owner.to_lowercase(), "{mint}");
+    assert_eq!(mint["args"]["value"], "1000", "{mint}");
+    assert_eq!(sent["tx_hash"], called["tx_hash"], "{sent}");
+    assert_eq!(sent["height"], called["height"], "{sent}");
+    assert_eq!(lower(&sent["args"]["from"]), owner.to_lowercase(), "{sent}");
+    assert_eq!(lower(&sent["args"]["to"]), bob, "{sent}");
+    assert_eq!(sent["args"]["value"], "250", "{sent}");
+    assert_eq!(
+        sent["event"].as_str().unwrap(),
+        called["events"][0],
+        "{sent}"
+    );
+    // The value is the data word: 250.
+    assert_eq!(sent["data"], format!("0x{}fa", "0".repeat(62)), "{sent}");
+    // Filtered by topic0: the Transfer signature (by its text, by its name in the ABI, or its
+    // hash) from the transfer's block on finds the transfer alone; Approval finds nothing.
+    let transfer_topic = mint["topics"][0].as_str().unwrap().to_owned();
+    let from_sent = sent["height"].to_string();
+    for topic in [
+        "Transfer(address,address,uint256)",
+        "Transfer",
+        transfer_topic.as_str(),
+    ] {
+        let only: Value = serde_json::from_str(&ok(&events(
+            &[
+                &abi_args[..],
+                &["--topic0", topic, "--from-height", &from_sent, "--json"],
+            ]
+            .concat(),
+        )))
+        .unwrap();
+        let l = only["logs"].as_array().unwrap();
+        assert_eq!(l.len(), 1, "{topic}: {only}");
+        assert_eq!(l[0]["tx_hash"], called["tx_hash"], "{topic}: {only}");
+    }
+    let none: Value = serde_json::from_str(&ok(&events(&[
+        "--topic0",
+        "Approval(address,address,uint256)",
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(none["logs"], serde_json::json!([]), "{none}");
+    // Without the ABI: one line per log, with its topics and data.
+    let text = ok(&events(&[]));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(
+        lines[1].starts_with(&format!(
+            "{} {} ",
+            sent["height"],
+            sent["tx_hash"].as_str().unwrap()
+        )) && lines[1].contains(&format!("topics [0x{transfer_topic}"))
+            && lines[1].contains("data 0x"),
+        "{text}"
+    );
+    // With it, the decoded event.
+    let text = ok(&events(&abi_args));
+    assert!(
+        text.lines().nth(1).unwrap().ends_with("value: 250)"),
+        "{text}"
+    );
+    // A topic0 that is neither hex nor a signature nor an event of the ABI.
+    assert_eq!(
+        failed(&events(&[&abi_args[..], &["--topic0", "Minted"]].concat())),
+        "invalid_topic"
+    );
+
     // A writer may not deploy (contract.deployers = 0 by default).
     let out = node(
         &[

@@ -487,6 +487,39 @@ impl Client {
             .await
     }
 
+    /// `GET /v1/contracts/{address}/events`: one page of the logs (Solidity events) `address`
+    /// emitted in committed blocks `from..=to` (default 1 to the head), only those whose first
+    /// topic is `topic0` when given, at most `limit` (default 100, at most 1,000; pages end at
+    /// block boundaries). The node scans at most 10,000 blocks per request: continue from
+    /// [`ContractEventsPage::next_from_height`] until it is `None`.
+    pub async fn contract_events(
+        &self,
+        address: &kexin_types::ContractAddress,
+        from: Option<u64>,
+        to: Option<u64>,
+        topic0: Option<&Hash>,
+        limit: Option<usize>,
+    ) -> Result<ContractEventsPage, ClientError> {
+        let mut query = Vec::new();
+        if let Some(h) = from {
+            query.push(format!("from_height={h}"));
+        }
+        if let Some(h) = to {
+            query.push(format!("to_height={h}"));
+        }
+        if let Some(t) = topic0 {
+            query.push(format!("topic0=0x{t}"));
+        }
+        if let Some(l) = limit {
+            query.push(format!("limit={l}"));
+        }
+        let mut path = format!("/v1/contracts/{address}/events");
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        self.get(&path).await
+    }
+
     /// `GET /v1/chain`: chain id, suite, genesis and height.
     pub async fn chain(&self) -> Result<ChainInfo, ClientError> {
         self.get("/v1/chain").await
@@ -686,6 +719,60 @@ pub fn check_chain_info(info: &ChainInfo) -> Result<(), ClientError> {
         )));
     }
     Ok(())
+}
+
+/// A contract log (Solidity event) of a committed transaction, as
+/// `GET /v1/contracts/{address}/events` and the `log` events of `GET /v1/events` give it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ContractLogEntry {
+    /// The transaction that emitted it.
+    pub tx_hash: Hash,
+    /// Its block.
+    pub height: u64,
+    /// The transaction's index in the block.
+    pub tx_index: u32,
+    /// The log's index among the transaction's logs.
+    pub log_index: u32,
+    /// The contract that emitted it.
+    pub contract: kexin_types::ContractAddress,
+    /// Its topics (0 to 4).
+    pub topics: Vec<Hash>,
+    /// Its data.
+    #[serde(with = "kexin_types::contract::hex0x")]
+    pub data: Vec<u8>,
+    /// The organisation of the transaction's signer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+}
+
+impl ContractLogEntry {
+    /// The log itself, as a transaction outcome carries it.
+    pub fn log(&self) -> kexin_types::ContractLog {
+        kexin_types::ContractLog {
+            address: self.contract,
+            topics: self.topics.clone(),
+            data: self.data.clone(),
+        }
+    }
+}
+
+/// One page of [`Client::contract_events`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ContractEventsPage {
+    /// The contract.
+    pub contract: kexin_types::ContractAddress,
+    /// The first block scanned.
+    pub from_height: u64,
+    /// The last block scanned (the head, below `from_height`, when the range starts above
+    /// it).
+    pub to_height: u64,
+    /// The node's committed height.
+    pub height: u64,
+    /// The logs, in chain order.
+    pub logs: Vec<ContractLogEntry>,
+    /// Where the next page starts, when the range was not scanned to its end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_from_height: Option<u64>,
 }
 
 #[cfg(test)]

@@ -43,7 +43,9 @@ mod identity;
 mod keys;
 mod signer;
 
-pub use client::{BlockId, Client, ClientError, check_chain_info};
+pub use client::{
+    BlockId, Client, ClientError, ContractEventsPage, ContractLogEntry, check_chain_info,
+};
 pub use files::{
     HASH_BUFFER_BYTES, evidence_record, guess_content_type, hash_file, hash_file_with_progress,
     hash_reader, hash_reader_with_progress, random_salt, sign_evidence, sign_evidence_versioned,
