@@ -876,11 +876,27 @@ pub async fn run(cli: &Cli, args: &AttestArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Signs `payload` as `signer` (attaching its certificate while the chain has not registered
-/// it) and submits it, retrying while the node is busy; a nonce taken meanwhile (by another
-/// transaction of the same signer, or one the node still holds pending) is retried with a
-/// fresh one, and one refused as `unsupported_version` after a protocol upgrade is signed again
-/// in the chain's new version. Returns the transaction hash.
+/// Who signs a single transaction: an identity (its certificate attached until the chain
+/// has registered it) or, on a chain without organisations, a bare key.
+pub enum Author<'a> {
+    /// An identity.
+    Identity(&'a Identity),
+    /// A bare key.
+    Key(&'a SigningKey),
+}
+
+impl Author<'_> {
+    /// The signing public key (whose nonces count).
+    pub fn public_key(&self) -> PublicKey {
+        match self {
+            Author::Identity(i) => i.public_key(),
+            Author::Key(k) => k.public_key(),
+        }
+    }
+}
+
+/// Signs `payload` as `signer` with its next nonce and submits it, following a protocol
+/// upgrade and retrying a nonce taken meanwhile (see [`submit_by`]).
 pub async fn submit_signed(
     client: &Client,
     info: &ChainInfo,
@@ -888,13 +904,41 @@ pub async fn submit_signed(
     payload: &Payload,
     timeout: Duration,
 ) -> Result<Hash, ClientError> {
+    submit_by(client, info, &Author::Identity(signer), payload, timeout).await
+}
+
+/// Signs `payload` as `author` with its next nonce and submits it: an identity attaches its
+/// certificate while the chain has not registered it; a transaction refused for a protocol
+/// version the chain has left is signed again in the chain's version, and one whose nonce
+/// another transaction of the key took is signed again with the next free nonce (a bounded
+/// number of times).
+pub async fn submit_by(
+    client: &Client,
+    info: &ChainInfo,
+    author: &Author<'_>,
+    payload: &Payload,
+    timeout: Duration,
+) -> Result<Hash, ClientError> {
     let deadline = Instant::now() + timeout;
-    let mut nonce = client.next_nonce(&signer.public_key()).await?;
+    let key = author.public_key();
+    let mut nonce = client.next_nonce(&key).await?;
     let mut version = info.protocol_version;
     let (mut attempt, mut upgrades) = (0, 0);
     loop {
-        let attach = client.cert(&signer.id()).await?.is_none();
-        let tx = signer.sign_versioned(version, &info.chain_id, nonce, payload.clone(), attach);
+        let tx = match author {
+            Author::Identity(signer) => {
+                let attach = client.cert(&signer.id()).await?.is_none();
+                signer.sign_versioned(version, &info.chain_id, nonce, payload.clone(), attach)
+            }
+            Author::Key(k) => Transaction::sign_versioned(
+                version,
+                &info.chain_id,
+                k,
+                None,
+                nonce,
+                payload.clone(),
+            ),
+        };
         match crate::attest::submit_with_retry(client, &tx, deadline).await {
             Ok(h) => return Ok(h),
             Err(e) if upgrades < 2 && follow_upgrade(client, &e, &mut version).await => {
@@ -905,10 +949,7 @@ pub async fn submit_signed(
                     && attempt < NONCE_RETRIES =>
             {
                 attempt += 1;
-                nonce = client
-                    .next_nonce(&signer.public_key())
-                    .await?
-                    .max(nonce + 1);
+                nonce = client.next_nonce(&key).await?.max(nonce + 1);
             }
             Err(e) => return Err(e),
         }

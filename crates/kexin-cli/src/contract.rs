@@ -39,7 +39,7 @@ pub enum ContractCommand {
     Events(EventsArgs),
 }
 
-/// `kexin contract deploy ARTIFACT --identity DIR [--args ...]`
+/// `kexin contract deploy ARTIFACT --identity DIR [--args ...]` (`--key FILE` on an open chain)
 #[derive(Debug, Args)]
 pub struct DeployArgs {
     /// The artifact file.
@@ -52,9 +52,14 @@ pub struct DeployArgs {
     /// true/false, [a,b] arrays, (a,b) tuples).
     #[arg(long, value_name = "ARG", num_args = 1.., allow_negative_numbers = true)]
     args: Vec<String>,
-    /// The identity that deploys (DIR/cert.pem and DIR/key.pem).
+    /// The identity that deploys (DIR/cert.pem and DIR/key.pem): required on a chain with
+    /// organisations.
     #[arg(long, value_name = "DIR")]
-    identity: PathBuf,
+    identity: Option<PathBuf>,
+    /// On a chain without organisations: the PKCS#8 PEM key that signs [default: $KEXIN_KEY,
+    /// else ~/.kexin/client-<suite>.pem, created on first use].
+    #[arg(long, value_name = "FILE", conflicts_with = "identity")]
+    key: Option<PathBuf>,
     /// Most gas the deployment may use.
     #[arg(long, value_name = "GAS", default_value_t = 5_000_000)]
     gas: u64,
@@ -86,9 +91,14 @@ pub struct CallArgs {
     /// The contract of --abi, when the file holds several (solc outputs).
     #[arg(long, value_name = "NAME", requires = "abi")]
     contract: Option<String>,
-    /// The identity that calls (DIR/cert.pem and DIR/key.pem).
+    /// The identity that calls (DIR/cert.pem and DIR/key.pem): required on a chain with
+    /// organisations.
     #[arg(long, value_name = "DIR")]
-    identity: PathBuf,
+    identity: Option<PathBuf>,
+    /// On a chain without organisations: the PKCS#8 PEM key that signs [default: $KEXIN_KEY,
+    /// else ~/.kexin/client-<suite>.pem, created on first use].
+    #[arg(long, value_name = "FILE", conflicts_with = "identity")]
+    key: Option<PathBuf>,
     /// Most gas the call may use.
     #[arg(long, value_name = "GAS", default_value_t = 1_000_000)]
     gas: u64,
@@ -276,17 +286,43 @@ struct TxReport {
     events: Vec<String>,
 }
 
-/// Signs `payload` as the identity in `dir`, waits until it is final, and returns its hash,
-/// height and outcome; a failed outcome is the error (custom errors named with `abi`).
+/// Who signs a contract transaction: the identity in `identity` on a chain with
+/// organisations, else a bare key (`key`, `$KEXIN_KEY` or the default client key).
+enum Signer {
+    Identity(Box<kexin_client::Identity>),
+    Key(kexin_crypto::SigningKey),
+}
+
+async fn signer(
+    client: &Client,
+    info: &ChainInfo,
+    identity: Option<&Path>,
+    key: Option<&Path>,
+) -> anyhow::Result<Signer> {
+    match identity {
+        Some(dir) => Ok(Signer::Identity(Box::new(
+            crate::attest::identity_for(client, info, dir).await?.0,
+        ))),
+        None if info.genesis.is_permissioned() => Err(crate::attest::identity_required(info)),
+        None => Ok(Signer::Key(crate::keys::signing_key(key, info.suite)?)),
+    }
+}
+
+/// Signs `payload` as `signer`, waits until it is final, and returns its hash, height and
+/// outcome; a failed outcome is the error (custom errors named with `abi`).
 async fn transact(
     client: &Client,
     info: &ChainInfo,
-    dir: &Path,
+    signer: &Signer,
     payload: Payload,
     timeout: Duration,
     abi: Option<&abi::JsonAbi>,
 ) -> anyhow::Result<(kexin_crypto::Hash, u64, Outcome)> {
-    let (_, tx_hash) = crate::gov::submit_as(client, info, dir, payload, timeout).await?;
+    let author = match signer {
+        Signer::Identity(i) => crate::attest::Author::Identity(i),
+        Signer::Key(k) => crate::attest::Author::Key(k),
+    };
+    let tx_hash = crate::attest::submit_by(client, info, &author, &payload, timeout).await?;
     let status = client
         .wait_committed(&tx_hash, timeout)
         .await
@@ -404,10 +440,11 @@ async fn deploy(cli: &Cli, args: &DeployArgs) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| fail("invalid_payload", e.to_string()))?;
     let timeout = Duration::from_secs(args.timeout);
+    let who = signer(&client, &info, args.identity.as_deref(), args.key.as_deref()).await?;
     let (tx_hash, height, outcome) = transact(
         &client,
         &info,
-        &args.identity,
+        &who,
         payload,
         timeout,
         Some(&artifact.abi),
@@ -460,10 +497,11 @@ async fn call(cli: &Cli, args: &CallArgs) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| fail("invalid_payload", e.to_string()))?;
     let timeout = Duration::from_secs(args.timeout);
+    let who = signer(&client, &info, args.identity.as_deref(), args.key.as_deref()).await?;
     let (tx_hash, height, outcome) = transact(
         &client,
         &info,
-        &args.identity,
+        &who,
         payload,
         timeout,
         abi.as_ref(),

@@ -70,6 +70,13 @@ fn contract_scenario(net: &Net) {
         "{deployed}"
     );
 
+    // A consortium takes no bare key: without --identity a call is refused before signing.
+    let code = failed(&node(
+        &["contract", "call", &token, "totalSupply()"],
+        None,
+    ));
+    assert_eq!(code, "identity_required");
+
     // The deployer is msg.sender: owner() returns its derived address.
     let owner = ok(&node(
         &["contract", "query", &token, "owner()(address)"],
@@ -434,6 +441,72 @@ async fn contracts_deploy_call_and_query_on_a_gm_network() {
 
 /// The storage slot of key `key` (an address) in a `mapping(address => ...)` at slot `p`:
 /// keccak256(abi.encode(key, p)), as `0x` and 64 hex digits.
+/// On a chain without organisations any key deploys and calls: `--key FILE` signs;
+/// `--identity` is refused there, and a consortium without `--identity` is refused too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contracts_on_an_open_chain_are_signed_with_a_bare_key() {
+    let mut node = TestNode::init("intl");
+    node.start().await;
+    let url = node.url.clone();
+    let artifact = node.path("solc-output.json");
+    write(&artifact, &serde_json::to_vec(solc::solc_output()).unwrap());
+    let key = node.client_key();
+    let deployed: Value = serde_json::from_str(&ok(&kexin([
+        "contract",
+        "deploy",
+        artifact.to_str().unwrap(),
+        "--contract",
+        "Token",
+        "--json",
+        "--node",
+        &url,
+        "--key",
+        key.to_str().unwrap(),
+        "--args",
+        "Open Yuan",
+        "500",
+    ])))
+    .unwrap();
+    let token = deployed["address"].as_str().unwrap().to_owned();
+    let to = "0x00000000000000000000000000000000000b0b0b";
+    ok(&kexin([
+        "contract",
+        "call",
+        &token,
+        "transfer(address,uint256)",
+        to,
+        "20",
+        "--node",
+        &url,
+        "--key",
+        key.to_str().unwrap(),
+    ]));
+    let balance = ok(&kexin([
+        "contract",
+        "query",
+        &token,
+        "balanceOf(address)(uint256)",
+        to,
+        "--node",
+        &url,
+    ]));
+    assert_eq!(balance.trim(), "20");
+    // An identity means nothing on an open chain.
+    let refused = failed(&kexin([
+        "contract",
+        "call",
+        &token,
+        "transfer(address,uint256)",
+        to,
+        "1",
+        "--node",
+        &url,
+        "--identity",
+        node.path("nobody").to_str().unwrap(),
+    ]));
+    assert_eq!(refused, "no_organisations");
+}
+
 fn mapping_slot(key: &str, p: u8) -> String {
     let address = hex::decode(key.trim_start_matches("0x")).unwrap();
     assert_eq!(address.len(), 20, "{key}");
