@@ -440,17 +440,17 @@ async fn deploy(cli: &Cli, args: &DeployArgs) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| fail("invalid_payload", e.to_string()))?;
     let timeout = Duration::from_secs(args.timeout);
-    let who = signer(&client, &info, args.identity.as_deref(), args.key.as_deref()).await?;
-    let (tx_hash, height, outcome) = transact(
+    let who = signer(
         &client,
         &info,
-        &who,
-        payload,
-        timeout,
-        Some(&artifact.abi),
+        args.identity.as_deref(),
+        args.key.as_deref(),
     )
-    .await
-    .with_context(|| format!("deploying {}", artifact.name))?;
+    .await?;
+    let (tx_hash, height, outcome) =
+        transact(&client, &info, &who, payload, timeout, Some(&artifact.abi))
+            .await
+            .with_context(|| format!("deploying {}", artifact.name))?;
     let address = <[u8; 20]>::try_from(outcome.return_data.as_slice())
         .map(ContractAddress)
         .map_err(|_| {
@@ -497,17 +497,16 @@ async fn call(cli: &Cli, args: &CallArgs) -> anyhow::Result<()> {
         .validate()
         .map_err(|e| fail("invalid_payload", e.to_string()))?;
     let timeout = Duration::from_secs(args.timeout);
-    let who = signer(&client, &info, args.identity.as_deref(), args.key.as_deref()).await?;
-    let (tx_hash, height, outcome) = transact(
+    let who = signer(
         &client,
         &info,
-        &who,
-        payload,
-        timeout,
-        abi.as_ref(),
+        args.identity.as_deref(),
+        args.key.as_deref(),
     )
-    .await
-    .with_context(|| format!("calling {} on {contract}", function.signature()))?;
+    .await?;
+    let (tx_hash, height, outcome) = transact(&client, &info, &who, payload, timeout, abi.as_ref())
+        .await
+        .with_context(|| format!("calling {} on {contract}", function.signature()))?;
     let outputs = if function.outputs.is_empty() {
         Vec::new()
     } else {

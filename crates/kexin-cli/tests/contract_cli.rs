@@ -71,10 +71,7 @@ fn contract_scenario(net: &Net) {
     );
 
     // A consortium takes no bare key: without --identity a call is refused before signing.
-    let code = failed(&node(
-        &["contract", "call", &token, "totalSupply()"],
-        None,
-    ));
+    let code = failed(&node(&["contract", "call", &token, "totalSupply()"], None));
     assert_eq!(code, "identity_required");
 
     // The deployer is msg.sender: owner() returns its derived address.
