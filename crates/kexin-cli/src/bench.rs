@@ -5,6 +5,9 @@
 //! transactions in nonce order as fast as the node accepts them (backing off on 429 and 503),
 //! at most `--in-flight` transactions are submitted but not yet committed at any time, and a
 //! watcher follows new blocks to time each transaction from submission to commit.
+//!
+//! `--workload erc20` loads the chain with token transfers on an ERC-20 contract instead
+//! (`bench/erc20.rs`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -17,9 +20,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use kexin_client::{BlockId, Client, ClientError, random_salt};
-use kexin_crypto::{Hash, SigningKey, Suite};
+use kexin_crypto::{Hash, PublicKey, SigningKey, Suite};
 use kexin_types::limits::MAX_RECORDS_PER_TX;
 use kexin_types::{Encode as _, EvidenceRecord, RecordMetadata};
 use serde::Serialize;
@@ -28,11 +31,26 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use crate::Cli;
 use crate::error::fail;
 
+mod erc20;
 mod scale;
+
+/// What `kexin bench` loads the chain with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Workload {
+    /// Evidence records with random digests.
+    Evidence,
+    /// `transfer(to, 1)` calls on an ERC-20 token the benchmark deploys and mints first.
+    Erc20,
+}
 
 /// `kexin bench`
 #[derive(Debug, Args)]
 pub struct BenchArgs {
+    /// What to submit: evidence records, or ERC-20 token transfers (erc20: deploys a token,
+    /// mints to each signer, then each signer sends `transfer(to, 1)` to pseudo-random
+    /// recipients; with --nodes, beside the peak signed-transaction phase of the same run).
+    #[arg(long, value_enum, default_value_t = Workload::Evidence)]
+    workload: Workload,
     /// How long to submit, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     duration: f64,
@@ -159,6 +177,11 @@ struct State {
     rejected_txs: u64,
     busy_retries: u64,
     errors: BTreeMap<String, u64>,
+    /// Whether to keep `committed_hashes`.
+    keep_hashes: bool,
+    committed_hashes: Vec<Hash>,
+    /// Transactions in each block seen since the phase started.
+    block_txs: Vec<u32>,
 }
 
 /// Runs `kexin bench`.
@@ -176,7 +199,16 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
                 "--nodes starts its own network; do not give --node",
             ));
         }
-        return bench_network(args, nodes).await;
+        return match args.workload {
+            Workload::Evidence => bench_network(args, nodes).await,
+            Workload::Erc20 => erc20::bench_network(args, nodes).await,
+        };
+    }
+    if args.scale.is_some() && args.workload != Workload::Evidence {
+        return Err(fail(
+            "usage",
+            "--scale grows a ledger with evidence records: do not give --workload",
+        ));
     }
     if let Some(sizes) = &args.scale {
         if cli.explicit_node().is_some() {
@@ -192,7 +224,10 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     match cli.explicit_node() {
-        Some(url) => bench(&url, args).await,
+        Some(url) => match args.workload {
+            Workload::Evidence => bench(&url, args).await,
+            Workload::Erc20 => erc20::bench(&url, args, None).await,
+        },
         None => {
             let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
             let mut node = LocalNode::start(args.dir.clone(), suite, None).await?;
@@ -201,7 +236,11 @@ pub async fn run(cli: &Cli, args: &BenchArgs) -> anyhow::Result<()> {
                 node.url,
                 node.dir.display()
             );
-            let result = bench(&node.url.clone(), args).await;
+            let url = node.url.clone();
+            let result = match args.workload {
+                Workload::Evidence => bench(&url, args).await,
+                Workload::Erc20 => erc20::bench(&url, args, node.pid().ok()).await,
+            };
             node.stop();
             result
         }
@@ -216,45 +255,84 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1] as f64 / 1000.0
 }
 
+/// What each transaction of a phase does.
+#[derive(Clone)]
+enum Load {
+    /// Records this many evidence records with random digests.
+    Evidence { records_per_tx: u32 },
+    /// Calls `transfer(to, 1)` on a token (one call counts as one record).
+    Erc20(Arc<erc20::Transfers>),
+}
+
+impl Load {
+    /// Records per transaction, as the reports count them.
+    fn records_per_tx(&self) -> u32 {
+        match self {
+            Load::Evidence { records_per_tx } => *records_per_tx,
+            Load::Erc20(_) => 1,
+        }
+    }
+}
+
 /// Fills `tx` with transactions of one signer, nonce after nonce, until the receiver is gone.
 fn generate(
     version: u8,
     chain_id: String,
     key: SigningKey,
     first_nonce: u64,
-    records_per_tx: u32,
+    load: Load,
     seed: Hash,
     tx: mpsc::Sender<Prepared>,
 ) {
-    let suite = key.suite();
     let pk = key.public_key();
     let mut nonce = first_nonce;
     loop {
-        let records: Vec<EvidenceRecord> = (0..records_per_tx)
-            .map(|i| EvidenceRecord {
-                digest: suite.hash_parts(&[
-                    seed.as_bytes(),
-                    pk.as_bytes(),
-                    &nonce.to_be_bytes(),
-                    &i.to_be_bytes(),
-                ]),
-                metadata: RecordMetadata {
-                    salt: random_salt(),
-                    content_type: "application/octet-stream".into(),
-                    label: format!("bench-{nonce}-{i}"),
-                    external_ref: None,
-                },
-            })
-            .collect();
-        let t = kexin_client::sign_evidence_versioned(version, &chain_id, &key, nonce, records);
-        let prepared = Prepared {
-            bytes: t.encode(),
-            records: records_per_tx,
+        let prepared = match &load {
+            Load::Evidence { records_per_tx } => {
+                evidence_tx(version, &chain_id, &key, &pk, nonce, *records_per_tx, seed)
+            }
+            Load::Erc20(transfers) => {
+                transfers.transfer_tx(version, &chain_id, &key, &pk, nonce, seed)
+            }
         };
         if tx.blocking_send(prepared).is_err() {
             return;
         }
         nonce += 1;
+    }
+}
+
+/// An evidence transaction of `records_per_tx` records with digests from `seed`.
+fn evidence_tx(
+    version: u8,
+    chain_id: &str,
+    key: &SigningKey,
+    pk: &PublicKey,
+    nonce: u64,
+    records_per_tx: u32,
+    seed: Hash,
+) -> Prepared {
+    let suite = key.suite();
+    let records: Vec<EvidenceRecord> = (0..records_per_tx)
+        .map(|i| EvidenceRecord {
+            digest: suite.hash_parts(&[
+                seed.as_bytes(),
+                pk.as_bytes(),
+                &nonce.to_be_bytes(),
+                &i.to_be_bytes(),
+            ]),
+            metadata: RecordMetadata {
+                salt: random_salt(),
+                content_type: "application/octet-stream".into(),
+                label: format!("bench-{nonce}-{i}"),
+                external_ref: None,
+            },
+        })
+        .collect();
+    let t = kexin_client::sign_evidence_versioned(version, chain_id, key, nonce, records);
+    Prepared {
+        bytes: t.encode(),
+        records: records_per_tx,
     }
 }
 
@@ -274,6 +352,10 @@ struct Phase {
 struct PhaseResult {
     report: BenchReport,
     errors: BTreeMap<String, u64>,
+    /// The committed transactions, when the phase kept them.
+    committed: Vec<Hash>,
+    /// Transactions in each block the watcher saw, from the phase's start to its end.
+    block_txs: Vec<u32>,
 }
 
 async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
@@ -350,6 +432,21 @@ async fn run_phase(
     info: &kexin_types::api::ChainInfo,
     phase: &Phase,
 ) -> anyhow::Result<PhaseResult> {
+    let load = Load::Evidence {
+        records_per_tx: phase.records_per_tx,
+    };
+    run_load(clients, info, phase, &load, &[]).await
+}
+
+/// [`run_phase`] with transactions of `load`, signed by `keys` (the first `phase.signers`;
+/// fresh keys when there are fewer). An erc20 load keeps the committed transactions' hashes.
+async fn run_load(
+    clients: &[Client],
+    info: &kexin_types::api::ChainInfo,
+    phase: &Phase,
+    load: &Load,
+    keys: &[SigningKey],
+) -> anyhow::Result<PhaseResult> {
     let client = clients[0].clone();
     let suite = info.suite;
     let signers = phase.signers;
@@ -360,17 +457,20 @@ async fn run_phase(
     let seed = suite.hash(SigningKey::generate(suite).public_key().as_bytes());
     let mut receivers = Vec::with_capacity(signers);
     let mut senders_ready = Vec::with_capacity(signers);
-    for _ in 0..signers {
-        let key = SigningKey::generate(suite);
+    for i in 0..signers {
+        let key = match keys.get(i) {
+            Some(k) => k.clone(),
+            None => SigningKey::generate(suite),
+        };
         let first = client.next_nonce(&key.public_key()).await?;
         let (tx, rx) = mpsc::channel::<Prepared>(MAX_BATCH.min(in_flight.div_ceil(signers)).max(4));
         senders_ready.push(tx.clone());
         let chain_id = info.chain_id.clone();
         let version = info.protocol_version;
-        let rpt = phase.records_per_tx;
+        let load = load.clone();
         std::thread::Builder::new()
             .name("kexin-bench-gen".into())
-            .spawn(move || generate(version, chain_id, key, first, rpt, seed, tx))
+            .spawn(move || generate(version, chain_id, key, first, load, seed, tx))
             .context("cannot start a generator thread")?;
         receivers.push(rx);
     }
@@ -382,12 +482,18 @@ async fn run_phase(
     drop(senders_ready);
 
     let start_height = client.health().await?.height;
-    let state = Arc::new(Mutex::new(State::default()));
+    let state = Arc::new(Mutex::new(State {
+        keep_hashes: matches!(load, Load::Erc20(_)),
+        ..State::default()
+    }));
     let permits = Arc::new(Semaphore::new(in_flight));
     let stop = Arc::new(AtomicBool::new(false));
     eprintln!(
-        "bench: {signers} signer(s), {} record(s)/tx, {in_flight} in flight, {:.1}s, suite {suite}, {} node(s){}",
-        phase.records_per_tx,
+        "bench: {signers} signer(s), {}, {in_flight} in flight, {:.1}s, suite {suite}, {} node(s){}",
+        match load {
+            Load::Evidence { records_per_tx } => format!("{records_per_tx} record(s)/tx"),
+            Load::Erc20(_) => "erc20 transfer(to, 1) calls".to_owned(),
+        },
         requested.as_secs_f64(),
         clients.len(),
         phase
@@ -451,14 +557,19 @@ async fn run_phase(
         uncommitted_txs: st.pending.len() as u64,
         rejected_txs: st.rejected_txs,
         busy_retries: st.busy_retries,
-        records_per_tx: phase.records_per_tx,
+        records_per_tx: load.records_per_tx(),
         signers: signers as u32,
         in_flight,
         suite,
         node: client.base_url().to_owned(),
     };
     let errors = st.errors.clone();
-    Ok(PhaseResult { report, errors })
+    Ok(PhaseResult {
+        report,
+        errors,
+        committed: st.committed_hashes.clone(),
+        block_txs: st.block_txs.clone(),
+    })
 }
 
 /// Most transactions a signer sends in one `POST /v1/transactions/batch`.
@@ -596,6 +707,9 @@ fn accepted(st: &mut State, hash: Hash, out: Outgoing, t0: Instant) {
         st.committed_txs += 1;
         st.committed_records += out.prepared.records as u64;
         st.last_commit = Some(st.last_commit.map_or(seen, |l| l.max(seen)));
+        if st.keep_hashes {
+            st.committed_hashes.push(hash);
+        }
     } else {
         st.pending.insert(
             hash,
@@ -641,6 +755,7 @@ async fn watch(
             };
             let now = Instant::now();
             let mut st = state.lock().expect("bench state lock");
+            st.block_txs.push(block.transactions.len() as u32);
             for h in &block.transactions {
                 if let Some(p) = st.pending.remove(h) {
                     let us = now.duration_since(p.submitted).as_micros() as u64;
@@ -648,6 +763,9 @@ async fn watch(
                     st.committed_txs += 1;
                     st.committed_records += p.records as u64;
                     st.last_commit = Some(now);
+                    if st.keep_hashes {
+                        st.committed_hashes.push(*h);
+                    }
                 } else {
                     st.seen_early.insert(*h, now);
                 }
@@ -839,6 +957,23 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// CPU seconds used so far by each of `pids`.
+fn cpu_snapshot(pids: &[u32]) -> Vec<Option<f64>> {
+    pids.iter().map(|&p| cpu_seconds(p)).collect()
+}
+
+/// CPU cores each of `pids` used on average since `t0`, when `before` was taken.
+fn cpu_cores_since(pids: &[u32], before: Vec<Option<f64>>, t0: Instant) -> Vec<f64> {
+    let wall = t0.elapsed().as_secs_f64().max(1e-9);
+    pids.iter()
+        .zip(before)
+        .map(|(&p, before)| match (before, cpu_seconds(p)) {
+            (Some(b), Some(a)) => (a - b) / wall,
+            _ => 0.0,
+        })
+        .collect()
+}
+
 /// `kexin bench --nodes N`: the four measurements of a local network.
 async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
     let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
@@ -871,7 +1006,7 @@ async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
         let in_flight = args.in_flight.unwrap_or(2048 * n).max(1);
 
         // 1. Peak signed transactions: one record each, as fast as the nodes accept.
-        let cpu_before: Vec<Option<f64>> = net.pids().iter().map(|&p| cpu_seconds(p)).collect();
+        let cpu_before = cpu_snapshot(&net.pids());
         let t0 = Instant::now();
         let signed = run_phase(
             &clients,
@@ -886,16 +1021,7 @@ async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
             },
         )
         .await?;
-        let wall = t0.elapsed().as_secs_f64().max(1e-9);
-        let cpu: Vec<f64> = net
-            .pids()
-            .iter()
-            .zip(cpu_before)
-            .map(|(&p, before)| match (before, cpu_seconds(p)) {
-                (Some(b), Some(a)) => (a - b) / wall,
-                _ => 0.0,
-            })
-            .collect();
+        let cpu = cpu_cores_since(&net.pids(), cpu_before, t0);
         eprintln!("bench: peak signed transactions");
         print_phase(&signed);
 
@@ -1021,7 +1147,7 @@ mod tests {
                 "c".into(),
                 key,
                 5,
-                3,
+                Load::Evidence { records_per_tx: 3 },
                 Hash([1; 32]),
                 tx,
             )
