@@ -358,9 +358,13 @@ struct PhaseResult {
     block_txs: Vec<u32>,
 }
 
-async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
-    let client = Client::new(url)?;
-    let info = crate::attest::chain_info(&client).await?;
+/// The chain of the node at `client`, which the load generator can sign for: of `--suite`'s
+/// suite if given, and open (the generator signs with bare keys).
+async fn open_chain(
+    client: &Client,
+    args: &BenchArgs,
+) -> anyhow::Result<kexin_types::api::ChainInfo> {
+    let info = crate::attest::chain_info(client).await?;
     if let Some(s) = args.suite
         && s != info.suite
     {
@@ -379,6 +383,12 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
             ),
         ));
     }
+    Ok(info)
+}
+
+async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
+    let client = Client::new(url)?;
+    let info = open_chain(&client, args).await?;
     let signers = args.signers as usize;
     let phase = Phase {
         duration: Duration::from_secs_f64(args.duration),

@@ -955,25 +955,7 @@ fn verdict(check: &CallCheck) -> anyhow::Result<()> {
 /// `kexin bench --workload erc20` against one node: the erc20 phase alone.
 pub(super) async fn bench(url: &str, args: &BenchArgs, pid: Option<u32>) -> anyhow::Result<()> {
     let client = Client::new(url)?;
-    let info = crate::attest::chain_info(&client).await?;
-    if let Some(s) = args.suite
-        && s != info.suite
-    {
-        return Err(fail(
-            "wrong_suite",
-            format!("--suite {s} but the node's chain uses {}", info.suite),
-        ));
-    }
-    if info.genesis.is_permissioned() {
-        return Err(fail(
-            "identity_required",
-            format!(
-                "chain {} has organisations, and the load generator signs with bare keys: \
-                 benchmark an open chain (kexin net up --open, or kexin bench without --node)",
-                info.chain_id
-            ),
-        ));
-    }
+    let info = super::open_chain(&client, args).await?;
     let local = local_costs(info.suite, &info.chain_id, info.protocol_version)?;
     let signers = args.signers as usize;
     let in_flight = args.in_flight.unwrap_or(4 * signers).max(1);
