@@ -984,22 +984,26 @@ fn cpu_cores_since(pids: &[u32], before: Vec<Option<f64>>, t0: Instant) -> Vec<f
         .collect()
 }
 
-/// `kexin bench --nodes N`: the four measurements of a local network.
-async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
+/// The network a `--nodes` run measures: N validators in `--dir` (or a temporary directory,
+/// kept while this lives), with a client of each node.
+struct BenchNet {
+    dir: PathBuf,
+    net: crate::net::LocalNet,
+    clients: Vec<Client>,
+    _tmp: Option<tempfile::TempDir>,
+}
+
+/// Starts the network of a `--nodes` run.
+async fn start_bench_net(args: &BenchArgs, nodes: u32) -> anyhow::Result<BenchNet> {
     let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
+    let (dir, tmp) = match &args.dir {
+        Some(d) => (d.clone(), None),
         None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_owned()
+            let tmp = tempfile::tempdir()?;
+            (tmp.path().to_owned(), Some(tmp))
         }
     };
     let n = nodes as usize;
-    let duration = Duration::from_secs_f64(args.duration);
-    let drain = Duration::from_secs(args.drain_timeout);
-
-    // The network under test.
     let net = crate::net::LocalNet::start(&dir.join("net"), n, suite, false).await?;
     eprintln!(
         "bench: {n} validator(s) ({suite}) running in {}",
@@ -1010,27 +1014,51 @@ async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
         .iter()
         .map(Client::new)
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(BenchNet {
+        dir,
+        net,
+        clients,
+        _tmp: tmp,
+    })
+}
+
+/// The peak signed-transaction phase every `--nodes` run starts with: one record per
+/// transaction, as fast as the nodes accept, from `--signers` (at least 4 per node) signers
+/// with `--in-flight` (default 2,048 per node) transactions in flight.
+fn peak_signed_phase(args: &BenchArgs, nodes: u32) -> Phase {
+    Phase {
+        duration: Duration::from_secs_f64(args.duration),
+        records_per_tx: 1,
+        signers: args.signers.max(4 * nodes) as usize,
+        in_flight: args.in_flight.unwrap_or(2048 * nodes as usize).max(1),
+        rate_tx_per_s: None,
+        drain: Duration::from_secs(args.drain_timeout),
+    }
+}
+
+/// `kexin bench --nodes N`: the four measurements of a local network.
+async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
+    let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
+    let n = nodes as usize;
+    let duration = Duration::from_secs_f64(args.duration);
+    let drain = Duration::from_secs(args.drain_timeout);
+
+    // The network under test.
+    let BenchNet {
+        dir,
+        net,
+        clients,
+        _tmp,
+    } = start_bench_net(args, nodes).await?;
     let info = crate::attest::chain_info(&clients[0]).await?;
     let outcome = async {
-        let signers = args.signers.max(4 * nodes) as usize;
-        let in_flight = args.in_flight.unwrap_or(2048 * n).max(1);
+        let peak = peak_signed_phase(args, nodes);
+        let signers = peak.signers;
 
         // 1. Peak signed transactions: one record each, as fast as the nodes accept.
         let cpu_before = cpu_snapshot(&net.pids());
         let t0 = Instant::now();
-        let signed = run_phase(
-            &clients,
-            &info,
-            &Phase {
-                duration,
-                records_per_tx: 1,
-                signers,
-                in_flight,
-                rate_tx_per_s: None,
-                drain,
-            },
-        )
-        .await?;
+        let signed = run_phase(&clients, &info, &peak).await?;
         let cpu = cpu_cores_since(&net.pids(), cpu_before, t0);
         eprintln!("bench: peak signed transactions");
         print_phase(&signed);

@@ -1000,47 +1000,19 @@ pub(super) async fn bench(url: &str, args: &BenchArgs, pid: Option<u32>) -> anyh
 /// in-flight settings.
 pub(super) async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
     let suite = args.suite.unwrap_or(kexin_node::DEFAULT_SUITE);
-    let tmp;
-    let dir = match &args.dir {
-        Some(d) => d.clone(),
-        None => {
-            tmp = tempfile::tempdir()?;
-            tmp.path().to_owned()
-        }
-    };
-    let n = nodes as usize;
-    let net = crate::net::LocalNet::start(&dir.join("net"), n, suite, false).await?;
-    eprintln!(
-        "bench: {n} validator(s) ({suite}) running in {}",
-        dir.join("net").display()
-    );
+    let super::BenchNet {
+        net, clients, _tmp, ..
+    } = super::start_bench_net(args, nodes).await?;
     let outcome = async {
-        let clients = net
-            .urls()
-            .iter()
-            .map(Client::new)
-            .collect::<Result<Vec<_>, _>>()?;
         let info = crate::attest::chain_info(&clients[0]).await?;
         let local = local_costs(suite, &info.chain_id, info.protocol_version)?;
-        let signers = args.signers.max(4 * nodes) as usize;
-        let in_flight = args.in_flight.unwrap_or(2048 * n).max(1);
+        let peak = super::peak_signed_phase(args, nodes);
+        let (signers, in_flight) = (peak.signers, peak.in_flight);
 
         // 1. Peak signed transactions: one record each, as fast as the nodes accept.
         let cpu_before = cpu_snapshot(&net.pids());
         let t0 = Instant::now();
-        let signed = run_phase(
-            &clients,
-            &info,
-            &Phase {
-                duration: Duration::from_secs_f64(args.duration),
-                records_per_tx: 1,
-                signers,
-                in_flight,
-                rate_tx_per_s: None,
-                drain: Duration::from_secs(args.drain_timeout),
-            },
-        )
-        .await?;
+        let signed = run_phase(&clients, &info, &peak).await?;
         let cpu_signed = cpu_cores_since(&net.pids(), cpu_before, t0);
         eprintln!("bench: peak signed transactions");
         print_phase(&signed);
