@@ -1476,3 +1476,28 @@ fn contract_payloads_need_version_5_and_respect_their_limits() {
         );
     }
 }
+
+/// Governance actions on contracts (kinds 8 to 10) round-trip; an upgrade's code must be
+/// non-empty, within the format's bound and not start with 0xef (EIP-3541).
+#[test]
+fn contract_governance_actions_round_trip_and_refuse_bad_code() {
+    let contract = ContractAddress([0x42; 20]);
+    for action in [
+        GovAction::FreezeContract { contract },
+        GovAction::UnfreezeContract { contract },
+        GovAction::UpgradeContract {
+            contract,
+            code: vec![0x5f, 0x5f, 0xfd],
+        },
+    ] {
+        let bytes = action.encode();
+        assert_eq!(GovAction::decode(&bytes).unwrap(), action);
+        check_prefixes_and_trailing(action.kind_name(), &bytes, GovAction::decode);
+    }
+    for (code, needle) in [(vec![0xef, 0x00], "EIP-3541"), (Vec::new(), "1..=")] {
+        let action = GovAction::UpgradeContract { contract, code };
+        assert_invalid(action.validate().map(|_| ()), "contract code", needle);
+        let bytes = action.encode();
+        assert!(GovAction::decode(&bytes).is_err(), "{needle}");
+    }
+}
