@@ -304,12 +304,21 @@ try {
 
   await check('a contract call links to its contract, whose page reads a slot with its proof', async () => {
     await go(page, `tx/${called.tx_hash}`, 'Contract call transaction');
+    // `kexin contract deploy` published the ABI: the call and its event are decoded.
+    const txText = await text(page, 'main');
+    assert(txText.includes('inc()'), `the call is not decoded: ${txText.slice(0, 600)}`);
+    assert(/Incremented[\s\S]*value: 1/.test(txText), `the log is not decoded: ${txText.slice(0, 900)}`);
     const link = page.locator(`main a[href="#/contract/${deployed.address}"]`).first();
     assert(await link.count(), 'no link to the contract');
     await link.click();
     await waitHeading(page, 'Contract');
     const overview = await text(page, 'main .facts');
     assert(overview.includes('active') && /bytes/.test(overview) && overview.includes('org1'), `overview: ${overview.slice(0, 300)}`);
+    assert(/published with the deployment/.test(overview) && overview.includes(deployed.tx_hash.slice(0, 16)), `deployment and ABI: ${overview.slice(0, 600)}`);
+    const main = await text(page, 'main');
+    assert(/Transactions[\s\S]*inc\(\)[\s\S]*deployment/.test(main), `the transactions, newest first: ${main.slice(0, 1200)}`);
+    assert(/Events[\s\S]*Incremented/.test(main), `the events: ${main.slice(0, 1500)}`);
+    assert(await page.locator('main a[download$=".abi.json"]').count(), 'no ABI download');
     await page.fill('#slot', '0');
     await page.click('#slot-form button');
     await page.waitForSelector('#slot-result a[download]', { timeout: WAIT });

@@ -95,6 +95,8 @@ export const api = {
   block: (id) => get(`/v1/blocks/${enc(id)}`),
   tx: (hash) => get(`/v1/transactions/${enc(hash)}`),
   contract: (address) => get(`/v1/contracts/${enc(address)}`),
+  contractTxs: (address, limit = 25) => get(`/v1/contracts/${enc(address)}/transactions?limit=${limit}`),
+  contractEvents: (address, fromHeight, limit = 25) => get(`/v1/contracts/${enc(address)}/events?from_height=${fromHeight}&limit=${limit}`),
   txStatus: (hash) => get(`/v1/transactions/${enc(hash)}/status`),
   receipts: (hash) => get(`/v1/transactions/${enc(hash)}/receipts`),
   receiptsExact: (hash) => get(`/v1/transactions/${enc(hash)}/receipts`, { exact: true }),

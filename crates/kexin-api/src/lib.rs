@@ -13,6 +13,7 @@
 
 mod auth;
 mod cache;
+mod contracts;
 mod error;
 mod explorer;
 mod live;
@@ -127,15 +128,20 @@ fn table() -> Vec<Route> {
         ),
         Route::get("/v1/gov/proposals", routes::proposals, Revalidate),
         Route::get("/v1/gov/consortium", routes::consortium, Revalidate),
-        Route::get("/v1/contracts/{address}", routes::contract, Revalidate),
+        Route::get("/v1/contracts/{address}", contracts::contract, Revalidate),
         Route::post(
             "/v1/contracts/{address}/query",
-            routes::contract_query,
+            contracts::contract_query,
             NoStore,
         ),
         Route::get(
             "/v1/contracts/{address}/storage/{slot}",
-            routes::contract_storage,
+            contracts::contract_storage,
+            Revalidate,
+        ),
+        Route::get(
+            "/v1/contracts/{address}/transactions",
+            contracts::contract_txs,
             Revalidate,
         ),
         Route::get(

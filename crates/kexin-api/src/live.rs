@@ -476,6 +476,10 @@ pub(crate) struct LogEvent {
     /// The organisation of the transaction's signer.
     #[serde(skip_serializing_if = "Option::is_none")]
     org: Option<String>,
+    /// The log decoded with the ABI published with the contract's deployment (pages of
+    /// `/v1/contracts/{address}/events` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decoded: Option<kexin_types::api::DecodedEvent>,
 }
 
 /// Which logs a subscriber or a page asked for.
@@ -803,6 +807,7 @@ fn logs_of(
             topics: l.topics.clone(),
             data: l.data.clone(),
             org: org.map(str::to_owned),
+            decoded: None,
         })
         .collect()
 }
@@ -881,6 +886,7 @@ pub(crate) async fn contract_events(
         let end = q.to_height.map_or(height, |t| t.min(height));
         let last_allowed = from.saturating_add(MAX_LOG_BLOCKS - 1).min(end);
         let mut logs = Vec::new();
+        let mut abis = crate::contracts::Abis::default();
         let mut h = from;
         let mut next = None;
         while h <= last_allowed {
@@ -910,14 +916,13 @@ pub(crate) async fn contract_events(
                         None => None,
                     };
                     let hash = SealedTx::new(tx.clone()).hash();
-                    logs.extend(logs_of(
-                        hash,
-                        h,
-                        index as u32,
-                        outcome,
-                        &filter,
-                        org.as_deref(),
-                    ));
+                    for mut event in
+                        logs_of(hash, h, index as u32, outcome, &filter, org.as_deref())
+                    {
+                        let log = &outcome.logs[event.log_index as usize];
+                        event.decoded = abis.log(n, log)?;
+                        logs.push(event);
+                    }
                 }
             }
             if h == last_allowed {

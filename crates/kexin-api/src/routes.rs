@@ -250,6 +250,12 @@ pub(crate) async fn transaction(
         let (status, tx) = lookup(n, hash, true)?;
         let tx = tx.expect("lookup with a body returns the transaction");
         let disclose = reader.may_read_owned_by(|| auth::owner_org(n, &tx))?;
+        let decoded = match n.ledger().tx_outcome(&hash)? {
+            Some((o, _)) if matches!(tx.payload.kind(), 7..=9) => {
+                crate::contracts::Abis::default().tx(n, &tx, &o)?
+            }
+            _ => None,
+        };
         let outcome = if status.status == TxState::Committed {
             Some(match n.ledger().tx_outcome(&hash)? {
                 Some((outcome, committed)) => TxOutcomeView { outcome, committed },
@@ -270,6 +276,7 @@ pub(crate) async fn transaction(
                 status,
                 transaction: TxView::new(&tx, disclose),
                 outcome,
+                decoded,
             }),
         ))
     })
@@ -923,121 +930,6 @@ pub(crate) async fn health_response(node: &Arc<Node>) -> Result<HealthResponse> 
 
 pub(crate) async fn fallback(method: Method, uri: Uri) -> Error {
     Error::not_found(format!("no route for {method} {}", uri.path()))
-}
-
-fn parse_contract(s: &str) -> Result<kexin_types::ContractAddress> {
-    s.parse()
-        .map_err(|e: kexin_types::DecodeError| Error::bad_request("invalid_address", e.to_string()))
-}
-
-/// The committed height and timestamp a read of the state answers at.
-fn head_of(node: &Node) -> (u64, u64) {
-    node.ledger()
-        .head()
-        .map_or((0, node.genesis().timestamp_ms), |h| {
-            (h.height, h.header.timestamp_ms)
-        })
-}
-
-pub(crate) async fn contract(
-    State(node): AppState,
-    Path(address): Path<String>,
-) -> Result<Json<ContractResponse>> {
-    let address = parse_contract(&address)?;
-    blocking(&node, move |n| {
-        let (height, _) = head_of(n);
-        let view = kexin_node::LedgerView::committed(n.ledger());
-        let (acc, code_size) = kexin_exec::contract::contract_info(&view, &address)
-            .map_err(|e| Error::from(kexin_ledger::LedgerError::Corrupt(e.to_string())))?
-            .ok_or_else(|| Error::not_found(format!("no contract account at {address}")))?;
-        Ok(Json(ContractResponse {
-            address,
-            code_hash: acc.code_hash,
-            code_size: code_size as u64,
-            nonce: acc.nonce,
-            frozen: acc.frozen,
-            created_at: acc.created_at,
-            creator_org: acc.creator_org,
-            height,
-        }))
-    })
-    .await
-}
-
-/// `GET /v1/contracts/{address}/storage/{slot}`: the slot's word (or its absence) at the
-/// head, as a state proof document that verifies offline from the genesis alone.
-pub(crate) async fn contract_storage(
-    State(node): AppState,
-    Path((address, slot)): Path<(String, String)>,
-) -> Result<Json<kexin_types::state_receipt::StateReceipt>> {
-    let address = parse_contract(&address)?;
-    let slot = kexin_types::state_receipt::parse_slot(&slot)
-        .map_err(|e| Error::bad_request("invalid_slot", e.to_string()))?;
-    blocking(&node, move |n| {
-        let key = kexin_types::state_receipt::contract_storage_key(&address, &slot);
-        let doc = n
-            .ledger()
-            .state_receipt(&key)?
-            .ok_or_else(|| Error::not_found("no block has been committed yet"))?;
-        Ok(Json(doc))
-    })
-    .await
-}
-
-pub(crate) async fn contract_query(
-    State(node): AppState,
-    Path(address): Path<String>,
-    body: std::result::Result<Json<ContractQueryRequest>, axum::extract::rejection::JsonRejection>,
-) -> Result<Json<ContractQueryResponse>> {
-    let address = parse_contract(&address)?;
-    let Json(req) = body.map_err(|e| Error::bad_request("invalid_request", e.body_text()))?;
-    if req.input.len() > kexin_types::contract::MAX_CALLDATA_BYTES {
-        return Err(Error::bad_request(
-            "too_large",
-            format!(
-                "the input is {} bytes, at most {}",
-                req.input.len(),
-                kexin_types::contract::MAX_CALLDATA_BYTES
-            ),
-        ));
-    }
-    blocking(&node, move |n| {
-        let (height, timestamp_ms) = head_of(n);
-        let view = kexin_node::LedgerView::committed(n.ledger());
-        let out = kexin_exec::contract::query(
-            &view,
-            n.genesis(),
-            height,
-            timestamp_ms,
-            req.from,
-            address,
-            &req.input,
-            req.gas_limit,
-        )
-        .map_err(|e| Error::from(kexin_ledger::LedgerError::Corrupt(e.to_string())))?;
-        let q = match out {
-            Ok(q) => q,
-            Err(r) if r.code() == "no_contract" => return Err(Error::not_found(r.to_string())),
-            Err(r) => return Err(Error::bad_request(r.code(), r.to_string())),
-        };
-        let (status, code, message) = match q.failure {
-            None => (kexin_types::Status::Success, None, None),
-            Some((code, message)) => (
-                kexin_types::Status::Failed,
-                Some(code.to_owned()),
-                Some(message),
-            ),
-        };
-        Ok(Json(ContractQueryResponse {
-            status,
-            code,
-            message,
-            gas_used: q.gas_used,
-            return_data: q.return_data,
-            height,
-        }))
-    })
-    .await
 }
 
 #[cfg(test)]

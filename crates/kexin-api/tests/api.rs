@@ -367,7 +367,7 @@ async fn bad_inputs_are_refused_and_change_nothing() {
     let mut unknown = good.encode();
     let kind_at = 1 + 1 + "api-test".len() + 1 + 32 + 8 + 1;
     assert_eq!(unknown[kind_at], 1, "payload kind offset");
-    unknown[kind_at] = 9;
+    unknown[kind_at] = 10;
     let (s, j) = post(serde_json::json!({"tx": hex::encode(&unknown)}).to_string()).await;
     assert_error(s, &j, StatusCode::BAD_REQUEST, "malformed");
     assert!(

@@ -618,8 +618,10 @@ async fn module_events_are_filtered_and_match_the_transaction_outcome() {
     assert!(page["to_height"].as_u64().unwrap() >= last, "{page}");
 
     // A contract that logs: its deployment emits topic A (no data) then topic B (the word
-    // 42); each call of it emits topic A.
-    let (a, b) = ([0xaa; 32], [0xbb; 32]);
+    // 42); each call of it emits topic A. Topic A is the hash of `Poked()`, an event of the
+    // ABI published with the deployment; topic B is no event of it.
+    let (a, b) = (kexin_evm::keccak256(b"Poked()").0, [0xbb; 32]);
+    let abi = r#"[{"type":"function","name":"poke","inputs":[{"name":"n","type":"uint256"}],"outputs":[],"stateMutability":"nonpayable"},{"type":"event","name":"Poked","inputs":[],"anonymous":false}]"#;
     let log1 = |topic: [u8; 32], word: Option<u8>| {
         let mut c = Vec::new();
         if let Some(w) = word {
@@ -662,6 +664,7 @@ async fn module_events_are_filtered_and_match_the_transaction_outcome() {
         Payload::ContractDeploy {
             gas_limit: 200_000,
             code: init,
+            abi: Some(abi.into()),
         },
     );
     let (status, json) = submit(&h.app, &deploy).await;
@@ -677,7 +680,13 @@ async fn module_events_are_filtered_and_match_the_transaction_outcome() {
         Payload::ContractCall {
             contract: address.parse().unwrap(),
             gas_limit: 100_000,
-            input: Vec::new(),
+            // poke(7): the runtime ignores its calldata.
+            input: [
+                &kexin_evm::keccak256(b"poke(uint256)")[..4],
+                &[0u8; 31][..],
+                &[7u8][..],
+            ]
+            .concat(),
         },
     );
     let (status, json) = submit(&h.app, &call).await;
@@ -732,9 +741,22 @@ async fn module_events_are_filtered_and_match_the_transaction_outcome() {
     let page = get_as::<Value>(&h.app, &format!("/v1/contracts/{address}/events")).await;
     let logs = page["logs"].as_array().unwrap();
     assert_eq!(logs.len(), 3, "{page}");
-    assert_eq!(&logs[0], first);
-    assert_eq!(&logs[1], second);
-    assert_eq!(&logs[2], third);
+    // Decoded with the published ABI where it can (the stream does not decode).
+    let undecoded = |l: &Value| {
+        let mut l = l.clone();
+        l.as_object_mut().unwrap().remove("decoded");
+        l
+    };
+    assert_eq!(&undecoded(&logs[0]), first);
+    assert_eq!(&undecoded(&logs[1]), second);
+    assert_eq!(&undecoded(&logs[2]), third);
+    assert_eq!(logs[0]["decoded"]["event"], "Poked", "{page}");
+    assert_eq!(logs[0]["decoded"]["signature"], "Poked()", "{page}");
+    assert!(
+        logs[1].get("decoded").is_none(),
+        "topic B is no event: {page}"
+    );
+    assert_eq!(logs[2]["decoded"]["event"], "Poked", "{page}");
     let page = get_as::<Value>(
         &h.app,
         &format!("/v1/contracts/{address}/events?topic0={a_hex}"),
@@ -760,6 +782,81 @@ async fn module_events_are_filtered_and_match_the_transaction_outcome() {
     .await;
     assert_eq!(page["logs"].as_array().unwrap().len(), 2, "{page}");
     assert_eq!(page["to_height"], deployed_at, "{page}");
+
+    // The contract: its deployment, deployer and published ABI.
+    let c = get_as::<Value>(&h.app, &format!("/v1/contracts/{address}")).await;
+    assert_eq!(c["deploy_tx"], tx_hash(&deploy).to_hex(), "{c}");
+    let deployer =
+        kexin_types::ContractAddress(kexin_evm::address_of(suite, &key.public_key()).0.0)
+            .to_string();
+    assert_eq!(c["deployer"], deployer, "{c}");
+    assert_eq!(c["abi"], serde_json::from_str::<Value>(abi).unwrap(), "{c}");
+    // Its transactions, newest first, the call decoded.
+    let page = get_as::<Value>(&h.app, &format!("/v1/contracts/{address}/transactions")).await;
+    let txs = page["transactions"].as_array().unwrap();
+    assert_eq!(txs.len(), 2, "{page}");
+    assert_eq!(txs[0]["tx_hash"], tx_hash(&call).to_hex(), "{page}");
+    assert_eq!(txs[0]["kind"], "contract_call", "{page}");
+    assert_eq!(txs[0]["height"], called_at, "{page}");
+    assert_eq!(txs[0]["status"], "success", "{page}");
+    assert_eq!(txs[0]["from"], deployer, "{page}");
+    assert_eq!(txs[0]["call"]["signature"], "poke(uint256)", "{page}");
+    assert_eq!(
+        txs[0]["call"]["args"],
+        serde_json::json!([{"name": "n", "type": "uint256", "value": "7"}]),
+        "{page}"
+    );
+    assert_eq!(
+        txs[0]["selector"],
+        format!(
+            "0x{}",
+            hex::encode(&kexin_evm::keccak256(b"poke(uint256)")[..4])
+        )
+    );
+    assert_eq!(txs[1]["tx_hash"], tx_hash(&deploy).to_hex(), "{page}");
+    assert_eq!(txs[1]["kind"], "contract_deploy", "{page}");
+    assert!(txs[1]["gas_used"].as_u64().unwrap() > 0, "{page}");
+    assert!(page.get("next_before").is_none(), "{page}");
+    // Paged: one a page, continued with `before`.
+    let first_page = get_as::<Value>(
+        &h.app,
+        &format!("/v1/contracts/{address}/transactions?limit=1"),
+    )
+    .await;
+    assert_eq!(first_page["transactions"][0], txs[0], "{first_page}");
+    let before = first_page["next_before"].as_u64().unwrap();
+    let rest = get_as::<Value>(
+        &h.app,
+        &format!("/v1/contracts/{address}/transactions?limit=1&before={before}"),
+    )
+    .await;
+    assert_eq!(rest["transactions"][0], txs[1], "{rest}");
+    for uri in [
+        format!("/v1/contracts/{address}/transactions?limit=0"),
+        format!("/v1/contracts/{address}/transactions?limit=201"),
+        format!("/v1/contracts/{address}/transactions?after=3"),
+    ] {
+        let (status, json) = get(&h.app, &uri).await;
+        assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_query");
+    }
+    let (status, json) = get(&h.app, "/v1/contracts/0x12/transactions").await;
+    assert_error(status, &json, StatusCode::BAD_REQUEST, "invalid_address");
+    // An address nothing deployed or called: an empty page.
+    let none = get_as::<Value>(
+        &h.app,
+        &format!("/v1/contracts/0x{}/transactions", "42".repeat(20)),
+    )
+    .await;
+    assert_eq!(none["transactions"], serde_json::json!([]), "{none}");
+    // The transactions themselves, decoded.
+    let tx = get_as::<Value>(&h.app, &format!("/v1/transactions/{}", tx_hash(&call))).await;
+    assert_eq!(tx["decoded"]["call"]["function"], "poke", "{tx}");
+    assert_eq!(tx["decoded"]["logs"][0]["event"], "Poked", "{tx}");
+    let tx = get_as::<Value>(&h.app, &format!("/v1/transactions/{}", tx_hash(&deploy))).await;
+    assert!(tx["decoded"].get("call").is_none(), "{tx}");
+    assert_eq!(tx["decoded"]["logs"][0]["event"], "Poked", "{tx}");
+    assert_eq!(tx["decoded"]["logs"][1], Value::Null, "{tx}");
+    assert_eq!(tx["transaction"]["payload"]["abi"], abi, "{tx}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

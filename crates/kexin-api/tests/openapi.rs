@@ -753,6 +753,10 @@ async fn real_answers_validate_against_the_document() {
         Payload::ContractDeploy {
             gas_limit: 200_000,
             code: init,
+            abi: Some(
+                r#"[{"type":"function","name":"answer","inputs":[],"outputs":[{"name":"","type":"uint256"}],"stateMutability":"view"}]"#
+                    .into(),
+            ),
         },
     );
     api.commit(&deploy).await;
@@ -808,6 +812,37 @@ async fn real_answers_validate_against_the_document() {
         .json();
     assert_eq!(logs["logs"], json!([]), "{logs}");
     assert_eq!(logs["from_height"], 1, "{logs}");
+    // A call of `answer()` in a transaction, decoded with the ABI published with the
+    // deployment; the contract's transactions.
+    let call = sign(
+        &admin1,
+        false,
+        6,
+        Payload::ContractCall {
+            contract: address.parse().unwrap(),
+            gas_limit: 100_000,
+            input: hex::decode("85bb7d69").unwrap(),
+        },
+    );
+    api.commit(&call).await;
+    let tx = api
+        .get(&format!("/v1/transactions/{}", call.hash()))
+        .await
+        .ok()
+        .json();
+    assert_eq!(tx["decoded"]["call"]["signature"], "answer()", "{tx}");
+    let txs = api
+        .get(&format!("/v1/contracts/{address}/transactions?limit=10"))
+        .await
+        .ok()
+        .json();
+    assert_eq!(txs["transactions"].as_array().unwrap().len(), 2, "{txs}");
+    assert_eq!(
+        txs["transactions"][0]["call"]["function"], "answer",
+        "{txs}"
+    );
+    assert_eq!(txs["transactions"][1]["kind"], "contract_deploy", "{txs}");
+    assert_eq!(txs["transactions"][1]["org"], "org1", "{txs}");
     assert_eq!(logs["to_height"], logs["height"], "{logs}");
     assert!(logs.get("next_from_height").is_none(), "{logs}");
     // A batch: two admitted (one waits behind a gap), one refused.
@@ -1641,9 +1676,9 @@ async fn documented_page_limits_are_enforced() {
         checked += 1;
     }
     assert_eq!(
-        checked, 7,
-        "evidence, audit notes, certificates, proposals, blocks, transactions and contract logs \
-         are paged"
+        checked, 8,
+        "evidence, audit notes, certificates, proposals, blocks, transactions, contract logs \
+         and contract transactions are paged"
     );
 }
 

@@ -35,7 +35,7 @@ pub enum ContractCommand {
     /// word it holds; --out saves the proof for `kexin verify --state-proof`.
     Storage(StorageArgs),
     /// List the logs (Solidity events) a contract emitted in a range of committed blocks,
-    /// decoded with --abi when given; one line per log.
+    /// decoded with --abi, or else the ABI published with the contract; one line per log.
     Events(EventsArgs),
 }
 
@@ -63,6 +63,10 @@ pub struct DeployArgs {
     /// Most gas the deployment may use.
     #[arg(long, value_name = "GAS", default_value_t = 5_000_000)]
     gas: u64,
+    /// Do not publish the artifact's ABI with the contract (by default it rides in the
+    /// deployment, so explorers and `kexin contract events` decode its calls and events).
+    #[arg(long)]
+    no_abi: bool,
     /// Seconds to wait for the deployment to be final.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     timeout: u64,
@@ -78,14 +82,16 @@ pub struct CallArgs {
     #[arg(value_name = "ADDRESS")]
     address: String,
     /// The function: a signature such as `'transfer(address,uint256)'` (return types as
-    /// `'balanceOf(address)(uint256)'`), or a function name of --abi.
+    /// `'balanceOf(address)(uint256)'`), or a function name of --abi (or of the ABI published
+    /// with the contract).
     #[arg(value_name = "SIGNATURE")]
     signature: String,
     /// The arguments, as text.
     #[arg(value_name = "ARGS", allow_negative_numbers = true)]
     args: Vec<String>,
     /// An ABI (a JSON ABI or any accepted artifact file): SIGNATURE is then a function name,
-    /// and logs and custom errors are decoded with it.
+    /// and logs and custom errors are decoded with it [default: the ABI published with the
+    /// contract's deployment, if any].
     #[arg(long, value_name = "FILE")]
     abi: Option<PathBuf>,
     /// The contract of --abi, when the file holds several (solc outputs).
@@ -181,7 +187,7 @@ pub struct EventsArgs {
     #[arg(value_name = "ADDRESS")]
     address: String,
     /// An ABI (a JSON ABI or any accepted artifact file): logs are decoded with it, as
-    /// `Name(arg: value, ...)`.
+    /// `Name(arg: value, ...)` [default: the ABI published with the contract's deployment].
     #[arg(long, value_name = "FILE")]
     abi: Option<PathBuf>,
     /// The contract of --abi, when the file holds several (solc outputs).
@@ -255,6 +261,25 @@ fn read_abi(path: &Path, contract: Option<&str>) -> anyhow::Result<abi::JsonAbi>
     load_artifact(&bytes, contract, &stem)
         .map(|a| a.abi)
         .map_err(|e| artifact_err(path, e))
+}
+
+/// The ABI to read a contract with: the --abi file when given, else the ABI published with the
+/// contract's deployment (none when it has none, or the node cannot say).
+async fn abi_for(
+    client: &Client,
+    contract: &ContractAddress,
+    file: Option<&Path>,
+    name: Option<&str>,
+) -> anyhow::Result<Option<abi::JsonAbi>> {
+    if let Some(path) = file {
+        return read_abi(path, name).map(Some);
+    }
+    Ok(client
+        .contract(contract)
+        .await
+        .ok()
+        .and_then(|c| c.abi)
+        .and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// The function and calldata of a call given as SIGNATURE ARGS (or a name of `abi`).
@@ -432,9 +457,15 @@ async fn deploy(cli: &Cli, args: &DeployArgs) -> anyhow::Result<()> {
     code.extend(abi::encode_constructor(&artifact.abi, &args.args).map_err(abi_err)?);
     let client = Client::new(cli.node_url())?;
     let info = contract_chain(&client).await?;
+    let abi_json = if args.no_abi || artifact.abi.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&artifact.abi).context("writing the ABI as JSON")?)
+    };
     let payload = Payload::ContractDeploy {
         gas_limit: args.gas,
         code,
+        abi: abi_json,
     };
     payload
         .validate()
@@ -480,13 +511,15 @@ async fn deploy(cli: &Cli, args: &DeployArgs) -> anyhow::Result<()> {
 
 async fn call(cli: &Cli, args: &CallArgs) -> anyhow::Result<()> {
     let contract = parse_address(&args.address, "ADDRESS")?;
-    let abi = args
-        .abi
-        .as_deref()
-        .map(|p| read_abi(p, args.contract.as_deref()))
-        .transpose()?;
-    let (function, input) = encode(&args.signature, &args.args, abi.as_ref())?;
     let client = Client::new(cli.node_url())?;
+    let abi = abi_for(
+        &client,
+        &contract,
+        args.abi.as_deref(),
+        args.contract.as_deref(),
+    )
+    .await?;
+    let (function, input) = encode(&args.signature, &args.args, abi.as_ref())?;
     let info = contract_chain(&client).await?;
     let payload = Payload::ContractCall {
         contract,
@@ -551,13 +584,15 @@ async fn query(cli: &Cli, args: &QueryArgs) -> anyhow::Result<()> {
         .as_deref()
         .map(|f| parse_address(f, "--from"))
         .transpose()?;
-    let abi = args
-        .abi
-        .as_deref()
-        .map(|p| read_abi(p, args.contract.as_deref()))
-        .transpose()?;
-    let (function, input) = encode(&args.signature, &args.args, abi.as_ref())?;
     let client = Client::new(cli.node_url())?;
+    let abi = abi_for(
+        &client,
+        &contract,
+        args.abi.as_deref(),
+        args.contract.as_deref(),
+    )
+    .await?;
+    let (function, input) = encode(&args.signature, &args.args, abi.as_ref())?;
     let r = client
         .contract_query(
             &contract,
@@ -617,6 +652,16 @@ async fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
     println!("created at   height {}", c.created_at);
     if !c.creator_org.is_empty() {
         println!("creator org  {}", c.creator_org);
+    }
+    if let Some(tx) = c.deploy_tx {
+        println!("deploy tx    {tx}");
+    }
+    if let Some(a) = c.deployer {
+        println!("deployer     {a}");
+    }
+    if let Some(abi) = &c.abi {
+        let entries = abi.as_array().map_or(0, Vec::len);
+        println!("ABI          published with the deployment ({entries} entries)");
     }
     println!("frozen       {}", c.frozen);
     println!("nonce        {}", c.nonce);
@@ -765,11 +810,14 @@ struct EventsReport {
 
 async fn events(cli: &Cli, args: &EventsArgs) -> anyhow::Result<()> {
     let contract = parse_address(&args.address, "ADDRESS")?;
-    let abi = args
-        .abi
-        .as_deref()
-        .map(|p| read_abi(p, args.contract.as_deref()))
-        .transpose()?;
+    let client = Client::new(cli.node_url())?;
+    let abi = abi_for(
+        &client,
+        &contract,
+        args.abi.as_deref(),
+        args.contract.as_deref(),
+    )
+    .await?;
     let topic0 = args
         .topic0
         .as_deref()
@@ -784,7 +832,6 @@ async fn events(cli: &Cli, args: &EventsArgs) -> anyhow::Result<()> {
             format!("--to-height {to} is below --from-height {from}"),
         ));
     }
-    let client = Client::new(cli.node_url())?;
     let mut next = from;
     let mut to = args.to_height;
     let mut report = EventsReport {

@@ -110,6 +110,9 @@ fn contract_scenario(net: &Net) {
         None,
     ));
     assert!(name.contains("Kexin Yuan"), "{name}");
+    // The ABI was published with the deployment: a function name works without --abi.
+    let name = ok(&node(&["contract", "query", &token, "name"], None));
+    assert!(name.contains("Kexin Yuan"), "{name}");
 
     // Call transfer in a transaction; the event is decoded with the ABI.
     // A plain JSON ABI file works as --abi too.
@@ -348,7 +351,7 @@ fn contract_scenario(net: &Net) {
     ])))
     .unwrap();
     assert_eq!(none["logs"], serde_json::json!([]), "{none}");
-    // Without the ABI: one line per log, with its topics and data.
+    // Without --abi, the ABI published with the deployment decodes them.
     let text = ok(&events(&[]));
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
@@ -357,16 +360,46 @@ fn contract_scenario(net: &Net) {
             "{} {} ",
             sent["height"],
             sent["tx_hash"].as_str().unwrap()
-        )) && lines[1].contains(&format!("topics [0x{transfer_topic}"))
-            && lines[1].contains("data 0x"),
+        )) && lines[1].ends_with("value: 250)"),
         "{text}"
     );
-    // With it, the decoded event.
     let text = ok(&events(&abi_args));
     assert!(
         text.lines().nth(1).unwrap().ends_with("value: 250)"),
         "{text}"
     );
+    // A token deployed without its ABI: one line per log, with its topics and data.
+    let plain: Value = serde_json::from_str(&ok(&node(
+        &[
+            "contract",
+            "deploy",
+            artifact.to_str().unwrap(),
+            "--contract",
+            "Token",
+            "--no-abi",
+            "--json",
+            "--args",
+            "Plain",
+            "5",
+        ],
+        Some(&admin1),
+    )))
+    .unwrap();
+    let plain = plain["address"].as_str().unwrap();
+    let text = ok(&node(&["contract", "events", plain], None));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].contains(&format!("topics [0x{transfer_topic}")) && lines[0].contains("data 0x"),
+        "{text}"
+    );
+    let shown: Value =
+        serde_json::from_str(&ok(&node(&["contract", "show", plain, "--json"], None))).unwrap();
+    assert!(shown.get("abi").is_none(), "{shown}");
+    assert!(shown["deploy_tx"].is_string(), "{shown}");
+    // A name needs an ABI: without one it is not a signature.
+    let out = node(&["contract", "query", plain, "name"], None);
+    assert_eq!(failed(&out), "abi_signature", "{}", stderr(&out));
     // A topic0 that is neither hex nor a signature nor an event of the ABI.
     assert_eq!(
         failed(&events(&[&abi_args[..], &["--topic0", "Minted"]].concat())),
@@ -424,6 +457,24 @@ fn contract_scenario(net: &Net) {
     assert_eq!(show["creator_org"], "org1", "{show}");
     assert!(show["code_size"].as_u64().unwrap() > 500, "{show}");
     assert_eq!(show["frozen"], false);
+    assert_eq!(show["deploy_tx"], deployed["tx_hash"], "{show}");
+    assert_eq!(
+        show["deployer"].as_str().unwrap().to_lowercase(),
+        owner.to_lowercase(),
+        "the deployer is the owner the constructor recorded: {show}"
+    );
+    let abi_of =
+        |v: &Value| -> kexin_evm::abi::JsonAbi { serde_json::from_value(v.clone()).unwrap() };
+    assert_eq!(
+        abi_of(&show["abi"]),
+        abi_of(&solc::solc_output()["contracts"]["Token.sol"]["Token"]["abi"]),
+        "the published ABI is the artifact's: {show}"
+    );
+    let text = ok(&node(&["contract", "show", &token], None));
+    assert!(
+        text.contains("ABI          published with the deployment"),
+        "{text}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

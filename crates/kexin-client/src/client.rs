@@ -520,6 +520,30 @@ impl Client {
         self.get(&path).await
     }
 
+    /// `GET /v1/contracts/{address}/transactions`: the transactions that deployed or called
+    /// `address`, newest first, from blocks below `before` (default: all), at most `limit`
+    /// (default 50, at most 200); continue with
+    /// [`next_before`](kexin_types::api::ContractTxsResponse::next_before) until it is `None`.
+    pub async fn contract_txs(
+        &self,
+        address: &kexin_types::ContractAddress,
+        before: Option<u64>,
+        limit: Option<usize>,
+    ) -> Result<kexin_types::api::ContractTxsResponse, ClientError> {
+        let mut query = Vec::new();
+        if let Some(h) = before {
+            query.push(format!("before={h}"));
+        }
+        if let Some(l) = limit {
+            query.push(format!("limit={l}"));
+        }
+        let mut path = format!("/v1/contracts/{address}/transactions");
+        if !query.is_empty() {
+            path = format!("{path}?{}", query.join("&"));
+        }
+        self.get(&path).await
+    }
+
     /// `GET /v1/chain`: chain id, suite, genesis and height.
     pub async fn chain(&self) -> Result<ChainInfo, ClientError> {
         self.get("/v1/chain").await

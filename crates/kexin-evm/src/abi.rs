@@ -234,8 +234,50 @@ pub fn decode_custom_error(abi: &JsonAbi, data: &[u8]) -> Option<String> {
 pub struct DecodedLog {
     /// The event's name.
     pub name: String,
+    /// Its signature, e.g. `Transfer(address,address,uint256)`.
+    pub signature: String,
     /// `(field name, value as text)`, in the order the event declares them.
     pub fields: Vec<(String, String)>,
+    /// The fields' Solidity types, in the same order.
+    pub types: Vec<String>,
+}
+
+/// Calldata decoded with an ABI: the function and its arguments.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodedCall {
+    /// The function's name.
+    pub name: String,
+    /// Its signature, e.g. `transfer(address,uint256)`.
+    pub signature: String,
+    /// `(parameter name, value as text)`, in order.
+    pub fields: Vec<(String, String)>,
+    /// The parameters' Solidity types, in the same order.
+    pub types: Vec<String>,
+}
+
+/// `input` (calldata) decoded with the function of `abi` its selector names; `None` when no
+/// function has that selector or the arguments do not decode.
+pub fn decode_call(abi: &JsonAbi, input: &[u8]) -> Option<DecodedCall> {
+    let selector = input.get(..4)?;
+    let function = abi
+        .functions()
+        .find(|f| f.selector().as_slice() == selector)?;
+    let values = function.abi_decode_input(&input[4..]).ok()?;
+    Some(DecodedCall {
+        name: function.name.clone(),
+        signature: function.signature(),
+        fields: function
+            .inputs
+            .iter()
+            .zip(&values)
+            .map(|(p, v)| (p.name.clone(), format_value(v)))
+            .collect(),
+        types: function
+            .inputs
+            .iter()
+            .map(|p| p.selector_type().into_owned())
+            .collect(),
+    })
 }
 
 /// `log` decoded with the first event of `abi` that decodes it (matched by its first topic;
@@ -263,7 +305,13 @@ pub fn decode_log(abi: &JsonAbi, log: &Log) -> Option<DecodedLog> {
         .collect();
     Some(DecodedLog {
         name: event.name.clone(),
+        signature: event.signature(),
         fields,
+        types: event
+            .inputs
+            .iter()
+            .map(|p| p.selector_type().into_owned())
+            .collect(),
     })
 }
 

@@ -197,6 +197,7 @@ fn lookups_answer(suite: Suite) {
     let deploy = admin.tx(Payload::ContractDeploy {
         gas_limit: 3_000_000,
         code: solc::contract("Crypto").bytecode.clone(),
+        abi: None,
     });
     let o = chain.run(&[deploy]).remove(0);
     assert!(o.is_success(), "{o:?}");
@@ -339,6 +340,7 @@ fn lifecycle_by_vote(suite: Suite) {
         let tx = a1.tx(Payload::ContractDeploy {
             gas_limit: 3_000_000,
             code: solc::contract(name).bytecode.clone(),
+            abi: None,
         });
         let o = chain.run(&[tx]).remove(0);
         assert!(o.is_success(), "{o:?}");

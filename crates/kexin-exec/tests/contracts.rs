@@ -104,6 +104,7 @@ impl Chain {
             Payload::ContractDeploy {
                 gas_limit: 3_000_000,
                 code,
+                abi: None,
             },
         );
         let o = self.run(&[tx]).remove(0);
@@ -308,6 +309,7 @@ fn contracts_need_protocol_version_5_and_other_outcomes_of_a_v5_block_are_versio
         Payload::ContractDeploy {
             gas_limit: 1_000_000,
             code,
+            abi: None,
         },
     );
     let ctx = BlockContext {

@@ -87,18 +87,22 @@ impl KvStore for FjallStore {
             .map(|v| v.to_vec()))
     }
 
-    fn scan_prefix(
+    fn scan_prefix_from(
         &self,
         table: Table,
         prefix: &[u8],
+        from: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
         let mut out = Vec::new();
         if limit == 0 {
             return Ok(out);
         }
-        for guard in self.db.snapshot().prefix(self.ks(table), prefix) {
+        for guard in self.db.snapshot().range(self.ks(table), prefix.max(from)..) {
             let (k, v) = guard.into_inner().map_err(err)?;
+            if !k.starts_with(prefix) {
+                break;
+            }
             out.push((k.to_vec(), v.to_vec()));
             if out.len() >= limit {
                 break;

@@ -124,6 +124,8 @@ pub struct PreparedBlock {
     notes: Vec<(Hash, NoteLocation)>,
     /// Registry keys written (see [`Table::Registry`]).
     registry: Vec<Vec<u8>>,
+    /// Contract index entries (see [`Table::ContractIndex`]).
+    contract_txs: Vec<(Vec<u8>, Vec<u8>)>,
     /// The transactions' hashes and outcomes (empty for a version 3 block prepared without
     /// them).
     outcomes: Vec<(Hash, Outcome)>,
@@ -214,7 +216,7 @@ fn log_err(e: LogError<LedgerError>) -> LedgerError {
 /// pipeline) and any number of concurrent readers. Readers never block on a commit's disk
 /// write; they see the state before or after it. Open at most one `Ledger` per store.
 pub struct Ledger {
-    store: Arc<dyn KvStore>,
+    pub(crate) store: Arc<dyn KvStore>,
     genesis: Genesis,
     genesis_hash: Hash,
     suite: Suite,
@@ -274,10 +276,23 @@ impl Ledger {
                 );
                 batch.put(Table::Meta, META_GENESIS, genesis.encode());
                 batch.put(Table::Meta, META_SCHEMA, vec![SCHEMA_VERSION]);
+                batch.put(
+                    Table::Meta,
+                    crate::contract_index::META_CONTRACT_INDEX,
+                    vec![1],
+                );
                 store.commit(batch)?;
             }
         }
         let committed = Self::load(store.as_ref(), suite)?;
+        if store
+            .get(Table::Meta, crate::contract_index::META_CONTRACT_INDEX)?
+            .is_none()
+        {
+            // A ledger written before the contract index existed: index its blocks once.
+            let head = committed.head.as_ref().map_or(0, |h| h.height);
+            crate::contract_index::backfill(store.as_ref(), head)?;
+        }
         Ok(Ledger {
             store,
             genesis,
@@ -548,6 +563,7 @@ impl Ledger {
         let mut tx_entries = Vec::with_capacity(txs.len());
         let mut evidence = Vec::new();
         let mut notes = Vec::new();
+        let mut contract_txs = Vec::new();
         let mut transactions = Vec::with_capacity(txs.len());
         for (i, stx) in txs.into_iter().enumerate() {
             let tx = stx.tx();
@@ -621,6 +637,13 @@ impl Ledger {
                     },
                 ));
             }
+            contract_txs.extend(crate::contract_index::entries(
+                height,
+                tx_index,
+                hash,
+                tx,
+                outcomes.get(i).map(|(_, o)| o),
+            ));
             tx_entries.push((hash, loc));
             transactions.push(stx.into_tx());
         }
@@ -681,6 +704,7 @@ impl Ledger {
             registry,
             evidence,
             notes,
+            contract_txs,
             outcomes,
         })
     }
@@ -765,6 +789,7 @@ impl Ledger {
             evidence,
             notes,
             registry,
+            contract_txs,
             outcomes,
             ..
         } = prepared;
@@ -802,6 +827,9 @@ impl Ledger {
                 note_key(subject, n.height, n.tx_index),
                 n.tx_hash.as_bytes().to_vec(),
             );
+        }
+        for (k, v) in contract_txs {
+            batch.put(Table::ContractIndex, k, v);
         }
         if !outcomes.is_empty() {
             batch.put(Table::Outcomes, hkey, encode_outcomes(&outcomes));

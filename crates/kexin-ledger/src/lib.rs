@@ -8,7 +8,8 @@
 //!   proofs are `O(log n)` reads, and the frontier (peaks) for appending;
 //! * the authenticated state: values in the store, their hashes in an in-memory
 //!   [`SparseMerkleTree`](kexin_merkle::SparseMerkleTree) rebuilt at open;
-//! * indexes: transaction hash → location, evidence digest → record locations.
+//! * indexes: transaction hash → location, evidence digest → record locations, contract →
+//!   the transactions that deployed and called it.
 //!
 //! Everything a block changes goes into **one** atomic, durable store commit, so after a crash
 //! the ledger reopens at exactly the last committed block. Writing is two steps:
@@ -66,6 +67,7 @@
 //! assert!(verified.outcome.unwrap().is_success());
 //! ```
 
+mod contract_index;
 mod error;
 mod fjall_store;
 mod ledger;
@@ -73,6 +75,7 @@ mod redb_store;
 pub mod schema;
 mod store;
 
+pub use contract_index::{ContractTx, MAX_CONTRACT_TXS_PAGE};
 pub use error::LedgerError;
 pub use fjall_store::FjallStore;
 pub use ledger::{

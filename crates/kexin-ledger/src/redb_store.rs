@@ -26,6 +26,7 @@ const DEFS: [Def; Table::ALL.len()] = [
     def(Table::Registry),
     def(Table::NoteIndex),
     def(Table::Outcomes),
+    def(Table::ContractIndex),
 ];
 
 /// Default size of redb's page cache: 256 MiB (redb's own default is 1 GiB).
@@ -140,10 +141,11 @@ impl KvStore for RedbStore {
         Ok(t.get(key).map_err(err)?.map(|v| v.value().to_vec()))
     }
 
-    fn scan_prefix(
+    fn scan_prefix_from(
         &self,
         table: Table,
         prefix: &[u8],
+        from: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
         let txn = self.db.begin_read().map_err(err)?;
@@ -152,7 +154,7 @@ impl KvStore for RedbStore {
         if limit == 0 {
             return Ok(out);
         }
-        for entry in t.range(prefix..).map_err(err)? {
+        for entry in t.range(prefix.max(from)..).map_err(err)? {
             let (k, v) = entry.map_err(err)?;
             let k = k.value();
             if !k.starts_with(prefix) {

@@ -37,11 +37,15 @@ pub enum Table {
     /// `u64 height (BE)` -> the block's transaction outcomes: `u32 n || n × (u32 length ||
     /// Outcome)` (absent for blocks committed before outcomes existed).
     Outcomes,
+    /// `contract address (20) || u64 (MAX - height) || u32 (MAX - tx_index)` (BE) -> `tx hash
+    /// (32) || u8 payload kind`: the transactions that deployed or called each contract,
+    /// newest first (see `contract_index`).
+    ContractIndex,
 }
 
 impl Table {
     /// Every table, in declaration order.
-    pub const ALL: [Table; 11] = [
+    pub const ALL: [Table; 12] = [
         Table::Meta,
         Table::Blocks,
         Table::BlockHashes,
@@ -53,6 +57,7 @@ impl Table {
         Table::Registry,
         Table::NoteIndex,
         Table::Outcomes,
+        Table::ContractIndex,
     ];
 
     /// The table's name, stable on disk.
@@ -69,6 +74,7 @@ impl Table {
             Table::Registry => "registry",
             Table::NoteIndex => "note_index",
             Table::Outcomes => "outcomes",
+            Table::ContractIndex => "contract_index",
         }
     }
 
@@ -216,6 +222,18 @@ pub trait KvStore: Send + Sync + 'static {
         table: Table,
         prefix: &[u8],
         limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        self.scan_prefix_from(table, prefix, prefix, limit)
+    }
+
+    /// Up to `limit` entries whose key starts with `prefix` and is at least `from`, in
+    /// ascending key order (a page of a prefix scan that goes on after a key).
+    fn scan_prefix_from(
+        &self,
+        table: Table,
+        prefix: &[u8],
+        from: &[u8],
+        limit: usize,
     ) -> Result<Vec<Entry>, StoreError>;
 
     /// Calls `f` on every entry of `table` in ascending key order, stopping at its first error.
@@ -269,15 +287,16 @@ impl KvStore for MemStore {
         Ok(self.read()?[table.index()].get(key).cloned())
     }
 
-    fn scan_prefix(
+    fn scan_prefix_from(
         &self,
         table: Table,
         prefix: &[u8],
+        from: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
         let tables = self.read()?;
         Ok(tables[table.index()]
-            .range(prefix.to_vec()..)
+            .range(prefix.max(from).to_vec()..)
             .take_while(|(k, _)| k.starts_with(prefix))
             .take(limit)
             .map(|(k, v)| (k.clone(), v.clone()))
@@ -332,13 +351,14 @@ impl<S: KvStore + ?Sized> KvStore for std::sync::Arc<S> {
         (**self).get(table, key)
     }
 
-    fn scan_prefix(
+    fn scan_prefix_from(
         &self,
         table: Table,
         prefix: &[u8],
+        from: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        (**self).scan_prefix(table, prefix, limit)
+        (**self).scan_prefix_from(table, prefix, from, limit)
     }
 
     fn for_each(&self, table: Table, f: &mut ScanFn<'_>) -> Result<(), StoreError> {

@@ -1055,3 +1055,150 @@ fn a_version_3_block_refuses_a_version_4_transaction() {
         other => panic!("expected a refusal, got {:?}", other.map(|p| p.hash)),
     }
 }
+
+/// The contract index lists the transactions that deployed or called each contract, newest
+/// first and in pages by height; a failed deployment indexes nothing; and a ledger written
+/// before the index existed (no marker, no entries) is indexed when it opens.
+#[test]
+fn contract_transactions_are_indexed_newest_first_and_backfilled_at_open() {
+    use kexin_ledger::BlockEffects;
+    use kexin_types::{ContractAddress, Outcome};
+    let dir = tempfile::tempdir().unwrap();
+    let mut chain = Chain::new(Suite::Intl);
+    chain.genesis.version = kexin_types::protocol::V5;
+    let path = dir.path().join("l.redb");
+    let open = || {
+        let store: Arc<dyn KvStore> = Arc::new(RedbStore::open(&path).unwrap());
+        (
+            Ledger::open(store.clone(), chain.genesis.clone()).unwrap(),
+            store,
+        )
+    };
+    let (a, b) = (ContractAddress([0xaa; 20]), ContractAddress([0xbb; 20]));
+    let tx = |client: usize, nonce: u64, payload: Payload| {
+        SealedTx::new(Transaction::sign_versioned(
+            5,
+            &chain.genesis.chain_id,
+            &chain.clients[client],
+            None,
+            nonce,
+            payload,
+        ))
+    };
+    let deploy = |abi: Option<&str>| Payload::ContractDeploy {
+        gas_limit: 100_000,
+        code: vec![0x60, 0x00],
+        abi: abi.map(str::to_owned),
+    };
+    let call = |c: ContractAddress| Payload::ContractCall {
+        contract: c,
+        gas_limit: 100_000,
+        input: vec![1, 2, 3, 4],
+    };
+    let ok = |ret: Vec<u8>| Outcome::success(10, vec![]).with_contract(21_000, ret, vec![]);
+    let blocks = [
+        vec![
+            (tx(0, 1, deploy(Some("[]"))), ok(a.0.to_vec())),
+            (
+                tx(1, 1, deploy(None)),
+                Outcome::failed("out_of_gas", "out of gas", 10).in_version(5),
+            ),
+            (tx(2, 1, call(a)), ok(vec![])),
+        ],
+        vec![
+            (tx(0, 2, call(a)), ok(vec![])),
+            (
+                tx(1, 2, call(b)),
+                Outcome::failed("no_contract", "no code", 10).in_version(5),
+            ),
+            (
+                SealedTx::new(Transaction::sign_versioned(
+                    5,
+                    &chain.genesis.chain_id,
+                    &chain.clients[3],
+                    None,
+                    1,
+                    chain.tx(3, 1, &[1]).into_tx().payload,
+                )),
+                Outcome::success(11, vec![]).in_version(5),
+            ),
+        ],
+    ];
+    let (ledger, store) = open();
+    let mut hashes = Vec::new();
+    for (i, block) in blocks.iter().enumerate() {
+        let txs: Vec<SealedTx> = block.iter().map(|(t, _)| t.clone()).collect();
+        hashes.push(txs.iter().map(SealedTx::hash).collect::<Vec<_>>());
+        let effects = BlockEffects {
+            version: 5,
+            writes: BTreeMap::new(),
+            outcomes: block.iter().map(|(_, o)| o.clone()).collect(),
+        };
+        let prepared = ledger
+            .prepare(
+                txs,
+                effects,
+                T0 + 1 + i as u64,
+                chain.validator.public_key(),
+            )
+            .unwrap();
+        let cert = chain.certify(&prepared);
+        ledger.commit(prepared, &cert).unwrap();
+    }
+    let check = |ledger: &Ledger| {
+        let listed = ledger.contract_txs(&a, None, 10).unwrap();
+        let got: Vec<(Hash, u64, u32, u8)> = listed
+            .iter()
+            .map(|t| (t.tx_hash, t.height, t.tx_index, t.kind))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (hashes[1][0], 2, 0, 8),
+                (hashes[0][2], 1, 2, 8),
+                (hashes[0][0], 1, 0, 9),
+            ]
+        );
+        assert_eq!(ledger.contract_txs(&a, Some(2), 10).unwrap(), listed[1..]);
+        assert_eq!(ledger.contract_txs(&a, None, 1).unwrap(), listed[..1]);
+        assert_eq!(ledger.contract_txs(&a, Some(1), 10).unwrap(), vec![]);
+        assert_eq!(ledger.contract_txs(&a, Some(0), 10).unwrap(), vec![]);
+        assert_eq!(
+            ledger.contract_deployment(&a).unwrap(),
+            Some(listed[2]),
+            "the deployment is found in one read"
+        );
+        // A call to an address without code is still a call to it; nothing deployed it.
+        let to_b = ledger.contract_txs(&b, None, 10).unwrap();
+        assert_eq!(to_b.len(), 1);
+        assert_eq!(to_b[0].tx_hash, hashes[1][1]);
+        assert_eq!(ledger.contract_deployment(&b).unwrap(), None);
+        assert_eq!(
+            ledger
+                .contract_txs(&ContractAddress([0xcc; 20]), None, 10)
+                .unwrap(),
+            vec![]
+        );
+    };
+    check(&ledger);
+    // Forget the index, as a ledger written by a build before it: reopening rebuilds it.
+    let mut forget = WriteBatch::new();
+    let mut entries = 0;
+    store
+        .for_each(Table::ContractIndex, &mut |k, _| {
+            forget.delete(Table::ContractIndex, k.to_vec());
+            entries += 1;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(
+        entries, 5,
+        "4 transactions, the deployment also under its own key"
+    );
+    forget.delete(Table::Meta, b"contract_index".to_vec());
+    store.commit(forget).unwrap();
+    drop((ledger, store));
+    let (ledger, store) = open();
+    check(&ledger);
+    assert!(store.get(Table::Meta, b"contract_index").unwrap().is_some());
+}

@@ -93,6 +93,31 @@ fn commit_get_scan_and_delete() {
                 .unwrap()
                 .is_empty()
         );
+        assert_eq!(
+            keys(
+                store
+                    .scan_prefix_from(Table::State, b"ab", b"ab\x01", 100)
+                    .unwrap()
+            ),
+            vec![b"ab\xff\xff".to_vec()],
+            "{name}: a page starts at its key and stays in the prefix"
+        );
+        assert_eq!(
+            keys(
+                store
+                    .scan_prefix_from(Table::State, b"ab", b"a", 1)
+                    .unwrap()
+            ),
+            vec![b"ab".to_vec()],
+            "{name}: a start before the prefix starts at the prefix"
+        );
+        assert!(
+            store
+                .scan_prefix_from(Table::State, b"ab", b"ac", 10)
+                .unwrap()
+                .is_empty(),
+            "{name}: a start past the prefix finds nothing"
+        );
         assert!(
             store
                 .scan_prefix(Table::State, b"zz", 10)

@@ -164,6 +164,58 @@ pub struct TxResponse {
     /// cost and events.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<TxOutcomeView>,
+    /// A contract transaction's call and logs decoded with the ABIs published with the
+    /// contracts' deployments (absent when nothing could be decoded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<DecodedContractTx>,
+}
+
+/// A field of a decoded call or event: its name in the ABI and its value as text (numbers in
+/// decimal, addresses checksummed, bytes `0x` hex, strings quoted, arrays `[..]`, tuples
+/// `(..)`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecodedField {
+    /// The parameter's name (empty when the ABI does not name it).
+    pub name: String,
+    /// Its Solidity type.
+    #[serde(rename = "type")]
+    pub ty: String,
+    /// Its value as text.
+    pub value: String,
+}
+
+/// A contract call's calldata decoded with the contract's ABI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecodedCall {
+    /// The function's name.
+    pub function: String,
+    /// Its signature, e.g. `transfer(address,uint256)`.
+    pub signature: String,
+    /// Its arguments.
+    pub args: Vec<DecodedField>,
+}
+
+/// A log decoded with the emitting contract's ABI.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecodedEvent {
+    /// The event's name.
+    pub event: String,
+    /// Its signature, e.g. `Transfer(address,address,uint256)`.
+    pub signature: String,
+    /// Its fields, in the order the event declares them.
+    pub fields: Vec<DecodedField>,
+}
+
+/// What the ABIs published with contracts decode of a contract transaction.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecodedContractTx {
+    /// The call (a `contract_call` to a contract with a published ABI).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<DecodedCall>,
+    /// The outcome's logs in order, each decoded with its emitting contract's ABI (`null`
+    /// where none decodes it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<Option<DecodedEvent>>,
 }
 
 /// A committed transaction's outcome as the API shows it.
@@ -950,6 +1002,66 @@ pub struct ContractResponse {
     pub created_at: u64,
     /// The organisation of the identity that deployed it (empty on an open chain).
     pub creator_org: String,
+    /// The transaction that deployed it (absent for a signer's account, or a contract another
+    /// contract created).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy_tx: Option<Hash>,
+    /// The deploying signer's address (`msg.sender` of the deployment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployer: Option<crate::ContractAddress>,
+    /// The certificate the deployment was signed under (consortium chains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployer_cert: Option<Hash>,
+    /// The JSON ABI published with the deployment (payload kind 9), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abi: Option<serde_json::Value>,
+    /// The committed height this answer reads.
+    pub height: u64,
+}
+
+/// One transaction that deployed or called a contract.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractTxEntry {
+    /// The transaction.
+    pub tx_hash: Hash,
+    /// Its block.
+    pub height: u64,
+    /// Its index in the block.
+    pub tx_index: u32,
+    /// `contract_deploy` or `contract_call`.
+    pub kind: String,
+    /// The signer's address (`msg.sender`).
+    pub from: crate::ContractAddress,
+    /// The signer's organisation (consortium chains).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org: Option<String>,
+    /// `success` or `failed`.
+    pub status: crate::Status,
+    /// Why it failed (`contract_reverted`, `out_of_gas`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The gas it used.
+    pub gas_used: u64,
+    /// A call's function selector, `0x` and 8 hex digits (absent for a deployment, or
+    /// calldata shorter than 4 bytes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selector: Option<String>,
+    /// A call decoded with the contract's published ABI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<DecodedCall>,
+}
+
+/// `GET /v1/contracts/{address}/transactions`: a page of the transactions that deployed or
+/// called a contract, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractTxsResponse {
+    /// The contract.
+    pub contract: crate::ContractAddress,
+    /// The transactions, newest first.
+    pub transactions: Vec<ContractTxEntry>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_before: Option<u64>,
     /// The committed height this answer reads.
     pub height: u64,
 }

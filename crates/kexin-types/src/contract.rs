@@ -17,6 +17,8 @@ pub const MAX_CALLDATA_BYTES: usize = 128 * 1024;
 /// Largest gas limit a contract payload may carry (the chain parameter `contract.tx_gas_limit`
 /// is lower).
 pub const MAX_TX_GAS: u64 = 1_000_000_000;
+/// Largest JSON ABI a `contract_deploy` payload may publish (kind 9), in bytes.
+pub const MAX_ABI_BYTES: usize = 128 * 1024;
 /// Largest return data an outcome keeps, in bytes.
 pub const MAX_RETURN_BYTES: usize = 64 * 1024;
 /// Most logs one transaction's outcome keeps.
@@ -161,6 +163,32 @@ impl Decode for ContractLog {
             data,
         })
     }
+}
+
+/// Checks that `abi` is a JSON ABI as solc writes it: a JSON array of objects, each with a
+/// string `type`, within [`MAX_ABI_BYTES`]. (The entries' other fields are read by the tools
+/// that decode with it; execution ignores the ABI.)
+pub fn validate_abi(abi: &str) -> Result<(), DecodeError> {
+    if abi.len() > MAX_ABI_BYTES {
+        return Err(DecodeError::TooLarge {
+            field: "ABI",
+            limit: MAX_ABI_BYTES as u64,
+            actual: abi.len() as u64,
+        });
+    }
+    let entries: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_str(abi)
+        .map_err(|e| {
+            DecodeError::invalid("ABI", format!("not a JSON array of ABI entries: {e}"))
+        })?;
+    for (i, entry) in entries.iter().enumerate() {
+        if !entry.get("type").is_some_and(serde_json::Value::is_string) {
+            return Err(DecodeError::invalid(
+                "ABI",
+                format!("entry {i} has no string \"type\""),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Writes `u32 len || bytes`.

@@ -420,15 +420,21 @@ pub enum Payload {
         /// The note: 1..=4096 bytes of UTF-8, no control characters but newline and tab.
         text: String,
     },
-    /// Deploy a contract (kind 7; transactions of version 5 and later): run `code` (creation
-    /// bytecode followed by its ABI-encoded constructor arguments) with at most `gas_limit`
-    /// gas; the contract's address is derived from the signer's (formats.md §5.10).
+    /// Deploy a contract (kind 7, or kind 9 when it carries an ABI; transactions of version 5
+    /// and later): run `code` (creation bytecode followed by its ABI-encoded constructor
+    /// arguments) with at most `gas_limit` gas; the contract's address is derived from the
+    /// signer's (formats.md §5.10).
     ContractDeploy {
         /// Most gas the deployment may use: 1..=[`MAX_TX_GAS`](crate::contract::MAX_TX_GAS).
         gas_limit: u64,
         /// The init code: 1..=[`MAX_INITCODE_BYTES`](crate::contract::MAX_INITCODE_BYTES).
         #[serde(with = "crate::contract::hex0x")]
         code: Vec<u8>,
+        /// The contract's JSON ABI, published with it so explorers and tools decode its calls
+        /// and events (kind 9): a JSON array of objects with a `type`, 2..=
+        /// [`MAX_ABI_BYTES`](crate::contract::MAX_ABI_BYTES) bytes. Execution ignores it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        abi: Option<String>,
     },
     /// Call a contract (kind 8; transactions of version 5 and later) with ABI calldata and at
     /// most `gas_limit` gas.
@@ -454,8 +460,9 @@ impl Payload {
             Payload::Propose { .. } => 4,
             Payload::Vote { .. } => 5,
             Payload::AuditNote { .. } => 6,
-            Payload::ContractDeploy { .. } => 7,
+            Payload::ContractDeploy { abi: None, .. } => 7,
             Payload::ContractCall { .. } => 8,
+            Payload::ContractDeploy { abi: Some(_), .. } => 9,
         }
     }
 
@@ -499,9 +506,16 @@ impl Payload {
             Payload::Propose { action } => action.validate()?,
             Payload::Vote { .. } => {}
             Payload::AuditNote { text, .. } => validate_note_text(text)?,
-            Payload::ContractDeploy { gas_limit, code } => {
+            Payload::ContractDeploy {
+                gas_limit,
+                code,
+                abi,
+            } => {
                 check_gas(*gas_limit)?;
                 check_len("init code", code.len(), MAX_INITCODE_BYTES, false)?;
+                if let Some(abi) = abi {
+                    crate::contract::validate_abi(abi)?;
+                }
             }
             Payload::ContractCall {
                 gas_limit, input, ..
@@ -570,9 +584,16 @@ impl Payload {
                 out.extend_from_slice(subject.as_bytes());
                 out.put_str16(text);
             }
-            Payload::ContractDeploy { gas_limit, code } => {
+            Payload::ContractDeploy {
+                gas_limit,
+                code,
+                abi,
+            } => {
                 out.put_u64(*gas_limit);
                 put_bytes32(out, code);
+                if let Some(abi) = abi {
+                    put_bytes32(out, abi.as_bytes());
+                }
             }
             Payload::ContractCall {
                 contract,
@@ -617,11 +638,24 @@ impl Payload {
                 validate_note_text(&text)?;
                 Payload::AuditNote { subject, text }
             }
-            7 => {
+            7 | 9 => {
                 let gas_limit = r.u64("gas limit")?;
                 check_gas(gas_limit)?;
                 let code = read_bytes32(r, "init code", MAX_INITCODE_BYTES, false)?;
-                Payload::ContractDeploy { gas_limit, code }
+                let abi = if kind == 9 {
+                    let bytes = read_bytes32(r, "ABI", crate::contract::MAX_ABI_BYTES, false)?;
+                    let abi = String::from_utf8(bytes)
+                        .map_err(|_| DecodeError::invalid("ABI", "not UTF-8"))?;
+                    crate::contract::validate_abi(&abi)?;
+                    Some(abi)
+                } else {
+                    None
+                };
+                Payload::ContractDeploy {
+                    gas_limit,
+                    code,
+                    abi,
+                }
             }
             8 => {
                 let contract = ContractAddress(r.array("contract address")?);
@@ -659,7 +693,7 @@ pub enum PayloadCommitment {
     },
     /// Any other payload: `H("kexin:payload:v1" || u8 kind || payload body)`.
     Digest {
-        /// The payload kind (2..=8).
+        /// The payload kind (2..=9).
         kind: u8,
         /// The digest.
         digest: Hash,
@@ -692,11 +726,12 @@ pub fn kind_name(kind: u8) -> &'static str {
         6 => "audit_note",
         7 => "contract_deploy",
         8 => "contract_call",
+        9 => "contract_deploy",
         _ => "unknown",
     }
 }
 
-/// Contract payloads (kinds 7 and 8) exist from transaction version 5 on.
+/// Contract payloads (kinds 7, 8 and 9) exist from transaction version 5 on.
 fn check_payload_version(version: u8, payload: &Payload) -> Result<(), DecodeError> {
     if version < payload.min_tx_version() {
         return Err(DecodeError::invalid(
@@ -799,7 +834,7 @@ impl Decode for PayloadCommitment {
                     records_root,
                 })
             }
-            kind @ 2..=8 => Ok(PayloadCommitment::Digest {
+            kind @ 2..=9 => Ok(PayloadCommitment::Digest {
                 kind,
                 digest: r.hash("payload digest")?,
             }),

@@ -596,6 +596,7 @@ fn build(suite: Suite, version: u8) -> Fixture {
             Payload::ContractDeploy {
                 gas_limit: 3_000_000,
                 code: vec![0x60, 0x80, 0x60, 0x40, 0x52, 0x34, 0x80, 0x15],
+                abi: None,
             },
         );
         v.enc(

@@ -253,7 +253,7 @@ fn error_codes_are_stable() {
 #[test]
 fn unknown_payload_kind_is_refused() {
     for suite in SUITES {
-        for kind in [0u8, 9, 0x7f, 0xff] {
+        for kind in [0u8, 10, 0x7f, 0xff] {
             let mut b = tx_bytes(suite);
             let at = payload_kind_offset(suite);
             assert_eq!(b[at], 1);
@@ -1396,6 +1396,7 @@ fn contract_payloads_need_version_5_and_respect_their_limits() {
     let deploy = Payload::ContractDeploy {
         gas_limit: 3_000_000,
         code: vec![0x60, 0x80, 0x60, 0x40],
+        abi: None,
     };
     let call = Payload::ContractCall {
         contract: ContractAddress([0xab; 20]),
@@ -1448,18 +1449,22 @@ fn contract_payloads_need_version_5_and_respect_their_limits() {
         Payload::ContractDeploy {
             gas_limit: 0,
             code: vec![1],
+            abi: None,
         },
         Payload::ContractDeploy {
             gas_limit: 1,
             code: vec![],
+            abi: None,
         },
         Payload::ContractDeploy {
             gas_limit: 1,
             code: vec![0; kexin_types::contract::MAX_INITCODE_BYTES + 1],
+            abi: None,
         },
         Payload::ContractDeploy {
             gas_limit: kexin_types::contract::MAX_TX_GAS + 1,
             code: vec![1],
+            abi: None,
         },
         Payload::ContractCall {
             contract: ContractAddress::default(),
@@ -1475,6 +1480,95 @@ fn contract_payloads_need_version_5_and_respect_their_limits() {
             "{payload:?} decodes"
         );
     }
+}
+
+/// A deployment that publishes its ABI is payload kind 9: it round-trips (binary, JSON, the
+/// summary's commitment differs from the same deployment without it), needs version 5, and
+/// an ABI that is not a JSON array of typed entries, not UTF-8, or over the bound is refused.
+#[test]
+fn deployments_with_an_abi_are_kind_9_and_check_it() {
+    let key = kexin_crypto::SigningKey::from_seed(Suite::Intl, &[4; 32]).unwrap();
+    let abi = r#"[{"type":"function","name":"inc","inputs":[],"outputs":[],"stateMutability":"nonpayable"}]"#;
+    let with = Payload::ContractDeploy {
+        gas_limit: 3_000_000,
+        code: vec![0x60, 0x80],
+        abi: Some(abi.into()),
+    };
+    let without = Payload::ContractDeploy {
+        gas_limit: 3_000_000,
+        code: vec![0x60, 0x80],
+        abi: None,
+    };
+    assert_eq!((with.kind(), without.kind()), (9, 7));
+    assert_eq!(with.kind_name(), "contract_deploy");
+    let tx = Transaction::sign_versioned(5, "kexin-demo", &key, None, 7, with.clone());
+    let back = decode_transaction(&tx.encode()).unwrap();
+    assert_eq!(back, tx);
+    assert_eq!(
+        serde_json::from_value::<Transaction>(serde_json::to_value(&tx).unwrap()).unwrap(),
+        tx
+    );
+    let json = serde_json::to_value(&with).unwrap();
+    assert_eq!(json["type"], "contract_deploy");
+    assert_eq!(json["abi"], abi);
+    assert!(serde_json::to_value(&without).unwrap().get("abi").is_none());
+    assert_ne!(
+        with.commitment(Suite::Intl),
+        without.commitment(Suite::Intl)
+    );
+    assert_eq!(with.commitment(Suite::Intl).kind(), 9);
+    let old = Transaction::sign_versioned(4, "kexin-demo", &key, None, 7, with.clone());
+    assert_invalid(
+        decode_transaction(&old.encode()),
+        "payload kind",
+        "needs transaction version 5",
+    );
+    // Truncations and trailing bytes are refused.
+    let mut body = Vec::new();
+    body.push(9u8);
+    body.extend(3_000_000u64.to_be_bytes());
+    body.extend(2u32.to_be_bytes());
+    body.extend([0x60, 0x80]);
+    body.extend((abi.len() as u32).to_be_bytes());
+    body.extend(abi.as_bytes());
+    let encoded = tx.encode();
+    let at = encoded
+        .windows(body.len())
+        .position(|w| w == body.as_slice())
+        .expect("the payload is in the transaction as formats.md says");
+    for cut in [1, 4, abi.len() / 2] {
+        let mut short = encoded[..at + body.len() - cut].to_vec();
+        short.extend(&encoded[at + body.len()..]);
+        assert!(decode_transaction(&short).is_err(), "cut {cut}");
+    }
+    for bad in [
+        "".to_string(),
+        "{}".into(),
+        "[1]".into(),
+        r#"[{"name":"x"}]"#.into(),
+        r#"[{"type":7}]"#.into(),
+        "[".into(),
+        format!(
+            "[{}]",
+            vec![r#"{"type":"event"}"#; kexin_types::contract::MAX_ABI_BYTES / 16].join(",")
+        ),
+    ] {
+        let payload = Payload::ContractDeploy {
+            gas_limit: 1,
+            code: vec![1],
+            abi: Some(bad.clone()),
+        };
+        assert!(payload.validate().is_err(), "{bad:.40}");
+        let tx = Transaction::sign_versioned(5, "kexin-demo", &key, None, 7, payload);
+        assert!(
+            decode_transaction(&tx.encode()).is_err(),
+            "{bad:.40} decodes"
+        );
+    }
+    // Not UTF-8: patch a byte of the encoded ABI.
+    let mut bytes = encoded.clone();
+    bytes[at + body.len() - 3] = 0xff;
+    assert_invalid(decode_transaction(&bytes), "ABI", "not UTF-8");
 }
 
 /// Governance actions on contracts (kinds 8 to 10) round-trip; an upgrade's code must be

@@ -76,7 +76,7 @@ fn payload_examples_round_trip_and_cover_every_kind() {
     }
     assert_eq!(
         kinds.into_iter().collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6, 7, 8]
+        [1, 2, 3, 4, 5, 6, 7, 8, 9]
     );
     assert_eq!(
         actions.into_iter().collect::<Vec<_>>(),

@@ -2,7 +2,8 @@
 // when, whether the consortium froze it; and a storage slot with its offline proof.
 
 import { api, get } from '../api.js';
-import { badge, facts, h, link, mono, notice, num, replace, section } from '../dom.js';
+import { badge, facts, h, hashLink, link, mono, notice, num, plural, replace, section, table } from '../dom.js';
+import { callView, eventView } from './tx.js';
 
 /** Whether `s` is a contract address: `0x` and 40 hexadecimal digits. */
 export function isAddress(s) {
@@ -26,6 +27,9 @@ export function contractFacts(c) {
     ['Status', c.frozen ? badge('frozen by the consortium', 'bad') : badge('active', 'ok')],
     isContract ? ['Code', [`${num(c.code_size)} bytes · keccak256 `, mono(c.code_hash)]] : null,
     isContract ? ['Deployed', [link(`block/${c.created_at}`, `block ${num(c.created_at)}`), c.creator_org ? [' by ', link(`org/${encodeURIComponent(c.creator_org)}`, c.creator_org)] : ' (open chain)']] : null,
+    c.deploy_tx ? ['Deployment', hashLink(`tx/${c.deploy_tx}`, c.deploy_tx, 16)] : null,
+    c.deployer ? ['Deployer', [mono(c.deployer), c.deployer_cert ? [' · certificate ', mono(c.deployer_cert.slice(0, 16))] : null]] : null,
+    isContract ? ['ABI', c.abi ? `published with the deployment (${num(c.abi.length)} entries): calls and events below are decoded` : h('span', { class: 'muted' }, 'not published: calls and events show undecoded')] : null,
     ['EVM nonce', [num(c.nonce), h('span', { class: 'muted' }, ' (decides the address of the next contract it creates; a contract\'s starts at 1)')]],
     ['As of', `block ${num(c.height)}`],
   ]);
@@ -47,6 +51,13 @@ export async function render({ main, signal }, address) {
     }
     throw e;
   }
+  const isContract = c.code_size > 0;
+  const [txs, events] = isContract
+    ? await Promise.all([
+      api.contractTxs(address).catch((e) => ({ error: e.message })),
+      api.contractEvents(address, Math.max(1, c.created_at)).catch((e) => ({ error: e.message })),
+    ])
+    : [null, null];
   if (signal.aborted) return;
   const out = h('div', { id: 'slot-result' });
   const input = h('input', { id: 'slot', name: 'slot', placeholder: 'slot: 0, 0x…', autocomplete: 'off', spellcheck: 'false' });
@@ -76,7 +87,13 @@ export async function render({ main, signal }, address) {
     main,
     h('h1', {}, c.code_size > 0 ? 'Contract' : 'Contract account'),
     h('p', { class: 'subtitle mono' }, address),
-    section('Overview', contractFacts(c)),
+    section(
+      'Overview',
+      contractFacts(c),
+      c.abi ? h('p', { class: 'actions' }, h('a', { class: 'button secondary', href: URL.createObjectURL(new Blob([JSON.stringify(c.abi, null, 2)], { type: 'application/json' })), download: `${address}.abi.json` }, 'Download the ABI')) : null,
+    ),
+    txs ? section('Transactions', txsView(txs)) : null,
+    events ? section('Events', eventsView(events)) : null,
     c.code_size > 0
       ? section(
         'Storage',
@@ -98,4 +115,48 @@ export function slotView(p) {
     ]),
     h('p', { class: 'actions' }, h('a', { class: 'button secondary', href: URL.createObjectURL(blob), download: 'storage.proof.json' }, 'Download the proof')),
   ];
+}
+
+/** The newest transactions that deployed or called a contract (`ContractTxsResponse`). */
+export function txsView(page) {
+  if (page.error) return notice(page.error, 'error');
+  return table(
+    ['Transaction', 'Block', 'From', 'Call', 'Status', 'Gas'],
+    page.transactions.map((t) => [
+      hashLink(`tx/${t.tx_hash}`, t.tx_hash, 12),
+      link(`block/${t.height}`, num(t.height)),
+      [mono(t.from), t.org ? h('span', { class: 'muted' }, ` · ${t.org}`) : null],
+      t.kind === 'contract_deploy'
+        ? badge('deployment', 'plain')
+        : t.call
+          ? callView(t.call)
+          : h('span', { class: 'mono' }, t.selector ?? '(no selector)'),
+      t.status === 'success' ? badge('success', 'ok') : [badge('failed', 'bad'), ' ', h('code', {}, t.code ?? '')],
+      num(t.gas_used),
+    ]),
+    {
+      caption: page.next_before ? `The newest ${plural(page.transactions.length, 'transaction')}` : plural(page.transactions.length, 'transaction'),
+      empty: 'No transaction deployed or called it directly (another contract created it).',
+      hide: [2, 5],
+    },
+  );
+}
+
+/** The first page of a contract's logs from its deployment on (`ContractEventsResponse`). */
+export function eventsView(page) {
+  if (page.error) return notice(page.error, 'error');
+  return table(
+    ['Block', 'Transaction', 'Event'],
+    page.logs.map((l) => [
+      link(`block/${l.height}`, num(l.height)),
+      hashLink(`tx/${l.tx_hash}`, l.tx_hash, 12),
+      l.decoded ? eventView(l.decoded) : h('span', { class: 'mono' }, `topic0 ${l.topics[0] ?? '(anonymous)'}`),
+    ]),
+    {
+      caption: page.next_from_height
+        ? `The first ${plural(page.logs.length, 'log')}, blocks ${num(page.from_height)} to ${num(page.to_height)} (kexin contract events lists them all)`
+        : `${plural(page.logs.length, 'log')}, blocks ${num(page.from_height)} to ${num(page.to_height)}`,
+      empty: 'No logs.',
+    },
+  );
 }

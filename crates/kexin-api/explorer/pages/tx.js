@@ -57,7 +57,7 @@ export function attributeLines(attributes) {
  * What a transaction did (protocol version 4, formats.md §4.14): status (failed in the bad
  * style, with its code and message), cost and events. `note`: where the outcome comes from.
  */
-export function outcomeView(o, note) {
+export function outcomeView(o, note, decodedLogs = []) {
   const ok = o.status === 'success';
   return [
     facts([
@@ -70,14 +70,15 @@ export function outcomeView(o, note) {
     ]),
     o.logs && o.logs.length
       ? table(
-        ['#', 'Contract', 'Topics', 'Data'],
+        ['#', 'Contract', 'Event', 'Topics', 'Data'],
         o.logs.map((l, i) => [
           String(i),
           link(`contract/${l.address}`, l.address),
+          decodedLogs[i] ? eventView(decodedLogs[i]) : h('span', { class: 'muted' }, 'no published ABI decodes it'),
           h('ul', { class: 'attributes' }, l.topics.map((t) => h('li', { class: 'mono' }, t))),
           h('span', { class: 'mono break' }, l.data),
         ]),
-        { caption: `${num(o.logs.length)} logs (Solidity events)` },
+        { caption: `${num(o.logs.length)} logs (Solidity events)`, hide: [3, 4] },
       )
       : null,
     table(
@@ -92,17 +93,38 @@ export function outcomeView(o, note) {
   ].filter(Boolean);
 }
 
+/** Decoded fields (of a call or an event) as `name: value` lines with their types. */
+export function fieldsView(fields) {
+  if (!fields.length) return h('span', { class: 'muted' }, 'no arguments');
+  return h(
+    'ul',
+    { class: 'attributes' },
+    fields.map((f) => h('li', {}, h('span', { class: 'muted' }, `${f.type} `), f.name ? `${f.name}: ` : '', h('span', { class: 'mono break' }, f.value))),
+  );
+}
+
+/** A log decoded with its contract's published ABI (`DecodedEvent`). */
+export function eventView(e) {
+  return h('div', { class: 'decoded-event' }, h('strong', {}, e.event), fieldsView(e.fields));
+}
+
+/** A call decoded with its contract's published ABI (`DecodedCall`). */
+export function callView(c) {
+  return c.args.length ? [h('code', {}, c.signature), fieldsView(c.args)] : h('code', {}, c.signature);
+}
+
 /** A contract transaction's return data (a deployment's is the contract's address). */
 function returnDataView(o) {
   return h('span', { class: 'mono break' }, o.return_data);
 }
 
-function payloadView(payload, hash, outcome) {
+function payloadView(payload, hash, outcome, decoded) {
   switch (payload.type) {
     case 'contract_deploy':
       return facts([
         ['Init code', `${num((payload.code.length - 2) / 2)} bytes`],
         ['Gas limit', num(payload.gas_limit)],
+        ['ABI', payload.abi ? `published with the deployment (${num(abiEntries(payload.abi))} entries)` : h('span', { class: 'muted' }, 'not published: calls and events show undecoded')],
         outcome && outcome.status === 'success' && outcome.return_data
           ? ['Contract', link(`contract/${outcome.return_data}`, outcome.return_data)]
           : null,
@@ -110,6 +132,7 @@ function payloadView(payload, hash, outcome) {
     case 'contract_call':
       return facts([
         ['Contract', link(`contract/${payload.contract}`, payload.contract)],
+        decoded && decoded.call ? ['Function', callView(decoded.call)] : null,
         ['Function selector', mono(payload.input.slice(0, 10))],
         ['Calldata', `${num((payload.input.length - 2) / 2)} bytes`],
         ['Gas limit', num(payload.gas_limit)],
@@ -139,6 +162,16 @@ function payloadView(payload, hash, outcome) {
       const { type, ...rest } = payload;
       return jsonView(rest);
     }
+  }
+}
+
+/** The number of entries of an ABI given as JSON text (0 when it does not parse). */
+export function abiEntries(text) {
+  try {
+    const v = JSON.parse(text);
+    return Array.isArray(v) ? v.length : 0;
+  } catch {
+    return 0;
   }
 }
 
@@ -206,9 +239,10 @@ export async function render({ main, signal }, hash) {
           tx.outcome.committed
             ? 'yes: the block header\'s outcomes root commits to this outcome, and the transaction receipt proves it'
             : 'no: a block of protocol version 3 commits to no outcome (every transaction in it took effect); shown as this node\'s execution reported it',
+          tx.decoded ? tx.decoded.logs || [] : [],
         ),
       )
       : null,
-    section('Payload', payloadView(t.payload, hash, tx.outcome)),
+    section('Payload', payloadView(t.payload, hash, tx.outcome, tx.decoded)),
   );
 }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { offlineCommand, recordedBy } from '../pages/receipt.js';
 import { attributeLines, outcomeView } from '../pages/tx.js';
-import { contractFacts, isAddress, slotError } from '../pages/contract.js';
+import { contractFacts, eventsView, isAddress, slotError, txsView } from '../pages/contract.js';
 import { classify } from '../pages/search.js';
 
 test('the offline command gives the data: --digest when known, else a FILE argument', () => {
@@ -145,5 +145,64 @@ test('contract pages: addresses, slots, search, and the overview of a contract',
     assert.match(account.textContent, /signer account/);
     assert.match(account.textContent, /active/);
     assert.doesNotMatch(account.textContent, /Deployed/);
+  });
+});
+
+test('contract pages decode calls and events with the published ABI, and say when none is', () => {
+  withFakeDom(() => {
+    const a = '0x' + 'ab'.repeat(20);
+    const from = '0x' + 'cd'.repeat(20);
+    const call = { function: 'transfer', signature: 'transfer(address,uint256)', args: [{ name: 'to', type: 'address', value: from }, { name: 'amount', type: 'uint256', value: '250' }] };
+    const txs = render(txsView({
+      contract: a,
+      height: 9,
+      transactions: [
+        { tx_hash: '11'.repeat(32), height: 8, tx_index: 0, kind: 'contract_call', from, org: 'org2', status: 'failed', code: 'contract_reverted', gas_used: 30000, selector: '0xa9059cbb', call },
+        { tx_hash: '22'.repeat(32), height: 7, tx_index: 1, kind: 'contract_call', from, status: 'success', gas_used: 51000, selector: '0x12345678' },
+        { tx_hash: '33'.repeat(32), height: 5, tx_index: 0, kind: 'contract_deploy', from, status: 'success', gas_used: 400000 },
+      ],
+    }));
+    const rows = txs.all((e) => e.tag === 'tr').slice(1);
+    assert.equal(rows.length, 3);
+    assert.match(rows[0].textContent, /transfer\(address,uint256\)/);
+    assert.match(rows[0].textContent, /uint256 amount: 250/);
+    assert.match(rows[0].textContent, /failed contract_reverted/);
+    assert.match(rows[0].textContent, /org2/);
+    assert.match(rows[1].textContent, /0x12345678/, 'an undecoded call shows its selector');
+    assert.match(rows[2].textContent, /deployment/);
+    assert.equal(rows[0].all((e) => e.tag === 'a')[0].attrs.href, `#/tx/${'11'.repeat(32)}`);
+    assert.match(txs.textContent, /3 transactions/);
+    const empty = render(txsView({ contract: a, height: 9, transactions: [] }));
+    assert.match(empty.textContent, /another contract created it/);
+    assert.match(render(txsView({ error: 'boom' })).textContent, /boom/);
+
+    const events = render(eventsView({
+      contract: a, from_height: 5, to_height: 9, height: 9, next_from_height: 10,
+      logs: [
+        { tx_hash: '11'.repeat(32), height: 8, tx_index: 0, log_index: 0, contract: a, topics: ['ee'.repeat(32)], data: '0x', decoded: { event: 'Transfer', signature: 'Transfer(address,address,uint256)', fields: [{ name: 'value', type: 'uint256', value: '7' }] } },
+        { tx_hash: '22'.repeat(32), height: 9, tx_index: 0, log_index: 0, contract: a, topics: ['ff'.repeat(32)], data: '0x' },
+      ],
+    }));
+    const erows = events.all((e) => e.tag === 'tr').slice(1);
+    assert.match(erows[0].textContent, /Transfer/);
+    assert.match(erows[0].textContent, /uint256 value: 7/);
+    assert.match(erows[1].textContent, new RegExp(`topic0 ${'ff'.repeat(32)}`));
+    assert.match(events.textContent, /The first 2 logs, blocks 5 to 9/);
+
+    const published = render(contractFacts({ address: a, code_hash: 'ee'.repeat(32), code_size: 10, nonce: 1, frozen: false, created_at: 5, creator_org: 'org1', height: 9, deploy_tx: '33'.repeat(32), deployer: from, abi: [{ type: 'function' }, { type: 'event' }] }));
+    assert.match(published.textContent, /published with the deployment \(2 entries\)/);
+    assert.match(published.textContent, new RegExp(`Deployer${from}`));
+    assert.ok(published.all((e) => e.tag === 'a').some((e) => e.attrs.href === `#/tx/${'33'.repeat(32)}`));
+    const unpublished = render(contractFacts({ address: a, code_hash: 'ee'.repeat(32), code_size: 10, nonce: 1, frozen: false, created_at: 5, creator_org: '', height: 9 }));
+    assert.match(unpublished.textContent, /not published/);
+
+    const out = render(outcomeView(
+      { status: 'success', cost: 110, version: 5, gas_used: 5, events: [], logs: [{ address: a, topics: ['ee'.repeat(32)], data: '0x' }, { address: a, topics: [], data: '0x' }] },
+      null,
+      [{ event: 'Incremented', signature: 'Incremented(address,uint256)', fields: [{ name: 'value', type: 'uint256', value: '1' }] }, null],
+    ));
+    const lrows = out.all((e) => e.tag === 'table')[0].all((e) => e.tag === 'tr').slice(1);
+    assert.match(lrows[0].textContent, /Incremented/);
+    assert.match(lrows[1].textContent, /no published ABI decodes it/);
   });
 });

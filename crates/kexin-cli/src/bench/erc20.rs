@@ -489,6 +489,7 @@ async fn setup(client: &Client, info: &ChainInfo, signers: &[SigningKey]) -> any
         Payload::ContractDeploy {
             gas_limit: DEPLOY_GAS,
             code: artifact.bytecode.clone(),
+            abi: None,
         },
     );
     nonce += 1;

@@ -316,7 +316,7 @@ impl Module for Contracts {
     }
 
     fn payload_kinds(&self) -> &'static [u8] {
-        &[7, 8]
+        &[7, 8, 9]
     }
 
     fn check(&self, cx: &TxCx<'_>, st: &Journal<'_>) -> Checked {
@@ -406,7 +406,9 @@ impl Module for Contracts {
         };
         let caller = address_of(suite, &cx.tx.tx().signer);
         let (call, gas) = match cx.payload() {
-            Payload::ContractDeploy { code, gas_limit } => (
+            Payload::ContractDeploy {
+                code, gas_limit, ..
+            } => (
                 Call::Create {
                     init_code: Bytes::from(code.clone()),
                 },
@@ -484,10 +486,15 @@ impl Module for Contracts {
 
     fn describe(&self, payload: &Payload, _suite: Suite) -> String {
         match payload {
-            Payload::ContractDeploy { code, gas_limit } => {
+            Payload::ContractDeploy {
+                code,
+                gas_limit,
+                abi,
+            } => {
                 format!(
-                    "deploy a contract ({} bytes of init code, gas ≤ {gas_limit})",
-                    code.len()
+                    "deploy a contract ({} bytes of init code, gas ≤ {gas_limit}{})",
+                    code.len(),
+                    if abi.is_some() { ", with its ABI" } else { "" }
                 )
             }
             Payload::ContractCall {

@@ -277,13 +277,14 @@ impl KvStore for FaultyStore {
         self.inner.get(table, key)
     }
 
-    fn scan_prefix(
+    fn scan_prefix_from(
         &self,
         table: Table,
         prefix: &[u8],
+        from: &[u8],
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        self.inner.scan_prefix(table, prefix, limit)
+        self.inner.scan_prefix_from(table, prefix, from, limit)
     }
 
     fn for_each(&self, table: Table, f: &mut ScanFn<'_>) -> Result<(), StoreError> {

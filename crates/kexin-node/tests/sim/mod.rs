@@ -513,6 +513,7 @@ impl<S: SimSuite> World<S> {
                 Payload::ContractDeploy {
                     gas_limit: 1_000_000,
                     code: crate::solc::contract("CounterV1").bytecode.clone(),
+                    abi: None,
                 }
             } else {
                 Payload::ContractCall {
