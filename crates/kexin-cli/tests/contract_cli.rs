@@ -3,7 +3,10 @@
 //! token from solc's standard-JSON output, query and call it, decode its events and custom
 //! errors with the ABI, and refuse what must be refused (a writer deploying, a reverting call,
 //! a bad argument, a file that is not an artifact). A holder's balance is read as a storage
-//! slot with its state proof and verified offline against the genesis.
+//! slot with its state proof and verified offline against the genesis. The ABI published with
+//! a deployment decodes without --abi. On the same network: an out-of-gas loop, the
+//! precompiles (SM3, identity, evidence) through a contract, and a counter frozen, unfrozen
+//! and upgraded by the consortium's vote.
 
 mod common;
 
@@ -475,6 +478,125 @@ fn contract_scenario(net: &Net) {
         text.contains("ABI          published with the deployment"),
         "{text}"
     );
+
+    lifecycle_scenario(net, &node, &artifact, &owner);
+}
+
+/// On the same network: an out-of-gas loop, the precompiles through a contract, and a
+/// counter frozen, unfrozen and upgraded by the consortium's vote (keeping address and
+/// storage).
+fn lifecycle_scenario(
+    net: &Net,
+    node: &dyn Fn(&[&str], Option<&Path>) -> std::process::Output,
+    artifact: &Path,
+    owner: &str,
+) {
+    let d = &net.dir;
+    let admin = |org: &str| d.join(org).join("admin");
+    let artifact = artifact.to_str().unwrap();
+    let deploy = |name: &str| -> String {
+        let out = node(
+            &["contract", "deploy", artifact, "--contract", name, "--json"],
+            Some(&admin("org1")),
+        );
+        let v: Value = serde_json::from_str(&ok(&out)).unwrap();
+        v["address"].as_str().unwrap().to_owned()
+    };
+
+    // An unbounded loop runs out of its gas: a failed outcome, nothing else.
+    let faults = deploy("Faults");
+    let out = node(
+        &["contract", "call", &faults, "spin", "--gas", "300000"],
+        Some(&admin("org1")),
+    );
+    assert_eq!(failed(&out), "out_of_gas", "{}", stderr(&out));
+
+    // The precompiles through a contract: SM3, the identity behind an address, an evidence
+    // lookup (of a file org1's writer attests now).
+    let crypto = deploy("Crypto");
+    let query = |args: &[&str]| {
+        let mut a = vec!["contract", "query", crypto.as_str()];
+        a.extend_from_slice(args);
+        ok(&node(&a, None)).trim().to_owned()
+    };
+    assert_eq!(
+        query(&["sm3", "0x616263"]),
+        "0x66c7f0f462eeedd9d1f2d46bdc10e4e24167c4875cf2f7a2297da02b8f4ba8e0"
+    );
+    let id = query(&["identityOf", owner]);
+    assert!(
+        id.starts_with("(true, 0x") && id.contains("\"org1\"") && id.contains("\"admin\""),
+        "{id}"
+    );
+    assert_eq!(
+        query(&["callerActsAs", "org1", "admin", "--from", owner]),
+        "true"
+    );
+    assert_eq!(
+        query(&["callerActsAs", "org2", "admin", "--from", owner]),
+        "false"
+    );
+    let file = net.path("invoice-7.pdf");
+    write(&file, b"%PDF invoice 7 for the precompile");
+    let receipt = net.attest(0, &file, &net.path("receipts"));
+    let digest = receipt["record"]["digest"].as_str().unwrap();
+    let ev = query(&["evidenceOf", &format!("0x{digest}")]);
+    assert!(
+        ev.starts_with("(true, 1, ") && ev.contains("\"org1\""),
+        "{ev}"
+    );
+    let none = query(&["evidenceOf", &format!("0x{}", "ab".repeat(32))]);
+    assert!(none.starts_with("(false, 0, 0, "), "{none}");
+
+    // A counter, frozen by vote: calls fail, its storage stays provable; unfrozen; then
+    // upgraded to new code at the same address with the same storage.
+    let counter = deploy("CounterV1");
+    let inc = || node(&["contract", "call", &counter, "inc"], Some(&admin("org2")));
+    ok(&inc());
+    let value = || query_at(node, &counter, "value()(uint256)");
+    assert_eq!(value(), "1");
+    let pass = |action: &[&str]| {
+        let mut a = vec!["gov", "propose"];
+        a.extend_from_slice(action);
+        a.push("--json");
+        let proposed: Value = serde_json::from_str(&ok(&node(&a, Some(&admin("org1"))))).unwrap();
+        let id = proposed["id"].as_str().unwrap().to_owned();
+        let mut last = Value::Null;
+        for org in ["org2", "org3"] {
+            let vote = ["gov", "vote", "--proposal", id.as_str(), "--yes", "--json"];
+            last = serde_json::from_str(&ok(&node(&vote, Some(&admin(org))))).unwrap();
+        }
+        assert_eq!(last["state"], "passed", "{last}");
+    };
+    pass(&["freeze-contract", "--contract", &counter]);
+    assert_eq!(failed(&inc()), "contract_frozen");
+    let slot = ok(&node(&["contract", "storage", &counter, "0"], None));
+    assert!(slot.contains("0000000000000001 (1)"), "{slot}");
+    pass(&["unfreeze-contract", "--contract", &counter]);
+    ok(&inc());
+    assert_eq!(value(), "2");
+    pass(&[
+        "upgrade-contract",
+        "--contract",
+        &counter,
+        "--artifact",
+        artifact,
+        "--name",
+        "CounterV2",
+    ]);
+    ok(&inc());
+    assert_eq!(value(), "12", "CounterV2 adds 10 to the kept storage");
+    assert_eq!(query_at(node, &counter, "version()(uint256)"), "2");
+}
+
+fn query_at(
+    node: &dyn Fn(&[&str], Option<&Path>) -> std::process::Output,
+    contract: &str,
+    signature: &str,
+) -> String {
+    ok(&node(&["contract", "query", contract, signature], None))
+        .trim()
+        .to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
