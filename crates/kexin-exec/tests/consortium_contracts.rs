@@ -7,13 +7,10 @@
 mod solc;
 
 use alloy_sol_types::{SolCall, sol};
-use kexin_crypto::{SigningKey, Suite};
-use kexin_exec::{BlockContext, MemoryState, execute_block};
-use kexin_pki::{Certificate, Terms};
+use kexin_crypto::Suite;
 use kexin_types::state::{Key, StateKey, namespace};
 use kexin_types::{
-    CertDer, ContractAddress, EvidenceRecord, Genesis, GovAction, Organisation, Outcome, Payload,
-    RevocationReason, Role, SealedTx, Transaction, Validator, protocol,
+    ContractAddress, EvidenceRecord, GovAction, Outcome, Payload, RevocationReason, Role,
 };
 
 sol! {
@@ -49,146 +46,14 @@ sol! {
     }
 }
 
-const CHAIN: &str = "lookups-test";
-const DAY: u64 = 86_400_000;
+#[path = "common/consortium.rs"]
+mod consortium;
 
-struct Org {
-    ca: Certificate,
-    key: SigningKey,
-}
-
-struct Id {
-    key: SigningKey,
-    cert: CertDer,
-    nonce: u64,
-}
-
-impl Id {
-    fn tx(&mut self, payload: Payload) -> SealedTx {
-        self.nonce += 1;
-        // Every transaction attaches the certificate: the first registers it.
-        SealedTx::new(Transaction::sign_versioned(
-            protocol::V5,
-            CHAIN,
-            &self.key,
-            Some((&self.cert, self.nonce == 1)),
-            self.nonce,
-            payload,
-        ))
-    }
-
-    fn address(&self, suite: Suite) -> kexin_evm::Address {
-        kexin_evm::address_of(suite, &self.key.public_key())
-    }
-}
-
-fn terms(serial: u8) -> Terms {
-    Terms {
-        serial: serial as u64,
-        not_before_ms: 0,
-        not_after_ms: 1000 * DAY,
-    }
-}
-
-impl Org {
-    fn new(suite: Suite, name: &str, seed: u8) -> Org {
-        let key = SigningKey::from_seed(suite, &[seed; 32]).unwrap();
-        let ca = kexin_pki::self_signed_ca(name, &key, &terms(seed)).unwrap();
-        Org { ca, key }
-    }
-
-    fn issue(&self, suite: Suite, name: &str, role: Role, seed: u8) -> Id {
-        let key = SigningKey::from_seed(suite, &[seed; 32]).unwrap();
-        let cert = kexin_pki::issue(
-            &self.ca,
-            &self.key,
-            name,
-            role,
-            &key.public_key(),
-            &terms(seed),
-        )
-        .unwrap();
-        Id {
-            key,
-            cert: CertDer(cert.der().to_vec()),
-            nonce: 0,
-        }
-    }
-}
-
-struct Chain {
-    genesis: Genesis,
-    state: MemoryState,
-    height: u64,
-}
-
-impl Chain {
-    fn run(&mut self, txs: &[SealedTx]) -> Vec<Outcome> {
-        self.height += 1;
-        let ctx = BlockContext {
-            genesis: &self.genesis,
-            height: self.height,
-            timestamp_ms: 10 * DAY + self.height * 1000,
-        };
-        let executed = execute_block(&self.state, &ctx, txs).expect("the block executes");
-        self.state.commit(executed.writes);
-        executed.outcomes
-    }
-
-    fn query<C: SolCall>(&self, from: &Id, contract: ContractAddress, call: C) -> C::Return {
-        let from = ContractAddress(from.address(self.genesis.suite).0.0);
-        let out = kexin_exec::contract::query(
-            &self.state,
-            &self.genesis,
-            self.height,
-            10 * DAY + self.height * 1000,
-            Some(from),
-            contract,
-            &call.abi_encode(),
-            None,
-        )
-        .unwrap()
-        .unwrap();
-        assert!(out.failure.is_none(), "{:?}", out.failure);
-        C::abi_decode_returns(&out.return_data).unwrap()
-    }
-}
-
-fn consortium(suite: Suite, org1: &Org, org2: &Org) -> Chain {
-    let genesis = Genesis {
-        version: protocol::V5,
-        epoch_length: kexin_types::limits::DEFAULT_EPOCH_LENGTH,
-        chain_id: CHAIN.into(),
-        suite,
-        timestamp_ms: 0,
-        organisations: vec![
-            Organisation {
-                name: "org1".into(),
-                ca_certs: vec![CertDer(org1.ca.der().to_vec())],
-            },
-            Organisation {
-                name: "org2".into(),
-                ca_certs: vec![CertDer(org2.ca.der().to_vec())],
-            },
-        ],
-        validators: vec![Validator {
-            name: "node0".into(),
-            org: "org1".into(),
-            public_key: SigningKey::from_seed(suite, &[1; 32]).unwrap().public_key(),
-            address: String::new(),
-        }],
-    };
-    genesis.validate().unwrap();
-    Chain {
-        genesis,
-        state: MemoryState::default(),
-        height: 0,
-    }
-}
+use consortium::*;
 
 fn lookups_answer(suite: Suite) {
     let (org1, org2) = (Org::new(suite, "org1", 101), Org::new(suite, "org2", 102));
-    let mut chain = consortium(suite, &org1, &org2);
+    let mut chain = consortium(suite, &[&org1, &org2]);
     let mut admin = org1.issue(suite, "admin1", Role::Admin, 11);
     let mut alice = org1.issue(suite, "alice", Role::Writer, 12);
     let mut bob = org2.issue(suite, "bob", Role::Writer, 13);
@@ -332,7 +197,7 @@ fn pass(chain: &mut Chain, a1: &mut Id, a2: &mut Id, action: GovAction) -> Vec<O
 
 fn lifecycle_by_vote(suite: Suite) {
     let (org1, org2) = (Org::new(suite, "org1", 101), Org::new(suite, "org2", 102));
-    let mut chain = consortium(suite, &org1, &org2);
+    let mut chain = consortium(suite, &[&org1, &org2]);
     let mut a1 = org1.issue(suite, "admin1", Role::Admin, 11);
     let mut a2 = org2.issue(suite, "admin2", Role::Admin, 21);
     let mut bob = org2.issue(suite, "bob", Role::Writer, 13);

@@ -1,5 +1,6 @@
-//! Compiling the test contracts (`crates/kexin-evm/tests/contracts/`) with the pinned `solc`
-//! (npm, `contracts/package.json`). Other crates' tests include this file with `#[path]`.
+//! Compiling the test contracts (`crates/kexin-evm/tests/contracts/`) and the reference
+//! contracts (`contracts/scf`, `contracts/trace`) with the pinned `solc` (npm,
+//! `contracts/package.json`). Other crates' tests include this file with `#[path]`.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -57,21 +58,52 @@ fn compile_all() -> BTreeMap<String, Compiled> {
     all
 }
 
+/// The reference contracts (`contracts/scf/*.sol`, `contracts/trace/*.sol`), compiled once per
+/// test binary: solc's standard-JSON output, with the settings of [`solc_output`].
+pub fn reference_output() -> &'static serde_json::Value {
+    static OUT: OnceLock<serde_json::Value> = OnceLock::new();
+    OUT.get_or_init(|| compile_dirs(&["contracts/scf", "contracts/trace"]))
+}
+
+/// The reference contract `name`.
+pub fn reference(name: &str) -> Compiled {
+    let out = reference_output();
+    for (_, file) in out["contracts"].as_object().expect("contracts") {
+        if let Some(c) = file.get(name) {
+            let hex_code = c["evm"]["bytecode"]["object"].as_str().expect("bytecode");
+            return Compiled {
+                bytecode: hex::decode(hex_code).expect("hex bytecode"),
+            };
+        }
+    }
+    panic!("no reference contract {name} in contracts/scf or contracts/trace")
+}
+
 fn run_solc() -> serde_json::Value {
+    compile_dirs(&["crates/kexin-evm/tests/contracts"])
+}
+
+/// Every `.sol` file of `dirs` (relative to the repository; missing ones are skipped), with
+/// the Kexin library as "kexin/Kexin.sol", compiled by the pinned solc.
+fn compile_dirs(dirs: &[&str]) -> serde_json::Value {
     let solc = repo_root().join("contracts/node_modules/solc/solc.js");
     assert!(
         solc.exists(),
         "{} is missing: run `npm ci --prefix contracts` (the pinned Solidity compiler)",
         solc.display()
     );
-    let dir = repo_root().join("crates/kexin-evm/tests/contracts");
     let mut sources = serde_json::Map::new();
-    for entry in std::fs::read_dir(&dir).expect("tests/contracts") {
-        let path = entry.expect("dir entry").path();
-        if path.extension().is_some_and(|e| e == "sol") {
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            let content = std::fs::read_to_string(&path).expect("read source");
-            sources.insert(name, serde_json::json!({ "content": content }));
+    for dir in dirs {
+        let Ok(entries) = std::fs::read_dir(repo_root().join(dir)) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.expect("dir entry").path();
+            if path.extension().is_some_and(|e| e == "sol") {
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                let content = std::fs::read_to_string(&path).expect("read source");
+                sources.insert(name, serde_json::json!({ "content": content }));
+            }
         }
     }
     // The Kexin library, imported as "kexin/Kexin.sol".
