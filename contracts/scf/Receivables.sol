@@ -2,6 +2,7 @@
 pragma solidity ^0.8.24;
 
 import "kexin/Kexin.sol";
+import "kexin/Apps.sol";
 
 /// Supply-chain finance receivables (应收账款 / 债权凭证) between the consortium's
 /// organisations: a core enterprise issues a receivable to a supplier against attested trade
@@ -117,7 +118,7 @@ contract Receivables {
         (string memory me, bytes32 mine) = _caller("admin");
         require(mine == operator, string.concat("only the platform operator ", orgName[operator], "'s admins set roles; ", me, " is not the operator"));
         require(bytes(org).length > 0 && bytes(org).length <= 64, "an organisation name is 1 to 64 bytes");
-        require(newRoles <= CORE + SUPPLIER + FINANCIER, string.concat("unknown roles ", _u(newRoles), ": a sum of 1 (core), 2 (supplier) and 4 (financier)"));
+        require(newRoles <= CORE + SUPPLIER + FINANCIER, string.concat("unknown roles ", Apps.u(newRoles), ": a sum of 1 (core), 2 (supplier) and 4 (financier)"));
         bytes32 k = _key(org);
         orgName[k] = org;
         rolesOf[k] = newRoles;
@@ -140,10 +141,10 @@ contract Receivables {
         require(holder != mine, "a core enterprise cannot issue a receivable to itself");
         require(amount > 0, "the amount must be above 0");
         require(bytes(currency).length >= 1 && bytes(currency).length <= 8, "a currency is 1 to 8 bytes, e.g. CNY");
-        require(maturity > block.timestamp, string.concat("the maturity ", _u(maturity), " is not after the block's time ", _u(block.timestamp)));
-        require(tradeDocs.length >= 1 && tradeDocs.length <= MAX_DOCS, string.concat("a receivable needs 1 to 16 trade documents, got ", _u(tradeDocs.length)));
+        require(maturity > block.timestamp, string.concat("the maturity ", Apps.u(maturity), " is not after the block's time ", Apps.u(block.timestamp)));
+        require(tradeDocs.length >= 1 && tradeDocs.length <= MAX_DOCS, string.concat("a receivable needs 1 to 16 trade documents, got ", Apps.u(tradeDocs.length)));
         for (uint256 i = 0; i < tradeDocs.length; i++) {
-            require(Kexin.evidence(tradeDocs[i]).recorded, string.concat("trade document ", _hex(tradeDocs[i]), " is not attested on the chain"));
+            require(Kexin.evidence(tradeDocs[i]).recorded, string.concat("trade document ", Apps.hex32(tradeDocs[i]), " is not attested on the chain"));
         }
         id = ++count;
         Receivable storage r = receivables[id];
@@ -162,8 +163,8 @@ contract Receivables {
     function confirm(uint256 id) external {
         Receivable storage r = _get(id);
         (string memory me, bytes32 mine) = _caller("admin");
-        require(mine == r.issuer, string.concat("only the debtor ", orgName[r.issuer], " may confirm receivable ", _u(id), "; ", me, " is not"));
-        require(r.state == State.Pending, string.concat("receivable ", _u(id), " is ", _status(r), ", not pending"));
+        require(mine == r.issuer, string.concat("only the debtor ", orgName[r.issuer], " may confirm receivable ", Apps.u(id), "; ", me, " is not"));
+        require(r.state == State.Pending, string.concat("receivable ", Apps.u(id), " is ", _status(r), ", not pending"));
         r.state = State.Confirmed;
         emit Confirmed(id, me);
     }
@@ -172,8 +173,8 @@ contract Receivables {
     function reject(uint256 id, string calldata reason) external {
         Receivable storage r = _get(id);
         (string memory me, bytes32 mine) = _caller("");
-        require(mine == r.holder, string.concat("only the holder ", orgName[r.holder], " may reject receivable ", _u(id)));
-        require(r.state == State.Pending, string.concat("receivable ", _u(id), " is ", _status(r), ": only a pending one can be rejected"));
+        require(mine == r.holder, string.concat("only the holder ", orgName[r.holder], " may reject receivable ", Apps.u(id)));
+        require(r.state == State.Pending, string.concat("receivable ", Apps.u(id), " is ", _status(r), ": only a pending one can be rejected"));
         require(bytes(reason).length <= MAX_TEXT, "a reason is at most 128 bytes");
         r.state = State.Rejected;
         emit Rejected(id, me, reason);
@@ -183,15 +184,15 @@ contract Receivables {
     /// exactly: by its holder. The parts keep its debtor, currency, maturity and lineage.
     function split(uint256 id, uint256[] calldata amounts) external returns (uint256[] memory parts) {
         Receivable storage r = _active(id, "split");
-        require(amounts.length >= 2 && amounts.length <= MAX_PARTS, string.concat("a split makes 2 to 16 parts, got ", _u(amounts.length)));
+        require(amounts.length >= 2 && amounts.length <= MAX_PARTS, string.concat("a split makes 2 to 16 parts, got ", Apps.u(amounts.length)));
         uint256 sum;
         string memory shown;
         for (uint256 i = 0; i < amounts.length; i++) {
-            require(amounts[i] > 0, string.concat("part ", _u(i + 1), " of the split is 0"));
+            require(amounts[i] > 0, string.concat("part ", Apps.u(i + 1), " of the split is 0"));
             sum += amounts[i];
-            shown = i == 0 ? _u(amounts[i]) : string.concat(shown, " + ", _u(amounts[i]));
+            shown = i == 0 ? Apps.u(amounts[i]) : string.concat(shown, " + ", Apps.u(amounts[i]));
         }
-        require(sum == r.amount, string.concat("split amounts ", shown, " do not add up to ", _u(r.amount)));
+        require(sum == r.amount, string.concat("split amounts ", shown, " do not add up to ", Apps.u(r.amount)));
         r.state = State.Split;
         parts = new uint256[](amounts.length);
         for (uint256 i = 0; i < amounts.length; i++) {
@@ -219,7 +220,7 @@ contract Receivables {
         Receivable storage r = _active(id, "transfer");
         bytes32 k = _key(to);
         require(rolesOf[k] & SUPPLIER != 0, string.concat(to, " is not registered as a supplier"));
-        require(k != r.holder, string.concat(to, " already holds receivable ", _u(id)));
+        require(k != r.holder, string.concat(to, " already holds receivable ", Apps.u(id)));
         string memory from = orgName[r.holder];
         r.holder = k;
         emit Transferred(id, from, to);
@@ -230,11 +231,11 @@ contract Receivables {
     /// `acceptFinance`; a part financed once cannot be financed again.
     function offerFinance(uint256 id, string calldata financier, uint16 rateBps) external {
         Receivable storage r = _active(id, "finance");
-        require(!r.financed, string.concat("receivable ", _u(id), " is already financed by ", orgName[financierOf[id]]));
+        require(!r.financed, string.concat("receivable ", Apps.u(id), " is already financed by ", orgName[financierOf[id]]));
         bytes32 k = _key(financier);
         require(rolesOf[k] & FINANCIER != 0, string.concat(financier, " is not registered as a financier"));
-        require(k != r.holder, string.concat(financier, " already holds receivable ", _u(id)));
-        require(rateBps >= 1 && rateBps <= 10000, string.concat("a discount rate is 1 to 10000 basis points, got ", _u(rateBps)));
+        require(k != r.holder, string.concat(financier, " already holds receivable ", Apps.u(id)));
+        require(rateBps >= 1 && rateBps <= 10000, string.concat("a discount rate is 1 to 10000 basis points, got ", Apps.u(rateBps)));
         r.offeredTo = k;
         r.offeredRateBps = rateBps;
         emit FinanceOffered(id, orgName[r.holder], financier, rateBps);
@@ -245,9 +246,9 @@ contract Receivables {
     function acceptFinance(uint256 id) external {
         Receivable storage r = _get(id);
         (string memory me, bytes32 mine) = _caller("");
-        require(r.offeredTo != bytes32(0), string.concat("receivable ", _u(id), " has no financing offer"));
-        require(mine == r.offeredTo, string.concat("receivable ", _u(id), " is offered to ", orgName[r.offeredTo], ", not ", me));
-        require(r.state == State.Confirmed, string.concat("receivable ", _u(id), " is ", _status(r), ", not confirmed"));
+        require(r.offeredTo != bytes32(0), string.concat("receivable ", Apps.u(id), " has no financing offer"));
+        require(mine == r.offeredTo, string.concat("receivable ", Apps.u(id), " is offered to ", orgName[r.offeredTo], ", not ", me));
+        require(r.state == State.Confirmed, string.concat("receivable ", Apps.u(id), " is ", _status(r), ", not confirmed"));
         string memory from = orgName[r.holder];
         r.holder = mine;
         r.financed = true;
@@ -263,8 +264,8 @@ contract Receivables {
     function withdrawFinance(uint256 id) external {
         Receivable storage r = _get(id);
         (string memory me, bytes32 mine) = _caller("");
-        require(r.offeredTo != bytes32(0), string.concat("receivable ", _u(id), " has no financing offer"));
-        require(mine == r.holder || mine == r.offeredTo, string.concat("only the holder or the financier offered receivable ", _u(id), " may withdraw the offer"));
+        require(r.offeredTo != bytes32(0), string.concat("receivable ", Apps.u(id), " has no financing offer"));
+        require(mine == r.holder || mine == r.offeredTo, string.concat("only the holder or the financier offered receivable ", Apps.u(id), " may withdraw the offer"));
         r.offeredTo = bytes32(0);
         r.offeredRateBps = 0;
         emit FinanceWithdrawn(id, me);
@@ -276,11 +277,11 @@ contract Receivables {
     function settle(uint256 id, string calldata paymentRef, bytes32 paymentDoc) external {
         Receivable storage r = _get(id);
         (string memory me, bytes32 mine) = _caller("admin");
-        require(mine == r.issuer, string.concat("only the debtor ", orgName[r.issuer], " may settle receivable ", _u(id), "; ", me, " is not"));
-        require(r.state == State.Confirmed, string.concat("receivable ", _u(id), " is ", _status(r), ", not confirmed"));
-        require(block.timestamp >= r.maturity, string.concat("receivable ", _u(id), " matures at ", _u(r.maturity), ", the block's time is ", _u(block.timestamp)));
+        require(mine == r.issuer, string.concat("only the debtor ", orgName[r.issuer], " may settle receivable ", Apps.u(id), "; ", me, " is not"));
+        require(r.state == State.Confirmed, string.concat("receivable ", Apps.u(id), " is ", _status(r), ", not confirmed"));
+        require(block.timestamp >= r.maturity, string.concat("receivable ", Apps.u(id), " matures at ", Apps.u(r.maturity), ", the block's time is ", Apps.u(block.timestamp)));
         require(bytes(paymentRef).length >= 1 && bytes(paymentRef).length <= MAX_TEXT, "a payment reference is 1 to 128 bytes");
-        require(paymentDoc == bytes32(0) || Kexin.evidence(paymentDoc).recorded, string.concat("payment slip ", _hex(paymentDoc), " is not attested on the chain"));
+        require(paymentDoc == bytes32(0) || Kexin.evidence(paymentDoc).recorded, string.concat("payment slip ", Apps.hex32(paymentDoc), " is not attested on the chain"));
         r.state = State.Settled;
         r.settledAt = uint64(block.timestamp);
         r.paymentRef = paymentRef;
@@ -326,7 +327,7 @@ contract Receivables {
 
     function _get(uint256 id) internal view returns (Receivable storage r) {
         r = receivables[id];
-        require(r.state != State.None, string.concat("no receivable ", _u(id)));
+        require(r.state != State.None, string.concat("no receivable ", Apps.u(id)));
     }
 
     /// Receivable `id`, checked to be confirmed, held by the caller's organisation and not
@@ -334,26 +335,14 @@ contract Receivables {
     function _active(uint256 id, string memory action) internal view returns (Receivable storage r) {
         r = _get(id);
         (string memory me, bytes32 mine) = _caller("");
-        require(mine == r.holder, string.concat("only the holder ", orgName[r.holder], " may ", action, " receivable ", _u(id), "; ", me, " is not"));
-        require(r.state == State.Confirmed, string.concat("cannot ", action, " receivable ", _u(id), ": it is ", _status(r), ", not confirmed"));
-        require(r.offeredTo == bytes32(0), string.concat("receivable ", _u(id), " is offered to ", orgName[r.offeredTo], " for financing; withdraw the offer first"));
+        require(mine == r.holder, string.concat("only the holder ", orgName[r.holder], " may ", action, " receivable ", Apps.u(id), "; ", me, " is not"));
+        require(r.state == State.Confirmed, string.concat("cannot ", action, " receivable ", Apps.u(id), ": it is ", _status(r), ", not confirmed"));
+        require(r.offeredTo == bytes32(0), string.concat("receivable ", Apps.u(id), " is offered to ", orgName[r.offeredTo], " for financing; withdraw the offer first"));
     }
 
-    /// The caller's organisation (name and key): its certificate must be known, unrevoked and
-    /// valid now, of role `role` (or admin or writer when `role` is empty).
+    /// The caller's organisation (name and key), as `Apps.caller(role)` checks it.
     function _caller(string memory role) internal view returns (string memory org, bytes32 key) {
-        Kexin.Identity memory id = Kexin.identity(msg.sender);
-        require(id.known, "the caller has no certificate on this chain");
-        require(!id.revoked, string.concat("the caller's certificate (", id.name, " of ", id.org, ") is revoked"));
-        uint256 nowMs = block.timestamp * 1000;
-        require(nowMs >= id.notBeforeMs && nowMs <= id.notAfterMs, string.concat("the caller's certificate (", id.name, " of ", id.org, ") is not valid now"));
-        bytes32 r = keccak256(bytes(id.role));
-        if (bytes(role).length > 0) {
-            require(r == keccak256(bytes(role)), string.concat("this needs an ", role, " of the organisation; ", id.name, " of ", id.org, " is a ", id.role));
-        } else {
-            require(r == keccak256("admin") || r == keccak256("writer"), string.concat("this needs an admin or writer of the organisation; ", id.name, " of ", id.org, " is a ", id.role));
-        }
-        org = id.org;
+        org = Apps.caller(role);
         key = _key(org);
     }
 
@@ -367,26 +356,5 @@ contract Receivables {
 
     function _key(string memory org) internal pure returns (bytes32) {
         return keccak256(bytes(org));
-    }
-
-    function _u(uint256 v) internal pure returns (string memory) {
-        if (v == 0) return "0";
-        uint256 digits;
-        for (uint256 t = v; t != 0; t /= 10) digits++;
-        bytes memory b = new bytes(digits);
-        for (; v != 0; v /= 10) b[--digits] = bytes1(uint8(48 + v % 10));
-        return string(b);
-    }
-
-    function _hex(bytes32 v) internal pure returns (string memory) {
-        bytes memory b = new bytes(66);
-        b[0] = "0";
-        b[1] = "x";
-        bytes16 digits = "0123456789abcdef";
-        for (uint256 i = 0; i < 32; i++) {
-            b[2 + 2 * i] = digits[uint8(v[i]) >> 4];
-            b[3 + 2 * i] = digits[uint8(v[i]) & 15];
-        }
-        return string(b);
     }
 }

@@ -19,3 +19,15 @@ pub fn receivables() -> Result<Artifact, ArtifactError> {
         "Receivables",
     )
 }
+
+/// The traceability contract (`contracts/trace/Traceability.sol`): solc's standard-JSON output.
+pub const TRACEABILITY_ARTIFACT: &str = include_str!("../contracts/Traceability.json");
+
+/// The traceability contract's ABI and creation bytecode.
+pub fn traceability() -> Result<Artifact, ArtifactError> {
+    load_artifact(
+        TRACEABILITY_ARTIFACT.as_bytes(),
+        Some("Traceability"),
+        "Traceability",
+    )
+}

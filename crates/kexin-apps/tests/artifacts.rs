@@ -6,15 +6,23 @@ mod solc;
 
 #[test]
 fn embedded_artifacts_match_their_sources() {
-    let embedded = kexin_apps::receivables().unwrap();
-    let fresh = solc::reference("Receivables");
-    assert_eq!(
-        hex::encode(&embedded.bytecode),
-        hex::encode(&fresh.bytecode),
-        "crates/kexin-apps/contracts/Receivables.json is stale: run scripts/build-contracts"
-    );
-    let abi = &solc::reference_output()["contracts"]["Receivables.sol"]["Receivables"]["abi"];
-    let fresh_abi: kexin_evm::abi::JsonAbi = serde_json::from_value(abi.clone()).unwrap();
-    assert_eq!(embedded.abi, fresh_abi);
-    assert!(embedded.abi.function("split").is_some());
+    for (name, embedded, function) in [
+        ("Receivables", kexin_apps::receivables().unwrap(), "split"),
+        (
+            "Traceability",
+            kexin_apps::traceability().unwrap(),
+            "recall",
+        ),
+    ] {
+        let fresh = solc::reference(name);
+        assert_eq!(
+            hex::encode(&embedded.bytecode),
+            hex::encode(&fresh.bytecode),
+            "crates/kexin-apps/contracts/{name}.json is stale: run scripts/build-contracts"
+        );
+        let abi = &solc::reference_output()["contracts"][format!("{name}.sol")][name]["abi"];
+        let fresh_abi: kexin_evm::abi::JsonAbi = serde_json::from_value(abi.clone()).unwrap();
+        assert_eq!(embedded.abi, fresh_abi, "{name}");
+        assert!(embedded.abi.function(function).is_some(), "{name}");
+    }
 }

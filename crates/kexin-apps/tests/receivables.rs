@@ -3,18 +3,13 @@
 //! issue against attested documents, confirm or reject, split, transfer, finance, settle,
 //! overdue) and every refusal, with the reason the contract gives.
 
-#[path = "../../kexin-evm/tests/common/mod.rs"]
-mod solc;
-
-#[path = "../../kexin-exec/tests/common/consortium.rs"]
-mod consortium;
+mod common;
 
 use alloy_sol_types::{SolCall, SolEvent, sol};
-use consortium::*;
+use common::consortium::*;
+use common::{App, b32, u};
 use kexin_crypto::{Hash, Suite};
-use kexin_types::{
-    ContractAddress, EvidenceRecord, Outcome, Payload, RecordMetadata, RevocationReason, Role, Salt,
-};
+use kexin_types::{Payload, RevocationReason, Role};
 
 sol! {
     interface IReceivables {
@@ -62,90 +57,8 @@ const CORE: u8 = 1;
 const SUPPLIER: u8 = 2;
 const FINANCIER: u8 = 4;
 
-struct Scf {
-    suite: Suite,
-    chain: Chain,
-    address: ContractAddress,
-}
-
-impl Scf {
-    /// `who` calls the contract with `call` in a block of its own.
-    fn call<C: SolCall>(&mut self, who: &mut Id, call: C) -> Outcome {
-        let tx = who.tx(Payload::ContractCall {
-            contract: self.address,
-            gas_limit: 3_000_000,
-            input: call.abi_encode(),
-        });
-        self.chain.run(&[tx]).remove(0)
-    }
-
-    /// A call that must succeed; its decoded return.
-    #[track_caller]
-    fn ok<C: SolCall>(&mut self, who: &mut Id, call: C) -> C::Return {
-        let o = self.call(who, call);
-        assert!(o.is_success(), "{o:?}");
-        C::abi_decode_returns(&o.return_data).unwrap()
-    }
-
-    /// A call that must revert with a reason containing `reason`.
-    #[track_caller]
-    fn refused<C: SolCall>(&mut self, who: &mut Id, call: C, reason: &str) {
-        let o = self.call(who, call);
-        assert!(!o.is_success(), "accepted, expected {reason:?}");
-        assert_eq!(o.code.as_deref(), Some("contract_reverted"), "{o:?}");
-        let message = o.message.clone().unwrap_or_default();
-        assert!(
-            message.contains(reason),
-            "reason {message:?} does not contain {reason:?}"
-        );
-    }
-
-    fn get(&self, who: &Id, id: u64) -> View {
-        self.chain.query(
-            who,
-            self.address,
-            getCall {
-                id: id.try_into().unwrap(),
-            },
-        )
-    }
-
-    /// `who` attests `doc` as evidence; its digest.
-    fn attest(&mut self, who: &mut Id, doc: &str) -> Hash {
-        let digest = self.suite.hash(doc.as_bytes());
-        let tx = who.tx(Payload::Evidence {
-            records: vec![EvidenceRecord {
-                digest,
-                metadata: RecordMetadata {
-                    salt: Salt([3; 16]),
-                    content_type: "application/pdf".into(),
-                    label: doc.into(),
-                    external_ref: None,
-                },
-            }],
-        });
-        let o = self.chain.run(&[tx]).remove(0);
-        assert!(o.is_success(), "{o:?}");
-        digest
-    }
-
-    /// The storage word at `slot` of the contract (zero when absent).
-    fn word(&self, slot: [u8; 32]) -> [u8; 32] {
-        let key = kexin_types::state_receipt::contract_storage_key(&self.address, &slot);
-        let mut w = [0u8; 32];
-        if let Some(v) = self.chain.state.0.get(&key) {
-            w[32 - v.len()..].copy_from_slice(v);
-        }
-        w
-    }
-}
-
-fn b32(h: Hash) -> alloy_sol_types::private::FixedBytes<32> {
-    h.0.into()
-}
-
-fn u(v: u64) -> alloy_sol_types::private::U256 {
-    alloy_sol_types::private::U256::from(v)
+fn get(scf: &App, who: &Id, id: u64) -> View {
+    scf.view(who, getCall { id: u(id) })
 }
 
 fn story(suite: Suite) {
@@ -165,21 +78,8 @@ fn story(suite: Suite) {
     let mut reader4 = orgs[3].issue(suite, "auditor4", Role::Reader, 43);
 
     // org1's admin deploys: org1 is the platform operator.
-    let mut chain = chain;
-    let deploy = admin1.tx(Payload::ContractDeploy {
-        gas_limit: 10_000_000,
-        code: solc::reference("Receivables").bytecode.clone(),
-        abi: None,
-    });
-    let o = chain.run(&[deploy]).remove(0);
-    assert!(o.is_success(), "{o:?}");
-    let address = ContractAddress(o.return_data.clone().try_into().unwrap());
-    let mut scf = Scf {
-        suite,
-        chain,
-        address,
-    };
-    // A writer cannot deploy it as operator (nor may it deploy at all by default).
+    let mut scf = App::deploy(chain, &mut admin1, "Receivables");
+    let address = scf.address;
 
     // Onboarding: only the operator's admins set roles.
     let roles = |org: &str, r: u8| setRolesCall {
@@ -296,7 +196,7 @@ fn story(suite: Suite) {
         ),
         ("org1", "org2", u(100_000), "CNY")
     );
-    let v = scf.get(&writer3, 1);
+    let v = get(&scf, &writer3, 1);
     assert_eq!(
         (v.status.as_str(), v.holder.as_str(), v.issuer.as_str()),
         ("pending", "org2", "org1")
@@ -342,7 +242,7 @@ fn story(suite: Suite) {
             reason: "goods not delivered".into(),
         },
     );
-    assert_eq!(scf.get(&writer2, 2).status, "rejected");
+    assert_eq!(get(&scf, &writer2, 2).status, "rejected");
     scf.refused(
         &mut admin1,
         confirmCall { id: u(2) },
@@ -395,7 +295,7 @@ fn story(suite: Suite) {
     );
     let parts = scf.ok(&mut writer2, split(1, &[60_000, 40_000]));
     assert_eq!(parts, vec![u(3), u(4)]);
-    let parent = scf.get(&writer2, 1);
+    let parent = get(&scf, &writer2, 1);
     assert_eq!(parent.status, "split");
     assert_eq!(parent.children, vec![u(3), u(4)]);
     scf.refused(
@@ -403,7 +303,7 @@ fn story(suite: Suite) {
         split(1, &[50_000, 50_000]),
         "it is split, not confirmed",
     );
-    let p3 = scf.get(&writer2, 3);
+    let p3 = get(&scf, &writer2, 3);
     assert_eq!(
         (p3.root, p3.parent, p3.amount, p3.status.as_str()),
         (1, 1, u(60_000), "confirmed")
@@ -435,7 +335,7 @@ fn story(suite: Suite) {
         transfer(3, "org3"),
         "only the holder org3 may transfer receivable 3; org2 is not",
     );
-    assert_eq!(scf.get(&writer3, 3).holder, "org3");
+    assert_eq!(get(&scf, &writer3, 3).holder, "org3");
 
     // Finance: the holder offers a part to a bank at a discount; the bank accepts.
     let offer = |id: u64, to: &str, rate: u16| offerFinanceCall {
@@ -465,7 +365,7 @@ fn story(suite: Suite) {
         "receivable 4 has no financing offer",
     );
     scf.ok(&mut writer2, offer(4, "org4", 350));
-    assert_eq!(scf.get(&writer2, 4).offeredTo, "org4");
+    assert_eq!(get(&scf, &writer2, 4).offeredTo, "org4");
     scf.refused(
         &mut writer2,
         transfer(4, "org3"),
@@ -483,10 +383,10 @@ fn story(suite: Suite) {
     );
     // The holder withdraws and offers again; the bank accepts.
     scf.ok(&mut writer2, withdrawFinanceCall { id: u(4) });
-    assert_eq!(scf.get(&writer2, 4).offeredTo, "");
+    assert_eq!(get(&scf, &writer2, 4).offeredTo, "");
     scf.ok(&mut writer2, offer(4, "org4", 350));
     scf.ok(&mut writer4, acceptFinanceCall { id: u(4) });
-    let p4 = scf.get(&writer4, 4);
+    let p4 = get(&scf, &writer4, 4);
     assert_eq!(
         (
             p4.holder.as_str(),
@@ -537,12 +437,12 @@ fn story(suite: Suite) {
         "receivable 1 is split, not confirmed",
     );
     assert_eq!(
-        scf.get(&writer3, 3).status,
+        get(&scf, &writer3, 3).status,
         "overdue",
         "past maturity and unsettled"
     );
     scf.ok(&mut admin1, settle(3, "PAY-1", slip));
-    let p3 = scf.get(&writer3, 3);
+    let p3 = get(&scf, &writer3, 3);
     assert_eq!(
         (p3.status.as_str(), p3.paymentRef.as_str(), p3.paymentDoc),
         ("settled", "PAY-1", b32(slip))
@@ -554,10 +454,10 @@ fn story(suite: Suite) {
         "receivable 3 is settled, not confirmed",
     );
     // Part 4 stays unsettled: overdue, held by the bank.
-    assert_eq!(scf.get(&writer4, 4).status, "overdue");
+    assert_eq!(get(&scf, &writer4, 4).status, "overdue");
     // Without a slip the reference alone settles.
     scf.ok(&mut admin1, settle(4, "PAY-2", Hash::ZERO));
-    assert_eq!(scf.get(&writer4, 4).status, "settled");
+    assert_eq!(get(&scf, &writer4, 4).status, "settled");
     assert_eq!(scf.chain.query(&writer4, address, countCall {}), u(4));
 
     // The storage layout of the docs: holder hash, amount, state, issuer at b .. b + 3.

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A compiled contract.
 #[derive(Clone, Debug)]
@@ -106,13 +107,15 @@ fn compile_dirs(dirs: &[&str]) -> serde_json::Value {
             }
         }
     }
-    // The Kexin library, imported as "kexin/Kexin.sol".
-    let lib = repo_root().join("contracts/lib/Kexin.sol");
-    let content = std::fs::read_to_string(&lib).expect("contracts/lib/Kexin.sol");
-    sources.insert(
-        "kexin/Kexin.sol".into(),
-        serde_json::json!({ "content": content }),
-    );
+    // The Kexin libraries, imported as "kexin/Kexin.sol" and "kexin/Apps.sol".
+    for lib in ["Kexin.sol", "Apps.sol"] {
+        let path = repo_root().join("contracts/lib").join(lib);
+        let content = std::fs::read_to_string(&path).expect("contracts/lib");
+        sources.insert(
+            format!("kexin/{lib}"),
+            serde_json::json!({ "content": content }),
+        );
+    }
     let input = serde_json::json!({
         "language": "Solidity",
         "sources": sources,
@@ -122,9 +125,21 @@ fn compile_dirs(dirs: &[&str]) -> serde_json::Value {
             "outputSelection": { "*": { "*": ["abi", "evm.bytecode.object"] } }
         }
     });
+    // The solc module run by a two-line script that writes the output to a file: the solcjs
+    // command line exits before a piped stdout over 64 KiB is flushed.
+    static RUN: AtomicUsize = AtomicUsize::new(0);
+    let out_path = std::env::temp_dir().join(format!(
+        "kexin-solc-{}-{}.json",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
+    let script = "const fs = require('fs'); const input = fs.readFileSync(0, 'utf8'); \
+                  fs.writeFileSync(process.argv[2], require(process.argv[1]).compile(input));";
     let mut child = Command::new("node")
-        .arg(&solc)
-        .arg("--standard-json")
+        .arg("-e")
+        .arg(script)
+        .arg(solc.parent().expect("the solc package"))
+        .arg(&out_path)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -143,10 +158,9 @@ fn compile_dirs(dirs: &[&str]) -> serde_json::Value {
         "solc failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stdout = String::from_utf8(out.stdout).expect("utf-8");
-    // solcjs may print a note line before the JSON.
-    let json = &stdout[stdout.find('{').expect("solc printed no JSON")..];
-    let output: serde_json::Value = serde_json::from_str(json).expect("solc JSON");
+    let json = std::fs::read_to_string(&out_path).expect("solc's output file");
+    let _ = std::fs::remove_file(&out_path);
+    let output: serde_json::Value = serde_json::from_str(&json).expect("solc JSON");
     if let Some(errors) = output["errors"].as_array() {
         let fatal: Vec<&str> = errors
             .iter()
