@@ -153,6 +153,32 @@ pub(crate) async fn contract_query(
     .await
 }
 
+/// `GET /v1/names/{name}`: the contract the consortium named `name`.
+pub(crate) async fn contract_name(
+    State(node): AppState,
+    Path(name): Path<String>,
+) -> Result<Json<ContractNameResponse>> {
+    kexin_types::gov::validate_contract_name(&name)
+        .map_err(|e| Error::bad_request("invalid_name", e.to_string()))?;
+    blocking(&node, move |n| {
+        let (height, _) = head_of(n);
+        let view = kexin_node::LedgerView::committed(n.ledger());
+        let contract = kexin_exec::contract::named(&view, &name)
+            .map_err(|e| Error::from(LedgerError::Corrupt(e.to_string())))?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "no contract is named {name:?} (a name is given by a passed name_contract proposal)"
+                ))
+            })?;
+        Ok(Json(ContractNameResponse {
+            name,
+            contract,
+            height,
+        }))
+    })
+    .await
+}
+
 /// The deployment transaction of `address`, if a transaction deployed it.
 fn deployment(n: &Node, address: &ContractAddress) -> Result<Option<(Hash, Transaction)>> {
     let Some(t) = n.ledger().contract_deployment(address)? else {

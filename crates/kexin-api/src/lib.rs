@@ -144,6 +144,7 @@ fn table() -> Vec<Route> {
             contracts::contract_txs,
             Revalidate,
         ),
+        Route::get("/v1/names/{name}", contracts::contract_name, Revalidate),
         Route::get(
             "/v1/contracts/{address}/events",
             live::contract_events,

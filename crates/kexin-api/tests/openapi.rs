@@ -843,6 +843,39 @@ async fn real_answers_validate_against_the_document() {
     );
     assert_eq!(txs["transactions"][1]["kind"], "contract_deploy", "{txs}");
     assert_eq!(txs["transactions"][1]["org"], "org1", "{txs}");
+    // The consortium names it; the name finds it.
+    let naming = sign(
+        &admin1,
+        false,
+        7,
+        Payload::Propose {
+            action: GovAction::NameContract {
+                name: "answer".into(),
+                contract: address.parse().unwrap(),
+            },
+        },
+    );
+    api.commit(&naming).await;
+    api.commit(&sign(
+        &admin2,
+        false,
+        3,
+        Payload::Vote {
+            proposal: naming.hash(),
+            approve: true,
+        },
+    ))
+    .await;
+    let named = api.get("/v1/names/answer").await.ok().json();
+    assert_eq!(named["contract"], address, "{named}");
+    assert_eq!(
+        api.get("/v1/names/nothing").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        api.get("/v1/names/Bad_Name").await.status,
+        StatusCode::BAD_REQUEST
+    );
     assert_eq!(logs["to_height"], logs["height"], "{logs}");
     assert!(logs.get("next_from_height").is_none(), "{logs}");
     // A batch: two admitted (one waits behind a gap), one refused.

@@ -78,7 +78,7 @@ pub struct DeployArgs {
 /// `kexin contract call ADDRESS SIGNATURE ARGS... --identity DIR`
 #[derive(Debug, Args)]
 pub struct CallArgs {
-    /// The contract's address (0x and 40 hex digits).
+    /// The contract: its address (0x and 40 hex digits), or the name the consortium gave it.
     #[arg(value_name = "ADDRESS")]
     address: String,
     /// The function: a signature such as `'transfer(address,uint256)'` (return types as
@@ -231,6 +231,32 @@ fn abi_err(e: AbiError) -> anyhow::Error {
 fn parse_address(s: &str, what: &str) -> anyhow::Result<ContractAddress> {
     s.parse()
         .map_err(|e| fail("invalid_address", format!("{what} {s:?}: {e}")))
+}
+
+/// The contract `s` stands for: an address (`0x` and 40 hex digits), or a name the consortium
+/// gave a contract (`kexin gov propose name-contract`), looked up on the node.
+async fn target(client: &Client, s: &str) -> anyhow::Result<ContractAddress> {
+    if s.starts_with("0x") || s.starts_with("0X") {
+        return parse_address(s, "ADDRESS");
+    }
+    kexin_types::gov::validate_contract_name(s).map_err(|_| {
+        fail(
+            "invalid_address",
+            format!("ADDRESS {s:?} is neither 0x and 40 hex digits nor a contract name"),
+        )
+    })?;
+    match client.contract_named(s).await {
+        Ok(named) => Ok(named.contract),
+        Err(e) if e.status() == Some(404) => Err(fail(
+            "unknown_name",
+            format!(
+                "no contract is named {s:?} on this chain (the consortium names contracts with name_contract proposals)"
+            ),
+        )),
+        Err(e) => {
+            Err(anyhow::Error::new(e).context(format!("looking up the contract named {s:?}")))
+        }
+    }
 }
 
 /// The chain's parameters, refusing a chain whose protocol has no contracts yet.
@@ -510,8 +536,8 @@ async fn deploy(cli: &Cli, args: &DeployArgs) -> anyhow::Result<()> {
 }
 
 async fn call(cli: &Cli, args: &CallArgs) -> anyhow::Result<()> {
-    let contract = parse_address(&args.address, "ADDRESS")?;
     let client = Client::new(cli.node_url())?;
+    let contract = target(&client, &args.address).await?;
     let abi = abi_for(
         &client,
         &contract,
@@ -578,13 +604,13 @@ struct QueryReport {
 }
 
 async fn query(cli: &Cli, args: &QueryArgs) -> anyhow::Result<()> {
-    let contract = parse_address(&args.address, "ADDRESS")?;
+    let client = Client::new(cli.node_url())?;
+    let contract = target(&client, &args.address).await?;
     let from = args
         .from
         .as_deref()
         .map(|f| parse_address(f, "--from"))
         .transpose()?;
-    let client = Client::new(cli.node_url())?;
     let abi = abi_for(
         &client,
         &contract,
@@ -637,8 +663,8 @@ async fn query(cli: &Cli, args: &QueryArgs) -> anyhow::Result<()> {
 }
 
 async fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
-    let contract = parse_address(&args.address, "ADDRESS")?;
     let client = Client::new(cli.node_url())?;
+    let contract = target(&client, &args.address).await?;
     let c = client
         .contract(&contract)
         .await
@@ -669,9 +695,9 @@ async fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<()> {
 }
 
 async fn storage(cli: &Cli, args: &StorageArgs) -> anyhow::Result<()> {
-    let contract = parse_address(&args.address, "ADDRESS")?;
     let slot = parse_slot(&args.slot).map_err(|e| fail("invalid_slot", e.to_string()))?;
     let client = Client::new(cli.node_url())?;
+    let contract = target(&client, &args.address).await?;
     let genesis = match &args.genesis {
         Some(path) => crate::verify::read_genesis(path)?,
         None => {
@@ -809,8 +835,8 @@ struct EventsReport {
 }
 
 async fn events(cli: &Cli, args: &EventsArgs) -> anyhow::Result<()> {
-    let contract = parse_address(&args.address, "ADDRESS")?;
     let client = Client::new(cli.node_url())?;
+    let contract = target(&client, &args.address).await?;
     let abi = abi_for(
         &client,
         &contract,

@@ -152,6 +152,16 @@ pub enum ActionCommand {
         #[arg(long, value_name = "ADDRESS")]
         contract: String,
     },
+    /// Give a contract a name the consortium agrees on (e.g. `scf`), so that tools find it by
+    /// name (`GET /v1/names/{name}`); naming another contract the same moves the name.
+    NameContract {
+        /// The name: 1 to 32 bytes of a-z, 0-9 and '-', starting with a letter.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// The contract's address.
+        #[arg(long, value_name = "ADDRESS")]
+        contract: String,
+    },
     /// Replace a contract's code, keeping its address and storage. The new code is the
     /// runtime code the artifact's constructor returns (run locally, on an empty state, with
     /// --args as constructor arguments): storage layouts must stay compatible.
@@ -324,6 +334,10 @@ fn build_action(cmd: &ActionCommand) -> anyhow::Result<GovAction> {
             contract: parse_contract(contract)?,
         },
         ActionCommand::UnfreezeContract { contract } => GovAction::UnfreezeContract {
+            contract: parse_contract(contract)?,
+        },
+        ActionCommand::NameContract { name, contract } => GovAction::NameContract {
+            name: name.clone(),
             contract: parse_contract(contract)?,
         },
         ActionCommand::UpgradeContract {

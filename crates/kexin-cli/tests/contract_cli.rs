@@ -587,6 +587,20 @@ fn lifecycle_scenario(
     ok(&inc());
     assert_eq!(value(), "12", "CounterV2 adds 10 to the kept storage");
     assert_eq!(query_at(node, &counter, "version()(uint256)"), "2");
+
+    // Named by the consortium, the counter is found by its name.
+    pass(&["name-contract", "--name", "counter", "--contract", &counter]);
+    assert_eq!(query_at(node, "counter", "version()(uint256)"), "2");
+    let shown: Value =
+        serde_json::from_str(&ok(&node(&["contract", "show", "counter", "--json"], None))).unwrap();
+    assert_eq!(shown["address"], counter.to_lowercase(), "{shown}");
+    let out = node(&["contract", "query", "nosuch", "version()(uint256)"], None);
+    assert_eq!(failed(&out), "unknown_name", "{}", stderr(&out));
+    let out = node(
+        &["contract", "query", "Not_A_Name", "version()(uint256)"],
+        None,
+    );
+    assert_eq!(failed(&out), "invalid_address", "{}", stderr(&out));
 }
 
 fn query_at(

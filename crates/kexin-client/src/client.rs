@@ -520,6 +520,15 @@ impl Client {
         self.get(&path).await
     }
 
+    /// `GET /v1/names/{name}`: the contract the consortium named `name` (a
+    /// [`ClientError`] with status 404 when no contract has that name).
+    pub async fn contract_named(
+        &self,
+        name: &str,
+    ) -> Result<kexin_types::api::ContractNameResponse, ClientError> {
+        self.get(&format!("/v1/names/{name}")).await
+    }
+
     /// `GET /v1/contracts/{address}/transactions`: the transactions that deployed or called
     /// `address`, newest first, from blocks below `before` (default: all), at most `limit`
     /// (default 50, at most 200); continue with

@@ -320,13 +320,53 @@ fn lifecycle_by_vote(suite: Suite) {
         let o = chain.run(&[tx]).remove(0);
         assert_eq!(o.code.as_deref(), Some(expect), "{o:?}");
     }
-    // Only a contract can be frozen.
-    let tx = a1.tx(Payload::Propose {
-        action: GovAction::FreezeContract {
+    // Only a contract can be frozen, or named.
+    for action in [
+        GovAction::FreezeContract {
             contract: ContractAddress([0x42; 20]),
         },
+        GovAction::NameContract {
+            name: "counter".into(),
+            contract: ContractAddress([0x42; 20]),
+        },
+    ] {
+        let tx = a1.tx(Payload::Propose { action });
+        assert_eq!(chain.run(&[tx])[0].code.as_deref(), Some("no_contract"));
+    }
+
+    // A name the consortium agrees on: written in namespace 13 when the vote passes, moved by
+    // a later vote, refused when it already names that contract.
+    let name = |contract| GovAction::NameContract {
+        name: "counter".into(),
+        contract,
+    };
+    assert_eq!(
+        kexin_exec::contract::named(&chain.state, "counter").unwrap(),
+        None
+    );
+    let passed = pass(&mut chain, &mut a1, &mut a2, name(counter));
+    assert!(passed[0].is_success(), "{passed:?}");
+    assert!(
+        passed[0].events.iter().any(|e| e.topic == "contract_named"),
+        "{passed:?}"
+    );
+    assert_eq!(
+        kexin_exec::contract::named(&chain.state, "counter").unwrap(),
+        Some(counter)
+    );
+    let tx = a1.tx(Payload::Propose {
+        action: name(counter),
     });
-    assert_eq!(chain.run(&[tx])[0].code.as_deref(), Some("no_contract"));
+    assert_eq!(
+        chain.run(&[tx])[0].code.as_deref(),
+        Some("contract_unchanged")
+    );
+    let passed = pass(&mut chain, &mut a1, &mut a2, name(relay));
+    assert!(passed[0].is_success(), "{passed:?}");
+    assert_eq!(
+        kexin_exec::contract::named(&chain.state, "counter").unwrap(),
+        Some(relay)
+    );
 }
 
 #[test]

@@ -1019,6 +1019,18 @@ pub struct ContractResponse {
     pub height: u64,
 }
 
+/// `GET /v1/names/{name}`: the contract the consortium named `name` (governance action
+/// `name_contract`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractNameResponse {
+    /// The name.
+    pub name: String,
+    /// The contract it names.
+    pub contract: crate::ContractAddress,
+    /// The committed height this answer reads.
+    pub height: u64,
+}
+
 /// One transaction that deployed or called a contract.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractTxEntry {

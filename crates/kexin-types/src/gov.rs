@@ -182,7 +182,40 @@ pub enum GovAction {
         #[serde(with = "crate::contract::hex0x")]
         code: Vec<u8>,
     },
+    /// Give a contract a name the consortium agrees on (kind 11; protocol version 5 and
+    /// later), e.g. `scf` for the supply-chain finance platform, so that tools find it without
+    /// being told its address; naming another contract the same moves the name.
+    NameContract {
+        /// The name: 1..=32 bytes of `a-z`, `0-9` and `-`, starting with a letter.
+        name: String,
+        /// The contract.
+        contract: ContractAddress,
+    },
 }
+
+/// Checks a contract name: 1..=[`MAX_CONTRACT_NAME_BYTES`] bytes of `a-z`, `0-9` and `-`,
+/// starting with a letter.
+pub fn validate_contract_name(name: &str) -> Result<(), DecodeError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_CONTRACT_NAME_BYTES
+        && name.as_bytes()[0].is_ascii_lowercase()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(DecodeError::invalid(
+            "contract name",
+            format!(
+                "{name:?}: a contract name is 1 to {MAX_CONTRACT_NAME_BYTES} bytes of a-z, 0-9 and '-', starting with a letter"
+            ),
+        ))
+    }
+}
+
+/// Longest contract name, in bytes.
+pub const MAX_CONTRACT_NAME_BYTES: usize = 32;
 
 impl GovAction {
     /// The action's kind byte.
@@ -198,6 +231,7 @@ impl GovAction {
             GovAction::FreezeContract { .. } => 8,
             GovAction::UnfreezeContract { .. } => 9,
             GovAction::UpgradeContract { .. } => 10,
+            GovAction::NameContract { .. } => 11,
         }
     }
 
@@ -214,6 +248,7 @@ impl GovAction {
             GovAction::FreezeContract { .. } => "freeze_contract",
             GovAction::UnfreezeContract { .. } => "unfreeze_contract",
             GovAction::UpgradeContract { .. } => "upgrade_contract",
+            GovAction::NameContract { .. } => "name_contract",
         }
     }
 
@@ -269,6 +304,7 @@ impl GovAction {
                 Ok(())
             }
             GovAction::FreezeContract { .. } | GovAction::UnfreezeContract { .. } => Ok(()),
+            GovAction::NameContract { name, .. } => validate_contract_name(name),
             GovAction::UpgradeContract { code, .. } => {
                 if code.is_empty() || code.len() > MAX_INITCODE_BYTES {
                     return Err(DecodeError::invalid(
@@ -319,6 +355,9 @@ impl fmt::Display for GovAction {
                 "upgrade contract {contract} to {} bytes of new code",
                 code.len()
             ),
+            GovAction::NameContract { name, contract } => {
+                write!(f, "name contract {contract} {name:?}")
+            }
         }
     }
 }
@@ -349,6 +388,10 @@ impl Encode for GovAction {
             GovAction::UpgradeContract { contract, code } => {
                 out.extend_from_slice(&contract.0);
                 crate::contract::put_bytes32(out, code);
+            }
+            GovAction::NameContract { name, contract } => {
+                out.put_str8(name);
+                out.extend_from_slice(&contract.0);
             }
         }
     }
@@ -391,6 +434,10 @@ impl Decode for GovAction {
             10 => GovAction::UpgradeContract {
                 contract: ContractAddress(r.array("contract address")?),
                 code: crate::contract::read_bytes32(r, "contract code", MAX_INITCODE_BYTES, false)?,
+            },
+            11 => GovAction::NameContract {
+                name: r.str8("contract name", MAX_CONTRACT_NAME_BYTES)?,
+                contract: ContractAddress(r.array("contract address")?),
             },
             k => {
                 return Err(DecodeError::invalid(

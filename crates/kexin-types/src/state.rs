@@ -123,6 +123,9 @@ pub mod namespace {
     /// formats.md §5.10). Value: the 32-byte id of the certificate the address's key last
     /// acted under, for the identity precompile.
     pub const ADDRESS_CERT: u8 = 12;
+    /// Contract names the consortium agreed on (the contract module, protocol version 5; key:
+    /// the name's bytes, governance action `name_contract`). Value: the 20-byte address.
+    pub const CONTRACT_NAME: u8 = 13;
 }
 
 /// A key of the state in its generic form: a namespace (the kind byte) and the key bytes

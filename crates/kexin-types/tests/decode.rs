@@ -1583,6 +1583,10 @@ fn contract_governance_actions_round_trip_and_refuse_bad_code() {
             contract,
             code: vec![0x5f, 0x5f, 0xfd],
         },
+        GovAction::NameContract {
+            name: "scf-2".into(),
+            contract,
+        },
     ] {
         let bytes = action.encode();
         assert_eq!(GovAction::decode(&bytes).unwrap(), action);
@@ -1594,4 +1598,36 @@ fn contract_governance_actions_round_trip_and_refuse_bad_code() {
         let bytes = action.encode();
         assert!(GovAction::decode(&bytes).is_err(), "{needle}");
     }
+    // Names: a-z, 0-9 and '-', starting with a letter, 1..=32 bytes.
+    for bad in [
+        "",
+        "Scf",
+        "1scf",
+        "-scf",
+        "s c f",
+        "scf_2",
+        "资金",
+        &"a".repeat(33),
+    ] {
+        let action = GovAction::NameContract {
+            name: bad.into(),
+            contract,
+        };
+        assert_invalid(
+            action.validate().map(|_| ()),
+            "contract name",
+            "a contract name is",
+        );
+        assert!(GovAction::decode(&action.encode()).is_err(), "{bad:?}");
+    }
+    assert_eq!(
+        GovAction::NameContract {
+            name: "scf".into(),
+            contract,
+        }
+        .encode()
+        .len(),
+        22 + 3,
+        "the size formats.md gives"
+    );
 }

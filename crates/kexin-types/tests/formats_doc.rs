@@ -80,7 +80,7 @@ fn payload_examples_round_trip_and_cover_every_kind() {
     );
     assert_eq!(
         actions.into_iter().collect::<Vec<_>>(),
-        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     );
 }
 

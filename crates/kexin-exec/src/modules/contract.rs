@@ -136,7 +136,32 @@ impl ContractView for JournalView<'_, '_> {
 /// The code a frozen contract runs as: `PUSH0 PUSH0 REVERT` (a revert without data).
 const FROZEN_CODE: &[u8] = &[0x5f, 0x5f, 0xfd];
 
-/// Checks a contract lifecycle action of governance (kinds 8 to 10) against the state.
+/// The state key of contract name `name` (namespace 13).
+pub fn name_key(name: &str) -> Key {
+    Key::new(namespace::CONTRACT_NAME, name.as_bytes().to_vec())
+}
+
+/// The contract named `name` by the consortium, if any.
+pub fn named<V: crate::StateView>(
+    view: &V,
+    name: &str,
+) -> Result<Option<ContractAddress>, ExecError> {
+    let key = name_key(name);
+    match view.get(&key)? {
+        None => Ok(None),
+        Some(v) => <[u8; 20]>::try_from(v.as_slice())
+            .map(|a| Some(ContractAddress(a)))
+            .map_err(|_| ExecError::CorruptState {
+                key,
+                source: kexin_types::DecodeError::Invalid {
+                    field: "contract name",
+                    reason: format!("{} bytes, an address is 20", v.len()),
+                },
+            }),
+    }
+}
+
+/// Checks a contract lifecycle action of governance (kinds 8 to 11) against the state.
 pub(crate) fn check_lifecycle(
     block: &crate::BlockContext<'_>,
     st: &Journal<'_>,
@@ -145,7 +170,8 @@ pub(crate) fn check_lifecycle(
     use kexin_types::GovAction;
     let (GovAction::FreezeContract { contract }
     | GovAction::UnfreezeContract { contract }
-    | GovAction::UpgradeContract { contract, .. }) = action
+    | GovAction::UpgradeContract { contract, .. }
+    | GovAction::NameContract { contract, .. }) = action
     else {
         return Ok(Ok(()));
     };
@@ -177,6 +203,12 @@ pub(crate) fn check_lifecycle(
             "contract_not_frozen",
             format!("contract {contract} is not frozen"),
         ))),
+        GovAction::NameContract { name, .. } if named(st, name)? == Some(*contract) => {
+            Ok(Err(contract_err(
+                "contract_unchanged",
+                format!("{name:?} already names contract {contract}"),
+            )))
+        }
         GovAction::UpgradeContract { code, .. } => {
             let max = consortium(block, st)?.param("contract.max_code_bytes");
             if code.len() as u64 > max {
@@ -200,13 +232,25 @@ pub(crate) fn check_lifecycle(
     }
 }
 
-/// Applies a checked contract lifecycle action of governance (kinds 8 to 10).
+/// Applies a checked contract lifecycle action of governance (kinds 8 to 11).
 pub(crate) fn apply_lifecycle(
     st: &mut Journal<'_>,
     action: &kexin_types::GovAction,
     events: &mut Vec<Event>,
 ) -> Checked {
     use kexin_types::GovAction;
+    if let GovAction::NameContract { name, contract } = action {
+        let previous = named(st, name)?;
+        st.put(name_key(name), contract.0.to_vec());
+        let mut event = Event::new("contract", "contract_named")
+            .with("name", name.as_str())
+            .with("contract", contract.to_string());
+        if let Some(p) = previous {
+            event = event.with("previous", p.to_string());
+        }
+        events.push(event);
+        return Ok(Ok(()));
+    }
     let (GovAction::FreezeContract { contract }
     | GovAction::UnfreezeContract { contract }
     | GovAction::UpgradeContract { contract, .. }) = action
@@ -312,6 +356,7 @@ impl Module for Contracts {
             namespace::CONTRACT_ACCOUNT,
             namespace::CONTRACT_CODE,
             namespace::CONTRACT_STORAGE,
+            namespace::CONTRACT_NAME,
         ]
     }
 

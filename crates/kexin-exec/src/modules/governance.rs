@@ -345,7 +345,8 @@ fn check_action(block: &BlockContext<'_>, st: &Journal<'_>, action: &GovAction) 
         }
         GovAction::FreezeContract { .. }
         | GovAction::UnfreezeContract { .. }
-        | GovAction::UpgradeContract { .. } => super::contract::check_lifecycle(block, st, action),
+        | GovAction::UpgradeContract { .. }
+        | GovAction::NameContract { .. } => super::contract::check_lifecycle(block, st, action),
     }
 }
 
@@ -465,7 +466,8 @@ fn apply_action(
         }
         GovAction::FreezeContract { .. }
         | GovAction::UnfreezeContract { .. }
-        | GovAction::UpgradeContract { .. } => {
+        | GovAction::UpgradeContract { .. }
+        | GovAction::NameContract { .. } => {
             // Members, parameters and validators are unchanged.
             return super::contract::apply_lifecycle(st, action, events);
         }
