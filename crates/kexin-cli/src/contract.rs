@@ -370,28 +370,14 @@ async fn transact(
     abi: Option<&abi::JsonAbi>,
 ) -> anyhow::Result<(kexin_crypto::Hash, u64, Outcome)> {
     let author = match signer {
-        Signer::Identity(i) => crate::attest::Author::Identity(i),
-        Signer::Key(k) => crate::attest::Author::Key(k),
+        Signer::Identity(i) => kexin_client::submit::Author::Identity(i),
+        Signer::Key(k) => kexin_client::submit::Author::Key(k),
     };
-    let tx_hash = crate::attest::submit_by(client, info, &author, &payload, timeout).await?;
-    let status = client
-        .wait_committed(&tx_hash, timeout)
-        .await
-        .with_context(|| format!("waiting for transaction {tx_hash} to be final"))?;
-    let height = status.height.unwrap_or_default();
-    let tx = client
-        .transaction(&tx_hash)
-        .await
-        .with_context(|| format!("fetching transaction {tx_hash}"))?;
-    let outcome = tx
-        .outcome
-        .ok_or_else(|| {
-            fail(
-                "no_outcome",
-                format!("transaction {tx_hash} has no outcome"),
-            )
-        })?
-        .outcome;
+    let kexin_client::submit::Final {
+        tx_hash,
+        height,
+        outcome,
+    } = kexin_client::submit::transact(client, info, &author, &payload, timeout).await?;
     if !outcome.is_success() {
         let code = outcome.code.clone().unwrap_or_default();
         let mut message = outcome.message.clone().unwrap_or_default();

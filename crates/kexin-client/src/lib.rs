@@ -42,6 +42,7 @@ mod files;
 mod identity;
 mod keys;
 mod signer;
+pub mod submit;
 
 pub use client::{
     BlockId, Client, ClientError, ContractEventsPage, ContractLogEntry, check_chain_info,
