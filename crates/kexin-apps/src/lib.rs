@@ -6,7 +6,110 @@
 //! crate embeds so that `kexin` deploys exactly the reviewed code (a test fails when an
 //! embedded artifact no longer matches its source).
 
+use std::time::Duration;
+
+use kexin_client::submit::{Author, Final, transact};
+use kexin_client::{Client, ClientError};
+use kexin_crypto::Hash;
 use kexin_evm::artifact::{Artifact, ArtifactError, load_artifact};
+use kexin_types::api::ChainInfo;
+use kexin_types::{ContractAddress, Payload};
+
+pub mod scf;
+
+/// Why an application operation did not happen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppError {
+    /// The node could not be reached, or refused the transaction or request.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The contract refused it: its reason (e.g. `split amounts 60 + 30 do not add up to
+    /// 100`), and the failed transaction, if one was final.
+    #[error("{reason}")]
+    Refused {
+        /// The outcome's code: `contract_reverted`, `out_of_gas`, `contract_frozen`, ...
+        code: String,
+        /// The reason, for people.
+        reason: String,
+        /// The failed transaction.
+        tx_hash: Option<Hash>,
+    },
+    /// No contract has the name the application is found by.
+    #[error(
+        "no contract is named {0:?} on this chain: deploy it (`kexin {0} deploy`) and have the consortium name it"
+    )]
+    NotNamed(String),
+    /// The embedded artifact does not load (a build defect).
+    #[error("the embedded contract artifact: {0}")]
+    Artifact(#[from] ArtifactError),
+    /// An answer did not decode as the contract's ABI says.
+    #[error("cannot decode the contract's answer: {0}")]
+    Decode(String),
+}
+
+impl AppError {
+    /// A stable code: the node's or the contract's, `not_named`, `artifact` or `decode`.
+    pub fn code(&self) -> &str {
+        match self {
+            AppError::Client(e) => e.code(),
+            AppError::Refused { code, .. } => code,
+            AppError::NotNamed(_) => "not_named",
+            AppError::Artifact(_) => "artifact",
+            AppError::Decode(_) => "decode",
+        }
+    }
+}
+
+/// The contract the consortium named `name`.
+pub async fn named(client: &Client, name: &str) -> Result<ContractAddress, AppError> {
+    match client.contract_named(name).await {
+        Ok(n) => Ok(n.contract),
+        Err(e) if e.is_not_found() => Err(AppError::NotNamed(name.into())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Deploys `artifact` (no constructor arguments) as `author`, publishing its ABI: its address.
+pub async fn deploy(
+    client: &Client,
+    info: &ChainInfo,
+    author: &Author<'_>,
+    artifact: Artifact,
+    gas_limit: u64,
+    timeout: Duration,
+) -> Result<ContractAddress, AppError> {
+    let abi = serde_json::to_string(&artifact.abi)
+        .map_err(|e| AppError::Decode(format!("the artifact's ABI: {e}")))?;
+    let payload = Payload::ContractDeploy {
+        gas_limit,
+        code: artifact.bytecode,
+        abi: Some(abi),
+    };
+    let done = transact(client, info, author, &payload, timeout).await?;
+    refused(&done)?;
+    <[u8; 20]>::try_from(done.outcome.return_data.as_slice())
+        .map(ContractAddress)
+        .map_err(|_| AppError::Decode("the deployment returned no 20-byte address".into()))
+}
+
+/// A failed outcome as [`AppError::Refused`].
+fn refused(done: &Final) -> Result<(), AppError> {
+    if done.outcome.is_success() {
+        return Ok(());
+    }
+    Err(AppError::Refused {
+        code: done.outcome.code.clone().unwrap_or_default(),
+        reason: reason(done.outcome.message.as_deref()),
+        tx_hash: Some(done.tx_hash),
+    })
+}
+
+/// A revert's reason without the `reverted: ` the node prefixes to `Error(string)` reasons.
+fn reason(message: Option<&str>) -> String {
+    let m = message.unwrap_or("refused without a reason");
+    m.strip_prefix("reverted: ").unwrap_or(m).to_owned()
+}
 
 /// The receivables contract (`contracts/scf/Receivables.sol`): solc's standard-JSON output.
 pub const RECEIVABLES_ARTIFACT: &str = include_str!("../contracts/Receivables.json");

@@ -5,57 +5,16 @@
 
 mod common;
 
-use alloy_sol_types::{SolCall, SolEvent, sol};
+use alloy_sol_types::{SolCall, SolEvent};
 use common::consortium::*;
 use common::{App, b32, u};
 use kexin_crypto::{Hash, Suite};
 use kexin_types::{Payload, RevocationReason, Role};
 
-sol! {
-    interface IReceivables {
-        struct View {
-            uint256 id;
-            string status;
-            string holder;
-            string issuer;
-            uint256 amount;
-            string currency;
-            uint64 maturity;
-            uint64 root;
-            uint64 parent;
-            bool financed;
-            string financier;
-            uint16 rateBps;
-            string offeredTo;
-            uint16 offeredRateBps;
-            uint64 settledAt;
-            string paymentRef;
-            bytes32 paymentDoc;
-            uint256[] children;
-            bytes32[] docs;
-        }
-        event Issued(uint256 indexed id, string issuer, string holder, uint256 amount, string currency, uint64 maturity);
-        function setRoles(string org, uint8 newRoles) external;
-        function roles(string org) external view returns (uint8);
-        function issue(string to, uint256 amount, string currency, uint64 maturity, bytes32[] tradeDocs) external returns (uint256);
-        function confirm(uint256 id) external;
-        function reject(uint256 id, string reason) external;
-        function split(uint256 id, uint256[] amounts) external returns (uint256[] parts);
-        function transfer(uint256 id, string to) external;
-        function offerFinance(uint256 id, string financier, uint16 rateBps) external;
-        function acceptFinance(uint256 id) external;
-        function withdrawFinance(uint256 id) external;
-        function settle(uint256 id, string paymentRef, bytes32 paymentDoc) external;
-        function get(uint256 id) external view returns (View v);
-        function count() external view returns (uint256);
-    }
-}
-
 use IReceivables::*;
+use kexin_apps::scf::IReceivables;
 
-const CORE: u8 = 1;
-const SUPPLIER: u8 = 2;
-const FINANCIER: u8 = 4;
+use kexin_apps::scf::{CORE, FINANCIER, SUPPLIER};
 
 fn get(scf: &App, who: &Id, id: u64) -> View {
     scf.view(who, getCall { id: u(id) })

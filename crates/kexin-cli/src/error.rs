@@ -30,6 +30,8 @@ pub fn describe(err: &anyhow::Error) -> (String, String) {
     for cause in err.chain() {
         let (c, text) = if let Some(e) = cause.downcast_ref::<CliError>() {
             (Some(e.code.to_owned()), e.message.clone())
+        } else if let Some(e) = cause.downcast_ref::<kexin_apps::AppError>() {
+            (Some(e.code().to_owned()), e.to_string())
         } else if let Some(e) = cause.downcast_ref::<ClientError>() {
             (Some(e.code().to_owned()), e.message())
         } else if let Some(e) = cause.downcast_ref::<ReceiptError>() {

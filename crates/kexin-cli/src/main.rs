@@ -20,6 +20,7 @@ mod net;
 mod node;
 mod pki;
 mod query;
+mod scf;
 mod verify;
 
 use std::process::ExitCode;
@@ -118,6 +119,10 @@ enum Command {
     /// Deploy, call and query Solidity contracts (protocol version 5).
     #[command(subcommand)]
     Contract(contract::ContractCommand),
+    /// Supply-chain finance: issue, confirm, split, transfer, finance and settle receivables
+    /// on the receivables contract the consortium named `scf`.
+    #[command(subcommand)]
+    Scf(scf::ScfCommand),
 }
 
 /// Whether this process logs JSON lines (`--log-json` or `KEXIN_LOG_JSON=1`); nodes that
@@ -193,6 +198,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Gov(cmd) => gov::run(cli, cmd).await,
         Command::Audit(cmd) => audit::run(cli, cmd).await,
         Command::Contract(cmd) => contract::run(cli, cmd).await,
+        Command::Scf(cmd) => scf::run(cli, cmd).await,
     }
 }
 

@@ -1,0 +1,417 @@
+//! Supply-chain finance workflows on the receivables contract: deploy it, find it by the name
+//! the consortium gave it, and issue, confirm, split, transfer, finance and settle receivables
+//! as an identity; read a receivable and list them.
+
+use std::time::Duration;
+
+use alloy_sol_types::SolCall;
+use alloy_sol_types::private::{FixedBytes, U256};
+use kexin_client::Client;
+use kexin_client::submit::{Author, Final, transact};
+use kexin_crypto::Hash;
+use kexin_types::api::{ChainInfo, ContractQueryRequest};
+use kexin_types::{ContractAddress, Payload};
+use serde::Serialize;
+
+use crate::AppError;
+
+alloy_sol_types::sol! {
+    /// The receivables contract's interface (`contracts/scf/Receivables.sol`).
+    interface IReceivables {
+        struct View {
+            uint256 id;
+            string status;
+            string holder;
+            string issuer;
+            uint256 amount;
+            string currency;
+            uint64 maturity;
+            uint64 root;
+            uint64 parent;
+            bool financed;
+            string financier;
+            uint16 rateBps;
+            string offeredTo;
+            uint16 offeredRateBps;
+            uint64 settledAt;
+            string paymentRef;
+            bytes32 paymentDoc;
+            uint256[] children;
+            bytes32[] docs;
+        }
+        event Issued(uint256 indexed id, string issuer, string holder, uint256 amount, string currency, uint64 maturity);
+        function setRoles(string org, uint8 newRoles) external;
+        function roles(string org) external view returns (uint8);
+        function issue(string to, uint256 amount, string currency, uint64 maturity, bytes32[] tradeDocs) external returns (uint256);
+        function confirm(uint256 id) external;
+        function reject(uint256 id, string reason) external;
+        function split(uint256 id, uint256[] amounts) external returns (uint256[] parts);
+        function transfer(uint256 id, string to) external;
+        function offerFinance(uint256 id, string financier, uint16 rateBps) external;
+        function acceptFinance(uint256 id) external;
+        function withdrawFinance(uint256 id) external;
+        function settle(uint256 id, string paymentRef, bytes32 paymentDoc) external;
+        function get(uint256 id) external view returns (View v);
+        function count() external view returns (uint256);
+    }
+}
+
+use IReceivables::*;
+
+/// The name `kexin scf` finds the receivables contract by (`name_contract` proposal).
+pub const NAME: &str = "scf";
+
+/// Role flags of `setRoles`.
+pub const CORE: u8 = 1;
+/// A supplier.
+pub const SUPPLIER: u8 = 2;
+/// A financier (a bank or factor).
+pub const FINANCIER: u8 = 4;
+
+/// Gas for a receivables transaction: the heaviest, a 16-part split, stays well below it.
+const CALL_GAS: u64 = 3_000_000;
+/// Gas for the deployment.
+const DEPLOY_GAS: u64 = 8_000_000;
+
+/// A receivable as `kexin scf show` prints it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Receivable {
+    /// Its id.
+    pub id: u64,
+    /// `pending`, `confirmed`, `overdue`, `rejected`, `split` or `settled`.
+    pub status: String,
+    /// The organisation that holds it.
+    pub holder: String,
+    /// The debtor (the core enterprise that issued it).
+    pub issuer: String,
+    /// Its amount, in the currency's minor unit.
+    pub amount: String,
+    /// Its currency.
+    pub currency: String,
+    /// Its maturity, Unix seconds.
+    pub maturity: u64,
+    /// The receivable it was split from, transitively (itself for a root).
+    pub root: u64,
+    /// The receivable it was split from (0 for a root).
+    pub parent: u64,
+    /// Whether a financier holds it.
+    pub financed: bool,
+    /// The financier, when financed.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub financier: String,
+    /// The discount rate it was financed at, in basis points.
+    pub rate_bps: u16,
+    /// A pending financing offer's financier.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub offered_to: String,
+    /// A pending offer's rate, in basis points.
+    pub offered_rate_bps: u16,
+    /// When it was settled, Unix seconds (0 when not).
+    pub settled_at: u64,
+    /// The settlement's payment reference.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub payment_ref: String,
+    /// The settlement's attested payment slip, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payment_doc: Option<Hash>,
+    /// Its parts, when split.
+    pub children: Vec<u64>,
+    /// The root's trade documents.
+    pub docs: Vec<Hash>,
+}
+
+impl From<View> for Receivable {
+    fn from(v: View) -> Receivable {
+        let n = |x: U256| u64::try_from(x).unwrap_or(u64::MAX);
+        Receivable {
+            id: n(v.id),
+            status: v.status,
+            holder: v.holder,
+            issuer: v.issuer,
+            amount: v.amount.to_string(),
+            currency: v.currency,
+            maturity: v.maturity,
+            root: v.root,
+            parent: v.parent,
+            financed: v.financed,
+            financier: v.financier,
+            rate_bps: v.rateBps,
+            offered_to: v.offeredTo,
+            offered_rate_bps: v.offeredRateBps,
+            settled_at: v.settledAt,
+            payment_ref: v.paymentRef,
+            payment_doc: (v.paymentDoc != FixedBytes::ZERO).then_some(Hash(v.paymentDoc.0)),
+            children: v.children.into_iter().map(n).collect(),
+            docs: v.docs.into_iter().map(|d| Hash(d.0)).collect(),
+        }
+    }
+}
+
+/// The receivables contract on a chain, reached through a node.
+pub struct Scf<'a> {
+    client: &'a Client,
+    info: ChainInfo,
+    /// Its address.
+    pub contract: ContractAddress,
+    timeout: Duration,
+}
+
+impl<'a> Scf<'a> {
+    /// The contract the consortium named [`NAME`] on the chain `client` reaches.
+    pub async fn find(client: &'a Client, timeout: Duration) -> Result<Scf<'a>, AppError> {
+        let info = client.chain().await?;
+        let contract = crate::named(client, NAME).await?;
+        Ok(Scf {
+            client,
+            info,
+            contract,
+            timeout,
+        })
+    }
+
+    /// The contract at `contract`.
+    pub async fn at(
+        client: &'a Client,
+        contract: ContractAddress,
+        timeout: Duration,
+    ) -> Result<Scf<'a>, AppError> {
+        Ok(Scf {
+            info: client.chain().await?,
+            client,
+            contract,
+            timeout,
+        })
+    }
+
+    /// Deploys the embedded receivables contract as `admin` (its organisation becomes the
+    /// platform operator), publishing its ABI.
+    pub async fn deploy(
+        client: &'a Client,
+        admin: &Author<'_>,
+        timeout: Duration,
+    ) -> Result<Scf<'a>, AppError> {
+        let info = client.chain().await?;
+        let contract = crate::deploy(
+            client,
+            &info,
+            admin,
+            crate::receivables()?,
+            DEPLOY_GAS,
+            timeout,
+        )
+        .await?;
+        Ok(Scf {
+            client,
+            info,
+            contract,
+            timeout,
+        })
+    }
+
+    async fn send<C: SolCall>(
+        &self,
+        who: &Author<'_>,
+        call: C,
+    ) -> Result<(Final, C::Return), AppError> {
+        let payload = Payload::ContractCall {
+            contract: self.contract,
+            gas_limit: CALL_GAS,
+            input: call.abi_encode(),
+        };
+        let done = transact(self.client, &self.info, who, &payload, self.timeout).await?;
+        crate::refused(&done)?;
+        let ret = C::abi_decode_returns(&done.outcome.return_data)
+            .map_err(|e| AppError::Decode(format!("{}: {e}", C::SIGNATURE)))?;
+        Ok((done, ret))
+    }
+
+    async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, AppError> {
+        let r = self
+            .client
+            .contract_query(
+                &self.contract,
+                &ContractQueryRequest {
+                    input: call.abi_encode(),
+                    from: None,
+                    gas_limit: None,
+                },
+            )
+            .await?;
+        if r.status != kexin_types::Status::Success {
+            return Err(AppError::Refused {
+                code: r.code.unwrap_or_default(),
+                reason: crate::reason(r.message.as_deref()),
+                tx_hash: None,
+            });
+        }
+        C::abi_decode_returns(&r.return_data)
+            .map_err(|e| AppError::Decode(format!("{}: {e}", C::SIGNATURE)))
+    }
+
+    /// Sets the roles of `org` (a sum of [`CORE`], [`SUPPLIER`], [`FINANCIER`]): by an admin
+    /// of the platform operator.
+    pub async fn set_roles(
+        &self,
+        who: &Author<'_>,
+        org: &str,
+        roles: u8,
+    ) -> Result<Final, AppError> {
+        Ok(self
+            .send(
+                who,
+                setRolesCall {
+                    org: org.into(),
+                    newRoles: roles,
+                },
+            )
+            .await?
+            .0)
+    }
+
+    /// The roles of `org`.
+    pub async fn roles(&self, org: &str) -> Result<u8, AppError> {
+        self.view(rolesCall { org: org.into() }).await
+    }
+
+    /// Issues a receivable to the supplier `to`: the new receivable's id.
+    pub async fn issue(
+        &self,
+        who: &Author<'_>,
+        to: &str,
+        amount: u128,
+        currency: &str,
+        maturity: u64,
+        docs: &[Hash],
+    ) -> Result<(u64, Final), AppError> {
+        let call = issueCall {
+            to: to.into(),
+            amount: U256::from(amount),
+            currency: currency.into(),
+            maturity,
+            tradeDocs: docs.iter().map(|d| FixedBytes(d.0)).collect(),
+        };
+        let (done, id) = self.send(who, call).await?;
+        Ok((u64::try_from(id).unwrap_or(u64::MAX), done))
+    }
+
+    /// Confirms receivable `id` (an admin of the debtor).
+    pub async fn confirm(&self, who: &Author<'_>, id: u64) -> Result<Final, AppError> {
+        Ok(self.send(who, confirmCall { id: U256::from(id) }).await?.0)
+    }
+
+    /// Rejects pending receivable `id` (its holder).
+    pub async fn reject(&self, who: &Author<'_>, id: u64, reason: &str) -> Result<Final, AppError> {
+        Ok(self
+            .send(
+                who,
+                rejectCall {
+                    id: U256::from(id),
+                    reason: reason.into(),
+                },
+            )
+            .await?
+            .0)
+    }
+
+    /// Splits receivable `id` into parts of `amounts`: the parts' ids.
+    pub async fn split(
+        &self,
+        who: &Author<'_>,
+        id: u64,
+        amounts: &[u128],
+    ) -> Result<(Vec<u64>, Final), AppError> {
+        let call = splitCall {
+            id: U256::from(id),
+            amounts: amounts.iter().map(|a| U256::from(*a)).collect(),
+        };
+        let (done, parts) = self.send(who, call).await?;
+        Ok((
+            parts
+                .into_iter()
+                .map(|p| u64::try_from(p).unwrap_or(u64::MAX))
+                .collect(),
+            done,
+        ))
+    }
+
+    /// Transfers receivable `id` to the supplier `to` (its holder).
+    pub async fn transfer(&self, who: &Author<'_>, id: u64, to: &str) -> Result<Final, AppError> {
+        Ok(self
+            .send(
+                who,
+                transferCall {
+                    id: U256::from(id),
+                    to: to.into(),
+                },
+            )
+            .await?
+            .0)
+    }
+
+    /// Offers receivable `id` to the financier `to` at `rate_bps` (its holder).
+    pub async fn offer_finance(
+        &self,
+        who: &Author<'_>,
+        id: u64,
+        to: &str,
+        rate_bps: u16,
+    ) -> Result<Final, AppError> {
+        let call = offerFinanceCall {
+            id: U256::from(id),
+            financier: to.into(),
+            rateBps: rate_bps,
+        };
+        Ok(self.send(who, call).await?.0)
+    }
+
+    /// Accepts the financing offer of receivable `id` (the financier offered it).
+    pub async fn accept_finance(&self, who: &Author<'_>, id: u64) -> Result<Final, AppError> {
+        Ok(self
+            .send(who, acceptFinanceCall { id: U256::from(id) })
+            .await?
+            .0)
+    }
+
+    /// Withdraws or declines the financing offer of receivable `id`.
+    pub async fn withdraw_finance(&self, who: &Author<'_>, id: u64) -> Result<Final, AppError> {
+        Ok(self
+            .send(who, withdrawFinanceCall { id: U256::from(id) })
+            .await?
+            .0)
+    }
+
+    /// Settles receivable `id` with the payment's reference and an optional attested slip (an
+    /// admin of the debtor).
+    pub async fn settle(
+        &self,
+        who: &Author<'_>,
+        id: u64,
+        payment_ref: &str,
+        slip: Option<Hash>,
+    ) -> Result<Final, AppError> {
+        let call = settleCall {
+            id: U256::from(id),
+            paymentRef: payment_ref.into(),
+            paymentDoc: FixedBytes(slip.unwrap_or(Hash::ZERO).0),
+        };
+        Ok(self.send(who, call).await?.0)
+    }
+
+    /// Receivable `id`.
+    pub async fn get(&self, id: u64) -> Result<Receivable, AppError> {
+        Ok(self.view(getCall { id: U256::from(id) }).await?.into())
+    }
+
+    /// Every receivable, oldest first; only those held by `holder` when given.
+    pub async fn list(&self, holder: Option<&str>) -> Result<Vec<Receivable>, AppError> {
+        let count = u64::try_from(self.view(countCall {}).await?).unwrap_or(u64::MAX);
+        let mut out = Vec::new();
+        for id in 1..=count {
+            let r = self.get(id).await?;
+            if holder.is_none_or(|h| r.holder == h) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+}
