@@ -16,6 +16,7 @@ use kexin_types::api::ChainInfo;
 use kexin_types::{ContractAddress, Payload};
 
 pub mod scf;
+pub mod trace;
 
 /// Why an application operation did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +92,56 @@ pub async fn deploy(
     <[u8; 20]>::try_from(done.outcome.return_data.as_slice())
         .map(ContractAddress)
         .map_err(|_| AppError::Decode("the deployment returned no 20-byte address".into()))
+}
+
+/// Calls `contract` with `call` as `who` and waits until it is final: its decoded return, or
+/// the contract's refusal.
+async fn send<C: alloy_sol_types::SolCall>(
+    client: &Client,
+    info: &ChainInfo,
+    contract: ContractAddress,
+    gas_limit: u64,
+    timeout: Duration,
+    who: &Author<'_>,
+    call: C,
+) -> Result<(Final, C::Return), AppError> {
+    let payload = Payload::ContractCall {
+        contract,
+        gas_limit,
+        input: call.abi_encode(),
+    };
+    let done = transact(client, info, who, &payload, timeout).await?;
+    refused(&done)?;
+    let ret = C::abi_decode_returns(&done.outcome.return_data)
+        .map_err(|e| AppError::Decode(format!("{}: {e}", C::SIGNATURE)))?;
+    Ok((done, ret))
+}
+
+/// A read-only call of `contract` on the node's committed state.
+async fn view<C: alloy_sol_types::SolCall>(
+    client: &Client,
+    contract: ContractAddress,
+    call: C,
+) -> Result<C::Return, AppError> {
+    let r = client
+        .contract_query(
+            &contract,
+            &kexin_types::api::ContractQueryRequest {
+                input: call.abi_encode(),
+                from: None,
+                gas_limit: None,
+            },
+        )
+        .await?;
+    if r.status != kexin_types::Status::Success {
+        return Err(AppError::Refused {
+            code: r.code.unwrap_or_default(),
+            reason: reason(r.message.as_deref()),
+            tx_hash: None,
+        });
+    }
+    C::abi_decode_returns(&r.return_data)
+        .map_err(|e| AppError::Decode(format!("{}: {e}", C::SIGNATURE)))
 }
 
 /// A failed outcome as [`AppError::Refused`].

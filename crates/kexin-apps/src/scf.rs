@@ -7,10 +7,10 @@ use std::time::Duration;
 use alloy_sol_types::SolCall;
 use alloy_sol_types::private::{FixedBytes, U256};
 use kexin_client::Client;
-use kexin_client::submit::{Author, Final, transact};
+use kexin_client::submit::{Author, Final};
 use kexin_crypto::Hash;
-use kexin_types::api::{ChainInfo, ContractQueryRequest};
-use kexin_types::{ContractAddress, Payload};
+use kexin_types::ContractAddress;
+use kexin_types::api::ChainInfo;
 use serde::Serialize;
 
 use crate::AppError;
@@ -213,39 +213,20 @@ impl<'a> Scf<'a> {
         who: &Author<'_>,
         call: C,
     ) -> Result<(Final, C::Return), AppError> {
-        let payload = Payload::ContractCall {
-            contract: self.contract,
-            gas_limit: CALL_GAS,
-            input: call.abi_encode(),
-        };
-        let done = transact(self.client, &self.info, who, &payload, self.timeout).await?;
-        crate::refused(&done)?;
-        let ret = C::abi_decode_returns(&done.outcome.return_data)
-            .map_err(|e| AppError::Decode(format!("{}: {e}", C::SIGNATURE)))?;
-        Ok((done, ret))
+        crate::send(
+            self.client,
+            &self.info,
+            self.contract,
+            CALL_GAS,
+            self.timeout,
+            who,
+            call,
+        )
+        .await
     }
 
     async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, AppError> {
-        let r = self
-            .client
-            .contract_query(
-                &self.contract,
-                &ContractQueryRequest {
-                    input: call.abi_encode(),
-                    from: None,
-                    gas_limit: None,
-                },
-            )
-            .await?;
-        if r.status != kexin_types::Status::Success {
-            return Err(AppError::Refused {
-                code: r.code.unwrap_or_default(),
-                reason: crate::reason(r.message.as_deref()),
-                tx_hash: None,
-            });
-        }
-        C::abi_decode_returns(&r.return_data)
-            .map_err(|e| AppError::Decode(format!("{}: {e}", C::SIGNATURE)))
+        crate::view(self.client, self.contract, call).await
     }
 
     /// Sets the roles of `org` (a sum of [`CORE`], [`SUPPLIER`], [`FINANCIER`]): by an admin

@@ -21,6 +21,7 @@ mod node;
 mod pki;
 mod query;
 mod scf;
+mod trace;
 mod verify;
 
 use std::process::ExitCode;
@@ -123,6 +124,10 @@ enum Command {
     /// on the receivables contract the consortium named `scf`.
     #[command(subcommand)]
     Scf(scf::ScfCommand),
+    /// Product traceability: register batches, record their history, recall them, on the
+    /// traceability contract the consortium named `trace`.
+    #[command(subcommand)]
+    Trace(trace::TraceCommand),
 }
 
 /// Whether this process logs JSON lines (`--log-json` or `KEXIN_LOG_JSON=1`); nodes that
@@ -199,6 +204,7 @@ async fn run(cli: &Cli) -> anyhow::Result<()> {
         Command::Audit(cmd) => audit::run(cli, cmd).await,
         Command::Contract(cmd) => contract::run(cli, cmd).await,
         Command::Scf(cmd) => scf::run(cli, cmd).await,
+        Command::Trace(cmd) => trace::run(cli, cmd).await,
     }
 }
 

@@ -53,13 +53,13 @@ pub enum ScfCommand {
 pub struct Actor {
     /// The identity that acts (DIR/cert.pem and DIR/key.pem).
     #[arg(long, value_name = "DIR")]
-    identity: PathBuf,
+    pub(crate) identity: PathBuf,
     /// Seconds to wait for the transaction to be final.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
-    timeout: u64,
+    pub(crate) timeout: u64,
     /// Print the result as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 /// `kexin scf deploy --identity DIR`
@@ -405,21 +405,21 @@ pub async fn run(cli: &Cli, cmd: &ScfCommand) -> anyhow::Result<()> {
 
 /// What a write did, as printed.
 #[derive(Serialize)]
-struct Done {
+pub(crate) struct Done {
     tx_hash: Hash,
     height: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<u64>,
+    pub(crate) id: Option<u64>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     parts: Vec<u64>,
     #[serde(skip)]
     text: String,
     #[serde(skip)]
-    print_id: bool,
+    pub(crate) print_id: bool,
 }
 
 impl Done {
-    fn of(done: Final, text: String) -> Done {
+    pub(crate) fn of(done: Final, text: String) -> Done {
         Done {
             tx_hash: done.tx_hash,
             height: done.height,
@@ -444,22 +444,29 @@ where
     let identity = load_identity(client, &actor.identity).await?;
     let who = Author::Identity(&identity);
     let done = step(&scf, &who).await?;
-    if actor.json {
-        return print_json(&done);
-    }
-    if done.print_id
-        && let Some(id) = done.id
-    {
-        println!("{id}");
-    }
-    eprintln!(
-        "{}: transaction {}, height {}",
-        done.text, done.tx_hash, done.height
-    );
-    Ok(())
+    done.print(actor.json)
 }
 
-async fn load_identity(client: &Client, dir: &Path) -> anyhow::Result<Identity> {
+impl Done {
+    /// Prints it: JSON, or the id (when asked) on stdout and a line on stderr.
+    pub(crate) fn print(&self, json: bool) -> anyhow::Result<()> {
+        if json {
+            return print_json(self);
+        }
+        if self.print_id
+            && let Some(id) = self.id
+        {
+            println!("{id}");
+        }
+        eprintln!(
+            "{}: transaction {}, height {}",
+            self.text, self.tx_hash, self.height
+        );
+        Ok(())
+    }
+}
+
+pub(crate) async fn load_identity(client: &Client, dir: &Path) -> anyhow::Result<Identity> {
     let info = crate::attest::chain_info(client).await?;
     Ok(crate::attest::identity_for(client, &info, dir).await?.0)
 }
@@ -556,7 +563,7 @@ fn print_receivable(r: &Receivable) {
     }
 }
 
-fn parse_digest(s: &str, what: &str) -> anyhow::Result<Hash> {
+pub(crate) fn parse_digest(s: &str, what: &str) -> anyhow::Result<Hash> {
     Hash::from_hex(s.strip_prefix("0x").unwrap_or(s))
         .map_err(|e| fail("invalid_digest", format!("{what} {s:?}: {}", e.0)))
 }
@@ -667,7 +674,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Unix seconds as `YYYY-MM-DD` (UTC).
-fn date_of(secs: u64) -> String {
+pub(crate) fn date_of(secs: u64) -> String {
     kexin_types::time::rfc3339_ms(secs.saturating_mul(1000))[..10].to_owned()
 }
 
