@@ -94,6 +94,106 @@ pub async fn deploy(
         .map_err(|_| AppError::Decode("the deployment returned no 20-byte address".into()))
 }
 
+/// A deployed application contract reached through a node: what [`scf::Scf`] and
+/// [`trace::Trace`] call.
+pub struct Handle<'a> {
+    client: &'a Client,
+    info: ChainInfo,
+    /// Its address.
+    pub contract: ContractAddress,
+    call_gas: u64,
+    timeout: Duration,
+}
+
+impl<'a> Handle<'a> {
+    /// The contract the consortium named `name`.
+    async fn find(
+        client: &'a Client,
+        name: &str,
+        call_gas: u64,
+        timeout: Duration,
+    ) -> Result<Handle<'a>, AppError> {
+        let info = client.chain().await?;
+        let contract = named(client, name).await?;
+        Ok(Handle {
+            client,
+            info,
+            contract,
+            call_gas,
+            timeout,
+        })
+    }
+
+    /// Deploys `artifact` as `admin`, publishing its ABI.
+    async fn deploy(
+        client: &'a Client,
+        admin: &Author<'_>,
+        artifact: Artifact,
+        deploy_gas: u64,
+        call_gas: u64,
+        timeout: Duration,
+    ) -> Result<Handle<'a>, AppError> {
+        let info = client.chain().await?;
+        let contract = deploy(client, &info, admin, artifact, deploy_gas, timeout).await?;
+        Ok(Handle {
+            client,
+            info,
+            contract,
+            call_gas,
+            timeout,
+        })
+    }
+
+    /// Calls the contract with `call` as `who` and waits until it is final.
+    async fn send<C: alloy_sol_types::SolCall>(
+        &self,
+        who: &Author<'_>,
+        call: C,
+    ) -> Result<(Final, C::Return), AppError> {
+        send(
+            self.client,
+            &self.info,
+            self.contract,
+            self.call_gas,
+            self.timeout,
+            who,
+            call,
+        )
+        .await
+    }
+
+    /// A read-only call of the contract.
+    async fn view<C: alloy_sol_types::SolCall>(&self, call: C) -> Result<C::Return, AppError> {
+        view(self.client, self.contract, call).await
+    }
+
+    /// Proposes that the consortium name this contract `name` (governance action
+    /// `name_contract`), as `admin`, and waits until the proposal is final: its id, for the
+    /// other organisations' votes.
+    pub async fn propose_name(
+        &self,
+        admin: &kexin_client::Identity,
+        name: &str,
+    ) -> Result<Hash, AppError> {
+        let payload = Payload::Propose {
+            action: kexin_types::GovAction::NameContract {
+                name: name.into(),
+                contract: self.contract,
+            },
+        };
+        let id = kexin_client::submit::submit_signed(
+            self.client,
+            &self.info,
+            admin,
+            &payload,
+            self.timeout,
+        )
+        .await?;
+        self.client.wait_committed(&id, self.timeout).await?;
+        Ok(id)
+    }
+}
+
 /// Calls `contract` with `call` as `who` and waits until it is final: its decoded return, or
 /// the contract's refusal.
 async fn send<C: alloy_sol_types::SolCall>(

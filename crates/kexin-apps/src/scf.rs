@@ -4,13 +4,10 @@
 
 use std::time::Duration;
 
-use alloy_sol_types::SolCall;
 use alloy_sol_types::private::{FixedBytes, U256};
 use kexin_client::Client;
 use kexin_client::submit::{Author, Final};
 use kexin_crypto::Hash;
-use kexin_types::ContractAddress;
-use kexin_types::api::ChainInfo;
 use serde::Serialize;
 
 use crate::AppError;
@@ -147,86 +144,36 @@ impl From<View> for Receivable {
     }
 }
 
-/// The receivables contract on a chain, reached through a node.
-pub struct Scf<'a> {
-    client: &'a Client,
-    info: ChainInfo,
-    /// Its address.
-    pub contract: ContractAddress,
-    timeout: Duration,
+/// The contract on a chain, reached through a node.
+pub struct Scf<'a>(crate::Handle<'a>);
+
+impl<'a> std::ops::Deref for Scf<'a> {
+    type Target = crate::Handle<'a>;
+
+    fn deref(&self) -> &crate::Handle<'a> {
+        &self.0
+    }
 }
 
 impl<'a> Scf<'a> {
-    /// The contract the consortium named [`NAME`] on the chain `client` reaches.
+    /// The contract the consortium named [`NAME`].
     pub async fn find(client: &'a Client, timeout: Duration) -> Result<Scf<'a>, AppError> {
-        let info = client.chain().await?;
-        let contract = crate::named(client, NAME).await?;
-        Ok(Scf {
-            client,
-            info,
-            contract,
-            timeout,
-        })
+        Ok(Scf(
+            crate::Handle::find(client, NAME, CALL_GAS, timeout).await?
+        ))
     }
 
-    /// The contract at `contract`.
-    pub async fn at(
-        client: &'a Client,
-        contract: ContractAddress,
-        timeout: Duration,
-    ) -> Result<Scf<'a>, AppError> {
-        Ok(Scf {
-            info: client.chain().await?,
-            client,
-            contract,
-            timeout,
-        })
-    }
-
-    /// Deploys the embedded receivables contract as `admin` (its organisation becomes the
-    /// platform operator), publishing its ABI.
+    /// Deploys the embedded contract as `admin` (its organisation becomes the platform
+    /// operator), publishing its ABI.
     pub async fn deploy(
         client: &'a Client,
         admin: &Author<'_>,
         timeout: Duration,
     ) -> Result<Scf<'a>, AppError> {
-        let info = client.chain().await?;
-        let contract = crate::deploy(
-            client,
-            &info,
-            admin,
-            crate::receivables()?,
-            DEPLOY_GAS,
-            timeout,
-        )
-        .await?;
-        Ok(Scf {
-            client,
-            info,
-            contract,
-            timeout,
-        })
-    }
-
-    async fn send<C: SolCall>(
-        &self,
-        who: &Author<'_>,
-        call: C,
-    ) -> Result<(Final, C::Return), AppError> {
-        crate::send(
-            self.client,
-            &self.info,
-            self.contract,
-            CALL_GAS,
-            self.timeout,
-            who,
-            call,
-        )
-        .await
-    }
-
-    async fn view<C: SolCall>(&self, call: C) -> Result<C::Return, AppError> {
-        crate::view(self.client, self.contract, call).await
+        let artifact = crate::receivables()?;
+        let handle =
+            crate::Handle::deploy(client, admin, artifact, DEPLOY_GAS, CALL_GAS, timeout).await?;
+        Ok(Scf(handle))
     }
 
     /// Sets the roles of `org` (a sum of [`CORE`], [`SUPPLIER`], [`FINANCIER`]): by an admin

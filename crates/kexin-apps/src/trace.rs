@@ -4,13 +4,10 @@
 
 use std::time::Duration;
 
-use alloy_sol_types::SolCall;
 use alloy_sol_types::private::{FixedBytes, U256};
 use kexin_client::Client;
 use kexin_client::submit::{Author, Final};
 use kexin_crypto::Hash;
-use kexin_types::ContractAddress;
-use kexin_types::api::ChainInfo;
 use serde::Serialize;
 
 use crate::AppError;
@@ -140,61 +137,36 @@ pub struct Product {
     pub history: Vec<Step>,
 }
 
-/// The traceability contract on a chain, reached through a node.
-pub struct Trace<'a> {
-    client: &'a Client,
-    info: ChainInfo,
-    /// Its address.
-    pub contract: ContractAddress,
-    timeout: Duration,
+/// The contract on a chain, reached through a node.
+pub struct Trace<'a>(crate::Handle<'a>);
+
+impl<'a> std::ops::Deref for Trace<'a> {
+    type Target = crate::Handle<'a>;
+
+    fn deref(&self) -> &crate::Handle<'a> {
+        &self.0
+    }
 }
 
 impl<'a> Trace<'a> {
     /// The contract the consortium named [`NAME`].
     pub async fn find(client: &'a Client, timeout: Duration) -> Result<Trace<'a>, AppError> {
-        let info = client.chain().await?;
-        let contract = crate::named(client, NAME).await?;
-        Ok(Trace {
-            client,
-            info,
-            contract,
-            timeout,
-        })
+        Ok(Trace(
+            crate::Handle::find(client, NAME, CALL_GAS, timeout).await?,
+        ))
     }
 
-    /// Deploys the embedded traceability contract as `admin` (its organisation becomes the
-    /// platform operator), publishing its ABI.
+    /// Deploys the embedded contract as `admin` (its organisation becomes the platform
+    /// operator), publishing its ABI.
     pub async fn deploy(
         client: &'a Client,
         admin: &Author<'_>,
         timeout: Duration,
     ) -> Result<Trace<'a>, AppError> {
-        let info = client.chain().await?;
         let artifact = crate::traceability()?;
-        let contract = crate::deploy(client, &info, admin, artifact, DEPLOY_GAS, timeout).await?;
-        Ok(Trace {
-            client,
-            info,
-            contract,
-            timeout,
-        })
-    }
-
-    async fn send<C: SolCall>(
-        &self,
-        who: &Author<'_>,
-        call: C,
-    ) -> Result<(Final, C::Return), AppError> {
-        crate::send(
-            self.client,
-            &self.info,
-            self.contract,
-            CALL_GAS,
-            self.timeout,
-            who,
-            call,
-        )
-        .await
+        let handle =
+            crate::Handle::deploy(client, admin, artifact, DEPLOY_GAS, CALL_GAS, timeout).await?;
+        Ok(Trace(handle))
     }
 
     /// Sets the roles of `org` (a sum of the role flags): by an admin of the operator.
@@ -272,22 +244,16 @@ impl<'a> Trace<'a> {
 
     /// Product batch `id` with its history.
     pub async fn product(&self, id: &str) -> Result<Product, AppError> {
-        let b = crate::view(
-            self.client,
-            self.contract,
-            batchCall {
+        let b = self
+            .view(batchCall {
                 productId: id.into(),
-            },
-        )
-        .await?;
-        let events = crate::view(
-            self.client,
-            self.contract,
-            eventsCall {
+            })
+            .await?;
+        let events = self
+            .view(eventsCall {
                 productId: id.into(),
-            },
-        )
-        .await?;
+            })
+            .await?;
         Ok(Product {
             id: id.into(),
             name: b.name,
@@ -316,7 +282,7 @@ impl<'a> Trace<'a> {
 
     /// The number of registered batches.
     pub async fn count(&self) -> Result<u64, AppError> {
-        let n: U256 = crate::view(self.client, self.contract, countCall {}).await?;
+        let n: U256 = self.view(countCall {}).await?;
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 }

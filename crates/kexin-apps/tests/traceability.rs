@@ -6,50 +6,15 @@
 
 mod common;
 
-use alloy_sol_types::sol;
 use common::consortium::*;
 use common::{App, b32};
 use kexin_crypto::{Hash, Suite};
 use kexin_types::Role;
 
-sol! {
-    interface ITrace {
-        struct Batch {
-            string producer;
-            string name;
-            string attributes;
-            uint64 registeredAt;
-            bool recalled;
-            string recalledBy;
-            string recallReason;
-            uint64 recalledAt;
-            uint256 eventCount;
-        }
-        struct TraceEvent {
-            uint8 kind;
-            string org;
-            uint64 at;
-            uint64 height;
-            bytes32 doc;
-            string note;
-        }
-        function setRoles(string org, uint8 newRoles) external;
-        function register(string productId, string name, string attributes) external;
-        function trace(string productId, uint8 kind, bytes32 doc, string note) external returns (uint256);
-        function recall(string productId, string reason) external;
-        function batch(string productId) external view returns (Batch);
-        function events(string productId) external view returns (TraceEvent[]);
-        function count() external view returns (uint256);
-    }
-}
-
 use ITrace::*;
+use kexin_apps::trace::ITrace;
 
-const PRODUCER: u8 = 1;
-const INSPECTOR: u8 = 2;
-const LOGISTICS: u8 = 4;
-const RETAILER: u8 = 8;
-const REGULATOR: u8 = 16;
+use kexin_apps::trace::{INSPECTOR, LOGISTICS, PRODUCER, REGULATOR, RETAILER};
 
 const PRODUCTION: u8 = 1;
 const INSPECTION: u8 = 2;

@@ -4,13 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use kexin_apps::scf::{self, Receivable, Scf};
 use kexin_client::submit::{Author, Final};
 use kexin_client::{Client, Identity};
 use kexin_crypto::Hash;
-use kexin_types::GovAction;
 use serde::Serialize;
 
 use crate::Cli;
@@ -477,20 +475,11 @@ async fn deploy(client: &Client, a: &DeployArgs) -> anyhow::Result<()> {
     let who = Author::Identity(&identity);
     let s = Scf::deploy(client, &who, timeout).await?;
     let address = s.contract;
-    let mut proposal = None;
-    if !a.no_name {
-        let info = crate::attest::chain_info(client).await?;
-        let action = GovAction::NameContract {
-            name: scf::NAME.into(),
-            contract: address,
-        };
-        let payload = kexin_types::Payload::Propose { action };
-        let h = kexin_client::submit::submit_signed(client, &info, &identity, &payload, timeout)
-            .await
-            .context("proposing the name scf")?;
-        client.wait_committed(&h, timeout).await?;
-        proposal = Some(h);
-    }
+    let proposal = if a.no_name {
+        None
+    } else {
+        Some(s.propose_name(&identity, scf::NAME).await?)
+    };
     #[derive(Serialize)]
     struct Deployed {
         address: kexin_types::ContractAddress,

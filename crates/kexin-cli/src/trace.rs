@@ -3,12 +3,10 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use kexin_apps::trace::{self, Product, Trace};
 use kexin_client::Client;
 use kexin_client::submit::Author;
-use kexin_types::GovAction;
 
 use crate::Cli;
 use crate::error::fail;
@@ -218,21 +216,11 @@ async fn deploy(client: &Client, a: &DeployArgs) -> anyhow::Result<()> {
     let identity = load_identity(client, &a.actor.identity).await?;
     let t = Trace::deploy(client, &Author::Identity(&identity), timeout).await?;
     let address = t.contract;
-    let mut proposal = None;
-    if !a.no_name {
-        let info = crate::attest::chain_info(client).await?;
-        let payload = kexin_types::Payload::Propose {
-            action: GovAction::NameContract {
-                name: trace::NAME.into(),
-                contract: address,
-            },
-        };
-        let h = kexin_client::submit::submit_signed(client, &info, &identity, &payload, timeout)
-            .await
-            .context("proposing the name trace")?;
-        client.wait_committed(&h, timeout).await?;
-        proposal = Some(h);
-    }
+    let proposal = if a.no_name {
+        None
+    } else {
+        Some(t.propose_name(&identity, trace::NAME).await?)
+    };
     if a.actor.json {
         return print_json(&serde_json::json!({
             "address": address,
