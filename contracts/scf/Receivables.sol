@@ -42,6 +42,7 @@ contract Receivables {
     uint256 public constant MAX_PARTS = 16;
     uint256 public constant MAX_DOCS = 16;
     uint256 public constant MAX_TEXT = 128;
+    uint256 public constant MAX_PAGE = 50;
 
     struct Receivable {
         bytes32 holder; // keccak256 of the holder organisation's name (slot b)
@@ -296,6 +297,31 @@ contract Receivables {
     /// Receivable `id` with names, its status (an unsettled confirmed one past maturity is
     /// `overdue`), parts and the root's trade documents.
     function get(uint256 id) external view returns (View memory v) {
+        return _view(id);
+    }
+
+    /// Receivables `fromId` to `fromId + limit - 1` (those that exist; at most MAX_PAGE), as
+    /// `get` returns them: for listing them in a few calls.
+    function page(uint256 fromId, uint256 limit) external view returns (View[] memory views) {
+        require(fromId >= 1, "receivable ids start at 1");
+        require(limit >= 1 && limit <= MAX_PAGE, "a page holds 1 to 50 receivables");
+        if (fromId > count) return new View[](0);
+        uint256 last = fromId + limit - 1;
+        if (last > count) last = count;
+        views = new View[](last >= fromId ? last - fromId + 1 : 0);
+        for (uint256 i = 0; i < views.length; i++) {
+            views[i] = _view(fromId + i);
+        }
+    }
+
+    /// The roles of `org` (CORE, SUPPLIER, FINANCIER summed).
+    function roles(string calldata org) external view returns (uint8) {
+        return rolesOf[_key(org)];
+    }
+
+    // ---- internals ----
+
+    function _view(uint256 id) internal view returns (View memory v) {
         Receivable storage r = _get(id);
         v.id = id;
         v.status = _status(r);
@@ -317,13 +343,6 @@ contract Receivables {
         v.children = children[id];
         v.docs = docs[r.root];
     }
-
-    /// The roles of `org` (CORE, SUPPLIER, FINANCIER summed).
-    function roles(string calldata org) external view returns (uint8) {
-        return rolesOf[_key(org)];
-    }
-
-    // ---- internals ----
 
     function _get(uint256 id) internal view returns (Receivable storage r) {
         r = receivables[id];

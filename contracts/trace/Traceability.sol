@@ -43,6 +43,8 @@ contract Traceability {
         string recallReason;
         uint64 recalledAt;
         uint256 eventCount;
+        uint64 registeredHeight; // the block that registered it
+        uint64 recalledHeight; // the block that recalled it (0 when not recalled)
     }
 
     struct TraceEvent {
@@ -98,6 +100,7 @@ contract Traceability {
         b.name = name;
         b.attributes = attributes;
         b.registeredAt = uint64(block.timestamp);
+        b.registeredHeight = uint64(block.number);
         count++;
         emit Registered(productId, productId, me, name);
     }
@@ -146,6 +149,7 @@ contract Traceability {
         b.recalledBy = me;
         b.recallReason = reason;
         b.recalledAt = uint64(block.timestamp);
+        b.recalledHeight = uint64(block.number);
         emit Recalled(productId, productId, me, reason);
     }
 

@@ -15,6 +15,7 @@ import { chromium } from 'playwright-core';
 import jsQR from 'jsqr';
 import { createRequire } from 'node:module';
 import { ROOT, attest, kexin, netUp, openNode } from './kexin.mjs';
+import { appChecks, setupApps } from './apps.mjs';
 
 const started = Date.now();
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
@@ -176,6 +177,23 @@ try {
   const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   const text = (page, sel) => page.locator(sel).first().innerText();
   const api = async (path, origin = base) => (await fetch(origin + path)).json();
+  /** The text of the QR code in a PNG image, drawn and read back in `page`, decoded by jsQR. */
+  async function decodeQr(page, png) {
+    const { width, height, data } = await page.evaluate(async (b64) => {
+      const im = new Image();
+      im.src = `data:image/png;base64,${b64}`;
+      await im.decode();
+      const c = document.createElement('canvas');
+      c.width = im.naturalWidth;
+      c.height = im.naturalHeight;
+      const ctx = c.getContext('2d');
+      ctx.drawImage(im, 0, 0);
+      return { width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
+    }, png.toString('base64'));
+    const code = jsQR(Uint8ClampedArray.from(data), width, height);
+    assert(code, 'jsQR found no QR code in the image');
+    return code.data;
+  }
 
   const page = await newPage();
 
@@ -364,20 +382,7 @@ try {
     const img = page.locator('#receipt-qr img');
     await img.evaluate((el) => el.decode());
     const png = await img.screenshot();
-    const { width, height, data } = await page.evaluate(async (b64) => {
-      const im = new Image();
-      im.src = `data:image/png;base64,${b64}`;
-      await im.decode();
-      const c = document.createElement('canvas');
-      c.width = im.naturalWidth;
-      c.height = im.naturalHeight;
-      const ctx = c.getContext('2d');
-      ctx.drawImage(im, 0, 0);
-      return { width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
-    }, png.toString('base64'));
-    const code = jsQR(Uint8ClampedArray.from(data), width, height);
-    assert(code, 'jsQR found no QR code in the rendered image');
-    equal(code.data, `${base}/#/${receiptRoute}`, 'QR code content');
+    equal(await decodeQr(page, png), `${base}/#/${receiptRoute}`, 'QR code content');
   });
   await shot(page, 'receipt');
 
@@ -492,6 +497,12 @@ try {
     );
     equal(unnamed, 0, 'links or buttons without a name');
   });
+
+  // The applications come last: their transactions would push the first ones out of the
+  // dashboard's latest lists.
+  const apps = await setupApps(base, netDir, work, first.digest);
+  console.log(`# applications: receivables on ${apps.scf}, batches ${apps.sold} and ${apps.recalled} traced (${elapsed()})`);
+  await appChecks({ check, newPage, go, waitHeading, shot, text, assert, equal, decodeQr, base, PHONE, WAIT }, apps, first.digest);
 
   await check('no request left the node, no console error, no dialog', async () => {
     assert(problems.length === 0, problems.slice(0, 10).join('\n'));

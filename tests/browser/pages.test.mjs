@@ -12,6 +12,7 @@ import { niceMax, rate } from '../../crates/kexin-api/explorer/chart.js';
 import { certInfo } from '../../crates/kexin-api/explorer/der.js';
 import { exactJson } from '../../crates/kexin-api/explorer/api.js';
 import { parseJsonExact } from '../../crates/kexin-api/explorer/lib/json.js';
+import { dateOf, money } from '../../crates/kexin-api/explorer/pages/receivable.js';
 
 const HASH = 'ab'.repeat(32);
 
@@ -82,4 +83,14 @@ test('exact JSON round trip keeps u64s and strings that look like markers', () =
   const back = exactJson(parseJsonExact(text));
   assert.deepEqual(JSON.parse(back.replace('18446744073709551615', '0')), { a: 0, b: [1, '\u0000big:5'], c: 1.5, d: 'x' });
   assert.match(back, /"a": 18446744073709551615/);
+});
+
+test('receivables: amounts in major units where known, dates in UTC', () => {
+  assert.equal(money('100000', 'CNY'), '1,000.00 CNY');
+  assert.equal(money('5', 'USD'), '0.05 USD');
+  assert.equal(money('340282366920938463463374607431768211455', 'CNY'), '3,402,823,669,209,384,634,633,746,074,317,682,114.55 CNY');
+  assert.equal(money('1200', 'JPY'), '1,200 JPY (minor units)');
+  assert.equal(dateOf('1782777600'), '2026-06-30');
+  assert.equal(dateOf('1782777645'), '2026-06-30 00:00:45 UTC');
+  assert.equal(dateOf('0'), '—');
 });

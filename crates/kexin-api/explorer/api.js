@@ -25,7 +25,29 @@ export async function get(path, { signal, exact = false } = {}) {
     if (e.name === 'AbortError') throw e;
     throw new ApiError(0, 'network', `the node did not answer (${e.message})`);
   }
-  if (response.ok) return exact ? parseJsonExact(await response.text()) : response.json();
+  if (response.ok && exact) return parseJsonExact(await response.text());
+  return answer(response);
+}
+
+/** POST `body` (JSON) to `path` (under `/v1`), parsed JSON; throws ApiError. */
+export async function post(path, body, { signal } = {}) {
+  let response;
+  try {
+    response = await fetch(path, {
+      method: 'POST',
+      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+      signal,
+    });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, 'network', `the node did not answer (${e.message})`);
+  }
+  return answer(response);
+}
+
+async function answer(response) {
+  if (response.ok) return response.json();
   let code = 'http_' + response.status;
   let message = `${response.status} ${response.statusText}`;
   try {
@@ -36,6 +58,14 @@ export async function get(path, { signal, exact = false } = {}) {
     // not JSON: keep the status line
   }
   throw new ApiError(response.status, code, message);
+}
+
+/** A contract's view `fn(args)` by its published ABI, answered decoded; a call that reverts
+ * throws ApiError with code `contract_reverted` and the contract's reason. */
+export async function view(address, fn, args = [], options = {}) {
+  const r = await post(`/v1/contracts/${encodeURIComponent(address)}/query`, { function: fn, args: args.map(String) }, options);
+  if (r.status !== 'success') throw new ApiError(200, r.code || 'failed', r.message || `${fn} failed`);
+  return r.decoded;
 }
 
 /** Like `get`, but `null` on 404. */
@@ -97,6 +127,8 @@ export const api = {
   contract: (address) => get(`/v1/contracts/${enc(address)}`),
   contractTxs: (address, limit = 25) => get(`/v1/contracts/${enc(address)}/transactions?limit=${limit}`),
   contractEvents: (address, fromHeight, limit = 25) => get(`/v1/contracts/${enc(address)}/events?from_height=${fromHeight}&limit=${limit}`),
+  contractEventsAt: (address, height, limit = 200) => get(`/v1/contracts/${enc(address)}/events?from_height=${height}&to_height=${height}&limit=${limit}`),
+  named: (name) => get(`/v1/names/${enc(name)}`),
   txStatus: (hash) => get(`/v1/transactions/${enc(hash)}/status`),
   receipts: (hash) => get(`/v1/transactions/${enc(hash)}/receipts`),
   receiptsExact: (hash) => get(`/v1/transactions/${enc(hash)}/receipts`, { exact: true }),

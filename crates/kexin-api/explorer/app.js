@@ -15,6 +15,8 @@ import * as gov from './pages/gov.js';
 import * as verify from './pages/verify.js';
 import * as search from './pages/search.js';
 import * as contract from './pages/contract.js';
+import * as receivable from './pages/receivable.js';
+import * as receivables from './pages/receivables.js';
 
 /** Route table: first path segment → [page module, number of parameters]. */
 const ROUTES = {
@@ -29,6 +31,8 @@ const ROUTES = {
   verify: [verify, 0],
   search: [search, 1],
   contract: [contract, 1],
+  receivable: [receivable, 1],
+  receivables: [receivables, 1],
 };
 
 const main = document.getElementById('main');

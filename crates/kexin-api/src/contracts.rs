@@ -103,7 +103,19 @@ pub(crate) async fn contract_query(
     body: std::result::Result<Json<ContractQueryRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<ContractQueryResponse>> {
     let address = parse_contract(&address)?;
-    let Json(req) = body.map_err(|e| Error::bad_request("invalid_request", e.body_text()))?;
+    let Json(mut req) = body.map_err(|e| Error::bad_request("invalid_request", e.body_text()))?;
+    if req.function.is_some() && !req.input.is_empty() {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "give either input (calldata) or function (with args), not both",
+        ));
+    }
+    if req.function.is_none() && !req.args.is_empty() {
+        return Err(Error::bad_request(
+            "invalid_request",
+            "args are the arguments of a function: name it with function",
+        ));
+    }
     if req.input.len() > kexin_types::contract::MAX_CALLDATA_BYTES {
         return Err(Error::bad_request(
             "too_large",
@@ -115,6 +127,15 @@ pub(crate) async fn contract_query(
         ));
     }
     blocking(&node, move |n| {
+        let function = match req.function.take() {
+            Some(name) => {
+                let function = abi_function(n, &address, &name)?;
+                req.input = abi::encode_call(&function, &req.args)
+                    .map_err(|e| Error::bad_request(e.code(), e.to_string()))?;
+                Some(function)
+            }
+            None => None,
+        };
         let (height, timestamp_ms) = head_of(n);
         let view = kexin_node::LedgerView::committed(n.ledger());
         let out = kexin_exec::contract::query(
@@ -133,6 +154,13 @@ pub(crate) async fn contract_query(
             Err(r) if r.code() == "no_contract" => return Err(Error::not_found(r.to_string())),
             Err(r) => return Err(Error::bad_request(r.code(), r.to_string())),
         };
+        let decoded = match (&function, &q.failure) {
+            (Some(f), None) => Some(
+                abi::decode_output_json(f, &q.return_data)
+                    .map_err(|e| Error::bad_request(e.code(), e.to_string()))?,
+            ),
+            _ => None,
+        };
         let (status, code, message) = match q.failure {
             None => (kexin_types::Status::Success, None, None),
             Some((code, message)) => (
@@ -147,6 +175,7 @@ pub(crate) async fn contract_query(
             message,
             gas_used: q.gas_used,
             return_data: q.return_data,
+            decoded,
             height,
         }))
     })
@@ -205,6 +234,24 @@ fn published_abi(n: &Node, address: &ContractAddress) -> Result<Option<JsonAbi>>
         )) => serde_json::from_str(&abi).ok(),
         _ => None,
     })
+}
+
+/// The function `name` of the ABI published with `address`.
+fn abi_function(n: &Node, address: &ContractAddress, name: &str) -> Result<abi::Function> {
+    if n.ledger().contract_deployment(address)?.is_none() {
+        return Err(Error::not_found(format!(
+            "no contract account at {address}"
+        )));
+    }
+    let abi = published_abi(n, address)?.ok_or_else(|| {
+        Error::bad_request(
+            "no_abi",
+            format!("{address} was deployed without an ABI: call it with input (calldata)"),
+        )
+    })?;
+    abi::find_function(&abi, name)
+        .cloned()
+        .map_err(|e| Error::bad_request(e.code(), e.to_string()))
 }
 
 /// The ABIs of contracts, looked up once each per request.

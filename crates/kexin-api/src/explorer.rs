@@ -43,6 +43,8 @@ macro_rules! assets {
 /// missing, except the JavaScript unit tests in `explorer/test/`).
 static ASSETS: &[Asset] = assets![
     "index.html",
+    "trace.html",
+    "trace.js",
     "style.css",
     "favicon.svg",
     "app.js",
@@ -61,6 +63,8 @@ static ASSETS: &[Asset] = assets![
     "pages/verify.js",
     "pages/search.js",
     "pages/contract.js",
+    "pages/receivable.js",
+    "pages/receivables.js",
     "lib/encoding.js",
     "lib/hash.js",
     "lib/json.js",
@@ -80,7 +84,27 @@ pub(crate) fn router() -> Router<Arc<Node>> {
     Router::new()
         .route("/", get(index))
         .route("/index.html", get(index))
+        .route("/explorer/trace/{product}", get(trace_page))
         .route("/explorer/{*path}", get(asset))
+}
+
+/// `GET /explorer/trace/{product-id}`: the public trace page of a product batch, the address
+/// its label's QR code carries (`kexin trace qr`). The page reads the batch from the contract
+/// the consortium named `trace`; an id the contract could never have registered (1 to 64 of
+/// `A-Z a-z 0-9 . _ -`) is answered 404 here.
+async fn trace_page(Path(product): Path<String>, headers: HeaderMap) -> Response {
+    if !is_product_id(&product) {
+        return not_found_page();
+    }
+    serve("trace.html", &headers)
+}
+
+/// Whether `id` is a product id the traceability contract accepts.
+pub(crate) fn is_product_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 async fn index(headers: HeaderMap) -> Response {

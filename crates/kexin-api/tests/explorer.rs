@@ -111,3 +111,30 @@ async fn not_found_is_html_for_browsers_and_json_for_the_api() {
         assert_eq!(v["code"], "not_found", "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_trace_page_is_served_at_each_product_address() {
+    let (_dir, app) = app();
+    for id in ["GOJI-2026-001", "a", "batch_7.v2", &"x".repeat(64)] {
+        let path = format!("/explorer/trace/{id}");
+        let (s, h, body) = get(&app, &path, &[BROWSER]).await;
+        assert_eq!(s, StatusCode::OK, "{path}");
+        assert_eq!(h["content-type"], "text/html; charset=utf-8", "{path}");
+        assert!(body.contains("/explorer/trace.js"), "{path}");
+        assert!(h.contains_key("content-security-policy"), "{path}");
+    }
+    let (s, h, body) = get(&app, "/explorer/trace.js", &[]).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["content-type"], "text/javascript; charset=utf-8");
+    assert!(body.contains("batch"));
+    // Ids the contract could never have registered: the not-found page.
+    for path in [
+        format!("/explorer/trace/{}", "x".repeat(65)),
+        "/explorer/trace/GOJI%2F1".to_owned(),
+        "/explorer/trace/a%20b".to_owned(),
+    ] {
+        let (s, _, body) = get(&app, &path, &[BROWSER]).await;
+        assert_eq!(s, StatusCode::NOT_FOUND, "{path}");
+        assert!(body.contains("Page not found"), "{path}");
+    }
+}

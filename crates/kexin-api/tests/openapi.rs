@@ -782,6 +782,33 @@ async fn real_answers_validate_against_the_document() {
         q.json()["return_data"],
         format!("0x{}", "0".repeat(62) + "2a")
     );
+    // By function name, with the published ABI: encoded by the node, answered decoded.
+    let q = api
+        .post(
+            &format!("/v1/contracts/{address}/query"),
+            r#"{"function": "answer"}"#,
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::OK);
+    assert_eq!(q.json()["decoded"], "42", "{}", q.json());
+    for (body, code) in [
+        (r#"{"function": "question"}"#, "abi_no_function"),
+        (
+            r#"{"function": "answer", "args": ["1"]}"#,
+            "abi_argument_count",
+        ),
+        (
+            r#"{"function": "answer", "input": "0x00"}"#,
+            "invalid_request",
+        ),
+        (r#"{"args": ["1"]}"#, "invalid_request"),
+    ] {
+        let r = api
+            .post(&format!("/v1/contracts/{address}/query"), body)
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(r.json()["code"], code, "{body}: {}", r.json());
+    }
     let none = api
         .post(
             "/v1/contracts/0x00000000000000000000000000000000000000aa/query",

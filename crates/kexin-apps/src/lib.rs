@@ -15,6 +15,7 @@ use kexin_evm::artifact::{Artifact, ArtifactError, load_artifact};
 use kexin_types::api::ChainInfo;
 use kexin_types::{ContractAddress, Payload};
 
+pub mod label;
 pub mod scf;
 pub mod trace;
 
@@ -47,10 +48,15 @@ pub enum AppError {
     /// An answer did not decode as the contract's ABI says.
     #[error("cannot decode the contract's answer: {0}")]
     Decode(String),
+    /// An argument the application refuses before anything is sent (e.g. a product id that
+    /// cannot be on a label).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl AppError {
-    /// A stable code: the node's or the contract's, `not_named`, `artifact` or `decode`.
+    /// A stable code: the node's or the contract's, `not_named`, `artifact`, `decode` or
+    /// `invalid_argument`.
     pub fn code(&self) -> &str {
         match self {
             AppError::Client(e) => e.code(),
@@ -58,6 +64,7 @@ impl AppError {
             AppError::NotNamed(_) => "not_named",
             AppError::Artifact(_) => "artifact",
             AppError::Decode(_) => "decode",
+            AppError::Invalid(_) => "invalid_argument",
         }
     }
 }
@@ -229,6 +236,8 @@ async fn view<C: alloy_sol_types::SolCall>(
             &kexin_types::api::ContractQueryRequest {
                 input: call.abi_encode(),
                 from: None,
+                function: None,
+                args: Vec::new(),
                 gas_limit: None,
             },
         )

@@ -49,11 +49,15 @@ alloy_sol_types::sol! {
         function withdrawFinance(uint256 id) external;
         function settle(uint256 id, string paymentRef, bytes32 paymentDoc) external;
         function get(uint256 id) external view returns (View v);
+        function page(uint256 fromId, uint256 limit) external view returns (View[] views);
         function count() external view returns (uint256);
     }
 }
 
 use IReceivables::*;
+
+/// Receivables per `page` call (the contract's `MAX_PAGE`).
+const PAGE: u64 = 50;
 
 /// The name `kexin scf` finds the receivables contract by (`name_contract` proposal).
 pub const NAME: &str = "scf";
@@ -330,15 +334,28 @@ impl<'a> Scf<'a> {
         Ok(self.view(getCall { id: U256::from(id) }).await?.into())
     }
 
-    /// Every receivable, oldest first; only those held by `holder` when given.
+    /// Every receivable, oldest first; only those held by `holder` when given. Read a page
+    /// of [`PAGE`] at a time.
     pub async fn list(&self, holder: Option<&str>) -> Result<Vec<Receivable>, AppError> {
         let count = u64::try_from(self.view(countCall {}).await?).unwrap_or(u64::MAX);
         let mut out = Vec::new();
-        for id in 1..=count {
-            let r = self.get(id).await?;
-            if holder.is_none_or(|h| r.holder == h) {
-                out.push(r);
+        let mut from = 1;
+        while from <= count {
+            let page = self
+                .view(pageCall {
+                    fromId: U256::from(from),
+                    limit: U256::from(PAGE),
+                })
+                .await?;
+            if page.is_empty() {
+                break;
             }
+            from += page.len() as u64;
+            out.extend(
+                page.into_iter()
+                    .map(Receivable::from)
+                    .filter(|r| holder.is_none_or(|h| r.holder == h)),
+            );
         }
         Ok(out)
     }

@@ -25,6 +25,8 @@ alloy_sol_types::sol! {
             string recallReason;
             uint64 recalledAt;
             uint256 eventCount;
+            uint64 registeredHeight;
+            uint64 recalledHeight;
         }
         struct TraceEvent {
             uint8 kind;
@@ -123,6 +125,8 @@ pub struct Product {
     pub producer: String,
     /// When it was registered, Unix seconds.
     pub registered_at: u64,
+    /// The block that registered it.
+    pub registered_height: u64,
     /// Whether it was recalled.
     pub recalled: bool,
     /// Who recalled it.
@@ -133,6 +137,8 @@ pub struct Product {
     pub recall_reason: String,
     /// When, Unix seconds (0 when not recalled).
     pub recalled_at: u64,
+    /// The block that recalled it (0 when not recalled).
+    pub recalled_height: u64,
     /// Its history, in order.
     pub history: Vec<Step>,
 }
@@ -260,10 +266,12 @@ impl<'a> Trace<'a> {
             attributes: b.attributes,
             producer: b.producer,
             registered_at: b.registeredAt,
+            registered_height: b.registeredHeight,
             recalled: b.recalled,
             recalled_by: b.recalledBy,
             recall_reason: b.recallReason,
             recalled_at: b.recalledAt,
+            recalled_height: b.recalledHeight,
             history: events
                 .into_iter()
                 .enumerate()

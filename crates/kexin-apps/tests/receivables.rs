@@ -418,6 +418,44 @@ fn story(suite: Suite) {
     scf.ok(&mut admin1, settle(4, "PAY-2", Hash::ZERO));
     assert_eq!(get(&scf, &writer4, 4).status, "settled");
     assert_eq!(scf.chain.query(&writer4, address, countCall {}), u(4));
+    // Pages: the receivables as `get` returns them, clipped to those that exist.
+    let page = |from: u64, limit: u64| {
+        scf.view(
+            &writer4,
+            pageCall {
+                fromId: u(from),
+                limit: u(limit),
+            },
+        )
+    };
+    let all = page(1, 50);
+    assert_eq!(
+        all.iter().map(|v| v.id).collect::<Vec<_>>(),
+        [u(1), u(2), u(3), u(4)]
+    );
+    assert_eq!(all[3].status, "settled");
+    assert_eq!(all[2].holder, get(&scf, &writer4, 3).holder);
+    let tail = page(3, 1);
+    assert_eq!((tail.len(), tail[0].id), (1, u(3)));
+    assert!(page(5, 10).is_empty());
+    assert!(page(u64::MAX, 50).is_empty());
+    for (from, limit, reason) in [
+        (0, 10, "receivable ids start at 1"),
+        (1, 0, "a page holds 1 to 50 receivables"),
+        (1, 51, "a page holds 1 to 50 receivables"),
+    ] {
+        let out = scf.chain.query_raw(
+            &writer4,
+            address,
+            &pageCall {
+                fromId: u(from),
+                limit: u(limit),
+            }
+            .abi_encode(),
+        );
+        let (_, message) = out.failure.expect("refused");
+        assert!(message.contains(reason), "{message}");
+    }
 
     // The storage layout of the docs: holder hash, amount, state, issuer at b .. b + 3.
     let base = kexin_evm::keccak256([u(3).to_be_bytes::<32>(), [0u8; 32]].concat());

@@ -99,6 +99,11 @@ fn story(suite: Suite) {
         (b.producer.as_str(), b.recalled, b.eventCount),
         ("org1", false, alloy_sol_types::private::U256::ZERO)
     );
+    // Registered by the block before the refused attempt; not recalled.
+    assert_eq!(
+        (b.registeredHeight, b.recalledHeight),
+        (t.chain.height - 1, 0)
+    );
 
     // The history, each event by its role.
     let report = t.attest(
@@ -204,6 +209,7 @@ fn story(suite: Suite) {
     );
     t.refused(&mut samr, recall(""), "a recall reason is 1 to 256 bytes");
     t.ok(&mut samr, recall("mould found in batch samples"));
+    let recall_height = t.chain.height;
     t.refused(
         &mut farm,
         recall("again"),
@@ -226,6 +232,7 @@ fn story(suite: Suite) {
         },
     );
     assert!(b.recalled);
+    assert_eq!(b.recalledHeight, recall_height);
     assert_eq!(
         (b.recalledBy.as_str(), b.recallReason.as_str()),
         ("org5", "mould found in batch samples")

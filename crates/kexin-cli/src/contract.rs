@@ -611,6 +611,8 @@ async fn query(cli: &Cli, args: &QueryArgs) -> anyhow::Result<()> {
             &ContractQueryRequest {
                 input,
                 from,
+                function: None,
+                args: Vec::new(),
                 gas_limit: args.gas,
             },
         )

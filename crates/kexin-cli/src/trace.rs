@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
+use kexin_apps::label;
 use kexin_apps::trace::{self, Product, Trace};
 use kexin_client::Client;
 use kexin_client::submit::Author;
@@ -31,6 +32,9 @@ pub enum TraceCommand {
     Recall(RecallArgs),
     /// Show a batch and its history.
     Show(ShowArgs),
+    /// Write the QR code for a batch's label: the address of its public trace page
+    /// (`/explorer/trace/PRODUCT-ID`), as PNG or SVG by the file's extension.
+    Qr(QrArgs),
 }
 
 /// `kexin trace deploy --identity DIR`
@@ -127,11 +131,36 @@ pub struct ShowArgs {
     json: bool,
 }
 
+/// `kexin trace qr PRODUCT-ID --out FILE`
+#[derive(Debug, Args)]
+pub struct QrArgs {
+    /// The batch.
+    #[arg(value_name = "PRODUCT-ID")]
+    id: String,
+    /// Where to write the image: `.png` or `.svg`.
+    #[arg(long, value_name = "FILE")]
+    out: std::path::PathBuf,
+    /// The address consumers reach the explorer at, when it is not `--node` (e.g. a public
+    /// https name in front of the node).
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Pixels per module of a PNG (1 to 64); at 300 dpi, 8 makes a code about 3 cm wide.
+    #[arg(long, value_name = "PX", default_value_t = 8)]
+    scale: u32,
+    /// Do not ask the node whether the batch is registered (to print labels ahead).
+    #[arg(long)]
+    offline: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs `kexin trace ...`.
 pub async fn run(cli: &Cli, cmd: &TraceCommand) -> anyhow::Result<()> {
     let client = Client::new(cli.node_url())?;
     match cmd {
         TraceCommand::Deploy(a) => deploy(&client, a).await,
+        TraceCommand::Qr(a) => qr(cli, &client, a).await,
         TraceCommand::Show(a) => {
             let t = Trace::find(&client, Duration::from_secs(30)).await?;
             let p = t.product(&a.id).await?;
@@ -233,6 +262,42 @@ async fn deploy(client: &Client, a: &DeployArgs) -> anyhow::Result<()> {
             "deployed the traceability contract at {address}; proposed naming it `trace` ({p}): the other organisations' admins vote with `kexin gov vote --proposal {p} --yes`"
         );
     }
+    Ok(())
+}
+
+async fn qr(cli: &Cli, client: &Client, a: &QrArgs) -> anyhow::Result<()> {
+    let format = label::Format::of_path(&a.out).ok_or_else(|| {
+        fail(
+            "invalid_argument",
+            format!(
+                "--out {}: the file name ends in .png or .svg",
+                a.out.display()
+            ),
+        )
+    })?;
+    let base = a.base_url.clone().unwrap_or_else(|| cli.node_url());
+    let url = label::trace_url(&base, &a.id)?;
+    if !a.offline {
+        // A label for a batch the ledger does not know would lead consumers to "not found".
+        Trace::find(client, Duration::from_secs(30))
+            .await?
+            .product(&a.id)
+            .await?;
+    }
+    let image = label::qr_image(&url, format, a.scale)?;
+    std::fs::write(&a.out, &image)
+        .map_err(|e| fail("io", format!("cannot write {}: {e}", a.out.display())))?;
+    if a.json {
+        return print_json(&serde_json::json!({
+            "product": a.id,
+            "url": url,
+            "out": a.out,
+            "format": if format == label::Format::Png { "png" } else { "svg" },
+            "bytes": image.len(),
+        }));
+    }
+    println!("{url}");
+    eprintln!("wrote the label's QR code to {}", a.out.display());
     Ok(())
 }
 

@@ -158,5 +158,79 @@ async fn a_batch_is_traced_from_production_to_sale_and_recalled() {
         text.contains("RECALLED     by org2") && text.contains("inspection  org2"),
         "{text}"
     );
+    assert!(shown["recalled_height"].as_u64() > shown["history"][3]["height"].as_u64());
+
+    // The label: the trace page's address as a QR code, PNG or SVG by the extension; only for
+    // a registered batch (unless offline), never for an id that cannot be in a URL.
+    let labels = tempfile::tempdir().unwrap();
+    let png = labels.path().join("label.png");
+    let out = run(
+        &["trace", "qr", batch, "--out", png.to_str().unwrap()],
+        None,
+    );
+    assert_eq!(
+        ok(&out).trim(),
+        format!("{}/explorer/trace/{batch}", url.trim_end_matches('/'))
+    );
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let svg = labels.path().join("label.svg");
+    let json: Value = serde_json::from_str(&ok(&run(
+        &[
+            "trace",
+            "qr",
+            batch,
+            "--out",
+            svg.to_str().unwrap(),
+            "--base-url",
+            "https://trace.example.com",
+            "--json",
+        ],
+        None,
+    )))
+    .unwrap();
+    assert_eq!(
+        json["url"],
+        format!("https://trace.example.com/explorer/trace/{batch}")
+    );
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+    let missing = labels.path().join("missing.png");
+    let out = run(
+        &[
+            "trace",
+            "qr",
+            "NO-SUCH-1",
+            "--out",
+            missing.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(failed(&out), "contract_reverted", "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("no product NO-SUCH-1"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!missing.exists());
+    ok(&run(
+        &[
+            "trace",
+            "qr",
+            "NO-SUCH-1",
+            "--offline",
+            "--out",
+            missing.to_str().unwrap(),
+        ],
+        None,
+    ));
+    assert!(missing.exists());
+    for (args, code) in [
+        (&["GOJI/1", "--out", "x.png"][..], "invalid_argument"),
+        (&[batch, "--out", "label.gif"][..], "invalid_argument"),
+    ] {
+        let mut a = vec!["trace", "qr"];
+        a.extend_from_slice(args);
+        assert_eq!(failed(&run(&a, None)), code, "{args:?}");
+    }
     net.down().await;
 }

@@ -215,6 +215,65 @@ pub fn decode_output(function: &Function, data: &[u8]) -> Result<Vec<String>, Ab
     Ok(values.iter().map(format_value).collect())
 }
 
+/// `function`'s return data as JSON: the single return value itself, or an object of the
+/// return values by name (an array when any is unnamed). Values map as [`value_json`] says.
+pub fn decode_output_json(function: &Function, data: &[u8]) -> Result<serde_json::Value, AbiError> {
+    let values = function
+        .abi_decode_output(data)
+        .map_err(|e| AbiError::Decode {
+            what: format!("the return data of {}", function.signature()),
+            reason: e.to_string(),
+        })?;
+    Ok(params_json(&function.outputs, &values, true))
+}
+
+/// Values of `params` as JSON: one value unwrapped when `unwrap_single`, an object by name
+/// when every parameter is named, an array otherwise.
+fn params_json(params: &[Param], values: &[DynSolValue], unwrap_single: bool) -> serde_json::Value {
+    if unwrap_single && params.len() == 1 && values.len() == 1 {
+        return value_json(&params[0].components, &values[0]);
+    }
+    let named = !params.is_empty() && params.iter().all(|p| !p.name.is_empty());
+    if named && params.len() == values.len() {
+        serde_json::Value::Object(
+            params
+                .iter()
+                .zip(values)
+                .map(|(p, v)| (p.name.clone(), value_json(&p.components, v)))
+                .collect(),
+        )
+    } else {
+        serde_json::Value::Array(
+            values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| value_json(params.get(i).map_or(&[], |p| p.components.as_slice()), v))
+                .collect(),
+        )
+    }
+}
+
+/// A value as JSON: integers as decimal strings (they exceed a double's exact range), booleans
+/// as booleans, strings as strings, bytes as `0x` hex, addresses checksummed, arrays as
+/// arrays, and tuples (structs) as objects by field name when `components` names them all.
+pub fn value_json(components: &[Param], v: &DynSolValue) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        DynSolValue::Bool(b) => Value::Bool(*b),
+        DynSolValue::Int(i, _) => Value::String(i.to_string()),
+        DynSolValue::Uint(u, _) => Value::String(u.to_string()),
+        DynSolValue::String(s) => Value::String(s.clone()),
+        DynSolValue::Array(items) | DynSolValue::FixedArray(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| value_json(components, item))
+                .collect(),
+        ),
+        DynSolValue::Tuple(items) => params_json(components, items, false),
+        other => Value::String(format_value(other)),
+    }
+}
+
 /// A custom error of `abi` that `data` (revert data) encodes, as `Name(arg, ...)`.
 pub fn decode_custom_error(abi: &JsonAbi, data: &[u8]) -> Option<String> {
     let selector = data.get(..4)?;

@@ -288,3 +288,80 @@ fn bad_signatures_and_arguments_are_named_precisely() {
     assert_eq!(e.code(), "abi_decode");
     assert!(abi::parse_type("uint257").is_err());
 }
+
+#[test]
+fn return_values_decode_to_json_with_structs_by_field_name() {
+    use alloy_dyn_abi::DynSolValue;
+    use revm::primitives::U256;
+    let abi: abi::JsonAbi = serde_json::from_value(json!([{
+        "type": "function", "name": "batch", "stateMutability": "view",
+        "inputs": [{"name": "id", "type": "string"}],
+        "outputs": [{"name": "", "type": "tuple", "components": [
+            {"name": "producer", "type": "string"},
+            {"name": "recalled", "type": "bool"},
+            {"name": "count", "type": "uint256"},
+            {"name": "events", "type": "tuple[]", "components": [
+                {"name": "kind", "type": "uint8"},
+                {"name": "doc", "type": "bytes32"}
+            ]}
+        ]}]
+    }, {
+        "type": "function", "name": "pair", "stateMutability": "view", "inputs": [],
+        "outputs": [{"name": "a", "type": "uint64"}, {"name": "b", "type": "string"}]
+    }, {
+        "type": "function", "name": "anon", "stateMutability": "view", "inputs": [],
+        "outputs": [{"name": "", "type": "uint64"}, {"name": "b", "type": "int8"}]
+    }]))
+    .unwrap();
+    let word = |v: u64| DynSolValue::Uint(U256::from(v), 256);
+    let event = |kind: u64, doc: u8| {
+        DynSolValue::Tuple(vec![
+            DynSolValue::Uint(U256::from(kind), 8),
+            DynSolValue::FixedBytes([doc; 32].into(), 32),
+        ])
+    };
+    let data = DynSolValue::Tuple(vec![DynSolValue::Tuple(vec![
+        DynSolValue::String("org1".into()),
+        DynSolValue::Bool(true),
+        word(u64::MAX),
+        DynSolValue::Array(vec![event(1, 0), event(2, 0xab)]),
+    ])])
+    .abi_encode_params();
+    let batch = find_function(&abi, "batch").unwrap();
+    assert_eq!(
+        abi::decode_output_json(batch, &data).unwrap(),
+        json!({
+            "producer": "org1",
+            "recalled": true,
+            "count": u64::MAX.to_string(),
+            "events": [
+                {"kind": "1", "doc": format!("0x{}", "00".repeat(32))},
+                {"kind": "2", "doc": format!("0x{}", "ab".repeat(32))},
+            ],
+        })
+    );
+    let pair = find_function(&abi, "pair").unwrap();
+    let data = DynSolValue::Tuple(vec![
+        DynSolValue::Uint(U256::from(7), 64),
+        DynSolValue::String("x".into()),
+    ])
+    .abi_encode_params();
+    assert_eq!(
+        abi::decode_output_json(pair, &data).unwrap(),
+        json!({"a": "7", "b": "x"})
+    );
+    // An unnamed value among several: an array.
+    let anon = find_function(&abi, "anon").unwrap();
+    let data = DynSolValue::Tuple(vec![
+        DynSolValue::Uint(U256::from(7), 64),
+        DynSolValue::Int(revm::primitives::I256::MINUS_ONE, 8),
+    ])
+    .abi_encode_params();
+    assert_eq!(
+        abi::decode_output_json(anon, &data).unwrap(),
+        json!(["7", "-1"])
+    );
+    // Data that is not the function's return type is refused.
+    let err = abi::decode_output_json(pair, &[1, 2, 3]).unwrap_err();
+    assert_eq!(err.code(), "abi_decode");
+}

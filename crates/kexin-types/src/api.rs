@@ -1082,9 +1082,18 @@ pub struct ContractTxsResponse {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContractQueryRequest {
-    /// The ABI calldata (selector and arguments), `0x` hex.
-    #[serde(with = "crate::contract::hex0x")]
+    /// The ABI calldata (selector and arguments), `0x` hex. Leave it out to name a
+    /// `function` of the contract's published ABI instead.
+    #[serde(default, with = "crate::contract::hex0x")]
     pub input: Vec<u8>,
+    /// A function of the ABI published with the contract's deployment, by name; the node
+    /// encodes the call from `args` and decodes the answer into `decoded`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub function: Option<String>,
+    /// The arguments of `function`, as text (decimal or `0x` numbers, `0x` bytes and
+    /// addresses, `true`/`false`, `[a, b]` arrays, `(a, b)` tuples, strings as they are).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
     /// The caller (`msg.sender`): the zero address when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<crate::ContractAddress>,
@@ -1109,6 +1118,11 @@ pub struct ContractQueryResponse {
     /// What it returned (a revert's data when it reverted), `0x` hex.
     #[serde(with = "crate::contract::hex0x")]
     pub return_data: Vec<u8>,
+    /// For a call by `function`, what it returned decoded with the published ABI: the single
+    /// return value, or an object of the values by name. Integers are decimal strings, bytes
+    /// `0x` hex, structs objects by field name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoded: Option<serde_json::Value>,
     /// The committed height of the state it read.
     pub height: u64,
 }

@@ -40,6 +40,7 @@ export async function render({ main, signal }, name) {
         ['Registered certificates', num(certs.certs.length)],
         ['Validators', org.validators.length ? org.validators.join(', ') : 'none'],
         ['CA set changed', org.updated_at !== undefined ? link(`block/${org.updated_at}`, `block ${num(org.updated_at)}`) : 'never (as in the genesis)'],
+        ['Receivables', link(`receivables/${encodeURIComponent(org.name)}`, 'open receivables held and owed')],
       ]),
     ),
     section(

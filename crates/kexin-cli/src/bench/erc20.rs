@@ -590,6 +590,8 @@ async fn read_u64(client: &Client, token: &ContractAddress, input: Vec<u8>) -> a
     let request = ContractQueryRequest {
         input,
         from: None,
+        function: None,
+        args: Vec::new(),
         gas_limit: None,
     };
     let r = retry(|| client.contract_query(token, &request)).await?;
