@@ -21,8 +21,9 @@ import "kexin/Apps.sol";
 ///
 /// Storage layout, for offline proofs (docs/applications.md): `receivables` is the mapping at
 /// slot 0; receivable `id`'s fields start at `b = keccak256(abi.encode(id, 0))`: `b` holds
-/// `keccak256(bytes(holder org))`, `b + 1` the amount, `b + 2` the state (low byte, 0 when
-/// absent), `b + 3` `keccak256(bytes(issuer org))`.
+/// `keccak256(bytes(holder org))`, `b + 1` the amount, `b + 2` from its low end the state (1
+/// byte, 0 when absent), financed (1), rateBps (2), maturity (8), root (8) and parent (8),
+/// `b + 3` `keccak256(bytes(issuer org))`, `b + 6` the currency (a short string).
 contract Receivables {
     /// A receivable's state. `Confirmed` is the one in which it can be split, transferred,
     /// financed and settled.

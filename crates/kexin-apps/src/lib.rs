@@ -15,6 +15,7 @@ use kexin_evm::artifact::{Artifact, ArtifactError, load_artifact};
 use kexin_types::api::ChainInfo;
 use kexin_types::{ContractAddress, Payload};
 
+pub mod holding;
 pub mod label;
 pub mod scf;
 pub mod trace;
@@ -52,11 +53,14 @@ pub enum AppError {
     /// cannot be on a label).
     #[error("{0}")]
     Invalid(String),
+    /// A holding proof that does not prove its claim ([`holding`]).
+    #[error("{0}")]
+    BadProof(String),
 }
 
 impl AppError {
-    /// A stable code: the node's or the contract's, `not_named`, `artifact`, `decode` or
-    /// `invalid_argument`.
+    /// A stable code: the node's or the contract's, `not_named`, `artifact`, `decode`,
+    /// `invalid_argument` or `bad_holding_proof`.
     pub fn code(&self) -> &str {
         match self {
             AppError::Client(e) => e.code(),
@@ -65,6 +69,7 @@ impl AppError {
             AppError::Artifact(_) => "artifact",
             AppError::Decode(_) => "decode",
             AppError::Invalid(_) => "invalid_argument",
+            AppError::BadProof(_) => "bad_holding_proof",
         }
     }
 }

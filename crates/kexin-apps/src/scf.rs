@@ -11,6 +11,7 @@ use kexin_crypto::Hash;
 use serde::Serialize;
 
 use crate::AppError;
+use crate::holding::{self, HoldingProof};
 
 alloy_sol_types::sol! {
     /// The receivables contract's interface (`contracts/scf/Receivables.sol`).
@@ -332,6 +333,54 @@ impl<'a> Scf<'a> {
     /// Receivable `id`.
     pub async fn get(&self, id: u64) -> Result<Receivable, AppError> {
         Ok(self.view(getCall { id: U256::from(id) }).await?.into())
+    }
+
+    /// An offline proof of receivable `id` as it stands at the node's head: who holds it, the
+    /// amount, currency, debtor, state, maturity and financing, from storage proofs that a
+    /// bank off the chain verifies against the genesis ([`crate::holding`]).
+    pub async fn prove(&self, id: u64) -> Result<HoldingProof, AppError> {
+        // The receivable's names and its five words are read in separate requests: when a
+        // block lands in between, read them again.
+        let mut last = None;
+        for _ in 0..5 {
+            let r = self.get(id).await?;
+            let mut words = Vec::with_capacity(holding::OFFSETS.len());
+            for offset in holding::OFFSETS {
+                words.push(
+                    self.client
+                        .contract_storage(&self.contract, &holding::slot(id, offset))
+                        .await?,
+                );
+            }
+            if words.iter().any(|w| w.block_hash != words[0].block_hash) {
+                continue;
+            }
+            let [holder, amount, terms, debtor, currency] =
+                <[_; 5]>::try_from(words).expect("five proofs");
+            let proofs = holding::Proofs {
+                holder,
+                amount,
+                terms,
+                debtor,
+                currency,
+            };
+            match HoldingProof::assemble(
+                &self.info.genesis,
+                self.contract,
+                id,
+                &r.holder,
+                &r.issuer,
+                proofs,
+            ) {
+                Ok(p) => return Ok(p),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| {
+            AppError::Invalid(format!(
+                "receivable {id} changed while it was being read: try again"
+            ))
+        }))
     }
 
     /// Every receivable, oldest first; only those held by `holder` when given. Read a page

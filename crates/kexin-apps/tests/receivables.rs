@@ -465,6 +465,30 @@ fn story(suite: Suite) {
     assert_eq!(scf.word(at(1)), u(60_000).to_be_bytes::<32>(), "amount");
     assert_eq!(scf.word(at(2))[31], 5, "state Settled");
     assert_eq!(scf.word(at(3)), kexin_evm::keccak256(b"org1").0, "issuer");
+    // What a holding proof reads: the slots and the packed words, as `get` reports them.
+    use kexin_apps::holding;
+    assert_eq!(holding::slot(3, 0), at(0));
+    assert_eq!(holding::slot(3, 6), at(6));
+    let financed = get(&scf, &writer4, 4);
+    let t = holding::terms(&scf.word(holding::slot(4, 2)));
+    assert_eq!(
+        (
+            t.state, t.financed, t.rate_bps, t.maturity, t.root, t.parent
+        ),
+        (
+            5,
+            financed.financed,
+            financed.rateBps,
+            financed.maturity,
+            financed.root,
+            financed.parent
+        )
+    );
+    assert!(t.financed && t.parent != 0);
+    assert_eq!(
+        holding::short_string(&scf.word(holding::slot(4, 6))).as_deref(),
+        Some(financed.currency.as_str())
+    );
 
     // A revoked certificate no longer acts for its organisation.
     let revoke = admin2.tx(Payload::RevokeCert {

@@ -44,6 +44,39 @@ pub enum ScfCommand {
     Show(ShowArgs),
     /// List receivables, optionally those an organisation holds.
     List(ListArgs),
+    /// Write an offline proof of a receivable as it stands (holder, amount, currency, debtor,
+    /// state, maturity, financing), for a bank that is not on the chain.
+    Prove(ProveArgs),
+    /// Check a holding proof offline against the chain's genesis and print what it proves.
+    VerifyHolding(VerifyHoldingArgs),
+}
+
+/// `kexin scf prove ID --out FILE`
+#[derive(Debug, Args)]
+pub struct ProveArgs {
+    /// The receivable.
+    #[arg(value_name = "ID")]
+    id: u64,
+    /// Where to write the proof (JSON, format kexin-scf-holding).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Print what it proves as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// `kexin scf verify-holding FILE --genesis G`
+#[derive(Debug, Args)]
+pub struct VerifyHoldingArgs {
+    /// The holding proof.
+    #[arg(value_name = "FILE")]
+    proof: PathBuf,
+    /// The chain's genesis document (the only thing trusted).
+    #[arg(long, value_name = "FILE")]
+    genesis: PathBuf,
+    /// Print what it proves as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// Who acts, and how long to wait.
@@ -378,6 +411,42 @@ pub async fn run(cli: &Cli, cmd: &ScfCommand) -> anyhow::Result<()> {
             print_receivable(&r);
             Ok(())
         }
+        ScfCommand::Prove(a) => {
+            let s = Scf::find(&client, Duration::from_secs(30)).await?;
+            let proof = s.prove(a.id).await?;
+            let text = serde_json::to_string_pretty(&proof)?;
+            std::fs::write(&a.out, text + "\n")
+                .map_err(|e| fail("io", format!("cannot write {}: {e}", a.out.display())))?;
+            if a.json {
+                return print_json(&proof.claim);
+            }
+            print_holding(&proof.claim);
+            eprintln!(
+                "wrote the proof to {}: `kexin scf verify-holding {} --genesis GENESIS` checks it offline",
+                a.out.display(),
+                a.out.display()
+            );
+            Ok(())
+        }
+        ScfCommand::VerifyHolding(a) => {
+            let genesis = crate::verify::read_genesis(&a.genesis)?;
+            let text = std::fs::read_to_string(&a.proof)
+                .map_err(|e| fail("io", format!("cannot read {}: {e}", a.proof.display())))?;
+            let proof: kexin_apps::holding::HoldingProof =
+                serde_json::from_str(&text).map_err(|e| {
+                    fail(
+                        "malformed",
+                        format!("{} is not a holding proof: {e}", a.proof.display()),
+                    )
+                })?;
+            let holding = proof.verify(&genesis)?;
+            if a.json {
+                return print_json(&holding);
+            }
+            print_holding(&holding);
+            println!("verified     against the genesis of {}", genesis.chain_id);
+            Ok(())
+        }
         ScfCommand::List(a) => {
             let s = Scf::find(&client, Duration::from_secs(30)).await?;
             let all = s.list(a.holder.as_deref()).await?;
@@ -663,6 +732,22 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// Unix seconds as `YYYY-MM-DD` (UTC).
+fn print_holding(h: &kexin_apps::holding::Holding) {
+    println!("receivable   {} of {}", h.receivable, h.contract);
+    println!("holder       {}", h.holder);
+    println!("amount       {} {} (minor units)", h.amount, h.currency);
+    println!("debtor       {}", h.debtor);
+    println!("state        {}", h.state);
+    println!("maturity     {}", date_of(h.maturity));
+    if h.financed {
+        println!("financed     at {} basis points", h.rate_bps);
+    }
+    if h.parent != 0 {
+        println!("split from   {} (root {})", h.parent, h.root);
+    }
+    println!("at height    {}", h.height);
+}
+
 pub(crate) fn date_of(secs: u64) -> String {
     kexin_types::time::rfc3339_ms(secs.saturating_mul(1000))[..10].to_owned()
 }

@@ -254,6 +254,103 @@ async fn story(suite: &str) {
         .map(|r| r["id"].as_u64().unwrap())
         .collect();
     assert_eq!(ids, [3], "{held}");
+
+    // The bank's offline proof: org4 holds part 3, 40,000 CNY owed by org1, financed at
+    // 3.5%, at a height; checked against the genesis alone, and refused once tampered with.
+    let proof = net.path("holding-3.json");
+    let claim = json(&run(
+        &[
+            "scf",
+            "prove",
+            "3",
+            "--out",
+            proof.to_str().unwrap(),
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(
+        (
+            claim["holder"].as_str(),
+            claim["amount"].as_str(),
+            claim["currency"].as_str(),
+            claim["debtor"].as_str(),
+            claim["state"].as_str(),
+            claim["financed"].as_bool(),
+            claim["rate_bps"].as_u64(),
+            claim["parent"].as_u64(),
+        ),
+        (
+            Some("org4"),
+            Some("40000"),
+            Some("CNY"),
+            Some("org1"),
+            Some("confirmed"),
+            Some(true),
+            Some(350),
+            Some(1)
+        ),
+        "{claim}"
+    );
+    assert_eq!(claim["maturity"].as_u64(), Some(maturity_at), "{claim}");
+    let genesis = net.genesis();
+    let verify = |file: &Path| {
+        run(
+            &[
+                "scf",
+                "verify-holding",
+                file.to_str().unwrap(),
+                "--genesis",
+                genesis.to_str().unwrap(),
+                "--json",
+            ],
+            None,
+        )
+    };
+    let verified = json(&verify(&proof));
+    assert_eq!(verified, claim);
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&proof).unwrap()).unwrap();
+    let tampered = net.path("tampered.json");
+    for (what, edit, reason) in [
+        (
+            "another holder",
+            &(|d: &mut Value| d["claim"]["holder"] = "org2".into()) as &dyn Fn(&mut Value),
+            "the holder at that block is not \"org2\"",
+        ),
+        (
+            "a larger amount",
+            &|d: &mut Value| d["claim"]["amount"] = "400000".into(),
+            "the claim does not match the proven state",
+        ),
+        (
+            "proofs swapped",
+            &|d: &mut Value| {
+                let holder = d["proofs"]["holder"].clone();
+                d["proofs"]["holder"] = d["proofs"]["amount"].clone();
+                d["proofs"]["amount"] = holder;
+            },
+            "the holder proof is of another slot",
+        ),
+        (
+            "a forged word",
+            &|d: &mut Value| {
+                d["proofs"]["amount"]["value_hex"] = format!("{:064x}", 400_000).into()
+            },
+            "the amount proof does not verify",
+        ),
+    ] {
+        let mut d = doc.clone();
+        edit(&mut d);
+        std::fs::write(&tampered, d.to_string()).unwrap();
+        let out = verify(&tampered);
+        assert_eq!(
+            failed(&out),
+            "bad_holding_proof",
+            "{what}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains(reason), "{what}: {}", stderr(&out));
+    }
     net.down().await;
 }
 
