@@ -139,9 +139,9 @@ pub struct UpArgs {
           value_parser = clap::value_parser!(u64).range(
               kexin_types::limits::MIN_EPOCH_LENGTH..=kexin_types::limits::MAX_EPOCH_LENGTH))]
     epoch_length: Option<u64>,
-    /// The protocol version a new network starts at [default: the newest, 4]. Version 3
-    /// makes a chain that nodes still running a version 3 binary can serve; its
-    /// organisations move it to 4 by vote (docs/operations.md, "Protocol upgrades").
+    /// The protocol version a new network starts at [default: the newest, 5]. An older one
+    /// (3 or 4) makes a chain that nodes still running an older binary can serve; its
+    /// organisations move it forward by vote (docs/operations.md, "Protocol upgrades").
     #[arg(long, value_name = "V",
           value_parser = clap::value_parser!(u8).range(
               kexin_types::protocol::V3 as i64..=kexin_types::protocol::CURRENT as i64))]

@@ -571,19 +571,27 @@ async fn deploy(client: &Client, a: &DeployArgs) -> anyhow::Result<()> {
 }
 
 fn role_names(roles: u8) -> String {
-    let names: Vec<&str> = [
-        (scf::CORE, "core enterprise"),
-        (scf::SUPPLIER, "supplier"),
-        (scf::FINANCIER, "financier"),
-    ]
-    .iter()
-    .filter(|(f, _)| roles & f != 0)
-    .map(|(_, n)| *n)
-    .collect();
-    if names.is_empty() {
+    flag_names(
+        roles,
+        &[
+            (scf::CORE, "core enterprise"),
+            (scf::SUPPLIER, "supplier"),
+            (scf::FINANCIER, "financier"),
+        ],
+    )
+}
+
+/// The names of the flags set in `roles`, or `none`.
+pub(crate) fn flag_names(roles: u8, names: &[(u8, &str)]) -> String {
+    let set: Vec<&str> = names
+        .iter()
+        .filter(|(f, _)| roles & f != 0)
+        .map(|(_, n)| *n)
+        .collect();
+    if set.is_empty() {
         "none".into()
     } else {
-        names.join(", ")
+        set.join(", ")
     }
 }
 

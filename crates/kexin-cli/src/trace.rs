@@ -186,7 +186,17 @@ pub async fn run(cli: &Cli, cmd: &TraceCommand) -> anyhow::Result<()> {
             let done = t
                 .set_roles(&Author::Identity(&identity), &a.org, roles)
                 .await?;
-            Done::of(done, format!("{} has roles {roles}", a.org)).print(a.actor.json)
+            let names = crate::scf::flag_names(
+                roles,
+                &[
+                    (trace::PRODUCER, "producer"),
+                    (trace::INSPECTOR, "inspector"),
+                    (trace::LOGISTICS, "logistics"),
+                    (trace::RETAILER, "retailer"),
+                    (trace::REGULATOR, "regulator"),
+                ],
+            );
+            Done::of(done, format!("{} has roles {names}", a.org)).print(a.actor.json)
         }
         TraceCommand::Register(a) => {
             let (t, identity) = actor(&client, &a.actor).await?;
