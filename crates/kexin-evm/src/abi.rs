@@ -206,25 +206,26 @@ pub fn encode_constructor(abi: &JsonAbi, args: &[String]) -> Result<Vec<u8>, Abi
 
 /// `function`'s return data as text, one string per return value.
 pub fn decode_output(function: &Function, data: &[u8]) -> Result<Vec<String>, AbiError> {
-    let values = function
-        .abi_decode_output(data)
-        .map_err(|e| AbiError::Decode {
-            what: format!("the return data of {}", function.signature()),
-            reason: e.to_string(),
-        })?;
-    Ok(values.iter().map(format_value).collect())
+    Ok(output_values(function, data)?
+        .iter()
+        .map(format_value)
+        .collect())
 }
 
 /// `function`'s return data as JSON: the single return value itself, or an object of the
 /// return values by name (an array when any is unnamed). Values map as [`value_json`] says.
 pub fn decode_output_json(function: &Function, data: &[u8]) -> Result<serde_json::Value, AbiError> {
-    let values = function
+    let values = output_values(function, data)?;
+    Ok(params_json(&function.outputs, &values, true))
+}
+
+fn output_values(function: &Function, data: &[u8]) -> Result<Vec<DynSolValue>, AbiError> {
+    function
         .abi_decode_output(data)
         .map_err(|e| AbiError::Decode {
             what: format!("the return data of {}", function.signature()),
             reason: e.to_string(),
-        })?;
-    Ok(params_json(&function.outputs, &values, true))
+        })
 }
 
 /// Values of `params` as JSON: one value unwrapped when `unwrap_single`, an object by name
