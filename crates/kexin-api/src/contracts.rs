@@ -208,6 +208,29 @@ pub(crate) async fn contract_name(
     .await
 }
 
+/// `GET /v1/names/{name}/proof`: which contract `name` stands for (or that it stands for
+/// none) at the head, as a state proof document (namespace 13, the name's bytes; the value is
+/// the 20-byte address) that verifies offline from the genesis alone.
+pub(crate) async fn contract_name_proof(
+    State(node): AppState,
+    Path(name): Path<String>,
+) -> Result<Json<kexin_types::state_receipt::StateReceipt>> {
+    kexin_types::gov::validate_contract_name(&name)
+        .map_err(|e| Error::bad_request("invalid_name", e.to_string()))?;
+    blocking(&node, move |n| {
+        let key = kexin_types::state::Key::new(
+            kexin_types::state::namespace::CONTRACT_NAME,
+            name.into_bytes(),
+        );
+        let doc = n
+            .ledger()
+            .state_receipt(&key)?
+            .ok_or_else(|| Error::not_found("no block has been committed yet"))?;
+        Ok(Json(doc))
+    })
+    .await
+}
+
 /// The deployment transaction of `address`, if a transaction deployed it.
 fn deployment(n: &Node, address: &ContractAddress) -> Result<Option<(Hash, Transaction)>> {
     let Some(t) = n.ledger().contract_deployment(address)? else {

@@ -146,6 +146,11 @@ fn table() -> Vec<Route> {
         ),
         Route::get("/v1/names/{name}", contracts::contract_name, Revalidate),
         Route::get(
+            "/v1/names/{name}/proof",
+            contracts::contract_name_proof,
+            Revalidate,
+        ),
+        Route::get(
             "/v1/contracts/{address}/events",
             live::contract_events,
             Revalidate,

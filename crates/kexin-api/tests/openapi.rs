@@ -829,6 +829,18 @@ async fn real_answers_validate_against_the_document() {
     assert!(storage["value_hex"].is_null(), "{storage}");
     let doc: kexin_types::state_receipt::StateReceipt = serde_json::from_value(storage).unwrap();
     assert_eq!(doc.verify(h.node.genesis()).unwrap().value, None);
+    // A name no vote gave: its absence, proven.
+    let name = api.get("/v1/names/no-such-app/proof").await.ok().json();
+    let doc: kexin_types::state_receipt::StateReceipt = serde_json::from_value(name).unwrap();
+    let v = doc.verify(h.node.genesis()).unwrap();
+    assert_eq!(
+        (v.namespace, v.key.as_slice(), v.value),
+        (13, &b"no-such-app"[..], None)
+    );
+    assert_eq!(
+        api.get("/v1/names/No_Such/proof").await.status,
+        StatusCode::BAD_REQUEST
+    );
     // Its logs: this contract emits none, and the page says which blocks it scanned.
     let logs = api
         .get(&format!(

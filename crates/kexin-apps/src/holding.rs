@@ -14,6 +14,11 @@
 //! | `b + 3` | `keccak256(bytes(debtor))` |
 //! | `b + 6` | the currency, a Solidity short string: its bytes from the high end, length × 2 in the low byte |
 //!
+//! With them, optionally, the proof that the consortium named the contract (`name`: namespace 13,
+//! the name's bytes, whose value is the contract's 20-byte address) at the same block, so that a
+//! verifier off the chain knows the contract is the consortium's receivables contract and not
+//! one that anybody deployed.
+//!
 //! [`HoldingProof::verify`] checks every proof, that they are of those slots of one contract at
 //! one block, and that the words are the claim's; the claim's organisation names are checked by
 //! their hashes.
@@ -75,6 +80,9 @@ pub struct Holding {
     pub parent: u64,
     /// The block the proofs are at.
     pub height: u64,
+    /// The name the consortium gave the contract, when the proof carries that binding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// The five state proofs: slots `b`, `b + 1`, `b + 2`, `b + 3` and `b + 6`.
@@ -91,6 +99,9 @@ pub struct Proofs {
     pub debtor: StateReceipt,
     /// Slot `b + 6`: the currency.
     pub currency: StateReceipt,
+    /// The consortium's name for the contract (namespace 13), at the same block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<StateReceipt>,
 }
 
 impl Proofs {
@@ -172,7 +183,8 @@ fn invalid(why: impl Into<String>) -> AppError {
 
 impl HoldingProof {
     /// Assembles a proof of receivable `id` from its five storage proofs (as the node serves
-    /// them, at one block) and the organisation names of the holder and the debtor.
+    /// them, at one block, with the contract's name proof when given) and the organisation
+    /// names of the holder and the debtor.
     pub fn assemble(
         genesis: &Genesis,
         contract: ContractAddress,
@@ -198,6 +210,7 @@ impl HoldingProof {
                 root: 0,
                 parent: 0,
                 height: 0,
+                name: None,
             },
             proofs,
         };
@@ -247,6 +260,38 @@ impl HoldingProof {
             }
             words[i] = v.word().unwrap_or([0; 32]);
         }
+        let Some((height, block)) = at else {
+            return Err(invalid("a holding proof needs its five storage proofs"));
+        };
+        let name = match &self.proofs.name {
+            None => None,
+            Some(proof) => {
+                let v = proof
+                    .verify(genesis)
+                    .map_err(|e| invalid(format!("the name proof does not verify: {e}")))?;
+                if (v.height, v.block_hash) != (height, block) {
+                    return Err(invalid(format!(
+                        "the name proof is of block {}, the storage proofs of {height}: they must all be of one",
+                        v.height
+                    )));
+                }
+                if v.namespace != kexin_types::state::namespace::CONTRACT_NAME {
+                    return Err(invalid(format!(
+                        "the name proof is of namespace {}, not 13 (contract names)",
+                        v.namespace
+                    )));
+                }
+                let name = String::from_utf8(v.key)
+                    .map_err(|_| invalid("the name proof's key is not a name"))?;
+                if v.value.as_deref() != Some(c.contract.0.as_slice()) {
+                    return Err(invalid(format!(
+                        "at that block the name {name:?} does not stand for {}",
+                        c.contract
+                    )));
+                }
+                Some(name)
+            }
+        };
         let t = terms(&words[2]);
         if t.state == 0 {
             return Err(invalid(format!(
@@ -284,7 +329,8 @@ impl HoldingProof {
             rate_bps: t.rate_bps,
             root: t.root,
             parent: t.parent,
-            height: at.map_or(0, |(h, _)| h),
+            height,
+            name,
         })
     }
 

@@ -352,7 +352,10 @@ impl<'a> Scf<'a> {
                         .await?,
                 );
             }
-            if words.iter().any(|w| w.block_hash != words[0].block_hash) {
+            let name = self.client.contract_name_proof(NAME).await?;
+            if words.iter().any(|w| w.block_hash != words[0].block_hash)
+                || name.block_hash != words[0].block_hash
+            {
                 continue;
             }
             let [holder, amount, terms, debtor, currency] =
@@ -363,6 +366,7 @@ impl<'a> Scf<'a> {
                 terms,
                 debtor,
                 currency,
+                name: Some(name),
             };
             match HoldingProof::assemble(
                 &self.info.genesis,

@@ -742,6 +742,10 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// Unix seconds as `YYYY-MM-DD` (UTC).
 fn print_holding(h: &kexin_apps::holding::Holding) {
     println!("receivable   {} of {}", h.receivable, h.contract);
+    match &h.name {
+        Some(name) => println!("contract     named {name:?} by the consortium"),
+        None => println!("contract     (the proof does not say which name it has)"),
+    }
     println!("holder       {}", h.holder);
     println!("amount       {} {} (minor units)", h.amount, h.currency);
     println!("debtor       {}", h.debtor);

@@ -293,6 +293,7 @@ async fn story(suite: &str) {
         "{claim}"
     );
     assert_eq!(claim["maturity"].as_u64(), Some(maturity_at), "{claim}");
+    assert_eq!(claim["name"], "scf", "{claim}");
     let genesis = net.genesis();
     let verify = |file: &Path| {
         run(
@@ -330,6 +331,18 @@ async fn story(suite: &str) {
                 d["proofs"]["amount"] = holder;
             },
             "the holder proof is of another slot",
+        ),
+        (
+            "another contract's name binding",
+            &|d: &mut Value| {
+                d["claim"]["contract"] = "0x00000000000000000000000000000000000000aa".into()
+            },
+            "the holder proof is of another slot",
+        ),
+        (
+            "the name proof swapped for a storage proof",
+            &|d: &mut Value| d["proofs"]["name"] = d["proofs"]["amount"].clone(),
+            "the name proof is of namespace 11, not 13",
         ),
         (
             "a forged word",

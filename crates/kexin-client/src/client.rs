@@ -529,6 +529,16 @@ impl Client {
         self.get(&format!("/v1/names/{name}")).await
     }
 
+    /// `GET /v1/names/{name}/proof`: the contract `name` stands for (or its absence) at the
+    /// node's head, as a state proof document; check it with
+    /// [`StateReceipt::verify`](kexin_types::state_receipt::StateReceipt::verify).
+    pub async fn contract_name_proof(
+        &self,
+        name: &str,
+    ) -> Result<kexin_types::state_receipt::StateReceipt, ClientError> {
+        self.get(&format!("/v1/names/{name}/proof")).await
+    }
+
     /// `GET /v1/contracts/{address}/transactions`: the transactions that deployed or called
     /// `address`, newest first, from blocks below `before` (default: all), at most `limit`
     /// (default 50, at most 200); continue with
