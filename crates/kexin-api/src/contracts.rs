@@ -86,8 +86,16 @@ pub(crate) async fn contract_storage(
     let address = parse_contract(&address)?;
     let slot = kexin_types::state_receipt::parse_slot(&slot)
         .map_err(|e| Error::bad_request("invalid_slot", e.to_string()))?;
+    let key = kexin_types::state_receipt::contract_storage_key(&address, &slot);
+    state_receipt(node, key).await
+}
+
+/// The state proof document of `key` at the head (404 before the first block).
+async fn state_receipt(
+    node: Arc<Node>,
+    key: kexin_types::state::Key,
+) -> Result<Json<kexin_types::state_receipt::StateReceipt>> {
     blocking(&node, move |n| {
-        let key = kexin_types::state_receipt::contract_storage_key(&address, &slot);
         let doc = n
             .ledger()
             .state_receipt(&key)?
@@ -217,18 +225,11 @@ pub(crate) async fn contract_name_proof(
 ) -> Result<Json<kexin_types::state_receipt::StateReceipt>> {
     kexin_types::gov::validate_contract_name(&name)
         .map_err(|e| Error::bad_request("invalid_name", e.to_string()))?;
-    blocking(&node, move |n| {
-        let key = kexin_types::state::Key::new(
-            kexin_types::state::namespace::CONTRACT_NAME,
-            name.into_bytes(),
-        );
-        let doc = n
-            .ledger()
-            .state_receipt(&key)?
-            .ok_or_else(|| Error::not_found("no block has been committed yet"))?;
-        Ok(Json(doc))
-    })
-    .await
+    let key = kexin_types::state::Key::new(
+        kexin_types::state::namespace::CONTRACT_NAME,
+        name.into_bytes(),
+    );
+    state_receipt(node, key).await
 }
 
 /// The deployment transaction of `address`, if a transaction deployed it.
