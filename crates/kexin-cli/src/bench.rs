@@ -135,6 +135,9 @@ struct BenchReport {
     p90_ms: f64,
     p99_ms: f64,
     max_ms: f64,
+    /// The longest time during which transactions were pending and no block was finalized
+    /// (a stall; more than [`MAX_STALL`] fails the run).
+    longest_stall_ms: f64,
     duration_s: f64,
     requested_duration_s: f64,
     records: u64,
@@ -182,6 +185,37 @@ struct State {
     committed_hashes: Vec<Hash>,
     /// Transactions in each block seen since the phase started.
     block_txs: Vec<u32>,
+    /// Since when transactions have been pending with no block finalized (none pending: None).
+    waiting_since: Option<Instant>,
+    /// The longest such wait that ended (or the phase ended in).
+    longest_stall: Duration,
+}
+
+/// The longest stall a run tolerates: transactions pending and no block for longer fails it.
+const MAX_STALL: Duration = Duration::from_secs(5);
+
+impl State {
+    /// A transaction became pending at `now`.
+    fn on_pending(&mut self, now: Instant) {
+        if self.waiting_since.is_none() {
+            self.waiting_since = Some(now);
+        }
+    }
+
+    /// A block was finalized (seen) at `now`, after its transactions left `pending`.
+    fn on_block(&mut self, now: Instant) {
+        self.end_wait(now);
+        if !self.pending.is_empty() {
+            self.waiting_since = Some(now);
+        }
+    }
+
+    /// Closes the current wait, if any, at `now`.
+    fn end_wait(&mut self, now: Instant) {
+        if let Some(since) = self.waiting_since.take() {
+            self.longest_stall = self.longest_stall.max(now.saturating_duration_since(since));
+        }
+    }
 }
 
 /// Runs `kexin bench`.
@@ -409,7 +443,7 @@ async fn bench(url: &str, args: &BenchArgs) -> anyhow::Result<()> {
             "no transaction was committed during the benchmark",
         ));
     }
-    Ok(())
+    check_stalls(&[&result.report])
 }
 
 fn print_phase(result: &PhaseResult) {
@@ -430,9 +464,31 @@ fn print_phase(result: &PhaseResult) {
         "latency     submit -> committed: p50 {:.0} ms, p90 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         report.p50_ms, report.p90_ms, report.p99_ms, report.max_ms
     );
+    println!(
+        "stall       longest {:.0} ms with transactions pending and no block finalized",
+        report.longest_stall_ms
+    );
     for (e, n) in &result.errors {
         println!("error       {n} x {e}");
     }
+}
+
+/// Fails the run when a phase stalled longer than [`MAX_STALL`].
+fn check_stalls(reports: &[&BenchReport]) -> anyhow::Result<()> {
+    let worst = reports
+        .iter()
+        .map(|r| r.longest_stall_ms)
+        .fold(0.0f64, f64::max);
+    if worst > MAX_STALL.as_secs_f64() * 1000.0 {
+        return Err(fail(
+            "bench_stalled",
+            format!(
+                "transactions were pending for {worst:.0} ms with no block finalized (at most {} s is tolerated)",
+                MAX_STALL.as_secs()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Applies `phase` through `clients` (signer `i` submits to `clients[i % len]`), timing each
@@ -543,7 +599,9 @@ async fn run_load(
     stop.store(true, Ordering::SeqCst);
     watcher.await??;
 
-    let st = state.lock().expect("bench state lock");
+    let mut st = state.lock().expect("bench state lock");
+    // Transactions still pending when the drain ended: the wait counts up to now.
+    st.end_wait(Instant::now());
     let mut lat = st.latencies_us.clone();
     lat.sort_unstable();
     let end = st
@@ -558,6 +616,7 @@ async fn run_load(
         p90_ms: percentile(&lat, 90.0),
         p99_ms: percentile(&lat, 99.0),
         max_ms: lat.last().map_or(0.0, |&m| m as f64 / 1000.0),
+        longest_stall_ms: st.longest_stall.as_secs_f64() * 1000.0,
         duration_s: measured,
         requested_duration_s: requested.as_secs_f64(),
         records: st.committed_records,
@@ -729,6 +788,7 @@ fn accepted(st: &mut State, hash: Hash, out: Outgoing, t0: Instant) {
                 _permit: out.permit,
             },
         );
+        st.on_pending(Instant::now());
     }
 }
 
@@ -780,6 +840,7 @@ async fn watch(
                     st.seen_early.insert(*h, now);
                 }
             }
+            st.on_block(now);
             // Forget foreign transactions after a while.
             st.seen_early
                 .retain(|_, t| now.duration_since(*t) < Duration::from_secs(120));
@@ -1156,12 +1217,86 @@ async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Result<()> {
             "no transaction was committed during the benchmark",
         ));
     }
-    Ok(())
+    check_stalls(&[
+        &report.signed_tx_phase,
+        &report.records_phase,
+        &report.half_load_phase,
+    ])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stalls_count_only_while_transactions_wait_for_a_block() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let pending = |st: &mut State, n: u8| {
+            st.pending.insert(
+                Hash([n; 32]),
+                Pending {
+                    submitted: t0,
+                    records: 1,
+                    _permit: Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap(),
+                },
+            );
+        };
+        let mut st = State::default();
+        // Nothing pending: blocks and idle time are no stall.
+        st.on_block(at(1_000));
+        assert_eq!(st.longest_stall, Duration::ZERO);
+        // Pending from 2 s, a block at 2.5 s that leaves one pending, the next block at 9 s.
+        pending(&mut st, 1);
+        st.on_pending(at(2_000));
+        pending(&mut st, 2);
+        st.on_pending(at(2_100));
+        st.pending.remove(&Hash([1; 32]));
+        st.on_block(at(2_500));
+        assert_eq!(st.longest_stall, Duration::from_millis(500));
+        st.pending.remove(&Hash([2; 32]));
+        st.on_block(at(9_000));
+        assert_eq!(st.longest_stall, Duration::from_millis(6_500));
+        // Idle again, then a wait the phase ends in.
+        st.on_block(at(20_000));
+        pending(&mut st, 3);
+        st.on_pending(at(30_000));
+        st.end_wait(at(37_000));
+        assert_eq!(st.longest_stall, Duration::from_millis(7_000));
+        let report = |ms: f64| BenchReport {
+            longest_stall_ms: ms,
+            ..sample_report()
+        };
+        assert!(check_stalls(&[&report(5_000.0)]).is_ok());
+        let e = check_stalls(&[&report(100.0), &report(5_001.0)]).unwrap_err();
+        assert_eq!(crate::error::describe(&e).0, "bench_stalled");
+    }
+
+    fn sample_report() -> BenchReport {
+        BenchReport {
+            signed_tx_per_s: 0.0,
+            evidence_records_per_s: 0.0,
+            p50_ms: 0.0,
+            p90_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+            longest_stall_ms: 0.0,
+            duration_s: 0.0,
+            requested_duration_s: 0.0,
+            records: 0,
+            txs: 0,
+            submitted_txs: 0,
+            submitted_records: 0,
+            uncommitted_txs: 0,
+            rejected_txs: 0,
+            busy_retries: 0,
+            records_per_tx: 1,
+            signers: 1,
+            in_flight: 1,
+            suite: Suite::Intl,
+            node: String::new(),
+        }
+    }
 
     #[test]
     fn percentiles() {

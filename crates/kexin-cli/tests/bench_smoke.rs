@@ -47,6 +47,10 @@ fn bench_self_hosted_reports_json_last() {
     assert_eq!(v["records"].as_u64().unwrap(), txs * 16);
     assert_eq!(v["suite"], "intl");
     assert!(v["p50_ms"].as_f64().unwrap() <= v["p99_ms"].as_f64().unwrap());
+    // The longest wait with transactions pending and no block: within the run, and under
+    // the 5 s that would have failed it.
+    let stall = v["longest_stall_ms"].as_f64().expect("longest_stall_ms");
+    assert!(stall > 0.0 && stall <= 5_000.0, "{last}");
     // The node it started was stopped cleanly (a clean stop removes D/api-url).
     assert!(!dir.join("api-url").exists(), "node not stopped cleanly");
 }
