@@ -94,6 +94,8 @@ fn bench_erc20_reports_contract_calls() {
         "{last}"
     );
     assert_eq!(check["balances"]["consistent"], true, "{last}");
+    let stall = v["erc20_phase"]["longest_stall_ms"].as_f64().expect(last);
+    assert!(stall > 0.0 && stall <= 5_000.0, "{last}");
     assert_eq!(
         check["balances"]["recipients_sum"].as_u64(),
         Some(committed),

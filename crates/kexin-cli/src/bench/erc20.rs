@@ -995,7 +995,8 @@ pub(super) async fn bench(url: &str, args: &BenchArgs, pid: Option<u32>) -> anyh
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
-    verdict(&report.check)
+    verdict(&report.check)?;
+    super::check_stalls(&[&report.erc20_phase])
 }
 
 /// `kexin bench --workload erc20 --nodes N`: a local network, its peak signed-transaction
@@ -1092,7 +1093,8 @@ pub(super) async fn bench_network(args: &BenchArgs, nodes: u32) -> anyhow::Resul
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     }
-    verdict(&report.check)
+    verdict(&report.check)?;
+    super::check_stalls(&[&report.signed_tx_phase, &report.erc20_phase])
 }
 
 #[cfg(test)]
