@@ -32,16 +32,7 @@ fn contract_scenario(net: &Net) {
     write(&artifact, &serde_json::to_vec(solc::solc_output()).unwrap());
     let admin1 = d.join("org1/admin");
     let admin2 = d.join("org2/admin");
-    let node = |args: &[&str], identity: Option<&Path>| {
-        let mut a: Vec<std::ffi::OsString> = args.iter().map(|s| s.into()).collect();
-        a.push("--node".into());
-        a.push(url.clone().into());
-        if let Some(id) = identity {
-            a.push("--identity".into());
-            a.push(id.into());
-        }
-        kexin(a)
-    };
+    let node = |args: &[&str], identity: Option<&Path>| kexin_at(&url, args, identity);
 
     // Deploy as org1's admin, with constructor arguments.
     let out = node(

@@ -19,16 +19,7 @@ async fn story(suite: &str) {
     let url = net.url(0);
     let d = net.dir.clone();
     let id = |org: &str, role: &str| d.join(org).join(role);
-    let run = |args: &[&str], identity: Option<&Path>| {
-        let mut a: Vec<std::ffi::OsString> = args.iter().map(|s| s.into()).collect();
-        a.push("--node".into());
-        a.push(url.clone().into());
-        if let Some(i) = identity {
-            a.push("--identity".into());
-            a.push(i.into());
-        }
-        kexin(a)
-    };
+    let run = |args: &[&str], identity: Option<&Path>| kexin_at(&url, args, identity);
     let json = |o: &std::process::Output| -> Value { serde_json::from_str(&ok(o)).unwrap() };
 
     // Before deployment, the commands say what is missing.

@@ -18,16 +18,7 @@ async fn a_batch_is_traced_from_production_to_sale_and_recalled() {
     let url = net.url(0);
     let d = net.dir.clone();
     let id = |org: &str, role: &str| d.join(org).join(role);
-    let run = |args: &[&str], identity: Option<&Path>| {
-        let mut a: Vec<std::ffi::OsString> = args.iter().map(|s| s.into()).collect();
-        a.push("--node".into());
-        a.push(url.clone().into());
-        if let Some(i) = identity {
-            a.push("--identity".into());
-            a.push(i.into());
-        }
-        kexin(a)
-    };
+    let run = |args: &[&str], identity: Option<&Path>| kexin_at(&url, args, identity);
 
     let out = run(&["trace", "show", "GOJI-1"], None);
     assert_eq!(failed(&out), "not_named", "{}", stderr(&out));

@@ -25,6 +25,19 @@ where
     kexin_env(args, &[])
 }
 
+/// Runs `kexin ARGS... --node URL [--identity DIR]`: a command against one node, as an
+/// identity when given.
+pub fn kexin_at(url: &str, args: &[&str], identity: Option<&std::path::Path>) -> Output {
+    let mut a: Vec<std::ffi::OsString> = args.iter().map(|s| s.into()).collect();
+    a.push("--node".into());
+    a.push(url.into());
+    if let Some(i) = identity {
+        a.push("--identity".into());
+        a.push(i.into());
+    }
+    kexin(a)
+}
+
 /// Runs `kexin ARGS...` with extra environment variables.
 pub fn kexin_env<I, S>(args: I, env: &[(&str, &std::ffi::OsStr)]) -> Output
 where
