@@ -68,6 +68,7 @@ use crate::smt::{SMT_EMPTY_HASH, SMT_MAX_DEPTH, smt_leaf_hash, smt_node_hash};
 mod tree;
 
 pub use tree::{PersistedTree, TreeUpdate};
+pub(crate) use tree::{read_internal, read_leaf};
 
 /// The position and version of a stored state tree node.
 ///
@@ -187,6 +188,41 @@ impl fmt::Display for NodeKey {
             write!(f, "{b:02x}")?;
         }
         f.write_str(")")
+    }
+}
+
+/// A node's position: its depth and the first `depth` bits of the keys below it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Pos {
+    pub(crate) depth: u16,
+    pub(crate) path: Hash,
+}
+
+impl Pos {
+    pub(crate) const ROOT: Pos = Pos {
+        depth: 0,
+        path: Hash::ZERO,
+    };
+
+    /// The position of the left (`right = false`) or right child. Callers never go below 256.
+    pub(crate) fn child(&self, right: bool) -> Pos {
+        let d = usize::from(self.depth);
+        let mut path = self.path;
+        if right {
+            path.0[d / 8] |= 0x80 >> (d % 8);
+        }
+        Pos {
+            depth: self.depth + 1,
+            path,
+        }
+    }
+
+    pub(crate) fn key(&self, version: u64) -> NodeKey {
+        NodeKey {
+            version,
+            depth: self.depth,
+            path: self.path,
+        }
     }
 }
 
@@ -503,6 +539,9 @@ pub enum SmtStoreError<E> {
     /// An internal node at depth 256, where only leaves can be.
     #[error("state tree node at {0} is internal, but depth 256 holds only leaves")]
     TooDeep(NodeKey),
+    /// A loaded node does not hash to what its parent records.
+    #[error("state tree node at {0} does not hash to what its parent records")]
+    HashMismatch(NodeKey),
     /// An update whose version does not exceed the tree's.
     #[error("state tree version {version} must exceed the tree's version {current}")]
     VersionNotIncreasing {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use kexin_crypto::{Hash, Suite};
 
-use super::{Child, NodeKey, SmtNodeSource, SmtStoreError, StoredNode};
+use super::{Child, NodeKey, Pos, SmtNodeSource, SmtStoreError, StoredNode};
 use crate::smt::{ProofLeaf, SMT_MAX_DEPTH, StateProof, key_bit, smt_leaf_hash, smt_node_hash};
 
 type Result<T, S> = std::result::Result<T, SmtStoreError<<S as SmtNodeSource>::Error>>;
@@ -31,41 +31,6 @@ impl TreeUpdate {
     }
 }
 
-/// A node's position: its depth and the first `depth` bits of the keys below it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Pos {
-    depth: u16,
-    path: Hash,
-}
-
-impl Pos {
-    const ROOT: Pos = Pos {
-        depth: 0,
-        path: Hash::ZERO,
-    };
-
-    /// The position of the left (`right = false`) or right child. Callers never go below 256.
-    fn child(&self, right: bool) -> Pos {
-        let d = usize::from(self.depth);
-        let mut path = self.path;
-        if right {
-            path.0[d / 8] |= 0x80 >> (d % 8);
-        }
-        Pos {
-            depth: self.depth + 1,
-            path,
-        }
-    }
-
-    fn key(&self, version: u64) -> NodeKey {
-        NodeKey {
-            version,
-            depth: self.depth,
-            path: self.path,
-        }
-    }
-}
-
 /// Reads the node stored at `pos` under `version`.
 fn read<S: SmtNodeSource>(src: &S, pos: &Pos, version: u64) -> Result<(NodeKey, StoredNode), S> {
     let key = pos.key(version);
@@ -81,7 +46,7 @@ const INTERNAL: &str = "an internal node";
 
 /// The node key, key and value hash of the leaf stored at `pos` under `version`, checking that
 /// it is a leaf and that its key lies under `pos`.
-fn read_leaf<S: SmtNodeSource>(
+pub(crate) fn read_leaf<S: SmtNodeSource>(
     src: &S,
     pos: &Pos,
     version: u64,
@@ -106,7 +71,11 @@ fn read_leaf<S: SmtNodeSource>(
 
 /// The children of the internal node stored at `pos` under `version`, checking that it is an
 /// internal node above depth 256.
-fn read_internal<S: SmtNodeSource>(src: &S, pos: &Pos, version: u64) -> Result<(Child, Child), S> {
+pub(crate) fn read_internal<S: SmtNodeSource>(
+    src: &S,
+    pos: &Pos,
+    version: u64,
+) -> Result<(Child, Child), S> {
     match read(src, pos, version)? {
         (key, StoredNode::Internal { .. }) if usize::from(pos.depth) >= SMT_MAX_DEPTH => {
             Err(SmtStoreError::TooDeep(key))
