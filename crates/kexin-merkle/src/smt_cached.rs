@@ -10,7 +10,7 @@
 //!   an update or a proof goes through it. Loaded nodes are checked against the hash their
 //!   parent records.
 //! - Updates ([`apply`](CachedTree::apply)) build new in-memory nodes, not yet stored (*dirty*),
-//!   and list the stored nodes the new tree stops reaching ([`Applied::stale`]).
+//!   and keep the nodes they replaced ([`Applied::replaced`]).
 //! - [`flush`](CachedTree::flush) hands out every dirty node as a [`StoredNode`] under one
 //!   version and marks it stored. Many updates between two flushes rewrite the nodes near the
 //!   root many times but store them once; the caller writes them (a ledger, in one atomic
@@ -27,13 +27,15 @@
 //!
 //! A stored node is stale once a tree no longer reaches it: an update rewrote its position, or
 //! the leaf moved (pushed down by an insert beside it, lifted when its siblings went). Each
-//! [`apply`](CachedTree::apply) lists the stored nodes it replaced; dirty nodes replaced before
-//! any flush were never stored and are simply dropped. A caller that deletes stale nodes must
-//! wait until no reader holds a tree that reaches them.
+//! [`apply`](CachedTree::apply) keeps the nodes it replaced ([`Replaced`]); which of them are
+//! stored is asked when the update is kept ([`Replaced::stale`]), because a flush of the parent
+//! tree may store some of them after the update was computed (a block prepared on its parent,
+//! the parent then committed and flushed, then the block committed). Dirty nodes replaced
+//! before any flush were never stored and are simply dropped. A caller that deletes stale nodes
+//! must wait until no reader holds a tree that reaches them.
 //!
-//! Whether a node is stored is a mark set by [`flush`](CachedTree::flush) on the shared node, so
-//! an update racing with a flush could see a node as dirty (not listing it stale) that the flush
-//! then stores: serialize the two (a ledger flushes under a lock that updates also take).
+//! Flushes and evictions of one chain of trees must not run concurrently with each other;
+//! updates may run beside them.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -197,19 +199,45 @@ fn resolve<S: SmtNodeSource>(suite: Suite, src: &S, pos: &Pos, node: &Node) -> R
 }
 
 /// What [`CachedTree::apply`] returns.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Applied {
     /// The new tree.
     pub tree: CachedTree,
-    /// The stored nodes of the previous tree that the new tree does not reach.
-    pub stale: Vec<NodeKey>,
+    /// The nodes of the previous tree that the new tree does not reach.
+    pub replaced: Replaced,
 }
 
-impl fmt::Debug for Applied {
+/// The nodes of a tree that an update replaced, with their positions.
+#[derive(Clone, Default)]
+pub struct Replaced {
+    nodes: Vec<(Pos, Node)>,
+}
+
+impl Replaced {
+    /// The replaced nodes that are stored, as of now (a flush may have stored some since the
+    /// update): the nodes the new tree makes stale.
+    pub fn stale(&self) -> Vec<NodeKey> {
+        self.nodes
+            .iter()
+            .filter_map(|(pos, node)| node.stored().map(|v| pos.key(v)))
+            .collect()
+    }
+
+    /// How many nodes were replaced, stored or not.
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the update replaced nothing.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+}
+
+impl fmt::Debug for Replaced {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Applied")
-            .field("tree", &self.tree)
-            .field("stale", &self.stale.len())
+        f.debug_struct("Replaced")
+            .field("nodes", &self.nodes.len())
             .finish()
     }
 }
@@ -328,31 +356,31 @@ impl CachedTree {
     }
 
     /// The tree after `changes` (`Some(value hash)` sets a key, `None` deletes it), and the
-    /// stored nodes it stops reaching. Reads the stored nodes on the changed paths from `src`.
+    /// nodes it stops reaching. Reads the stored nodes on the changed paths from `src`.
     pub fn apply<S: SmtNodeSource + Sync>(
         &self,
         src: &S,
         changes: &BTreeMap<Hash, Option<Hash>>,
     ) -> Result<Applied, S> {
         let batch: Vec<(Hash, Option<Hash>)> = changes.iter().map(|(k, v)| (*k, *v)).collect();
-        let mut stale = Vec::new();
+        let mut replaced = Vec::new();
         let up = Updater {
             suite: self.suite,
             src,
         };
-        let root = up.apply(&self.root, Pos::ROOT, &batch, &mut stale)?;
+        let root = up.apply(&self.root, Pos::ROOT, &batch, &mut replaced)?;
         Ok(Applied {
             tree: CachedTree {
                 suite: self.suite,
                 root,
             },
-            stale,
+            replaced: Replaced { nodes: replaced },
         })
     }
 
     /// Every dirty node, as the [`StoredNode`] to write under `version`, in no particular
     /// order; each is marked stored, so a later flush does not hand it out again and a later
-    /// update lists it stale when it replaces it. `version` must exceed every version stored
+    /// update's [`Replaced::stale`] lists it. `version` must exceed every version stored
     /// so far (a [`NodeKey`] is never reused); the root is then [`stored_root`](Self::stored_root).
     pub fn flush(&self, version: u64) -> Vec<(NodeKey, StoredNode)> {
         let mut out = Vec::new();
@@ -473,13 +501,13 @@ struct Updater<'a, S> {
 
 impl<S: SmtNodeSource + Sync> Updater<'_, S> {
     /// The subtree `node` at `pos` after the sorted `batch` (whose keys all lie under `pos`);
-    /// the stored nodes it replaces go to `stale`.
+    /// the nodes it replaces go to `replaced`.
     fn apply(
         &self,
         node: &Node,
         pos: Pos,
         batch: &[(Hash, Option<Hash>)],
-        stale: &mut Vec<NodeKey>,
+        replaced: &mut Vec<(Pos, Node)>,
     ) -> Result<Node, S> {
         if batch.is_empty() {
             return Ok(node.clone());
@@ -529,31 +557,29 @@ impl<S: SmtNodeSource + Sync> Updater<'_, S> {
                     // Two independent halves at the root: update them on two threads.
                     std::thread::scope(|s| {
                         let left = s.spawn(|| {
-                            let mut stale = Vec::new();
-                            self.apply(&n.left, lpos, lb, &mut stale)
-                                .map(|node| (node, stale))
+                            let mut replaced = Vec::new();
+                            self.apply(&n.left, lpos, lb, &mut replaced)
+                                .map(|node| (node, replaced))
                         });
-                        let right = self.apply(&n.right, rpos, rb, stale);
-                        let (left, left_stale) = left.join().expect("tree worker panicked")?;
-                        stale.extend(left_stale);
+                        let right = self.apply(&n.right, rpos, rb, replaced);
+                        let (left, left_replaced) = left.join().expect("tree worker panicked")?;
+                        replaced.extend(left_replaced);
                         Ok::<_, SmtStoreError<S::Error>>((left, right?))
                     })?
                 } else {
                     (
-                        self.apply(&n.left, lpos, lb, stale)?,
-                        self.apply(&n.right, rpos, rb, stale)?,
+                        self.apply(&n.left, lpos, lb, replaced)?,
+                        self.apply(&n.right, rpos, rb, replaced)?,
                     )
                 };
                 if left.same(&n.left) && right.same(&n.right) {
                     return Ok(node.clone());
                 }
-                self.join(pos, left, right, stale)?
+                self.join(pos, left, right, replaced)?
             }
             Node::Stored { .. } => unreachable!("resolve loads stored nodes"),
         };
-        if let Some(version) = node.stored() {
-            stale.push(pos.key(version));
-        }
+        replaced.push((pos, node.clone()));
         Ok(new)
     }
 
@@ -579,8 +605,15 @@ impl<S: SmtNodeSource + Sync> Updater<'_, S> {
     }
 
     /// The canonical node at `pos` over two updated children: empty, a lone leaf lifted from
-    /// its child position (a new node there; the old one is stale if stored), or internal.
-    fn join(&self, pos: Pos, left: Node, right: Node, stale: &mut Vec<NodeKey>) -> Result<Node, S> {
+    /// its child position (always a new node: the old one may be stored there, or be stored
+    /// there by a flush running beside this update), or internal.
+    fn join(
+        &self,
+        pos: Pos,
+        left: Node,
+        right: Node,
+        replaced: &mut Vec<(Pos, Node)>,
+    ) -> Result<Node, S> {
         let (lone, from) = match (&left, &right) {
             (Node::Empty, Node::Empty) => return Ok(Node::Empty),
             (Node::Empty, other) => (other, pos.child(true)),
@@ -591,16 +624,10 @@ impl<S: SmtNodeSource + Sync> Updater<'_, S> {
         if !is_leaf {
             return Ok(Node::new_internal(self.suite, left, right));
         }
-        if lone.stored().is_none() {
-            // A new leaf has no position yet: it moves as it is.
-            return Ok(lone.clone());
-        }
         let Node::Leaf(leaf) = resolve(self.suite, self.src, &from, lone)? else {
             unreachable!("a leaf resolves to a leaf");
         };
-        if let Some(version) = lone.stored() {
-            stale.push(from.key(version));
-        }
+        replaced.push((from, lone.clone()));
         Ok(Node::new_leaf(self.suite, leaf.key, leaf.value))
     }
 }

@@ -31,6 +31,9 @@ enum Step {
     Flush,
     /// Flush, then evict from this depth down.
     FlushEvict(u16),
+    /// Flush the previous tree after the next batch was applied to it, before that batch's
+    /// stale nodes are asked for (a block prepared before its parent was flushed).
+    FlushLate,
 }
 
 fn steps() -> impl Strategy<Value = Vec<Step>> {
@@ -39,9 +42,67 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
             Just(Step::Nothing),
             Just(Step::Flush),
             (0u16..12).prop_map(Step::FlushEvict),
+            Just(Step::FlushLate),
         ],
         10,
     )
+}
+
+/// The test's store and what it knows about it.
+struct Stored {
+    suite: Suite,
+    nodes: MemNodes,
+    /// The last flushed root.
+    root: Child,
+    /// The stale nodes listed since the last flush.
+    stale: BTreeSet<NodeKey>,
+}
+
+impl Stored {
+    fn add_stale(&mut self, stale: Vec<NodeKey>) {
+        for key in stale {
+            assert!(
+                self.nodes.get(&key).is_some(),
+                "{key} listed stale but not stored"
+            );
+            assert!(self.stale.insert(key), "{key} listed stale twice");
+        }
+    }
+
+    /// Flushes `tree` under `version`, checks what it wrote and what went stale, and deletes
+    /// the stale nodes.
+    fn flush(&mut self, tree: &CachedTree, version: u64) {
+        let suite = self.suite;
+        let before = reachable(suite, &self.nodes, &self.root);
+        let written = tree.flush(version);
+        assert!(written.iter().all(|(k, _)| k.version == version));
+        for (key, node) in &written {
+            assert!(
+                self.nodes.insert(*key, node.clone()).is_none(),
+                "{key} written twice"
+            );
+        }
+        assert!(
+            tree.flush(version + 1_000).is_empty(),
+            "a second flush writes nothing"
+        );
+        let root = tree.stored_root().expect("flushed");
+        assert_eq!(root.hash(), tree.root_hash());
+        let after = reachable(suite, &self.nodes, &root);
+        // Stale: exactly what the previous stored tree had and the new one lacks.
+        let dropped: BTreeSet<NodeKey> = before.difference(&after).copied().collect();
+        assert_eq!(self.stale, dropped);
+        // Written: exactly what the new stored tree adds.
+        let added: BTreeSet<NodeKey> = after.difference(&before).copied().collect();
+        let written: BTreeSet<NodeKey> = written.iter().map(|(k, _)| *k).collect();
+        assert_eq!(written, added);
+        // Deleting the stale nodes leaves exactly the new tree: nothing leaks.
+        for key in std::mem::take(&mut self.stale) {
+            assert!(self.nodes.remove(&key).is_some());
+        }
+        assert_eq!(self.nodes.len(), after.len());
+        self.root = root;
+    }
 }
 
 proptest! {
@@ -54,63 +115,47 @@ proptest! {
     ) {
         let mut probes = pool.clone();
         probes.extend(pool.iter().map(|k| { let mut k = *k; k.0[31] ^= 0x10; k }));
-        let mut nodes = MemNodes::new();
+        let mut store = Stored {
+            suite,
+            nodes: MemNodes::new(),
+            root: Child::Empty,
+            stale: BTreeSet::new(),
+        };
         let mut tree = CachedTree::empty(suite);
         let mut mem = SparseMerkleTree::new(suite);
-        // The last flushed root and the stale nodes listed since.
-        let mut flushed = Child::Empty;
-        let mut stale_since_flush: BTreeSet<NodeKey> = BTreeSet::new();
+        let mut late = false;
         for (i, batch) in batches.iter().enumerate() {
+            let version = i as u64 + 1;
             let changes = changes(suite, &pool, batch);
+            let prev_mem = mem.clone();
             mem = mem.apply(&changes);
-            let applied = tree.apply(&nodes, &changes).unwrap();
-            tree = applied.tree;
-            assert_same_answers(&tree, &nodes, &mem, &probes);
-            for key in applied.stale {
-                prop_assert!(nodes.get(&key).is_some(), "{} listed stale but not stored", key);
-                prop_assert!(stale_since_flush.insert(key), "{} listed stale twice", key);
+            let applied = tree.apply(&store.nodes, &changes).unwrap();
+            if late {
+                // The parent is flushed only now, after the batch was applied to it.
+                store.flush(&tree, version * 2 - 1);
+                assert_same_answers(&tree, &store.nodes, &prev_mem, &probes);
             }
+            store.add_stale(applied.replaced.stale());
+            tree = applied.tree;
+            assert_same_answers(&tree, &store.nodes, &mem, &probes);
 
             let step = steps[i % steps.len()];
-            if matches!(step, Step::Nothing) {
+            late = matches!(step, Step::FlushLate);
+            if matches!(step, Step::Nothing | Step::FlushLate) {
                 continue;
             }
-            let version = i as u64 + 1;
-            let before = reachable(suite, &nodes, &flushed);
-            let written = tree.flush(version);
-            prop_assert!(written.iter().all(|(k, _)| k.version == version));
-            for (key, node) in &written {
-                prop_assert!(nodes.insert(*key, node.clone()).is_none(), "{} written twice", key);
-            }
-            prop_assert!(tree.flush(version + 1_000).is_empty(), "a second flush writes nothing");
-            let root = tree.stored_root().expect("flushed");
-            prop_assert_eq!(root.hash(), mem.root());
-            let after = reachable(suite, &nodes, &root);
-            // Stale: exactly what the previous stored tree had and the new one lacks.
-            let dropped: BTreeSet<NodeKey> = before.difference(&after).copied().collect();
-            prop_assert_eq!(&stale_since_flush, &dropped);
-            // Written: exactly what the new stored tree adds.
-            let added: BTreeSet<NodeKey> = after.difference(&before).copied().collect();
-            let written: BTreeSet<NodeKey> = written.iter().map(|(k, _)| *k).collect();
-            prop_assert_eq!(&written, &added);
-            // Deleting the stale nodes leaves exactly the new tree: nothing leaks.
-            for key in std::mem::take(&mut stale_since_flush) {
-                prop_assert!(nodes.remove(&key).is_some());
-            }
-            prop_assert_eq!(nodes.len(), after.len());
-            flushed = root;
-
+            store.flush(&tree, version * 2);
             if let Step::FlushEvict(depth) = step {
                 tree = tree.evict(depth);
             }
-            assert_same_answers(&tree, &nodes, &mem, &probes);
+            assert_same_answers(&tree, &store.nodes, &mem, &probes);
             // Reopened from its root, and read as a PersistedTree: the same answers.
-            let reopened = CachedTree::stored(suite, root);
+            let reopened = CachedTree::stored(suite, store.root);
             prop_assert_eq!(reopened.nodes_in_memory(), 0);
-            assert_same_answers(&reopened, &nodes, &mem, &probes);
-            let persisted = PersistedTree::new(suite, root);
+            assert_same_answers(&reopened, &store.nodes, &mem, &probes);
+            let persisted = PersistedTree::new(suite, store.root);
             for key in &probes {
-                prop_assert_eq!(persisted.prove(&nodes, key).unwrap(), mem.prove(key));
+                prop_assert_eq!(persisted.prove(&store.nodes, key).unwrap(), mem.prove(key));
             }
         }
     }
@@ -136,7 +181,7 @@ fn many_updates_between_flushes_store_each_node_once() {
         let changes: Changes = BTreeMap::from([(*k, Some(value(suite, 1)))]);
         let applied = tree.apply(&nodes, &changes).unwrap();
         assert!(
-            applied.stale.is_empty(),
+            applied.replaced.stale().is_empty(),
             "nothing stored yet, nothing stale"
         );
         tree = applied.tree;
@@ -178,8 +223,9 @@ fn many_updates_between_flushes_store_each_node_once() {
     assert_eq!(tree.evict(3).nodes_in_memory(), above as u64);
     // An update through evicted subtrees loads what it needs and lists what it replaces.
     let applied = evicted.apply(&nodes, &set(suite, &ks[..1], 2)).unwrap();
-    assert!(!applied.stale.is_empty());
-    assert!(applied.stale.iter().all(|k| nodes.get(k).is_some()));
+    let stale = applied.replaced.stale();
+    assert!(!stale.is_empty());
+    assert!(stale.iter().all(|k| nodes.get(k).is_some()));
 }
 
 #[test]
@@ -254,7 +300,7 @@ fn deleting_every_key_stales_every_stored_node() {
             .unwrap();
         assert_eq!(applied.tree.root_hash(), SMT_EMPTY_HASH);
         assert_eq!(applied.tree.stored_root(), Some(Child::Empty));
-        let stale: BTreeSet<NodeKey> = applied.stale.into_iter().collect();
+        let stale: BTreeSet<NodeKey> = applied.replaced.stale().into_iter().collect();
         let all: BTreeSet<NodeKey> = nodes.iter().map(|(k, _)| *k).collect();
         assert_eq!(stale, all);
     }
