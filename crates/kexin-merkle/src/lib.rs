@@ -127,7 +127,7 @@ pub use smt::{
     Iter, ProofLeaf, SMT_EMPTY_HASH, SMT_LEAF_PREFIX, SMT_MAX_DEPTH, SMT_NODE_PREFIX,
     SparseMerkleTree, StateProof, key_bit, smt_leaf_hash, smt_node_hash, verify_state_proof,
 };
-pub use smt_cached::{Applied, CachedTree, Replaced};
+pub use smt_cached::{Applied, CachedTree};
 pub use smt_store::{
     Child, MemNodes, NodeKey, Overlay, OverlayError, PersistedTree, SmtDecodeError, SmtNodeSource,
     SmtStoreError, StoredNode, TreeUpdate,

@@ -10,7 +10,7 @@
 //!   an update or a proof goes through it. Loaded nodes are checked against the hash their
 //!   parent records.
 //! - Updates ([`apply`](CachedTree::apply)) build new in-memory nodes, not yet stored (*dirty*),
-//!   and keep the nodes they replaced ([`Applied::replaced`]).
+//!   and list the stored nodes they replaced ([`Applied::stale`]).
 //! - [`flush`](CachedTree::flush) hands out every dirty node as a [`StoredNode`] under one
 //!   version and marks it stored. Many updates between two flushes rewrite the nodes near the
 //!   root many times but store them once; the caller writes them (a ledger, in one atomic
@@ -27,15 +27,15 @@
 //!
 //! A stored node is stale once a tree no longer reaches it: an update rewrote its position, or
 //! the leaf moved (pushed down by an insert beside it, lifted when its siblings went). Each
-//! [`apply`](CachedTree::apply) keeps the nodes it replaced ([`Replaced`]); which of them are
-//! stored is asked when the update is kept ([`Replaced::stale`]), because a flush of the parent
-//! tree may store some of them after the update was computed (a block prepared on its parent,
-//! the parent then committed and flushed, then the block committed). Dirty nodes replaced
-//! before any flush were never stored and are simply dropped. A caller that deletes stale nodes
-//! must wait until no reader holds a tree that reaches them.
+//! [`apply`](CachedTree::apply) lists the stored nodes it replaced ([`Applied::stale`]); dirty
+//! nodes replaced before any flush were never stored and are simply dropped. A caller that
+//! deletes stale nodes must wait until no reader holds a tree that reaches them.
 //!
-//! Flushes and evictions of one chain of trees must not run concurrently with each other;
-//! updates may run beside them.
+//! Whether a node is stored is a mark that [`flush`](CachedTree::flush) sets on the shared
+//! node, so an update computed before (or while) its parent tree was flushed lists too little:
+//! apply it again to the flushed parent to get its stale list (a ledger does so for the one
+//! block prepared before a flush and committed after it). Flushes and evictions of one chain of
+//! trees must not run concurrently with each other.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -199,45 +199,20 @@ fn resolve<S: SmtNodeSource>(suite: Suite, src: &S, pos: &Pos, node: &Node) -> R
 }
 
 /// What [`CachedTree::apply`] returns.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Applied {
     /// The new tree.
     pub tree: CachedTree,
-    /// The nodes of the previous tree that the new tree does not reach.
-    pub replaced: Replaced,
+    /// The stored nodes of the previous tree that the new tree does not reach (stored as of
+    /// the update: see the [module docs](self#stale-nodes)).
+    pub stale: Vec<NodeKey>,
 }
 
-/// The nodes of a tree that an update replaced, with their positions.
-#[derive(Clone, Default)]
-pub struct Replaced {
-    nodes: Vec<(Pos, Node)>,
-}
-
-impl Replaced {
-    /// The replaced nodes that are stored, as of now (a flush may have stored some since the
-    /// update): the nodes the new tree makes stale.
-    pub fn stale(&self) -> Vec<NodeKey> {
-        self.nodes
-            .iter()
-            .filter_map(|(pos, node)| node.stored().map(|v| pos.key(v)))
-            .collect()
-    }
-
-    /// How many nodes were replaced, stored or not.
-    pub fn len(&self) -> usize {
-        self.nodes.len()
-    }
-
-    /// Whether the update replaced nothing.
-    pub fn is_empty(&self) -> bool {
-        self.nodes.is_empty()
-    }
-}
-
-impl fmt::Debug for Replaced {
+impl fmt::Debug for Applied {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Replaced")
-            .field("nodes", &self.nodes.len())
+        f.debug_struct("Applied")
+            .field("tree", &self.tree)
+            .field("stale", &self.stale.len())
             .finish()
     }
 }
@@ -310,6 +285,28 @@ impl CachedTree {
         Ok(leaf.filter(|l| l.key == *key).map(|l| l.value_hash))
     }
 
+    /// The value hash of `key` if memory alone can tell (`Some(answer)`), `None` if its path
+    /// goes through a stored reference (ask [`get`](Self::get)). Cheap: no store read.
+    pub fn get_cached(&self, key: &Hash) -> Option<Option<Hash>> {
+        let mut node = &self.root;
+        let mut depth = 0;
+        loop {
+            match node {
+                Node::Empty => return Some(None),
+                Node::Stored { .. } => return None,
+                Node::Leaf(l) => return Some((l.key == *key).then_some(l.value)),
+                Node::Internal(n) => {
+                    node = if key_bit(key, depth) {
+                        &n.right
+                    } else {
+                        &n.left
+                    };
+                    depth += 1;
+                }
+            }
+        }
+    }
+
     /// A proof of `key`'s value or of its absence, as
     /// [`SparseMerkleTree::prove`](crate::SparseMerkleTree::prove) returns it.
     pub fn prove<S: SmtNodeSource>(&self, src: &S, key: &Hash) -> Result<StateProof, S> {
@@ -356,31 +353,31 @@ impl CachedTree {
     }
 
     /// The tree after `changes` (`Some(value hash)` sets a key, `None` deletes it), and the
-    /// nodes it stops reaching. Reads the stored nodes on the changed paths from `src`.
+    /// stored nodes it stops reaching. Reads the stored nodes on the changed paths from `src`.
     pub fn apply<S: SmtNodeSource + Sync>(
         &self,
         src: &S,
         changes: &BTreeMap<Hash, Option<Hash>>,
     ) -> Result<Applied, S> {
         let batch: Vec<(Hash, Option<Hash>)> = changes.iter().map(|(k, v)| (*k, *v)).collect();
-        let mut replaced = Vec::new();
+        let mut stale = Vec::new();
         let up = Updater {
             suite: self.suite,
             src,
         };
-        let root = up.apply(&self.root, Pos::ROOT, &batch, &mut replaced)?;
+        let root = up.apply(&self.root, Pos::ROOT, &batch, &mut stale)?;
         Ok(Applied {
             tree: CachedTree {
                 suite: self.suite,
                 root,
             },
-            replaced: Replaced { nodes: replaced },
+            stale,
         })
     }
 
     /// Every dirty node, as the [`StoredNode`] to write under `version`, in no particular
     /// order; each is marked stored, so a later flush does not hand it out again and a later
-    /// update's [`Replaced::stale`] lists it. `version` must exceed every version stored
+    /// update lists it stale when it replaces it. `version` must exceed every version stored
     /// so far (a [`NodeKey`] is never reused); the root is then [`stored_root`](Self::stored_root).
     pub fn flush(&self, version: u64) -> Vec<(NodeKey, StoredNode)> {
         let mut out = Vec::new();
@@ -501,13 +498,13 @@ struct Updater<'a, S> {
 
 impl<S: SmtNodeSource + Sync> Updater<'_, S> {
     /// The subtree `node` at `pos` after the sorted `batch` (whose keys all lie under `pos`);
-    /// the nodes it replaces go to `replaced`.
+    /// the stored nodes it replaces go to `stale`.
     fn apply(
         &self,
         node: &Node,
         pos: Pos,
         batch: &[(Hash, Option<Hash>)],
-        replaced: &mut Vec<(Pos, Node)>,
+        stale: &mut Vec<NodeKey>,
     ) -> Result<Node, S> {
         if batch.is_empty() {
             return Ok(node.clone());
@@ -557,29 +554,31 @@ impl<S: SmtNodeSource + Sync> Updater<'_, S> {
                     // Two independent halves at the root: update them on two threads.
                     std::thread::scope(|s| {
                         let left = s.spawn(|| {
-                            let mut replaced = Vec::new();
-                            self.apply(&n.left, lpos, lb, &mut replaced)
-                                .map(|node| (node, replaced))
+                            let mut stale = Vec::new();
+                            self.apply(&n.left, lpos, lb, &mut stale)
+                                .map(|node| (node, stale))
                         });
-                        let right = self.apply(&n.right, rpos, rb, replaced);
-                        let (left, left_replaced) = left.join().expect("tree worker panicked")?;
-                        replaced.extend(left_replaced);
+                        let right = self.apply(&n.right, rpos, rb, stale);
+                        let (left, left_stale) = left.join().expect("tree worker panicked")?;
+                        stale.extend(left_stale);
                         Ok::<_, SmtStoreError<S::Error>>((left, right?))
                     })?
                 } else {
                     (
-                        self.apply(&n.left, lpos, lb, replaced)?,
-                        self.apply(&n.right, rpos, rb, replaced)?,
+                        self.apply(&n.left, lpos, lb, stale)?,
+                        self.apply(&n.right, rpos, rb, stale)?,
                     )
                 };
                 if left.same(&n.left) && right.same(&n.right) {
                     return Ok(node.clone());
                 }
-                self.join(pos, left, right, replaced)?
+                self.join(pos, left, right, stale)?
             }
             Node::Stored { .. } => unreachable!("resolve loads stored nodes"),
         };
-        replaced.push((pos, node.clone()));
+        if let Some(version) = node.stored() {
+            stale.push(pos.key(version));
+        }
         Ok(new)
     }
 
@@ -606,14 +605,8 @@ impl<S: SmtNodeSource + Sync> Updater<'_, S> {
 
     /// The canonical node at `pos` over two updated children: empty, a lone leaf lifted from
     /// its child position (always a new node: the old one may be stored there, or be stored
-    /// there by a flush running beside this update), or internal.
-    fn join(
-        &self,
-        pos: Pos,
-        left: Node,
-        right: Node,
-        replaced: &mut Vec<(Pos, Node)>,
-    ) -> Result<Node, S> {
+    /// there by a flush running beside this update; stale if stored), or internal.
+    fn join(&self, pos: Pos, left: Node, right: Node, stale: &mut Vec<NodeKey>) -> Result<Node, S> {
         let (lone, from) = match (&left, &right) {
             (Node::Empty, Node::Empty) => return Ok(Node::Empty),
             (Node::Empty, other) => (other, pos.child(true)),
@@ -627,7 +620,9 @@ impl<S: SmtNodeSource + Sync> Updater<'_, S> {
         let Node::Leaf(leaf) = resolve(self.suite, self.src, &from, lone)? else {
             unreachable!("a leaf resolves to a leaf");
         };
-        replaced.push((from, lone.clone()));
+        if let Some(version) = lone.stored() {
+            stale.push(from.key(version));
+        }
         Ok(Node::new_leaf(self.suite, leaf.key, leaf.value))
     }
 }

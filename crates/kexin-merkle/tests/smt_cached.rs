@@ -18,6 +18,9 @@ fn assert_same_answers(tree: &CachedTree, nodes: &MemNodes, mem: &SparseMerkleTr
     for key in keys {
         let value = tree.get(nodes, key).unwrap();
         assert_eq!(value, mem.get(key), "get {key}");
+        if let Some(cached) = tree.get_cached(key) {
+            assert_eq!(cached, value, "get_cached {key}");
+        }
         let proof = tree.prove(nodes, key).unwrap();
         assert_eq!(proof, mem.prove(key), "prove {key}");
         verify_state_proof(tree.suite(), &tree.root_hash(), key, value.as_ref(), &proof).unwrap();
@@ -31,8 +34,8 @@ enum Step {
     Flush,
     /// Flush, then evict from this depth down.
     FlushEvict(u16),
-    /// Flush the previous tree after the next batch was applied to it, before that batch's
-    /// stale nodes are asked for (a block prepared before its parent was flushed).
+    /// Flush the previous tree after the next batch was applied to it (a block prepared before
+    /// its parent was flushed).
     FlushLate,
 }
 
@@ -129,13 +132,18 @@ proptest! {
             let changes = changes(suite, &pool, batch);
             let prev_mem = mem.clone();
             mem = mem.apply(&changes);
-            let applied = tree.apply(&store.nodes, &changes).unwrap();
+            let mut applied = tree.apply(&store.nodes, &changes).unwrap();
             if late {
-                // The parent is flushed only now, after the batch was applied to it.
+                // The parent is flushed only now, after the batch was applied to it: the
+                // update is applied again to the flushed parent for its stale list, and both
+                // give the same tree.
                 store.flush(&tree, version * 2 - 1);
                 assert_same_answers(&tree, &store.nodes, &prev_mem, &probes);
+                let again = tree.apply(&store.nodes, &changes).unwrap();
+                prop_assert_eq!(again.tree.root_hash(), applied.tree.root_hash());
+                applied = again;
             }
-            store.add_stale(applied.replaced.stale());
+            store.add_stale(applied.stale);
             tree = applied.tree;
             assert_same_answers(&tree, &store.nodes, &mem, &probes);
 
@@ -181,7 +189,7 @@ fn many_updates_between_flushes_store_each_node_once() {
         let changes: Changes = BTreeMap::from([(*k, Some(value(suite, 1)))]);
         let applied = tree.apply(&nodes, &changes).unwrap();
         assert!(
-            applied.replaced.stale().is_empty(),
+            applied.stale.is_empty(),
             "nothing stored yet, nothing stale"
         );
         tree = applied.tree;
@@ -209,6 +217,8 @@ fn many_updates_between_flushes_store_each_node_once() {
     // Evicting everything leaves nothing in memory and the same answers.
     let evicted = tree.evict(0);
     assert_eq!(evicted.nodes_in_memory(), 0);
+    assert_eq!(evicted.get_cached(&ks[0]), None, "memory cannot tell");
+    assert_eq!(tree.get_cached(&ks[0]), Some(Some(value(suite, 1))));
     assert_eq!(
         tree.nodes_in_memory(),
         written.len() as u64,
@@ -223,7 +233,7 @@ fn many_updates_between_flushes_store_each_node_once() {
     assert_eq!(tree.evict(3).nodes_in_memory(), above as u64);
     // An update through evicted subtrees loads what it needs and lists what it replaces.
     let applied = evicted.apply(&nodes, &set(suite, &ks[..1], 2)).unwrap();
-    let stale = applied.replaced.stale();
+    let stale = applied.stale;
     assert!(!stale.is_empty());
     assert!(stale.iter().all(|k| nodes.get(k).is_some()));
 }
@@ -300,7 +310,7 @@ fn deleting_every_key_stales_every_stored_node() {
             .unwrap();
         assert_eq!(applied.tree.root_hash(), SMT_EMPTY_HASH);
         assert_eq!(applied.tree.stored_root(), Some(Child::Empty));
-        let stale: BTreeSet<NodeKey> = applied.replaced.stale().into_iter().collect();
+        let stale: BTreeSet<NodeKey> = applied.stale.into_iter().collect();
         let all: BTreeSet<NodeKey> = nodes.iter().map(|(k, _)| *k).collect();
         assert_eq!(stale, all);
     }
