@@ -381,8 +381,19 @@ impl CachedTree {
     /// so far (a [`NodeKey`] is never reused); the root is then [`stored_root`](Self::stored_root).
     pub fn flush(&self, version: u64) -> Vec<(NodeKey, StoredNode)> {
         let mut out = Vec::new();
-        flush_node(&self.root, Pos::ROOT, version, &mut out);
+        self.flush_each(version, &mut |key, node| out.push((key, node)));
         out
+    }
+
+    /// [`flush`](Self::flush), handing each node to `write` (children before parents) instead
+    /// of collecting them. Returns how many nodes it handed out.
+    pub fn flush_each(&self, version: u64, write: &mut dyn FnMut(NodeKey, StoredNode)) -> u64 {
+        let mut count = 0;
+        flush_node(&self.root, Pos::ROOT, version, &mut |key, node| {
+            count += 1;
+            write(key, node)
+        });
+        count
     }
 
     /// This tree with every stored subtree at depth `depth` or deeper replaced by a reference,
@@ -408,7 +419,12 @@ impl CachedTree {
     }
 }
 
-fn flush_node(node: &Node, pos: Pos, version: u64, out: &mut Vec<(NodeKey, StoredNode)>) -> Child {
+fn flush_node(
+    node: &Node,
+    pos: Pos,
+    version: u64,
+    out: &mut dyn FnMut(NodeKey, StoredNode),
+) -> Child {
     let (hash, leaf, stored) = match node {
         Node::Empty => return Child::Empty,
         Node::Stored {
@@ -443,7 +459,7 @@ fn flush_node(node: &Node, pos: Pos, version: u64, out: &mut Vec<(NodeKey, Store
         },
         Node::Empty | Node::Stored { .. } => unreachable!("returned above"),
     };
-    out.push((pos.key(version), stored_node));
+    out(pos.key(version), stored_node);
     // A node is only ever flushed once: the mark was empty above, and flushes are serialized.
     let _ = stored.set(version);
     Child::Node {
