@@ -26,6 +26,20 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Encrypt a key file under a passphrase (encrypted PKCS#8: scrypt and AES-256-CBC, which
+    /// OpenSSL 3 reads too). The passphrase is the first line of the file named by
+    /// KEXIN_KEY_PASSPHRASE_FILE, else KEXIN_KEY_PASSPHRASE; nodes and `kexin` read encrypted
+    /// keys with the same variables.
+    Encrypt {
+        /// The key file to encrypt (PKCS#8 PEM).
+        file: PathBuf,
+        /// Where to write the encrypted key; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Print `{"file", "suite", "scheme", "public_key"}` of the new file as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the suite and public key of a key file.
     Show {
         /// The PKCS#8 PEM key file.
@@ -71,6 +85,25 @@ pub fn run(cmd: &KeysCommand) -> anyhow::Result<()> {
                 suite.signature_name(),
                 out.display()
             );
+            println!("{}", key.public_key());
+            Ok(())
+        }
+        KeysCommand::Encrypt { file, out, json } => {
+            let key = load_key(file)?;
+            let passphrase = kexin_crypto::passphrase_from_env()
+                .map_err(|e| fail("bad_passphrase_file", e.to_string()))?
+                .ok_or_else(|| {
+                    fail(
+                        "no_passphrase",
+                        "no passphrase: set KEXIN_KEY_PASSPHRASE_FILE (a file whose first line is \
+                     the passphrase) or KEXIN_KEY_PASSPHRASE",
+                    )
+                })?;
+            kexin_client::save_encrypted_key(out, &key, &passphrase)?;
+            if *json {
+                return print_json(&KeyDocument::of(out, &key));
+            }
+            eprintln!("wrote {} encrypted", out.display());
             println!("{}", key.public_key());
             Ok(())
         }

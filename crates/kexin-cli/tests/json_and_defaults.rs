@@ -39,6 +39,97 @@ fn keys_take_json_and_default_to_intl() {
     assert!(shown["scheme"].is_string(), "{shown}");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_encrypted_validator_key_runs_a_node_given_its_passphrase() {
+    let mut node = TestNode::init("gm");
+    let key = node.dir.join("keys/validator.pem");
+    let public = json(&kexin([
+        "keys".as_ref(),
+        "show".as_ref(),
+        key.as_os_str(),
+        "--json".as_ref(),
+    ]))["public_key"]
+        .clone();
+    let pass = node.path("passphrase");
+    write(&pass, b"a long passphrase\n");
+    let enc = node.path("validator.enc.pem");
+    let encrypt = |env: &[(&str, &std::ffi::OsStr)]| {
+        kexin_env(
+            [
+                "keys".as_ref(),
+                "encrypt".as_ref(),
+                key.as_os_str(),
+                "--out".as_ref(),
+                enc.as_os_str(),
+                "--json".as_ref(),
+            ],
+            env,
+        )
+    };
+    // No passphrase: refused, nothing written.
+    let refused = failed(&encrypt(&[]));
+    assert!(refused.contains("no_passphrase"), "{refused}");
+    assert!(!enc.exists());
+    let doc = json(&encrypt(&[("KEXIN_KEY_PASSPHRASE_FILE", pass.as_os_str())]));
+    assert_eq!(doc["public_key"], public, "{doc}");
+    let pem = std::fs::read_to_string(&enc).unwrap();
+    assert!(
+        pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+        "{pem}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&enc).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // Never overwritten.
+    let again = failed(&encrypt(&[("KEXIN_KEY_PASSPHRASE", "x".as_ref())]));
+    assert!(again.contains("exists"), "{again}");
+    std::fs::rename(&enc, &key).unwrap();
+
+    // `keys show` reads it with the passphrase, and says which is missing or wrong.
+    let show = |env: &[(&str, &std::ffi::OsStr)]| {
+        kexin_env(
+            [
+                "keys".as_ref(),
+                "show".as_ref(),
+                key.as_os_str(),
+                "--json".as_ref(),
+            ],
+            env,
+        )
+    };
+    let locked = failed(&show(&[]));
+    assert!(locked.contains("key_encrypted"), "{locked}");
+    let wrong = failed(&show(&[(
+        "KEXIN_KEY_PASSPHRASE",
+        "a long passphras".as_ref(),
+    )]));
+    assert!(wrong.contains("wrong_passphrase"), "{wrong}");
+    let shown = json(&show(&[(
+        "KEXIN_KEY_PASSPHRASE",
+        "a long passphrase".as_ref(),
+    )]));
+    assert_eq!(shown["public_key"], public, "{shown}");
+
+    // The node refuses to start without the passphrase, saying why, and runs with it.
+    let out = kexin(["node", "run", "--dir", node.dir.to_str().unwrap()]);
+    failed(&out);
+    let err = stderr(&out);
+    assert!(
+        err.contains("encrypted") && err.contains("KEXIN_KEY_PASSPHRASE"),
+        "{err}"
+    );
+    node.env.push((
+        "KEXIN_KEY_PASSPHRASE_FILE".into(),
+        pass.to_str().unwrap().into(),
+    ));
+    // Started: its API answers /v1/health (what `start` waits for) with the validator's key.
+    node.start().await;
+    assert!(node.log().contains("ledger opened"), "{}", node.log());
+}
+
 #[test]
 fn node_init_defaults_to_intl_and_writes_the_epoch_length() {
     let tmp = tempfile::tempdir().unwrap();

@@ -21,6 +21,15 @@ pub enum KeyFileError {
     /// The file exists; keys are never overwritten.
     #[error("{0} already exists; refusing to overwrite a key file")]
     Exists(PathBuf),
+    /// The key is encrypted and no passphrase was given, or the passphrase does not decrypt it.
+    #[error("{path}: {source}")]
+    Passphrase {
+        /// The file.
+        path: PathBuf,
+        /// [`CryptoError::KeyEncrypted`](kexin_crypto::CryptoError::KeyEncrypted) or
+        /// [`CryptoError::WrongPassphrase`](kexin_crypto::CryptoError::WrongPassphrase).
+        source: kexin_crypto::CryptoError,
+    },
     /// The file is not a PKCS#8 PEM Ed25519 or SM2 private key.
     #[error("{path}: {reason}")]
     BadKey {
@@ -37,28 +46,62 @@ impl KeyFileError {
         match self {
             KeyFileError::Io { .. } => "io",
             KeyFileError::Exists(_) => "exists",
+            KeyFileError::Passphrase {
+                source: kexin_crypto::CryptoError::KeyEncrypted,
+                ..
+            } => "key_encrypted",
+            KeyFileError::Passphrase { .. } => "wrong_passphrase",
             KeyFileError::BadKey { .. } => "bad_key",
         }
     }
 }
 
-/// Reads a PKCS#8 PEM private key (Ed25519 for `intl`, SM2 for `gm`).
+/// Reads a PKCS#8 PEM private key (Ed25519 for `intl`, SM2 for `gm`), plain or encrypted (its
+/// passphrase from `KEXIN_KEY_PASSPHRASE_FILE` or `KEXIN_KEY_PASSPHRASE`).
 pub fn load_key(path: impl AsRef<Path>) -> Result<SigningKey, KeyFileError> {
     let path = path.as_ref();
     let pem = fs::read_to_string(path).map_err(|source| KeyFileError::Io {
         path: path.to_owned(),
         source,
     })?;
-    SigningKey::from_pkcs8_pem(&pem).map_err(|e| KeyFileError::BadKey {
-        path: path.to_owned(),
-        reason: e.to_string(),
+    SigningKey::from_pem_env(&pem).map_err(|e| match e {
+        kexin_crypto::CryptoError::KeyEncrypted | kexin_crypto::CryptoError::WrongPassphrase => {
+            KeyFileError::Passphrase {
+                path: path.to_owned(),
+                source: e,
+            }
+        }
+        e => KeyFileError::BadKey {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        },
     })
 }
 
 /// Writes `key` as PKCS#8 PEM to a new file readable by its owner only (mode 0600), creating
 /// the parent directory (mode 0700) when missing. Refuses to overwrite an existing file.
 pub fn save_key(path: impl AsRef<Path>, key: &SigningKey) -> Result<(), KeyFileError> {
+    save_pem(path.as_ref(), &key.to_pkcs8_pem())
+}
+
+/// [`save_key`], the key encrypted under `passphrase` (encrypted PKCS#8: PBES2, scrypt,
+/// AES-256-CBC), which [`load_key`] and OpenSSL 3 read with the passphrase.
+pub fn save_encrypted_key(
+    path: impl AsRef<Path>,
+    key: &SigningKey,
+    passphrase: &[u8],
+) -> Result<(), KeyFileError> {
     let path = path.as_ref();
+    let pem = key
+        .to_encrypted_pkcs8_pem(passphrase)
+        .map_err(|e| KeyFileError::BadKey {
+            path: path.to_owned(),
+            reason: e.to_string(),
+        })?;
+    save_pem(path, &pem)
+}
+
+fn save_pem(path: &Path, pem: &str) -> Result<(), KeyFileError> {
     let io = |source| KeyFileError::Io {
         path: path.to_owned(),
         source,
@@ -83,7 +126,6 @@ pub fn save_key(path: impl AsRef<Path>, key: &SigningKey) -> Result<(), KeyFileE
         }
         Err(e) => return Err(io(e)),
     };
-    let pem = key.to_pkcs8_pem();
     let written = file
         .write_all(pem.as_bytes())
         .and_then(|()| file.sync_all());

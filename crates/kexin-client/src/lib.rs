@@ -4,7 +4,8 @@
 //!   [`kexin_types::api`]; every failure is a [`ClientError`].
 //! * [`hash_file`] fingerprints a file with the chain's hash (SM3 or SHA-256), streaming it.
 //! * [`evidence_record`] and [`sign_evidence`] build and sign an evidence transaction.
-//! * [`load_key`] and [`save_key`] read and write PKCS#8 PEM private keys; an [`Identity`]
+//! * [`load_key`], [`save_key`] and [`save_encrypted_key`] read and write PKCS#8 PEM private
+//!   keys, plain or encrypted; an [`Identity`]
 //!   (`cert.pem` + `key.pem`) signs transactions under a certificate, as chains with
 //!   organisations require.
 //! * [`check_chain_info`] checks that what `/v1/chain` returned is self-consistent, and
@@ -52,5 +53,5 @@ pub use files::{
     hash_reader, hash_reader_with_progress, random_salt, sign_evidence, sign_evidence_versioned,
 };
 pub use identity::{IDENTITY_CERT, IDENTITY_KEY, Identity, IdentityError};
-pub use keys::{KeyFileError, load_key, save_key};
+pub use keys::{KeyFileError, load_key, save_encrypted_key, save_key};
 pub use signer::{CaSource, SignerIdentity, identify_signer};

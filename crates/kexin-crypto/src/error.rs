@@ -26,6 +26,15 @@ pub enum CryptoError {
     /// A private key file could not be read.
     #[error("invalid private key: {0}")]
     BadPrivateKey(String),
+    /// The private key is encrypted and no passphrase was given.
+    #[error(
+        "the private key is encrypted: give its passphrase (KEXIN_KEY_PASSPHRASE_FILE or \
+         KEXIN_KEY_PASSPHRASE)"
+    )]
+    KeyEncrypted,
+    /// An encrypted private key did not decrypt with the passphrase given.
+    #[error("cannot decrypt the private key: wrong passphrase, or the key file is damaged")]
+    WrongPassphrase,
     /// Authenticated decryption failed (wrong key, nonce, associated data or tampered bytes).
     #[error("decryption failed: ciphertext or associated data was altered, or the key is wrong")]
     DecryptionFailed,

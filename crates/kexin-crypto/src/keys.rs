@@ -620,28 +620,91 @@ impl SigningKey {
     }
 
     /// Reads a PKCS#8 PEM private key (Ed25519, SM2 or P-256; e.g. made by OpenSSL 3). Ed25519
-    /// keys may be PKCS#8 v1 or v2 (with the public key, which must then match the seed).
+    /// keys may be PKCS#8 v1 or v2 (with the public key, which must then match the seed). An
+    /// encrypted key (`ENCRYPTED PRIVATE KEY`) is refused with [`CryptoError::KeyEncrypted`]:
+    /// read it with [`from_pem`](Self::from_pem).
     ///
     /// The scheme is taken from the key's algorithm identifier: Ed25519's OID, or
     /// `id-ecPublicKey` with the curve named by its parameter (SM2 and P-256 keys share the
     /// algorithm OID and differ only there).
     pub fn from_pkcs8_pem(pem: &str) -> Result<SigningKey, CryptoError> {
+        Self::from_pem(pem, None)
+    }
+
+    /// Reads a private key PEM: PKCS#8 (`PRIVATE KEY`), or encrypted PKCS#8 (`ENCRYPTED PRIVATE
+    /// KEY`, PBES2 with scrypt or PBKDF2 and AES-CBC, as `openssl pkcs8 -topk8 -v2 aes-256-cbc`
+    /// or [`to_encrypted_pkcs8_pem`](Self::to_encrypted_pkcs8_pem) write it) decrypted with
+    /// `passphrase`. An encrypted key without a passphrase is [`CryptoError::KeyEncrypted`]; one
+    /// that does not decrypt is [`CryptoError::WrongPassphrase`].
+    pub fn from_pem(pem: &str, passphrase: Option<&[u8]>) -> Result<SigningKey, CryptoError> {
+        let bad = |e: &dyn fmt::Display| CryptoError::BadPrivateKey(e.to_string());
+        let (label, doc) = sm2::pkcs8::SecretDocument::from_pem(pem)
+            .map_err(|e| bad(&format!("not a PEM private key: {e}")))?;
+        match label {
+            "PRIVATE KEY" => Self::from_pkcs8_der(doc.as_bytes()),
+            "ENCRYPTED PRIVATE KEY" => {
+                let passphrase = passphrase.ok_or(CryptoError::KeyEncrypted)?;
+                let info = pkcs8::EncryptedPrivateKeyInfoRef::try_from(doc.as_bytes())
+                    .map_err(|e| bad(&format!("not an encrypted PKCS#8 private key: {e}")))?;
+                let plain = info.decrypt(passphrase).map_err(|e| match e {
+                    // Unknown schemes and parameters are the file's fault, not the passphrase's.
+                    pkcs8::Error::EncryptedPrivateKey(
+                        pkcs8::pkcs5::Error::AlgorithmParametersInvalid { .. },
+                    )
+                    | pkcs8::Error::EncryptedPrivateKey(
+                        pkcs8::pkcs5::Error::UnsupportedAlgorithm { .. },
+                    ) => bad(&format!("an encryption scheme Kexin cannot read: {e}")),
+                    _ => CryptoError::WrongPassphrase,
+                })?;
+                Self::from_pkcs8_der(plain.as_bytes())
+            }
+            other => Err(bad(&format!(
+                "a PEM {other:?} block, not a PKCS#8 \"PRIVATE KEY\" or \"ENCRYPTED PRIVATE KEY\""
+            ))),
+        }
+    }
+
+    /// [`from_pem`](Self::from_pem) with the passphrase from the environment, read only when
+    /// the key is encrypted ([`passphrase_from_env`]): how node and `kexin` read their keys.
+    pub fn from_pem_env(pem: &str) -> Result<SigningKey, CryptoError> {
+        match Self::from_pem(pem, None) {
+            Err(CryptoError::KeyEncrypted) => match passphrase_from_env()? {
+                Some(p) => Self::from_pem(pem, Some(&p)),
+                None => Err(CryptoError::KeyEncrypted),
+            },
+            other => other,
+        }
+    }
+
+    /// Encodes the key as encrypted PKCS#8 PEM (`-----BEGIN ENCRYPTED PRIVATE KEY-----`): PBES2
+    /// with scrypt (log2 N = 15, r = 8, p = 1) and AES-256-CBC under a fresh salt and IV, which
+    /// OpenSSL 3 reads (`openssl pkey -in FILE -passin ...`).
+    pub fn to_encrypted_pkcs8_pem(
+        &self,
+        passphrase: &[u8],
+    ) -> Result<Zeroizing<String>, CryptoError> {
+        let plain = self.to_pkcs8_pem();
+        let (_, doc) = sm2::pkcs8::SecretDocument::from_pem(&plain)
+            .map_err(|e| CryptoError::BadPrivateKey(e.to_string()))?;
+        let info = pkcs8::PrivateKeyInfoRef::try_from(doc.as_bytes())
+            .map_err(|e| CryptoError::BadPrivateKey(e.to_string()))?;
+        let encrypted = info
+            .encrypt(passphrase)
+            .map_err(|e| CryptoError::BadPrivateKey(format!("encrypting the key: {e}")))?;
+        encrypted
+            .to_pem("ENCRYPTED PRIVATE KEY", pkcs8::LineEnding::LF)
+            .map_err(|e| CryptoError::BadPrivateKey(e.to_string()))
+    }
+
+    /// The key of a PKCS#8 `PrivateKeyInfo` DER.
+    fn from_pkcs8_der(der: &[u8]) -> Result<SigningKey, CryptoError> {
         use sm2::pkcs8::{DecodePrivateKey as _, ObjectIdentifier, PrivateKeyInfoRef};
         const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
         const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
         const SM2_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.156.10197.1.301");
         const P256_CURVE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
         let bad = |e: &dyn fmt::Display| CryptoError::BadPrivateKey(e.to_string());
-
-        let (label, doc) = sm2::pkcs8::SecretDocument::from_pem(pem)
-            .map_err(|e| bad(&format!("not a PEM private key: {e}")))?;
-        if label != "PRIVATE KEY" {
-            return Err(bad(&format!(
-                "a PEM {label:?} block, not a PKCS#8 \"PRIVATE KEY\""
-            )));
-        }
-        let info: PrivateKeyInfoRef<'_> = doc
-            .decode_msg()
+        let info = PrivateKeyInfoRef::try_from(der)
             .map_err(|e| bad(&format!("not a PKCS#8 private key: {e}")))?;
         let oid = info.algorithm.oid;
         let scheme = if oid == ED25519 {
@@ -663,7 +726,6 @@ impl SigningKey {
                 "a key of algorithm {oid}: only Ed25519, SM2 and P-256 are supported"
             )));
         };
-        let der = doc.as_bytes();
         match scheme {
             KeyScheme::Ed25519 => ed25519_dalek::SigningKey::from_pkcs8_der(der)
                 .map(|k| SigningKey::Ed25519(Box::new(k)))
@@ -684,6 +746,38 @@ impl SigningKey {
             }
         }
     }
+}
+
+/// Names the file whose first line is the passphrase of encrypted private keys.
+pub const PASSPHRASE_FILE_ENV: &str = "KEXIN_KEY_PASSPHRASE_FILE";
+/// Holds the passphrase of encrypted private keys (prefer [`PASSPHRASE_FILE_ENV`]: a process's
+/// environment is readable by its user).
+pub const PASSPHRASE_ENV: &str = "KEXIN_KEY_PASSPHRASE";
+
+/// The passphrase of encrypted private keys: the first line (without its line ending) of the
+/// file named by `KEXIN_KEY_PASSPHRASE_FILE`, else `KEXIN_KEY_PASSPHRASE`; `None` if neither is
+/// set. An unreadable or empty passphrase file is an error, not an absent passphrase.
+pub fn passphrase_from_env() -> Result<Option<Zeroizing<Vec<u8>>>, CryptoError> {
+    if let Some(path) = std::env::var_os(PASSPHRASE_FILE_ENV) {
+        let text = Zeroizing::new(std::fs::read(&path).map_err(|e| {
+            CryptoError::BadPrivateKey(format!(
+                "{PASSPHRASE_FILE_ENV}={}: {e}",
+                std::path::Path::new(&path).display()
+            ))
+        })?);
+        let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Err(CryptoError::BadPrivateKey(format!(
+                "{PASSPHRASE_FILE_ENV}={}: the first line is empty",
+                std::path::Path::new(&path).display()
+            )));
+        }
+        return Ok(Some(Zeroizing::new(line.to_vec())));
+    }
+    Ok(std::env::var_os(PASSPHRASE_ENV)
+        .filter(|p| !p.is_empty())
+        .map(|p| Zeroizing::new(p.into_encoded_bytes())))
 }
 
 impl fmt::Debug for SigningKey {

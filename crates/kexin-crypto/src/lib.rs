@@ -27,7 +27,7 @@ pub use aead::SymmetricKey;
 pub use error::CryptoError;
 pub use hash::{Hash, HashParseError, Hasher};
 pub use keys::{
-    Domain, KeyScheme, PublicKey, SM2_DEFAULT_USER_ID, SM2_MAX_USER_ID_BYTES, Signature,
-    SigningKey, sm2_verify_with_user_id,
+    Domain, KeyScheme, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV, PublicKey, SM2_DEFAULT_USER_ID,
+    SM2_MAX_USER_ID_BYTES, Signature, SigningKey, passphrase_from_env, sm2_verify_with_user_id,
 };
 pub use suite::Suite;

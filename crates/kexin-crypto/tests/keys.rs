@@ -598,3 +598,46 @@ fn ed25519_keys_have_one_encoding_and_are_not_weak() {
         key
     );
 }
+
+#[test]
+fn encrypted_keys_round_trip_and_refuse_a_missing_or_wrong_passphrase() {
+    let keys = [
+        SigningKey::generate(Suite::Intl),
+        SigningKey::generate(Suite::Gm),
+        SigningKey::generate_scheme(kexin_crypto::KeyScheme::EcdsaP256),
+    ];
+    for key in keys {
+        let pem = key.to_encrypted_pkcs8_pem(b"pass phrase").unwrap();
+        assert!(pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+        assert!(!pem.contains(&*key.to_pkcs8_pem()));
+        let back = SigningKey::from_pem(&pem, Some(b"pass phrase")).unwrap();
+        assert_eq!(back.public_key(), key.public_key());
+        // Salt and IV are fresh: the same key encrypts differently each time.
+        assert_ne!(*key.to_encrypted_pkcs8_pem(b"pass phrase").unwrap(), *pem);
+        assert_eq!(
+            SigningKey::from_pem(&pem, None).unwrap_err(),
+            CryptoError::KeyEncrypted
+        );
+        assert_eq!(
+            SigningKey::from_pem(&pem, Some(b"pass phrasE")).unwrap_err(),
+            CryptoError::WrongPassphrase
+        );
+        // Plain keys read the same with or without a passphrase.
+        let plain = key.to_pkcs8_pem();
+        let read = SigningKey::from_pem(&plain, Some(b"ignored")).unwrap();
+        assert_eq!(read.public_key(), key.public_key());
+    }
+    // Other PEM blocks are refused by name.
+    let cert = "-----BEGIN CERTIFICATE-----\nMAA=\n-----END CERTIFICATE-----\n";
+    match SigningKey::from_pem(cert, Some(b"x")) {
+        Err(CryptoError::BadPrivateKey(m)) => assert!(m.contains("CERTIFICATE"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // An encrypted key whose structure is broken is a bad key, not a wrong passphrase.
+    let garbled =
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMAA=\n-----END ENCRYPTED PRIVATE KEY-----\n";
+    assert!(matches!(
+        SigningKey::from_pem(garbled, Some(b"x")),
+        Err(CryptoError::BadPrivateKey(_))
+    ));
+}

@@ -446,3 +446,81 @@ fn openssl_sm2_needs_the_distid_option() {
          the empty id"
     );
 }
+
+/// Keys OpenSSL 3 encrypts (`openssl pkcs8 -topk8 -v2 aes-256-cbc`: PBKDF2-HMAC-SHA256 by
+/// default, scrypt with `-scrypt`) load with their passphrase, and are refused without it or
+/// with another; keys we encrypt, OpenSSL decrypts to the same key.
+#[test]
+fn openssl_encrypted_keys_load_with_their_passphrase() {
+    require_openssl!();
+    let scratch = Scratch::new();
+    let cases: [(&str, &[&str]); 3] = [
+        ("ed25519.pem", &["-algorithm", "ed25519"]),
+        ("sm2.pem", &["-algorithm", "SM2"]),
+        (
+            "p256.pem",
+            &["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        ),
+    ];
+    let schemes: [&[&str]; 3] = [
+        &["-v2", "aes-256-cbc"],
+        &["-v2", "aes-256-cbc", "-scrypt"],
+        &["-v2", "aes-128-cbc", "-v2prf", "hmacWithSHA256"],
+    ];
+    let pass = "correct horse battery";
+    for (name, args) in cases {
+        let plain_file = genpkey(&scratch, name, args);
+        let plain =
+            SigningKey::from_pkcs8_pem(&std::fs::read_to_string(&plain_file).unwrap()).unwrap();
+        for (i, scheme) in schemes.iter().enumerate() {
+            let enc_file = scratch.path(&format!("{name}.enc{i}"));
+            let mut cmd = vec![
+                "pkcs8",
+                "-topk8",
+                "-in",
+                path_str(&plain_file),
+                "-out",
+                path_str(&enc_file),
+            ];
+            cmd.extend_from_slice(scheme);
+            let passout = format!("pass:{pass}");
+            cmd.extend_from_slice(&["-passout", &passout]);
+            run(&cmd);
+            let pem = std::fs::read_to_string(&enc_file).unwrap();
+            assert!(
+                pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+                "{pem}"
+            );
+            let key = SigningKey::from_pem(&pem, Some(pass.as_bytes()))
+                .unwrap_or_else(|e| panic!("{name} {scheme:?}: {e}"));
+            assert_eq!(key.public_key(), plain.public_key(), "{name} {scheme:?}");
+            assert_eq!(
+                SigningKey::from_pem(&pem, None).unwrap_err(),
+                kexin_crypto::CryptoError::KeyEncrypted
+            );
+            assert_eq!(
+                SigningKey::from_pkcs8_pem(&pem).unwrap_err(),
+                kexin_crypto::CryptoError::KeyEncrypted
+            );
+            assert_eq!(
+                SigningKey::from_pem(&pem, Some(b"correct horse")).unwrap_err(),
+                kexin_crypto::CryptoError::WrongPassphrase,
+                "{name} {scheme:?}"
+            );
+        }
+        // Ours, decrypted by OpenSSL.
+        let ours = plain.to_encrypted_pkcs8_pem(pass.as_bytes()).unwrap();
+        let ours_file = scratch.path(&format!("{name}.ours"));
+        std::fs::write(&ours_file, ours.as_bytes()).unwrap();
+        let passin = format!("pass:{pass}");
+        let decrypted = run(&["pkey", "-in", path_str(&ours_file), "-passin", &passin]).stdout;
+        let back = SigningKey::from_pkcs8_pem(std::str::from_utf8(&decrypted).unwrap()).unwrap();
+        assert_eq!(back.public_key(), plain.public_key(), "{name}");
+        // A wrong passphrase makes OpenSSL fail too: the file really is encrypted.
+        let out = Command::new("openssl")
+            .args(["pkey", "-in", path_str(&ours_file), "-passin", "pass:nope"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{name}");
+    }
+}

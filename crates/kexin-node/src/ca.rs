@@ -195,7 +195,7 @@ impl OrgCa {
         let cert = read_cert(&cert_path)?;
         let pem = std::fs::read_to_string(&key_path)
             .with_context(|| format!("cannot read the CA key {}", key_path.display()))?;
-        let key = SigningKey::from_pkcs8_pem(&pem)
+        let key = SigningKey::from_pem_env(&pem)
             .map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?;
         if !cert.is_ca() {
             anyhow::bail!("{} is not a CA certificate", cert_path.display());

@@ -271,7 +271,7 @@ impl Node {
         let key_path = dir.join(layout::VALIDATOR_KEY);
         let pem = std::fs::read_to_string(&key_path)
             .with_context(|| format!("cannot read {}", key_path.display()))?;
-        let key = SigningKey::from_pkcs8_pem(&pem)
+        let key = SigningKey::from_pem_env(&pem)
             .map_err(|e| anyhow::anyhow!("{}: {e}", key_path.display()))?;
         if key.suite() != genesis.suite {
             anyhow::bail!(
