@@ -113,6 +113,39 @@ async fn an_encrypted_validator_key_runs_a_node_given_its_passphrase() {
     )]));
     assert_eq!(shown["public_key"], public, "{shown}");
 
+    // On a terminal, with no passphrase in the environment, `kexin` asks for it (`script`
+    // gives the command a pseudo-terminal and types what it reads from its standard input).
+    let on_terminal = |typed: &str| {
+        use std::io::Write as _;
+        let line = format!("{KEXIN} keys show {} --json", key.display());
+        let mut child = Command::new("script")
+            .args(["-q", "-e", "-c", &line, "/dev/null"])
+            .env_remove("KEXIN_KEY_PASSPHRASE")
+            .env_remove("KEXIN_KEY_PASSPHRASE_FILE")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run script (util-linux)");
+        writeln!(child.stdin.take().unwrap(), "{typed}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (success, text) = on_terminal("a long passphrase");
+    assert!(success, "{text}");
+    assert!(
+        text.contains(&format!("passphrase for {}", key.display())),
+        "{text}"
+    );
+    let doc: Value = serde_json::from_str(&text[text.find('{').unwrap()..].replace("\r\n", "\n"))
+        .unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(doc["public_key"], public, "{text}");
+    let (success, text) = on_terminal("not it");
+    assert!(!success && text.contains("wrong_passphrase"), "{text}");
+
     // The node refuses to start without the passphrase, saying why, and runs with it.
     let out = kexin(["node", "run", "--dir", node.dir.to_str().unwrap()]);
     failed(&out);

@@ -1,7 +1,7 @@
 //! Private key files: PKCS#8 PEM, written owner-only and never overwritten.
 
 use std::fs::{self, OpenOptions};
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 
 use kexin_crypto::SigningKey;
@@ -56,15 +56,30 @@ impl KeyFileError {
     }
 }
 
-/// Reads a PKCS#8 PEM private key (Ed25519 for `intl`, SM2 for `gm`), plain or encrypted (its
-/// passphrase from `KEXIN_KEY_PASSPHRASE_FILE` or `KEXIN_KEY_PASSPHRASE`).
+/// Reads a PKCS#8 PEM private key (Ed25519 for `intl`, SM2 for `gm`), plain or encrypted: its
+/// passphrase from `KEXIN_KEY_PASSPHRASE_FILE` or `KEXIN_KEY_PASSPHRASE`, else asked on the
+/// terminal (without echo) when standard input is one.
 pub fn load_key(path: impl AsRef<Path>) -> Result<SigningKey, KeyFileError> {
     let path = path.as_ref();
     let pem = fs::read_to_string(path).map_err(|source| KeyFileError::Io {
         path: path.to_owned(),
         source,
     })?;
-    SigningKey::from_pem_env(&pem).map_err(|e| match e {
+    let read = match SigningKey::from_pem_env(&pem) {
+        // No passphrase in the environment: ask the terminal, if there is one.
+        Err(kexin_crypto::CryptoError::KeyEncrypted) if std::io::stdin().is_terminal() => {
+            let passphrase =
+                rpassword::prompt_password(format!("passphrase for {}: ", path.display()))
+                    .map(zeroize::Zeroizing::new)
+                    .map_err(|source| KeyFileError::Io {
+                        path: path.to_owned(),
+                        source,
+                    })?;
+            SigningKey::from_pem(&pem, Some(passphrase.as_bytes()))
+        }
+        other => other,
+    };
+    read.map_err(|e| match e {
         kexin_crypto::CryptoError::KeyEncrypted | kexin_crypto::CryptoError::WrongPassphrase => {
             KeyFileError::Passphrase {
                 path: path.to_owned(),

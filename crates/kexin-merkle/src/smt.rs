@@ -125,6 +125,33 @@ fn build(suite: Suite, depth: usize, entries: &[(Hash, Hash)]) -> Node {
     }
 }
 
+/// The entries of a subtree holding one leaf (`key`, `value`) after the sorted `batch` (whose
+/// keys lie under the leaf's position): the batch's values, and the leaf unless the batch
+/// changes or deletes its key. Sorted by key.
+pub(crate) fn merge_leaf(
+    key: Hash,
+    value: Hash,
+    batch: &[(Hash, Option<Hash>)],
+) -> Vec<(Hash, Hash)> {
+    let mut entries = Vec::with_capacity(batch.len() + 1);
+    let mut pending = Some((key, value));
+    for (k, v) in batch {
+        if let Some((lk, lv)) = pending {
+            if lk < *k {
+                entries.push((lk, lv));
+                pending = None;
+            } else if lk == *k {
+                pending = None;
+            }
+        }
+        if let Some(v) = v {
+            entries.push((*k, *v));
+        }
+    }
+    entries.extend(pending);
+    entries
+}
+
 /// Each half of a batch at the root must hold this many changes before the halves are
 /// hashed on two threads (below it, a thread costs more than it saves).
 const PARALLEL_MIN_HALF: usize = 1024;
@@ -144,29 +171,8 @@ fn apply_node(suite: Suite, node: &Node, depth: usize, batch: &[(Hash, Option<Ha
             build(suite, depth, &inserts)
         }
         Node::Leaf(leaf) => {
-            // Merge the existing leaf into the batch (a change to its key overrides it).
-            let mut entries = Vec::with_capacity(batch.len() + 1);
-            let mut pending = Some((leaf.key, leaf.value));
-            for (k, v) in batch {
-                if let Some((lk, lv)) = pending {
-                    if lk < *k {
-                        entries.push((lk, lv));
-                        pending = None;
-                    } else if lk == *k {
-                        pending = None;
-                    }
-                }
-                if let Some(v) = v {
-                    entries.push((*k, *v));
-                }
-            }
-            if let Some(e) = pending {
-                entries.push(e);
-            }
-            if let [(k, v)] = entries[..]
-                && k == leaf.key
-                && v == leaf.value
-            {
+            let entries = merge_leaf(leaf.key, leaf.value, batch);
+            if entries == [(leaf.key, leaf.value)] {
                 return node.clone();
             }
             build(suite, depth, &entries)

@@ -43,7 +43,9 @@ use std::sync::{Arc, OnceLock};
 
 use kexin_crypto::{Hash, Suite};
 
-use crate::smt::{ProofLeaf, SMT_EMPTY_HASH, StateProof, key_bit, smt_leaf_hash, smt_node_hash};
+use crate::smt::{
+    ProofLeaf, SMT_EMPTY_HASH, StateProof, key_bit, merge_leaf, smt_leaf_hash, smt_node_hash,
+};
 use crate::smt_store::{
     Child, NodeKey, Pos, SmtNodeSource, SmtStoreError, StoredNode, read_internal, read_leaf,
 };
@@ -534,29 +536,8 @@ impl<S: SmtNodeSource + Sync> Updater<'_, S> {
                 self.build(pos, &inserts)
             }
             Node::Leaf(leaf) => {
-                // Merge the existing leaf into the batch (a change to its key overrides it).
-                let mut entries = Vec::with_capacity(batch.len() + 1);
-                let mut pending = Some((leaf.key, leaf.value));
-                for (k, v) in batch {
-                    if let Some((lk, lv)) = pending {
-                        if lk < *k {
-                            entries.push((lk, lv));
-                            pending = None;
-                        } else if lk == *k {
-                            pending = None;
-                        }
-                    }
-                    if let Some(v) = v {
-                        entries.push((*k, *v));
-                    }
-                }
-                if let Some(e) = pending {
-                    entries.push(e);
-                }
-                if let [(k, v)] = entries[..]
-                    && k == leaf.key
-                    && v == leaf.value
-                {
+                let entries = merge_leaf(leaf.key, leaf.value, batch);
+                if entries == [(leaf.key, leaf.value)] {
                     return Ok(node.clone());
                 }
                 self.build(pos, &entries)

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use kexin_crypto::{Hash, Suite};
 
 use super::{Child, NodeKey, Pos, SmtNodeSource, SmtStoreError, StoredNode};
-use crate::smt::{ProofLeaf, SMT_MAX_DEPTH, StateProof, key_bit, smt_leaf_hash, smt_node_hash};
+use crate::smt::{
+    ProofLeaf, SMT_MAX_DEPTH, StateProof, key_bit, merge_leaf, smt_leaf_hash, smt_node_hash,
+};
 
 type Result<T, S> = std::result::Result<T, SmtStoreError<<S as SmtNodeSource>::Error>>;
 
@@ -295,22 +297,7 @@ impl<S: SmtNodeSource + Sync> Updater<'_, S> {
         batch: &[(Hash, Option<Hash>)],
     ) -> Result<Sub, S> {
         let (node_key, leaf_key, leaf_value) = read_leaf(self.src, &pos, version)?;
-        let mut entries = Vec::with_capacity(batch.len() + 1);
-        let mut pending = Some((leaf_key, leaf_value));
-        for (k, v) in batch {
-            if let Some((lk, lv)) = pending {
-                if lk < *k {
-                    entries.push((lk, lv));
-                    pending = None;
-                } else if lk == *k {
-                    pending = None;
-                }
-            }
-            if let Some(v) = v {
-                entries.push((*k, *v));
-            }
-        }
-        entries.extend(pending);
+        let entries = merge_leaf(leaf_key, leaf_value, batch);
         if entries == [(leaf_key, leaf_value)] {
             return Ok(Sub::Placed(*child));
         }
